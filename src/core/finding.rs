@@ -1,0 +1,177 @@
+//! The finding schema, `clawsec-traffic-finding/v1`.
+//!
+//! One [`Finding`] is one JSON object: the same snake_case shape is written to
+//! the JSONL store, returned by the addon and sent through IPC/MCP. Required
+//! keys never change meaning; extra keys (`id`, `location`, `fingerprint`,
+//! `count`, `decoded`, `description`) only add context.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Value of `schema_version` in every finding.
+pub const SCHEMA_VERSION: &str = "clawsec-traffic-finding/v1";
+/// Value of `platform` in every finding.
+pub const PLATFORM: &str = "nanoclaw";
+
+/// Which way the inspected bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Container to internet: EXFIL rules run here.
+    Outbound,
+    /// Internet to container: INJECTION rules run here.
+    Inbound,
+}
+
+/// What kind of threat a rule recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThreatType {
+    #[serde(rename = "EXFIL")]
+    Exfil,
+    #[serde(rename = "INJECTION")]
+    Injection,
+}
+
+/// Impact of a finding, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A string did not name a known enum value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`; expected one of: {expected}")]
+pub struct ParseEnumError {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+macro_rules! string_enum {
+    ($ty:ident, $kind:literal, $( $variant:ident => $text:literal ),+ ) => {
+        impl $ty {
+            /// The exact string used in JSON.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $ty::$variant => $text ),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = ParseEnumError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $( if s.eq_ignore_ascii_case($text) { return Ok($ty::$variant); } )+
+                Err(ParseEnumError {
+                    kind: $kind,
+                    value: s.chars().take(40).collect(),
+                    expected: concat!($( $text, " " ),+),
+                })
+            }
+        }
+    };
+}
+
+string_enum!(Direction, "direction", Outbound => "outbound", Inbound => "inbound");
+string_enum!(ThreatType, "threat_type", Exfil => "EXFIL", Injection => "INJECTION");
+string_enum!(Severity, "severity", Low => "low", Medium => "medium", High => "high", Critical => "critical");
+
+impl ThreatType {
+    /// The only direction this threat type is looked for in.
+    pub const fn direction(self) -> Direction {
+        match self {
+            ThreatType::Exfil => Direction::Outbound,
+            ThreatType::Injection => Direction::Inbound,
+        }
+    }
+}
+
+/// One redacted finding. Field order is the JSON key order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub schema_version: String,
+    pub platform: String,
+    /// Unique id of this finding (`tgf_` + 16 hex digits).
+    pub id: String,
+    pub direction: Direction,
+    /// `http`, `https` (inspected inside MITM), `websocket`, or `text` for offline scans.
+    pub protocol: String,
+    pub threat_type: ThreatType,
+    /// Stable rule id from the registry.
+    pub pattern: String,
+    pub severity: Severity,
+    /// Client address, or the runtime label when the client authenticated.
+    pub source: String,
+    /// `host:port` of the destination.
+    pub dest: String,
+    /// Where in the message: `url`, `header:<name>`, `body`, `websocket`, `text`.
+    pub location: String,
+    /// Redacted context; never contains the secret.
+    pub snippet: String,
+    /// Keyed hash (HMAC-SHA-256, truncated) of the matched value, for correlation.
+    pub fingerprint: String,
+    /// Occurrences folded into this finding by dedup (1 when not folded).
+    pub count: u64,
+    /// Decoding chain that revealed the match, e.g. `gzip>base64`; absent for raw matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
+    /// RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+}
+
+/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-04-26T00:00:00.000Z`.
+pub fn timestamp_now() -> String {
+    format_timestamp(time::OffsetDateTime::now_utc())
+}
+
+/// Formats a time as RFC 3339 UTC with exactly three fractional digits.
+pub fn format_timestamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// Parses an RFC 3339 timestamp (any offset) into unix milliseconds.
+pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_millisecond_precision_and_utc_suffix() {
+        let t = time::macros::datetime!(2026-04-26 00:00:00.123456 UTC);
+        assert_eq!(format_timestamp(t), "2026-04-26T00:00:00.123Z");
+        assert_eq!(parse_timestamp_ms("2026-04-26T00:00:00.123Z"), Some(1_777_161_600_123));
+        assert!(timestamp_now().ends_with('Z'));
+        assert_eq!(timestamp_now().len(), 24);
+    }
+
+    #[test]
+    fn enums_serialize_to_schema_strings() {
+        assert_eq!(serde_json::to_string(&ThreatType::Exfil).unwrap(), "\"EXFIL\"");
+        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert_eq!("INBOUND".parse::<Direction>().unwrap(), Direction::Inbound);
+        let err = "block".parse::<Severity>().unwrap_err();
+        assert!(err.to_string().contains("low medium high critical"));
+        assert!(Severity::Critical > Severity::High && Severity::Medium > Severity::Low);
+    }
+}

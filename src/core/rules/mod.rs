@@ -1,0 +1,3 @@
+//! The rule registry.
+pub mod spec;
+pub use spec::{RuleKind, RuleSpec};
