@@ -1,3 +1,9 @@
 //! The pure detector core: no napi, no sockets.
+//!
+//! Bytes and context go in ([`scan::Detector`]), redacted findings come out
+//! ([`finding::Finding`]); [`store`] deduplicates, persists and queries them.
+pub mod decode;
 pub mod finding;
+pub mod redact;
 pub mod rules;
+pub mod scan;

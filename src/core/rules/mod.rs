@@ -1,3 +1,6 @@
 //! The rule registry.
 pub mod spec;
 pub use spec::{RuleKind, RuleSpec};
+pub mod registry;
+pub use registry::{Rule, RuleError, RuleSet};
+pub mod entropy;

