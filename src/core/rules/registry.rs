@@ -48,7 +48,9 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// Compiles `specs`. Keywords are matched ASCII case-insensitively.
-    pub fn compile(specs: impl IntoIterator<Item = &'static RuleSpec>) -> Result<RuleSet, RuleError> {
+    pub fn compile(
+        specs: impl IntoIterator<Item = &'static RuleSpec>,
+    ) -> Result<RuleSet, RuleError> {
         let mut rules = Vec::new();
         let mut keywords: Vec<String> = Vec::new();
         let mut owners: Vec<Vec<u16>> = Vec::new();

