@@ -1,0 +1,521 @@
+//! The typed, validated configuration and its defaults. Every default lives
+//! here once; the validator, the effective view and the docs read these.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Serialize, Serializer};
+
+/// Default mode: opt-in, nothing listens until the operator says `detect`.
+pub const DEFAULT_MODE: Mode = Mode::Off;
+/// Default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8118";
+/// Default home, relative to `$HOME`, when `NANOCLAW_TRAFFIC_GUARDIAN_HOME` is unset.
+pub const DEFAULT_HOME_SUBDIR: &str = ".config/nanoclaw/traffic-guardian";
+/// Default log directory, relative to home.
+pub const DEFAULT_LOG_SUBDIR: &str = "logs";
+/// Config file looked for in home when none is named.
+pub const DEFAULT_CONFIG_FILE_NAME: &str = "config.json";
+/// Default bytes of each message inspected (1 MiB).
+pub const DEFAULT_MAX_SCAN_BYTES: u64 = 1024 * 1024;
+/// Smallest accepted scan limit: below this headers alone are cut off.
+pub const MIN_MAX_SCAN_BYTES: u64 = 1024;
+/// Hard ceiling of the scan limit (64 MiB): keeps memory per connection bounded.
+pub const MAX_MAX_SCAN_BYTES: u64 = 64 * 1024 * 1024;
+/// Default snippet mode.
+pub const DEFAULT_REDACT_SNIPPETS: SnippetMode = SnippetMode::Full;
+/// Default dedup window, seconds.
+pub const DEFAULT_DEDUP_WINDOW_SECS: u64 = 300;
+/// Bounds of the dedup window, seconds (0 disables dedup).
+pub const MIN_DEDUP_WINDOW_SECS: u64 = 0;
+/// Upper bound of the dedup window: one day.
+pub const MAX_DEDUP_WINDOW_SECS: u64 = 86_400;
+/// Default size at which the findings log rotates (10 MiB).
+pub const DEFAULT_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+/// Smallest rotation size (64 KiB).
+pub const MIN_ROTATE_BYTES: u64 = 64 * 1024;
+/// Largest rotation size (1 GiB).
+pub const MAX_ROTATE_BYTES: u64 = 1024 * 1024 * 1024;
+/// Default number of rotated logs kept.
+pub const DEFAULT_ROTATE_KEEP: u64 = 5;
+/// Bounds of rotated logs kept.
+pub const MIN_ROTATE_KEEP: u64 = 1;
+/// Upper bound of rotated logs kept.
+pub const MAX_ROTATE_KEEP: u64 = 100;
+/// Default in-memory findings ring size.
+pub const DEFAULT_RING_CAPACITY: u64 = 10_000;
+/// Smallest ring.
+pub const MIN_RING_CAPACITY: u64 = 100;
+/// Largest ring.
+pub const MAX_RING_CAPACITY: u64 = 1_000_000;
+/// Default time given to in-flight connections at stop, ms.
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
+/// Bounds of the shutdown grace, ms.
+pub const MIN_SHUTDOWN_GRACE_MS: u64 = 0;
+/// Upper bound of the shutdown grace: one minute.
+pub const MAX_SHUTDOWN_GRACE_MS: u64 = 60_000;
+/// Minimum runtime token length: short tokens are guessable.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// Maximum runtime token length: it travels in every request header.
+pub const MAX_TOKEN_LEN: usize = 256;
+/// Maximum runtime name length (NanoClaw group folder names).
+pub const MAX_RUNTIME_NAME_LEN: usize = 64;
+/// Config files larger than this are refused (it is a small JSON document).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+/// CA bundles larger than this are refused.
+pub const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+/// `trusted_runtimes` entry meaning "every client".
+pub const TRUST_ALL_RUNTIMES: &str = "*";
+/// What masked secrets look like everywhere.
+pub const MASK: &str = "****";
+
+/// Whether the guardian runs. There is no blocking mode, by design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Nothing listens (default).
+    Off,
+    /// Detect and log; traffic is always forwarded unchanged.
+    Detect,
+}
+
+impl Mode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Off => "off",
+            Mode::Detect => "detect",
+        }
+    }
+}
+
+/// How much context a snippet keeps. Secret redaction inside snippets can
+/// never be turned off: this only shortens or drops the surrounding context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnippetMode {
+    /// Redacted snippet with its normal context (default).
+    Full,
+    /// Redacted snippet with minimal context.
+    Short,
+    /// No snippet at all.
+    None,
+}
+
+impl SnippetMode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnippetMode::Full => "full",
+            SnippetMode::Short => "short",
+            SnippetMode::None => "none",
+        }
+    }
+}
+
+/// A secret whose Debug and Serialize print `****`; read it with `expose()`
+/// only where it is actually used (auth comparison, upstream header).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(s.into())
+    }
+    /// The secret itself. Never log or format the result.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(MASK)
+    }
+}
+
+/// One NanoClaw runtime (group/container) and the proxy credential its
+/// container presents, so findings can be attributed to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Runtime {
+    /// Group folder name, `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`.
+    pub name: String,
+    /// Proxy credential (≥ 16 URL-safe chars).
+    pub token: SecretString,
+}
+
+/// Which clients get HTTPS inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedRuntimes {
+    /// Every client (`["*"]`).
+    All,
+    /// Only these runtimes (names from `runtimes`).
+    Named(Vec<String>),
+}
+
+impl TrustedRuntimes {
+    /// Whether a runtime (None = unauthenticated client) is inspected.
+    pub fn trusts(&self, runtime: Option<&str>) -> bool {
+        match self {
+            TrustedRuntimes::All => true,
+            TrustedRuntimes::Named(names) => runtime.is_some_and(|r| names.iter().any(|n| n == r)),
+        }
+    }
+}
+
+impl Serialize for TrustedRuntimes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TrustedRuntimes::All => [TRUST_ALL_RUNTIMES].serialize(s),
+            TrustedRuntimes::Named(n) => n.serialize(s),
+        }
+    }
+}
+
+/// HTTPS inspection settings. Inspection happens only when `enabled` and the
+/// client is covered by `trusted_runtimes` (its container mounts the CA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MitmConfig {
+    /// Off by default.
+    pub enabled: bool,
+    /// Per-runtime trust declaration; never empty when `enabled`.
+    pub trusted_runtimes: TrustedRuntimes,
+    /// Hosts tunnelled without inspection (e.g. certificate-pinned APIs).
+    pub exclude_hosts: Vec<HostPattern>,
+}
+
+impl Default for MitmConfig {
+    fn default() -> Self {
+        MitmConfig {
+            enabled: false,
+            trusted_runtimes: TrustedRuntimes::Named(Vec::new()),
+            exclude_hosts: Vec::new(),
+        }
+    }
+}
+
+/// A host name pattern: exact (`api.example.com`) or a suffix
+/// (`.example.com`, matching `example.com` and any subdomain of it).
+/// Stored lowercase without a trailing dot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    /// Exact host.
+    Exact(String),
+    /// Domain and its subdomains; stored without the leading dot.
+    Suffix(String),
+}
+
+impl HostPattern {
+    /// Whether `host` (any case, optional trailing dot, no port) matches.
+    pub fn matches(&self, host: &str) -> bool {
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        match self {
+            HostPattern::Exact(e) => h == *e,
+            HostPattern::Suffix(s) => {
+                h == *s
+                    || (h.len() > s.len()
+                        && h.ends_with(s.as_str())
+                        && h.as_bytes().get(h.len() - s.len() - 1) == Some(&b'.'))
+            }
+        }
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostPattern::Exact(h) => f.write_str(h),
+            HostPattern::Suffix(s) => write!(f, ".{s}"),
+        }
+    }
+}
+
+impl Serialize for HostPattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One pivot-guard exception: a destination the proxy may connect to even
+/// though it is the host's loopback, link-local or a metadata address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedDestination {
+    /// A host name, optionally with a port (None = any port).
+    Host {
+        /// Lowercase host name.
+        host: String,
+        /// Port, if restricted.
+        port: Option<u16>,
+    },
+    /// An IP address, optionally with a port.
+    Ip {
+        /// The address.
+        ip: IpAddr,
+        /// Port, if restricted.
+        port: Option<u16>,
+    },
+    /// A network in CIDR form (any port).
+    Cidr {
+        /// Network address.
+        net: IpAddr,
+        /// Prefix length.
+        prefix: u8,
+    },
+}
+
+impl AllowedDestination {
+    /// Whether a connection to `host` (as the client named it), resolved to
+    /// `ip`, on `port`, is covered by this entry.
+    pub fn allows(&self, host: &str, ip: IpAddr, port: u16) -> bool {
+        match self {
+            AllowedDestination::Host { host: h, port: p } => {
+                host.trim_end_matches('.').eq_ignore_ascii_case(h) && p.is_none_or(|p| p == port)
+            }
+            AllowedDestination::Ip { ip: a, port: p } => {
+                canonical(*a) == canonical(ip) && p.is_none_or(|p| p == port)
+            }
+            AllowedDestination::Cidr { net, prefix } => cidr_contains(*net, *prefix, ip),
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses compare as IPv4.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether `ip` lies inside `net/prefix`.
+pub(crate) fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
+    match (canonical(net), canonical(ip)) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let p = u32::from(prefix.min(32));
+            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+            (u32::from(n) & mask) == (u32::from(a) & mask)
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let p = u32::from(prefix.min(128));
+            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            (u128::from(n) & mask) == (u128::from(a) & mask)
+        }
+        _ => false,
+    }
+}
+
+impl fmt::Display for AllowedDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllowedDestination::Host { host, port: None } => f.write_str(host),
+            AllowedDestination::Host {
+                host,
+                port: Some(p),
+            } => write!(f, "{host}:{p}"),
+            AllowedDestination::Ip { ip, port: None } => write!(f, "{ip}"),
+            AllowedDestination::Ip { ip, port: Some(p) } => {
+                write!(f, "{}", SocketAddr::new(*ip, *p))
+            }
+            AllowedDestination::Cidr { net, prefix } => write!(f, "{net}/{prefix}"),
+        }
+    }
+}
+
+impl Serialize for AllowedDestination {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The upstream proxy the guardian chains to (e.g. NanoClaw's OneCLI
+/// gateway). Debug and Serialize never show the credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpstreamProxy {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Host (IPv6 without brackets).
+    pub host: String,
+    /// Port (always explicit in the config).
+    pub port: u16,
+    /// Percent-decoded user name, if any.
+    pub username: Option<String>,
+    /// Percent-decoded password/token, if any.
+    pub password: Option<SecretString>,
+}
+
+impl UpstreamProxy {
+    /// `host:port` with IPv6 brackets.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The URL with credentials masked: `http://user:****@host:port`.
+    /// A lone user name (some gateways put the token there) is masked too.
+    pub fn masked(&self) -> String {
+        let creds = match (&self.username, &self.password) {
+            (Some(u), Some(_)) if !u.is_empty() => format!("{}:{MASK}@", masked_user(u)),
+            (_, Some(_)) => format!(":{MASK}@"),
+            (Some(u), None) if !u.is_empty() => format!("{MASK}@"),
+            _ => String::new(),
+        };
+        format!("{}://{}{}", self.scheme, creds, self.authority())
+    }
+}
+
+/// User names are shown, except characters that would break the URL shape.
+fn masked_user(u: &str) -> String {
+    u.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '@' && c != ':' && c != '/' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl fmt::Debug for UpstreamProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("UpstreamProxy")
+            .field(&self.masked())
+            .finish()
+    }
+}
+
+impl Serialize for UpstreamProxy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+/// The fully validated configuration the guardian starts from. Built only by
+/// [`super::check`]; Debug and Serialize mask every secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GuardianConfig {
+    /// `off` or `detect`.
+    pub mode: Mode,
+    /// Socket address to bind (port 0 = ephemeral).
+    pub listen: SocketAddr,
+    /// All state lives here (0700).
+    pub home: PathBuf,
+    /// Findings logs (0700).
+    pub log_dir: PathBuf,
+    /// Bytes of each message inspected.
+    pub max_scan_bytes: usize,
+    /// Snippet context; secrets inside snippets are always redacted.
+    pub redact_snippets: SnippetMode,
+    /// HTTPS inspection.
+    pub mitm: MitmConfig,
+    /// Extra upstream trust roots (PEM), already checked to parse.
+    pub ca_bundle: Option<PathBuf>,
+    /// Proxy to chain to.
+    pub upstream_proxy: Option<UpstreamProxy>,
+    /// Declared runtimes and their credentials.
+    pub runtimes: Vec<Runtime>,
+    /// Effective: clients without a valid runtime credential get 407.
+    pub require_auth: bool,
+    /// Pivot-guard exceptions.
+    pub allow_private_destinations: Vec<AllowedDestination>,
+    /// Rule id → extra expected hosts (rule ids are checked by the caller).
+    pub expected_destinations: BTreeMap<String, Vec<HostPattern>>,
+    /// Seconds during which a repeated finding is counted, not re-logged.
+    pub dedup_window_secs: u64,
+    /// Log size that triggers rotation.
+    pub rotate_bytes: u64,
+    /// Rotated logs kept.
+    pub rotate_keep: u32,
+    /// In-memory findings kept for queries.
+    pub ring_capacity: usize,
+    /// Time given to in-flight connections at stop.
+    pub shutdown_grace_ms: u64,
+}
+
+impl GuardianConfig {
+    /// Whether the listen address is loopback only.
+    pub fn listen_is_loopback(&self) -> bool {
+        canonical(self.listen.ip()).is_loopback()
+    }
+
+    /// The runtime a presented token belongs to. Compares in time
+    /// independent of where the strings differ.
+    pub fn runtime_for_token(&self, presented: &str) -> Option<&Runtime> {
+        self.runtimes
+            .iter()
+            .find(|r| constant_time_eq(r.token.expose().as_bytes(), presented.as_bytes()))
+    }
+
+    /// Whether HTTPS for this client (None = unauthenticated) is inspected.
+    pub fn mitm_applies_to(&self, runtime: Option<&str>) -> bool {
+        self.mitm.enabled && self.mitm.trusted_runtimes.trusts(runtime)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        let s = HostPattern::Suffix("example.com".into());
+        assert!(s.matches("example.com"));
+        assert!(s.matches("API.Example.com."));
+        assert!(!s.matches("badexample.com"));
+        assert!(!s.matches("example.com.evil"));
+        let e = HostPattern::Exact("api.example.com".into());
+        assert!(e.matches("api.example.com"));
+        assert!(!e.matches("x.api.example.com"));
+        assert_eq!(s.to_string(), ".example.com");
+    }
+
+    #[test]
+    fn cidr_and_allow() {
+        let c = AllowedDestination::Cidr {
+            net: "10.0.0.0".parse().unwrap(),
+            prefix: 8,
+        };
+        assert!(c.allows("x", "10.1.2.3".parse().unwrap(), 80));
+        assert!(c.allows("x", "::ffff:10.1.2.3".parse().unwrap(), 80));
+        assert!(!c.allows("x", "11.0.0.1".parse().unwrap(), 80));
+        let h = AllowedDestination::Host {
+            host: "localhost".into(),
+            port: Some(3000),
+        };
+        assert!(h.allows("LOCALHOST", "127.0.0.1".parse().unwrap(), 3000));
+        assert!(!h.allows("localhost", "127.0.0.1".parse().unwrap(), 3001));
+        let all = AllowedDestination::Cidr {
+            net: "::".parse().unwrap(),
+            prefix: 0,
+        };
+        assert!(all.allows("x", "fe80::1".parse().unwrap(), 1));
+    }
+
+    #[test]
+    fn secrets_masked_in_debug_and_serialize() {
+        let token = format!("tok{}", std::process::id()).repeat(4);
+        let s = SecretString::new(token.clone());
+        assert_eq!(format!("{s:?}"), MASK);
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"****\"");
+        assert_eq!(s.expose(), token);
+    }
+}

@@ -1,0 +1,1895 @@
+//! The one validator: merges the layers, checks every field, looks at the
+//! filesystem (read-only) and builds both the typed config and the masked
+//! `effective` view. Messages never contain token or credential values.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::env::{self, ENV_CONFIG, ENV_HOME, ENV_PREFIX};
+use super::model::*;
+use super::suggest;
+use super::{ConfigInput, ConfigIssue, ConfigReport};
+
+/// Keys accepted at the top level of the file and overrides.
+pub const TOP_LEVEL_KEYS: [&str; 18] = [
+    "mode",
+    "listen",
+    "home",
+    "log_dir",
+    "max_scan_bytes",
+    "redact_snippets",
+    "mitm",
+    "ca_bundle",
+    "upstream_proxy",
+    "runtimes",
+    "require_auth",
+    "allow_private_destinations",
+    "expected_destinations",
+    "dedup_window_secs",
+    "rotate_bytes",
+    "rotate_keep",
+    "ring_capacity",
+    "shutdown_grace_ms",
+];
+/// Keys accepted inside `mitm`.
+pub const MITM_KEYS: [&str; 3] = ["enabled", "trusted_runtimes", "exclude_hosts"];
+/// Keys accepted inside each `runtimes[]` entry.
+pub const RUNTIME_KEYS: [&str; 2] = ["name", "token"];
+
+/// Where a value came from; decides relative-path bases and message notes.
+#[derive(Debug, Clone)]
+enum Origin {
+    File(PathBuf),
+    Env(&'static str),
+    Overrides,
+}
+
+#[derive(Default)]
+struct Issues {
+    errors: Vec<ConfigIssue>,
+    warnings: Vec<ConfigIssue>,
+}
+
+impl Issues {
+    fn error(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.errors.push(ConfigIssue {
+            field: field.into(),
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+    fn warn(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.warnings.push(ConfigIssue {
+            field: field.into(),
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+    fn type_error(&mut self, field: &str, expected: &str, got: &Value) {
+        self.error(
+            field,
+            format!("{field} must be {expected}, got {}", kind(got)),
+            format!("write {field} as {expected}"),
+        );
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Quotes a user-supplied (non-secret) value for a message, bounded.
+fn q(s: &str) -> String {
+    let cut: String = s.chars().take(64).collect();
+    let more = if s.chars().count() > 64 { "…" } else { "" };
+    format!("\"{}{more}\"", cut.escape_debug())
+}
+
+/// The whole check. Called by `super::check` inside a panic guard.
+pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
+    let mut is = Issues::default();
+    let mut sources = vec!["defaults".to_string()];
+    let env_map = &input.env;
+
+    // Overrides layer.
+    let mut overrides = match &input.overrides {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        other => {
+            is.error(
+                "overrides",
+                format!(
+                    "explicit options must be a JSON object, got {}",
+                    kind(other)
+                ),
+                "pass an object such as {\"mode\": \"detect\"}, or nothing",
+            );
+            Map::new()
+        }
+    };
+    strip_unknown(&mut overrides, "explicit options", &mut is);
+
+    // Env layer, and a nudge about misspelt guardian variables.
+    let (env_layer, env_from) = env::env_layer(env_map);
+    for name in env_map.keys() {
+        if name.starts_with(ENV_PREFIX) && !env::known_vars().any(|k| k == name) {
+            is.warn(
+                name.clone(),
+                format!(
+                    "unknown environment variable {name}{}",
+                    suggest::suffix(name, env::known_vars())
+                ),
+                format!(
+                    "the guardian reads only: {}",
+                    env::known_vars().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+
+    // Home as known before reading the file, to find `<home>/config.json`.
+    let pre_home = match overrides.get("home") {
+        Some(Value::String(s)) => env::resolve_path(s, env_map, None).ok(),
+        _ => match env::var(env_map, ENV_HOME) {
+            Some(h) => env::resolve_path(h, env_map, None).ok(),
+            None => env::default_home(env_map),
+        },
+    };
+
+    // File layer.
+    let (file_path, explicit) = if let Some(p) = &input.config_path {
+        (resolve_input_path(p, env_map), true)
+    } else if let Some(p) = env::var(env_map, ENV_CONFIG) {
+        (resolve_input_path(Path::new(p), env_map), true)
+    } else {
+        (
+            pre_home.as_ref().map(|h| h.join(DEFAULT_CONFIG_FILE_NAME)),
+            false,
+        )
+    };
+    let mut file_layer = Map::new();
+    let mut file_used: Option<PathBuf> = None;
+    if let Some(path) = file_path {
+        if let Some(mut layer) = load_file(&path, explicit, &mut is) {
+            strip_unknown(
+                &mut layer,
+                &format!("config file {}", path.display()),
+                &mut is,
+            );
+            check_file_mode(&path, &layer, &mut is);
+            sources.push(format!("file:{}", path.display()));
+            file_layer = layer;
+            file_used = Some(path);
+        }
+    }
+    if !env_layer.is_empty() || env::var(env_map, ENV_CONFIG).is_some() {
+        sources.push("env".to_string());
+    }
+    if !overrides.is_empty() {
+        sources.push("overrides".to_string());
+    }
+
+    // Merge: defaults < file < env < overrides.
+    let mut merged = Map::new();
+    let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+    if let Some(fp) = &file_used {
+        merge(
+            &mut merged,
+            file_layer,
+            "",
+            &|_| Origin::File(fp.clone()),
+            &mut origins,
+        );
+    }
+    merge(
+        &mut merged,
+        env_layer,
+        "",
+        &|k| {
+            env_from
+                .get(k)
+                .map_or(Origin::Overrides, |v| Origin::Env(v))
+        },
+        &mut origins,
+    );
+    merge(
+        &mut merged,
+        overrides,
+        "",
+        &|_| Origin::Overrides,
+        &mut origins,
+    );
+
+    let mut v = Validator {
+        is,
+        env: env_map,
+        merged: &merged,
+        origins: &origins,
+        eff: masked_raw(&merged),
+    };
+    let config = v.validate();
+    let Validator { is, eff, .. } = v;
+    let ok = is.errors.is_empty() && config.is_some();
+    ConfigReport {
+        ok,
+        errors: is.errors,
+        warnings: is.warnings,
+        effective: Value::Object(eff),
+        config: if ok { config } else { None },
+        sources,
+    }
+}
+
+fn resolve_input_path(p: &Path, env_map: &BTreeMap<String, String>) -> Option<PathBuf> {
+    match p.to_str() {
+        Some(s) => env::resolve_path(s, env_map, None).ok(),
+        None if p.is_absolute() => Some(p.to_path_buf()),
+        None => std::env::current_dir().ok().map(|c| c.join(p)),
+    }
+}
+
+fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String, Value>> {
+    let shown = path.display();
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            is.error(
+                "config_file",
+                format!("config file {shown} does not exist"),
+                format!("fix the path given by the caller or {ENV_CONFIG}, or unset it to use <home>/{DEFAULT_CONFIG_FILE_NAME}"),
+            );
+            return None;
+        }
+        Err(e) => {
+            is.error(
+                "config_file",
+                format!("cannot read config file {shown}: {e}"),
+                "check the path and its permissions",
+            );
+            return None;
+        }
+    };
+    if meta.is_dir() {
+        is.error(
+            "config_file",
+            format!("config file {shown} is a directory"),
+            "point at a JSON file",
+        );
+        return None;
+    }
+    if meta.len() > MAX_CONFIG_FILE_BYTES {
+        is.error(
+            "config_file",
+            format!(
+                "config file {shown} is {} bytes; the limit is {MAX_CONFIG_FILE_BYTES}",
+                meta.len()
+            ),
+            "a guardian config is a small JSON object; check that the path is right",
+        );
+        return None;
+    }
+    let text = match fs::read(path) {
+        Ok(b) => match String::from_utf8(b) {
+            Ok(t) => t,
+            Err(_) => {
+                is.error(
+                    "config_file",
+                    format!("config file {shown} is not UTF-8 text"),
+                    "save it as UTF-8 JSON",
+                );
+                return None;
+            }
+        },
+        Err(e) => {
+            is.error(
+                "config_file",
+                format!("cannot read config file {shown}: {e}"),
+                "check its permissions",
+            );
+            return None;
+        }
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Some(m),
+        Ok(other) => {
+            is.error(
+                "config_file",
+                format!(
+                    "config file {shown} must hold a JSON object, got {}",
+                    kind(&other)
+                ),
+                "wrap the settings in { … }",
+            );
+            None
+        }
+        Err(e) => {
+            // serde_json's syntax messages name the problem and position,
+            // never the content, so they are safe to pass on.
+            is.error(
+                "config_file",
+                format!(
+                    "config file {shown} is not valid JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+                "fix the JSON syntax there (comments and trailing commas are not allowed)",
+            );
+            None
+        }
+    }
+}
+
+/// A config others can write could turn the guardian off or redirect it;
+/// one others can read leaks the tokens it holds.
+fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = fs::metadata(path) else { return };
+        let mode = meta.permissions().mode() & 0o777;
+        let holds_secrets = layer.contains_key("runtimes") || layer.contains_key("upstream_proxy");
+        if mode & 0o022 != 0 {
+            is.warn(
+                "config_file",
+                format!(
+                    "config file {} is writable by other users (mode {mode:04o})",
+                    path.display()
+                ),
+                format!("chmod 600 {}", path.display()),
+            );
+        } else if holds_secrets && mode & 0o044 != 0 {
+            is.warn(
+                "config_file",
+                format!(
+                    "config file {} holds credentials and is readable by other users (mode {mode:04o})",
+                    path.display()
+                ),
+                format!("chmod 600 {}", path.display()),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, layer, is);
+}
+
+/// Drops unknown keys (reporting each with a suggestion) so they cause no
+/// follow-on errors.
+fn strip_unknown(layer: &mut Map<String, Value>, source: &str, is: &mut Issues) {
+    layer.retain(|k, v| {
+        if k == "$schema" {
+            return false;
+        }
+        if !TOP_LEVEL_KEYS.contains(&k.as_str()) {
+            unknown_key(k, k, &TOP_LEVEL_KEYS, source, is);
+            return false;
+        }
+        match (k.as_str(), v) {
+            ("mitm", Value::Object(m)) => m.retain(|mk, _| {
+                let ok = MITM_KEYS.contains(&mk.as_str());
+                if !ok {
+                    unknown_key(&format!("mitm.{mk}"), mk, &MITM_KEYS, source, is);
+                }
+                ok
+            }),
+            ("runtimes", Value::Array(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Value::Object(m) = item {
+                        m.retain(|rk, _| {
+                            let ok = RUNTIME_KEYS.contains(&rk.as_str());
+                            if !ok {
+                                unknown_key(
+                                    &format!("runtimes[{i}].{rk}"),
+                                    rk,
+                                    &RUNTIME_KEYS,
+                                    source,
+                                    is,
+                                );
+                            }
+                            ok
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+}
+
+fn unknown_key(field: &str, key: &str, known: &[&str], source: &str, is: &mut Issues) {
+    is.error(
+        field,
+        format!(
+            "unknown key {}{} (in {source})",
+            q(key),
+            suggest::suffix(key, known.iter().copied())
+        ),
+        format!(
+            "fix the spelling or remove it; known keys here: {}",
+            known.join(", ")
+        ),
+    );
+}
+
+/// Later layers win; `mitm` merges per key; `null` resets a key to its default.
+fn merge(
+    dst: &mut Map<String, Value>,
+    src: Map<String, Value>,
+    prefix: &str,
+    origin: &dyn Fn(&str) -> Origin,
+    origins: &mut BTreeMap<String, Origin>,
+) {
+    for (k, v) in src {
+        let path = format!("{prefix}{k}");
+        match v {
+            Value::Null => {
+                dst.remove(&k);
+                origins.retain(|p, _| p != &path && !p.starts_with(&format!("{path}.")));
+            }
+            Value::Object(m) if prefix.is_empty() && k == "mitm" => {
+                let entry = dst
+                    .entry(k.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                if let Value::Object(d) = entry {
+                    merge(d, m, &format!("{path}."), origin, origins);
+                }
+                origins.insert(path, origin(&k));
+            }
+            other => {
+                origins.insert(path.clone(), origin(&k));
+                dst.insert(k, other);
+            }
+        }
+    }
+}
+
+/// The merged layers with secrets hidden, used for fields that fail to
+/// validate (valid fields are replaced by their normalized form).
+fn masked_raw(merged: &Map<String, Value>) -> Map<String, Value> {
+    let mut eff = merged.clone();
+    if let Some(r) = eff.get_mut("runtimes") {
+        *r = match r.take() {
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|it| match it {
+                        Value::Object(mut m) => {
+                            if m.contains_key("token") {
+                                m.insert("token".into(), Value::from(MASK));
+                            }
+                            Value::Object(m)
+                        }
+                        _ => Value::from(MASK),
+                    })
+                    .collect(),
+            ),
+            _ => Value::from(MASK),
+        };
+    }
+    if let Some(u) = eff.get_mut("upstream_proxy") {
+        if !u.is_null() {
+            *u = Value::from(MASK);
+        }
+    }
+    if let Some(Value::String(l)) = eff.get("listen") {
+        if l.contains('@') {
+            eff.insert("listen".into(), Value::from(MASK));
+        }
+    }
+    eff
+}
+
+struct Validator<'a> {
+    is: Issues,
+    env: &'a BTreeMap<String, String>,
+    merged: &'a Map<String, Value>,
+    origins: &'a BTreeMap<String, Origin>,
+    eff: Map<String, Value>,
+}
+
+impl Validator<'_> {
+    fn note(&self, path: &str) -> String {
+        match self.origins.get(path) {
+            Some(Origin::Env(v)) => format!(" (from {v})"),
+            Some(Origin::File(p)) => format!(" (from config file {})", p.display()),
+            Some(Origin::Overrides) => " (from explicit options)".to_string(),
+            None => String::new(),
+        }
+    }
+
+    fn base_dir(&self, path: &str) -> Option<PathBuf> {
+        match self.origins.get(path) {
+            Some(Origin::File(p)) => p.parent().map(Path::to_path_buf),
+            _ => None,
+        }
+    }
+
+    fn put<T: Serialize>(&mut self, key: &str, v: &Option<T>) {
+        if let Some(v) = v {
+            if let Ok(j) = serde_json::to_value(v) {
+                self.eff.insert(key.to_string(), j);
+            }
+        }
+    }
+
+    fn validate(&mut self) -> Option<GuardianConfig> {
+        let mode = self.mode();
+        self.put("mode", &mode);
+        let listen = self.listen();
+        self.put("listen", &listen.map(|a| a.to_string()));
+        let home = self.home();
+        self.put("home", &home);
+        let log_dir = self.log_dir(home.as_deref());
+        self.put("log_dir", &log_dir);
+        let max_scan_bytes = self.bounded(
+            "max_scan_bytes",
+            DEFAULT_MAX_SCAN_BYTES,
+            MIN_MAX_SCAN_BYTES,
+            MAX_MAX_SCAN_BYTES,
+            true,
+        );
+        self.put("max_scan_bytes", &max_scan_bytes);
+        let redact = self.redact();
+        self.put("redact_snippets", &redact);
+        let runtimes = self.runtimes();
+        self.put("runtimes", &runtimes);
+        let mitm = self.mitm(runtimes.as_deref());
+        self.put("mitm", &mitm);
+        let ca_bundle = self.ca_bundle();
+        if let Some(c) = &ca_bundle {
+            self.put("ca_bundle", &Some(c));
+        }
+        let upstream = self.upstream();
+        if let Some(u) = &upstream {
+            self.put("upstream_proxy", &Some(u));
+        }
+        let require_auth = self.require_auth(listen, runtimes.as_deref());
+        self.put("require_auth", &require_auth);
+        let allow = self.allow_private();
+        self.put("allow_private_destinations", &allow);
+        let expected = self.expected();
+        self.put("expected_destinations", &expected);
+        let dedup = self.bounded(
+            "dedup_window_secs",
+            DEFAULT_DEDUP_WINDOW_SECS,
+            MIN_DEDUP_WINDOW_SECS,
+            MAX_DEDUP_WINDOW_SECS,
+            false,
+        );
+        self.put("dedup_window_secs", &dedup);
+        let rotate_bytes = self.bounded(
+            "rotate_bytes",
+            DEFAULT_ROTATE_BYTES,
+            MIN_ROTATE_BYTES,
+            MAX_ROTATE_BYTES,
+            true,
+        );
+        self.put("rotate_bytes", &rotate_bytes);
+        let rotate_keep = self.bounded(
+            "rotate_keep",
+            DEFAULT_ROTATE_KEEP,
+            MIN_ROTATE_KEEP,
+            MAX_ROTATE_KEEP,
+            false,
+        );
+        self.put("rotate_keep", &rotate_keep);
+        let ring = self.bounded(
+            "ring_capacity",
+            DEFAULT_RING_CAPACITY,
+            MIN_RING_CAPACITY,
+            MAX_RING_CAPACITY,
+            false,
+        );
+        self.put("ring_capacity", &ring);
+        let grace = self.bounded(
+            "shutdown_grace_ms",
+            DEFAULT_SHUTDOWN_GRACE_MS,
+            MIN_SHUTDOWN_GRACE_MS,
+            MAX_SHUTDOWN_GRACE_MS,
+            false,
+        );
+        self.put("shutdown_grace_ms", &grace);
+
+        if let Some(h) = &home {
+            self.check_dir("home", h);
+        }
+        if let Some(l) = &log_dir {
+            self.check_dir("log_dir", l);
+        }
+
+        Some(GuardianConfig {
+            mode: mode?,
+            listen: listen?,
+            home: home?,
+            log_dir: log_dir?,
+            max_scan_bytes: usize::try_from(max_scan_bytes?).ok()?,
+            redact_snippets: redact?,
+            mitm: mitm?,
+            ca_bundle: ca_bundle.unwrap_or(None),
+            upstream_proxy: upstream.unwrap_or(None),
+            runtimes: runtimes?,
+            require_auth: require_auth?,
+            allow_private_destinations: allow?,
+            expected_destinations: expected?,
+            dedup_window_secs: dedup?,
+            rotate_bytes: rotate_bytes?,
+            rotate_keep: u32::try_from(rotate_keep?).ok()?,
+            ring_capacity: usize::try_from(ring?).ok()?,
+            shutdown_grace_ms: grace?,
+        })
+        .filter(|_| self.is.errors.is_empty())
+        .or_else(|| {
+            if self.is.errors.is_empty() {
+                // Every failed field reports an error; this is a guard only.
+                self.is.error(
+                    "",
+                    "internal error: a field failed without an error",
+                    "report this as a bug",
+                );
+            }
+            None
+        })
+    }
+
+    fn mode(&mut self) -> Option<Mode> {
+        match self.merged.get("mode") {
+            None => Some(DEFAULT_MODE),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "off" => Some(Mode::Off),
+                "detect" => Some(Mode::Detect),
+                _ => {
+                    let note = self.note("mode");
+                    self.is.error(
+                        "mode",
+                        format!(
+                            "mode {}{note} is not supported: blocking does not exist in this version — \
+                             the guardian only detects and logs (detect-and-log only) and always forwards \
+                             traffic unchanged; the modes are \"off\" and \"detect\"",
+                            q(s)
+                        ),
+                        "use \"detect\" to detect and log, or \"off\"",
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.is
+                    .type_error("mode", "a string (\"off\" or \"detect\")", v);
+                None
+            }
+        }
+    }
+
+    fn listen(&mut self) -> Option<SocketAddr> {
+        let raw = match self.merged.get("listen") {
+            None => DEFAULT_LISTEN.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => {
+                self.is.type_error(
+                    "listen",
+                    "a string such as \"127.0.0.1:8118\" or \"http://127.0.0.1:8118\"",
+                    v,
+                );
+                return None;
+            }
+        };
+        match parse_listen(&raw) {
+            Ok(a) => Some(a),
+            Err((msg, hint)) => {
+                let note = self.note("listen");
+                self.is
+                    .error("listen", format!("listen address{note} {msg}"), hint);
+                None
+            }
+        }
+    }
+
+    fn path_field(&mut self, key: &str, s: &str) -> Option<PathBuf> {
+        let base = self.base_dir(key);
+        match env::resolve_path(s, self.env, base.as_deref()) {
+            Ok(p) => Some(p),
+            Err(p) => {
+                let (what, hint) = p.describe();
+                let note = self.note(key);
+                self.is.error(key, format!("{key}{note} {what}"), hint);
+                None
+            }
+        }
+    }
+
+    fn home(&mut self) -> Option<PathBuf> {
+        match self.merged.get("home") {
+            Some(Value::String(s)) => self.path_field("home", s),
+            Some(v) => {
+                self.is.type_error("home", "a directory path string", v);
+                None
+            }
+            None => match env::default_home(self.env) {
+                Some(h) => Some(h),
+                None => {
+                    self.is.error(
+                        "home",
+                        format!("cannot work out the home directory: neither {ENV_HOME} nor HOME is set"),
+                        format!("set {ENV_HOME} (or \"home\" in the config) to a host-side directory"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn log_dir(&mut self, home: Option<&Path>) -> Option<PathBuf> {
+        match self.merged.get("log_dir") {
+            Some(Value::String(s)) => self.path_field("log_dir", s),
+            Some(v) => {
+                self.is.type_error("log_dir", "a directory path string", v);
+                None
+            }
+            None => home.map(|h| h.join(DEFAULT_LOG_SUBDIR)),
+        }
+    }
+
+    fn bounded(&mut self, key: &str, default: u64, min: u64, max: u64, sizes: bool) -> Option<u64> {
+        let n = match self.merged.get(key) {
+            None => return Some(default),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(n) => n,
+                None => {
+                    self.is.error(
+                        key,
+                        format!("{key}{} must be a whole number ≥ 0", self.note(key)),
+                        format!(
+                            "use a value between {} and {}",
+                            human(min, sizes),
+                            human(max, sizes)
+                        ),
+                    );
+                    return None;
+                }
+            },
+            Some(Value::String(s)) if sizes => match parse_size(s) {
+                Some(n) => n,
+                None => {
+                    self.is.error(
+                        key,
+                        format!("{key} {}{} is not a size", q(s), self.note(key)),
+                        "write a byte count such as 1048576, or a number with a suffix: 512k, 1m, 1MiB, 4MB \
+                         (k/m/g are binary: 1k = 1024)",
+                    );
+                    return None;
+                }
+            },
+            Some(v) => {
+                let expected = if sizes {
+                    "an integer or a size string such as \"1m\""
+                } else {
+                    "an integer"
+                };
+                self.is.type_error(key, expected, v);
+                return None;
+            }
+        };
+        if n < min || n > max {
+            self.is.error(
+                key,
+                format!(
+                    "{key} {n}{} is out of bounds: it must be between {} and {}",
+                    self.note(key),
+                    human(min, sizes),
+                    human(max, sizes)
+                ),
+                format!(
+                    "use a value between {min} and {max}, or remove it for the default {default}"
+                ),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
+    fn redact(&mut self) -> Option<SnippetMode> {
+        match self.merged.get("redact_snippets") {
+            None => Some(DEFAULT_REDACT_SNIPPETS),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "full" => Some(SnippetMode::Full),
+                "short" => Some(SnippetMode::Short),
+                "none" => Some(SnippetMode::None),
+                _ => {
+                    let note = self.note("redact_snippets");
+                    self.is.error(
+                        "redact_snippets",
+                        format!(
+                            "redact_snippets {}{note} is not one of \"full\", \"short\", \"none\"{}",
+                            q(s),
+                            suggest::suffix(s, ["full", "short", "none"])
+                        ),
+                        "use \"full\", \"short\" or \"none\" (the environment variable also takes true/false); \
+                         secrets inside snippets are always redacted and that cannot be turned off — this \
+                         setting only controls how much surrounding context a snippet keeps",
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.is.type_error(
+                    "redact_snippets",
+                    "a string (\"full\", \"short\" or \"none\")",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    /// The string entries of a list and whether every entry was a string
+    /// (entries of the wrong type are reported; the rest still get checked).
+    fn string_items(&mut self, field: &str, v: Option<&Value>) -> (Vec<(String, String)>, bool) {
+        match v {
+            None => (Vec::new(), true),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, it) in items.iter().enumerate() {
+                    let f = format!("{field}[{i}]");
+                    match it {
+                        Value::String(s) => out.push((f, s.clone())),
+                        other => {
+                            self.is.type_error(&f, "a string", other);
+                            ok = false;
+                        }
+                    }
+                }
+                (out, ok)
+            }
+            Some(other) => {
+                self.is.type_error(field, "an array of strings", other);
+                (Vec::new(), false)
+            }
+        }
+    }
+
+    fn string_list(&mut self, field: &str, v: Option<&Value>) -> Option<Vec<(String, String)>> {
+        let (items, ok) = self.string_items(field, v);
+        ok.then_some(items)
+    }
+
+    fn host_list(&mut self, field: &str, v: Option<&Value>) -> Option<Vec<HostPattern>> {
+        let (items, mut ok) = self.string_items(field, v);
+        let mut out = Vec::new();
+        for (f, s) in items {
+            match parse_host_pattern(&s) {
+                Ok(p) => out.push(p),
+                Err((msg, hint)) => {
+                    self.is.error(f, format!("host {} {msg}", q(&s)), hint);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn runtimes(&mut self) -> Option<Vec<Runtime>> {
+        let items = match self.merged.get("runtimes") {
+            None => return Some(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(v) => {
+                self.is
+                    .type_error("runtimes", "an array of {\"name\", \"token\"} objects", v);
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        let mut tokens: Vec<(usize, &str)> = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let Value::Object(m) = it else {
+                self.is.type_error(
+                    &format!("runtimes[{i}]"),
+                    "an object {\"name\", \"token\"}",
+                    it,
+                );
+                ok = false;
+                continue;
+            };
+            let name = match m.get("name") {
+                Some(Value::String(s)) => {
+                    if !valid_runtime_name(s) {
+                        self.is.error(
+                            format!("runtimes[{i}].name"),
+                            format!("runtime name {} is not a valid NanoClaw group folder name", q(s)),
+                            "use 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit (the group's folder name)",
+                        );
+                        None
+                    } else if let Some(j) = names.get(s.as_str()) {
+                        self.is.error(
+                            format!("runtimes[{i}].name"),
+                            format!(
+                                "runtime name {} is declared twice (also runtimes[{j}])",
+                                q(s)
+                            ),
+                            "declare each runtime once",
+                        );
+                        None
+                    } else {
+                        names.insert(s.clone(), i);
+                        Some(s.clone())
+                    }
+                }
+                Some(v) => {
+                    self.is
+                        .type_error(&format!("runtimes[{i}].name"), "a string", v);
+                    None
+                }
+                None => {
+                    self.is.error(
+                        format!("runtimes[{i}].name"),
+                        format!("runtimes[{i}] has no name"),
+                        "add \"name\": the NanoClaw group folder name, e.g. \"main\"",
+                    );
+                    None
+                }
+            };
+            let token = match m.get("token") {
+                Some(Value::String(t)) => self
+                    .token(i, t, &tokens)
+                    .inspect(|_| tokens.push((i, t.as_str()))),
+                Some(v) => {
+                    self.is
+                        .type_error(&format!("runtimes[{i}].token"), "a string", v);
+                    None
+                }
+                None => {
+                    self.is.error(
+                        format!("runtimes[{i}].token"),
+                        format!("runtimes[{i}] has no token"),
+                        "add \"token\": a random secret of at least 16 characters, e.g. from `openssl rand -hex 24`",
+                    );
+                    None
+                }
+            };
+            match (name, token) {
+                (Some(name), Some(token)) => out.push(Runtime { name, token }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Checks one token. Never puts the token (or part of it) in a message.
+    fn token(&mut self, i: usize, t: &str, seen: &[(usize, &str)]) -> Option<SecretString> {
+        let field = format!("runtimes[{i}].token");
+        let gen = "generate one with `openssl rand -hex 24`";
+        let len = t.chars().count();
+        if len < MIN_TOKEN_LEN {
+            self.is.error(
+                field,
+                format!("token of runtimes[{i}] is too short ({len} characters; at least {MIN_TOKEN_LEN} are needed)"),
+                gen,
+            );
+            return None;
+        }
+        if len > MAX_TOKEN_LEN {
+            self.is.error(
+                field,
+                format!("token of runtimes[{i}] is too long ({len} characters; at most {MAX_TOKEN_LEN})"),
+                gen,
+            );
+            return None;
+        }
+        if !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        {
+            self.is.error(
+                field,
+                format!(
+                    "token of runtimes[{i}] contains characters other than A-Z a-z 0-9 - _ . ~ \
+                     (it is embedded in the container's proxy URL)"
+                ),
+                gen,
+            );
+            return None;
+        }
+        if let Some((j, _)) = seen.iter().find(|(_, s)| *s == t) {
+            self.is.error(
+                field,
+                format!("runtimes[{i}] has the same token as runtimes[{j}]; findings could not be told apart"),
+                format!("give each runtime its own token; {gen}"),
+            );
+            return None;
+        }
+        Some(SecretString::new(t))
+    }
+
+    fn mitm(&mut self, runtimes: Option<&[Runtime]>) -> Option<MitmConfig> {
+        let m = match self.merged.get("mitm") {
+            None => return Some(MitmConfig::default()),
+            Some(Value::Object(m)) => m,
+            Some(v) => {
+                self.is.type_error(
+                    "mitm",
+                    "an object {\"enabled\", \"trusted_runtimes\", \"exclude_hosts\"}",
+                    v,
+                );
+                return None;
+            }
+        };
+        let enabled = match m.get("enabled") {
+            None => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.is.type_error("mitm.enabled", "a boolean", v);
+                None
+            }
+        };
+        let exclude = self.host_list("mitm.exclude_hosts", m.get("exclude_hosts"));
+        let trusted = self.string_list("mitm.trusted_runtimes", m.get("trusted_runtimes"));
+        let trusted =
+            trusted.and_then(|list| self.trusted(list, runtimes, enabled.unwrap_or(false)));
+        Some(MitmConfig {
+            enabled: enabled?,
+            trusted_runtimes: trusted?,
+            exclude_hosts: exclude?,
+        })
+    }
+
+    fn trusted(
+        &mut self,
+        list: Vec<(String, String)>,
+        runtimes: Option<&[Runtime]>,
+        enabled: bool,
+    ) -> Option<TrustedRuntimes> {
+        if list.iter().any(|(_, n)| n == TRUST_ALL_RUNTIMES) {
+            if list.len() > 1 {
+                self.is.error(
+                    "mitm.trusted_runtimes",
+                    "\"*\" already covers every client and cannot be mixed with runtime names",
+                    "use either [\"*\"] or a list of runtime names",
+                );
+                return None;
+            }
+            return Some(TrustedRuntimes::All);
+        }
+        if enabled && list.is_empty() {
+            self.is.error(
+                "mitm.trusted_runtimes",
+                "HTTPS inspection is enabled but no runtime is trusted: inspection needs per-runtime trust, \
+                 because only containers that mount the guardian's CA certificate accept the certificates it \
+                 presents (any other client would see TLS failures)",
+                "list the runtimes whose containers mount the guardian CA, e.g. [\"main\"], or [\"*\"] if every \
+                 client does; or set mitm.enabled to false",
+            );
+            return None;
+        }
+        // Names are checked against the declared runtimes; when `runtimes`
+        // itself failed, that error is enough.
+        let declared: Option<Vec<&str>> =
+            runtimes.map(|r| r.iter().map(|r| r.name.as_str()).collect());
+        let mut names = Vec::new();
+        let mut ok = true;
+        for (f, n) in list {
+            if let Some(decl) = &declared {
+                if !decl.contains(&n.as_str()) {
+                    self.is.error(
+                        f,
+                        format!(
+                            "{} is not a declared runtime{}",
+                            q(&n),
+                            suggest::suffix(&n, decl.iter().copied())
+                        ),
+                        "declare it under runtimes (name + token), or fix the name",
+                    );
+                    ok = false;
+                    continue;
+                }
+            }
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        ok.then_some(TrustedRuntimes::Named(names))
+    }
+
+    fn ca_bundle(&mut self) -> Option<Option<PathBuf>> {
+        let s = match self.merged.get("ca_bundle") {
+            None => return Some(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => {
+                self.is
+                    .type_error("ca_bundle", "a path string to a PEM file", v);
+                return None;
+            }
+        };
+        let path = self.path_field("ca_bundle", &s)?;
+        let note = self.note("ca_bundle");
+        match inspect_ca_bundle(&path) {
+            Ok(stats) => {
+                if stats.unparsable > 0 {
+                    self.is.warn(
+                        "ca_bundle",
+                        format!(
+                            "CA bundle {}{note}: {} section(s) could not be parsed and will be ignored",
+                            path.display(),
+                            stats.unparsable
+                        ),
+                        "remove or fix the broken PEM blocks",
+                    );
+                }
+                if stats.expired > 0 {
+                    self.is.warn(
+                        "ca_bundle",
+                        format!(
+                            "CA bundle {}{note}: {} certificate(s) are outside their validity period",
+                            path.display(),
+                            stats.expired
+                        ),
+                        "replace expired roots; connections relying on them will fail",
+                    );
+                }
+                if stats.private_keys > 0 {
+                    self.is.warn(
+                        "ca_bundle",
+                        format!(
+                            "CA bundle {}{note} contains a private key; it is ignored, but a bundle of trust roots \
+                             should hold certificates only",
+                            path.display()
+                        ),
+                        "remove the private key from that file and keep it somewhere private",
+                    );
+                }
+                Some(Some(path))
+            }
+            Err((msg, hint)) => {
+                self.is.error(
+                    "ca_bundle",
+                    format!("CA bundle {}{note} {msg}", path.display()),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    fn upstream(&mut self) -> Option<Option<UpstreamProxy>> {
+        match self.merged.get("upstream_proxy") {
+            None => Some(None),
+            Some(Value::String(s)) => match parse_upstream(s) {
+                Ok(u) => Some(Some(u)),
+                Err((msg, hint)) => {
+                    let note = self.note("upstream_proxy");
+                    self.is.error(
+                        "upstream_proxy",
+                        format!("upstream_proxy{note} {msg}"),
+                        hint,
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.is.type_error(
+                    "upstream_proxy",
+                    "a URL string such as \"http://user:token@host:port\"",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    fn require_auth(
+        &mut self,
+        listen: Option<SocketAddr>,
+        runtimes: Option<&[Runtime]>,
+    ) -> Option<bool> {
+        let explicit = match self.merged.get("require_auth") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.is.type_error("require_auth", "a boolean", v);
+                return None;
+            }
+        };
+        let listen = listen?;
+        let loopback = canonical(listen.ip()).is_loopback();
+        if !loopback {
+            self.is.warn(
+                "listen",
+                format!(
+                    "listen address {listen} is not loopback: anything that can reach it can use the proxy. \
+                     This is needed when containers cannot reach the host's loopback — on Docker/Linux \
+                     containers reach the host through the docker0 bridge (e.g. 172.17.0.1) — and it is why \
+                     runtime credentials are then required (see require_auth)"
+                ),
+                "bind to the bridge address rather than 0.0.0.0 where possible, firewall the port, and declare \
+                 runtimes with tokens",
+            );
+        }
+        let effective = explicit.unwrap_or(!loopback);
+        // Count declared entries even if some are invalid: their own errors
+        // say what is wrong, this check is about none being declared.
+        let declared = match self.merged.get("runtimes") {
+            Some(Value::Array(a)) => a.len(),
+            _ => runtimes.map_or(0, <[Runtime]>::len),
+        };
+        if effective && declared == 0 {
+            let msg = if loopback {
+                "require_auth is true but no runtimes are declared, so no client could authenticate"
+                    .to_string()
+            } else {
+                format!(
+                    "listen address {listen} is not loopback, so runtime credentials are required, but no runtimes \
+                     are declared"
+                )
+            };
+            self.is.error(
+                "require_auth",
+                msg,
+                "declare runtimes with tokens, e.g. \"runtimes\": [{\"name\": \"main\", \"token\": \"<openssl rand \
+                 -hex 24>\"}], or set \"require_auth\": false explicitly (any client that reaches the port can \
+                 then use the proxy)",
+            );
+            return None;
+        }
+        if !loopback && explicit == Some(false) {
+            self.is.warn(
+                "require_auth",
+                format!(
+                    "require_auth is false on the non-loopback address {listen}: any client that can reach it can \
+                     relay traffic through the proxy, and findings are attributed to client addresses only"
+                ),
+                "declare runtimes with tokens and remove \"require_auth\": false",
+            );
+        }
+        Some(effective)
+    }
+
+    fn allow_private(&mut self) -> Option<Vec<AllowedDestination>> {
+        let (items, mut ok) = self.string_items(
+            "allow_private_destinations",
+            self.merged.get("allow_private_destinations"),
+        );
+        let mut out = Vec::new();
+        for (f, s) in items {
+            match parse_allowed(&s) {
+                Ok(a) => {
+                    if covers_metadata(&a) {
+                        self.is.warn(
+                            f.clone(),
+                            format!(
+                                "{} lets containers reach a cloud metadata service, which hands out the host's \
+                                 cloud credentials",
+                                q(&s)
+                            ),
+                            "remove it unless a container truly needs the metadata service",
+                        );
+                    }
+                    out.push(a);
+                }
+                Err((msg, hint)) => {
+                    self.is.error(f, format!("{} {msg}", q(&s)), hint);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn expected(&mut self) -> Option<BTreeMap<String, Vec<HostPattern>>> {
+        let m = match self.merged.get("expected_destinations") {
+            None => return Some(BTreeMap::new()),
+            Some(Value::Object(m)) => m,
+            Some(v) => {
+                self.is.type_error(
+                    "expected_destinations",
+                    "an object mapping rule ids to lists of host names",
+                    v,
+                );
+                return None;
+            }
+        };
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (rule, hosts) in m {
+            let field = format!("expected_destinations.{rule}");
+            if rule.trim().is_empty() {
+                self.is.error(
+                    "expected_destinations",
+                    "expected_destinations has an empty rule id",
+                    "use a rule id such as \"ai_api_key\"",
+                );
+                ok = false;
+                continue;
+            }
+            match self.host_list(&field, Some(hosts)) {
+                Some(list) => {
+                    out.insert(rule.clone(), list);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Read-only checks; `prepare_dirs` does the fixing at start.
+    fn check_dir(&mut self, field: &str, dir: &Path) {
+        match fs::metadata(dir) {
+            Ok(meta) => {
+                if !meta.is_dir() {
+                    self.is.error(
+                        field,
+                        format!("{field} {} exists but is not a directory", dir.display()),
+                        "point it at a directory, or move that file away",
+                    );
+                    return;
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                    let me = sys::euid();
+                    if meta.uid() != me {
+                        self.is.error(
+                            field,
+                            format!(
+                                "{field} {} is owned by uid {}, not by the current user (uid {me}); its owner could \
+                                 read or alter the guardian's keys and findings",
+                                dir.display(),
+                                meta.uid()
+                            ),
+                            "chown it to the user that runs NanoClaw, or choose another directory",
+                        );
+                        return;
+                    }
+                    if !sys::can_write_dir(dir) {
+                        self.is.error(
+                            field,
+                            format!(
+                                "{field} {} is not writable by the current user",
+                                dir.display()
+                            ),
+                            format!("chmod 700 {}", dir.display()),
+                        );
+                        return;
+                    }
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        self.is.warn(
+                            field,
+                            format!(
+                                "{field} {} is too open (mode {mode:04o}); the guardian will tighten it to 0700 at \
+                                 start",
+                                dir.display()
+                            ),
+                            format!("chmod 700 {} (or let start do it)", dir.display()),
+                        );
+                    }
+                }
+            }
+            Err(e) if missing(&e) => {
+                let mut anc = dir.parent();
+                while let Some(a) = anc {
+                    match fs::metadata(a) {
+                        Ok(m) if !m.is_dir() => {
+                            self.is.error(
+                                field,
+                                format!(
+                                    "{field} {} cannot be created: {} is not a directory",
+                                    dir.display(),
+                                    a.display()
+                                ),
+                                "choose a path whose parents are directories",
+                            );
+                            return;
+                        }
+                        Ok(_) => {
+                            if !sys::can_write_dir(a) {
+                                self.is.error(
+                                    field,
+                                    format!(
+                                        "{field} {} does not exist and cannot be created: its nearest existing \
+                                         parent {} is not writable by the current user",
+                                        dir.display(),
+                                        a.display()
+                                    ),
+                                    "create it yourself with mode 0700, or choose a directory under one you own",
+                                );
+                            }
+                            return;
+                        }
+                        Err(e) if missing(&e) => anc = a.parent(),
+                        Err(e) => {
+                            self.is.error(
+                                field,
+                                format!(
+                                    "{field} {}: cannot inspect {}: {e}",
+                                    dir.display(),
+                                    a.display()
+                                ),
+                                "check the permissions of the parent directories",
+                            );
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(e) => self.is.error(
+                field,
+                format!("cannot inspect {field} {}: {e}", dir.display()),
+                "check the permissions of the directory and its parents",
+            ),
+        }
+    }
+}
+
+/// Not there (or a path component is a file, which the ancestor walk reports).
+fn missing(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// Renders a bound, with a binary unit for byte sizes.
+fn human(n: u64, sizes: bool) -> String {
+    if !sizes {
+        return n.to_string();
+    }
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (f, u) in UNITS {
+        if n >= f && n.is_multiple_of(f) {
+            return format!("{n} ({} {u})", n / f);
+        }
+    }
+    n.to_string()
+}
+
+/// `1048576`, `512k`, `1m`, `1MiB`, `4MB`, `2 g`. Suffixes are binary
+/// (1k = 1024): these are buffer limits, and operators mean powers of two.
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = (s.get(..split)?, s.get(split..)?.trim());
+    if num.is_empty() {
+        return None;
+    }
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// `host:port`, `[v6]:port`, or `http://host:port[/]`. Hosts are IP
+/// literals or `localhost` (the guardian binds; it does not resolve names).
+pub(crate) fn parse_listen(raw: &str) -> Result<SocketAddr, (String, String)> {
+    let s = raw.trim();
+    let example = "write host:port, e.g. 127.0.0.1:8118, [::1]:8118 or http://172.17.0.1:8118";
+    if s.is_empty() {
+        return Err(("is empty".into(), example.into()));
+    }
+    if s.contains('@') {
+        return Err((
+            "contains credentials (user:password@); the listen address takes none".into(),
+            "remove the user:password@ part — proxy credentials belong in runtimes[].token".into(),
+        ));
+    }
+    let hostport = match s.find("://") {
+        Some(i) => {
+            let scheme = s.get(..i).unwrap_or("");
+            if !scheme.eq_ignore_ascii_case("http") {
+                return Err((
+                    format!(
+                        "uses the scheme {}; the guardian listens for plain HTTP proxy requests (HTTPS goes \
+                         through CONNECT)",
+                        q(scheme)
+                    ),
+                    "write http://host:port or host:port".into(),
+                ));
+            }
+            let rest = s.get(i + 3..).unwrap_or("");
+            let rest = rest.strip_suffix('/').unwrap_or(rest);
+            if rest.contains(['/', '?', '#']) {
+                return Err((
+                    "has a path, query or fragment; only host and port are used".into(),
+                    example.into(),
+                ));
+            }
+            rest
+        }
+        None => s,
+    };
+    let (host, port) = if let Some(after) = hostport.strip_prefix('[') {
+        let Some((h, tail)) = after.split_once(']') else {
+            return Err((
+                "has an unclosed [ in its IPv6 address".into(),
+                example.into(),
+            ));
+        };
+        let Some(p) = tail.strip_prefix(':') else {
+            return Err(("has no port".into(), example.into()));
+        };
+        let ip: Ipv6Addr = h.parse().map_err(|_| {
+            (
+                format!("has an invalid IPv6 address {}", q(h)),
+                example.to_string(),
+            )
+        })?;
+        (IpAddr::V6(ip), p)
+    } else {
+        let Some((h, p)) = hostport.rsplit_once(':') else {
+            return Err(("has no port".into(), example.into()));
+        };
+        if h.contains(':') {
+            return Err((
+                "is an IPv6 address without brackets".into(),
+                "put IPv6 addresses in brackets: [::1]:8118".into(),
+            ));
+        }
+        let ip = if h.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            match h.parse::<Ipv4Addr>() {
+                Ok(ip) => IpAddr::V4(ip),
+                Err(_) => {
+                    return Err((
+                        format!("has host {} which is not an IP address; the guardian binds to an address, it does not resolve names", q(h)),
+                        "use 127.0.0.1 (default), the docker0 bridge address such as 172.17.0.1, or 0.0.0.0 for all interfaces".into(),
+                    ))
+                }
+            }
+        };
+        (ip, p)
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+        return Err((
+            format!(
+                "has port {} which is not a number between 0 and 65535",
+                q(port)
+            ),
+            example.into(),
+        ));
+    }
+    let port: u16 = port.parse().map_err(|_| {
+        (
+            format!(
+                "has port {} which is not a number between 0 and 65535",
+                q(port)
+            ),
+            example.to_string(),
+        )
+    })?;
+    Ok(SocketAddr::new(host, port))
+}
+
+/// Validates an upstream proxy URL. Errors never include the URL: it may
+/// carry credentials.
+pub(crate) fn parse_upstream(raw: &str) -> Result<UpstreamProxy, (String, String)> {
+    let hint = "write it as http://user:token@host:port (or https://…)".to_string();
+    let s = raw.trim();
+    let url =
+        url::Url::parse(s).map_err(|e| (format!("is not a valid URL ({e})"), hint.clone()))?;
+    let scheme = url.scheme().to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(("must start with http:// or https://".into(), hint));
+    }
+    let host = match url.host_str() {
+        Some(h) if !h.is_empty() => h.trim_start_matches('[').trim_end_matches(']').to_string(),
+        _ => return Err(("has no host".into(), hint)),
+    };
+    let port = match url.port() {
+        Some(p) => p,
+        None if authority_has_port(s) => url.port_or_known_default().unwrap_or(0),
+        None => return Err(("has no port".into(), hint)),
+    };
+    if !(url.path().is_empty() || url.path() == "/")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err((
+            "has a path, query or fragment; a proxy URL is only scheme, credentials, host and port"
+                .into(),
+            hint,
+        ));
+    }
+    let username = Some(percent_decode(url.username())).filter(|u| !u.is_empty());
+    let password = url.password().map(|p| SecretString::new(percent_decode(p)));
+    Ok(UpstreamProxy {
+        scheme,
+        host,
+        port,
+        username,
+        password,
+    })
+}
+
+/// Whether the authority of `scheme://authority/...` names a port, since
+/// `Url::port` hides default ports such as `:80`.
+fn authority_has_port(s: &str) -> bool {
+    let rest = s.split_once("://").map_or(s, |(_, r)| r);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = rest.get(..end).unwrap_or("");
+    let hostport = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let after_host = match hostport.rfind(']') {
+        Some(i) => hostport.get(i + 1..).unwrap_or(""),
+        None => hostport
+            .find(':')
+            .and_then(|i| hostport.get(i..))
+            .unwrap_or(""),
+    };
+    after_host
+        .strip_prefix(':')
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(0);
+        if c == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn valid_runtime_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_RUNTIME_NAME_LEN
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+fn valid_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
+/// `api.example.com`, `.example.com` (domain and subdomains), or an IP.
+pub(crate) fn parse_host_pattern(raw: &str) -> Result<HostPattern, (String, String)> {
+    let hint = "write a host name such as api.example.com, or .example.com for a domain and its subdomains";
+    let s = raw.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('.').unwrap_or(&s);
+    if let Some(rest) = s.strip_prefix("*.") {
+        return Err((
+            "uses a * wildcard".into(),
+            format!("write .{rest} to match the domain and its subdomains"),
+        ));
+    }
+    if s.contains("://") || s.contains('/') {
+        return Err(("is a URL, not a host name".into(), hint.into()));
+    }
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(HostPattern::Exact(ip.to_string()));
+    }
+    if s.contains(':') {
+        return Err((
+            "includes a port; only the host name is matched".into(),
+            hint.into(),
+        ));
+    }
+    if let Some(rest) = s.strip_prefix('.') {
+        if valid_hostname(rest) {
+            return Ok(HostPattern::Suffix(rest.to_string()));
+        }
+    } else if valid_hostname(s) {
+        return Ok(HostPattern::Exact(s.to_string()));
+    }
+    Err(("is not a valid host name".into(), hint.into()))
+}
+
+/// `host`, `host:port`, an IP, `[v6]:port`, or a CIDR.
+pub(crate) fn parse_allowed(raw: &str) -> Result<AllowedDestination, (String, String)> {
+    let hint = "write a host, host:port, an IP address, [v6]:port, or a CIDR such as 10.0.0.0/8";
+    let s = raw.trim();
+    let bad = |what: &str| Err((what.to_string(), hint.to_string()));
+    if let Some((net, prefix)) = s.split_once('/') {
+        let Ok(net) = net.parse::<IpAddr>() else {
+            return bad("is not a CIDR: the address is invalid");
+        };
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        match prefix.parse::<u8>() {
+            Ok(p) if p <= max => return Ok(AllowedDestination::Cidr { net, prefix: p }),
+            _ => return bad("is not a CIDR: the prefix length is invalid"),
+        }
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(AllowedDestination::Ip { ip, port: None });
+    }
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        if sa.port() == 0 {
+            return bad("has port 0");
+        }
+        return Ok(AllowedDestination::Ip {
+            ip: sa.ip(),
+            port: Some(sa.port()),
+        });
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => match p.parse::<u16>() {
+            Ok(p) if p != 0 && !h.contains(':') => (h, Some(p)),
+            _ => return bad("has an invalid port"),
+        },
+        None => (s, None),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if !valid_hostname(&host) {
+        return bad("is not a valid host name");
+    }
+    Ok(AllowedDestination::Host { host, port })
+}
+
+fn covers_metadata(a: &AllowedDestination) -> bool {
+    let meta_ips: [IpAddr; 2] = [
+        IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
+        IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    ];
+    match a {
+        AllowedDestination::Host { host, .. } => {
+            host == "metadata.google.internal" || host == "metadata" || host == "instance-data"
+        }
+        AllowedDestination::Ip { ip, .. } => meta_ips.iter().any(|m| canonical(*ip) == *m),
+        AllowedDestination::Cidr { net, prefix } => {
+            meta_ips.iter().any(|m| cidr_contains(*net, *prefix, *m))
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct BundleStats {
+    certs: usize,
+    unparsable: usize,
+    expired: usize,
+    private_keys: usize,
+}
+
+fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
+    let meta = fs::metadata(path).map_err(|e| {
+        (
+            format!("cannot be read: {e}"),
+            "check the path and its permissions".to_string(),
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(("is a directory".into(), "point at a PEM file".into()));
+    }
+    if meta.len() > MAX_CA_BUNDLE_BYTES {
+        return Err((
+            format!(
+                "is {} bytes; the limit is {MAX_CA_BUNDLE_BYTES}",
+                meta.len()
+            ),
+            "give a PEM bundle of the extra roots only".into(),
+        ));
+    }
+    let bytes = fs::read(path).map_err(|e| {
+        (
+            format!("cannot be read: {e}"),
+            "check its permissions".to_string(),
+        )
+    })?;
+    let mut stats = BundleStats::default();
+    let mut rd: &[u8] = &bytes;
+    for item in rustls_pemfile::read_all(&mut rd) {
+        match item {
+            Ok(rustls_pemfile::Item::X509Certificate(der)) => {
+                match x509_parser::parse_x509_certificate(der.as_ref()) {
+                    Ok((_, cert)) => {
+                        stats.certs += 1;
+                        if !cert.validity().is_valid() {
+                            stats.expired += 1;
+                        }
+                    }
+                    Err(_) => stats.unparsable += 1,
+                }
+            }
+            Ok(
+                rustls_pemfile::Item::Pkcs1Key(_)
+                | rustls_pemfile::Item::Pkcs8Key(_)
+                | rustls_pemfile::Item::Sec1Key(_),
+            ) => stats.private_keys += 1,
+            Ok(_) => {}
+            Err(_) => {
+                // A malformed section: count it and stop, the rest of the
+                // stream cannot be trusted to be aligned.
+                stats.unparsable += 1;
+                break;
+            }
+        }
+    }
+    if stats.certs == 0 {
+        return Err((
+            "contains no parsable certificate".into(),
+            "give a PEM file with one or more -----BEGIN CERTIFICATE----- blocks (DER files are not accepted)".into(),
+        ));
+    }
+    Ok(stats)
+}
+
+#[cfg(unix)]
+mod sys {
+    //! access(2) and geteuid(2) from the C library std already links; they
+    //! answer "can this user write here" without creating anything.
+    use std::ffi::{c_char, c_int, CString};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    extern "C" {
+        fn access(path: *const c_char, mode: c_int) -> c_int;
+        fn geteuid() -> u32;
+    }
+    const W_OK: c_int = 2;
+    const X_OK: c_int = 1;
+
+    pub(super) fn can_write_dir(p: &Path) -> bool {
+        let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+        unsafe { access(c.as_ptr(), W_OK | X_OK) == 0 }
+    }
+
+    pub(super) fn euid() -> u32 {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { geteuid() }
+    }
+}
+
+#[cfg(not(unix))]
+mod sys {
+    use std::path::Path;
+    pub(super) fn can_write_dir(p: &Path) -> bool {
+        std::fs::metadata(p).is_ok_and(|m| !m.permissions().readonly())
+    }
+}
