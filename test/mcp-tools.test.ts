@@ -5,9 +5,18 @@
 import { mkdir, readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { registerTrafficTools, trafficToolsV2 } from '../mcp-tools/index.js';
 import {
+  CheckConfigDataSchema,
+  FindingsDataSchema,
+  StatusDataSchema,
   FindingsRequestSchema,
   IPC_SCHEMA,
   TrafficRequestSchema,
@@ -16,7 +25,12 @@ import {
   type StatusData,
 } from '../mcp-tools/contract.js';
 import { callTrafficHost, writeTaskFileAtomic } from '../mcp-tools/ipc-client.js';
+import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, type TempHome } from './helpers/guardian.js';
 import { makeNanoclawDataDir, type NanoclawDataDir } from './helpers/ipc-dir.js';
+import { nanoclawWatcher, type Watcher } from './helpers/nanoclaw-watcher.js';
+import { proxiedRequest, proxyTargetFromUrl, waitFor } from './helpers/proxy-client.js';
+import { findLeaks, makeSecretSet, type SecretSet } from './helpers/secrets.js';
+import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 const GROUP = 'team_alpha';
 
@@ -252,5 +266,217 @@ describe('ipc client', () => {
     };
     const result = await callTrafficHost('clawsec_traffic_status', {}, ctx);
     expect(result).toMatchObject({ ok: false, code: 'write_failed' });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The tools through the real MCP SDK, answered by the real host handler and
+// a real guardian that saw real traffic.
+// ---------------------------------------------------------------------------
+
+describe('MCP tools with the real SDK, host and guardian', () => {
+  const MAIN = 'main';
+  const runtimes = makeRuntimes('alpha', 'beta');
+  let home: TempHome;
+  let ipc: NanoclawDataDir;
+  let upstream: Upstream;
+  let svc: TrafficGuardianService;
+  let secrets: SecretSet;
+  let watcher: Watcher;
+  const closers: Array<() => Promise<void>> = [];
+  /** Every tool result of this block, checked for leaks at the end. */
+  const results: unknown[] = [];
+
+  async function connectTools(group: string, opts: { timeoutMs?: number } = {}): Promise<Client> {
+    const server = new McpServer({ name: 'nanoclaw', version: '0.0.0-test' });
+    const names = registerTrafficTools(server, {
+      tasksDir: ipc.tasksDir(group),
+      resultsDir: ipc.resultsDir(group),
+      timeoutMs: opts.timeoutMs ?? 5_000,
+      pollMs: 25,
+    });
+    expect(names).toHaveLength(3);
+    const [clientT, serverT] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'test-agent', version: '0.0.0' });
+    await Promise.all([server.connect(serverT), client.connect(clientT)]);
+    closers.push(async () => {
+      await client.close();
+      await server.close();
+    });
+    return client;
+  }
+
+  async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+    await client.listTools(); // lets the client cache output schemas and validate structured content
+    const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    results.push(r);
+    return r;
+  }
+
+  function text(r: CallToolResult): string {
+    return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+  }
+
+  beforeAll(async () => {
+    home = await makeTempHome();
+    ipc = await makeNanoclawDataDir([MAIN, 'alpha', 'beta']);
+    upstream = await startUpstream();
+    secrets = makeSecretSet();
+    svc = createTrafficGuardian({ env: isolatedEnv(home.home), config: detectConfig(home.home, runtimes) });
+    const res = await svc.start();
+    if (!res.started) throw new Error(`guardian did not start: ${JSON.stringify(res)}`);
+    const alpha = proxyTargetFromUrl(svc.wiring('alpha', { proxyHost: '127.0.0.1' }).proxyUrl);
+    const beta = proxyTargetFromUrl(svc.wiring('beta', { proxyHost: '127.0.0.1' }).proxyUrl);
+    await proxiedRequest(alpha, upstream.url('/leak'), {
+      method: 'POST',
+      headers: { 'x-api-key': secrets.anthropic },
+      body: `aws_access_key_id=${secrets.aws}&token=${secrets.openai}`,
+    });
+    await proxiedRequest(beta, upstream.url('/leak-b'), { headers: { authorization: `Bearer ${secrets.github}` } });
+    await waitFor(() => {
+      const f = svc.findings({ limit: 1000 }).findings;
+      return f.some((x) => x.source === 'alpha') && f.some((x) => x.source === 'beta');
+    });
+    watcher = nanoclawWatcher(ipc.dataDir, MAIN, { service: svc });
+    watcher.start(25);
+  });
+
+  afterAll(async () => {
+    await watcher?.stop();
+    for (const c of closers) await c();
+    await svc?.stop();
+    const all = JSON.stringify(results);
+    expect(findLeaks(all, secrets.all)).toEqual([]);
+    for (const r of runtimes) expect(all).not.toContain(r.token);
+    await upstream?.close();
+    await ipc?.cleanup();
+    await home?.cleanup();
+  });
+
+  it('tools/list shows the three tools with input and output schemas and read-only annotations', async () => {
+    const client = await connectTools('alpha');
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'clawsec_traffic_check_config',
+      'clawsec_traffic_findings',
+      'clawsec_traffic_status',
+    ]);
+    for (const t of tools) {
+      expect(t.description?.length ?? 0).toBeGreaterThan(80);
+      expect(t.inputSchema.type).toBe('object');
+      expect(t.outputSchema?.type).toBe('object');
+      expect(t.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: false });
+    }
+    const findings = tools.find((t) => t.name === 'clawsec_traffic_findings')!;
+    const props = findings.inputSchema.properties as Record<string, Record<string, unknown>>;
+    expect(Object.keys(props).sort()).toEqual(['cursor', 'direction', 'limit', 'min_severity', 'since', 'threat_type']);
+    expect(props['limit']).toMatchObject({ minimum: 1, maximum: 200 });
+    expect(props['direction']?.['enum']).toEqual(['outbound', 'inbound']);
+  });
+
+  it('status returns structured content that validates against its output schema', async () => {
+    const client = await connectTools('alpha');
+    const r = await call(client, 'clawsec_traffic_status');
+    expect(r.isError ?? false).toBe(false);
+    const data = StatusDataSchema.parse(r.structuredContent);
+    expect(data.running).toBe(true);
+    expect(data.caller).toEqual({ group: 'alpha', is_main: false, runtime_declared: true });
+    expect(text(r)).toMatch(/running in detect mode/);
+  });
+
+  it('findings come back redacted and only for the calling group', async () => {
+    const alpha = await connectTools('alpha');
+    const r = await call(alpha, 'clawsec_traffic_findings', { limit: 50, direction: 'outbound' });
+    expect(r.isError ?? false, text(r)).toBe(false);
+    const data = FindingsDataSchema.parse(r.structuredContent);
+    expect(data.findings.length).toBeGreaterThan(0);
+    expect(data.findings.every((f) => f.source === 'alpha' && f.direction === 'outbound')).toBe(true);
+    expect(text(r)).toMatch(/finding\(s\) \(this group only\)/);
+    const beta = await connectTools('beta');
+    const rb = await call(beta, 'clawsec_traffic_findings', {});
+    const db = FindingsDataSchema.parse(rb.structuredContent);
+    expect(db.findings.every((f) => f.source === 'beta')).toBe(true);
+    const main = await connectTools(MAIN);
+    const rm = await call(main, 'clawsec_traffic_findings', { min_severity: 'low' });
+    const dm = FindingsDataSchema.parse(rm.structuredContent);
+    expect(new Set(dm.findings.map((f) => f.source))).toEqual(new Set(['alpha', 'beta']));
+  });
+
+  it('check_config returns the validated, masked config', async () => {
+    const client = await connectTools(MAIN);
+    const r = await call(client, 'clawsec_traffic_check_config');
+    const data = CheckConfigDataSchema.parse(r.structuredContent);
+    expect(data.ok).toBe(true);
+    expect(text(r)).toMatch(/Configuration is valid/);
+  });
+
+  it('rejects invalid arguments through the schema', async () => {
+    const client = await connectTools('alpha');
+    for (const args of [{ limit: 500 }, { limit: 0 }, { direction: 'sideways' }, { since: 'soon' }, { extra: 1 }]) {
+      const r = await call(client, 'clawsec_traffic_findings', args);
+      expect(r.isError, JSON.stringify(args)).toBe(true);
+      expect(text(r)).toMatch(/validation|Invalid/i);
+    }
+    const s = await call(client, 'clawsec_traffic_status', { verbose: true });
+    expect(s.isError).toBe(true);
+  });
+
+  it('a missing host gives the timeout error', async () => {
+    const lonely = await makeNanoclawDataDir(['solo']);
+    try {
+      const server = new McpServer({ name: 'nanoclaw', version: '0' });
+      registerTrafficTools(server, { tasksDir: lonely.tasksDir('solo'), resultsDir: lonely.resultsDir('solo'), timeoutMs: 400, pollMs: 20 });
+      const [c, s] = InMemoryTransport.createLinkedPair();
+      const client = new Client({ name: 't', version: '0' });
+      await Promise.all([server.connect(s), client.connect(c)]);
+      const r = (await client.callTool({ name: 'clawsec_traffic_status', arguments: {} })) as CallToolResult;
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/timeout.*did not answer within 400 ms/s);
+      await client.close();
+      await server.close();
+    } finally {
+      await lonely.cleanup();
+    }
+  });
+
+  it('a malformed result file gives a clear error', async () => {
+    const odd = await makeNanoclawDataDir(['odd']);
+    try {
+      const server = new McpServer({ name: 'nanoclaw', version: '0' });
+      registerTrafficTools(server, { tasksDir: odd.tasksDir('odd'), resultsDir: odd.resultsDir('odd'), timeoutMs: 600, pollMs: 20 });
+      const [c, s] = InMemoryTransport.createLinkedPair();
+      const client = new Client({ name: 't', version: '0' });
+      await Promise.all([server.connect(s), client.connect(c)]);
+      const pending = client.callTool({ name: 'clawsec_traffic_findings', arguments: {} }) as Promise<CallToolResult>;
+      // A broken host: answers with a truncated file.
+      const { task } = await nextTask(odd.tasksDir('odd'));
+      await mkdir(odd.resultsDir('odd'), { recursive: true });
+      await writeFile(join(odd.resultsDir('odd'), `${String(task['requestId'])}.json`), '{"schema":"clawsec-traffic-ipc/v1","requ');
+      const r = await pending;
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/malformed reply/);
+      await client.close();
+      await server.close();
+    } finally {
+      await odd.cleanup();
+    }
+  });
+
+  it('v2 { tool, handler } objects work over the same IPC and validate their own arguments', async () => {
+    const tools = trafficToolsV2({ tasksDir: ipc.tasksDir('alpha'), resultsDir: ipc.resultsDir('alpha'), timeoutMs: 5_000, pollMs: 25 });
+    expect(tools.map((t) => t.tool.name)).toEqual(['clawsec_traffic_status', 'clawsec_traffic_findings', 'clawsec_traffic_check_config']);
+    const findings = tools[1]!;
+    expect(findings.tool.inputSchema['type']).toBe('object');
+    const ok = await findings.handler({ limit: 10 });
+    results.push(ok);
+    expect(ok.isError ?? false).toBe(false);
+    expect(FindingsDataSchema.parse(ok.structuredContent).findings.every((f) => f.source === 'alpha')).toBe(true);
+    const bad = await findings.handler({ limit: 1000 });
+    expect(bad.isError).toBe(true);
+    // An exchange-based v2 transport that never answers.
+    const silent = trafficToolsV2({ exchange: async () => undefined, timeoutMs: 50 });
+    const r = await silent[0]!.handler({});
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/did not answer/);
   });
 });

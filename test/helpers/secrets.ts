@@ -4,7 +4,8 @@
  */
 import { randomInt } from 'node:crypto';
 
-const UPPER_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** AWS key ids are base32 after the prefix: A-Z and 2-7. */
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const B64URL = `${ALNUM}-_`;
 
@@ -14,9 +15,9 @@ function pick(alphabet: string, n: number): string {
   return out;
 }
 
-/** AWS access key id: `AKIA` + 16 of [A-Z0-9]. */
+/** AWS access key id: `AKIA` + 16 base32 characters (the real alphabet). */
 export function fakeAwsAccessKeyId(): string {
-  return `AKIA${pick(UPPER_DIGITS, 16)}`;
+  return `AKIA${pick(BASE32, 16)}`;
 }
 
 /** Anthropic API key shape: `sk-ant-api03-` + 93 base64url + `AA`. */
