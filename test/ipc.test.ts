@@ -427,3 +427,53 @@ describe('handleTrafficRequest', () => {
     expect(f.success).toBe(false);
   });
 });
+
+describe('a large findings log', () => {
+  it('a query over 100k stored findings stays within its time bound and keeps isolation', async () => {
+    const h = await makeTempHome();
+    try {
+      const logDir = join(h.home, 'logs');
+      await mkdir(logDir, { mode: 0o700 });
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const lines: string[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        lines.push(
+          JSON.stringify({
+            schema_version: 'clawsec-traffic-finding/v1',
+            platform: 'nanoclaw',
+            id: `tgf_${i.toString(16).padStart(16, '0')}`,
+            direction: i % 3 === 0 ? 'inbound' : 'outbound',
+            protocol: 'http',
+            threat_type: i % 3 === 0 ? 'INJECTION' : 'EXFIL',
+            pattern: i % 3 === 0 ? 'pipe_to_shell' : 'aws_access_key_id',
+            severity: i % 5 === 0 ? 'critical' : 'medium',
+            source: i % 2 ? 'alpha' : 'beta',
+            dest: 'example.com:80',
+            location: 'body',
+            snippet: 'key=[REDACTED:aws_access_key_id] '.repeat(4),
+            fingerprint: 'ab'.repeat(8),
+            count: 1,
+            timestamp: new Date(t0 + i * 1000).toISOString(),
+          }),
+        );
+      }
+      await writeFile(join(logDir, 'findings.jsonl'), `${lines.join('\n')}\n`, { mode: 0o600 });
+      const stopped = createTrafficGuardian({ env: isolatedEnv(h.home), config: detectConfig(h.home, runtimes) });
+      const t = Date.now();
+      const r = await ask(
+        'beta',
+        { type: 'clawsec_traffic_findings', requestId: 'big-1', limit: 200, min_severity: 'critical', threat_type: 'EXFIL' },
+        stopped,
+      );
+      const elapsed = Date.now() - t;
+      expect(elapsed).toBeLessThan(3_000);
+      if (!r.success) throw new Error(JSON.stringify(r));
+      const d = r.data as { findings: { source: string; severity: string; threat_type: string }[]; next_cursor?: string };
+      expect(d.findings).toHaveLength(200);
+      expect(d.findings.every((f) => f.source === 'beta' && f.severity === 'critical' && f.threat_type === 'EXFIL')).toBe(true);
+      expect(d.next_cursor).toBeTruthy();
+    } finally {
+      await h.cleanup();
+    }
+  });
+});

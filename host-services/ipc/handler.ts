@@ -6,7 +6,7 @@
  * redacted findings only — never host paths of the CA key, tokens or raw
  * config secrets — and always follow the shared contract.
  */
-import type { ConfigReport, FindingPage, FindingQuery } from '@clawsec/traffic-guardian/addon';
+import type { ConfigReport, Finding, FindingPage, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
 import {
   CheckConfigDataSchema,
@@ -22,6 +22,7 @@ import {
   isValidGroupFolder,
   isValidRequestId,
   type CheckConfigData,
+  type ContractFinding,
   type FindingsData,
   type FindingsRequest,
   type StatusData,
@@ -29,6 +30,15 @@ import {
   type TrafficResponse,
 } from '../../mcp-tools/contract.js';
 import type { ServiceStatus } from '../service.js';
+
+/**
+ * Compile-time drift check: the contract's finding and the addon's finding
+ * have the same keys. If the Rust schema gains or loses a field, this line
+ * stops the build until the contract follows.
+ */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;
+const FINDING_KEYS_MATCH: SameKeys<Finding, ContractFinding> = true;
+void FINDING_KEYS_MATCH;
 
 /** What the handler needs from the service (the real one, or a stopped one). */
 export interface TrafficServiceLike {
