@@ -160,15 +160,24 @@ mod tests {
     fn timestamps_have_millisecond_precision_and_utc_suffix() {
         let t = time::macros::datetime!(2026-04-26 00:00:00.123456 UTC);
         assert_eq!(format_timestamp(t), "2026-04-26T00:00:00.123Z");
-        assert_eq!(parse_timestamp_ms("2026-04-26T00:00:00.123Z"), Some(1_777_161_600_123));
+        assert_eq!(
+            parse_timestamp_ms("2026-04-26T00:00:00.123Z"),
+            Some(1_777_161_600_123)
+        );
         assert!(timestamp_now().ends_with('Z'));
         assert_eq!(timestamp_now().len(), 24);
     }
 
     #[test]
     fn enums_serialize_to_schema_strings() {
-        assert_eq!(serde_json::to_string(&ThreatType::Exfil).unwrap(), "\"EXFIL\"");
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert_eq!(
+            serde_json::to_string(&ThreatType::Exfil).unwrap(),
+            "\"EXFIL\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).unwrap(),
+            "\"critical\""
+        );
         assert_eq!("INBOUND".parse::<Direction>().unwrap(), Direction::Inbound);
         let err = "block".parse::<Severity>().unwrap_err();
         assert!(err.to_string().contains("low medium high critical"));

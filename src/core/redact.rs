@@ -6,9 +6,11 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::ops::Range;
 
-/// How much context a snippet carries. Secrets are replaced in every mode;
-/// no mode shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How much context a snippet carries (config key `redact_snippets`).
+/// Secrets are replaced in every mode: no mode shows them, this only
+/// shortens or drops the surrounding context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SnippetMode {
     /// About 40 bytes of context each side of the match.
     #[default]
@@ -20,6 +22,15 @@ pub enum SnippetMode {
 }
 
 impl SnippetMode {
+    /// The config spelling: `full`, `short` or `none`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SnippetMode::Full => "full",
+            SnippetMode::Short => "short",
+            SnippetMode::None => "none",
+        }
+    }
+
     const fn radius(self) -> usize {
         match self {
             SnippetMode::Full => 40,

@@ -13,15 +13,13 @@ use crate::core::decode::{self, DecodeStop, StreamDecoder};
 use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
 use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
+use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{RuleError, RuleKind, RuleSet, RuleSpec};
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Default bytes inspected per message (1 MiB).
-pub const DEFAULT_MAX_SCAN_BYTES: usize = 1 << 20;
-/// Hard ceiling on bytes inspected per message (64 MiB).
-pub const MAX_SCAN_BYTES_CEILING: usize = 64 << 20;
+use crate::core::config::{DEFAULT_MAX_SCAN_BYTES, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
 /// Decoded views nest at most this deep (e.g. `base64>percent`).
 pub const MAX_VIEW_DEPTH: usize = 2;
 /// Bytes kept from one frame to the next so a match split across frames is
@@ -77,13 +75,16 @@ pub struct MessageHead<'a> {
     pub headers: Vec<(&'a str, &'a [u8])>,
 }
 
+/// A decoder producing a derived view, or `None` when it changes nothing.
+type ViewTransform = fn(&[u8]) -> Option<Vec<u8>>;
+
 /// Headers never scanned: the guardian's own proxy credentials.
 const SKIPPED_HEADERS: &[&str] = &["proxy-authorization"];
 
 /// Options of a [`Detector`].
 #[derive(Clone)]
 pub struct DetectorOptions {
-    /// Bytes inspected per message body; clamped to 1 KiB..=64 MiB.
+    /// Bytes inspected per message body; clamped to the config bounds.
     pub max_scan_bytes: usize,
     pub snippet_mode: SnippetMode,
     /// Key for finding fingerprints (see [`redact::fingerprint`]).
@@ -106,7 +107,7 @@ impl std::fmt::Debug for DetectorOptions {
 impl Default for DetectorOptions {
     fn default() -> Self {
         DetectorOptions {
-            max_scan_bytes: DEFAULT_MAX_SCAN_BYTES,
+            max_scan_bytes: DEFAULT_MAX_SCAN_BYTES as usize,
             snippet_mode: SnippetMode::Full,
             fingerprint_key: random_key(),
             expected_destinations: BTreeMap::new(),
@@ -160,7 +161,9 @@ impl Detector {
         inbound: impl IntoIterator<Item = &'static RuleSpec>,
         mut opts: DetectorOptions,
     ) -> Result<Detector, RuleError> {
-        opts.max_scan_bytes = opts.max_scan_bytes.clamp(1024, MAX_SCAN_BYTES_CEILING);
+        opts.max_scan_bytes = opts
+            .max_scan_bytes
+            .clamp(MIN_MAX_SCAN_BYTES as usize, MAX_MAX_SCAN_BYTES as usize);
         for hosts in opts.expected_destinations.values_mut() {
             for h in hosts.iter_mut() {
                 *h = h.trim().to_ascii_lowercase();
@@ -171,6 +174,15 @@ impl Detector {
             inbound: RuleSet::compile(inbound)?,
             opts,
         })
+    }
+
+    /// A detector over the built-in rule registry.
+    pub fn builtin(opts: DetectorOptions) -> Result<Detector, RuleError> {
+        Detector::with_rules(
+            builtin_for(Direction::Outbound),
+            builtin_for(Direction::Inbound),
+            opts,
+        )
     }
 
     pub fn options(&self) -> &DetectorOptions {
@@ -342,7 +354,7 @@ impl Detector {
         if depth >= MAX_VIEW_DEPTH {
             return;
         }
-        let views: [(&str, fn(&[u8]) -> Option<Vec<u8>>); 4] = [
+        let views: [(&str, ViewTransform); 4] = [
             ("percent", decode::percent_decode),
             ("json", decode::json_unescape),
             ("html", decode::html_unescape),

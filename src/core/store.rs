@@ -72,7 +72,8 @@ pub struct StoreStats {
     pub last_error: Option<String>,
 }
 
-type Listener = Arc<dyn Fn(&Finding) + Send + Sync>;
+/// A function called with every emitted finding.
+pub type FindingListener = Arc<dyn Fn(&Finding) + Send + Sync>;
 
 struct State {
     dedup: Deduper,
@@ -86,7 +87,7 @@ struct State {
 pub struct FindingStore {
     opts: StoreOptions,
     state: Mutex<State>,
-    listener: RwLock<Option<Listener>>,
+    listener: RwLock<Option<FindingListener>>,
     emitted: AtomicU64,
     written: AtomicU64,
     write_errors: AtomicU64,
@@ -154,7 +155,7 @@ impl FindingStore {
     }
 
     /// Sets (or clears) the function called with every emitted finding.
-    pub fn set_listener(&self, listener: Option<Listener>) {
+    pub fn set_listener(&self, listener: Option<FindingListener>) {
         if let Ok(mut l) = self.listener.write() {
             *l = listener;
         }

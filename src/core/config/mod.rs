@@ -9,7 +9,7 @@
 
 mod env;
 mod model;
-mod suggest;
+pub(crate) mod suggest;
 mod validate;
 
 use std::collections::BTreeMap;

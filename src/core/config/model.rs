@@ -91,29 +91,7 @@ impl Mode {
     }
 }
 
-/// How much context a snippet keeps. Secret redaction inside snippets can
-/// never be turned off: this only shortens or drops the surrounding context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SnippetMode {
-    /// Redacted snippet with its normal context (default).
-    Full,
-    /// Redacted snippet with minimal context.
-    Short,
-    /// No snippet at all.
-    None,
-}
-
-impl SnippetMode {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SnippetMode::Full => "full",
-            SnippetMode::Short => "short",
-            SnippetMode::None => "none",
-        }
-    }
-}
+pub use crate::core::redact::SnippetMode;
 
 /// A secret whose Debug and Serialize print `****`; read it with `expose()`
 /// only where it is actually used (auth comparison, upstream header).

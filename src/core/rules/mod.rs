@@ -4,3 +4,6 @@ pub use spec::{RuleKind, RuleSpec};
 pub mod registry;
 pub use registry::{Rule, RuleError, RuleSet};
 pub mod entropy;
+pub mod exfil;
+pub mod injection;
+pub mod template;

@@ -4,6 +4,7 @@
 //! the automaton and nothing else.
 
 use super::spec::{RuleKind, RuleSpec};
+use crate::core::finding::Direction;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
@@ -129,4 +130,16 @@ impl RuleSet {
         }
         out.sort_unstable();
     }
+}
+
+/// Every built-in rule, EXFIL first.
+pub fn builtin_specs() -> impl Iterator<Item = &'static RuleSpec> {
+    super::exfil::EXFIL_RULES
+        .iter()
+        .chain(super::injection::INJECTION_RULES.iter())
+}
+
+/// The built-in rules that run on traffic going `direction`.
+pub fn builtin_for(direction: Direction) -> impl Iterator<Item = &'static RuleSpec> {
+    builtin_specs().filter(move |s| s.threat.direction() == direction)
 }

@@ -1,0 +1,291 @@
+//! One guardian: a validated config turned into a detector, a finding store
+//! and a proxy engine, with the lifecycle the host drives. No napi here: the
+//! binding in `napi/` wraps this, and Rust tests drive it directly.
+
+use crate::core::config::{
+    self, AllowedDestination, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes,
+    TRUST_ALL_RUNTIMES,
+};
+use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
+use crate::core::rules::registry::builtin_specs;
+use crate::core::rules::RuleError;
+use crate::core::scan::{Detector, DetectorOptions};
+use crate::core::store::{
+    FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
+    StoreOptions, StoreStats,
+};
+use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Subdirectory of the home holding the CA (`ca.pem` public, key 0600).
+pub const CA_DIR: &str = "ca";
+/// How often folded repeats whose window ended are written as summaries.
+const DEDUP_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuardianError {
+    #[error("invalid configuration:\n{0}")]
+    Config(String),
+    #[error("mode is \"off\": nothing listens until the operator opts in; set mode to \"detect\" (config file, NANOCLAW_TRAFFIC_GUARDIAN_MODE, or `traffic-guardian start`)")]
+    ModeOff,
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("built-in rules failed to compile (a defect, please report it): {0}")]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+/// Formats issues one per line as `field: message (hint)`.
+pub fn format_issues(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {}: {} ({})", i.field, i.message, i.hint))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the config validator plus the checks that need the rule registry
+/// (rule ids in `expected_destinations`), so `checkConfig` and `start`
+/// agree exactly.
+pub fn check_config(input: &config::ConfigInput) -> ConfigReport {
+    let mut report = config::check(input);
+    let ids: Vec<&str> = builtin_specs().map(|s| s.id).collect();
+    let unknown: Vec<String> = report
+        .config
+        .as_ref()
+        .map(|c| {
+            c.expected_destinations
+                .keys()
+                .filter(|k| !ids.contains(&k.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in unknown {
+        let hint = match config::suggest::did_you_mean(&id, ids.iter().copied()) {
+            Some(s) => {
+                format!("did you mean \"{s}\"? `traffic-guardian rules` lists every rule id")
+            }
+            None => "`traffic-guardian rules` lists every rule id".to_owned(),
+        };
+        report.errors.push(ConfigIssue {
+            field: format!("expected_destinations.{id}"),
+            message: format!("unknown rule id \"{id}\""),
+            hint,
+        });
+    }
+    if !report.errors.is_empty() {
+        report.ok = false;
+        report.config = None;
+    }
+    report
+}
+
+/// A snapshot of a guardian for status displays. Contains no secrets.
+#[derive(Debug, Clone)]
+pub struct GuardianStatus {
+    pub proxy: ProxyStatus,
+    pub store: StoreStats,
+    pub mode: Mode,
+    pub home: PathBuf,
+    pub log_dir: PathBuf,
+    pub findings_file: PathBuf,
+    pub max_scan_bytes: usize,
+    pub redact_snippets: &'static str,
+    pub runtimes: Vec<String>,
+    pub require_auth: bool,
+    /// Upstream proxy with credentials masked.
+    pub upstream_proxy: Option<String>,
+}
+
+/// The guardian of one home directory.
+pub struct Guardian {
+    config: GuardianConfig,
+    store: Arc<FindingStore>,
+    engine: ProxyEngine,
+    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Guardian {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guardian")
+            .field("home", &self.config.home)
+            .finish()
+    }
+}
+
+fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
+    let upstream_proxy = cfg.upstream_proxy.as_ref().map(|u| {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let userinfo = match (&u.username, &u.password) {
+            (Some(user), Some(pass)) => format!("{}:{}@", enc(user), enc(pass.expose())),
+            (None, Some(pass)) => format!(":{}@", enc(pass.expose())),
+            (Some(user), None) => format!("{}@", enc(user)),
+            (None, None) => String::new(),
+        };
+        format!("{}://{}{}", u.scheme, userinfo, u.authority())
+    });
+    ProxySettings {
+        listen: cfg.listen,
+        mitm_enabled: cfg.mitm.enabled,
+        trusted_runtimes: match &cfg.mitm.trusted_runtimes {
+            TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
+            TrustedRuntimes::Named(n) => n.clone(),
+        },
+        mitm_exclude_hosts: cfg
+            .mitm
+            .exclude_hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        ca_dir: cfg.home.join(CA_DIR),
+        extra_ca_bundle: cfg.ca_bundle.clone(),
+        upstream_proxy,
+        runtimes: cfg
+            .runtimes
+            .iter()
+            .map(|r| (r.name.clone(), r.token.expose().to_owned()))
+            .collect(),
+        require_auth: cfg.require_auth,
+        allow_private_destinations: cfg
+            .allow_private_destinations
+            .iter()
+            .map(|a| match a {
+                AllowedDestination::Host {
+                    host,
+                    port: Some(p),
+                } => format!("{host}:{p}"),
+                AllowedDestination::Host { host, port: None } => host.clone(),
+                AllowedDestination::Ip {
+                    ip: std::net::IpAddr::V6(ip),
+                    port: Some(p),
+                } => format!("[{ip}]:{p}"),
+                AllowedDestination::Ip { ip, port: Some(p) } => format!("{ip}:{p}"),
+                AllowedDestination::Ip { ip, port: None } => ip.to_string(),
+                AllowedDestination::Cidr { net, prefix } => format!("{net}/{prefix}"),
+            })
+            .collect(),
+        shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
+        inspect: true,
+    }
+}
+
+impl Guardian {
+    /// Prepares the home (0700), the fingerprint key, the rules and the
+    /// store. Nothing listens until [`Guardian::start`].
+    pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
+        config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
+        let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
+        let detector = Arc::new(Detector::builtin(DetectorOptions {
+            max_scan_bytes: config.max_scan_bytes,
+            snippet_mode: config.redact_snippets,
+            fingerprint_key: key,
+            expected_destinations: config
+                .expected_destinations
+                .iter()
+                .map(|(id, hosts)| (id.clone(), hosts.iter().map(ToString::to_string).collect()))
+                .collect(),
+        })?);
+        let store = Arc::new(FindingStore::open(StoreOptions {
+            log_dir: config.log_dir.clone(),
+            rotate_bytes: config.rotate_bytes,
+            rotate_keep: config.rotate_keep as usize,
+            ring_capacity: config.ring_capacity,
+            dedup_window_ms: config.dedup_window_secs.saturating_mul(1000),
+        })?);
+        let sink: Arc<dyn FindingSink> = store.clone();
+        let engine = ProxyEngine::new(proxy_settings(&config), Some(detector), sink);
+        Ok(Guardian {
+            config,
+            store,
+            engine,
+            flusher: Mutex::new(None),
+        })
+    }
+
+    /// Validates `input` (same checks as `checkConfig`) and builds a guardian.
+    pub fn from_input(input: &config::ConfigInput) -> Result<Guardian, GuardianError> {
+        let report = check_config(input);
+        match report.config {
+            Some(cfg) if report.ok => Guardian::new(cfg),
+            _ => Err(GuardianError::Config(format_issues(&report.errors))),
+        }
+    }
+
+    pub fn config(&self) -> &GuardianConfig {
+        &self.config
+    }
+
+    /// Calls `listener` with every finding as it is emitted (after dedup).
+    pub fn set_listener(&self, listener: Option<FindingListener>) {
+        self.store.set_listener(listener);
+    }
+
+    /// Binds the listener and starts serving. Must run inside a tokio runtime.
+    pub async fn start(&self) -> Result<StartInfo, GuardianError> {
+        if self.config.mode == Mode::Off {
+            return Err(GuardianError::ModeOff);
+        }
+        let info = self.engine.start().await?;
+        let store = Arc::clone(&self.store);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(DEDUP_FLUSH_INTERVAL);
+            loop {
+                tick.tick().await;
+                store.flush_expired();
+            }
+        });
+        if let Ok(mut f) = self.flusher.lock() {
+            if let Some(old) = f.replace(task) {
+                old.abort();
+            }
+        }
+        tracing::info!(listen = %info.address, port = info.port, mitm = info.mitm, "traffic guardian started");
+        Ok(info)
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish (up to the grace
+    /// period), writes pending dedup summaries and syncs the log.
+    pub async fn stop(&self) -> Result<(), GuardianError> {
+        let result = self.engine.stop().await;
+        if let Ok(mut f) = self.flusher.lock() {
+            if let Some(task) = f.take() {
+                task.abort();
+            }
+        }
+        self.store.close();
+        result?;
+        tracing::info!("traffic guardian stopped");
+        Ok(())
+    }
+
+    pub fn status(&self) -> GuardianStatus {
+        GuardianStatus {
+            proxy: self.engine.status(),
+            store: self.store.stats(),
+            mode: self.config.mode,
+            home: self.config.home.clone(),
+            log_dir: self.config.log_dir.clone(),
+            findings_file: self.store.findings_path(),
+            max_scan_bytes: self.config.max_scan_bytes,
+            redact_snippets: self.config.redact_snippets.as_str(),
+            runtimes: self
+                .config
+                .runtimes
+                .iter()
+                .map(|r| r.name.clone())
+                .collect(),
+            require_auth: self.config.require_auth,
+            upstream_proxy: self.config.upstream_proxy.as_ref().map(|u| u.masked()),
+        }
+    }
+
+    pub fn findings(&self, query: &FindingQuery) -> Result<FindingPage, GuardianError> {
+        Ok(self.store.query(query)?)
+    }
+}

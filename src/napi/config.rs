@@ -1,0 +1,76 @@
+use crate::core::config::{ConfigInput as CoreInput, ConfigIssue as CoreIssue};
+use crate::guardian;
+use napi_derive::napi;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What to validate: environment, an optional config file, explicit options.
+#[napi(object)]
+#[derive(Default)]
+pub struct ConfigInput {
+    /// Environment variables (`HOME` and `NANOCLAW_TRAFFIC_GUARDIAN_*` are read); pass `process.env`.
+    pub env: Option<HashMap<String, String>>,
+    /// Config file; else `NANOCLAW_TRAFFIC_GUARDIAN_CONFIG`, else `<home>/config.json` if present.
+    #[napi(js_name = "config_path")]
+    pub config_path: Option<String>,
+    /// Explicit options (config keys), highest precedence.
+    pub overrides: Option<serde_json::Value>,
+}
+
+impl From<ConfigInput> for CoreInput {
+    fn from(i: ConfigInput) -> Self {
+        CoreInput {
+            env: i.env.unwrap_or_default().into_iter().collect(),
+            config_path: i.config_path.map(PathBuf::from),
+            overrides: i.overrides.unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// One configuration problem, addressed to the operator.
+#[napi(object)]
+pub struct ConfigIssue {
+    /// Dotted path of the offending key, e.g. `mitm.trusted_runtimes`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl From<CoreIssue> for ConfigIssue {
+    fn from(i: CoreIssue) -> Self {
+        ConfigIssue {
+            field: i.field,
+            message: i.message,
+            hint: i.hint,
+        }
+    }
+}
+
+/// The result of validating a configuration.
+#[napi(object)]
+pub struct ConfigReport {
+    /// No errors (warnings allowed).
+    pub ok: bool,
+    pub errors: Vec<ConfigIssue>,
+    pub warnings: Vec<ConfigIssue>,
+    /// The merged config with defaults filled in and secrets masked.
+    pub effective: serde_json::Value,
+    /// Layers that contributed: `defaults`, `file:<path>`, `env`, `overrides`.
+    pub sources: Vec<String>,
+}
+
+/// Validates a configuration without starting anything. The same
+/// validator runs when a `Guardian` is constructed.
+#[napi]
+pub fn check_config(input: Option<ConfigInput>) -> ConfigReport {
+    let report = guardian::check_config(&input.unwrap_or_default().into());
+    ConfigReport {
+        ok: report.ok,
+        errors: report.errors.into_iter().map(ConfigIssue::from).collect(),
+        warnings: report.warnings.into_iter().map(ConfigIssue::from).collect(),
+        effective: report.effective,
+        sources: report.sources,
+    }
+}

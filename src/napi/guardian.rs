@@ -1,0 +1,310 @@
+use super::config::ConfigInput;
+use super::types::{FindingPage, FindingQuery, JsFinding};
+use crate::core::finding::Finding;
+use crate::guardian::{Guardian as CoreGuardian, GuardianError, GuardianStatus as CoreStatus};
+use crate::proxy::{ProxyError, StartInfo as CoreStartInfo};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use std::sync::Arc;
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Errors reach JavaScript with a stable code in front of a message that
+/// says what to do, e.g. `[ALREADY_RUNNING] the proxy is already running; …`.
+fn js_error(e: GuardianError) -> Error {
+    let code = match &e {
+        GuardianError::Config(_) => "INVALID_CONFIG",
+        GuardianError::ModeOff => "MODE_OFF",
+        GuardianError::Key(_) => "KEY_FILE",
+        GuardianError::Store(_) => "STORE",
+        GuardianError::Rules(_) => "RULES",
+        GuardianError::Proxy(ProxyError::AlreadyRunning { .. }) => "ALREADY_RUNNING",
+        GuardianError::Proxy(ProxyError::NotRunning { .. }) => "NOT_RUNNING",
+        GuardianError::Proxy(ProxyError::Bind { .. }) => "BIND_FAILED",
+        GuardianError::Proxy(_) => "PROXY",
+    };
+    let status = match &e {
+        GuardianError::Config(_) => Status::InvalidArg,
+        _ => Status::GenericFailure,
+    };
+    Error::new(status, format!("[{code}] {e}"))
+}
+
+/// HTTPS inspection state.
+#[napi(object)]
+pub struct HttpsInfo {
+    /// HTTPS is decrypted (for the trusted runtimes) with the guardian CA.
+    pub mitm: bool,
+    /// SHA-256 of the CA certificate, colon-separated hex.
+    #[napi(js_name = "ca_fingerprint")]
+    pub ca_fingerprint: Option<String>,
+    /// Public CA certificate to mount into containers.
+    #[napi(js_name = "ca_cert_path")]
+    pub ca_cert_path: Option<String>,
+}
+
+/// What `start()` resolves with once the listener is bound.
+#[napi(object)]
+pub struct StartInfo {
+    /// `host:port` the proxy listens on.
+    pub address: String,
+    pub port: u32,
+    pub mode: String,
+    pub https: HttpsInfo,
+}
+
+impl StartInfo {
+    fn from_core(info: CoreStartInfo, mode: &str) -> Self {
+        let address = if info.address.contains(':') {
+            format!("[{}]:{}", info.address, info.port)
+        } else {
+            format!("{}:{}", info.address, info.port)
+        };
+        StartInfo {
+            address,
+            port: u32::from(info.port),
+            mode: mode.to_owned(),
+            https: HttpsInfo {
+                mitm: info.mitm,
+                ca_fingerprint: info.ca_fingerprint,
+                ca_cert_path: info.ca_cert_path.map(|p| p.display().to_string()),
+            },
+        }
+    }
+}
+
+/// Traffic and finding counters since start.
+#[napi(object)]
+pub struct GuardianCounters {
+    pub connections: i64,
+    pub requests: i64,
+    pub responses: i64,
+    #[napi(js_name = "bytes_scanned_outbound")]
+    pub bytes_scanned_outbound: i64,
+    #[napi(js_name = "bytes_scanned_inbound")]
+    pub bytes_scanned_inbound: i64,
+    #[napi(js_name = "findings_exfil")]
+    pub findings_exfil: i64,
+    #[napi(js_name = "findings_injection")]
+    pub findings_injection: i64,
+    #[napi(js_name = "findings_low")]
+    pub findings_low: i64,
+    #[napi(js_name = "findings_medium")]
+    pub findings_medium: i64,
+    #[napi(js_name = "findings_high")]
+    pub findings_high: i64,
+    #[napi(js_name = "findings_critical")]
+    pub findings_critical: i64,
+    /// Messages longer than `max_scan_bytes`: the rest was forwarded uninspected.
+    #[napi(js_name = "truncated_messages")]
+    pub truncated_messages: i64,
+    #[napi(js_name = "decode_failures")]
+    pub decode_failures: i64,
+    #[napi(js_name = "upstream_errors")]
+    pub upstream_errors: i64,
+    /// HTTPS connections tunnelled blind (not inspected).
+    pub tunnels: i64,
+    #[napi(js_name = "mitm_connections")]
+    pub mitm_connections: i64,
+    #[napi(js_name = "auth_failures")]
+    pub auth_failures: i64,
+    #[napi(js_name = "pivot_refusals")]
+    pub pivot_refusals: i64,
+    #[napi(js_name = "websocket_messages")]
+    pub websocket_messages: i64,
+    /// Findings emitted after dedup.
+    #[napi(js_name = "findings_emitted")]
+    pub findings_emitted: i64,
+    /// Findings written to the JSONL file.
+    #[napi(js_name = "findings_written")]
+    pub findings_written: i64,
+    /// Repeats folded into other findings' `count`.
+    #[napi(js_name = "occurrences_folded")]
+    pub occurrences_folded: i64,
+    #[napi(js_name = "write_errors")]
+    pub write_errors: i64,
+}
+
+/// Effective settings worth showing; secrets masked.
+#[napi(object)]
+pub struct ConfigSummary {
+    #[napi(js_name = "max_scan_bytes")]
+    pub max_scan_bytes: i64,
+    #[napi(js_name = "redact_snippets")]
+    pub redact_snippets: String,
+    /// Declared runtime names (never their tokens).
+    pub runtimes: Vec<String>,
+    #[napi(js_name = "require_auth")]
+    pub require_auth: bool,
+    /// Upstream proxy with credentials masked.
+    #[napi(js_name = "upstream_proxy")]
+    pub upstream_proxy: Option<String>,
+}
+
+/// A guardian's state. Contains no secrets.
+#[napi(object)]
+pub struct GuardianStatus {
+    /// `stopped`, `starting`, `running`, `stopping` or `failed`.
+    pub state: String,
+    pub running: bool,
+    pub mode: String,
+    #[napi(js_name = "started_at")]
+    pub started_at: Option<String>,
+    #[napi(js_name = "uptime_ms")]
+    pub uptime_ms: i64,
+    /// `host:port` while running.
+    pub listen: Option<String>,
+    pub home: String,
+    #[napi(js_name = "log_dir")]
+    pub log_dir: String,
+    #[napi(js_name = "findings_file")]
+    pub findings_file: String,
+    pub https: HttpsInfo,
+    pub counters: GuardianCounters,
+    /// Why findings are not being written to disk right now (they stay queryable in memory).
+    #[napi(js_name = "store_error")]
+    pub store_error: Option<String>,
+    #[napi(js_name = "last_error")]
+    pub last_error: Option<String>,
+    pub config: ConfigSummary,
+}
+
+impl From<CoreStatus> for GuardianStatus {
+    fn from(s: CoreStatus) -> Self {
+        let c = &s.proxy.counters;
+        GuardianStatus {
+            state: s.proxy.state.as_str().to_owned(),
+            running: s.proxy.state.as_str() == "running",
+            mode: s.mode.as_str().to_owned(),
+            started_at: s.proxy.started_at.clone(),
+            uptime_ms: to_i64(s.proxy.uptime_ms),
+            listen: s.proxy.listen.clone(),
+            home: s.home.display().to_string(),
+            log_dir: s.log_dir.display().to_string(),
+            findings_file: s.findings_file.display().to_string(),
+            https: HttpsInfo {
+                mitm: s.proxy.mitm.enabled,
+                ca_fingerprint: s.proxy.mitm.ca_fingerprint.clone(),
+                ca_cert_path: s
+                    .proxy
+                    .mitm
+                    .ca_cert_path
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            },
+            counters: GuardianCounters {
+                connections: to_i64(c.connections),
+                requests: to_i64(c.requests),
+                responses: to_i64(c.responses),
+                bytes_scanned_outbound: to_i64(c.bytes_scanned_outbound),
+                bytes_scanned_inbound: to_i64(c.bytes_scanned_inbound),
+                findings_exfil: to_i64(c.findings_by_threat.exfil),
+                findings_injection: to_i64(c.findings_by_threat.injection),
+                findings_low: to_i64(c.findings_by_severity.low),
+                findings_medium: to_i64(c.findings_by_severity.medium),
+                findings_high: to_i64(c.findings_by_severity.high),
+                findings_critical: to_i64(c.findings_by_severity.critical),
+                truncated_messages: to_i64(c.truncated_messages),
+                decode_failures: to_i64(c.decode_failures),
+                upstream_errors: to_i64(c.upstream_errors),
+                tunnels: to_i64(c.tunnels),
+                mitm_connections: to_i64(c.mitm_connections),
+                auth_failures: to_i64(c.auth_failures),
+                pivot_refusals: to_i64(c.pivot_refusals),
+                websocket_messages: to_i64(c.websocket_messages),
+                findings_emitted: to_i64(s.store.findings_emitted),
+                findings_written: to_i64(s.store.findings_written),
+                occurrences_folded: to_i64(s.store.occurrences_folded),
+                write_errors: to_i64(s.store.write_errors),
+            },
+            store_error: s.store.last_error.clone(),
+            last_error: s.proxy.last_error.clone(),
+            config: ConfigSummary {
+                max_scan_bytes: to_i64(s.max_scan_bytes as u64),
+                redact_snippets: s.redact_snippets.to_owned(),
+                runtimes: s.runtimes.clone(),
+                require_auth: s.require_auth,
+                upstream_proxy: s.upstream_proxy.clone(),
+            },
+        }
+    }
+}
+
+/// The traffic guardian: a host-side, detect-and-log HTTP/HTTPS proxy.
+/// Constructing validates the configuration (same checks as
+/// `checkConfig`); nothing listens until `start()`.
+#[napi]
+pub struct Guardian {
+    inner: Arc<CoreGuardian>,
+}
+
+#[napi]
+impl Guardian {
+    /// Throws `[INVALID_CONFIG] …` listing every problem (field, message, hint).
+    #[napi(constructor)]
+    pub fn new(input: Option<ConfigInput>) -> Result<Self> {
+        let input = input.unwrap_or_default().into();
+        let inner = CoreGuardian::from_input(&input).map_err(js_error)?;
+        Ok(Guardian {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Binds the listener and starts proxying. `onFinding` is called with
+    /// every finding after dedup (already redacted); it does not keep Node
+    /// alive, and an exception thrown in it is swallowed.
+    #[napi(ts_args_type = "onFinding?: (finding: Finding) => void")]
+    pub async fn start(
+        &self,
+        on_finding: Option<ThreadsafeFunction<JsFinding, (), JsFinding, Status, false, true>>,
+    ) -> Result<StartInfo> {
+        match on_finding {
+            Some(tsfn) => {
+                let tsfn = Arc::new(tsfn);
+                self.inner.set_listener(Some(Arc::new(move |f: &Finding| {
+                    tsfn.call_with_return_value(
+                        JsFinding::from(f.clone()),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                        |_result: Result<()>, _env| Ok(()),
+                    );
+                })));
+            }
+            None => self.inner.set_listener(None),
+        }
+        let mode = self.inner.config().mode.as_str();
+        match self.inner.start().await {
+            Ok(info) => Ok(StartInfo::from_core(info, mode)),
+            Err(e) => {
+                self.inner.set_listener(None);
+                Err(js_error(e))
+            }
+        }
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish (up to
+    /// `shutdown_grace_ms`), writes pending dedup summaries, resolves.
+    #[napi]
+    pub async fn stop(&self) -> Result<()> {
+        let result = self.inner.stop().await;
+        self.inner.set_listener(None);
+        result.map_err(js_error)
+    }
+
+    /// Current state, counters and (masked) settings.
+    #[napi]
+    pub fn status(&self) -> GuardianStatus {
+        self.inner.status().into()
+    }
+
+    /// Queries findings (JSONL store plus the in-memory ring), newest first.
+    #[napi]
+    pub fn findings(&self, query: Option<FindingQuery>) -> Result<FindingPage> {
+        self.inner
+            .findings(&query.unwrap_or_default().into())
+            .map(FindingPage::from)
+            .map_err(js_error)
+    }
+}

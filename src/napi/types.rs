@@ -1,0 +1,147 @@
+//! JavaScript shapes of core types. Keys stay snake_case so the objects are
+//! the same JSON as the JSONL file, IPC replies and MCP responses.
+
+use crate::core::finding::Finding as CoreFinding;
+use crate::core::store::{FindingPage as CorePage, FindingQuery as CoreQuery};
+use napi_derive::napi;
+
+/// One finding, schema `clawsec-traffic-finding/v1`.
+#[napi(object, js_name = "Finding")]
+#[derive(Debug, Clone)]
+pub struct JsFinding {
+    /// Always `clawsec-traffic-finding/v1`.
+    #[napi(js_name = "schema_version")]
+    pub schema_version: String,
+    /// Always `nanoclaw`.
+    pub platform: String,
+    /// Unique finding id (`tgf_` + 16 hex digits).
+    pub id: String,
+    /// `outbound` (container to internet) or `inbound` (internet to container).
+    pub direction: String,
+    /// `http`, `https` (inspected inside MITM), `websocket`, or `text` (offline scan).
+    pub protocol: String,
+    /// `EXFIL` or `INJECTION`.
+    #[napi(js_name = "threat_type")]
+    pub threat_type: String,
+    /// Stable rule id, e.g. `aws_access_key_id`, `reverse_shell_dev_tcp`.
+    pub pattern: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// Client address, or the runtime name when the client authenticated.
+    pub source: String,
+    /// Destination `host:port`.
+    pub dest: String,
+    /// Where the match was: `url`, `header:<name>`, `body`, `websocket`, `text`.
+    pub location: String,
+    /// Redacted context; never contains the secret.
+    pub snippet: String,
+    /// Keyed hash of the matched value (correlates repeats, reveals nothing).
+    pub fingerprint: String,
+    /// Occurrences folded into this finding by dedup.
+    pub count: i64,
+    /// Decoding chain that revealed the match, e.g. `base64` or `percent>base64`.
+    pub decoded: Option<String>,
+    /// RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+}
+
+impl From<CoreFinding> for JsFinding {
+    fn from(f: CoreFinding) -> Self {
+        JsFinding {
+            schema_version: f.schema_version,
+            platform: f.platform,
+            id: f.id,
+            direction: f.direction.as_str().to_owned(),
+            protocol: f.protocol,
+            threat_type: f.threat_type.as_str().to_owned(),
+            pattern: f.pattern,
+            severity: f.severity.as_str().to_owned(),
+            source: f.source,
+            dest: f.dest,
+            location: f.location,
+            snippet: f.snippet,
+            fingerprint: f.fingerprint,
+            count: i64::try_from(f.count).unwrap_or(i64::MAX),
+            decoded: f.decoded,
+            timestamp: f.timestamp,
+        }
+    }
+}
+
+/// Filters for a findings query; every field optional.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct FindingQuery {
+    /// RFC 3339 time, or an age such as `30s`, `15m`, `1h`, `7d`.
+    pub since: Option<String>,
+    /// RFC 3339 time, or an age.
+    pub until: Option<String>,
+    /// `outbound` or `inbound`.
+    pub direction: Option<String>,
+    /// `EXFIL` or `INJECTION`.
+    #[napi(js_name = "threat_type")]
+    pub threat_type: Option<String>,
+    /// A rule id.
+    pub pattern: Option<String>,
+    /// `low`, `medium`, `high` or `critical`: this severity or worse.
+    #[napi(js_name = "min_severity")]
+    pub min_severity: Option<String>,
+    /// Only findings whose `source` is one of these (per-group isolation).
+    pub sources: Option<Vec<String>>,
+    /// Page size: default 50, at most 1000.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl From<FindingQuery> for CoreQuery {
+    fn from(q: FindingQuery) -> Self {
+        CoreQuery {
+            since: q.since,
+            until: q.until,
+            direction: q.direction,
+            threat_type: q.threat_type,
+            pattern: q.pattern,
+            min_severity: q.min_severity,
+            sources: q.sources,
+            limit: q.limit.map(|l| l as usize),
+            cursor: q.cursor,
+        }
+    }
+}
+
+/// One page of findings, newest first.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct FindingPage {
+    pub findings: Vec<JsFinding>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[napi(js_name = "next_cursor")]
+    pub next_cursor: Option<String>,
+}
+
+impl From<CorePage> for FindingPage {
+    fn from(p: CorePage) -> Self {
+        FindingPage {
+            findings: p.findings.into_iter().map(JsFinding::from).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// A rule of the built-in registry.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+    /// `EXFIL` (runs on outbound traffic) or `INJECTION` (inbound).
+    #[napi(js_name = "threat_type")]
+    pub threat_type: String,
+    pub severity: String,
+    /// `secret` (redacted, fingerprinted) or `indicator` (a path or command shape).
+    pub kind: String,
+    /// Hosts where this credential is expected traffic, not exfiltration.
+    #[napi(js_name = "expected_hosts")]
+    pub expected_hosts: Vec<String>,
+}
