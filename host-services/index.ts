@@ -37,6 +37,7 @@ export {
   parseListen,
   prepareCaPublicDir,
   wiringToDockerArgs,
+  wiringToSpawn,
   type ContainerWiring,
   type WiringInput,
   type WiringMount,

@@ -189,7 +189,24 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** `docker run` style arguments, masked unless `reveal`. */
+/**
+ * Arguments and environment for spawning `docker run` / `container run`
+ * without putting credentials on the command line (where `ps`, shell history
+ * and NanoClaw's debug log of the container args would show them): `-e NAME`
+ * carries only the name, and the value comes from the spawned CLI's env.
+ * `mountArgs` lets the caller use its runtime's read-only mount syntax.
+ */
+export function wiringToSpawn(
+  w: ContainerWiring,
+  mountArgs: (hostPath: string, containerPath: string) => string[] = (h, c) => ['-v', `${h}:${c}:ro`],
+): { args: string[]; env: Record<string, string> } {
+  const args: string[] = [];
+  for (const m of w.mounts) args.push(...mountArgs(m.hostPath, m.containerPath));
+  for (const k of Object.keys(w.env)) args.push('-e', k);
+  return { args, env: { ...w.env } };
+}
+
+/** `docker run` style arguments with values inline, masked unless `reveal` (for display). */
 export function wiringToDockerArgs(w: ContainerWiring, opts: { reveal?: boolean } = {}): string[] {
   const env = opts.reveal ? w.env : w.maskedEnv;
   const args: string[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
-import { buildWiring } from '../host-services/wiring.js';
+import { buildWiring, wiringToDockerArgs, wiringToSpawn } from '../host-services/wiring.js';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { proxiedRequest, proxyTargetFromUrl, waitFor } from './helpers/proxy-client.js';
 import { findLeaks, makeSecretSet } from './helpers/secrets.js';
@@ -259,6 +259,13 @@ describe('wiring', () => {
     expect(any.warnings.join(' ')).toMatch(/no proxy token/);
     const v6 = buildWiring({ listen: '[fd00::1]:8118', mitm: false, runtime: 'a', token: 'tok/with:odd@chars' });
     expect(v6.proxyUrl).toBe('http://a:tok%2Fwith%3Aodd%40chars@[fd00::1]:8118');
+    // Spawn form: names on the command line, values only in the child env.
+    const spawnForm = wiringToSpawn(v6);
+    expect(spawnForm.args.join(' ')).not.toContain('tok');
+    expect(spawnForm.args).toEqual(expect.arrayContaining(['-e', 'HTTPS_PROXY']));
+    expect(spawnForm.env['HTTPS_PROXY']).toBe(v6.proxyUrl);
+    expect(wiringToDockerArgs(v6).join(' ')).not.toContain('tok%2F');
+    expect(wiringToDockerArgs(v6, { reveal: true }).join(' ')).toContain('tok%2F');
     const mitmNoCa = buildWiring({ listen: '172.17.0.1:8118', mitm: true });
     expect(mitmNoCa.mounts).toEqual([]);
     expect(mitmNoCa.warnings.join(' ')).toMatch(/CA/);
