@@ -1,0 +1,420 @@
+//! Lifecycle of the proxy: start (bind first, report the bound address),
+//! stop (stop accepting, let in-flight exchanges finish within the grace
+//! period), status. Usable from napi's tokio runtime and from tokio tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hudsucker::hyper_util::rt::{TokioExecutor, TokioTimer};
+use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
+use hudsucker::rustls::crypto::CryptoProvider;
+use hudsucker::tokio_tungstenite::Connector;
+use hudsucker::Proxy;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::core::finding::format_timestamp;
+use crate::core::scan::Detector;
+use crate::core::store::FindingSink;
+
+use super::auth::RuntimeAuth;
+use super::ca::{no_cert_config, CaInfo, GuardianCa, MitmAuthority};
+use super::error::ProxyError;
+use super::guard::PivotGuard;
+use super::handler::{GuardHandler, GuardWsHandler, Shared};
+use super::inspect::Inspection;
+use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
+use super::stats::{ProxyStats, StatsSnapshot};
+use super::upstream::{build_client_tls, GuardConnector};
+
+/// Slow clients get this long to send a request head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Lifecycle state of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyState {
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+    Failed,
+}
+
+impl ProxyState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProxyState::Stopped => "stopped",
+            ProxyState::Starting => "starting",
+            ProxyState::Running => "running",
+            ProxyState::Stopping => "stopping",
+            ProxyState::Failed => "failed",
+        }
+    }
+}
+
+/// What `start` reports once the listener is bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StartInfo {
+    pub address: String,
+    pub port: u16,
+    pub mitm: bool,
+    /// SHA-256 of the CA certificate (uppercase hex, colon-separated) when MITM is on.
+    pub ca_fingerprint: Option<String>,
+    /// Path of the public CA certificate when MITM is on.
+    pub ca_cert_path: Option<PathBuf>,
+}
+
+/// MITM part of the status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MitmSummary {
+    pub enabled: bool,
+    pub ca_fingerprint: Option<String>,
+    pub ca_cert_path: Option<PathBuf>,
+    pub trusted_runtimes: Vec<String>,
+    pub excluded_hosts: Vec<String>,
+    pub cached_leaf_certs: usize,
+}
+
+/// A snapshot of the engine for `status()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProxyStatus {
+    pub state: ProxyState,
+    /// RFC 3339 UTC start time of the current (or last) run.
+    pub started_at: Option<String>,
+    pub uptime_ms: u64,
+    /// Bound address (`ip:port`) while running.
+    pub listen: Option<String>,
+    pub inspect: bool,
+    pub require_auth: bool,
+    /// Upstream proxy with credentials masked.
+    pub upstream_proxy: Option<String>,
+    pub mitm: MitmSummary,
+    pub last_error: Option<String>,
+    pub counters: StatsSnapshot,
+}
+
+struct Running {
+    shutdown: oneshot::Sender<()>,
+    join: JoinHandle<Result<(), hudsucker::Error>>,
+    shared: Arc<Shared>,
+    cancel: watch::Sender<bool>,
+    ca: Option<Arc<GuardianCa>>,
+}
+
+struct StatusInner {
+    state: ProxyState,
+    started_at: Option<(String, Instant)>,
+    listen: Option<SocketAddr>,
+    ca: Option<CaInfo>,
+    last_error: Option<String>,
+    ca_handle: Option<Arc<GuardianCa>>,
+}
+
+/// The guardian's proxy: one per configuration; start/stop/start is allowed.
+pub struct ProxyEngine {
+    settings: ProxySettings,
+    detector: Option<Arc<Detector>>,
+    sink: Arc<dyn FindingSink>,
+    stats: Arc<ProxyStats>,
+    lifecycle: tokio::sync::Mutex<Option<Running>>,
+    status: Mutex<StatusInner>,
+}
+
+impl std::fmt::Debug for ProxyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyEngine")
+            .field("settings", &self.settings)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    // Two providers are compiled in (ring, aws-lc-rs): always name one.
+    Arc::new(hudsucker::rustls::crypto::ring::default_provider())
+}
+
+impl ProxyEngine {
+    /// Creates a stopped engine. `detector = None` (or `settings.inspect = false`)
+    /// gives a proxy that inspects nothing.
+    pub fn new(
+        settings: ProxySettings,
+        detector: Option<Arc<Detector>>,
+        sink: Arc<dyn FindingSink>,
+    ) -> Self {
+        ProxyEngine {
+            settings,
+            detector,
+            sink,
+            stats: Arc::new(ProxyStats::default()),
+            lifecycle: tokio::sync::Mutex::new(None),
+            status: Mutex::new(StatusInner {
+                state: ProxyState::Stopped,
+                started_at: None,
+                listen: None,
+                ca: None,
+                last_error: None,
+                ca_handle: None,
+            }),
+        }
+    }
+
+    /// The settings this engine was built with.
+    pub fn settings(&self) -> &ProxySettings {
+        &self.settings
+    }
+
+    /// Live counters (cumulative over restarts).
+    pub fn stats(&self) -> Arc<ProxyStats> {
+        Arc::clone(&self.stats)
+    }
+
+    fn state(&self) -> ProxyState {
+        self.status
+            .lock()
+            .map(|s| s.state)
+            .unwrap_or(ProxyState::Failed)
+    }
+
+    fn set_state(&self, state: ProxyState) {
+        if let Ok(mut s) = self.status.lock() {
+            s.state = state;
+        }
+    }
+
+    /// Binds the listener and starts serving; resolves once bound.
+    pub async fn start(&self) -> Result<StartInfo, ProxyError> {
+        let mut lifecycle = self.lifecycle.lock().await;
+        if lifecycle.is_some() {
+            return Err(ProxyError::AlreadyRunning {
+                state: self.state().as_str(),
+            });
+        }
+        self.set_state(ProxyState::Starting);
+        match self.start_inner().await {
+            Ok((running, info, local)) => {
+                if let Ok(mut s) = self.status.lock() {
+                    s.state = ProxyState::Running;
+                    s.started_at = Some((
+                        format_timestamp(time::OffsetDateTime::now_utc()),
+                        Instant::now(),
+                    ));
+                    s.listen = Some(local);
+                    s.ca = running.ca.as_ref().map(|c| c.info().clone());
+                    s.ca_handle = running.ca.clone();
+                    s.last_error = None;
+                }
+                *lifecycle = Some(running);
+                info!(address = %local, mitm = info.mitm, inspect = self.settings.inspect, "proxy started");
+                Ok(info)
+            }
+            Err(e) => {
+                if let Ok(mut s) = self.status.lock() {
+                    s.state = ProxyState::Failed;
+                    s.listen = None;
+                    s.last_error = Some(e.to_string());
+                }
+                warn!(error = %e, "proxy failed to start");
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_inner(&self) -> Result<(Running, StartInfo, SocketAddr), ProxyError> {
+        let st = &self.settings;
+        let provider = provider();
+        let upstream = st
+            .upstream_proxy
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(UpstreamProxy::parse)
+            .transpose()?
+            .map(Arc::new);
+        let client_tls = build_client_tls(Arc::clone(&provider), st.extra_ca_bundle.as_deref())?;
+        let ca = if st.mitm_enabled {
+            let dir = st.ca_dir.clone();
+            let p = Arc::clone(&provider);
+            let ca = tokio::task::spawn_blocking(move || GuardianCa::open(&dir, p))
+                .await
+                .map_err(|e| ProxyError::Server(format!("CA task failed: {e}")))??;
+            Some(Arc::new(ca))
+        } else {
+            None
+        };
+        let authority = match &ca {
+            Some(ca) => MitmAuthority::Enabled(Arc::clone(ca)),
+            None => MitmAuthority::Disabled(no_cert_config(Arc::clone(&provider))?),
+        };
+
+        let listener = TcpListener::bind(st.listen)
+            .await
+            .map_err(|source| ProxyError::Bind {
+                addr: st.listen,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| ProxyError::Bind {
+            addr: st.listen,
+            source,
+        })?;
+
+        let guard = Arc::new(PivotGuard::new(&st.allow_private_destinations));
+        let inspection = match (&self.detector, st.inspect) {
+            (Some(d), true) => Some(Inspection::new(
+                Some(Arc::clone(d)),
+                Arc::clone(&self.sink),
+                Arc::clone(&self.stats),
+            )),
+            _ => None,
+        };
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let shared = Arc::new(Shared::new(
+            ca.is_some(),
+            st.trusted_runtimes.clone(),
+            st.mitm_exclude_hosts.clone(),
+            RuntimeAuth::new(&st.runtimes),
+            st.require_auth,
+            Arc::clone(&guard),
+            inspection,
+            Arc::clone(&self.stats),
+            upstream.clone(),
+            cancel_rx,
+        ));
+        let connector = GuardConnector::new(Arc::clone(&client_tls), upstream, guard);
+
+        let mut server = ServerBuilder::new(TokioExecutor::new());
+        server
+            .http1()
+            .title_case_headers(true)
+            .preserve_header_case(true)
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let proxy = Proxy::builder()
+            .with_listener(listener)
+            .with_ca(authority)
+            .with_http_connector(connector)
+            .with_http_handler(GuardHandler::new(Arc::clone(&shared)))
+            .with_websocket_handler(GuardWsHandler::new(Arc::clone(&shared)))
+            .with_websocket_connector(Connector::Rustls(Arc::clone(&client_tls)))
+            .with_server(server)
+            .with_graceful_shutdown(async move {
+                // Also fires when the engine (and so the sender) is dropped.
+                let _ = shutdown_rx.await;
+            })
+            .build()
+            .map_err(|e| ProxyError::Server(e.to_string()))?;
+        let join = tokio::spawn(proxy.start());
+
+        let info = StartInfo {
+            address: local.ip().to_string(),
+            port: local.port(),
+            mitm: ca.is_some(),
+            ca_fingerprint: ca.as_ref().map(|c| c.info().fingerprint_sha256.clone()),
+            ca_cert_path: ca.as_ref().map(|c| c.info().cert_path.clone()),
+        };
+        Ok((
+            Running {
+                shutdown: shutdown_tx,
+                join,
+                shared,
+                cancel: cancel_tx,
+                ca,
+            },
+            info,
+            local,
+        ))
+    }
+
+    /// Stops accepting, lets in-flight exchanges (and blind tunnels) finish
+    /// within `shutdown_grace`, then closes what is left.
+    pub async fn stop(&self) -> Result<(), ProxyError> {
+        let mut lifecycle = self.lifecycle.lock().await;
+        let Some(running) = lifecycle.take() else {
+            return Err(ProxyError::NotRunning {
+                state: self.state().as_str(),
+            });
+        };
+        self.set_state(ProxyState::Stopping);
+        info!("proxy stopping");
+        let deadline = tokio::time::Instant::now() + self.settings.shutdown_grace;
+        running.shared.stopping.store(true, Ordering::SeqCst);
+        let _ = running.shutdown.send(());
+        let mut join = running.join;
+        let mut error = None;
+        match tokio::time::timeout_at(deadline, &mut join).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => error = Some(format!("proxy ended with an error: {e}")),
+            Ok(Err(e)) => error = Some(format!("proxy task failed: {e}")),
+            Err(_) => {
+                warn!("grace period elapsed; closing remaining connections");
+                join.abort();
+                let _ = join.await;
+            }
+        }
+        while running.shared.active_tunnels.load(Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let _ = running.cancel.send(true);
+        if let Ok(mut s) = self.status.lock() {
+            s.state = ProxyState::Stopped;
+            s.listen = None;
+            if let Some(e) = &error {
+                s.last_error = Some(e.clone());
+            }
+        }
+        info!("proxy stopped");
+        Ok(())
+    }
+
+    /// State, uptime, address, MITM summary and counters.
+    pub fn status(&self) -> ProxyStatus {
+        let st = &self.settings;
+        let (state, started_at, uptime_ms, listen, ca, last_error, leaves) =
+            match self.status.lock() {
+                Ok(s) => (
+                    s.state,
+                    s.started_at.as_ref().map(|(t, _)| t.clone()),
+                    match (s.state, &s.started_at) {
+                        (ProxyState::Running | ProxyState::Stopping, Some((_, at))) => {
+                            u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)
+                        }
+                        _ => 0,
+                    },
+                    s.listen.map(|a| a.to_string()),
+                    s.ca.clone(),
+                    s.last_error.clone(),
+                    s.ca_handle.as_ref().map(|c| c.cached_leaves()).unwrap_or(0),
+                ),
+                Err(_) => (ProxyState::Failed, None, 0, None, None, None, 0),
+            };
+        ProxyStatus {
+            state,
+            started_at,
+            uptime_ms,
+            listen,
+            inspect: st.inspect && self.detector.is_some(),
+            require_auth: st.require_auth,
+            upstream_proxy: st.upstream_proxy.as_deref().map(mask_url_credentials),
+            mitm: MitmSummary {
+                enabled: st.mitm_enabled,
+                ca_fingerprint: ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
+                ca_cert_path: ca.map(|c| c.cert_path),
+                trusted_runtimes: st.trusted_runtimes.clone(),
+                excluded_hosts: st.mitm_exclude_hosts.clone(),
+                cached_leaf_certs: leaves,
+            },
+            last_error,
+            counters: self.stats.snapshot(),
+        }
+    }
+}

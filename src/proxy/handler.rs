@@ -1,0 +1,522 @@
+//! hudsucker handlers: access control of the proxy (credentials, pivot
+//! guard), the MITM-or-blind decision for CONNECT, and inspection hooks. No
+//! code path here blocks or alters forwarded traffic: requests and responses
+//! are passed on with their bodies wrapped only to observe frames. The only
+//! answers the proxy writes itself are about the proxy (407, 403 pivot
+//! guard, 400 non-proxy request, 502 upstream failure, 503 while stopping).
+
+use std::collections::{HashMap, VecDeque};
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::{Method, Request, Response, StatusCode};
+use hudsucker::tokio_tungstenite::tungstenite::Message;
+use hudsucker::{
+    Body, HttpContext, HttpHandler, RequestOrResponse, WebSocketContext, WebSocketHandler,
+};
+use tokio::sync::watch;
+use tracing::{debug, trace};
+
+use crate::core::finding::Direction;
+use crate::core::scan::ScanContext;
+
+use super::auth::{AuthOutcome, RuntimeAuth};
+use super::body::InspectedBody;
+use super::guard::{normalize_host, PivotGuard, PivotRefused};
+use super::inspect::Inspection;
+use super::settings::UpstreamProxy;
+use super::stats::ProxyStats;
+use super::tunnel;
+use super::upstream::{authority_string, open_tunnel};
+
+/// Client connections remembered for counting and WebSocket attribution.
+const PEER_TABLE_CAPACITY: usize = 4096;
+
+/// Remembers recent client connections (address → runtime name, if authenticated).
+#[derive(Default)]
+struct PeerTable {
+    map: HashMap<SocketAddr, Option<String>>,
+    order: VecDeque<SocketAddr>,
+}
+
+/// State shared by every handler clone of one running engine.
+pub struct Shared {
+    pub mitm_enabled: bool,
+    pub trusted_runtimes: Vec<String>,
+    pub mitm_exclude_hosts: Vec<String>,
+    pub auth: RuntimeAuth,
+    pub require_auth: bool,
+    pub guard: Arc<PivotGuard>,
+    pub inspection: Option<Inspection>,
+    pub stats: Arc<ProxyStats>,
+    pub upstream: Option<Arc<UpstreamProxy>>,
+    /// Set by `stop`: requests still arriving on lingering connections get 503.
+    pub stopping: AtomicBool,
+    /// Turns true when blind tunnels must close.
+    pub cancel: watch::Receiver<bool>,
+    pub active_tunnels: Arc<AtomicU64>,
+    peers: Mutex<PeerTable>,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        mitm_enabled: bool,
+        trusted_runtimes: Vec<String>,
+        mitm_exclude_hosts: Vec<String>,
+        auth: RuntimeAuth,
+        require_auth: bool,
+        guard: Arc<PivotGuard>,
+        inspection: Option<Inspection>,
+        stats: Arc<ProxyStats>,
+        upstream: Option<Arc<UpstreamProxy>>,
+        cancel: watch::Receiver<bool>,
+    ) -> Self {
+        Shared {
+            mitm_enabled,
+            trusted_runtimes,
+            mitm_exclude_hosts: mitm_exclude_hosts
+                .iter()
+                .map(|h| normalize_host(h))
+                .collect(),
+            auth,
+            require_auth,
+            guard,
+            inspection,
+            stats,
+            upstream,
+            stopping: AtomicBool::new(false),
+            cancel,
+            active_tunnels: Arc::new(AtomicU64::new(0)),
+            peers: Mutex::new(PeerTable::default()),
+        }
+    }
+
+    /// Notes a client connection; counts it the first time it is seen.
+    fn note_peer(&self, addr: SocketAddr, runtime: Option<&str>) {
+        if let Ok(mut t) = self.peers.lock() {
+            match t.map.get_mut(&addr) {
+                Some(slot) => {
+                    if runtime.is_some() {
+                        *slot = runtime.map(str::to_string);
+                    }
+                }
+                None => {
+                    ProxyStats::inc(&self.stats.connections);
+                    t.map.insert(addr, runtime.map(str::to_string));
+                    t.order.push_back(addr);
+                    while t.map.len() > PEER_TABLE_CAPACITY {
+                        match t.order.pop_front() {
+                            Some(old) => {
+                                t.map.remove(&old);
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The runtime name a client connection authenticated as, if any.
+    fn peer_runtime(&self, addr: SocketAddr) -> Option<String> {
+        self.peers
+            .lock()
+            .ok()
+            .and_then(|t| t.map.get(&addr).cloned().flatten())
+    }
+
+    fn is_trusted(&self, runtime: Option<&str>) -> bool {
+        self.trusted_runtimes
+            .iter()
+            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
+    }
+
+    fn is_excluded(&self, host: &str) -> bool {
+        let host = normalize_host(host);
+        self.mitm_exclude_hosts.iter().any(|e| {
+            if let Some(suffix) = e.strip_prefix("*.") {
+                host.ends_with(&format!(".{suffix}"))
+            } else if let Some(suffix) = e.strip_prefix('.') {
+                host == suffix || host.ends_with(e.as_str())
+            } else {
+                host == *e
+            }
+        })
+    }
+}
+
+/// Identity of a MITM'd CONNECT, inherited by the requests decrypted inside it.
+#[derive(Debug, Clone)]
+struct TunnelIdentity {
+    source: String,
+}
+
+/// What `handle_response` needs to know about the request it answers.
+#[derive(Debug, Clone)]
+struct Pending {
+    source: String,
+    dest: String,
+    protocol: &'static str,
+}
+
+/// The HTTP handler. hudsucker clones it per connection and per request; the
+/// CONNECT's clone is cloned again for requests inside its MITM session, which
+/// is how those inherit the CONNECT's identity.
+#[derive(Clone)]
+pub struct GuardHandler {
+    shared: Arc<Shared>,
+    tunnel: Option<TunnelIdentity>,
+    pending: Option<Pending>,
+}
+
+impl GuardHandler {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        GuardHandler {
+            shared,
+            tunnel: None,
+            pending: None,
+        }
+    }
+}
+
+fn text_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+                .unwrap_or(false)
+        })
+    };
+    has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
+}
+
+fn pivot_response(host: &str) -> Response<Body> {
+    text_response(
+        StatusCode::FORBIDDEN,
+        format!(
+            "clawsec traffic guardian: refusing to connect to {host} on the client's behalf.\n\
+             Loopback, link-local and cloud-metadata destinations of the proxy host are not \
+             reachable through this proxy (pivot guard: access control of the proxy itself, \
+             not traffic filtering). Add the destination to allow_private_destinations to permit it.\n"
+        ),
+    )
+}
+
+fn error_chain_has<E: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<E>().is_some() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+impl GuardHandler {
+    async fn request(&mut self, ctx: &HttpContext, mut req: Request<Body>) -> RequestOrResponse {
+        let shared = Arc::clone(&self.shared);
+        if shared.stopping.load(Ordering::Relaxed) {
+            let mut res = text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "clawsec traffic guardian is stopping\n".to_string(),
+            );
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return res.into();
+        }
+
+        // Who is asking: inherited inside a MITM session, else from credentials.
+        let mut runtime_name: Option<String> = None;
+        let source = if let Some(t) = &self.tunnel {
+            t.source.clone()
+        } else {
+            let outcome = shared.auth.check(
+                req.headers()
+                    .get(header::PROXY_AUTHORIZATION)
+                    .map(HeaderValue::as_bytes),
+            );
+            // Addressed to the guardian: consumed, never forwarded or scanned.
+            req.headers_mut().remove(header::PROXY_AUTHORIZATION);
+            if outcome == AuthOutcome::Invalid {
+                ProxyStats::inc(&shared.stats.auth_failures);
+            }
+            let runtime = match &outcome {
+                AuthOutcome::Runtime(name) => Some(name.as_str()),
+                _ => None,
+            };
+            shared.note_peer(ctx.client_addr, runtime);
+            if shared.require_auth && runtime.is_none() {
+                if outcome == AuthOutcome::Anonymous {
+                    ProxyStats::inc(&shared.stats.auth_failures);
+                }
+                let mut res = text_response(
+                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                    "clawsec traffic guardian: runtime credentials required\n".to_string(),
+                );
+                res.headers_mut().insert(
+                    header::PROXY_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"clawsec-traffic-guardian\""),
+                );
+                return res.into();
+            }
+            runtime_name = runtime.map(str::to_string);
+            runtime
+                .map(str::to_string)
+                .unwrap_or_else(|| ctx.client_addr.to_string())
+        };
+
+        let is_connect = req.method() == Method::CONNECT;
+        let Some(host) = req.uri().host().map(str::to_string) else {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "clawsec traffic guardian is a forward proxy: send absolute-form requests or CONNECT\n"
+                    .to_string(),
+            )
+            .into();
+        };
+        let https = matches!(req.uri().scheme_str(), Some("https") | Some("wss"));
+        let port = req
+            .uri()
+            .port_u16()
+            .unwrap_or(if https || is_connect { 443 } else { 80 });
+        let dest = authority_string(&host, port);
+
+        if self.tunnel.is_none() {
+            if let Err(refused) = shared.guard.check_host(&host) {
+                ProxyStats::inc(&shared.stats.pivot_refusals);
+                debug!(dest = %dest, "pivot guard refused destination");
+                return pivot_response(&refused.host).into();
+            }
+        }
+
+        if is_connect {
+            return self
+                .connect(req, source, runtime_name, host, port, dest)
+                .await;
+        }
+
+        ProxyStats::inc(&shared.stats.requests);
+        let protocol = if self.tunnel.is_some() || https {
+            "https"
+        } else {
+            "http"
+        };
+        trace!(method = %req.method(), dest = %dest, path = req.uri().path(), "request");
+
+        // Plain HTTP through the upstream proxy carries the upstream's own credentials.
+        if self.tunnel.is_none() && !https {
+            if let Some(auth) = shared
+                .upstream
+                .as_ref()
+                .and_then(|u| u.authorization.as_deref())
+            {
+                if let Ok(v) = HeaderValue::from_str(auth) {
+                    req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
+                }
+            }
+        }
+
+        if let Some(insp) = &shared.inspection {
+            let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
+            let url = req.uri().to_string();
+            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+            if !is_websocket_upgrade(&req) {
+                let encoding = req
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if let Some(scan) = insp.body_scan(sctx, encoding.as_deref()) {
+                    let (parts, body) = req.into_parts();
+                    req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
+                }
+            }
+        }
+        self.pending = Some(Pending {
+            source,
+            dest,
+            protocol,
+        });
+        req.into()
+    }
+
+    /// CONNECT: MITM for trusted runtimes when enabled, otherwise a blind tunnel we relay ourselves.
+    async fn connect(
+        &mut self,
+        mut req: Request<Body>,
+        source: String,
+        runtime: Option<String>,
+        host: String,
+        port: u16,
+        dest: String,
+    ) -> RequestOrResponse {
+        let shared = Arc::clone(&self.shared);
+        let mitm = shared.mitm_enabled
+            && shared.is_trusted(runtime.as_deref())
+            && !shared.is_excluded(&host);
+        if mitm {
+            ProxyStats::inc(&shared.stats.mitm_connections);
+            debug!(dest = %dest, "CONNECT: intercepting (MITM)");
+            self.tunnel = Some(TunnelIdentity { source });
+            return req.into();
+        }
+
+        // Connect first, so that a failure is answered with a status, not a dead tunnel.
+        let server = match open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard).await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                if error_chain_has::<PivotRefused>(e.as_ref()) {
+                    ProxyStats::inc(&shared.stats.pivot_refusals);
+                    return pivot_response(&normalize_host(&host)).into();
+                }
+                ProxyStats::inc(&shared.stats.upstream_errors);
+                debug!(dest = %dest, error = %e, "CONNECT: upstream connection failed");
+                return text_response(
+                    StatusCode::BAD_GATEWAY,
+                    format!("clawsec traffic guardian: cannot connect to {dest}\n"),
+                )
+                .into();
+            }
+        };
+        let Some(on_upgrade) = req
+            .extensions_mut()
+            .remove::<hudsucker::hyper::upgrade::OnUpgrade>()
+        else {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "CONNECT cannot be upgraded\n".into(),
+            )
+            .into();
+        };
+        ProxyStats::inc(&shared.stats.tunnels);
+        debug!(dest = %dest, "CONNECT: blind tunnel");
+        let active = Arc::clone(&shared.active_tunnels);
+        active.fetch_add(1, Ordering::SeqCst);
+        let stats = Arc::clone(&shared.stats);
+        let cancel = shared.cancel.clone();
+        tokio::spawn(async move {
+            tunnel::relay(on_upgrade, server, source, dest, stats, cancel).await;
+            active.fetch_sub(1, Ordering::SeqCst);
+        });
+        Response::new(Body::empty()).into()
+    }
+}
+
+impl HttpHandler for GuardHandler {
+    async fn handle_request(&mut self, ctx: &HttpContext, req: Request<Body>) -> RequestOrResponse {
+        self.request(ctx, req).await
+    }
+
+    async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
+        let shared = Arc::clone(&self.shared);
+        ProxyStats::inc(&shared.stats.responses);
+        let (Some(insp), Some(p)) = (&shared.inspection, self.pending.take()) else {
+            return res;
+        };
+        let sctx = ScanContext::new(Direction::Inbound, p.protocol, &p.source, &p.dest);
+        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers());
+        let encoding = res
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match insp.body_scan(sctx, encoding.as_deref()) {
+            Some(scan) => {
+                let (parts, body) = res.into_parts();
+                Response::from_parts(parts, InspectedBody::wrap(body, scan))
+            }
+            None => res,
+        }
+    }
+
+    async fn handle_error(
+        &mut self,
+        _ctx: &HttpContext,
+        err: hudsucker::hyper_util::client::legacy::Error,
+    ) -> Response<Body> {
+        if error_chain_has::<PivotRefused>(&err) {
+            ProxyStats::inc(&self.shared.stats.pivot_refusals);
+            let host = self
+                .pending
+                .as_ref()
+                .map(|p| p.dest.clone())
+                .unwrap_or_default();
+            return pivot_response(&host);
+        }
+        ProxyStats::inc(&self.shared.stats.upstream_errors);
+        debug!(error = %err, "forwarding failed");
+        text_response(
+            StatusCode::BAD_GATEWAY,
+            "clawsec traffic guardian: upstream request failed\n".to_string(),
+        )
+    }
+}
+
+/// The WebSocket handler: scans text (and UTF-8 binary) messages both ways,
+/// forwards every message unchanged.
+#[derive(Clone)]
+pub struct GuardWsHandler {
+    shared: Arc<Shared>,
+}
+
+impl GuardWsHandler {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        GuardWsHandler { shared }
+    }
+}
+
+fn uri_dest(uri: &hudsucker::hyper::Uri) -> String {
+    let tls = matches!(uri.scheme_str(), Some("wss") | Some("https"));
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    authority_string(uri.host().unwrap_or_default(), port)
+}
+
+impl WebSocketHandler for GuardWsHandler {
+    async fn handle_message(
+        &mut self,
+        ctx: &WebSocketContext,
+        message: Message,
+    ) -> Option<Message> {
+        let shared = &self.shared;
+        let bytes: Option<&[u8]> = match &message {
+            Message::Text(t) => Some(t.as_bytes()),
+            Message::Binary(b) if std::str::from_utf8(b).is_ok() => Some(b.as_ref()),
+            _ => None,
+        };
+        if let Some(bytes) = bytes {
+            ProxyStats::inc(&shared.stats.websocket_messages);
+            if let Some(insp) = &shared.inspection {
+                let (direction, client, dest) = match ctx {
+                    WebSocketContext::ClientToServer { src, dst, .. } => {
+                        (Direction::Outbound, *src, uri_dest(dst))
+                    }
+                    WebSocketContext::ServerToClient { src, dst, .. } => {
+                        (Direction::Inbound, *dst, uri_dest(src))
+                    }
+                };
+                let source = shared
+                    .peer_runtime(client)
+                    .unwrap_or_else(|| client.to_string());
+                let sctx = ScanContext::new(direction, "websocket", &source, &dest);
+                insp.scan_websocket(&sctx, bytes);
+            }
+        }
+        Some(message)
+    }
+}

@@ -1,0 +1,22 @@
+//! The guardian's runtime: a hudsucker-based forward proxy that shows what
+//! passes through it to the detector core, without slowing, buffering,
+//! blocking or changing the traffic.
+
+pub mod auth;
+pub mod body;
+pub mod ca;
+pub mod engine;
+pub mod error;
+pub mod guard;
+pub mod handler;
+pub mod inspect;
+pub mod settings;
+pub mod stats;
+pub mod tunnel;
+pub mod upstream;
+
+pub use ca::{ca_info, ensure_ca, export_ca_cert, fingerprint_sha256, CaInfo};
+pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};
+pub use error::ProxyError;
+pub use settings::{ProxySettings, UpstreamProxy};
+pub use stats::{StatsSnapshot, TunnelRecord};

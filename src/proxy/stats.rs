@@ -1,0 +1,171 @@
+//! Lock-free counters of the proxy, plus a short ring of recent blind tunnels
+//! (metadata only: destination, byte counts, duration).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::core::finding::{Finding, Severity, ThreatType};
+
+/// How many finished tunnels are kept for `status()`.
+const RECENT_TUNNELS: usize = 32;
+
+/// Live counters, shared by every connection task.
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    pub connections: AtomicU64,
+    pub requests: AtomicU64,
+    pub responses: AtomicU64,
+    pub bytes_scanned_outbound: AtomicU64,
+    pub bytes_scanned_inbound: AtomicU64,
+    pub findings_exfil: AtomicU64,
+    pub findings_injection: AtomicU64,
+    pub findings_low: AtomicU64,
+    pub findings_medium: AtomicU64,
+    pub findings_high: AtomicU64,
+    pub findings_critical: AtomicU64,
+    pub truncated_messages: AtomicU64,
+    pub decode_failures: AtomicU64,
+    pub upstream_errors: AtomicU64,
+    pub tunnels: AtomicU64,
+    pub tunnel_bytes_up: AtomicU64,
+    pub tunnel_bytes_down: AtomicU64,
+    pub mitm_connections: AtomicU64,
+    pub auth_failures: AtomicU64,
+    pub pivot_refusals: AtomicU64,
+    pub websocket_messages: AtomicU64,
+    recent_tunnels: Mutex<VecDeque<TunnelRecord>>,
+}
+
+/// Metadata of one finished blind tunnel (never its content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TunnelRecord {
+    pub source: String,
+    pub dest: String,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration_ms: u64,
+}
+
+/// Findings counted by threat type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ThreatCounts {
+    #[serde(rename = "EXFIL")]
+    pub exfil: u64,
+    #[serde(rename = "INJECTION")]
+    pub injection: u64,
+}
+
+/// Findings counted by severity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub low: u64,
+    pub medium: u64,
+    pub high: u64,
+    pub critical: u64,
+}
+
+/// A point-in-time copy of the counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatsSnapshot {
+    pub connections: u64,
+    pub requests: u64,
+    pub responses: u64,
+    pub bytes_scanned_outbound: u64,
+    pub bytes_scanned_inbound: u64,
+    pub findings_by_threat: ThreatCounts,
+    pub findings_by_severity: SeverityCounts,
+    pub truncated_messages: u64,
+    pub decode_failures: u64,
+    pub upstream_errors: u64,
+    pub tunnels: u64,
+    pub tunnel_bytes_up: u64,
+    pub tunnel_bytes_down: u64,
+    pub mitm_connections: u64,
+    pub auth_failures: u64,
+    pub pivot_refusals: u64,
+    pub websocket_messages: u64,
+    pub recent_tunnels: Vec<TunnelRecord>,
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+impl ProxyStats {
+    /// Adds one to a counter.
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts findings by threat type and severity (called when they are handed to the sink).
+    pub fn count_findings(&self, findings: &[Finding]) {
+        for f in findings {
+            Self::inc(match f.threat_type {
+                ThreatType::Exfil => &self.findings_exfil,
+                ThreatType::Injection => &self.findings_injection,
+            });
+            Self::inc(match f.severity {
+                Severity::Low => &self.findings_low,
+                Severity::Medium => &self.findings_medium,
+                Severity::High => &self.findings_high,
+                Severity::Critical => &self.findings_critical,
+            });
+        }
+    }
+
+    /// Records a finished blind tunnel.
+    pub fn record_tunnel(&self, rec: TunnelRecord) {
+        Self::add(&self.tunnel_bytes_up, rec.bytes_up);
+        Self::add(&self.tunnel_bytes_down, rec.bytes_down);
+        if let Ok(mut ring) = self.recent_tunnels.lock() {
+            if ring.len() >= RECENT_TUNNELS {
+                ring.pop_front();
+            }
+            ring.push_back(rec);
+        }
+    }
+
+    /// Copies every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            connections: get(&self.connections),
+            requests: get(&self.requests),
+            responses: get(&self.responses),
+            bytes_scanned_outbound: get(&self.bytes_scanned_outbound),
+            bytes_scanned_inbound: get(&self.bytes_scanned_inbound),
+            findings_by_threat: ThreatCounts {
+                exfil: get(&self.findings_exfil),
+                injection: get(&self.findings_injection),
+            },
+            findings_by_severity: SeverityCounts {
+                low: get(&self.findings_low),
+                medium: get(&self.findings_medium),
+                high: get(&self.findings_high),
+                critical: get(&self.findings_critical),
+            },
+            truncated_messages: get(&self.truncated_messages),
+            decode_failures: get(&self.decode_failures),
+            upstream_errors: get(&self.upstream_errors),
+            tunnels: get(&self.tunnels),
+            tunnel_bytes_up: get(&self.tunnel_bytes_up),
+            tunnel_bytes_down: get(&self.tunnel_bytes_down),
+            mitm_connections: get(&self.mitm_connections),
+            auth_failures: get(&self.auth_failures),
+            pivot_refusals: get(&self.pivot_refusals),
+            websocket_messages: get(&self.websocket_messages),
+            recent_tunnels: self
+                .recent_tunnels
+                .lock()
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+}

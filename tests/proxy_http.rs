@@ -1,0 +1,338 @@
+//! Plain-HTTP proxying: byte-for-byte forwarding, request and response
+//! findings, chunked uploads with a secret split across chunks, compressed
+//! responses, SSE streaming, keep-alive, WebSocket, runtime credentials and
+//! the pivot guard. Real sockets on 127.0.0.1, real clients (curl, hyper).
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use common::*;
+use futures::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use hudsucker::hyper::Request;
+use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
+use hudsucker::tokio_tungstenite::tungstenite::Message;
+use hudsucker::tokio_tungstenite::WebSocketStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use traffic_guardian::core::finding::{Direction, ThreatType};
+use traffic_guardian::proxy::ProxySettings;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_are_forwarded_byte_for_byte() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let proxy = proxy_url(paddr);
+    for path in [
+        "/plain", "/inject", "/gzip", "/chunked", "/teapot", "/missing",
+    ] {
+        let url = format!("http://{up}{path}");
+        let extra = ["-H", "Accept-Encoding: gzip"];
+        let direct = curl(None, &url, &extra).await;
+        let proxied = curl(Some(&proxy), &url, &extra).await;
+        assert_eq!(proxied, direct, "{path} differs through the proxy");
+    }
+    let gz = curl(Some(&proxy), &format!("http://{up}/gzip"), &[]).await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        gz.body,
+        gzip(gzip_plain_text().as_bytes()),
+        "compressed bytes must be unchanged"
+    );
+    assert_eq!(
+        gz.header("content-length"),
+        Some(gz.body.len().to_string().as_str())
+    );
+
+    // Inbound findings from the plain and the gzip-compressed page.
+    let inbound: Vec<_> = sink
+        .all()
+        .into_iter()
+        .filter(|f| f.direction == Direction::Inbound && f.threat_type == ThreatType::Injection)
+        .collect();
+    assert!(inbound
+        .iter()
+        .any(|f| f.dest == up.to_string() && f.protocol == "http"));
+    assert!(
+        inbound
+            .iter()
+            .any(|f| f.snippet.contains("Weather is fine")),
+        "the gzip body is inspected decoded: {inbound:?}"
+    );
+    let st = engine.status().counters;
+    assert!(st.findings_by_threat.injection >= 2);
+    assert!(st.bytes_scanned_inbound > 0);
+    assert!(st.requests >= 7 && st.responses >= 7);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_secrets_in_url_header_and_body_are_found() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    // Three different keys: one message head reports each secret once.
+    let (key, url_key, header_key) = (fake_aws_key(), fake_aws_key(), fake_aws_key());
+    let payload = format!("{{\"note\":\"creds\",\"aws\":\"{key}\"}}");
+    let res = curl(
+        Some(&proxy_url(paddr)),
+        &format!("http://{up}/echo?k={url_key}"),
+        &[
+            "-X",
+            "POST",
+            "--data-binary",
+            &payload,
+            "-H",
+            &format!("X-Leak: {header_key}"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, payload.as_bytes(), "upload forwarded unchanged");
+    let out: Vec<_> = sink
+        .all()
+        .into_iter()
+        .filter(|f| f.direction == Direction::Outbound)
+        .collect();
+    for loc in ["url", "header:x-leak", "body"] {
+        assert!(
+            out.iter()
+                .any(|f| f.location == loc && f.pattern == "test_aws_access_key"),
+            "no finding at {loc}: {out:?}"
+        );
+    }
+    for f in sink.all() {
+        for k in [&key, &url_key, &header_key] {
+            assert!(
+                !f.snippet.contains(k.as_str()),
+                "secret leaked into a snippet"
+            );
+        }
+        assert!(
+            f.source.starts_with("127.0.0.1:"),
+            "source is the client address"
+        );
+    }
+    assert!(engine.status().counters.findings_by_threat.exfil >= 3);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_split_across_upload_chunks_is_found_and_keepalive_requests_each_inspected() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let key = fake_aws_key();
+    let (a, b) = key.split_at(9);
+    let parts = vec![
+        format!("token={a}").into_bytes(),
+        format!("{b}&rest=1").into_bytes(),
+    ];
+    let expected: Vec<u8> = parts.concat();
+    let mut conn = proxy_conn(paddr).await;
+    let req = Request::post(format!("http://{up}/echo"))
+        .header("host", up.to_string())
+        .header("transfer-encoding", "chunked")
+        .body(chunked_body(parts, Duration::from_millis(80)))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let got = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(got, Bytes::from(expected));
+    let f = sink
+        .wait_for(|f| f.location == "body" && f.direction == Direction::Outbound)
+        .await
+        .expect("split secret found");
+    assert_eq!(f.pattern, "test_aws_access_key");
+
+    // Second request on the same keep-alive connection is inspected on its own.
+    let key2 = fake_aws_key();
+    conn.ready().await.unwrap();
+    let req = Request::post(format!("http://{up}/echo"))
+        .header("host", up.to_string())
+        .body(body_of(format!("second={key2}")))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    let _ = res.into_body().collect().await.unwrap();
+    let bodies = sink
+        .all()
+        .into_iter()
+        .filter(|f| f.location == "body" && f.direction == Direction::Outbound)
+        .count();
+    assert!(
+        bodies >= 2,
+        "each keep-alive request has its own body finding"
+    );
+    assert_eq!(engine.status().counters.connections, 1);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_first_event_arrives_while_upstream_holds_the_stream() {
+    let (up, state) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let mut conn = proxy_conn(paddr).await;
+    let req = Request::get(format!("http://{up}/sse"))
+        .header("host", up.to_string())
+        .body(body_of(Bytes::new()))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(2), body.frame())
+        .await
+        .expect("first SSE event arrives while the stream is held open")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from("data: first\n\n"));
+    state.sse_release.notify_one();
+    let rest = body.collect().await.unwrap().to_bytes();
+    assert_eq!(rest, Bytes::from(format!("data: {INJECTION}\n\n")));
+    assert!(sink
+        .wait_for(|f| f.direction == Direction::Inbound && f.location == "body")
+        .await
+        .is_some());
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_messages_are_scanned_both_ways_and_forwarded() {
+    let ws = spawn_ws_echo().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    let handshake = format!(
+        "GET http://{ws}/chat HTTP/1.1\r\nHost: {ws}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut client = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    let key = fake_aws_key();
+    for text in [format!("my key is {key}"), INJECTION.to_string()] {
+        client.send(Message::text(text.clone())).await.unwrap();
+        let echoed = tokio::time::timeout(Duration::from_secs(3), client.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.into_text().unwrap().as_str(), text);
+    }
+    let out = sink
+        .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Outbound)
+        .await
+        .expect("outbound websocket finding");
+    assert_eq!(out.location, "websocket");
+    assert_eq!(out.dest, ws.to_string());
+    assert!(sink
+        .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Inbound)
+        .await
+        .is_some());
+    assert!(engine.status().counters.websocket_messages >= 4);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn require_auth_answers_407_and_attributes_findings_to_the_runtime() {
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        require_auth: true,
+        runtimes: vec![("agent-main".into(), "rt-token-for-tests".into())],
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let url = format!("http://{up}/echo");
+    let denied = curl(Some(&proxy_url(paddr)), &url, &[]).await;
+    assert_eq!(denied.status, 407);
+    assert!(denied
+        .header("proxy-authenticate")
+        .unwrap()
+        .starts_with("Basic"));
+    let wrong = curl(
+        Some(&proxy_url(paddr)),
+        &url,
+        &["--proxy-user", "agent-main:nope"],
+    )
+    .await;
+    assert_eq!(wrong.status, 407);
+
+    let key = fake_aws_key();
+    let ok = curl(
+        Some(&proxy_url(paddr)),
+        &url,
+        &[
+            "--proxy-user",
+            "anyone:rt-token-for-tests",
+            "--data-binary",
+            &format!("k={key}"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let f = sink.wait_for(|f| f.location == "body").await.unwrap();
+    assert_eq!(f.source, "agent-main");
+    // The guardian's credentials are consumed, never forwarded nor scanned.
+    let token_b64 = base64::engine::general_purpose::STANDARD.encode("anyone:rt-token-for-tests");
+    assert!(sink
+        .all()
+        .iter()
+        .all(|f| !f.location.contains("proxy-authorization")));
+    assert!(!String::from_utf8_lossy(&ok.body).contains(&token_b64));
+    let st = engine.status().counters;
+    assert!(st.auth_failures >= 2);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pivot_guard_refuses_host_loopback_unless_allow_listed() {
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        allow_private_destinations: vec![],
+        ..test_settings()
+    };
+    let (engine, _sink, paddr) = start_proxy(settings).await;
+    let res = curl(Some(&proxy_url(paddr)), &format!("http://{up}/plain"), &[]).await;
+    assert_eq!(res.status, 403);
+    assert!(String::from_utf8_lossy(&res.body).contains("pivot guard"));
+    let res = curl(
+        Some(&proxy_url(paddr)),
+        &format!("http://localhost:{}/plain", up.port()),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    // CONNECT to the metadata address is refused too (no traffic is sent anywhere).
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    tcp.write_all(b"CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 12];
+    tcp.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 403");
+    assert_eq!(engine.status().counters.pivot_refusals, 3);
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_mode_forwards_without_inspection() {
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        inspect: false,
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let url = format!("http://{up}/inject");
+    let direct = curl(None, &url, &[]).await;
+    let proxied = curl(Some(&proxy_url(paddr)), &url, &[]).await;
+    assert_eq!(direct, proxied);
+    assert!(sink.all().is_empty());
+    assert!(!engine.status().inspect);
+    engine.stop().await.unwrap();
+}

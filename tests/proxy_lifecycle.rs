@@ -1,0 +1,136 @@
+//! Lifecycle: start/stop/start, double start and stop, bind failure (and a
+//! later successful start), stop with an in-flight request, grace period.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use traffic_guardian::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyState};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_stop_start_and_typed_errors() {
+    let (up, _) = spawn_http_upstream().await;
+    let sink = Arc::new(TestSink::default());
+    let engine = ProxyEngine::new(test_settings(), Some(detector()), sink);
+    assert_eq!(engine.status().state, ProxyState::Stopped);
+    assert!(matches!(
+        engine.stop().await,
+        Err(ProxyError::NotRunning { .. })
+    ));
+
+    let first = engine.start().await.unwrap();
+    assert_ne!(first.port, 0);
+    let st = engine.status();
+    assert_eq!(st.state, ProxyState::Running);
+    assert_eq!(
+        st.listen.as_deref(),
+        Some(format!("127.0.0.1:{}", first.port).as_str())
+    );
+    assert!(st.started_at.is_some());
+    let err = engine.start().await.unwrap_err();
+    assert!(matches!(err, ProxyError::AlreadyRunning { .. }), "{err}");
+    let url = format!("http://{up}/plain");
+    let p1 = format!("http://127.0.0.1:{}", first.port);
+    assert_eq!(curl(Some(&p1), &url, &[]).await.status, 200);
+
+    engine.stop().await.unwrap();
+    assert_eq!(engine.status().state, ProxyState::Stopped);
+    assert!(engine.status().listen.is_none());
+    assert!(matches!(
+        engine.stop().await,
+        Err(ProxyError::NotRunning { .. })
+    ));
+    // The listener is gone.
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", first.port))
+        .await
+        .is_err());
+
+    let second = engine.start().await.unwrap();
+    let p2 = format!("http://127.0.0.1:{}", second.port);
+    assert_eq!(curl(Some(&p2), &url, &[]).await.status, 200);
+    assert!(
+        engine.status().counters.requests >= 2,
+        "counters are cumulative"
+    );
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bind_failure_is_a_typed_error_and_start_works_once_the_port_is_free() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let settings = ProxySettings {
+        listen: addr,
+        ..test_settings()
+    };
+    let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
+    let err = engine.start().await.unwrap_err();
+    assert!(matches!(err, ProxyError::Bind { .. }), "{err}");
+    assert!(err.to_string().contains(&addr.to_string()));
+    let st = engine.status();
+    assert_eq!(st.state, ProxyState::Failed);
+    assert!(st.last_error.is_some());
+    assert!(matches!(
+        engine.stop().await,
+        Err(ProxyError::NotRunning { .. })
+    ));
+    drop(taken);
+    let info = engine.start().await.unwrap();
+    assert_eq!(info.port, addr.port());
+    assert_eq!(engine.status().state, ProxyState::Running);
+    assert!(engine.status().last_error.is_none());
+    engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_lets_an_in_flight_request_finish() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, _sink, paddr) = start_proxy(test_settings()).await;
+    let proxy = proxy_url(paddr);
+    let url = format!("http://{up}/slow");
+    let client = tokio::spawn(async move { curl(Some(&proxy), &url, &[]).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t0 = Instant::now();
+    engine.stop().await.unwrap();
+    let took = t0.elapsed();
+    let res = client.await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, b"slow done\n");
+    assert!(took < Duration::from_secs(3), "stop waited {took:?}");
+    assert!(tokio::net::TcpStream::connect(paddr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_closes_lingering_tunnels_after_the_grace_period() {
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        shutdown_grace: Duration::from_millis(400),
+        ..test_settings()
+    };
+    let (engine, _sink, paddr) = start_proxy(settings).await;
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"));
+    let t0 = Instant::now();
+    engine.stop().await.unwrap();
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf))
+        .await
+        .expect("tunnel closed after stop");
+    assert!(matches!(n, Ok(0) | Err(_)));
+    assert_eq!(engine.status().counters.tunnels, 1);
+}
