@@ -1,0 +1,140 @@
+/**
+ * `traffic-guardian findings`: the stored findings (redacted by the addon
+ * when they were written) as a table or JSONL, newest first; `--follow`
+ * tails new ones by polling the store, so it works whichever process runs
+ * the guardian.
+ */
+import type { Finding } from '@clawsec/traffic-guardian/addon';
+
+import { CONFIG_OPTIONS, EXIT, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
+import { findingLine, findingsTable } from './format.js';
+import { collectFindings, parseLimit, pollFindings, queryFromFlags } from './store.js';
+
+export const FINDINGS_HELP = `Usage: traffic-guardian findings [filters] [--limit N] [--json] [--follow]
+
+Lists stored findings, newest first: time, severity, type, pattern, source,
+destination and a redacted snippet. Secrets are never shown: the store holds
+only redacted snippets and keyed fingerprints.
+
+Filters:
+      --since AGE|TIME     only findings since 15m, 1h, 7d, 2w or an ISO time
+      --until AGE|TIME     only findings before this
+      --severity LEVEL     low, medium, high or critical — that level or worse
+      --type TYPE          EXFIL (secrets going out) or INJECTION (payloads coming in)
+      --direction DIR      outbound or inbound
+      --pattern RULE_ID    one rule (see \`traffic-guardian rules\`)
+      --source NAME        one source (runtime name or client address)
+Output:
+  -n, --limit N            at most N findings (default 50)
+      --json               one finding per line (JSONL, schema clawsec-traffic-finding/v1)
+  -f, --follow             after the listing, print new findings as they are written (Ctrl-C stops)
+Config:
+  -c, --config FILE        config file (to find log_dir)
+      --home DIR           guardian home
+  -h, --help               show this help
+
+Exit status: 0 ok (with or without findings), 1 error, 2 usage error.
+
+Examples:
+  traffic-guardian findings --since 1h
+  traffic-guardian findings --type EXFIL --severity high --limit 20
+  traffic-guardian findings --json --since 24h | jq -r .dest | sort | uniq -c
+  traffic-guardian findings --follow
+`;
+
+const FOLLOW_INTERVAL_MS = 1000;
+
+export async function runFindings(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    ...CONFIG_OPTIONS,
+    since: { type: 'string' },
+    until: { type: 'string' },
+    severity: { type: 'string' },
+    type: { type: 'string' },
+    direction: { type: 'string' },
+    pattern: { type: 'string' },
+    source: { type: 'string' },
+    limit: { type: 'string', short: 'n' },
+    json: { type: 'boolean' },
+    follow: { type: 'boolean', short: 'f' },
+  });
+  if (optBool(values, 'help')) {
+    io.stdout.write(FINDINGS_HELP);
+    return EXIT.OK;
+  }
+  const q = queryFromFlags(values);
+  const follow = optBool(values, 'follow');
+  const json = optBool(values, 'json');
+  const limit = parseLimit(optString(values, 'limit'), follow ? 10 : 50);
+  const { view } = requirePaths(io, values);
+  const p = paint(colorEnabled(io.stdout, io.env));
+
+  const startedAt = new Date().toISOString();
+  const findings = collectFindings(io, view.log_dir, q, limit);
+  if (json) {
+    const list = follow ? findings.slice().reverse() : findings;
+    for (const f of list) io.stdout.write(`${JSON.stringify(f)}\n`);
+  } else if (follow) {
+    for (const f of findings.slice().reverse()) io.stdout.write(`${findingLine(f, p)}\n`);
+  } else if (findings.length === 0) {
+    io.stdout.write(`no findings${q.since ? ` since ${safeText(q.since)}` : ''} in ${safeText(view.log_dir, 400)}\n`);
+  } else {
+    io.stdout.write(findingsTable(findings, p));
+    if (findings.length === limit) io.stdout.write(p.dim(`(showing the newest ${limit}; use --limit or --since to see more)\n`));
+  }
+  if (!follow) return EXIT.OK;
+
+  if (!json) io.stderr.write(p.dim(`following ${view.log_dir}/findings.jsonl — Ctrl-C to stop\n`));
+  return followFindings(io, view.log_dir, q, findings, startedAt, (f) =>
+    io.stdout.write(json ? `${JSON.stringify(f)}\n` : `${findingLine(f, p)}\n`),
+  );
+}
+
+/** Polls every second for unseen ids until SIGINT/SIGTERM; resolves with exit 0. */
+function followFindings(
+  io: Io,
+  logDir: string,
+  q: ReturnType<typeof queryFromFlags>,
+  initial: Finding[],
+  startedAt: string,
+  print: (f: Finding) => void,
+): Promise<number> {
+  const seen = new Map<string, number>();
+  let since = startedAt;
+  for (const f of initial) {
+    seen.set(f.id, Date.parse(f.timestamp));
+    if (f.timestamp > since) since = f.timestamp;
+  }
+  // Findings written in the same second as `since` may sort either side of
+  // it; look back a little and rely on the id set for duplicates.
+  const lookBack = (ts: string) => new Date(Math.max(0, Date.parse(ts) - 5000)).toISOString();
+  return new Promise((resolve) => {
+    let failed = false;
+    const tick = () => {
+      try {
+        const fresh = pollFindings(logDir, q, lookBack(since));
+        failed = false;
+        for (const f of fresh) {
+          if (seen.has(f.id)) continue;
+          seen.set(f.id, Date.parse(f.timestamp));
+          if (f.timestamp > since) since = f.timestamp;
+          print(f);
+        }
+        const cutoff = Date.parse(since) - 60_000;
+        if (seen.size > 10_000) for (const [id, t] of seen) if (t < cutoff) seen.delete(id);
+      } catch (err) {
+        if (!failed) io.stderr.write(`warning: ${(err as Error).message} — retrying every second\n`);
+        failed = true;
+      }
+    };
+    const timer = setInterval(tick, FOLLOW_INTERVAL_MS);
+    const stop = () => {
+      clearInterval(timer);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(EXIT.OK);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

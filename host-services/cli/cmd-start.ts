@@ -1,0 +1,339 @@
+/**
+ * `traffic-guardian start`: the guardian in the foreground, through the same
+ * `createTrafficGuardian` service NanoClaw uses. Running it is the
+ * operator's opt-in, so it runs in `detect` mode whatever the config's mode
+ * says. The addon does not hold Node's event loop, so an interval keeps the
+ * process alive until SIGINT/SIGTERM, which stop the service cleanly.
+ */
+import { createServer } from 'node:net';
+
+import type { Finding, GuardianStatus } from '@clawsec/traffic-guardian/addon';
+
+import { checkTrafficConfig } from '../config.js';
+import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../service.js';
+import { parseListen, type ContainerWiring } from '../wiring.js';
+import {
+  CONFIG_OPTIONS,
+  EXIT,
+  UsageError,
+  colorEnabled,
+  configOptions,
+  formatBytes,
+  formatDuration,
+  optBool,
+  optList,
+  optString,
+  paint,
+  parse,
+  printError,
+  safeText,
+  type Io,
+  type Paint,
+} from './common.js';
+import { findingLine } from './format.js';
+
+export const START_HELP = `Usage: traffic-guardian start [--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--json]
+
+Runs the guardian in the foreground: an HTTP/HTTPS proxy that detects
+secrets leaving your containers (EXFIL) and prompt-injection payloads coming
+back (INJECTION), and writes redacted findings to <log_dir>/findings.jsonl.
+It never blocks and never alters traffic.
+
+Running \`start\` is your explicit opt-in: it runs in "detect" mode even when
+the config's mode is "off" (the default, under which NanoClaw starts nothing).
+
+The banner shows the listen address, home, findings file, the CA fingerprint
+when HTTPS inspection is on, and the exact container environment to use
+(tokens masked). On a terminal, findings appear as they happen with a live
+counter line; otherwise one plain line per finding. Ctrl-C (or SIGTERM) stops
+cleanly and prints a summary.
+
+Options:
+  -c, --config FILE        JSON config file (see \`traffic-guardian check-config\`)
+  -l, --listen HOST:PORT   listen address (default from the config: 127.0.0.1:8118;
+                           127.0.0.1:0 picks a free port)
+      --home DIR           guardian home (CA, status file, default log dir)
+      --mitm               inspect HTTPS (creates the guardian's own CA on first use)
+      --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
+                           required with --mitm unless the config lists mitm.trusted_runtimes
+      --json               JSONL events on stdout: started, finding, stopped
+  -h, --help               show this help
+
+Exit status: 0 stopped cleanly, 1 error (invalid config, port in use, …), 2 usage error.
+
+Examples:
+  traffic-guardian start
+  traffic-guardian start --listen 172.17.0.1:8118 --config ~/.config/nanoclaw/traffic-guardian/config.json
+  traffic-guardian start --listen 127.0.0.1:0 --mitm --trust-runtime '*'
+  traffic-guardian start --json | jq -c 'select(.event == "finding") | .finding.pattern'
+`;
+
+/** Whether something already listens on host:port (a bind probe; nothing is sent). */
+function portInUse(host: string, port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(false)));
+  });
+}
+
+function running(s: ServiceStatus): s is ServiceStatus & GuardianStatus {
+  return 'counters' in s;
+}
+
+function counterLine(s: GuardianStatus, p: Paint): string {
+  const c = s.counters;
+  const total = c.findings_exfil + c.findings_injection;
+  return (
+    `${p.dim(formatDuration(s.uptime_ms))}  requests ${p.bold(String(c.requests))}  ` +
+    `findings ${total > 0 ? p.bold(p.red(String(total))) : '0'} ` +
+    p.dim(`(${p.severity('critical', `C${c.findings_critical}`)} ${p.severity('high', `H${c.findings_high}`)} ${p.severity('medium', `M${c.findings_medium}`)} ${p.severity('low', `L${c.findings_low}`)})`) +
+    `  scanned ↑${formatBytes(c.bytes_scanned_outbound)} ↓${formatBytes(c.bytes_scanned_inbound)}`
+  );
+}
+
+function envLines(w: ContainerWiring): string[] {
+  const lines = Object.entries(w.maskedEnv).map(([k, v]) => `${k}=${v}`);
+  for (const m of w.mounts) lines.push(`mount ${m.hostPath} -> ${m.containerPath} (read-only directory)`);
+  return lines;
+}
+
+export async function runStart(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    ...CONFIG_OPTIONS,
+    listen: { type: 'string', short: 'l' },
+    mitm: { type: 'boolean' },
+    'trust-runtime': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (optBool(values, 'help')) {
+    io.stdout.write(START_HELP);
+    return EXIT.OK;
+  }
+  const json = optBool(values, 'json');
+  const overrides: Record<string, unknown> = { mode: 'detect' };
+  const listenFlag = optString(values, 'listen');
+  if (listenFlag !== undefined) {
+    try {
+      parseListen(listenFlag);
+    } catch {
+      throw new UsageError(`--listen ${JSON.stringify(listenFlag)} is not HOST:PORT`, 'e.g. --listen 127.0.0.1:8118, --listen 172.17.0.1:8118 or --listen 127.0.0.1:0');
+    }
+    overrides['listen'] = listenFlag;
+  }
+  const trust = optList(values, 'trust-runtime');
+  if (trust.length > 0 && !optBool(values, 'mitm')) throw new UsageError('--trust-runtime only applies with --mitm');
+  if (optBool(values, 'mitm')) overrides['mitm'] = { enabled: true, ...(trust.length > 0 ? { trusted_runtimes: trust } : {}) };
+  const opts = configOptions(io, values, overrides);
+
+  const pOut = paint(colorEnabled(io.stdout, io.env));
+  const tty = io.stdout.isTTY === true && !json;
+  const emit = (event: Record<string, unknown>) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+
+  const report = checkTrafficConfig(opts);
+  if (!report.ok) {
+    if (json) emit({ event: 'error', message: 'invalid config', errors: report.errors });
+    for (const e of report.errors) printError(io, `config ${safeText(e.field, 120)}: ${safeText(e.message, 600)}`, safeText(e.hint, 600));
+    io.stderr.write('run `traffic-guardian check-config` to see every issue\n');
+    return EXIT.ERROR;
+  }
+
+  // Live display state: findings print above a counter line redrawn in place.
+  let lineShown = false;
+  let lastStatus: GuardianStatus | undefined;
+  const clearLine = () => {
+    if (tty && lineShown) io.stdout.write('\r\x1b[2K');
+    lineShown = false;
+  };
+  const drawLine = () => {
+    if (!tty || !lastStatus) return;
+    io.stdout.write(`\r\x1b[2K${counterLine(lastStatus, pOut)}`);
+    lineShown = true;
+  };
+  const byPattern = new Map<string, number>();
+  const onFinding = (f: Finding) => {
+    byPattern.set(f.pattern, (byPattern.get(f.pattern) ?? 0) + Math.max(1, f.count));
+    if (json) {
+      emit({ event: 'finding', finding: f });
+      return;
+    }
+    clearLine();
+    io.stdout.write(`${findingLine(f, pOut)}\n`);
+    drawLine();
+  };
+  const logger: TrafficLogger = {
+    info: () => undefined,
+    warn: (obj, msg) => {
+      if (msg === 'traffic guardian finding') return;
+      const detail = (obj as Record<string, unknown>)['err'] ?? (obj as Record<string, unknown>)['hint'];
+      if (json) emit({ event: 'warning', message: msg ?? '', ...(typeof detail === 'string' ? { detail } : {}) });
+      else {
+        clearLine();
+        io.stderr.write(`warning: ${safeText(msg ?? '', 400)}${typeof detail === 'string' ? ` — ${safeText(detail, 400)}` : ''}\n`);
+        drawLine();
+      }
+    },
+    error: () => undefined,
+  };
+
+  const service = createTrafficGuardian({ ...opts, onFinding, logger, statusIntervalMs: 2000 });
+  const result = await service.start();
+  if (!result.started) {
+    let what = result.message;
+    let hint: string | undefined;
+    if (result.reason === 'start_failed') {
+      const listen = (service.status() as Partial<GuardianStatus>).listen ?? listenFlag ?? String((report.effective as Record<string, unknown>)['listen'] ?? '');
+      let host = '127.0.0.1';
+      let port = 0;
+      try {
+        ({ host, port } = parseListen(listen));
+      } catch {
+        // keep the raw message
+      }
+      if (/in use|EADDRINUSE|os error (98|48)/i.test(result.message) || (port > 0 && (await portInUse(host, port)))) {
+        what = `port ${port} on ${host} is already in use (another guardian, or another program)`;
+        hint = `stop that program, or pick another port: --listen ${host}:0 (any free port) or --listen ${host}:${port === 65535 ? port - 1 : port + 1}`;
+      } else if (/permission|EACCES|os error 13/i.test(result.message)) {
+        hint = 'ports below 1024 need privileges; use a port above 1024';
+      } else if (/assign|EADDRNOTAVAIL|os error 99|os error 49/i.test(result.message)) {
+        hint = `${host} is not an address of this host: check \`traffic-guardian setup\` for the address your container runtime needs`;
+      }
+    } else if (result.reason === 'invalid_config') {
+      hint = 'run `traffic-guardian check-config` to see every issue';
+    }
+    if (json) emit({ event: 'error', message: what, ...(hint ? { hint } : {}) });
+    printError(io, safeText(what, 800), hint);
+    return EXIT.ERROR;
+  }
+
+  const info = result.info;
+  const st0 = service.status();
+  const home = running(st0) ? st0.home : '';
+  const findingsFile = running(st0) ? st0.findings_file : '';
+  let wiring: ContainerWiring | undefined;
+  const perRuntime: { name: string; url: string }[] = [];
+  try {
+    wiring = service.wiring();
+    for (const rt of running(st0) ? st0.config.runtimes : []) perRuntime.push({ name: rt, url: service.wiring(rt).proxyUrlMasked });
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'cannot compute the container wiring');
+  }
+  if (json) {
+    emit({
+      event: 'started',
+      listen: info.address,
+      port: info.port,
+      mode: info.mode,
+      home,
+      findings_file: findingsFile,
+      status_file: service.statusFile ?? null,
+      https: info.https,
+      wiring: wiring ? { env: wiring.maskedEnv, mounts: wiring.mounts, warnings: wiring.warnings, runtimes: perRuntime } : null,
+    });
+  } else {
+    const p = pOut;
+    const lines = [
+      `${p.green('●')} ${p.bold('traffic guardian')} listening on ${p.bold(info.address)}  ${p.dim(`(mode ${info.mode}: detect and log, never blocks)`)}`,
+      `  home           ${safeText(home, 400)}`,
+      `  findings file  ${safeText(findingsFile, 400)}`,
+      `  https          ${info.https.mitm ? `inspected (MITM) — CA fingerprint ${safeText(info.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected (--mitm to inspect)'}`,
+    ];
+    if (info.https.mitm && info.https.ca_cert_path) lines.push(`  CA public cert ${safeText(info.https.ca_cert_path, 400)}`);
+    if (wiring) {
+      lines.push('', p.bold('Container wiring') + p.dim(' (tokens masked; `traffic-guardian setup` explains each step)'));
+      for (const l of envLines(wiring)) lines.push(`  ${safeText(l, 600)}`);
+      for (const r of perRuntime) lines.push(`  runtime ${safeText(r.name)}: HTTP_PROXY=HTTPS_PROXY=${safeText(r.url, 300)}`);
+      for (const w of wiring.warnings) lines.push(`  ${p.yellow('note:')} ${safeText(w, 600)}`);
+    }
+    lines.push('', p.dim(`try: curl -x http://${info.address} http://example.com -I   ·   Ctrl-C to stop`), '');
+    io.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  return new Promise<number>((resolve) => {
+    const refresh = () => {
+      const s = service.status();
+      if (running(s)) lastStatus = s;
+      if (tty) drawLine();
+    };
+    refresh();
+    // Keeps the event loop alive while the proxy runs (the addon does not).
+    const timer = setInterval(refresh, 1000);
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        io.stderr.write(`\n${signal} again: exiting without waiting for the proxy to drain\n`);
+        process.exit(EXIT.ERROR);
+      }
+      stopping = true;
+      clearInterval(timer);
+      clearLine();
+      if (!json) io.stderr.write(pOut.dim(`${signal}: stopping…\n`));
+      const before = service.status();
+      service
+        .stop()
+        .catch((err: unknown) => {
+          printError(io, `stop failed: ${(err as Error).message}`);
+        })
+        .then(() => {
+          const after = service.status();
+          const s = running(after) ? after : running(before) ? before : undefined;
+          const uptime = running(before) ? before.uptime_ms : 0;
+          summary(io, json, pOut, s, uptime, byPattern, findingsFile, emit);
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve(EXIT.OK);
+        });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function summary(
+  io: Io,
+  json: boolean,
+  p: Paint,
+  s: GuardianStatus | undefined,
+  uptimeMs: number,
+  byPattern: Map<string, number>,
+  findingsFile: string,
+  emit: (e: Record<string, unknown>) => void,
+): void {
+  const c = s?.counters;
+  const patterns = Object.fromEntries([...byPattern.entries()].sort((a, b) => b[1] - a[1]));
+  const data = {
+    uptime_ms: uptimeMs,
+    requests: c?.requests ?? 0,
+    responses: c?.responses ?? 0,
+    connections: c?.connections ?? 0,
+    bytes_scanned_outbound: c?.bytes_scanned_outbound ?? 0,
+    bytes_scanned_inbound: c?.bytes_scanned_inbound ?? 0,
+    findings: {
+      total: (c?.findings_exfil ?? 0) + (c?.findings_injection ?? 0),
+      by_type: { EXFIL: c?.findings_exfil ?? 0, INJECTION: c?.findings_injection ?? 0 },
+      by_severity: { critical: c?.findings_critical ?? 0, high: c?.findings_high ?? 0, medium: c?.findings_medium ?? 0, low: c?.findings_low ?? 0 },
+      by_pattern: patterns,
+      written: c?.findings_written ?? 0,
+    },
+    findings_file: findingsFile,
+  };
+  if (json) {
+    emit({ event: 'stopped', summary: data });
+    return;
+  }
+  const f = data.findings;
+  const lines = [
+    `${p.bold('traffic guardian stopped')} after ${formatDuration(uptimeMs)}`,
+    `  requests       ${data.requests} (connections ${data.connections})`,
+    `  scanned        out ${formatBytes(data.bytes_scanned_outbound)}, in ${formatBytes(data.bytes_scanned_inbound)}`,
+    `  findings       ${f.total} (EXFIL ${f.by_type.EXFIL}, INJECTION ${f.by_type.INJECTION})`,
+    `  by severity    ${(['critical', 'high', 'medium', 'low'] as const).map((k) => p.severity(k, `${k} ${f.by_severity[k]}`)).join(', ')}`,
+  ];
+  const top = Object.entries(patterns).slice(0, 8);
+  if (top.length > 0) lines.push(`  by pattern     ${top.map(([k, v]) => `${safeText(k, 60)} ${v}`).join(', ')}`);
+  lines.push(`  findings file  ${safeText(findingsFile, 400)}`);
+  if (f.total > 0) lines.push(p.dim('  review: traffic-guardian findings --since 24h   ·   traffic-guardian report'));
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+

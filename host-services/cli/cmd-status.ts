@@ -1,0 +1,148 @@
+/**
+ * `traffic-guardian status`: the state of the guardian running for this home
+ * in another process (NanoClaw, or `traffic-guardian start`), read from the
+ * owner-only `<home>/status.json` the service keeps fresh. A status whose
+ * process is gone, or that stopped being refreshed, is reported as stale.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { STATUS_FILE_NAME, type ServiceStatus } from '../service.js';
+import {
+  CONFIG_OPTIONS,
+  EXIT,
+  CliError,
+  colorEnabled,
+  formatBytes,
+  formatDuration,
+  optBool,
+  paint,
+  parse,
+  requirePaths,
+  safeText,
+  type Io,
+} from './common.js';
+
+export const STATUS_HELP = `Usage: traffic-guardian status [--config FILE] [--home DIR] [--json]
+
+Shows whether a guardian is running for this home (inside NanoClaw or a
+\`traffic-guardian start\` in another terminal), from the owner-only status
+file <home>/${STATUS_FILE_NAME} that a running guardian refreshes every few
+seconds. A status file whose process has exited, or that has not been
+refreshed recently, is reported as "not running (stale status from …)".
+
+Options:
+  -c, --config FILE   config file (to find the home)
+      --home DIR      guardian home
+      --json          print {running, stale, reason, status} as JSON
+  -h, --help          show this help
+
+Exit status: 0 running, 3 not running, 1 error, 2 usage error.
+
+Examples:
+  traffic-guardian status
+  traffic-guardian status --json | jq .status.counters
+`;
+
+/** A status older than this is stale even if its pid exists (pids get reused). */
+export const STALE_AFTER_MS = 15_000;
+
+export interface StatusReading {
+  running: boolean;
+  stale: boolean;
+  reason: string;
+  file: string;
+  status?: ServiceStatus;
+}
+
+function pidAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: exists but belongs to someone else — still alive.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads and judges `<home>/status.json`. */
+export function readStatus(home: string, now = Date.now()): StatusReading {
+  const file = join(home, STATUS_FILE_NAME);
+  let text: string;
+  try {
+    if (statSync(file).size > 1024 * 1024) throw new CliError(`status file ${file} is unexpectedly large`, 'remove it; a running guardian rewrites it');
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { running: false, stale: false, reason: 'no guardian has run for this home (no status file)', file };
+    if (code === 'EACCES') throw new CliError(`cannot read ${file} (permission denied)`, 'run as the user that runs the guardian');
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let status: ServiceStatus;
+  try {
+    status = JSON.parse(text) as ServiceStatus;
+  } catch {
+    return { running: false, stale: true, reason: 'the status file is not valid JSON (a crash mid-write?)', file };
+  }
+  const updated = Date.parse(String(status.updated_at));
+  const age = Number.isNaN(updated) ? Infinity : now - updated;
+  const alive = pidAlive(status.pid);
+  const when = Number.isNaN(updated) ? 'an unknown time' : new Date(updated).toISOString();
+  if (!status.running) {
+    const why = status.reason ? `: ${status.reason}` : '';
+    return { running: false, stale: false, reason: `not running (${status.state}${why}; last update ${when})`, file, status };
+  }
+  if (!alive) return { running: false, stale: true, reason: `not running (stale status from ${when}: process ${status.pid} has exited)`, file, status };
+  if (age > STALE_AFTER_MS) {
+    return { running: false, stale: true, reason: `not running (stale status from ${when}: not refreshed for ${formatDuration(age)})`, file, status };
+  }
+  return { running: true, stale: false, reason: 'running', file, status };
+}
+
+export function runStatus(args: string[], io: Io): number {
+  const { values } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' } });
+  if (optBool(values, 'help')) {
+    io.stdout.write(STATUS_HELP);
+    return EXIT.OK;
+  }
+  const { view } = requirePaths(io, values);
+  const r = readStatus(view.home);
+  if (optBool(values, 'json')) {
+    io.stdout.write(`${JSON.stringify({ running: r.running, stale: r.stale, reason: r.reason, status_file: r.file, status: r.status ?? null }, null, 2)}\n`);
+    return r.running ? EXIT.OK : EXIT.ATTENTION;
+  }
+  const p = paint(colorEnabled(io.stdout, io.env));
+  if (!r.running || !r.status || !('counters' in r.status)) {
+    io.stdout.write(`${p.yellow('● not running')}  ${safeText(r.reason, 400)}\n  home: ${safeText(view.home, 400)}\n  start one with: traffic-guardian start\n`);
+    return EXIT.ATTENTION;
+  }
+  const s = r.status;
+  const c = s.counters;
+  const lines = [
+    `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
+    `  listen         ${safeText(s.listen ?? '?')}`,
+    `  home           ${safeText(s.home, 400)}`,
+    `  findings file  ${safeText(s.findings_file, 400)}`,
+    `  https          ${s.https.mitm ? `inspected (MITM), CA ${safeText(s.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected'}`,
+    `  runtimes       ${s.config.runtimes.length > 0 ? s.config.runtimes.map((x) => safeText(x)).join(', ') : 'none'}${s.config.require_auth ? ' (auth required)' : ''}`,
+    `  requests       ${c.requests} (connections ${c.connections}, tunnels ${c.tunnels}, websocket msgs ${c.websocket_messages})`,
+    `  scanned        out ${formatBytes(c.bytes_scanned_outbound)}, in ${formatBytes(c.bytes_scanned_inbound)}`,
+    `  findings       ${c.findings_exfil + c.findings_injection} (EXFIL ${c.findings_exfil}, INJECTION ${c.findings_injection}; ` +
+      `${p.severity('critical', `critical ${c.findings_critical}`)}, ${p.severity('high', `high ${c.findings_high}`)}, ` +
+      `${p.severity('medium', `medium ${c.findings_medium}`)}, ${p.severity('low', `low ${c.findings_low}`)})`,
+  ];
+  const problems: string[] = [];
+  if (c.upstream_errors) problems.push(`upstream errors ${c.upstream_errors}`);
+  if (c.auth_failures) problems.push(`auth failures ${c.auth_failures}`);
+  if (c.pivot_refusals) problems.push(`refused private destinations ${c.pivot_refusals}`);
+  if (c.truncated_messages) problems.push(`messages scanned partially (over max_scan_bytes) ${c.truncated_messages}`);
+  if (c.write_errors) problems.push(`finding write errors ${c.write_errors}`);
+  if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
+  if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);
+  if (s.last_error) lines.push(`  ${p.red('last error')}     ${safeText(s.last_error, 400)}`);
+  lines.push(`  updated        ${safeText(s.updated_at)}`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.OK;
+}

@@ -1,0 +1,289 @@
+/**
+ * What every command shares: typed errors that map to exit codes, argument
+ * parsing on `node:util` (no dependency), terminal-aware output (colour only
+ * on a TTY and never with NO_COLOR), and neutralising of text that came from
+ * traffic so a hostile page cannot drive the operator's terminal.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { buildConfigInput, checkTrafficConfig, effectiveView, type ConfigOptions, type EffectiveView } from '../config.js';
+import type { ConfigInput, ConfigReport } from '@clawsec/traffic-guardian/addon';
+
+/** Exit codes, the same for every command. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  /** `scan`: findings; `status`: not running. Distinct so scripts can branch. */
+  ATTENTION: 3,
+} as const;
+
+/** A wrong invocation: printed with the command's usage hint, exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint = 'see --help',
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure the operator can fix: `error: <what> — <how to fix>`, exit 1. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: number = EXIT.ERROR,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Streams and environment a command runs with (injectable for in-process use). */
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function defaultIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Colour is for people: only on a TTY, never with NO_COLOR or TERM=dumb. */
+export function colorEnabled(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  if (env['TERM'] === 'dumb') return false;
+  return stream.isTTY === true;
+}
+
+export interface Paint {
+  enabled: boolean;
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+  cyan(s: string): string;
+  magenta(s: string): string;
+  severity(sev: string, text?: string): string;
+}
+
+export function paint(enabled: boolean): Paint {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  const p = {
+    enabled,
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+    green: wrap(32, 39),
+    cyan: wrap(36, 39),
+    magenta: wrap(35, 39),
+  };
+  return {
+    ...p,
+    severity(sev: string, text = sev) {
+      switch (sev) {
+        case 'critical':
+          return p.bold(p.magenta(text));
+        case 'high':
+          return p.red(text);
+        case 'medium':
+          return p.yellow(text);
+        default:
+          return p.cyan(text);
+      }
+    },
+  };
+}
+
+/**
+ * Makes a value from traffic safe to print: control characters (ESC, C1,
+ * CR, …) become visible escapes so a snippet can neither move the cursor nor
+ * recolour or retitle the terminal. Also bounds the length.
+ */
+export function safeText(value: unknown, max = 200): string {
+  const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
+      out += c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\u{${c.toString(16)}}`;
+    } else {
+      out += ch;
+    }
+    if (out.length >= max) return `${out.slice(0, max - 1)}…`;
+  }
+  return out;
+}
+
+/** Prints `error: <what> — <how to fix>` on stderr. */
+export function printError(io: Io, what: string, hint?: string): void {
+  const p = paint(colorEnabled(io.stderr, io.env));
+  io.stderr.write(`${p.red('error:')} ${what}${hint ? ` — ${hint}` : ''}\n`);
+}
+
+export function printWarning(io: Io, what: string, hint?: string): void {
+  const p = paint(colorEnabled(io.stderr, io.env));
+  io.stderr.write(`${p.yellow('warning:')} ${what}${hint ? ` — ${hint}` : ''}\n`);
+}
+
+/** `parseArgs` with strict options, turning its errors into usage errors. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: T,
+  allowPositionals = false,
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new UsageError(msg.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+}
+
+export function optString(values: Record<string, unknown>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function optBool(values: Record<string, unknown>, name: string): boolean {
+  return values[name] === true;
+}
+
+export function optList(values: Record<string, unknown>, name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+}
+
+/** Options of the commands that read the guardian's config. */
+export const CONFIG_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  home: { type: 'string' },
+} as const;
+
+/** The config layers a command asked for: `--config`, `--home`, plus `extra` overrides. */
+export function configOptions(io: Io, values: Record<string, unknown>, extra: Record<string, unknown> = {}): ConfigOptions {
+  const overrides: Record<string, unknown> = { ...extra };
+  const home = optString(values, 'home');
+  if (home !== undefined) {
+    if (home === '') throw new UsageError('--home needs a directory');
+    overrides['home'] = home;
+  }
+  const opts: ConfigOptions = { env: io.env };
+  const configPath = optString(values, 'config');
+  if (configPath !== undefined) {
+    if (configPath === '') throw new UsageError('--config needs a file path');
+    opts.configPath = configPath;
+  }
+  if (Object.keys(overrides).length > 0) opts.config = overrides;
+  return opts;
+}
+
+export interface LoadedConfig {
+  options: ConfigOptions;
+  input: ConfigInput;
+  report: ConfigReport;
+  view: EffectiveView;
+}
+
+/** Validates the config (never starts anything). */
+export function loadConfig(io: Io, values: Record<string, unknown>, extra: Record<string, unknown> = {}): LoadedConfig {
+  const options = configOptions(io, values, extra);
+  const report = checkTrafficConfig(options);
+  return { options, input: buildConfigInput(options), report, view: effectiveView(report) };
+}
+
+/**
+ * Like `loadConfig`, but a command that only needs paths (home, log dir)
+ * fails with the validator's first error when the config is invalid.
+ */
+export function requirePaths(io: Io, values: Record<string, unknown>): LoadedConfig {
+  const c = loadConfig(io, values);
+  if (!c.report.ok || !c.view.home) {
+    const first = c.report.errors[0];
+    throw new CliError(
+      first ? `invalid config: ${first.field}: ${first.message}` : 'the guardian home could not be resolved',
+      first?.hint ? `${first.hint} (\`traffic-guardian check-config\` lists every issue)` : 'pass --home DIR or set NANOCLAW_TRAFFIC_GUARDIAN_HOME',
+    );
+  }
+  return c;
+}
+
+/** The package version, read from package.json next to the build (no `__dirname`). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@clawsec/traffic-guardian' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // keep walking up
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return 'unknown';
+}
+
+/** `1h 02m 03s` style. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m ${String(sec).padStart(2, '0')}s`;
+  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
+  return `${sec}s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
+}
+
+/** Left-aligned table with a header; cells are already safe text. */
+export function table(headers: string[], rows: string[][], p: Paint, widths?: number[]): string {
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
+  if (widths) widths.forEach((max, i) => (w[i] = Math.min(w[i] ?? max, max)));
+  const pad = (s: string, i: number) => s + ' '.repeat(Math.max(0, (w[i] ?? 0) - visible(s)));
+  const lines = [p.bold(headers.map(pad).join('  ').trimEnd())];
+  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, i))).join('  ').trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+/** A progress line on stderr, only when stderr is a TTY. */
+export function progress(io: Io): { update(text: string): void; done(): void } {
+  const on = io.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(text: string) {
+      if (!on) return;
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      io.stderr.write(`\r\x1b[2K${text}`);
+    },
+    done() {
+      if (on && shown) io.stderr.write('\r\x1b[2K');
+    },
+  };
+}

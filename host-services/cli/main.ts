@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * The `traffic-guardian` operator CLI: one entry that dispatches to a
+ * command module. Every command goes through the same host-services and
+ * addon NanoClaw uses; this file only maps errors to messages and exit codes.
+ */
+import { runCa, CA_HELP } from './cmd-ca.js';
+import { runCheckConfig, CHECK_CONFIG_HELP } from './cmd-check-config.js';
+import { runFindings, FINDINGS_HELP } from './cmd-findings.js';
+import { runReport, REPORT_HELP } from './cmd-report.js';
+import { runRules, RULES_HELP } from './cmd-rules.js';
+import { runScan, SCAN_HELP } from './cmd-scan.js';
+import { runSetup, SETUP_HELP } from './cmd-setup.js';
+import { runStart, START_HELP } from './cmd-start.js';
+import { runStatus, STATUS_HELP } from './cmd-status.js';
+import { CliError, EXIT, UsageError, defaultIo, packageVersion, printError, type Io } from './common.js';
+
+type Command = { run: (args: string[], io: Io) => number | Promise<number>; help: string; summary: string };
+
+const COMMANDS: Record<string, Command> = {
+  start: { run: runStart, help: START_HELP, summary: 'run the guardian in the foreground (detect mode) and show findings live' },
+  status: { run: runStatus, help: STATUS_HELP, summary: 'is a guardian running for this home? counters and addresses' },
+  findings: { run: runFindings, help: FINDINGS_HELP, summary: 'list stored findings (table or JSONL), or --follow new ones' },
+  report: { run: runReport, help: REPORT_HELP, summary: 'summary of a period: by pattern, severity, destination, source' },
+  scan: { run: runScan, help: SCAN_HELP, summary: 'scan a saved body, raw HTTP message or HAR capture offline' },
+  'check-config': { run: runCheckConfig, help: CHECK_CONFIG_HELP, summary: 'validate the configuration without starting anything' },
+  setup: { run: runSetup, help: SETUP_HELP, summary: 'step-by-step container wiring for your runtime (runs nothing)' },
+  ca: { run: runCa, help: CA_HELP, summary: 'create the HTTPS-inspection CA, show its fingerprint, export the public cert' },
+  rules: { run: runRules, help: RULES_HELP, summary: 'the built-in detection rules (--markdown for the README table)' },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `traffic-guardian ${packageVersion()} — detect-and-log egress/ingress proxy for NanoClaw containers
+
+Finds secrets leaving agent containers (EXFIL) and prompt-injection payloads
+coming back (INJECTION). It never blocks and never alters traffic; findings
+are redacted before they are written or shown.
+
+Usage: traffic-guardian <command> [options]
+
+Commands:
+${list}
+
+Global options:
+  -h, --help      help (also \`traffic-guardian <command> --help\`)
+  -V, --version   print the version
+
+Environment: NANOCLAW_TRAFFIC_GUARDIAN_{HOME,CONFIG,MODE,PROXY_URL,CA_BUNDLE,
+LOG_DIR,MAX_SCAN_BYTES,REDACT_SNIPPETS}; NO_COLOR disables colour.
+
+Quick start:
+  traffic-guardian start                     # 127.0.0.1:8118, Ctrl-C to stop
+  curl -x http://127.0.0.1:8118 http://example.com -I
+  traffic-guardian setup                     # wire NanoClaw containers to it
+`;
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+      const topic = first === 'help' ? rest[0] : undefined;
+      const cmd = topic !== undefined ? COMMANDS[topic] : undefined;
+      if (topic !== undefined && !cmd) throw new UsageError(`unknown command ${JSON.stringify(topic)}`, 'run `traffic-guardian --help` for the list');
+      io.stdout.write(cmd ? cmd.help : mainHelp());
+      return first === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    if (first === '-V' || first === '--version' || first === 'version') {
+      io.stdout.write(`${packageVersion()}\n`);
+      return EXIT.OK;
+    }
+    const cmd = COMMANDS[first];
+    if (!cmd) {
+      const near = Object.keys(COMMANDS).find((k) => k.startsWith(first.slice(0, 2)));
+      throw new UsageError(`unknown command ${JSON.stringify(first)}`, near ? `did you mean \`${near}\`? (\`traffic-guardian --help\` lists all)` : 'run `traffic-guardian --help` for the list');
+    }
+    return await cmd.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      printError(io, err.message, err.hint);
+      return EXIT.USAGE;
+    }
+    if (err instanceof CliError) {
+      printError(io, err.message, err.hint);
+      return err.exitCode;
+    }
+    printError(io, err instanceof Error ? err.message : String(err), 'this looks like a bug; please report it with the command you ran');
+    return EXIT.ERROR;
+  }
+}
+
+// Output is flushed before exiting: stdout may be a pipe.
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    process.stdout.write('', () => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT.ERROR);
+  },
+);

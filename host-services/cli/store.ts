@@ -1,0 +1,103 @@
+/**
+ * Reading the findings store from the CLI: flag validation shared by
+ * `findings` and `report`, and paging through the addon's `queryFindings`
+ * (pages of at most 1000) with a progress line on big logs.
+ */
+import { existsSync } from 'node:fs';
+
+import { queryFindings } from '@clawsec/traffic-guardian/addon';
+import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
+
+import { CliError, UsageError, optString, progress, type Io } from './common.js';
+import { DIRECTIONS, SEVERITIES, THREATS } from './format.js';
+
+const RELATIVE = /^\d{1,6}[smhdw]$/;
+
+/** Accepts `90s`, `15m`, `1h`, `7d`, `2w` or an ISO/RFC 3339 time. */
+export function checkTime(flag: string, value: string): string {
+  if (RELATIVE.test(value)) {
+    if (value.endsWith('w')) return `${Number(value.slice(0, -1)) * 7}d`;
+    return value;
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
+  throw new UsageError(`${flag} ${JSON.stringify(value)} is not a time`, `use an age such as 15m, 1h, 7d, or an ISO time such as 2026-01-31T12:00:00Z`);
+}
+
+/** Builds a query from the shared filter flags. */
+export function queryFromFlags(values: Record<string, unknown>, defaults: { since?: string } = {}): FindingQuery {
+  const q: FindingQuery = {};
+  const since = optString(values, 'since') ?? defaults.since;
+  if (since !== undefined) q.since = checkTime('--since', since);
+  const until = optString(values, 'until');
+  if (until !== undefined) q.until = checkTime('--until', until);
+  const sev = optString(values, 'severity');
+  if (sev !== undefined) {
+    const s = sev.toLowerCase();
+    if (!(SEVERITIES as readonly string[]).includes(s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, `use one of ${SEVERITIES.join(', ')} (that level or worse)`);
+    q.min_severity = s;
+  }
+  const type = optString(values, 'type');
+  if (type !== undefined) {
+    const t = type.toUpperCase();
+    if (!(THREATS as readonly string[]).includes(t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, 'use EXFIL or INJECTION');
+    q.threat_type = t;
+  }
+  const dir = optString(values, 'direction');
+  if (dir !== undefined) {
+    const d = dir.toLowerCase();
+    if (!(DIRECTIONS as readonly string[]).includes(d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
+    q.direction = d;
+  }
+  const pattern = optString(values, 'pattern');
+  if (pattern !== undefined) {
+    if (!/^[a-z0-9_]{1,64}$/.test(pattern)) throw new UsageError(`--pattern ${JSON.stringify(pattern)} is not a rule id`, '`traffic-guardian rules` lists the rule ids');
+    q.pattern = pattern;
+  }
+  const source = optString(values, 'source');
+  if (source !== undefined) q.sources = [source];
+  return q;
+}
+
+export function parseLimit(value: string | undefined, fallback: number, max = 1_000_000): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) throw new UsageError(`--limit ${JSON.stringify(value)} is not a positive number`);
+  return Math.min(Number(value), max);
+}
+
+function query(logDir: string, q: FindingQuery): ReturnType<typeof queryFindings> {
+  try {
+    return queryFindings(logDir, q);
+  } catch (err) {
+    throw new CliError(`cannot read findings in ${logDir}: ${(err as Error).message}`, 'check the log_dir setting and its permissions');
+  }
+}
+
+/**
+ * Up to `limit` findings matching `q`, newest first, paging with the
+ * store's cursor. A missing log dir means no findings yet, not an error.
+ */
+export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: number): Finding[] {
+  if (!existsSync(logDir)) return [];
+  const out: Finding[] = [];
+  const bar = progress(io);
+  let cursor: string | undefined;
+  try {
+    while (out.length < limit) {
+      const page = query(logDir, { ...q, limit: Math.min(1000, limit - out.length), ...(cursor ? { cursor } : {}) });
+      out.push(...page.findings);
+      bar.update(`reading findings… ${out.length}`);
+      if (!page.next_cursor || page.findings.length === 0) break;
+      cursor = page.next_cursor;
+    }
+  } finally {
+    bar.done();
+  }
+  return out;
+}
+
+/** One poll for `--follow`: findings since `since`, oldest first. */
+export function pollFindings(logDir: string, q: FindingQuery, since: string): Finding[] {
+  if (!existsSync(logDir)) return [];
+  const page = query(logDir, { ...q, since, limit: 1000 });
+  return page.findings.slice().reverse();
+}
