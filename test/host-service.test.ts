@@ -3,6 +3,7 @@
  * proxy to a real loopback upstream: start, attribute, detect, status file,
  * wiring, stop. And mode `off` starting nothing at all.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo } from 'node:net';
@@ -15,7 +16,17 @@ import { buildWiring, wiringToDockerArgs, wiringToSpawn } from '../host-services
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { proxiedRequest, proxyTargetFromUrl, waitFor } from './helpers/proxy-client.js';
 import { findLeaks, makeSecretSet } from './helpers/secrets.js';
+import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
+
+function execFileP(cmd: string, args: string[], opts: { env: Record<string, string> }): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { ...opts, timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -247,6 +258,50 @@ describe('wiring', () => {
       expect(w.env[k]?.startsWith(`${m.containerPath}/`), k).toBe(true);
     }
     expect(w.proxyUrl).toContain('@172.17.0.1:');
+  });
+
+  it('with MITM, a curl using the wired proxy and mounted CA is inspected; an untrusted runtime is tunnelled', async () => {
+    const runtimes = makeRuntimes('alpha', 'beta');
+    const pki = makeTestPki(t.home);
+    const upstreamTls = await startHttpsUpstream(pki);
+    const secrets = makeSecretSet();
+    try {
+      svc = createTrafficGuardian({
+        env: isolatedEnv(t.home),
+        config: detectConfig(t.home, runtimes, {
+          mitm: { enabled: true, trusted_runtimes: ['alpha'] },
+          ca_bundle: pki.caCertPath,
+        }),
+      });
+      const res = await svc.start();
+      expect(res.started, JSON.stringify(res)).toBe(true);
+      const wa = svc.wiring('alpha', { proxyHost: '127.0.0.1' });
+      const mount = wa.mounts[0]!;
+      // The container would read these through the mount; curl here reads the same files on the host.
+      const bundleOnHost = wa.env['CURL_CA_BUNDLE']!.replace(mount.containerPath, mount.hostPath);
+      const url = `https://127.0.0.1:${upstreamTls.port}/upload`;
+      const body = `token=${secrets.openai}`;
+      const out = await execFileP('curl', ['-sS', '--max-time', '10', '--proxy', wa.env['HTTPS_PROXY']!, '--cacert', bundleOnHost, '--data', body, url], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      });
+      expect(out.stdout).toBe('secure-ok');
+      expect(upstreamTls.bodies.at(-1)).toBe(body); // forwarded unchanged
+      const found = await waitFor(() => svc!.findings({ sources: ['alpha'] }).findings.find((f) => f.protocol === 'https'));
+      expect(found.dest).toBe(`127.0.0.1:${upstreamTls.port}`);
+      expect(JSON.stringify(found)).not.toContain(secrets.openai);
+
+      // beta is not in trusted_runtimes: its HTTPS is tunnelled with the upstream's real certificate.
+      const wb = svc.wiring('beta', { proxyHost: '127.0.0.1' });
+      const outB = await execFileP('curl', ['-sS', '--max-time', '10', '--proxy', wb.env['HTTPS_PROXY']!, '--cacert', pki.caCertPath, '--data', `token=${secrets.github}`, url], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      });
+      expect(outB.stdout).toBe('secure-ok');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(svc.findings({ sources: ['beta'] }).findings.filter((f) => f.protocol === 'https')).toEqual([]);
+    } finally {
+      await svc?.stop();
+      await upstreamTls.close();
+    }
   });
 
   it('buildWiring handles bind addresses and runtimes without tokens', () => {
