@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { Guardian, queryFindings } from '@clawsec/traffic-guardian/addon';
 import type {
@@ -108,7 +108,7 @@ function errorMessage(err: unknown): string {
 
 /** Atomic JSON write: unique tmp (exclusive create) + rename. */
 export function writeJsonAtomic(path: string, value: unknown, mode: number): void {
-  const tmp = join(dirname(path), `.${STATUS_FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode, flag: 'wx' });
     chmodSync(tmp, mode);
