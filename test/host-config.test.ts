@@ -147,6 +147,31 @@ describe('checkTrafficConfig (real addon)', () => {
     expect(w?.hint.length).toBeGreaterThan(10);
   });
 
+  it('reports bad addresses, CA bundles and upstream proxies, and a too-open home', async () => {
+    const garbage = join(t.home, 'garbage.pem');
+    await writeFile(garbage, 'not a certificate');
+    const r = checkTrafficConfig({
+      env: isolatedEnv(t.home),
+      config: { home: t.home, mode: 'detect', listen: 'nonsense', ca_bundle: garbage, upstream_proxy: 'ftp://gateway' },
+    });
+    expect(r.ok).toBe(false);
+    const byField = new Map(r.errors.map((e) => [e.field, e]));
+    expect(byField.get('listen')?.hint).toMatch(/host:port/);
+    expect(byField.get('ca_bundle')?.message).toMatch(/certificate/);
+    expect(byField.get('upstream_proxy')?.message).toMatch(/http/);
+    const missing = checkTrafficConfig({
+      env: isolatedEnv(t.home),
+      config: { home: t.home, ca_bundle: join(t.home, 'missing.pem') },
+    });
+    expect(missing.errors.find((e) => e.field === 'ca_bundle')?.message).toMatch(/cannot be read/);
+
+    const { chmod } = await import('node:fs/promises');
+    await chmod(t.home, 0o777);
+    const open = checkTrafficConfig({ env: isolatedEnv(t.home), config: { home: t.home } });
+    expect(open.warnings.find((w) => w.field === 'home')?.message).toMatch(/too open/);
+    await chmod(t.home, 0o700);
+  });
+
   it('requires per-runtime trust configuration for MITM', () => {
     const r = checkTrafficConfig({
       env: isolatedEnv(t.home),
