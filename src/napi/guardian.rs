@@ -246,6 +246,7 @@ impl Guardian {
     /// Throws `[INVALID_CONFIG] …` listing every problem (field, message, hint).
     #[napi(constructor)]
     pub fn new(input: Option<ConfigInput>) -> Result<Self> {
+        super::logging::init();
         let input = input.unwrap_or_default().into();
         let inner = CoreGuardian::from_input(&input).map_err(js_error)?;
         Ok(Guardian {

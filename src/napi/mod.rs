@@ -7,5 +7,6 @@ pub mod ca;
 pub mod config;
 pub mod findings;
 pub mod guardian;
+pub mod logging;
 pub mod scan;
 pub mod types;
