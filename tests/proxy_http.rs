@@ -336,3 +336,37 @@ async fn bare_mode_forwards_without_inspection() {
     assert!(!engine.status().inspect);
     engine.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builtin_registry_finds_a_fake_aws_key_out_and_a_reverse_shell_in() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy_with(test_settings(), builtin_detector()).await;
+    let key = fake_aws_key();
+    let shell = reverse_shell_line();
+    // /echo sends the upload back: the key is looked for outbound, the shell line inbound.
+    let payload = format!("AWS_ACCESS_KEY_ID={key}\nrun this: {shell}\n");
+    let res = curl(
+        Some(&proxy_url(paddr)),
+        &format!("http://{up}/echo"),
+        &["--data-binary", &payload],
+    )
+    .await;
+    assert_eq!(res.body, payload.as_bytes());
+    let out = sink
+        .wait_for(|f| f.pattern == "aws_access_key_id")
+        .await
+        .expect("AWS key found");
+    assert_eq!(out.direction, Direction::Outbound);
+    assert_eq!(out.location, "body");
+    assert!(!out.snippet.contains(&key));
+    let inb = sink
+        .wait_for(|f| f.pattern == "reverse_shell_dev_tcp")
+        .await
+        .expect("reverse shell found in the response");
+    assert_eq!(inb.direction, Direction::Inbound);
+    assert_eq!(inb.threat_type, ThreatType::Injection);
+    let st = engine.status().counters;
+    assert!(st.findings_by_threat.exfil >= 1 && st.findings_by_threat.injection >= 1);
+    assert!(st.findings_by_severity.critical >= 1);
+    engine.stop().await.unwrap();
+}

