@@ -6,9 +6,9 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { caEnsure, caExport, caInfo } from '@clawsec/traffic-guardian/addon';
+import { caEnsure, caInfo } from '@clawsec/traffic-guardian/addon';
 
-import { DEFAULT_CONTAINER_CA_DIR } from '../wiring.js';
+import { DEFAULT_CONTAINER_CA_DIR, prepareCaPublicDir } from '../wiring.js';
 import { CONFIG_OPTIONS, EXIT, CliError, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
 
 export const CA_HELP = `Usage: traffic-guardian ca init|fingerprint|export [--out DIR] [--json]
@@ -21,8 +21,9 @@ containers that mount its public certificate trust it.
 Subcommands:
   init          create the CA if it does not exist yet; print its fingerprint
   fingerprint   print the SHA-256 fingerprint and the public certificate path
-  export        write only the public certificate into --out DIR (created if
-                missing), ready to mount read-only into containers
+  export        write only public certificates into --out DIR (created if
+                missing), ready to mount read-only into containers: ca.pem (the
+                CA) and bundle.pem (the CA + this host's public roots)
 
 Options:
       --out DIR       target directory for \`export\`
@@ -90,15 +91,16 @@ export function runCa(args: string[], io: Io): number {
       } catch (err) {
         throw new CliError(`cannot use ${dir} as the export directory: ${(err as Error).message}`, 'pass a writable directory with --out');
       }
-      let path: string;
+      let exported: ReturnType<typeof prepareCaPublicDir>;
       try {
-        path = caExport(caDir, dir);
+        exported = prepareCaPublicDir(caDir, dir);
       } catch (err) {
         throw addonError('cannot export the public certificate', err);
       }
-      if (json) io.stdout.write(`${JSON.stringify({ cert_path: path, fingerprint: info.fingerprint, dir })}\n`);
+      if (json) io.stdout.write(`${JSON.stringify({ cert_path: exported.certPath, bundle_path: exported.bundlePath ?? null, fingerprint: info.fingerprint, dir })}\n`);
       else {
-        io.stdout.write(`wrote the public certificate (no private key) to ${safeText(path, 400)}\n  fingerprint  ${safeText(info.fingerprint)}\n`);
+        io.stdout.write(`wrote the public certificate (no private key) to ${safeText(exported.certPath, 400)}\n  fingerprint  ${safeText(info.fingerprint)}\n`);
+        if (exported.bundlePath) io.stdout.write(`  bundle       ${safeText(exported.bundlePath, 400)} (the CA + this host's public roots, for SSL_CERT_FILE)\n`);
         io.stdout.write(p.dim(`  mount read-only, e.g.: --mount type=bind,source=${dir},target=${DEFAULT_CONTAINER_CA_DIR},readonly\n`));
       }
       return EXIT.OK;

@@ -91,7 +91,7 @@ export function readStatus(home: string, now = Date.now()): StatusReading {
   const alive = pidAlive(status.pid);
   const when = Number.isNaN(updated) ? 'an unknown time' : new Date(updated).toISOString();
   if (!status.running) {
-    const why = status.reason ? `: ${status.reason}` : '';
+    const why = status.reason && status.reason !== status.state ? `: ${status.reason}` : '';
     return { running: false, stale: false, reason: `not running (${status.state}${why}; last update ${when})`, file, status };
   }
   if (!alive) return { running: false, stale: true, reason: `not running (stale status from ${when}: process ${status.pid} has exited)`, file, status };

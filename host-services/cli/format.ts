@@ -31,7 +31,7 @@ export function findingLine(f: Finding, p: Paint): string {
   const decoded = f.decoded ? p.dim(` [${safeText(f.decoded, 40)}]`) : '';
   return (
     `${p.dim(shortTime(f.timestamp))} ${sev} ${threat} ${p.bold(safeText(f.pattern, 60))}${count} ` +
-    `${safeText(f.source, 60)} → ${safeText(f.dest, 80)} ${p.dim(safeText(f.location, 40))}${decoded} ` +
+    `${safeText(f.source || '?', 60)} → ${safeText(f.dest || '?', 80)} ${p.dim(safeText(f.location, 40))}${decoded} ` +
     `${safeText(f.snippet, 160)}`
   );
 }
@@ -44,7 +44,7 @@ export function findingsTable(findings: readonly Finding[], p: Paint): string {
     f.threat_type,
     safeText(f.pattern, 40) + (f.count > 1 ? ` ×${f.count}` : ''),
     safeText(f.source, 32),
-    safeText(f.dest, 48),
+    safeText(f.dest || '?', 48),
     safeText(f.snippet, 120),
   ]);
   return table(['TIME', 'SEVERITY', 'TYPE', 'PATTERN', 'SOURCE', 'DEST', 'SNIPPET'], rows, p);
