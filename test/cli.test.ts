@@ -5,7 +5,7 @@
  * `start` proxying real loopback traffic until SIGINT. Every output of the
  * run is checked for the run's secrets at the end.
  */
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
 import { fakeAnthropicKey, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
+import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -572,12 +573,64 @@ describe('start, status, findings, report with real traffic', () => {
     expect(ids).toHaveLength(3);
   });
 
+  it('start --mitm: banner has the CA and its mount; curl through it over HTTPS is inspected', async () => {
+    const pkiDir = join(tmp, 'pki');
+    mkdirSync(pkiDir, { recursive: true });
+    const pki = makeTestPki(pkiDir);
+    const https = await startHttpsUpstream(pki);
+    const mhome = join(tmp, 'mitm');
+    const mcfg = join(tmp, 'mitm.json');
+    writeFileSync(mcfg, JSON.stringify({ allow_private_destinations: ['127.0.0.1'], ca_bundle: pki.caCertPath }), { mode: 0o600 });
+    const child = spawn(process.execPath, [BIN, 'start', '--config', mcfg, '--listen', '127.0.0.1:0', '--mitm', '--trust-runtime', '*'], {
+      env: cleanEnv(mhome),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(out), 15_000))[1]);
+      const fp = /CA fingerprint ([0-9A-F:]{95})/.exec(out)?.[1];
+      expect(fp).toBeDefined();
+      expect(run(['ca', 'fingerprint'], { home: mhome }).stdout).toContain(fp);
+      expect(out).toMatch(/CA public cert .*\.pem/);
+      expect(out).toContain('NODE_EXTRA_CA_CERTS=/usr/local/share/clawsec-traffic-guardian/ca.pem');
+      const mount = /mount (\S+) -> \/usr\/local\/share\/clawsec-traffic-guardian/.exec(out)?.[1];
+      expect(mount).toBe(join(mhome, 'ca-public'));
+      const caPem = readFileSync(join(mount ?? '', 'ca.pem'), 'utf8');
+      expect(caPem).toContain('BEGIN CERTIFICATE');
+      expect(caPem).not.toContain('PRIVATE KEY');
+      // Async: the HTTPS upstream lives in this process and must keep answering.
+      const res = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          'curl',
+          ['-sS', '--max-time', '10', '-x', `http://127.0.0.1:${port}`, '--cacert', join(mount ?? '', 'ca.pem'), '--data', `aws=${AWS}`, `https://127.0.0.1:${https.port}/upload`],
+          { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } },
+          (_err, stdout, stderr) => resolve({ stdout, stderr }),
+        );
+      });
+      expect(res.stderr + res.stdout).toBe('secure-ok');
+      expect(https.bodies.at(-1)).toBe(`aws=${AWS}`);
+      await waitFor(() => out.includes(`aws_access_key_id 127.0.0.1:`) && out.includes(`→ 127.0.0.1:${https.port}`), 10_000);
+    } finally {
+      child.kill('SIGINT');
+      await https.close();
+    }
+    expect(await exited).toBe(0);
+    outputs.push(out);
+    expect(out).toMatch(/findings\s+1 \(EXFIL 1, INJECTION 0\)/);
+  });
+
   it('start refuses an invalid config with exit 1', () => {
     const bad = join(tmp, 'bad-start.json');
     writeFileSync(bad, JSON.stringify({ listen: 'localhost' }), { mode: 0o600 });
     const r = run(['start', '--config', bad], { home: join(tmp, 'bad-start') });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: config listen: /m);
+    const noTrust = run(['start', '--mitm', '--listen', '127.0.0.1:0'], { home: join(tmp, 'bad-start') });
+    expect(noTrust.code).toBe(1);
+    expect(noTrust.stderr).toContain('--trust-runtime');
     expect(run(['start', '--trust-runtime', 'main']).code).toBe(2);
     expect(run(['start', '--listen', 'nope']).code).toBe(2);
   });

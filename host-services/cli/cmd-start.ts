@@ -135,6 +135,9 @@ export async function runStart(args: string[], io: Io): Promise<number> {
   if (!report.ok) {
     if (json) emit({ event: 'error', message: 'invalid config', errors: report.errors });
     for (const e of report.errors) printError(io, `config ${safeText(e.field, 120)}: ${safeText(e.message, 600)}`, safeText(e.hint, 600));
+    if (optBool(values, 'mitm') && trust.length === 0 && report.errors.some((e) => e.field.startsWith('mitm.trusted_runtimes'))) {
+      io.stderr.write("with --mitm, add --trust-runtime NAME for each runtime whose containers mount the CA, or --trust-runtime '*'\n");
+    }
     io.stderr.write('run `traffic-guardian check-config` to see every issue\n');
     return EXIT.ERROR;
   }
