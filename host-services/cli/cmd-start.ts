@@ -254,15 +254,25 @@ export async function runStart(args: string[], io: Io): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
+    let exitCode: number = EXIT.OK;
     const refresh = () => {
       const s = service.status();
       if (running(s)) lastStatus = s;
+      // The proxy died under us (e.g. its listener failed): say why, then stop.
+      if (!stopping && !s.running) {
+        const why = running(s) ? (s.last_error ?? s.store_error ?? s.state) : (s.reason ?? s.state);
+        clearLine();
+        if (json) emit({ event: 'error', message: `the guardian stopped unexpectedly: ${why}` });
+        printError(io, `the guardian stopped unexpectedly: ${safeText(why, 600)}`, 'check the address and the log dir, then start again');
+        exitCode = EXIT.ERROR;
+        stop('SIGTERM');
+        return;
+      }
       if (tty) drawLine();
     };
-    refresh();
+    let stopping = false;
     // Keeps the event loop alive while the proxy runs (the addon does not).
     const timer = setInterval(refresh, 1000);
-    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         io.stderr.write(`\n${signal} again: exiting without waiting for the proxy to drain\n`);
@@ -271,7 +281,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
       stopping = true;
       clearInterval(timer);
       clearLine();
-      if (!json) io.stderr.write(pOut.dim(`${signal}: stopping…\n`));
+      if (!json && exitCode === EXIT.OK) io.stderr.write(pOut.dim(`${signal}: stopping…\n`));
       const before = service.status();
       service
         .stop()
@@ -285,11 +295,14 @@ export async function runStart(args: string[], io: Io): Promise<number> {
           summary(io, json, pOut, s, uptime, byPattern, findingsFile, emit);
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          resolve(EXIT.OK);
+          process.off('SIGHUP', stop);
+          resolve(exitCode);
         });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
+    refresh();
   });
 }
 
