@@ -475,6 +475,9 @@ describe('start, status, findings, report with real traffic', () => {
       expect(busy.code).toBe(1);
       expect(busy.stderr).toContain(`port ${port}`);
       expect(busy.stderr).toContain('--listen 127.0.0.1:0');
+      const twice = run(['start', '--config', cfg, '--listen', '127.0.0.1:0'], { home });
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toMatch(/^error: a guardian is already running for .* \(pid \d+ on 127\.0\.0\.1:\d+\) — /);
     } finally {
       g.child.kill('SIGINT');
     }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 
 import type { Finding, GuardianStatus } from '@clawsec/traffic-guardian/addon';
 
-import { checkTrafficConfig } from '../config.js';
+import { checkTrafficConfig, effectiveView } from '../config.js';
 import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../service.js';
 import { parseListen, type ContainerWiring } from '../wiring.js';
 import {
@@ -30,6 +30,7 @@ import {
   type Io,
   type Paint,
 } from './common.js';
+import { readStatus } from './cmd-status.js';
 import { findingLine } from './format.js';
 
 export const START_HELP = `Usage: traffic-guardian start [--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--json]
@@ -140,6 +141,19 @@ export async function runStart(args: string[], io: Io): Promise<number> {
     }
     io.stderr.write('run `traffic-guardian check-config` to see every issue\n');
     return EXIT.ERROR;
+  }
+
+  // One guardian per home: a second would share the status file, store and CA.
+  const home0 = effectiveView(report).home;
+  if (home0) {
+    const other = readStatus(home0);
+    if (other.running && other.status && other.status.pid !== process.pid) {
+      const where = 'listen' in other.status && other.status.listen ? ` on ${other.status.listen}` : '';
+      const what = `a guardian is already running for ${home0} (pid ${other.status.pid}${where})`;
+      if (json) emit({ event: 'error', message: what });
+      printError(io, safeText(what, 600), 'stop it first (Ctrl-C in its terminal, or stop NanoClaw), or use another --home');
+      return EXIT.ERROR;
+    }
   }
 
   // Live display state: findings print above a counter line redrawn in place.
