@@ -254,7 +254,7 @@ export function runSetup(args: string[], io: Io): number {
         `Add to each ${group !== undefined ? `"${group}" ` : ''}container (${f.cli}):`,
         ...Object.entries(env).map(([k, v]) => `  ${k}=${v}`),
         ...wiring.mounts.map((m) => `  mount ${m.hostPath} → ${m.containerPath} (read-only directory mount)`),
-        `As ${f.cli} arguments:`,
+        `As ${f.cli} arguments (for a manual run, put the proxy variables in a 0600 --env-file instead, so the token stays out of \`ps\` and shell history):`,
         `  ${runArgs.map((a) => (/[\s<>`]/.test(a) ? `'${a}'` : a)).join(' ')}`,
       ],
     },
@@ -277,10 +277,12 @@ export function runSetup(args: string[], io: Io): number {
     {
       title: 'NanoClaw code',
       text: [
-        'Three lines in NanoClaw (see INSTALL.md for where they go):',
-        "  import { createTrafficGuardian } from '@clawsec/traffic-guardian';",
-        '  const guardian = createTrafficGuardian({ logger }); await guardian.start();   // at start-up; guardian.stop() at shutdown',
-        '  const { env, mounts } = guardian.wiring(group.folder);                          // add to each container\'s env and mounts',
+        'A few lines in NanoClaw (INSTALL.md shows exactly where they go):',
+        "  import { createTrafficGuardian, wiringToSpawn } from '@clawsec/traffic-guardian';",
+        '  export const trafficGuardian = createTrafficGuardian({ logger });       // src/traffic-guardian.ts',
+        '  await trafficGuardian.start();                                          // src/index.ts; trafficGuardian.stop() at shutdown',
+        '  const { args, env } = wiringToSpawn(trafficGuardian.wiring(group.folder)); // src/container-runner.ts: add to the container spawn',
+        'wiringToSpawn passes only variable names on the command line; the token travels in the spawned process env, never in `ps` or logs.',
       ],
     },
     {
