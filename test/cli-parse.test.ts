@@ -1,0 +1,105 @@
+/**
+ * The CLI's pure helpers: raw HTTP and HAR parsing for `scan`, the terminal
+ * neutraliser, and time flags. The spawned-binary tests cover the commands.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { safeText } from '../host-services/cli/common.js';
+import { destFromUrl, harEntries, looksLikeHttp, parseRawHttp } from '../host-services/cli/http-input.js';
+import { checkTime } from '../host-services/cli/store.js';
+
+describe('raw HTTP parsing', () => {
+  it('recognises request and status lines only', () => {
+    expect(looksLikeHttp(Buffer.from('GET /x HTTP/1.1\r\nHost: a\r\n\r\n'))).toBe('request');
+    expect(looksLikeHttp(Buffer.from('HTTP/1.0 404 Not Found\n\n'))).toBe('response');
+    expect(looksLikeHttp(Buffer.from('GET is a verb\n'))).toBeUndefined();
+    expect(looksLikeHttp(Buffer.from('{"log":{}}'))).toBeUndefined();
+  });
+
+  it('parses an origin-form request with folded and repeated headers', () => {
+    const m = parseRawHttp(Buffer.from('POST /api?q=1 HTTP/1.1\r\nHost: api.example:8443\r\nX-A: one\r\n two\r\nCookie: a=1\r\nCookie: b=2\r\n\r\nbody'));
+    expect(m).toMatchObject({ direction: 'outbound', method: 'POST', url: 'http://api.example:8443/api?q=1', dest: 'api.example:8443' });
+    expect(m.headers).toMatchObject({ 'x-a': 'one two', cookie: 'a=1; b=2', host: 'api.example:8443' });
+    expect(m.body.toString()).toBe('body');
+  });
+
+  it('takes the destination from an absolute URL with the scheme port', () => {
+    expect(parseRawHttp(Buffer.from('GET https://h.example/p HTTP/1.1\n\n')).dest).toBe('h.example:443');
+    expect(parseRawHttp(Buffer.from('GET http://[::1]:81/ HTTP/1.1\n\n')).dest).toBe('[::1]:81');
+    expect(destFromUrl('not a url')).toBeUndefined();
+  });
+
+  it('decodes a chunked body and drops transfer-encoding', () => {
+    const m = parseRawHttp(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n'));
+    expect(m).toMatchObject({ direction: 'inbound', status: 200 });
+    expect(m.body.toString()).toBe('hello world');
+    expect(m.headers['transfer-encoding']).toBeUndefined();
+  });
+
+  it('keeps a malformed chunked body as it is', () => {
+    const m = parseRawHttp(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot chunked at all'));
+    expect(m.body.toString()).toBe('not chunked at all');
+  });
+
+  it('keeps body bytes exactly (binary, gzip)', () => {
+    const body = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0x0d, 0x0a, 0x0d, 0x0a, 0x00]);
+    const m = parseRawHttp(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), body]));
+    expect(m.body.equals(body)).toBe(true);
+    expect(m.headers['content-encoding']).toBe('gzip');
+  });
+});
+
+describe('HAR parsing', () => {
+  it('maps entries to an outbound request and an inbound response', () => {
+    const har = {
+      log: {
+        entries: [
+          {
+            request: {
+              method: 'POST',
+              url: 'https://a.example/x',
+              headers: [{ name: ':authority', value: 'a.example' }, { name: 'Content-Encoding', value: 'gzip' }, { name: 'X-K', value: 'v' }],
+              postData: { params: [{ name: 'k', value: 'v w' }] },
+            },
+            response: { status: 201, headers: [{ name: 'Content-Length', value: '3' }], content: { text: Buffer.from('hey').toString('base64'), encoding: 'base64' } },
+          },
+          { request: { url: 'http://b.example:8080/' } },
+          null,
+        ],
+      },
+    };
+    const [a, b, c] = harEntries(har);
+    expect(a?.dest).toBe('a.example:443');
+    expect(a?.request).toMatchObject({ direction: 'outbound', method: 'POST', headers: { 'x-k': 'v' } });
+    // HAR bodies are stored decoded: content-encoding would make the scanner decode twice.
+    expect(a?.request?.headers['content-encoding']).toBeUndefined();
+    expect(a?.request?.headers[':authority']).toBeUndefined();
+    expect(a?.request?.body.toString()).toBe('k=v+w');
+    expect(a?.response).toMatchObject({ direction: 'inbound', status: 201 });
+    expect(a?.response?.body.toString()).toBe('hey');
+    expect(a?.response?.headers['content-length']).toBeUndefined();
+    expect(b).toMatchObject({ method: 'GET', dest: 'b.example:8080' });
+    expect(b?.response).toBeUndefined();
+    expect(c?.request?.body.length).toBe(0);
+    expect(() => harEntries({ log: {} })).toThrow(/not a HAR/);
+  });
+});
+
+describe('safeText', () => {
+  it('neutralises terminal control characters and bidi overrides', () => {
+    expect(safeText('a\x1b[2Jb\x07c\rd\ne\u202ef\u009bg')).toBe('a\\u{1b}[2Jb\\u{7}c\\rd\\ne\\u{202e}f\\u{9b}g');
+    expect(safeText('plain → ünïcode ✓')).toBe('plain → ünïcode ✓');
+    expect(safeText('x'.repeat(500), 10)).toBe(`${'x'.repeat(9)}…`);
+    expect(safeText(undefined)).toBe('');
+  });
+});
+
+describe('time flags', () => {
+  it('accepts ages and ISO times, rejects the rest', () => {
+    expect(checkTime('--since', '15m')).toBe('15m');
+    expect(checkTime('--since', '2w')).toBe('14d');
+    expect(checkTime('--since', '2026-01-31T12:00:00+01:00')).toBe('2026-01-31T11:00:00.000Z');
+    expect(() => checkTime('--since', 'yesterday')).toThrow(/not a time/);
+    expect(() => checkTime('--since', '1y')).toThrow(/not a time/);
+  });
+});
