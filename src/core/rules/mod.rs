@@ -7,3 +7,6 @@ pub mod entropy;
 pub mod exfil;
 pub mod injection;
 pub mod template;
+pub mod corpus;
+#[cfg(test)]
+mod catalog_tests;
