@@ -378,3 +378,68 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
     let err = ensure_ca(&dir).unwrap_err().to_string();
     assert!(err.contains("only one of"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wss_inside_mitm_is_scanned_both_ways() {
+    use futures::{SinkExt, StreamExt};
+    use hudsucker::rustls::pki_types::ServerName;
+    use hudsucker::rustls::{ClientConfig, RootCertStore};
+    use hudsucker::tokio_tungstenite::tungstenite::Message;
+
+    let pki = test_pki();
+    let wss = spawn_wss_echo(&pki).await;
+    let home = tempfile::tempdir().unwrap();
+    let settings = mitm_settings(home.path(), &pki);
+    let ca_dir = settings.ca_dir.clone();
+    let (engine, sink, paddr) = start_proxy(settings).await;
+
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    tcp.write_all(format!("CONNECT {wss} HTTP/1.1\r\nHost: {wss}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"));
+    // The client trusts only the guardian's CA.
+    let mut roots = RootCertStore::empty();
+    let pem = std::fs::read(ca_info(&ca_dir).unwrap().cert_path).unwrap();
+    for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut ws, _) =
+        hudsucker::tokio_tungstenite::client_async(format!("wss://{wss}/socket"), tls)
+            .await
+            .unwrap();
+    let key = fake_aws_key();
+    for text in [format!("token {key}"), INJECTION.to_string()] {
+        ws.send(Message::text(text.clone())).await.unwrap();
+        let echoed = tokio::time::timeout(Duration::from_secs(3), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.into_text().unwrap().as_str(), text);
+    }
+    let out = sink
+        .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Outbound)
+        .await
+        .expect("outbound wss finding");
+    assert_eq!(out.dest, wss.to_string());
+    assert!(sink
+        .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Inbound)
+        .await
+        .is_some());
+    engine.stop().await.unwrap();
+}

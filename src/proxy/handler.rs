@@ -32,6 +32,12 @@ use super::stats::ProxyStats;
 use super::tunnel;
 use super::upstream::{authority_string, open_tunnel};
 
+/// Ports of protocols that are not HTTP(S) (several speak first from the
+/// server side, which interception would stall): always tunnelled blind.
+const NEVER_MITM_PORTS: &[u16] = &[
+    21, 22, 23, 25, 110, 143, 465, 587, 993, 995, 3306, 5432, 6379, 11211, 27017,
+];
+
 /// Client connections remembered for counting and WebSocket attribution.
 const PEER_TABLE_CAPACITY: usize = 4096;
 
@@ -316,7 +322,7 @@ impl GuardHandler {
         } else {
             "http"
         };
-        trace!(method = %req.method(), dest = %dest, path = req.uri().path(), "request");
+        trace!(method = %req.method(), dest = %dest, "request");
 
         // Plain HTTP through the upstream proxy carries the upstream's own credentials.
         if self.tunnel.is_none() && !https {
@@ -367,6 +373,7 @@ impl GuardHandler {
     ) -> RequestOrResponse {
         let shared = Arc::clone(&self.shared);
         let mitm = shared.mitm_enabled
+            && !NEVER_MITM_PORTS.contains(&port)
             && shared.is_trusted(runtime.as_deref())
             && !shared.is_excluded(&host);
         if mitm {

@@ -20,3 +20,9 @@ pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};
 pub use error::ProxyError;
 pub use settings::{ProxySettings, UpstreamProxy};
 pub use stats::{StatsSnapshot, TunnelRecord};
+
+/// Tracing directive every subscriber must add after the operator's filter:
+/// hudsucker's request spans record the full request URI (query strings
+/// included), so they must stay disabled or secrets reach the logs at
+/// `info`/`debug`/`trace`. Its error events stay visible.
+pub const REQUIRED_LOG_DIRECTIVE: &str = "hudsucker=error";

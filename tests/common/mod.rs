@@ -401,6 +401,39 @@ pub async fn spawn_ws_echo() -> SocketAddr {
     addr
 }
 
+/// Starts a WebSocket echo server over TLS (test PKI leaf).
+pub async fn spawn_wss_echo(pki: &TestPki) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&pki.server_config));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() || msg.is_binary() {
+                        if ws.send(msg).await.is_err() {
+                            break;
+                        }
+                    } else if msg.is_close() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
 /// What curl received: status line, headers in order (lowercased names), body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurlResult {
