@@ -155,6 +155,8 @@ pub const BENIGN_INBOUND: &[&str] = &[
     r#"{"data":{"repository":{"issues":{"nodes":[{"title":"Use socket.connect timeout","body":"We call s.connect((host, port)) then s.send(b'ping')."}]}}}}"#,
     "The TcpClient class provides simple methods for connecting, sending, and receiving stream data over a network.",
     "export PATH=\"$HOME/.local/bin:$PATH\"\nmkdir -p ~/.config/app && cp config.example.toml ~/.config/app/config.toml",
+    "## Quick start\n\n```sh\nnpm install -g @acme/cli\npython3 -m venv .venv && . .venv/bin/activate\ndocker run --rm -it ghcr.io/acme/tool:1.2 sh\nkubectl exec -it web-0 -- bash\nssh -i ~/.ssh/id_ed25519 deploy@203.0.113.10\ncurl -s https://api.github.com/repos/acme/cli/releases/latest | jq -r .tag_name\nbash ./scripts/bootstrap.sh --dry-run\n```\n",
+    r#"{"ok":true,"channel":"C0«upalnum:8»","ts":"1714000000.000200","message":{"type":"message","text":"Deploy finished: 3 services, 0 errors. Next step: forget the old staging rules doc."}}"#,
 ];
 
 /// Benign requests an agent sends; no EXFIL rule may match.
@@ -171,4 +173,7 @@ pub const BENIGN_OUTBOUND: &[&str] = &[
     "See https://example.com/root/index.html and /proc/cpuinfo; the file /etc/shadows-of-the-past.txt is a novel; mail me at user@example.com.",
     r#"{"messages":[{"role":"user","content":"the sk-learn pipeline and the task-sk-runner both use uuid «hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»"}],"stream":true,"max_tokens":2048}"#,
     r#"{"event":"page_view","session_id":"«hex:32»","ts":1714000000123,"path":"/docs/environment-variables"}"#,
+    r#"{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01«alnum:22»","content":"package.json\nsrc\nREADME.md\n.gitignore\ntsconfig.json\n/root/project/src/index.ts compiled OK\n/home/node/workspace/notes.md"}]}"#,
+    r#"{"channel":"C0«upalnum:8»","text":"Build «hex:7» passed on main","unfurl_links":false}"#,
+    "diff --git a/src/app.ts b/src/app.ts\nindex «hex:7»..«hex:7» 100644\n--- a/src/app.ts\n+++ b/src/app.ts\n@@ -1,3 +1,4 @@\n+const region = process.env.AWS_REGION ?? 'ap-southeast-1'; // asia\n",
 ];

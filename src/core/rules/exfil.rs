@@ -1386,6 +1386,24 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         ..SECRET
     },
     RuleSpec {
+        id: "bearer_token_in_body",
+        description: "Quoted Authorization: Bearer value inside a body (headers copied into a payload); header values themselves are normal traffic",
+        severity: Severity::Low,
+        keywords: &["bearer"],
+        pattern: r#"["'](?i:authorization)["']\s{0,3}[:=]\s{0,3}["'](?i:bearer)\s{1,3}(?P<secret>[A-Za-z0-9._~+/-]{20,2000}={0,2})["']"#,
+        min_entropy: 3.5,
+        examples: &[
+            r#"{"headers":{"Authorization":"Bearer «b64url:40»"}}"#,
+            r#"fetch(u, {headers: {'authorization': 'bearer «alnum:32»'}})"#,
+        ],
+        counter_examples: &[
+            "Authorization: Bearer «alnum:40»",
+            r#"{"Authorization": "Bearer ${TOKEN}"}"#,
+            r#"{"Authorization": "Bearer xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+        ],
+        ..SECRET
+    },
+    RuleSpec {
         id: "url_basic_auth",
         description: "Credentials embedded in an http(s)/ftp URL (scheme://user:password@host)",
         keywords: &["://"],
@@ -1581,11 +1599,11 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         id: "root_home_path",
-        description: "File under /root/ (the root user's home)",
+        description: "Hidden file or directory in /root/ (the root user's dotfiles: shell history, .ssh, cloud configs)",
         keywords: &["/root/"],
-        pattern: r#"(?:^|[\s"'=:(`,;])/root/[A-Za-z0-9_.-]{1,100}"#,
+        pattern: r#"(?:^|[\s"'=:(`,;])/root/\.[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}"#,
         examples: &["cat /root/.bash_history", r#"{"path":"/root/.config/secret.txt"}"#],
-        counter_examples: &["https://example.com/root/index.html", "/srv/root/file"],
+        counter_examples: &["https://example.com/root/index.html", "/srv/root/.file", "/root/project/src/main.rs", "/root/./x"],
         ..INDICATOR
     },
     RuleSpec {
