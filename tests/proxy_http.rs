@@ -370,3 +370,115 @@ async fn builtin_registry_finds_a_fake_aws_key_out_and_a_reverse_shell_in() {
     assert!(st.findings_by_severity.critical >= 1);
     engine.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_bodies_stream_through_whole_and_truncation_is_counted() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    // 3 MiB upload (curl uses Expect: 100-continue), secret past the 1 MiB scan limit.
+    let key = fake_aws_key();
+    let mut payload = vec![b'a'; 3 * 1024 * 1024];
+    payload.extend_from_slice(format!(" {key} ").as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("upload.bin");
+    std::fs::write(&file, &payload).unwrap();
+    let res = curl(
+        Some(&proxy_url(paddr)),
+        &format!("http://{up}/echo"),
+        &["--data-binary", &format!("@{}", file.display())],
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body == payload, "the whole body is forwarded unchanged");
+    let st = engine.status().counters;
+    assert!(
+        st.truncated_messages >= 2,
+        "request and echoed response truncated: {st:?}"
+    );
+    assert!(st.bytes_scanned_outbound <= 1024 * 1024 + 4096);
+    assert!(
+        sink.all().iter().all(|f| f.location != "body"),
+        "beyond the limit nothing is inspected"
+    );
+    engine.stop().await.unwrap();
+}
+
+/// Sends raw bytes to the proxy and returns what comes back before close (bounded wait).
+async fn raw_exchange(proxy: std::net::SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    let _ = tcp.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tcp.read_to_end(&mut out)).await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_clients_get_an_answer_or_a_close_and_others_keep_being_served() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, _sink, paddr) = start_proxy(test_settings()).await;
+    let garbage = raw_exchange(paddr, b"\x00\x01\x02 not http at all\r\n\r\n").await;
+    assert!(garbage.is_empty() || garbage.starts_with(b"HTTP/1.1 400"));
+    let huge = format!(
+        "GET http://{up}/plain HTTP/1.1\r\nHost: {up}\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let res = raw_exchange(paddr, huge.as_bytes()).await;
+    assert!(
+        res.is_empty() || res.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&res[..res.len().min(40)])
+    );
+    let bad_chunks = format!(
+        "POST http://{up}/echo HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+    );
+    let _ = raw_exchange(paddr, bad_chunks.as_bytes()).await;
+    // A client that resets in the middle of an upload.
+    {
+        let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+        let head = format!(
+            "POST http://{up}/echo HTTP/1.1\r\nHost: {up}\r\nContent-Length: 100000\r\n\r\npartial"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        #[allow(deprecated)] // zero linger does not block; it makes drop send a reset
+        tcp.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(tcp);
+    }
+    // Garbage after a CONNECT (MITM off: relayed blind to the upstream, which drops it).
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    tcp.write_all(b"\x16\x03\x01\xff\xffgarbage").await.unwrap();
+    drop(tcp);
+
+    let ok = curl(Some(&proxy_url(paddr)), &format!("http://{up}/plain"), &[]).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        engine.status().state,
+        traffic_guardian::proxy::ProxyState::Running
+    );
+    engine.stop().await.unwrap();
+
+    // TLS garbage on an intercepted CONNECT drops that connection only.
+    let home = tempfile::tempdir().unwrap();
+    let settings = ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        ..test_settings()
+    };
+    let (engine, _sink, paddr) = start_proxy(settings).await;
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    tcp.write_all(b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n")
+        .await
+        .unwrap();
+    tcp.write_all(b"\x16\x03\x01\x00\x05garbagegarbage")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tcp.read_to_end(&mut out)).await;
+    assert!(out.starts_with(b"HTTP/1.1 200"));
+    let ok = curl(Some(&proxy_url(paddr)), &format!("http://{up}/plain"), &[]).await;
+    assert_eq!(ok.status, 200);
+    engine.stop().await.unwrap();
+}
