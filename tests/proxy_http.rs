@@ -482,3 +482,28 @@ async fn hostile_clients_get_an_answer_or_a_close_and_others_keep_being_served()
     assert_eq!(ok.status, 200);
     engine.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_response_bytes_are_identical_to_a_direct_exchange() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, _sink, paddr) = start_proxy(test_settings()).await;
+    for path in ["/plain", "/gzip", "/chunked", "/teapot"] {
+        let direct = raw_exchange(
+            up,
+            format!("GET {path} HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        let proxied = raw_exchange(
+            paddr,
+            format!("GET http://{up}{path} HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8_lossy(&proxied),
+            String::from_utf8_lossy(&direct),
+            "{path}: raw bytes differ"
+        );
+    }
+    engine.stop().await.unwrap();
+}
