@@ -1374,6 +1374,153 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         counter_examples: &["AGE-SECRET-KEY-1 prefix"],
         ..SECRET
     },
+    RuleSpec {
+        id: "adobe_client_secret",
+        description: "Adobe developer client secret (p8e-…)",
+        keywords: &["p8e-"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>p8e-[A-Za-z0-9]{32})(?-u:\b)",
+        min_entropy: 3.0,
+        expected_hosts: &["ims-na1.adobelogin.com"],
+        examples: &["ADOBE_CLIENT_SECRET=p8e-«alnum:32»", "client_secret=p8e-«alnum:32»&grant_type=client_credentials"],
+        counter_examples: &["p8e-short"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "defined_networking_api_key",
+        description: "Defined Networking (managed Nebula) API key (dnkey-…)",
+        keywords: &["dnkey-"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>dnkey-[a-z0-9=_-]{26}-[a-z0-9=_-]{52})(?:[^0-9A-Za-z_-]|$)",
+        expected_hosts: &["api.defined.net"],
+        examples: &["Authorization: Bearer dnkey-«loalnum:26»-«loalnum:52»", "DN_API_KEY=dnkey-«loalnum:26»-«loalnum:52»"],
+        counter_examples: &["dnkey-abc-def"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "facebook_access_token",
+        description: "Facebook/Meta Graph API access token (EAA…)",
+        severity: Severity::Medium,
+        keywords: &["eaa"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>EAA[A-Za-z0-9]{100,255})(?-u:\b)",
+        min_entropy: 3.5,
+        expected_hosts: &["graph.facebook.com", ".facebook.com", "graph.instagram.com"],
+        examples: &["access_token=EAAG«alnum:150»&fields=id", "Authorization: Bearer EAAB«alnum:120»"],
+        counter_examples: &["EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "EAA«alnum:20»"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "harness_pat",
+        description: "Harness personal/service access token (pat.<account>.<id>.<secret>)",
+        keywords: &["pat.", "sat."],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[0-9a-f]{24}\.[A-Za-z0-9]{20})(?-u:\b)",
+        expected_hosts: &["app.harness.io"],
+        examples: &["x-api-key: pat.«alnum:22».«hex:24».«alnum:20»", "HARNESS_TOKEN=sat.«b64url:21»x.«hex:24».«alnum:20»"],
+        counter_examples: &["pat.example.com"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "intra42_client_secret",
+        description: "42 intra OAuth client secret (s-s4t2ud-/s-s4t2af-)",
+        keywords: &["s-s4t2"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>s-s4t2(?:ud|af)-[a-f0-9]{64})(?-u:\b)",
+        expected_hosts: &["api.intra.42.fr"],
+        examples: &["FT_SECRET=s-s4t2ud-«hex:64»", "client_secret=s-s4t2af-«hex:64»&grant_type=x"],
+        counter_examples: &["s-s4t2ud-short"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "nuget_api_key",
+        description: "NuGet.org API key (oy2…)",
+        keywords: &["oy2"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>oy2[a-z0-9]{43})(?-u:\b)",
+        min_entropy: 3.0,
+        expected_hosts: &["www.nuget.org", "api.nuget.org"],
+        examples: &["X-NuGet-ApiKey: oy2«loalnum:43»", "dotnet nuget push x.nupkg --api-key oy2«loalnum:43» --source nuget.org"],
+        counter_examples: &["oy2«loalnum:10»"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "openshift_user_token",
+        description: "OpenShift OAuth user token (sha256~…)",
+        keywords: &["sha256~"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>sha256~[A-Za-z0-9_-]{43})(?:[^0-9A-Za-z_-]|$)",
+        examples: &["oc login --token=sha256~«b64url:43» --server=https://api.c.example:6443", "Authorization: Bearer sha256~«alnum:43»"],
+        counter_examples: &["sha256:«hex:64»"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "scalingo_api_token",
+        description: "Scalingo API token (tk-us-…)",
+        keywords: &["tk-us-"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>tk-us-[A-Za-z0-9_-]{48})(?:[^0-9A-Za-z_-]|$)",
+        expected_hosts: &["auth.scalingo.com", ".scalingo.com"],
+        examples: &["SCALINGO_API_TOKEN=tk-us-«b64url:48»", "-u :tk-us-«alnum:48» https://x"],
+        counter_examples: &["tk-us-east"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "yandex_cloud_key",
+        description: "Yandex Cloud API key (AQVN…) or IAM token (t1.…)",
+        keywords: &["aqvn", "t1."],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Za-z0-9_-]{50,200}={0,2}\.[A-Za-z0-9_-]{86}={0,2})(?:[^0-9A-Za-z_-]|$)",
+        min_entropy: 3.0,
+        expected_hosts: &[".api.cloud.yandex.net", ".yandexcloud.net"],
+        examples: &["Authorization: Api-Key AQVN«alnum:37»", "YC_TOKEN=t1.«b64url:80».«b64url:86»"],
+        counter_examples: &["AQVN«alnum:10»"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "azure_devops_pat",
+        description: "Azure DevOps personal access token (84-char identifiable format with the JQQJ99…AZDO signature)",
+        keywords: &["jqqj99"],
+        pattern: r"(?:^|[^0-9A-Za-z_-])(?P<secret>[A-Za-z0-9]{52}JQQJ99[A-Za-z0-9]{0,8}AZDO[A-Za-z0-9]{4})(?-u:\b)",
+        expected_hosts: &["dev.azure.com", ".visualstudio.com", ".vssps.visualstudio.com"],
+        examples: &["AZURE_DEVOPS_EXT_PAT=«alnum:52»JQQJ99«alnum:2»AZDO«alnum:4»", "https://user:«alnum:52»JQQJ99«alnum:3»AZDO«alnum:4»@dev.azure.com/org/p/_git/r"],
+        counter_examples: &["JQQJ99AZDO"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "azure_sas_token",
+        description: "Azure Storage shared access signature (sv=…&sig=…) granting blob/queue/file access",
+        severity: Severity::Medium,
+        keywords: &["sig="],
+        pattern: r"(?i:[?&;]sv=)[0-9]{4}-[0-9]{2}-[0-9]{2}[^\s\x22'<>]{0,400}?[?&;]sig=(?P<secret>[A-Za-z0-9%+/]{40,120}={0,2})",
+        expected_hosts: &[".core.windows.net"],
+        examples: &["https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&spr=https&sig=«b64:43»%3D", r#"{"sas":"?sv=2021-08-06&st=2025&se=2026&sr=c&sp=racwdl&sig=«alnum:44»"}"#],
+        counter_examples: &["?sv=2022-11-02&sig=short"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "teams_webhook_url",
+        description: "Microsoft Teams / Office 365 incoming webhook URL (anyone holding it can post)",
+        severity: Severity::Medium,
+        keywords: &["webhook.office.com"],
+        pattern: r"webhook\.office\.com/webhookb2/(?P<secret>[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}(?:/[A-Za-z0-9_-]{20,60})?)",
+        expected_hosts: &[".webhook.office.com"],
+        examples: &["https://acme.webhook.office.com/webhookb2/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»@«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/IncomingWebhook/«hex:32»/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»", r#"{"url":"https://x.webhook.office.com/webhookb2/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»@«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/IncomingWebhook/«hex:32»/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/V2«b64url:40»"}"#],
+        counter_examples: &["https://acme.webhook.office.com/webhookb2/"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "zapier_webhook_url",
+        description: "Zapier catch hook URL (anyone holding it can trigger the Zap)",
+        severity: Severity::Medium,
+        keywords: &["hooks.zapier.com"],
+        pattern: r"hooks\.zapier\.com/hooks/catch/(?P<secret>[0-9]{5,12}/[A-Za-z0-9]{5,12})(?-u:\b)",
+        expected_hosts: &["hooks.zapier.com"],
+        examples: &["https://hooks.zapier.com/hooks/catch/«digit:8»/«loalnum:7»/", r#"{"hook":"https://hooks.zapier.com/hooks/catch/«digit:7»/«alnum:6»"}"#],
+        counter_examples: &["https://hooks.zapier.com/hooks/catch/"],
+        ..SECRET
+    },
+    RuleSpec {
+        id: "jwk_private_key",
+        description: "JSON Web Key with private material (kty plus the private exponent/scalar `d`)",
+        severity: Severity::Critical,
+        keywords: &["kty"],
+        pattern: r#""kty"\s{0,3}:\s{0,3}"(?:RSA|EC|OKP)"[^{}]{0,3000}?"d"\s{0,3}:\s{0,3}"(?P<secret>[A-Za-z0-9_-]{32,1400})""#,
+        examples: &[r#"{"kty":"EC","crv":"P-256","x":"«b64url:43»","y":"«b64url:43»","d":"«b64url:43»"}"#, r#"{"kty": "OKP", "crv": "Ed25519", "x": "«b64url:43»", "d": "«b64url:43»"}"#],
+        counter_examples: &[r#"{"kty":"EC","crv":"P-256","x":"«b64url:43»","y":"«b64url:43»"}"#],
+        ..SECRET
+    },
     // ---------------------------------------------------------------- Tokens in URLs and generic shapes
     RuleSpec {
         id: "jwt",
