@@ -108,22 +108,37 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
 }
 
+/// Whether a run of token bytes could be (part of) a credential or an
+/// identifier paired with one: letters with digits (≥ 8), long digit runs
+/// (≥ 12: ids, account numbers), mixed case with several capitals (≥ 10,
+/// random base64 looks like that; `Authorization` does not), or anything
+/// ≥ 24. Ordinary words and command shapes stay readable.
+fn looks_secret(run: &[u8]) -> bool {
+    let (mut digit, mut upper, mut lower) = (false, 0usize, false);
+    for &b in run {
+        digit |= b.is_ascii_digit();
+        upper += usize::from(b.is_ascii_uppercase());
+        lower |= b.is_ascii_lowercase();
+    }
+    let alpha = upper > 0 || lower;
+    (run.len() >= 8 && digit && alpha)
+        || (run.len() >= 12 && digit && !alpha)
+        || (run.len() >= 10 && upper >= 2 && lower)
+        || run.len() >= 24
+}
+
 /// Appends bytes as printable text: control characters become spaces, and
-/// token-like runs that could be credentials (≥ 8 bytes with letters and
-/// digits, or ≥ 24 bytes of any token characters) become `[MASKED]`.
+/// token-like runs that [`looks_secret`] become `[MASKED]`.
 fn push_plain(out: &mut String, bytes: &[u8]) {
     let mut i = 0;
     while i < bytes.len() {
         if is_token_byte(bytes[i]) {
             let s = i;
-            let (mut digit, mut alpha) = (false, false);
             while i < bytes.len() && is_token_byte(bytes[i]) {
-                digit |= bytes[i].is_ascii_digit();
-                alpha |= bytes[i].is_ascii_alphabetic();
                 i += 1;
             }
             let run = &bytes[s..i];
-            if (run.len() >= 8 && digit && alpha) || run.len() >= 24 {
+            if looks_secret(run) {
                 out.push_str("[MASKED]");
             } else {
                 // Token bytes are ASCII.
