@@ -93,6 +93,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
 }
 
+// A reader that goes away (`traffic-guardian start | head`) must not crash the
+// process mid-proxy: treat EPIPE as a stop request, handled like SIGTERM.
+let pipeClosed = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  if (pipeClosed) return;
+  pipeClosed = true;
+  process.kill(process.pid, 'SIGTERM');
+});
+
 // Output is flushed before exiting: stdout may be a pipe.
 main(process.argv.slice(2)).then(
   (code) => {
