@@ -306,6 +306,21 @@ impl Detector {
                 .is_some_and(|hosts| hosts.iter().any(|e| matches(e)))
     }
 
+    /// Whether a match is reported, is a known-benign credential (a documented
+    /// example, or sent to its own provider), or is not a credential at all.
+    fn verdict(&self, spec: &RuleSpec, value: &[u8], host: &str) -> Verdict {
+        if spec.allow.iter().any(|a| a.as_bytes() == value) {
+            return Verdict::Benign;
+        }
+        if spec.min_entropy > 0.0 && shannon_entropy(value) < spec.min_entropy {
+            return Verdict::Rejected;
+        }
+        if spec.kind == RuleKind::Secret && self.expected_destination(spec, host) {
+            return Verdict::Benign;
+        }
+        Verdict::Accepted
+    }
+
     /// Scans `text` and its decoded views. With `is_final == false`, matches
     /// touching the end of `text` are left for the next call (they may
     /// continue in the next frame).
@@ -436,21 +451,23 @@ impl Detector {
             })
             .collect();
         let host = ctx.dest_host();
-        for hit in &hits {
+        let verdicts: Vec<Verdict> = hits
+            .iter()
+            .map(|hit| match set.rules().get(hit.rule) {
+                Some(rule) => self.verdict(rule.spec, &text[hit.secret.clone()], &host),
+                None => Verdict::Rejected,
+            })
+            .collect();
+        let outranked = outranked_secrets(set, &hits, &verdicts);
+        for (i, hit) in hits.iter().enumerate() {
+            if verdicts[i] != Verdict::Accepted || outranked[i] {
+                continue;
+            }
             let Some(rule) = set.rules().get(hit.rule) else {
                 continue;
             };
             let spec = rule.spec;
             let value = &text[hit.secret.clone()];
-            if spec.allow.iter().any(|a| a.as_bytes() == value) {
-                continue;
-            }
-            if spec.min_entropy > 0.0 && shannon_entropy(value) < spec.min_entropy {
-                continue;
-            }
-            if spec.kind == RuleKind::Secret && self.expected_destination(spec, &host) {
-                continue;
-            }
             let fingerprint = match spec.kind {
                 RuleKind::Secret => redact::fingerprint(&self.opts.fingerprint_key, spec.id, value),
                 RuleKind::Indicator => redact::fingerprint(
@@ -484,6 +501,56 @@ impl Detector {
             });
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Accepted,
+    /// A credential, but an expected one: reported by no rule.
+    Benign,
+    /// Not a credential (e.g. too little entropy): has no say over others.
+    Rejected,
+}
+
+/// When credential matches of different rules overlap, one explanation of
+/// the span wins: a benign verdict (expected destination, documented
+/// example) silences every overlapping rule, and otherwise the most severe,
+/// then the longest, then the first rule is reported. So a generic rule
+/// never re-reports a provider key its own rule judged expected traffic.
+/// Matches of one rule never overlap, so each span meets at most one match
+/// per rule: linear in the number of hits.
+fn outranked_secrets(set: &RuleSet, hits: &[Hit], verdicts: &[Verdict]) -> Vec<bool> {
+    let secret = |i: usize| set.rules().get(hits[i].rule).filter(|r| r.is_secret());
+    let mut order: Vec<usize> = (0..hits.len()).filter(|&i| secret(i).is_some()).collect();
+    order.sort_by_key(|&i| hits[i].secret.start);
+    let mut out = vec![false; hits.len()];
+    let rank = |i: usize| {
+        let sev = secret(i).map(|r| r.spec.severity);
+        (sev, hits[i].secret.len(), std::cmp::Reverse(hits[i].rule))
+    };
+    for (k, &i) in order.iter().enumerate() {
+        for &j in &order[k + 1..] {
+            if hits[j].secret.start >= hits[i].secret.end {
+                break;
+            }
+            if hits[i].rule == hits[j].rule {
+                continue;
+            }
+            match (verdicts[i], verdicts[j]) {
+                (Verdict::Benign, _) => out[j] = true,
+                (_, Verdict::Benign) => out[i] = true,
+                (Verdict::Accepted, Verdict::Accepted) => {
+                    if rank(i) >= rank(j) {
+                        out[j] = true;
+                    } else {
+                        out[i] = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// A fresh finding id: `tgf_` and 16 random hex digits.

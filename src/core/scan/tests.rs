@@ -362,3 +362,61 @@ fn arbitrary_bytes_never_panic() {
         insp.finish();
     }
 }
+
+static TEST_GENERIC: &[RuleSpec] = &[
+    RuleSpec {
+        id: "test_provider_key",
+        description: "test",
+        threat: ThreatType::Exfil,
+        severity: Severity::Critical,
+        kind: RuleKind::Secret,
+        keywords: &["tk-"],
+        pattern: r"\b(?P<secret>tk-[A-Za-z0-9]{24})\b",
+        allow: &[],
+        min_entropy: 0.0,
+        expected_hosts: &["api.provider.test"],
+        examples: &[],
+        counter_examples: &[],
+    },
+    RuleSpec {
+        id: "test_generic_assignment",
+        description: "test",
+        threat: ThreatType::Exfil,
+        severity: Severity::Low,
+        kind: RuleKind::Secret,
+        keywords: &["key"],
+        pattern: r#"key"?\s*[:=]\s*"?(?P<secret>[A-Za-z0-9-]{20,64})"#,
+        allow: &[],
+        min_entropy: 0.0,
+        expected_hosts: &[],
+        examples: &[],
+        counter_examples: &[],
+    },
+];
+
+#[test]
+fn overlapping_rules_report_the_most_specific_and_respect_expected_destinations() {
+    let d = Detector::with_rules(
+        TEST_GENERIC.iter(),
+        TEST_IN.iter(),
+        DetectorOptions::default(),
+    )
+    .unwrap();
+    let body = br#"{"api_key":"tk-Abcdefghijklmnopqrstuv12"}"#;
+    let to_provider = d.scan_text(&out_ctx("api.provider.test:443"), "body", body);
+    assert!(
+        to_provider.is_empty(),
+        "generic rule re-reported an expected key: {to_provider:?}"
+    );
+    let elsewhere = d.scan_text(&out_ctx("paste.example:443"), "body", body);
+    let patterns: Vec<&str> = elsewhere.iter().map(|f| f.pattern.as_str()).collect();
+    assert_eq!(patterns, ["test_provider_key"]);
+    // A generic secret with no specific rule is still reported.
+    let other = d.scan_text(
+        &out_ctx("paste.example:443"),
+        "body",
+        br#"{"api_key":"Zq8Lm2Nx5Rt7Vb9Kc3Hd"}"#,
+    );
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].pattern, "test_generic_assignment");
+}
