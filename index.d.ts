@@ -275,13 +275,13 @@ export interface RuleInfo {
  * Scans a message exactly as the proxy would: URL, headers, then the body
  * honouring its `content-encoding`. Never throws on any input bytes.
  */
-export declare function scanMessage(msg: HttpMessage): Array<JsFinding>
+export declare function scanMessage(msg: HttpMessage): Array<Finding>
 
 /**
  * Scans raw text or bytes with the built-in rules. Never throws on any
  * input bytes; throws only for an invalid `direction`.
  */
-export declare function scanText(text: string | Buffer, ctx: ScanTextContext): Array<JsFinding>
+export declare function scanText(text: string | Buffer, ctx: ScanTextContext): Array<Finding>
 
 /** Context of an offline text scan. */
 export interface ScanTextContext {

@@ -1,6 +1,6 @@
 use super::config::ConfigInput;
-use super::types::{FindingPage, FindingQuery, JsFinding};
-use crate::core::finding::Finding;
+use super::types::{Finding, FindingPage, FindingQuery};
+use crate::core::finding::Finding as CoreFinding;
 use crate::guardian::{Guardian as CoreGuardian, GuardianError, GuardianStatus as CoreStatus};
 use crate::proxy::{ProxyError, StartInfo as CoreStartInfo};
 use napi::bindgen_prelude::*;
@@ -260,18 +260,19 @@ impl Guardian {
     #[napi(ts_args_type = "onFinding?: (finding: Finding) => void")]
     pub async fn start(
         &self,
-        on_finding: Option<ThreadsafeFunction<JsFinding, (), JsFinding, Status, false, true>>,
+        on_finding: Option<ThreadsafeFunction<Finding, (), Finding, Status, false, true>>,
     ) -> Result<StartInfo> {
         match on_finding {
             Some(tsfn) => {
                 let tsfn = Arc::new(tsfn);
-                self.inner.set_listener(Some(Arc::new(move |f: &Finding| {
-                    tsfn.call_with_return_value(
-                        JsFinding::from(f.clone()),
-                        ThreadsafeFunctionCallMode::NonBlocking,
-                        |_result: Result<()>, _env| Ok(()),
-                    );
-                })));
+                self.inner
+                    .set_listener(Some(Arc::new(move |f: &CoreFinding| {
+                        tsfn.call_with_return_value(
+                            Finding::from(f.clone()),
+                            ThreadsafeFunctionCallMode::NonBlocking,
+                            |_result: Result<()>, _env| Ok(()),
+                        );
+                    })));
             }
             None => self.inner.set_listener(None),
         }

@@ -1,4 +1,4 @@
-use super::types::{JsFinding, RuleInfo};
+use super::types::{Finding, RuleInfo};
 use crate::core::finding::Direction;
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleKind;
@@ -49,7 +49,7 @@ pub struct ScanTextContext {
 /// Scans raw text or bytes with the built-in rules. Never throws on any
 /// input bytes; throws only for an invalid `direction`.
 #[napi]
-pub fn scan_text(text: Either<String, Buffer>, ctx: ScanTextContext) -> Result<Vec<JsFinding>> {
+pub fn scan_text(text: Either<String, Buffer>, ctx: ScanTextContext) -> Result<Vec<Finding>> {
     let det = detector()?;
     let context = ScanContext::new(
         direction(&ctx.direction)?,
@@ -60,7 +60,7 @@ pub fn scan_text(text: Either<String, Buffer>, ctx: ScanTextContext) -> Result<V
     Ok(det
         .scan_text(&context, "text", bytes(&text))
         .into_iter()
-        .map(JsFinding::from)
+        .map(Finding::from)
         .collect())
 }
 
@@ -84,7 +84,7 @@ pub struct HttpMessage {
 /// Scans a message exactly as the proxy would: URL, headers, then the body
 /// honouring its `content-encoding`. Never throws on any input bytes.
 #[napi]
-pub fn scan_message(msg: HttpMessage) -> Result<Vec<JsFinding>> {
+pub fn scan_message(msg: HttpMessage) -> Result<Vec<Finding>> {
     let det = detector()?;
     let context = ScanContext::new(
         direction(&msg.direction)?,
@@ -105,7 +105,7 @@ pub fn scan_message(msg: HttpMessage) -> Result<Vec<JsFinding>> {
     };
     let body = msg.body.as_ref().map(bytes).unwrap_or_default();
     let (findings, _) = det.scan_message(&context, &head, body);
-    Ok(findings.into_iter().map(JsFinding::from).collect())
+    Ok(findings.into_iter().map(Finding::from).collect())
 }
 
 /// The built-in rule registry, EXFIL rules first.

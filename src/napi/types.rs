@@ -6,9 +6,9 @@ use crate::core::store::{FindingPage as CorePage, FindingQuery as CoreQuery};
 use napi_derive::napi;
 
 /// One finding, schema `clawsec-traffic-finding/v1`.
-#[napi(object, js_name = "Finding")]
+#[napi(object)]
 #[derive(Debug, Clone)]
-pub struct JsFinding {
+pub struct Finding {
     /// Always `clawsec-traffic-finding/v1`.
     #[napi(js_name = "schema_version")]
     pub schema_version: String,
@@ -45,9 +45,9 @@ pub struct JsFinding {
     pub timestamp: String,
 }
 
-impl From<CoreFinding> for JsFinding {
+impl From<CoreFinding> for Finding {
     fn from(f: CoreFinding) -> Self {
-        JsFinding {
+        Finding {
             schema_version: f.schema_version,
             platform: f.platform,
             id: f.id,
@@ -114,7 +114,7 @@ impl From<FindingQuery> for CoreQuery {
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct FindingPage {
-    pub findings: Vec<JsFinding>,
+    pub findings: Vec<Finding>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[napi(js_name = "next_cursor")]
     pub next_cursor: Option<String>,
@@ -123,7 +123,7 @@ pub struct FindingPage {
 impl From<CorePage> for FindingPage {
     fn from(p: CorePage) -> Self {
         FindingPage {
-            findings: p.findings.into_iter().map(JsFinding::from).collect(),
+            findings: p.findings.into_iter().map(Finding::from).collect(),
             next_cursor: p.next_cursor,
         }
     }
