@@ -236,7 +236,12 @@ async fn websocket_messages_are_scanned_both_ways_and_forwarded() {
         .await
         .is_some());
     assert!(engine.status().counters.websocket_messages >= 4);
+    // A clean close ends the bridge, so stop does not wait for it.
+    client.close(None).await.unwrap();
+    while let Some(Ok(_)) = client.next().await {}
+    let t0 = std::time::Instant::now();
     engine.stop().await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]

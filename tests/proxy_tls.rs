@@ -441,5 +441,65 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
         .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Inbound)
         .await
         .is_some());
+    ws.close(None).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
     engine.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_goes_through_the_upstream_proxy_too() {
+    use futures::{SinkExt, StreamExt};
+    use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
+    use hudsucker::tokio_tungstenite::tungstenite::Message;
+    use hudsucker::tokio_tungstenite::WebSocketStream;
+
+    let ws = spawn_ws_echo().await;
+    let gateway_settings = ProxySettings {
+        require_auth: true,
+        runtimes: vec![("gw-agent".into(), "gw-secret-token".into())],
+        ..test_settings()
+    };
+    let (gateway, gw_sink, gw_addr) = start_proxy(gateway_settings).await;
+    let settings = ProxySettings {
+        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
+    let handshake = format!(
+        "GET http://{ws}/chat HTTP/1.1\r\nHost: {ws}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut client = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    let key = fake_aws_key();
+    client
+        .send(Message::text(format!("key {key}")))
+        .await
+        .unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(3), client.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed.into_text().unwrap().as_str(), format!("key {key}"));
+    assert!(sink.wait_for(|f| f.protocol == "websocket").await.is_some());
+    let at_gw = gw_sink
+        .wait_for(|f| f.protocol == "websocket")
+        .await
+        .expect("the gateway bridged it too");
+    assert_eq!(at_gw.source, "gw-agent");
+    client.close(None).await.unwrap();
+    while let Some(Ok(_)) = client.next().await {}
+    engine.stop().await.unwrap();
+    gateway.stop().await.unwrap();
 }

@@ -28,7 +28,7 @@ use super::auth::RuntimeAuth;
 use super::ca::{no_cert_config, CaInfo, GuardianCa, MitmAuthority};
 use super::error::ProxyError;
 use super::guard::PivotGuard;
-use super::handler::{GuardHandler, GuardWsHandler, Shared};
+use super::handler::{GuardHandler, Shared};
 use super::inspect::Inspection;
 use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
 use super::stats::{ProxyStats, StatsSnapshot};
@@ -278,6 +278,11 @@ impl ProxyEngine {
             _ => None,
         };
         let (cancel_tx, cancel_rx) = watch::channel(false);
+        let connector = GuardConnector::new(
+            Arc::clone(&client_tls),
+            upstream.clone(),
+            Arc::clone(&guard),
+        );
         let shared = Arc::new(Shared::new(
             ca.is_some(),
             st.trusted_runtimes.clone(),
@@ -287,10 +292,10 @@ impl ProxyEngine {
             Arc::clone(&guard),
             inspection,
             Arc::clone(&self.stats),
-            upstream.clone(),
+            upstream,
             cancel_rx,
+            connector.clone(),
         ));
-        let connector = GuardConnector::new(Arc::clone(&client_tls), upstream, guard);
 
         let mut server = ServerBuilder::new(TokioExecutor::new());
         server
@@ -314,7 +319,8 @@ impl ProxyEngine {
             .with_ca(authority)
             .with_http_connector(connector)
             .with_http_handler(GuardHandler::new(Arc::clone(&shared)))
-            .with_websocket_handler(GuardWsHandler::new(Arc::clone(&shared)))
+            // WebSocket upgrades are bridged by the handler itself; hudsucker's path is unused.
+            .with_websocket_handler(hudsucker::NoopHandler::default())
             .with_websocket_connector(Connector::Rustls(Arc::clone(&client_tls)))
             .with_server(server)
             .with_client(client)

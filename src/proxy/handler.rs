@@ -13,10 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
-use hudsucker::tokio_tungstenite::tungstenite::Message;
-use hudsucker::{
-    Body, HttpContext, HttpHandler, RequestOrResponse, WebSocketContext, WebSocketHandler,
-};
+use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 use tokio::sync::watch;
 use tracing::{debug, trace};
 
@@ -30,7 +27,8 @@ use super::inspect::Inspection;
 use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
 use super::tunnel;
-use super::upstream::{authority_string, open_tunnel};
+use super::upstream::{authority_string, open_tunnel, GuardConnector};
+use super::websocket;
 
 /// Ports of protocols that are not HTTP(S) (several speak first from the
 /// server side, which interception would stall): always tunnelled blind.
@@ -63,7 +61,10 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Turns true when blind tunnels must close.
     pub cancel: watch::Receiver<bool>,
+    /// Tunnels and bridged WebSockets still open (waited for on stop).
     pub active_tunnels: Arc<AtomicU64>,
+    /// The connector every forwarded request uses (also for WebSockets).
+    pub connector: GuardConnector,
     peers: Mutex<PeerTable>,
 }
 
@@ -80,6 +81,7 @@ impl Shared {
         stats: Arc<ProxyStats>,
         upstream: Option<Arc<UpstreamProxy>>,
         cancel: watch::Receiver<bool>,
+        connector: GuardConnector,
     ) -> Self {
         Shared {
             mitm_enabled,
@@ -97,6 +99,7 @@ impl Shared {
             stopping: AtomicBool::new(false),
             cancel,
             active_tunnels: Arc::new(AtomicU64::new(0)),
+            connector,
             peers: Mutex::new(PeerTable::default()),
         }
     }
@@ -125,14 +128,6 @@ impl Shared {
                 }
             }
         }
-    }
-
-    /// The runtime name a client connection authenticated as, if any.
-    fn peer_runtime(&self, addr: SocketAddr) -> Option<String> {
-        self.peers
-            .lock()
-            .ok()
-            .and_then(|t| t.map.get(&addr).cloned().flatten())
     }
 
     fn is_trusted(&self, runtime: Option<&str>) -> bool {
@@ -210,7 +205,7 @@ fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
     has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
 }
 
-fn pivot_response(host: &str) -> Response<Body> {
+pub(crate) fn pivot_response(host: &str) -> Response<Body> {
     text_response(
         StatusCode::FORBIDDEN,
         format!(
@@ -220,6 +215,11 @@ fn pivot_response(host: &str) -> Response<Body> {
              not traffic filtering). Add the destination to allow_private_destinations to permit it.\n"
         ),
     )
+}
+
+/// Whether an error (or one of its causes) is a pivot-guard refusal.
+pub(crate) fn is_pivot_refusal(err: &(dyn StdError + 'static)) -> bool {
+    error_chain_has::<PivotRefused>(err)
 }
 
 fn error_chain_has<E: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
@@ -337,11 +337,36 @@ impl GuardHandler {
             }
         }
 
+        if is_websocket_upgrade(&req) {
+            if let Some(insp) = &shared.inspection {
+                let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
+                let url = req.uri().to_string();
+                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+            }
+            let scheme = if https { "https" } else { "http" };
+            let pq = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_string())
+                .unwrap_or_else(|| "/".to_string());
+            let Ok(target) = format!("{scheme}://{dest}{pq}").parse::<hudsucker::hyper::Uri>()
+            else {
+                return text_response(StatusCode::BAD_REQUEST, "invalid WebSocket target\n".into())
+                    .into();
+            };
+            let via_upstream_plain = shared.upstream.is_some() && !https;
+            // The upstream credentials are added by the bridge, not the client's.
+            req.headers_mut().remove(header::PROXY_AUTHORIZATION);
+            return websocket::bridge(shared, req, target, source, dest, via_upstream_plain)
+                .await
+                .into();
+        }
+
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
             let url = req.uri().to_string();
             insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
-            if !is_websocket_upgrade(&req) {
+            {
                 let encoding = req
                     .headers()
                     .get(header::CONTENT_ENCODING)
@@ -472,58 +497,5 @@ impl HttpHandler for GuardHandler {
             StatusCode::BAD_GATEWAY,
             "clawsec traffic guardian: upstream request failed\n".to_string(),
         )
-    }
-}
-
-/// The WebSocket handler: scans text (and UTF-8 binary) messages both ways,
-/// forwards every message unchanged.
-#[derive(Clone)]
-pub struct GuardWsHandler {
-    shared: Arc<Shared>,
-}
-
-impl GuardWsHandler {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        GuardWsHandler { shared }
-    }
-}
-
-fn uri_dest(uri: &hudsucker::hyper::Uri) -> String {
-    let tls = matches!(uri.scheme_str(), Some("wss") | Some("https"));
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    authority_string(uri.host().unwrap_or_default(), port)
-}
-
-impl WebSocketHandler for GuardWsHandler {
-    async fn handle_message(
-        &mut self,
-        ctx: &WebSocketContext,
-        message: Message,
-    ) -> Option<Message> {
-        let shared = &self.shared;
-        let bytes: Option<&[u8]> = match &message {
-            Message::Text(t) => Some(t.as_bytes()),
-            Message::Binary(b) if std::str::from_utf8(b).is_ok() => Some(b.as_ref()),
-            _ => None,
-        };
-        if let Some(bytes) = bytes {
-            ProxyStats::inc(&shared.stats.websocket_messages);
-            if let Some(insp) = &shared.inspection {
-                let (direction, client, dest) = match ctx {
-                    WebSocketContext::ClientToServer { src, dst, .. } => {
-                        (Direction::Outbound, *src, uri_dest(dst))
-                    }
-                    WebSocketContext::ServerToClient { src, dst, .. } => {
-                        (Direction::Inbound, *dst, uri_dest(src))
-                    }
-                };
-                let source = shared
-                    .peer_runtime(client)
-                    .unwrap_or_else(|| client.to_string());
-                let sctx = ScanContext::new(direction, "websocket", &source, &dest);
-                insp.scan_websocket(&sctx, bytes);
-            }
-        }
-        Some(message)
     }
 }

@@ -246,7 +246,11 @@ impl GuardConnector {
         }
     }
 
-    async fn connect(self, dst: Uri) -> Result<TokioIo<Conn>, Box<dyn StdError + Send + Sync>> {
+    /// Opens a connection for a request to `dst` (`http`/`https` URI).
+    pub async fn connect_uri(
+        self,
+        dst: Uri,
+    ) -> Result<TokioIo<Conn>, Box<dyn StdError + Send + Sync>> {
         let host = dst.host().ok_or("request URI has no host")?.to_string();
         let tls = matches!(dst.scheme_str(), Some("https") | Some("wss"));
         let port = dst.port_u16().unwrap_or(if tls { 443 } else { 80 });
@@ -283,6 +287,6 @@ impl tower_service::Service<Uri> for GuardConnector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        Box::pin(self.clone().connect(dst))
+        Box::pin(self.clone().connect_uri(dst))
     }
 }
