@@ -512,3 +512,57 @@ async fn raw_response_bytes_are_identical_to_a_direct_exchange() {
     }
     engine.stop().await.unwrap();
 }
+
+/// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1, if any.
+fn loopback_alias() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next()? == "127.0.0.1")
+            .then(|| {
+                it.find(|n| {
+                    !n.starts_with('#') && !n.ends_with("localhost") && !n.contains("localhost.")
+                })
+            })
+            .flatten()
+            .map(str::to_string)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pivot_guard_checks_resolved_addresses_of_host_names() {
+    let Some(alias) = loopback_alias() else {
+        eprintln!(
+            "no loopback alias in /etc/hosts; resolved-address check covered by unit tests only"
+        );
+        return;
+    };
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        allow_private_destinations: vec![],
+        ..test_settings()
+    };
+    let (engine, _sink, paddr) = start_proxy(settings).await;
+    let url = format!("http://{alias}:{}/plain", up.port());
+    let res = curl(Some(&proxy_url(paddr)), &url, &[]).await;
+    assert_eq!(res.status, 403, "{alias} resolves to loopback");
+    assert!(String::from_utf8_lossy(&res.body).contains("pivot guard"));
+    let connect = raw_exchange(
+        paddr,
+        format!(
+            "CONNECT {alias}:{} HTTP/1.1\r\nHost: {alias}\r\n\r\n",
+            up.port()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(connect.starts_with(b"HTTP/1.1 403"));
+    assert_eq!(engine.status().counters.pivot_refusals, 2);
+    engine.stop().await.unwrap();
+
+    // Allow-listing the address lets the same name through.
+    let (engine, _sink, paddr) = start_proxy(test_settings()).await;
+    let res = curl(Some(&proxy_url(paddr)), &url, &[]).await;
+    assert_eq!(res.status, 200);
+    engine.stop().await.unwrap();
+}
