@@ -1,0 +1,11 @@
+//! Building blocks of the proxy benchmark (`benches/proxy.rs`): payloads,
+//! the origin server, the load generator's connections and load patterns.
+
+pub mod client;
+pub mod measure;
+pub mod payload;
+pub mod upstream;
+
+/// Bench plumbing errors: anything that stops a measurement.
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+pub type BenchResult<T> = Result<T, BenchError>;

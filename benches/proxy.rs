@@ -1,0 +1,695 @@
+//! What the guardian costs: the same loopback traffic sent direct to the
+//! origin, through a bare proxy (this crate's engine with `inspect: false`,
+//! same settings) and through the full guardian (config → detector, store,
+//! proxy; built-in rules), for plain HTTP and HTTPS with MITM.
+//!
+//! Run: `npm run bench` (builds, runs this and the scanner bench, writes
+//! BENCHMARKS.md), or directly:
+//! `cargo bench --bench proxy --target x86_64-unknown-linux-gnu -- [--quick]`.
+//! The last line printed is a JSON summary. Memory with many idle
+//! connections is measured in a child process per proxy (this binary
+//! re-executed with `--rss-child`), so the figure is the proxy's alone.
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use hudsucker::hyper::Method;
+use serde_json::{json, Value};
+
+use traffic_guardian::core::config::ConfigInput;
+use traffic_guardian::core::finding::Finding;
+use traffic_guardian::core::store::FindingSink;
+use traffic_guardian::guardian::Guardian;
+use traffic_guardian::proxy::{ProxyEngine, ProxySettings, StartInfo};
+
+mod common;
+
+use common::client::{exchange, tls_trusting, Scheme, Sender, Target, Variant};
+use common::measure::{closed_loop, fixed_rate, percentiles, sse, Sample, Shape};
+use common::upstream::{self, Payloads, DOWNLOAD_LEN, SMALL_LEN, UPLOAD_LEN};
+use common::{BenchError, BenchResult};
+
+/// The bare proxy's sink: it never receives anything (no detector).
+struct NullSink;
+
+impl FindingSink for NullSink {
+    fn record(&self, _findings: Vec<Finding>) {}
+}
+
+/// Durations and sizes of one run.
+#[derive(Debug, Clone)]
+struct Plan {
+    quick: bool,
+    rounds: u32,
+    warmup: Duration,
+    window: Duration,
+    transfer_window: Duration,
+    conns: usize,
+    transfer_conns: usize,
+    rate: f64,
+    rate_conns: usize,
+    sse_streams: usize,
+    sse_events: u64,
+    sse_every_ms: u64,
+    idle_conns: usize,
+    only: Option<Vec<String>>,
+    /// `--variants` (for profiling one of them); all by default.
+    variants: Option<Vec<String>>,
+    schemes: Vec<Scheme>,
+}
+
+impl Plan {
+    fn from_args(args: &[String]) -> BenchResult<Plan> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let value = |name: &str| -> Option<&String> {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+        };
+        let num = |name: &str, default: f64| -> BenchResult<f64> {
+            match value(name) {
+                Some(v) => Ok(v.parse::<f64>().map_err(|e| format!("{name}: {e}"))?),
+                None => Ok(default),
+            }
+        };
+        let secs = |name: &str, full: f64, short: f64| -> BenchResult<Duration> {
+            Ok(Duration::from_secs_f64(num(
+                name,
+                if quick { short } else { full },
+            )?))
+        };
+        let schemes = match value("--scheme").map(String::as_str) {
+            Some("http") => vec![Scheme::Http],
+            Some("https") => vec![Scheme::Https],
+            _ => vec![Scheme::Http, Scheme::Https],
+        };
+        Ok(Plan {
+            quick,
+            rounds: num("--rounds", 2.0)? as u32,
+            warmup: secs("--warmup", 0.5, 0.2)?,
+            window: secs("--window", 3.0, 0.5)?,
+            transfer_window: secs("--transfer-window", 2.0, 0.4)?,
+            conns: num("--conns", 64.0)? as usize,
+            transfer_conns: num("--transfer-conns", 8.0)? as usize,
+            rate: num("--rate", 2000.0)?,
+            rate_conns: num("--rate-conns", 32.0)? as usize,
+            sse_streams: num("--sse-streams", 8.0)? as usize,
+            sse_events: num("--sse-events", if quick { 10.0 } else { 40.0 })? as u64,
+            sse_every_ms: num("--sse-every-ms", 25.0)? as u64,
+            idle_conns: num("--idle", 1000.0)? as usize,
+            only: value("--only").map(|v| v.split(',').map(str::to_string).collect()),
+            variants: value("--variants").map(|v| v.split(',').map(str::to_string).collect()),
+            schemes,
+        })
+    }
+
+    fn runs(&self, v: Variant) -> bool {
+        self.variants
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|s| s == v.as_str()))
+    }
+
+    fn wants(&self, scenario: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|s| s == scenario))
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if let Some(kind) = args
+        .iter()
+        .position(|a| a == "--rss-child")
+        .and_then(|i| args.get(i + 1))
+    {
+        rss_child(kind, &args)
+    } else {
+        Plan::from_args(&args).and_then(run)
+    };
+    if let Err(e) = result {
+        eprintln!("proxy bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn runtime() -> BenchResult<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Settings of the bare proxy: what the guardian's config maps to, with inspection off.
+fn bare_settings(ca_dir: PathBuf, origin_ca: &Path) -> ProxySettings {
+    ProxySettings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir,
+        extra_ca_bundle: Some(origin_ca.to_path_buf()),
+        allow_private_destinations: vec!["127.0.0.1".into()],
+        shutdown_grace: Duration::from_secs(1),
+        inspect: false,
+        ..ProxySettings::default()
+    }
+}
+
+/// The full guardian, configured the way an operator would (mode detect,
+/// MITM for every client, the origin's CA as `ca_bundle`).
+fn guardian(home: &Path, origin_ca: &Path) -> BenchResult<Guardian> {
+    let input = ConfigInput {
+        env: BTreeMap::new(),
+        config_path: None,
+        overrides: json!({
+            "mode": "detect",
+            "home": home,
+            "listen": "127.0.0.1:0",
+            "allow_private_destinations": ["127.0.0.1"],
+            "mitm": { "enabled": true, "trusted_runtimes": ["*"] },
+            "ca_bundle": origin_ca,
+        }),
+    };
+    Ok(Guardian::from_input(&input)?)
+}
+
+fn addr_of(info: &StartInfo) -> BenchResult<SocketAddr> {
+    Ok(format!("{}:{}", info.address, info.port).parse()?)
+}
+
+fn proc_status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mem_json() -> Value {
+    json!({ "rss_kb": proc_status_kb("VmRSS:"), "hwm_kb": proc_status_kb("VmHWM:") })
+}
+
+/// Child mode: run one proxy, print where it listens and its memory, then
+/// answer `rss` lines on stdin with its memory until stdin closes.
+fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
+    let origin_ca = args
+        .iter()
+        .position(|a| a == "--ca-bundle")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .ok_or("--rss-child needs --ca-bundle")?;
+    let rt = runtime()?;
+    let home = tempfile::tempdir()?;
+    let mut bare: Option<ProxyEngine> = None;
+    let mut guard: Option<Guardian> = None;
+    let info = rt.block_on(async {
+        match kind {
+            "bare" => {
+                let e = ProxyEngine::new(
+                    bare_settings(home.path().join("ca"), &origin_ca),
+                    None,
+                    Arc::new(NullSink),
+                );
+                let info = e.start().await?;
+                bare = Some(e);
+                Ok::<_, BenchError>(info)
+            }
+            "guardian" => {
+                let g = guardian(home.path(), &origin_ca)?;
+                let info = g.start().await?;
+                guard = Some(g);
+                Ok(info)
+            }
+            other => Err(format!("unknown --rss-child {other}").into()),
+        }
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}",
+        json!({ "port": info.port, "ca": info.ca_cert_path, "mem": mem_json() })
+    )?;
+    out.flush()?;
+    drop(out);
+    for line in std::io::stdin().lock().lines() {
+        if line?.trim() == "rss" {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", mem_json())?;
+            out.flush()?;
+        }
+    }
+    rt.block_on(async {
+        if let Some(e) = &bare {
+            let _ = e.stop().await;
+        }
+        if let Some(g) = &guard {
+            let _ = g.stop().await;
+        }
+    });
+    Ok(())
+}
+
+/// Everything the scenarios run against.
+struct World {
+    http_origin: SocketAddr,
+    https_origin: SocketAddr,
+    bare: SocketAddr,
+    guardian: SocketAddr,
+    tls_origin: tokio_rustls::TlsConnector,
+    tls_bare: tokio_rustls::TlsConnector,
+    tls_guardian: tokio_rustls::TlsConnector,
+}
+
+impl World {
+    fn target(&self, variant: Variant, scheme: Scheme) -> Target {
+        let proxy = match variant {
+            Variant::Direct => None,
+            Variant::Bare => Some(self.bare),
+            Variant::Guardian => Some(self.guardian),
+        };
+        let (origin, tls) = match scheme {
+            Scheme::Http => (self.http_origin, None),
+            Scheme::Https => (
+                self.https_origin,
+                Some(match variant {
+                    Variant::Direct => self.tls_origin.clone(),
+                    Variant::Bare => self.tls_bare.clone(),
+                    Variant::Guardian => self.tls_guardian.clone(),
+                }),
+            ),
+        };
+        Target {
+            scheme,
+            proxy,
+            origin,
+            tls,
+        }
+    }
+}
+
+/// Variant order per round: alternated so drift on a shared machine
+/// does not always favour the same variant.
+fn order(round: u32) -> [Variant; 3] {
+    if round.is_multiple_of(2) {
+        [Variant::Direct, Variant::Bare, Variant::Guardian]
+    } else {
+        [Variant::Guardian, Variant::Bare, Variant::Direct]
+    }
+}
+
+fn latency_json(mut lat: Vec<u64>) -> Value {
+    let p = percentiles(&mut lat);
+    json!({ "n": p.n, "p50_us": p.p50, "p99_us": p.p99, "p999_us": p.p999, "max_us": p.max, "mean_us": p.mean })
+}
+
+fn sample_json(scenario: &str, scheme: Scheme, variant: Variant, s: Sample) -> Value {
+    let extra = if s.extra_ns.is_empty() {
+        Value::Null
+    } else {
+        latency_json(s.extra_ns.clone())
+    };
+    json!({
+        "scenario": scenario,
+        "scheme": scheme.as_str(),
+        "variant": variant.as_str(),
+        "completed": s.completed,
+        "window_s": s.window.as_secs_f64(),
+        "req_s": s.per_sec(),
+        "mb_s": s.mb_per_sec(),
+        "wire_mb_s": if s.window.is_zero() { 0.0 } else { s.wire_bytes as f64 / s.window.as_secs_f64() / 1e6 },
+        "errors": s.errors,
+        "first_error": s.first_error,
+        "latency": latency_json(s.lat_ns),
+        "event_latency": extra,
+    })
+}
+
+fn say(msg: &str) {
+    eprintln!("[proxy bench] {msg}");
+}
+
+fn run(plan: Plan) -> BenchResult<()> {
+    upstream::now_ns();
+    let rt = runtime()?;
+    rt.block_on(run_async(plan))
+}
+
+async fn run_async(plan: Plan) -> BenchResult<()> {
+    let payloads = Arc::new(Payloads::new()?);
+    let pki = upstream::make_pki()?;
+    let http_origin = upstream::spawn_http(Arc::clone(&payloads)).await?;
+    let https_origin = upstream::spawn_https(Arc::clone(&payloads), &pki).await?;
+
+    let homes = tempfile::tempdir()?;
+    let bare = ProxyEngine::new(
+        bare_settings(homes.path().join("bare-ca"), &pki.ca_pem_path),
+        None,
+        Arc::new(NullSink),
+    );
+    let bare_info = bare.start().await?;
+    let ghome = homes.path().join("guardian");
+    std::fs::create_dir_all(&ghome)?;
+    let guard = guardian(&ghome, &pki.ca_pem_path)?;
+    let guard_info = guard.start().await?;
+    let world = World {
+        http_origin,
+        https_origin,
+        bare: addr_of(&bare_info)?,
+        guardian: addr_of(&guard_info)?,
+        tls_origin: tls_trusting(&pki.ca_pem_path)?,
+        tls_bare: tls_trusting(
+            bare_info
+                .ca_cert_path
+                .as_deref()
+                .ok_or("bare proxy reports no CA")?,
+        )?,
+        tls_guardian: tls_trusting(
+            guard_info
+                .ca_cert_path
+                .as_deref()
+                .ok_or("guardian reports no CA")?,
+        )?,
+    };
+    say(&format!(
+        "origin http {} https {}, bare proxy {}, guardian {}",
+        world.http_origin, world.https_origin, world.bare, world.guardian
+    ));
+
+    // Every path works (and MITM leaves are minted) before anything is timed.
+    for scheme in [Scheme::Http, Scheme::Https] {
+        for v in Variant::ALL {
+            let t = world.target(v, scheme);
+            let mut c = t
+                .connect()
+                .await
+                .map_err(|e| format!("{} {}: connect: {e}", v.as_str(), scheme.as_str()))?;
+            let (status, n) =
+                exchange(&mut c, t.request(Method::GET, "/small", Bytes::new())?).await?;
+            if status != 200 || n != SMALL_LEN {
+                return Err(format!(
+                    "{} {}: warm-up got status {status}, {n} bytes",
+                    v.as_str(),
+                    scheme.as_str()
+                )
+                .into());
+            }
+        }
+    }
+
+    let small = Shape {
+        method: Method::GET,
+        path: "/small".into(),
+        body: Bytes::new(),
+        expect_len: SMALL_LEN,
+        logical_len: SMALL_LEN,
+    };
+    let upload_ack = format!("{{\"received\":{UPLOAD_LEN}}}").len();
+    let upload = Shape {
+        method: Method::POST,
+        path: "/upload".into(),
+        body: payloads.upload.clone(),
+        expect_len: upload_ack,
+        logical_len: UPLOAD_LEN,
+    };
+    let download = Shape {
+        method: Method::GET,
+        path: "/download".into(),
+        body: Bytes::new(),
+        expect_len: DOWNLOAD_LEN,
+        logical_len: DOWNLOAD_LEN,
+    };
+    let download_gz = Shape {
+        method: Method::GET,
+        path: "/download-gzip".into(),
+        body: Bytes::new(),
+        expect_len: payloads.download_gz.len(),
+        logical_len: DOWNLOAD_LEN,
+    };
+
+    let mut results: Vec<Value> = Vec::new();
+    let rounds = plan.rounds.max(1);
+    let per_round = |d: Duration| d / rounds;
+
+    for &scheme in &plan.schemes {
+        // (scenario name, runner) pairs, each run for every variant per round.
+        let scenarios: [&str; 6] = [
+            "small_saturation",
+            "small_fixed_rate",
+            "upload_64k",
+            "download_1m_identity",
+            "download_1m_gzip",
+            "sse",
+        ];
+        for scenario in scenarios {
+            if !plan.wants(scenario) {
+                continue;
+            }
+            let mut merged: BTreeMap<&str, Sample> = BTreeMap::new();
+            for round in 0..rounds {
+                for v in order(round).into_iter().filter(|v| plan.runs(*v)) {
+                    let t = world.target(v, scheme);
+                    let s = match scenario {
+                        "small_saturation" => {
+                            closed_loop(&t, &small, plan.conns, plan.warmup, per_round(plan.window))
+                                .await?
+                        }
+                        "small_fixed_rate" => {
+                            fixed_rate(
+                                &t,
+                                &small,
+                                plan.rate_conns,
+                                plan.rate,
+                                plan.warmup,
+                                per_round(plan.window),
+                            )
+                            .await?
+                        }
+                        "upload_64k" => {
+                            closed_loop(
+                                &t,
+                                &upload,
+                                plan.transfer_conns,
+                                plan.warmup,
+                                per_round(plan.transfer_window),
+                            )
+                            .await?
+                        }
+                        "download_1m_identity" => {
+                            closed_loop(
+                                &t,
+                                &download,
+                                plan.transfer_conns,
+                                plan.warmup,
+                                per_round(plan.transfer_window),
+                            )
+                            .await?
+                        }
+                        "download_1m_gzip" => {
+                            closed_loop(
+                                &t,
+                                &download_gz,
+                                plan.transfer_conns,
+                                plan.warmup,
+                                per_round(plan.transfer_window),
+                            )
+                            .await?
+                        }
+                        _ => sse(&t, plan.sse_streams, plan.sse_events, plan.sse_every_ms).await?,
+                    };
+                    merged.entry(v.as_str()).or_default().merge(s);
+                }
+            }
+            for v in Variant::ALL {
+                if let Some(s) = merged.remove(v.as_str()) {
+                    let line = sample_json(scenario, scheme, v, s);
+                    say(&format!(
+                        "{scenario:<22} {:<5} {:<8} req/s {:>9.0}  MB/s {:>8.1}  p50 {:>8.1}us  p99 {:>8.1}us  errors {}",
+                        scheme.as_str(),
+                        v.as_str(),
+                        line["req_s"].as_f64().unwrap_or(0.0),
+                        line["mb_s"].as_f64().unwrap_or(0.0),
+                        line["latency"]["p50_us"].as_f64().unwrap_or(0.0),
+                        line["latency"]["p99_us"].as_f64().unwrap_or(0.0),
+                        line["errors"],
+                    ));
+                    results.push(line);
+                }
+            }
+        }
+    }
+
+    let status = guard.status();
+    let counters = json!({
+        "requests": status.proxy.counters.requests,
+        "mitm_connections": status.proxy.counters.mitm_connections,
+        "bytes_scanned_outbound": status.proxy.counters.bytes_scanned_outbound,
+        "bytes_scanned_inbound": status.proxy.counters.bytes_scanned_inbound,
+        "truncated_messages": status.proxy.counters.truncated_messages,
+        "decode_failures": status.proxy.counters.decode_failures,
+        "upstream_errors": status.proxy.counters.upstream_errors,
+        "findings_emitted": status.store.findings_emitted,
+    });
+    say(&format!("guardian counters: {counters}"));
+    bare.stop().await?;
+    guard.stop().await?;
+
+    let mut memory = Vec::new();
+    if plan.wants("idle_memory") {
+        for &scheme in &plan.schemes {
+            for kind in ["bare", "guardian"] {
+                let m = idle_memory(kind, scheme, &world, &pki.ca_pem_path, plan.idle_conns)
+                    .await
+                    .map_err(|e| format!("idle memory ({kind}, {}): {e}", scheme.as_str()))?;
+                say(&format!("idle_memory {} {kind}: {m}", scheme.as_str()));
+                memory.push(m);
+            }
+        }
+    }
+
+    let summary = json!({
+        "bench": "traffic-guardian proxy",
+        "quick": plan.quick,
+        "plan": {
+            "rounds": rounds,
+            "warmup_s": plan.warmup.as_secs_f64(),
+            "window_s": plan.window.as_secs_f64(),
+            "transfer_window_s": plan.transfer_window.as_secs_f64(),
+            "conns": plan.conns,
+            "transfer_conns": plan.transfer_conns,
+            "rate": plan.rate,
+            "rate_conns": plan.rate_conns,
+            "sse_streams": plan.sse_streams,
+            "sse_events": plan.sse_events,
+            "sse_every_ms": plan.sse_every_ms,
+            "idle_conns": plan.idle_conns,
+            "small_len": SMALL_LEN,
+            "upload_len": UPLOAD_LEN,
+            "download_len": DOWNLOAD_LEN,
+            "download_gzip_wire_len": payloads.download_gz.len(),
+        },
+        "results": results,
+        "memory": memory,
+        "guardian_counters": counters,
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+/// The child's next JSON line (30 s at most).
+async fn next_line(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> BenchResult<Value> {
+    match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+        Ok(Some(l)) => Ok(serde_json::from_str(&l)?),
+        _ => Err("child did not answer".into()),
+    }
+}
+
+/// Starts a child process running one proxy, holds `n` idle keep-alive
+/// connections through it (each made one request), and reads its memory.
+async fn idle_memory(
+    kind: &str,
+    scheme: Scheme,
+    world: &World,
+    origin_ca: &Path,
+    n: usize,
+) -> BenchResult<Value> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .arg("--rss-child")
+        .arg(kind)
+        .arg("--ca-bundle")
+        .arg(origin_ca)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or("child stdin")?;
+    let stdout = child.stdout.take().ok_or("child stdout")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(l).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    let outcome = async {
+        let ready = next_line(&mut rx).await?;
+        let port = ready["port"].as_u64().ok_or("child reported no port")?;
+        let proxy: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let tls = match scheme {
+            Scheme::Http => None,
+            Scheme::Https => Some(tls_trusting(Path::new(
+                ready["ca"].as_str().ok_or("child reported no CA")?,
+            ))?),
+        };
+        let base = world.target(Variant::Direct, scheme);
+        let target = Target {
+            proxy: Some(proxy),
+            tls,
+            ..base
+        };
+        // Open and use every connection (bounded concurrency), then keep them idle.
+        let opened: Vec<BenchResult<Sender>> = futures::stream::iter(0..n)
+            .map(|_| {
+                let t = target.clone();
+                async move {
+                    let mut c = t.connect().await?;
+                    let (status, len) =
+                        exchange(&mut c, t.request(Method::GET, "/small", Bytes::new())?).await?;
+                    if status != 200 || len != SMALL_LEN {
+                        return Err(format!("status {status}, {len} bytes").into());
+                    }
+                    Ok(c)
+                }
+            })
+            .buffer_unordered(50)
+            .collect()
+            .await;
+        let mut held = Vec::with_capacity(n);
+        let mut failed = 0usize;
+        let mut first_error = None;
+        for c in opened {
+            match c {
+                Ok(c) => held.push(c),
+                Err(e) => {
+                    failed += 1;
+                    first_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stdin.write_all(b"rss\n")?;
+        stdin.flush()?;
+        let loaded = next_line(&mut rx).await?;
+        let idle = held.len();
+        drop(held);
+        Ok::<Value, BenchError>(json!({
+            "variant": kind,
+            "scheme": scheme.as_str(),
+            "connections": idle,
+            "failed": failed,
+            "first_error": first_error,
+            "before_rss_kb": ready["mem"]["rss_kb"],
+            "rss_kb": loaded["rss_kb"],
+            "peak_rss_kb": loaded["hwm_kb"],
+        }))
+    }
+    .await;
+    drop(stdin);
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    outcome
+}

@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// `npm run bench`: what the guardian costs, measured in one run on loopback.
+// Builds the release bench binaries, runs the proxy bench (direct / bare
+// proxy / guardian, plain HTTP and HTTPS with MITM) and the criterion
+// detector bench, then writes BENCHMARKS.md with absolute figures, the
+// ratios guardian/bare and guardian/direct, the targets and the machine.
+//
+// Options (after `npm run bench --`):
+//   --quick        short windows; writes target/bench/BENCHMARKS.quick.md instead
+//   --skip-scanner do not run the criterion detector bench
+//   anything else  passed to the proxy bench (e.g. --rounds 3, --only sse)
+// Benchmarks are not tests: nothing here runs in `npm test` or CI.
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const skipScanner = args.includes('--skip-scanner');
+const proxyArgs = args.filter((a) => a !== '--skip-scanner');
+const started = new Date();
+const t0 = Date.now();
+
+function sh(cmd, cmdArgs) {
+  try {
+    return execFileSync(cmd, cmdArgs, { encoding: 'utf8', cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const hostTriple = sh('rustc', ['-vV'])
+  .split('\n')
+  .find((l) => l.startsWith('host: '))
+  ?.slice(6)
+  .trim();
+if (!hostTriple) {
+  console.error('bench: could not read the host target from `rustc -vV`; is the Rust toolchain installed?');
+  process.exit(2);
+}
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    if (line) return line.split(':').slice(1).join(':').trim();
+  } catch {
+    /* not Linux */
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+const machine = {
+  cpu: cpuModel(),
+  cores: cpus().length,
+  memGiB: (totalmem() / 2 ** 30).toFixed(1),
+  kernel: `${process.platform} ${release()}`,
+  rustc: sh('rustc', ['-V']),
+  node: process.version,
+  commit: sh('git', ['rev-parse', '--short', 'HEAD']),
+  loadBefore: loadavg().map((x) => x.toFixed(2)),
+};
+
+// 1. Build both bench binaries once (release profile, shared artefacts).
+console.log(`▶ build: cargo bench --no-run --target ${hostTriple}`);
+const build = spawnSync(
+  'cargo',
+  ['bench', '--no-run', '--target', hostTriple, '--message-format=json-render-diagnostics'],
+  { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 2 ** 20 },
+);
+if (build.status !== 0) {
+  console.error('bench: build failed');
+  process.exit(1);
+}
+const exes = {};
+for (const line of build.stdout.split('\n')) {
+  if (!line.startsWith('{')) continue;
+  try {
+    const m = JSON.parse(line);
+    if (m.reason === 'compiler-artifact' && m.executable && m.target?.kind?.includes('bench')) {
+      exes[m.target.name] = m.executable;
+    }
+  } catch {
+    /* not a JSON line */
+  }
+}
+for (const name of ['proxy', 'scanner']) {
+  if (!exes[name]) {
+    console.error(`bench: cargo did not report the ${name} bench executable`);
+    process.exit(1);
+  }
+}
+
+// 2. The proxy bench: its last stdout line is the JSON summary.
+console.log(`\n▶ proxy bench: ${exes.proxy} ${proxyArgs.join(' ')}`);
+const proxyRun = spawnSync(exes.proxy, proxyArgs, {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+  maxBuffer: 256 * 2 ** 20,
+});
+if (proxyRun.status !== 0) {
+  console.error('bench: proxy bench failed');
+  process.exit(1);
+}
+const lastLine = proxyRun.stdout.trim().split('\n').pop() ?? '';
+let proxy;
+try {
+  proxy = JSON.parse(lastLine);
+} catch {
+  console.error('bench: proxy bench did not end with a JSON summary');
+  process.exit(1);
+}
+
+// 3. The detector bench (criterion); estimates are read from its JSON files.
+const sizes = [4096, 65536, 1048576];
+const detector = [];
+if (!skipScanner) {
+  const critHome = mkdtempSync(join(tmpdir(), 'tg-criterion-'));
+  const critArgs = ['--bench', '--warm-up-time', quick ? '0.3' : '1', '--measurement-time', quick ? '0.7' : '2'];
+  console.log(`\n▶ detector bench: ${exes.scanner} ${critArgs.join(' ')}`);
+  const scan = spawnSync(exes.scanner, critArgs, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CRITERION_HOME: critHome },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (scan.status !== 0) {
+    console.error('bench: detector bench failed');
+    process.exit(1);
+  }
+  for (const direction of ['outbound', 'inbound']) {
+    for (const kind of ['benign', 'hits']) {
+      for (const size of sizes) {
+        const f = join(critHome, `scan_${direction}`, kind, String(size), 'new', 'estimates.json');
+        if (!existsSync(f)) continue;
+        const est = JSON.parse(readFileSync(f, 'utf8'));
+        const ns = est.median.point_estimate;
+        detector.push({ direction, kind, size, ns, mbs: (size / ns) * 1e3 });
+      }
+    }
+  }
+  rmSync(critHome, { recursive: true, force: true });
+}
+machine.loadAfter = loadavg().map((x) => x.toFixed(2));
+const elapsedS = Math.round((Date.now() - t0) / 1000);
+
+// 4. Tables.
+const get = (scenario, scheme, variant) =>
+  proxy.results.find((r) => r.scenario === scenario && r.scheme === scheme && r.variant === variant);
+const fmt = (x, d = 0) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Number(x).toFixed(d));
+const ratio = (a, b) => (a && b ? `${((a / b) * 100).toFixed(0)}%` : '–');
+const ms = (us) => (us === undefined || us === null ? '–' : (us / 1000).toFixed(2));
+const schemes = [...new Set(proxy.results.map((r) => r.scheme))];
+const label = { http: 'HTTP', https: 'HTTPS (MITM)' };
+
+const lines = [];
+const out = (s = '') => lines.push(s);
+
+function throughputTable(title, scenario, metric, unit, digits) {
+  const rows = [];
+  for (const scheme of schemes) {
+    const [d, b, g] = ['direct', 'bare', 'guardian'].map((v) => get(scenario, scheme, v));
+    if (!d || !b || !g) continue;
+    rows.push(
+      `| ${label[scheme]} | ${fmt(d[metric], digits)} | ${fmt(b[metric], digits)} | ${fmt(g[metric], digits)} | **${ratio(g[metric], b[metric])}** | ${ratio(g[metric], d[metric])} | ${d.errors + b.errors + g.errors} |`,
+    );
+  }
+  if (!rows.length) return;
+  out(`**${title}** (${unit})`);
+  out();
+  out(`| | direct | bare proxy | guardian | guardian / bare | guardian / direct | errors |`);
+  out(`|---|---:|---:|---:|---:|---:|---:|`);
+  rows.forEach((r) => out(r));
+  out();
+}
+
+function latencyTable(title, scenario) {
+  const rows = [];
+  for (const scheme of schemes) {
+    for (const v of ['direct', 'bare', 'guardian']) {
+      const r = get(scenario, scheme, v);
+      if (!r) continue;
+      const b = get(scenario, scheme, 'bare');
+      const d = get(scenario, scheme, 'direct');
+      const added = v === 'guardian' ? `${ms(r.latency.p99_us - b.latency.p99_us)} / ${ms(r.latency.p99_us - d.latency.p99_us)}` : '';
+      rows.push(
+        `| ${label[scheme]} | ${v} | ${fmt(r.req_s)} | ${ms(r.latency.p50_us)} | ${ms(r.latency.p99_us)} | ${ms(r.latency.p999_us)} | ${added} |`,
+      );
+    }
+  }
+  if (!rows.length) return;
+  out(`**${title}** (latency in ms)`);
+  out();
+  out(`| | | req/s | p50 | p99 | p99.9 | p99 added vs bare / vs direct |`);
+  out(`|---|---|---:|---:|---:|---:|---:|`);
+  rows.forEach((r) => out(r));
+  out();
+}
+
+// Targets from issue 8.
+const targets = [];
+function target(name, value, ok, detail) {
+  targets.push({ name, value, ok, detail });
+}
+for (const scheme of schemes) {
+  const b = get('small_saturation', scheme, 'bare');
+  const g = get('small_saturation', scheme, 'guardian');
+  if (b && g) target(`small requests req/s, ${label[scheme]}: guardian ≥ 90% of bare`, ratio(g.req_s, b.req_s), g.req_s >= 0.9 * b.req_s);
+}
+for (const scheme of schemes) {
+  for (const sc of ['download_1m_identity', 'download_1m_gzip']) {
+    const b = get(sc, scheme, 'bare');
+    const g = get(sc, scheme, 'guardian');
+    if (b && g)
+      target(
+        `1 MiB ${sc.endsWith('gzip') ? 'gzip' : 'identity'} download MB/s, ${label[scheme]}: guardian ≥ 80% of bare`,
+        ratio(g.mb_s, b.mb_s),
+        g.mb_s >= 0.8 * b.mb_s,
+      );
+  }
+}
+for (const scheme of schemes) {
+  const b = get('small_fixed_rate', scheme, 'bare');
+  const g = get('small_fixed_rate', scheme, 'guardian');
+  if (b && g) {
+    const added = (g.latency.p99_us - b.latency.p99_us) / 1000;
+    target(`p99 added over bare at ${proxy.plan.rate} req/s, ${label[scheme]}: ≤ 1 ms`, `${added.toFixed(2)} ms`, added <= 1);
+  }
+}
+for (const scheme of schemes) {
+  const d = get('sse', scheme, 'direct');
+  const b = get('sse', scheme, 'bare');
+  const g = get('sse', scheme, 'guardian');
+  if (d && g) {
+    const vsDirect = (g.latency.p50_us - d.latency.p50_us) / 1000;
+    const vsBare = b ? (g.latency.p50_us - b.latency.p50_us) / 1000 : NaN;
+    target(
+      `SSE first event added (median, vs direct), ${label[scheme]}: ≤ 5 ms`,
+      `${vsDirect.toFixed(2)} ms (vs bare ${vsBare.toFixed(2)} ms)`,
+      vsDirect <= 5,
+    );
+  }
+}
+for (const m of proxy.memory ?? []) {
+  if (m.variant !== 'guardian') continue;
+  const mb = (m.peak_rss_kb * 1024) / 1e6;
+  target(
+    `peak RSS with ${m.connections} idle connections, ${label[m.scheme]}: ≤ 150 MB`,
+    `${mb.toFixed(1)} MB`,
+    mb <= 150 && m.connections === proxy.plan.idle_conns,
+  );
+}
+for (const dir of ['outbound', 'inbound']) {
+  const benign = detector.filter((x) => x.direction === dir && x.kind === 'benign');
+  if (!benign.length) continue;
+  const worst = benign.reduce((a, b) => (a.mbs < b.mbs ? a : b));
+  target(`detector on benign text, ${dir}, one core: ≥ 1 GB/s (worst size)`, `${(worst.mbs / 1000).toFixed(2)} GB/s at ${worst.size} B`, worst.mbs >= 1000);
+}
+
+const cmd = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+out('# Benchmarks');
+out();
+out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through a **bare proxy** (this crate\'s `ProxyEngine` with `inspect: false` — hudsucker with a no-op handler and the same settings: MITM on for every client, the same pivot guard and CA bundle) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
+out();
+out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
+out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);
+out(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB RAM, ${machine.kernel}; ${machine.rustc}; node ${machine.node}`);
+out(`- Load average (1/5/15 min) before: ${machine.loadBefore.join(' / ')}, after: ${machine.loadAfter.join(' / ')}`);
+if (Number(machine.loadBefore[0]) > 0.5 || Number(machine.loadAfter[0]) > machine.cores) {
+  out(
+    `- **The machine was shared**: other processes (builds and tests of other developers) ran during the measurement. Client, origin and proxy all run on the same ${machine.cores} cores, so absolute figures are low and noisy; the ratios are the figures to read — every scenario runs the three variants in interleaved rounds (order alternated) so that load changes hit them alike.`,
+  );
+}
+out();
+out('## Targets (issue 8)');
+out();
+out('| target | measured | |');
+out('|---|---|---|');
+for (const t of targets) out(`| ${t.name} | ${t.value} | ${t.ok ? 'met' : '**missed**'} |`);
+out();
+out('## Proxy');
+out();
+const p = proxy.plan;
+out(
+  `Load generator: a hyper HTTP/1.1 client in the bench binary (\`benches/proxy.rs\`), keep-alive connections with TCP_NODELAY; origin: hyper on 127.0.0.1, HTTPS with a leaf signed by a CA made with rcgen at bench time (given to both proxies as \`ca_bundle\`). ${p.rounds} interleaved rounds per scenario; ${p.warmup_s}s warm-up per round.`,
+);
+out();
+throughputTable(`Small GETs (${p.small_len} B responses) at saturation, ${p.conns} connections, ${p.window_s}s per variant`, 'small_saturation', 'req_s', 'req/s', 0);
+latencyTable(`Small GETs at saturation, ${p.conns} connections`, 'small_saturation');
+latencyTable(`Small GETs at a fixed ${p.rate} req/s (open loop over ${p.rate_conns} connections)`, 'small_fixed_rate');
+throughputTable(`64 KiB JSON POST uploads, ${p.transfer_conns} connections`, 'upload_64k', 'mb_s', 'MB/s of request body', 0);
+throughputTable(`1 MiB JSON downloads, identity, ${p.transfer_conns} connections`, 'download_1m_identity', 'mb_s', 'MB/s', 0);
+throughputTable(
+  `1 MiB JSON downloads, gzip (${(p.download_gzip_wire_len / 1024).toFixed(0)} KiB on the wire), ${p.transfer_conns} connections`,
+  'download_1m_gzip',
+  'mb_s',
+  'MB/s of decoded body: the guardian inflates and scans the full MiB, the client and the bare proxy do not',
+  0,
+);
+{
+  const rows = [];
+  for (const scheme of schemes) {
+    for (const v of ['direct', 'bare', 'guardian']) {
+      const r = get('sse', scheme, v);
+      if (!r) continue;
+      const d = get('sse', scheme, 'direct');
+      rows.push(
+        `| ${label[scheme]} | ${v} | ${ms(r.latency.p50_us)} | ${ms(r.latency.max_us)} | ${ms(r.event_latency?.p50_us)} | ${ms(r.event_latency?.p99_us)} | ${v === 'direct' ? '' : `${ms(r.latency.p50_us - d.latency.p50_us)} / ${ms(r.event_latency?.p50_us - d.event_latency?.p50_us)}`} | ${r.errors} |`,
+      );
+    }
+  }
+  if (rows.length) {
+    out(`**SSE**: ${p.sse_streams} concurrent streams × ${p.rounds} rounds, ${p.sse_events} events ${p.sse_every_ms} ms apart (latency in ms; event latency = origin timestamp → client)`);
+    out();
+    out('| | | first event p50 | first event max | event p50 | event p99 | added vs direct: first event / event p50 | errors |');
+    out('|---|---|---:|---:|---:|---:|---:|---:|');
+    rows.forEach((r) => out(r));
+    out();
+  }
+}
+if (proxy.memory?.length) {
+  out(`**Memory with ${p.idle_conns} idle keep-alive connections** (each made one request, then stays open; the proxy runs alone in a child process, so the figure is the proxy's own; MB = 10^6 bytes)`);
+  out();
+  out('| | | connections held | RSS at start | RSS with connections | peak RSS (VmHWM) |');
+  out('|---|---|---:|---:|---:|---:|');
+  for (const m of proxy.memory) {
+    out(
+      `| ${label[m.scheme]} | ${m.variant} | ${m.connections}${m.failed ? ` (${m.failed} failed)` : ''} | ${fmt((m.before_rss_kb * 1024) / 1e6, 1)} | ${fmt((m.rss_kb * 1024) / 1e6, 1)} | ${fmt((m.peak_rss_kb * 1024) / 1e6, 1)} |`,
+    );
+  }
+  out();
+}
+const c = proxy.guardian_counters;
+out(
+  `Guardian counters over the run: ${c.requests} requests, ${(c.bytes_scanned_outbound / 1e6).toFixed(0)} MB scanned outbound, ${(c.bytes_scanned_inbound / 1e6).toFixed(0)} MB scanned inbound, ${c.findings_emitted} findings (the payloads are benign), ${c.truncated_messages} truncated, ${c.decode_failures} decode failures, ${c.upstream_errors} upstream errors.`,
+);
+out();
+if (detector.length) {
+  out('## Detector only');
+  out();
+  out('`cargo bench --bench scanner` (criterion, one thread, full built-in rule set; median; MB/s = 10^6 bytes/s):');
+  out();
+  out('| direction | text | 4 KiB | 64 KiB | 1 MiB |');
+  out('|---|---|---:|---:|---:|');
+  for (const dir of ['outbound', 'inbound']) {
+    for (const kind of ['benign', 'hits']) {
+      const cells = sizes.map((s) => {
+        const x = detector.find((d) => d.direction === dir && d.kind === kind && d.size === s);
+        return x ? `${fmt(x.mbs)} MB/s` : '–';
+      });
+      out(`| ${dir} | ${kind === 'hits' ? 'a hit every 2 KiB' : 'benign'} | ${cells.join(' | ')} |`);
+    }
+  }
+  out();
+}
+const notesFile = join(root, 'benches', 'common', 'ANALYSIS.md');
+if (existsSync(notesFile)) {
+  out(readFileSync(notesFile, 'utf8').trim());
+  out();
+}
+
+const md = `${lines.join('\n')}\n`;
+const outDir = join(root, 'target', 'bench');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, quick ? 'proxy.quick.json' : 'proxy.json'), `${JSON.stringify(proxy, null, 2)}\n`);
+const mdPath = quick ? join(outDir, 'BENCHMARKS.quick.md') : join(root, 'BENCHMARKS.md');
+writeFileSync(mdPath, md);
+console.log(`\n${md}`);
+console.log(`bench: wrote ${mdPath}`);
