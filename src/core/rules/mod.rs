@@ -3,10 +3,10 @@ pub mod spec;
 pub use spec::{RuleKind, RuleSpec};
 pub mod registry;
 pub use registry::{Rule, RuleError, RuleSet};
+#[cfg(test)]
+mod catalog_tests;
+pub mod corpus;
 pub mod entropy;
 pub mod exfil;
 pub mod injection;
 pub mod template;
-pub mod corpus;
-#[cfg(test)]
-mod catalog_tests;
