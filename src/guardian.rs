@@ -120,15 +120,18 @@ impl std::fmt::Debug for Guardian {
 }
 
 fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
+    // Userinfo is percent-encoded (RFC 3986), which the proxy's parser
+    // decodes; form encoding would turn a space into a literal `+`.
     let upstream_proxy = cfg.upstream_proxy.as_ref().map(|u| {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let userinfo = match (&u.username, &u.password) {
-            (Some(user), Some(pass)) => format!("{}:{}@", enc(user), enc(pass.expose())),
-            (None, Some(pass)) => format!(":{}@", enc(pass.expose())),
-            (Some(user), None) => format!("{}@", enc(user)),
-            (None, None) => String::new(),
-        };
-        format!("{}://{}{}", u.scheme, userinfo, u.authority())
+        let base = format!("{}://{}", u.scheme, u.authority());
+        match url::Url::parse(&base) {
+            Ok(mut url) => {
+                let _ = url.set_username(u.username.as_deref().unwrap_or(""));
+                let _ = url.set_password(u.password.as_ref().map(|p| p.expose()));
+                url.as_str().trim_end_matches('/').to_owned()
+            }
+            Err(_) => base,
+        }
     });
     ProxySettings {
         listen: cfg.listen,
@@ -287,5 +290,39 @@ impl Guardian {
 
     pub fn findings(&self, query: &FindingQuery) -> Result<FindingPage, GuardianError> {
         Ok(self.store.query(query)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::ConfigInput;
+
+    #[test]
+    fn upstream_credentials_survive_encoding_for_the_proxy_parser() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = ConfigInput {
+            env: [("HOME".to_owned(), tmp.path().display().to_string())].into(),
+            config_path: None,
+            overrides: serde_json::json!({
+                "home": tmp.path().join("tg"),
+                "upstream_proxy": "http://agent%20one:t%2Bk%20n%40x@gateway.internal:10255",
+            }),
+        };
+        let report = check_config(&input);
+        assert!(report.ok, "{:?}", report.errors);
+        let cfg = report.config.unwrap();
+        let settings = proxy_settings(&cfg);
+        let raw = settings.upstream_proxy.unwrap();
+        let parsed = crate::proxy::UpstreamProxy::parse(&raw).unwrap();
+        assert_eq!(parsed.authority(), "gateway.internal:10255");
+        let expected = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "agent one:t+k n@x",
+        );
+        assert_eq!(
+            parsed.authorization.as_deref(),
+            Some(format!("Basic {expected}").as_str())
+        );
     }
 }

@@ -121,8 +121,8 @@ fn looks_secret(run: &[u8]) -> bool {
         lower |= b.is_ascii_lowercase();
     }
     let alpha = upper > 0 || lower;
-    (run.len() >= 8 && digit && alpha)
-        || (run.len() >= 12 && digit && !alpha)
+    // Digits with letters from 8 bytes, digits alone from 12.
+    (digit && run.len() >= if alpha { 8 } else { 12 })
         || (run.len() >= 10 && upper >= 2 && lower)
         || run.len() >= 24
 }
