@@ -3,8 +3,7 @@
 //! binding in `napi/` wraps this, and Rust tests drive it directly.
 
 use crate::core::config::{
-    self, AllowedDestination, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes,
-    TRUST_ALL_RUNTIMES,
+    self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
 };
 use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
 use crate::core::rules::registry::builtin_specs;
@@ -158,20 +157,7 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
         allow_private_destinations: cfg
             .allow_private_destinations
             .iter()
-            .map(|a| match a {
-                AllowedDestination::Host {
-                    host,
-                    port: Some(p),
-                } => format!("{host}:{p}"),
-                AllowedDestination::Host { host, port: None } => host.clone(),
-                AllowedDestination::Ip {
-                    ip: std::net::IpAddr::V6(ip),
-                    port: Some(p),
-                } => format!("[{ip}]:{p}"),
-                AllowedDestination::Ip { ip, port: Some(p) } => format!("{ip}:{p}"),
-                AllowedDestination::Ip { ip, port: None } => ip.to_string(),
-                AllowedDestination::Cidr { net, prefix } => format!("{net}/{prefix}"),
-            })
+            .map(ToString::to_string)
             .collect(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: true,

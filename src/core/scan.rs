@@ -207,11 +207,12 @@ impl Detector {
         let limit = bytes.len().min(self.opts.max_scan_bytes);
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.scan_buffer(
+        self.scan_view(
             ctx,
             location,
             &bytes[..limit],
             None,
+            0,
             true,
             &mut seen,
             &mut out,
@@ -227,7 +228,7 @@ impl Detector {
         if let Some(url) = head.url {
             let limit = url.len().min(self.opts.max_scan_bytes);
             let url = &url.as_bytes()[..limit];
-            self.scan_buffer(ctx, "url", url, None, true, &mut seen, &mut out);
+            self.scan_view(ctx, "url", url, None, 0, true, &mut seen, &mut out);
         }
         let mut line = Vec::new();
         for (name, value) in &head.headers {
@@ -240,7 +241,7 @@ impl Detector {
             line.extend_from_slice(b": ");
             line.extend_from_slice(&value[..value.len().min(self.opts.max_scan_bytes)]);
             let location = format!("header:{}", name.to_ascii_lowercase());
-            self.scan_buffer(ctx, &location, &line, None, true, &mut seen, &mut out);
+            self.scan_view(ctx, &location, &line, None, 0, true, &mut seen, &mut out);
         }
         out
     }
@@ -321,23 +322,9 @@ impl Detector {
         Verdict::Accepted
     }
 
-    /// Scans `text` and its decoded views. With `is_final == false`, matches
-    /// touching the end of `text` are left for the next call (they may
-    /// continue in the next frame).
-    #[allow(clippy::too_many_arguments)]
-    fn scan_buffer(
-        &self,
-        ctx: &ScanContext,
-        location: &str,
-        text: &[u8],
-        chain: Option<&str>,
-        is_final: bool,
-        seen: &mut HashSet<(usize, String)>,
-        out: &mut Vec<Finding>,
-    ) {
-        self.scan_view(ctx, location, text, chain, 0, is_final, seen, out);
-    }
-
+    /// Scans `text` and (below [`MAX_VIEW_DEPTH`]) its decoded views. With
+    /// `is_final == false`, matches touching the end of `text` are left for
+    /// the next call: they may continue in the next frame.
     #[allow(clippy::too_many_arguments)]
     fn scan_view(
         &self,
@@ -697,11 +684,12 @@ impl BodyInspector {
         // Past the limit nothing more is coming for the scanner: this is the final view.
         let is_final = is_final || self.truncated;
         let mut out = Vec::new();
-        self.detector.scan_buffer(
+        self.detector.scan_view(
             &self.ctx,
             &self.location,
             &buf,
             None,
+            0,
             is_final,
             &mut self.seen,
             &mut out,

@@ -7,19 +7,15 @@
 //! allow-list destinations they mean to expose. Traffic the guardian does
 //! forward is never blocked or altered.
 
+use crate::core::config::{parse_allowed, AllowedDestination};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-/// One allow-list entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Allow {
-    Net(IpAddr, u8),
-    Host(String),
-}
 
 /// Decides whether the proxy may connect to a destination.
 #[derive(Debug, Clone, Default)]
 pub struct PivotGuard {
-    allow: Vec<Allow>,
+    /// Parsed and matched by the config's own rules (one definition of an
+    /// allow-list entry, ports included).
+    allow: Vec<AllowedDestination>,
 }
 
 /// Names that always mean "this host" or "the metadata service".
@@ -58,25 +54,6 @@ pub fn ip_is_private_pivot(ip: IpAddr) -> bool {
     }
 }
 
-fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let p = u32::from(prefix.min(32));
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-            (u32::from(a) & mask) == (u32::from(n) & mask)
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let p = u32::from(prefix.min(128));
-            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-            (u128::from(a) & mask) == (u128::from(n) & mask)
-        }
-        (IpAddr::V6(a), IpAddr::V4(_)) => a
-            .to_ipv4_mapped()
-            .is_some_and(|a4| in_net(IpAddr::V4(a4), net, prefix)),
-        _ => false,
-    }
-}
-
 /// Why a destination was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pivot guard: refusing to connect to {host} (loopback, link-local or metadata destination not in allow_private_destinations)")]
@@ -85,54 +62,40 @@ pub struct PivotRefused {
 }
 
 impl PivotGuard {
-    /// Builds the guard from allow-list entries: IPs, CIDRs or host names.
+    /// Builds the guard from allow-list entries: `host`, `host:port`, IPs
+    /// (optionally with a port) or CIDRs. Entries were validated with the
+    /// config; one that does not parse allows nothing.
     pub fn new(allow: &[String]) -> Self {
         let allow = allow
             .iter()
-            .filter_map(|raw| {
-                let raw = raw.trim();
-                if raw.is_empty() {
-                    return None;
-                }
-                if let Some((net, prefix)) = raw.split_once('/') {
-                    let ip: IpAddr = normalize_host(net).parse().ok()?;
-                    let prefix: u8 = prefix.parse().ok()?;
-                    return Some(Allow::Net(ip, prefix));
-                }
-                let host = normalize_host(raw);
-                match host.parse::<IpAddr>() {
-                    Ok(ip) => Some(Allow::Net(ip, if ip.is_ipv4() { 32 } else { 128 })),
-                    Err(_) => Some(Allow::Host(host)),
-                }
-            })
+            .filter_map(|raw| parse_allowed(raw.trim()).ok())
             .collect();
         PivotGuard { allow }
     }
 
-    fn ip_allowed(&self, ip: IpAddr) -> bool {
-        self.allow.iter().any(|a| match a {
-            Allow::Net(net, prefix) => in_net(ip, *net, *prefix),
-            Allow::Host(_) => false,
+    /// Whether an entry allows `host` (as named), at `ip` if known, on `port`.
+    fn allowed(&self, host: &str, ip: Option<IpAddr>, port: u16) -> bool {
+        self.allow.iter().any(|a| match (a, ip) {
+            (AllowedDestination::Host { .. }, _) => {
+                a.allows(host, ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port)
+            }
+            (_, Some(ip)) => a.allows(host, ip, port),
+            (_, None) => false,
         })
-    }
-
-    fn host_allowed(&self, host: &str) -> bool {
-        self.allow
-            .iter()
-            .any(|a| matches!(a, Allow::Host(h) if h == host))
     }
 
     /// Checks a destination host as the client named it (literal IPs and
     /// well-known names). Names that resolve to private addresses are caught
     /// again at connect time by [`PivotGuard::check_resolved`].
-    pub fn check_host(&self, host: &str) -> Result<(), PivotRefused> {
+    pub fn check_host(&self, host: &str, port: u16) -> Result<(), PivotRefused> {
         let h = normalize_host(host);
-        if self.host_allowed(&h) {
+        let ip = h.parse::<IpAddr>().ok();
+        if self.allowed(&h, ip, port) {
             return Ok(());
         }
-        let refused = match h.parse::<IpAddr>() {
-            Ok(ip) => ip_is_private_pivot(ip) && !self.ip_allowed(ip),
-            Err(_) => FORBIDDEN_NAMES.contains(&h.as_str()) || h.ends_with(".localhost"),
+        let refused = match ip {
+            Some(ip) => ip_is_private_pivot(ip),
+            None => FORBIDDEN_NAMES.contains(&h.as_str()) || h.ends_with(".localhost"),
         };
         if refused {
             Err(PivotRefused { host: h })
@@ -148,13 +111,10 @@ impl PivotGuard {
         addrs: Vec<SocketAddr>,
     ) -> Result<Vec<SocketAddr>, PivotRefused> {
         let h = normalize_host(host);
-        if self.host_allowed(&h) {
-            return Ok(addrs);
-        }
         let total = addrs.len();
         let kept: Vec<SocketAddr> = addrs
             .into_iter()
-            .filter(|a| !ip_is_private_pivot(a.ip()) || self.ip_allowed(a.ip()))
+            .filter(|a| !ip_is_private_pivot(a.ip()) || self.allowed(&h, Some(a.ip()), a.port()))
             .collect();
         if kept.is_empty() && total > 0 {
             Err(PivotRefused { host: h })
@@ -186,7 +146,7 @@ mod tests {
             "metadata.google.internal",
             "fd00:ec2::254",
         ] {
-            assert!(g.check_host(h).is_err(), "{h} should be refused");
+            assert!(g.check_host(h, 80).is_err(), "{h} should be refused");
         }
         for h in [
             "example.com",
@@ -195,7 +155,7 @@ mod tests {
             "8.8.8.8",
             "2001:db8::1",
         ] {
-            assert!(g.check_host(h).is_ok(), "{h} should pass");
+            assert!(g.check_host(h, 80).is_ok(), "{h} should pass");
         }
     }
 
@@ -206,11 +166,27 @@ mod tests {
             "169.254.0.0/16".into(),
             "localhost".into(),
         ]);
-        assert!(g.check_host("127.0.0.1").is_ok());
-        assert!(g.check_host("127.0.0.2").is_err());
-        assert!(g.check_host("169.254.169.254").is_ok());
-        assert!(g.check_host("localhost").is_ok());
-        assert!(g.check_host("::1").is_err());
+        assert!(g.check_host("127.0.0.1", 80).is_ok());
+        assert!(g.check_host("127.0.0.2", 80).is_err());
+        assert!(g.check_host("169.254.169.254", 80).is_ok());
+        assert!(g.check_host("localhost", 80).is_ok());
+        assert!(g.check_host("::1", 80).is_err());
+        // Port-restricted entries allow that port only.
+        let g = PivotGuard::new(&[
+            "127.0.0.1:8080".into(),
+            "[::1]:9000".into(),
+            "localhost:3000".into(),
+        ]);
+        assert!(g.check_host("127.0.0.1", 8080).is_ok());
+        assert!(g.check_host("127.0.0.1", 22).is_err());
+        assert!(g.check_host("::1", 9000).is_ok());
+        assert!(g.check_host("localhost", 3000).is_ok());
+        assert!(g.check_host("localhost", 3001).is_err());
+        let lo: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(g.check_resolved("x", vec![lo]).unwrap(), vec![lo]);
+        assert!(g
+            .check_resolved("x", vec!["127.0.0.1:22".parse().unwrap()])
+            .is_err());
     }
 
     #[test]

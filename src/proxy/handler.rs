@@ -303,7 +303,7 @@ impl GuardHandler {
         let dest = authority_string(&host, port);
 
         if self.tunnel.is_none() {
-            if let Err(refused) = shared.guard.check_host(&host) {
+            if let Err(refused) = shared.guard.check_host(&host, port) {
                 ProxyStats::inc(&shared.stats.pivot_refusals);
                 debug!(dest = %dest, "pivot guard refused destination");
                 return pivot_response(&refused.host).into();

@@ -255,7 +255,7 @@ impl GuardConnector {
         let tls = matches!(dst.scheme_str(), Some("https") | Some("wss"));
         let port = dst.port_u16().unwrap_or(if tls { 443 } else { 80 });
         // Re-check here too: requests inside a MITM session name their own host.
-        self.guard.check_host(&host)?;
+        self.guard.check_host(&host, port)?;
         if !tls {
             let conn = match &self.upstream {
                 Some(up) => {

@@ -23,6 +23,7 @@ pub use env::{
     ENV_PREFIX, ENV_PROXY_URL, ENV_REDACT_SNIPPETS,
 };
 pub use model::*;
+pub(crate) use validate::parse_allowed;
 pub use validate::{MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 
 /// What to validate. `env` is passed in (not read from the process) so the
