@@ -303,6 +303,35 @@ throughputTable(
   0,
 );
 {
+  // CPU time is not inflated by other processes on a shared machine: the
+  // guardian's added CPU per request / per MB is its cost in absolute terms.
+  const rows = [];
+  const cpuRows = [
+    ['small_saturation', 'small GET at saturation', 'cpu_us_per_req', 'µs / request'],
+    ['small_fixed_rate', `small GET at ${proxy.plan.rate} req/s`, 'cpu_us_per_req', 'µs / request'],
+    ['upload_64k', '64 KiB upload', 'cpu_ms_per_mb', 'ms / MB'],
+    ['download_1m_identity', '1 MiB download, identity', 'cpu_ms_per_mb', 'ms / MB'],
+    ['download_1m_gzip', '1 MiB download, gzip', 'cpu_ms_per_mb', 'ms / MB (decoded)'],
+  ];
+  for (const [sc, title, metric, unit] of cpuRows) {
+    for (const scheme of schemes) {
+      const [d, b, g] = ['direct', 'bare', 'guardian'].map((v) => get(sc, scheme, v));
+      if (!d || !b || !g || d[metric] == null) continue;
+      rows.push(
+        `| ${title} | ${label[scheme]} | ${unit} | ${fmt(d[metric], 1)} | ${fmt(b[metric], 1)} | ${fmt(g[metric], 1)} | **${fmt(g[metric] - b[metric], 1)}** |`,
+      );
+    }
+  }
+  if (rows.length) {
+    out('**CPU cost** (user + system CPU time of the whole bench process — load generator, origin and proxy — inside the measurement windows, divided by the work done; unlike wall-clock figures this is not inflated by other processes, so "guardian − bare" is the guardian\'s own cost)');
+    out();
+    out('| scenario | | unit | direct | bare proxy | guardian | guardian − bare |');
+    out('|---|---|---|---:|---:|---:|---:|');
+    rows.forEach((r) => out(r));
+    out();
+  }
+}
+{
   const rows = [];
   for (const scheme of schemes) {
     for (const v of ['direct', 'bare', 'guardian']) {

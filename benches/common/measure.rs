@@ -32,6 +32,8 @@ pub struct Sample {
     pub lat_ns: Vec<u64>,
     /// Extra per-event samples (SSE delivery latency), ns.
     pub extra_ns: Vec<u64>,
+    /// CPU time of the whole bench process (client, origin, proxies) inside the window(s), s.
+    pub cpu_s: f64,
 }
 
 impl Sample {
@@ -46,6 +48,7 @@ impl Sample {
         self.window += o.window;
         self.lat_ns.extend(o.lat_ns);
         self.extra_ns.extend(o.extra_ns);
+        self.cpu_s += o.cpu_s;
     }
 
     fn error(&mut self, e: String) {
@@ -73,6 +76,43 @@ impl Sample {
             0.0
         }
     }
+}
+
+/// CPU time (user + system) used so far by this process, in seconds, from
+/// `/proc/self/stat` (clock ticks). CPU time, unlike wall time, is not
+/// inflated by other processes competing for the cores.
+pub fn process_cpu_s() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let hz = *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|v| *v > 0.0)
+            .unwrap_or(100.0)
+    });
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start at "state".
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let stime = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (utime + stime) / hz
+}
+
+/// Measures process CPU time between two instants (spawned, so it runs
+/// alongside the load).
+fn cpu_between(from: TokioInstant, to: TokioInstant) -> tokio::task::JoinHandle<f64> {
+    tokio::spawn(async move {
+        tokio::time::sleep_until(from).await;
+        let a = process_cpu_s();
+        tokio::time::sleep_until(to).await;
+        process_cpu_s() - a
+    })
 }
 
 /// Latency summary in microseconds.
@@ -155,6 +195,10 @@ pub async fn closed_loop(
     let begin = Instant::now();
     let measure_from = begin + warmup;
     let end = measure_from + window;
+    let cpu = cpu_between(
+        TokioInstant::from_std(measure_from),
+        TokioInstant::from_std(end),
+    );
     let shape = Arc::new(shape.clone());
     let tasks = senders.into_iter().map(|mut conn| {
         let target = target.clone();
@@ -198,6 +242,7 @@ pub async fn closed_loop(
         s.window = Duration::ZERO;
         total.merge(s);
     }
+    total.cpu_s = cpu.await?;
     Ok(total)
 }
 
@@ -215,6 +260,7 @@ pub async fn fixed_rate(
     let begin = TokioInstant::now() + Duration::from_millis(5);
     let measure_from = begin + warmup;
     let end = measure_from + window;
+    let cpu = cpu_between(measure_from, end);
     let shape = Arc::new(shape.clone());
     let k = conns.max(1);
     let tasks = senders.into_iter().enumerate().map(|(j, mut conn)| {
@@ -263,6 +309,7 @@ pub async fn fixed_rate(
         s.window = Duration::ZERO;
         total.merge(s);
     }
+    total.cpu_s = cpu.await?;
     Ok(total)
 }
 
