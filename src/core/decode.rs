@@ -381,55 +381,62 @@ pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The character an entity at the start of `rest` (just after `&`) stands
+/// for, and the entity's length including the `;`.
+fn html_entity(rest: &[u8]) -> Option<(char, usize)> {
+    let window = &rest[..rest.len().min(11)];
+    let semi = memchr::memchr(b';', window)?;
+    let name = &window[..semi];
+    let code: u32 = if let Some(num) = name.strip_prefix(b"#") {
+        let (digits, radix) = match num.first() {
+            Some(b'x') | Some(b'X') => (&num[1..], 16),
+            _ => (num, 10),
+        };
+        std::str::from_utf8(digits)
+            .ok()
+            .filter(|d| !d.is_empty())
+            .and_then(|d| u32::from_str_radix(d, radix).ok())?
+    } else {
+        u32::from(match name {
+            b"amp" => '&',
+            b"lt" => '<',
+            b"gt" => '>',
+            b"quot" => '"',
+            b"apos" => '\'',
+            b"sol" => '/',
+            b"nbsp" => ' ',
+            b"colon" => ':',
+            b"vert" | b"verbar" => '|',
+            b"dollar" => '$',
+            _ => return None,
+        })
+    };
+    Some((char::from_u32(code)?, semi + 1))
+}
+
 /// Decodes numeric (`&#47;`, `&#x2F;`) and the common named HTML entities.
-/// Returns `None` when the text has no entity.
+/// Returns `None` when the text has no entity. Jumps from `&` to `&` and
+/// allocates only once an entity decodes: `&&` in scripts and `&` in query
+/// strings cost a `memchr`, not a copy.
 pub fn html_unescape(text: &[u8]) -> Option<Vec<u8>> {
-    memchr::memchr(b'&', text)?;
-    let mut out = Vec::with_capacity(text.len());
-    let mut changed = false;
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'&' {
-            let rest = &text[i + 1..text.len().min(i + 12)];
-            if let Some(semi) = memchr::memchr(b';', rest) {
-                let name = &rest[..semi];
-                let decoded: Option<u32> = if let Some(num) = name.strip_prefix(b"#") {
-                    let (digits, radix) = match num.first() {
-                        Some(b'x') | Some(b'X') => (&num[1..], 16),
-                        _ => (num, 10),
-                    };
-                    std::str::from_utf8(digits)
-                        .ok()
-                        .filter(|d| !d.is_empty())
-                        .and_then(|d| u32::from_str_radix(d, radix).ok())
-                } else {
-                    match name {
-                        b"amp" => Some(u32::from('&')),
-                        b"lt" => Some(u32::from('<')),
-                        b"gt" => Some(u32::from('>')),
-                        b"quot" => Some(u32::from('"')),
-                        b"apos" => Some(u32::from('\'')),
-                        b"sol" => Some(u32::from('/')),
-                        b"nbsp" => Some(u32::from(' ')),
-                        b"colon" => Some(u32::from(':')),
-                        b"vert" | b"verbar" => Some(u32::from('|')),
-                        b"dollar" => Some(u32::from('$')),
-                        _ => None,
-                    }
-                };
-                if let Some(ch) = decoded.and_then(char::from_u32) {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                    i += semi + 2;
-                    changed = true;
-                    continue;
-                }
-            }
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    for amp in memchr::memchr_iter(b'&', text) {
+        if amp < copied {
+            continue; // inside an entity already decoded
         }
-        out.push(text[i]);
-        i += 1;
+        let Some((ch, len)) = html_entity(&text[amp + 1..]) else {
+            continue;
+        };
+        let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+        buf.extend_from_slice(&text[copied..amp]);
+        let mut utf8 = [0u8; 4];
+        buf.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+        copied = amp + 1 + len;
     }
-    changed.then_some(out)
+    let mut buf = out?;
+    buf.extend_from_slice(&text[copied..]);
+    Some(buf)
 }
 
 /// Shortest base64 run worth decoding (18 bytes of payload).
@@ -467,39 +474,55 @@ fn mostly_text(bytes: &[u8]) -> bool {
     printable * 10 >= bytes.len() * 9
 }
 
+/// The base64 runs in `text` worth decoding: `[start, end)` of every run of
+/// base64-class bytes with length in [`BASE64_MIN_RUN`, `BASE64_MAX_RUN`]
+/// that does not mix the standard and URL-safe alphabets, at most
+/// [`BASE64_MAX_RUNS`].
+///
+/// A run of at least `BASE64_MIN_RUN` bytes always covers a position
+/// ≡ `BASE64_MIN_RUN - 1` (mod `BASE64_MIN_RUN`), so only those positions
+/// are probed and runs are grown around a hit: the same runs as a
+/// byte-by-byte walk, while touching a fraction of ordinary text.
+fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
+    let step = BASE64_MIN_RUN;
+    let class = |b: u8| B64_CLASS[usize::from(b)];
+    let mut runs = Vec::new();
+    let mut probe = step - 1;
+    while probe < text.len() && runs.len() < BASE64_MAX_RUNS {
+        if !class(text[probe]) {
+            probe += step;
+            continue;
+        }
+        let mut start = probe;
+        while start > 0 && class(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < text.len() && class(text[end]) {
+            end += 1;
+        }
+        // Next grid position at or after the run's end.
+        probe = end + (step - 1 - end % step) % step;
+        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
+            continue;
+        }
+        let run = &text[start..end];
+        let has_std = run.iter().any(|&b| b == b'+' || b == b'/');
+        let has_url = run.iter().any(|&b| b == b'-' || b == b'_');
+        if !(has_std && has_url) {
+            runs.push((start, end, has_url));
+        }
+    }
+    runs
+}
+
 /// Finds base64 runs and decodes those that turn out to be text. The decoded
 /// runs are joined with newlines into one view. Returns `None` if none decoded.
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
-    let mut runs = 0;
-    let mut i = 0;
-    let n = text.len();
-    while i < n && runs < BASE64_MAX_RUNS {
-        if !B64_CLASS[usize::from(text[i])] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let (mut has_std, mut has_url) = (false, false);
-        while i < n && B64_CLASS[usize::from(text[i])] {
-            match text[i] {
-                b'+' | b'/' => has_std = true,
-                b'-' | b'_' => has_url = true,
-                _ => {}
-            }
-            i += 1;
-        }
-        let end = i;
-        while i < n && text[i] == b'=' {
-            i += 1;
-        }
-        let len = end - start;
-        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&len) || (has_std && has_url) {
-            continue;
-        }
-        runs += 1;
+    for (start, end, url_safe) in base64_runs(text) {
         let run = &text[start..end];
-        let decoded = if has_url {
+        let decoded = if url_safe {
             B64_URL.decode(run)
         } else {
             B64_STD.decode(run)
@@ -600,6 +623,59 @@ mod tests {
         assert_eq!(stop, Some(DecodeStop::Failed));
         let (_, stop) = decode_body(&[ContentCoding::Zstd], b"\x28\xb5\x2f\xfdgarbage", 1024);
         assert_eq!(stop, Some(DecodeStop::Failed));
+    }
+
+    /// The straightforward walk the probing finder must agree with.
+    fn base64_runs_by_walking(text: &[u8]) -> Vec<(usize, usize, bool)> {
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < text.len() && runs.len() < BASE64_MAX_RUNS {
+            if !B64_CLASS[usize::from(text[i])] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && B64_CLASS[usize::from(text[i])] {
+                i += 1;
+            }
+            let run = &text[start..i];
+            let has_std = run.iter().any(|&b| b == b'+' || b == b'/');
+            let has_url = run.iter().any(|&b| b == b'-' || b == b'_');
+            if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&run.len()) && !(has_std && has_url) {
+                runs.push((start, i, has_url));
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn probing_base64_finder_matches_a_byte_walk() {
+        let alphabet = b"AZaz09+/-_ .=\n\"{}";
+        let mut seed = 0x2545f4914f6cdd1du64;
+        for round in 0..4000 {
+            let len = 1 + round % 700;
+            let mut text = vec![0u8; len];
+            // Long same-class stretches make runs of every length likely.
+            let mut current = b'A';
+            for b in text.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                if seed % 29 == 0 {
+                    current = alphabet[(seed >> 8) as usize % alphabet.len()];
+                }
+                *b = if seed % 3 == 0 {
+                    b"aB3xY9"[(seed >> 16) as usize % 6]
+                } else {
+                    current
+                };
+            }
+            assert_eq!(
+                base64_runs(&text),
+                base64_runs_by_walking(&text),
+                "round {round}"
+            );
+        }
     }
 
     #[test]
