@@ -661,10 +661,10 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                if seed % 29 == 0 {
+                if seed.is_multiple_of(29) {
                     current = alphabet[(seed >> 8) as usize % alphabet.len()];
                 }
-                *b = if seed % 3 == 0 {
+                *b = if seed.is_multiple_of(3) {
                     b"aB3xY9"[(seed >> 16) as usize % 6]
                 } else {
                     current
