@@ -1,0 +1,3 @@
+#![no_main]
+//! libFuzzer entry for `traffic_guardian_fuzz::stream_decoder`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| traffic_guardian_fuzz::stream_decoder(data));
