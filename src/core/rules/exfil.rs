@@ -191,7 +191,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         description: "GCP service-account JSON key file (type service_account with private_key_id)",
         severity: Severity::Critical,
         keywords: &["service_account"],
-        pattern: r#""type"\s{0,8}:\s{0,8}"service_account"[^{}]{0,2000}?"private_key_id"\s{0,8}:\s{0,8}"(?P<secret>[0-9a-f]{40})""#,
+        pattern: r#""type"\s{0,8}:\s{0,8}"service_account"(?-u:[^{}]){0,2000}?"private_key_id"\s{0,8}:\s{0,8}"(?P<secret>[0-9a-f]{40})""#,
         examples: &[
             r#"{"type": "service_account", "project_id": "demo-1", "private_key_id": "«hex:40»", "private_key": "-----BEGIN PRIVATE KEY-----\n..."}"#,
             r#"{"type":"service_account","private_key_id":"«hex:40»"}"#,
@@ -1516,7 +1516,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         description: "JSON Web Key with private material (kty plus the private exponent/scalar `d`)",
         severity: Severity::Critical,
         keywords: &["kty"],
-        pattern: r#""kty"\s{0,3}:\s{0,3}"(?:RSA|EC|OKP)"[^{}]{0,3000}?"d"\s{0,3}:\s{0,3}"(?P<secret>[A-Za-z0-9_-]{32,1400})""#,
+        pattern: r#""kty"\s{0,3}:\s{0,3}"(?:RSA|EC|OKP)"(?-u:[^{}]){0,3000}?"d"\s{0,3}:\s{0,3}"(?P<secret>[A-Za-z0-9_-]{32,1400})""#,
         examples: &[r#"{"kty":"EC","crv":"P-256","x":"«b64url:43»","y":"«b64url:43»","d":"«b64url:43»"}"#, r#"{"kty": "OKP", "crv": "Ed25519", "x": "«b64url:43»", "d": "«b64url:43»"}"#],
         counter_examples: &[r#"{"kty":"EC","crv":"P-256","x":"«b64url:43»","y":"«b64url:43»"}"#],
         ..SECRET
@@ -1669,7 +1669,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         description: "PuTTY private key file (PuTTY-User-Key-File-2/3) with its private lines",
         severity: Severity::Critical,
         keywords: &["putty-user-key-file-"],
-        pattern: r"PuTTY-User-Key-File-[23]:[^\r\n]{1,80}[^\x00]{0,3000}?Private-Lines:\s{0,3}[0-9]{1,3}\s{1,3}(?P<secret>[A-Za-z0-9+/=\r\n]{40,4000})",
+        pattern: r"PuTTY-User-Key-File-[23]:[^\r\n]{1,80}(?-u:[^\x00]){0,3000}?Private-Lines:\s{0,3}[0-9]{1,3}\s{1,3}(?P<secret>[A-Za-z0-9+/=\r\n]{40,4000})",
         examples: &["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAI«b64:40»\nPrivate-Lines: 1\nAAAAI«b64:40»\nPrivate-MAC: «hex:64»\n", "PuTTY-User-Key-File-2: ssh-rsa\r\nEncryption: none\r\nPrivate-Lines: 14\r\n«b64:64»\r\n«b64:64»\r\n"],
         counter_examples: &["PuTTY-User-Key-File-3: ssh-ed25519 (header only)"],
         ..SECRET
