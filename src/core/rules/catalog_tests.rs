@@ -28,7 +28,7 @@ fn compile(rules: &'static [RuleSpec]) -> Vec<Compiled> {
         .iter()
         .map(|spec| Compiled {
             spec,
-            re: Regex::new(spec.pattern)
+            re: super::registry::compile_pattern(spec.pattern)
                 .unwrap_or_else(|e| panic!("rule {} does not compile: {e}", spec.id)),
         })
         .collect()
@@ -121,6 +121,7 @@ fn patterns_stay_small_and_match_linearly() {
     // and keeps the lazy DFA effective; the regex crate guarantees linear time.
     for r in EXFIL_RULES.iter().chain(INJECTION_RULES) {
         regex::bytes::RegexBuilder::new(r.pattern)
+            .unicode(false)
             .size_limit(4 << 20)
             .build()
             .unwrap_or_else(|e| panic!("{}: {e}", r.id));

@@ -38,6 +38,17 @@ impl Rule {
     }
 }
 
+/// Compiles a rule pattern exactly as the scanner runs it. Credentials and
+/// command shapes are ASCII, so classes are byte classes: Unicode `\s`, `\w`
+/// and `.` would compile into UTF-8 automata costing tens of MB of resident
+/// memory across the catalogue.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 << 20)
+        .build()
+}
+
 /// The compiled rules for one direction.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -59,13 +70,10 @@ impl RuleSet {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
             }
-            let regex = regex::bytes::RegexBuilder::new(spec.pattern)
-                .size_limit(32 << 20)
-                .build()
-                .map_err(|e| RuleError::Regex {
-                    id: spec.id,
-                    source: Box::new(e),
-                })?;
+            let regex = compile_pattern(spec.pattern).map_err(|e| RuleError::Regex {
+                id: spec.id,
+                source: Box::new(e),
+            })?;
             let secret_group = regex.capture_names().position(|n| n == Some("secret"));
             let idx = u16::try_from(rules.len()).unwrap_or(u16::MAX);
             for kw in spec.keywords {
