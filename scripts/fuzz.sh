@@ -23,11 +23,13 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 TRIPLE=x86_64-unknown-linux-gnu
 FUZZ_TARGET_DIR=fuzz/target/$TRIPLE/release
-RANDOM_BIN=target/$TRIPLE/release/fuzz_random
+# Its own target dir: the guardian is also a cdylib, whose un-hashed rlib
+# would collide with the main build's in a shared one.
+RANDOM_DIR=fuzz/target/random
+RANDOM_BIN=$RANDOM_DIR/$TRIPLE/release/fuzz_random
 
 build_random() {
-  # Shares the main target dir so the guardian's dependencies are reused.
-  (cd fuzz && CARGO_TARGET_DIR=../target nice -n 10 cargo build --release --target $TRIPLE \
+  (cd fuzz && CARGO_TARGET_DIR=target/random nice -n 10 cargo build --release --target $TRIPLE \
     --no-default-features --features random-driver --bin fuzz_random) >&2
 }
 
@@ -60,7 +62,7 @@ for t in "${TARGETS[@]}"; do
     if [ -z "$execs" ]; then
       execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#')
     fi
-    crash=$(grep -m1 -E "^(==[0-9]+== ERROR|thread '.*' panicked)" "$log" -A1 | tr '\n' ' ' | cut -c1-300)
+    crash=$(grep -m1 -A1 "panicked at" "$log" | tail -1 | cut -c1-300)
     art=$(grep -o "Test unit written to [^ ]*" "$log" | head -1 | sed 's/Test unit written to //')
     if [ $rc -eq 0 ]; then
       echo "target=$t driver=libfuzzer seconds=$SECS executions=${execs:-?} failures=0"

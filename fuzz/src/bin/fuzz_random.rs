@@ -1,5 +1,9 @@
 //! Random-input driver for the fuzz checks, for machines without libFuzzer.
 //!
+//! `fuzz_random repro <target> <file>` replays one input with its panic
+//! message; `fuzz_random split <in|out> <none|gzip|br> <cuts> <body>` and
+//! `fuzz_random decode "<content-encoding>" <cap> <text>` replay a streaming
+//! split or a capped stacked decode by hand.
 //! `fuzz_random seeds <dir>` writes the generated seed corpora
 //! (`<dir>/<target>/seed-N`), used by both drivers.
 //! `fuzz_random run <target> <seconds> [seed] [corpus_dir]` feeds the
@@ -312,6 +316,55 @@ fn main() {
                     std::process::exit(2);
                 }
             }
+        }
+        Some("split") => {
+            // Replays one split case by hand:
+            // split <in|out> <none|gzip|br> <cut,cut,...> <body text>
+            let direction = if arg(2) == Some("in") {
+                traffic_guardian::core::finding::Direction::Inbound
+            } else {
+                traffic_guardian::core::finding::Direction::Outbound
+            };
+            let encoding = match arg(3) {
+                Some("gzip") => Some("gzip"),
+                Some("br") => Some("br"),
+                _ => None,
+            };
+            let cuts = arg(4)
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|c| c.parse().ok())
+                .collect();
+            let body = arg(5).unwrap_or("").replace("\\n", "\n").into_bytes();
+            let case = traffic_guardian_fuzz::SplitCase {
+                direction,
+                encoding,
+                body,
+                cuts,
+            };
+            let (whole_only, split_only) = traffic_guardian_fuzz::split_mismatch(&case);
+            println!("whole only {whole_only:?}; split only {split_only:?}");
+        }
+        Some("decode") => {
+            // decode "<content-encoding>" <cap> <payload text>: encodes the
+            // payload as the header says, decodes it with the cap, shows the result.
+            let header = arg(2).unwrap_or("");
+            let cap: usize = arg(3).and_then(|c| c.parse().ok()).unwrap_or(1024);
+            let payload = arg(4).unwrap_or("").as_bytes().to_vec();
+            let mut body = payload.clone();
+            for c in header.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                body = encode(c, &body, false);
+            }
+            let undo =
+                traffic_guardian::core::decode::parse_content_encoding(header).unwrap_or_default();
+            let (out, stop) = traffic_guardian::core::decode::decode_body(&undo, &body, cap);
+            println!(
+                "encoded {} bytes; decoded {} bytes, stop {stop:?}, prefix of payload: {}, first bytes {:02x?}",
+                body.len(),
+                out.len(),
+                payload.starts_with(&out),
+                &out[..out.len().min(8)]
+            );
         }
         Some("run") => {
             let name = arg(2).unwrap_or("");
