@@ -218,6 +218,43 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
     expect(run.stdout).not.toContain('PRIVATE KEY');
   });
 
+  it('the operator CLI prints neither the CA key nor a secret', async () => {
+    const cli = join(REPO, 'dist/host-services/cli/main.js');
+    const exportDir = join(dir, 'cli-export');
+    const commands = [
+      ['ca', 'init'],
+      ['ca', 'init', '--json'],
+      ['ca', 'fingerprint'],
+      ['ca', 'fingerprint', '--json'],
+      ['ca', 'export', '--out', exportDir],
+      ['ca', 'export', '--out', exportDir, '--json'],
+      ['status'],
+      ['status', '--json'],
+      ['findings'],
+      ['findings', '--json'],
+      ['report'],
+      ['check-config'],
+      ['check-config', '--json'],
+    ];
+    let all = '';
+    for (const c of commands) {
+      const r = await runChild(cli, [...c, '--home', home], { PATH: process.env.PATH ?? '', HOME: home, RUST_LOG: 'trace', NO_COLOR: '1' });
+      all += `${c.join(' ')}\n${r.stdout}\n${r.stderr}\n`;
+    }
+    expect(all).toContain('fingerprint');
+    expect(all).toContain('aws_access_key_id'); // the findings were listed
+    const key = await readFile(join(home, 'ca', 'ca-key.pem'), 'utf8');
+    for (const l of key.split('\n').filter((x) => x && !x.startsWith('-----'))) {
+      expect(all.includes(l)).toBe(false);
+    }
+    expect(all).not.toContain('PRIVATE KEY');
+    expect(findLeaks(all, secrets)).toEqual([]);
+    // The export directory holds public material only.
+    for (const f of await readdir(exportDir)) {
+      expect(await readFile(join(exportDir, f), 'utf8')).not.toContain('PRIVATE KEY');
+    }
+  });
+
   it('tracing output is emitted at all under RUST_LOG=trace', () => {
     // Without a subscriber honouring RUST_LOG, the stderr check above proves
     // nothing about the Rust side; this test makes that visible.
