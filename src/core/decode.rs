@@ -251,19 +251,22 @@ impl StreamDecoder {
             } else {
                 stage.write_all(&current)
             };
-            if result.is_ok() && last {
+            // A stage that stopped upstream of this one still hands over
+            // what it produced: flush this stage so that part is decoded.
+            if result.is_ok() && (last || self.stopped.is_some()) {
                 result = stage.finish();
             }
             let sink = stage.sink();
             let overflowed = sink.overflowed;
+            // Only the last stage's output is text; an inner stage's output
+            // is still encoded and only ever feeds the next stage.
             current = std::mem::take(&mut sink.buf);
-            if result.is_err() {
+            if result.is_err() && self.stopped.is_none() {
                 self.stopped = Some(if overflowed {
                     DecodeStop::Capped
                 } else {
                     DecodeStop::Failed
                 });
-                return current;
             }
         }
         current
@@ -615,6 +618,26 @@ mod tests {
         );
         assert!(out.len() <= 1 << 20);
         assert_eq!(stop, Some(DecodeStop::Capped));
+    }
+
+    #[test]
+    fn an_inner_stage_that_stops_never_leaks_encoded_bytes() {
+        // `gzip, br` is undone br first: cap the brotli layer's output so it
+        // stops mid-way; what comes out must be text, never a gzip header.
+        let plain = b"the quick brown fox ".repeat(4000);
+        let gz = gzip(&plain);
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            w.write_all(&gz).unwrap();
+        }
+        let (out, stop) = decode_body(&[ContentCoding::Brotli, ContentCoding::Gzip], &br, 64);
+        assert!(stop.is_some());
+        assert!(
+            !out.starts_with(&[0x1f, 0x8b]),
+            "still-compressed bytes returned as text"
+        );
+        assert!(plain.starts_with(&out), "decoded prefix expected");
     }
 
     #[test]

@@ -25,6 +25,29 @@ pub const MAX_VIEW_DEPTH: usize = 2;
 /// Bytes kept from one frame to the next so a match split across frames is
 /// still seen whole.
 pub const CARRY_BYTES: usize = 1024;
+/// In a frame that is not the last, matches ending in its final
+/// `HOLDBACK_BYTES` are judged in the next scan, when they can be seen whole:
+/// a regex may stop early on a value the next frame continues.
+pub const HOLDBACK_BYTES: usize = 256;
+
+/// Which matches one scan of a buffer reports: those ending in
+/// `(judged, hold]`. Matches ending at or before `judged` were judged by the
+/// previous scan of the same body; those ending after `hold` wait for the next.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    judged: usize,
+    hold: usize,
+}
+
+impl Window {
+    /// Everything in a complete text.
+    fn whole(len: usize) -> Window {
+        Window {
+            judged: 0,
+            hold: len,
+        }
+    }
+}
 
 /// Where and between whom the scanned bytes travel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +236,7 @@ impl Detector {
             &bytes[..limit],
             None,
             0,
-            true,
+            Window::whole(limit),
             &mut seen,
             &mut out,
         );
@@ -228,7 +251,16 @@ impl Detector {
         if let Some(url) = head.url {
             let limit = url.len().min(self.opts.max_scan_bytes);
             let url = &url.as_bytes()[..limit];
-            self.scan_view(ctx, "url", url, None, 0, true, &mut seen, &mut out);
+            self.scan_view(
+                ctx,
+                "url",
+                url,
+                None,
+                0,
+                Window::whole(url.len()),
+                &mut seen,
+                &mut out,
+            );
         }
         let mut line = Vec::new();
         for (name, value) in &head.headers {
@@ -241,7 +273,16 @@ impl Detector {
             line.extend_from_slice(b": ");
             line.extend_from_slice(&value[..value.len().min(self.opts.max_scan_bytes)]);
             let location = format!("header:{}", name.to_ascii_lowercase());
-            self.scan_view(ctx, &location, &line, None, 0, true, &mut seen, &mut out);
+            self.scan_view(
+                ctx,
+                &location,
+                &line,
+                None,
+                0,
+                Window::whole(line.len()),
+                &mut seen,
+                &mut out,
+            );
         }
         out
     }
@@ -322,9 +363,10 @@ impl Detector {
         Verdict::Accepted
     }
 
-    /// Scans `text` and (below [`MAX_VIEW_DEPTH`]) its decoded views. With
-    /// `is_final == false`, matches touching the end of `text` are left for
-    /// the next call: they may continue in the next frame.
+    /// Scans `text` and (below [`MAX_VIEW_DEPTH`]) its decoded views,
+    /// reporting the matches of the raw text inside `window`. Decoded views
+    /// are judged whole: their offsets do not map onto the frame, and the
+    /// `seen` set folds what a later scan finds again.
     #[allow(clippy::too_many_arguments)]
     fn scan_view(
         &self,
@@ -333,7 +375,7 @@ impl Detector {
         text: &[u8],
         chain: Option<&str>,
         depth: usize,
-        is_final: bool,
+        window: Window,
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Finding>,
     ) {
@@ -346,7 +388,7 @@ impl Detector {
                 location,
                 text,
                 chain,
-                is_final,
+                window,
                 set,
                 &candidates,
                 seen,
@@ -377,7 +419,7 @@ impl Detector {
                     &decoded,
                     Some(&sub_chain),
                     depth + 1,
-                    is_final,
+                    Window::whole(decoded.len()),
                     seen,
                     out,
                 );
@@ -392,7 +434,7 @@ impl Detector {
         location: &str,
         text: &[u8],
         chain: Option<&str>,
-        is_final: bool,
+        window: Window,
         set: &RuleSet,
         candidates: &[usize],
         seen: &mut HashSet<(usize, String)>,
@@ -405,8 +447,8 @@ impl Detector {
             };
             for caps in rule.regex.captures_iter(text) {
                 let Some(full) = caps.get(0) else { continue };
-                if !is_final && full.end() == text.len() {
-                    continue; // may continue in the next frame
+                if full.end() <= window.judged || full.end() > window.hold {
+                    continue; // judged by the previous scan, or by the next
                 }
                 let secret = rule
                     .secret_group
@@ -571,6 +613,8 @@ pub struct BodyInspector {
     truncated: bool,
     decode_failed: bool,
     finished: bool,
+    /// Bytes at the start of `carry` whose matches were already judged.
+    judged: usize,
     seen: HashSet<(usize, String)>,
 }
 
@@ -612,6 +656,7 @@ impl BodyInspector {
             truncated: false,
             decode_failed,
             finished: false,
+            judged: 0,
             seen: HashSet::new(),
         }
     }
@@ -683,6 +728,14 @@ impl BodyInspector {
         buf.extend_from_slice(&data[..take]);
         // Past the limit nothing more is coming for the scanner: this is the final view.
         let is_final = is_final || self.truncated;
+        let window = Window {
+            judged: self.judged,
+            hold: if is_final {
+                buf.len()
+            } else {
+                buf.len().saturating_sub(HOLDBACK_BYTES)
+            },
+        };
         let mut out = Vec::new();
         self.detector.scan_view(
             &self.ctx,
@@ -690,7 +743,7 @@ impl BodyInspector {
             &buf,
             None,
             0,
-            is_final,
+            window,
             &mut self.seen,
             &mut out,
         );
@@ -709,6 +762,8 @@ impl BodyInspector {
             }
             buf.drain(..start);
             self.carry = buf;
+            // What this scan judged, in the next buffer's coordinates.
+            self.judged = window.hold.saturating_sub(start);
         }
         out
     }
