@@ -819,7 +819,7 @@ async fn wait_emitted(g: &Guardian, n: u64) {
 /// proxying continues, findings stay queryable, status shows the error,
 /// and writing resumes once the directory is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect (reported): FindingStore::query fails with NotADirectory instead of answering from the ring while the log dir is unusable"]
+
 async fn unwritable_log_dir_does_not_stop_proxying_and_writing_resumes() {
     let up = upstream(HashMap::new()).await;
     let home = tempfile::tempdir().unwrap();
@@ -864,7 +864,7 @@ async fn unwritable_log_dir_does_not_stop_proxying_and_writing_resumes() {
 /// The log directory deleted while the findings file is open (an operator's
 /// `rm -rf`, a cleanup job): later findings must land in a file that exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect (reported): the store keeps writing to the unlinked file, findings are lost with no error counted"]
+
 async fn log_dir_removed_mid_run_is_recreated() {
     let up = upstream(HashMap::new()).await;
     let home = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use crate::core::finding::{
 use std::collections::{HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -237,7 +237,12 @@ impl FindingStore {
             .lock()
             .map(|s| s.ring.iter().cloned().collect())
             .unwrap_or_default();
-        query_dir(&self.opts.log_dir, q, &ring)
+        match query_dir(&self.opts.log_dir, q, &ring) {
+            // The log is unreadable (a storage fault): answer from memory,
+            // which holds everything emitted since start.
+            Err(StoreError::Read { .. }) => query_files(&[], q, &ring),
+            other => other,
+        }
     }
 
     fn publish(&self, emitted: &[Finding]) {
@@ -288,6 +293,18 @@ impl FindingStore {
     }
 
     fn write_line(&self, st: &mut State, line: &[u8]) -> std::io::Result<()> {
+        // The open file must still be the one at the path: after the log dir
+        // or file was removed or replaced, writing on would lose findings
+        // silently into an unlinked inode.
+        if let Some(file) = st.file.as_ref() {
+            let same = match (file.metadata(), fs::metadata(self.findings_path())) {
+                (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+                _ => false,
+            };
+            if !same {
+                st.file = None;
+            }
+        }
         if st.file.is_some()
             && st.file_size > 0
             && st.file_size + line.len() as u64 > self.opts.rotate_bytes
@@ -510,6 +527,14 @@ pub fn query_dir(
     q: &FindingQuery,
     extra: &[Finding],
 ) -> Result<FindingPage, StoreError> {
+    query_files(&findings_files(log_dir), q, extra)
+}
+
+fn query_files(
+    files: &[PathBuf],
+    q: &FindingQuery,
+    extra: &[Finding],
+) -> Result<FindingPage, StoreError> {
     let filter = Filter::parse(q)?;
     let limit = q
         .limit
@@ -522,11 +547,16 @@ pub fn query_dir(
             hits.push(f);
         }
     };
-    for path in findings_files(log_dir) {
-        let file = match File::open(&path) {
+    for path in files {
+        let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(StoreError::Read { path, source }),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: path.clone(),
+                    source,
+                })
+            }
         };
         for line in BufReader::new(file).split(b'\n') {
             let Ok(line) = line else { break };

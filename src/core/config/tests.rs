@@ -1164,3 +1164,44 @@ fn report_serializes_with_expected_shape() {
     assert!(v["effective"].is_object() && v["sources"].is_array());
     let _ = Path::new("");
 }
+
+#[test]
+fn device_files_and_fifos_are_refused_without_reading_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("bundle.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for path in [std::path::PathBuf::from("/dev/zero"), fifo] {
+        let input = ConfigInput {
+            env: [("HOME".to_owned(), tmp.path().display().to_string())].into(),
+            config_path: None,
+            overrides: serde_json::json!({ "home": tmp.path().join("tg"), "ca_bundle": path }),
+        };
+        let report = check(&input);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.field == "ca_bundle" && e.message.contains("not a regular file")),
+            "{:?}",
+            report.errors
+        );
+        let input = ConfigInput {
+            env: [("HOME".to_owned(), tmp.path().display().to_string())].into(),
+            config_path: Some(path.clone()),
+            overrides: serde_json::Value::Null,
+        };
+        let report = check(&input);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.message.contains("not a regular file")),
+            "{:?}",
+            report.errors
+        );
+    }
+}

@@ -272,10 +272,16 @@ fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String,
             return None;
         }
     };
-    if meta.is_dir() {
+    if meta.is_dir() || !meta.is_file() {
+        // Devices and FIFOs report no size and can block or never end.
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
         is.error(
             "config_file",
-            format!("config file {shown} is a directory"),
+            format!("config file {shown} is {what}"),
             "point at a JSON file",
         );
         return None;
@@ -291,7 +297,7 @@ fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String,
         );
         return None;
     }
-    let text = match fs::read(path) {
+    let text = match read_bounded(path, MAX_CONFIG_FILE_BYTES) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
             Err(_) => {
@@ -1794,6 +1800,14 @@ struct BundleStats {
     private_keys: usize,
 }
 
+/// Reads at most `limit` bytes: the file may have grown since it was checked.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
     let meta = fs::metadata(path).map_err(|e| {
         (
@@ -1804,6 +1818,10 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
     if meta.is_dir() {
         return Err(("is a directory".into(), "point at a PEM file".into()));
     }
+    // Devices and FIFOs report no size and can block or never end.
+    if !meta.is_file() {
+        return Err(("is not a regular file".into(), "point at a PEM file".into()));
+    }
     if meta.len() > MAX_CA_BUNDLE_BYTES {
         return Err((
             format!(
@@ -1813,7 +1831,7 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
             "give a PEM bundle of the extra roots only".into(),
         ));
     }
-    let bytes = fs::read(path).map_err(|e| {
+    let bytes = read_bounded(path, MAX_CA_BUNDLE_BYTES).map_err(|e| {
         (
             format!("cannot be read: {e}"),
             "check its permissions".to_string(),
