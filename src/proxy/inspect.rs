@@ -89,10 +89,21 @@ impl Inspection {
 
     /// A streaming scanner for one body, or `None` when inspection is off.
     pub fn body_scan(&self, ctx: ScanContext, content_encoding: Option<&str>) -> Option<BodyScan> {
+        self.stream_scan(ctx, "body", content_encoding)
+    }
+
+    /// A streaming scanner for one byte stream at `location` (`body`, or
+    /// `tunnel` for plaintext HTTP relayed inside a blind CONNECT tunnel).
+    pub fn stream_scan(
+        &self,
+        ctx: ScanContext,
+        location: &str,
+        content_encoding: Option<&str>,
+    ) -> Option<BodyScan> {
         let d = self.detector.as_ref()?;
         let direction = ctx.direction;
         Some(BodyScan {
-            inspector: d.body_inspector(ctx, "body", content_encoding),
+            inspector: d.body_inspector(ctx, location, content_encoding),
             inspection: self.clone(),
             direction,
             finished: false,

@@ -1,9 +1,13 @@
-//! Blind CONNECT tunnels: bytes are relayed untouched and only metadata is
-//! kept (destination, byte counts, duration) — never a finding.
+//! Blind CONNECT tunnels: bytes are relayed untouched and metadata is kept
+//! (destination, byte counts, duration). TLS inside a blind tunnel is never
+//! inspected. Some clients (Node's undici `ProxyAgent`) tunnel plain
+//! `http://` through CONNECT too; when the client's first bytes are an HTTP
+//! request line, copies of both directions are scanned as streams (bounded
+//! by `max_scan_bytes` per direction), and the relayed bytes stay untouched.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -15,12 +19,72 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
 
+use super::inspect::BodyScan;
 use super::stats::{ProxyStats, TunnelRecord};
 
-/// Counts bytes read through it.
+const UNDECIDED: u8 = 0;
+const PLAINTEXT_HTTP: u8 = 1;
+const OTHER: u8 = 2;
+
+/// Whether a client's first bytes start an HTTP/1 request line.
+fn starts_http_request(bytes: &[u8]) -> bool {
+    const METHODS: [&[u8]; 8] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"PATCH ",
+        b"OPTIONS ",
+        b"TRACE ",
+    ];
+    METHODS.iter().any(|m| {
+        let n = m.len().min(bytes.len());
+        n > 0 && bytes[..n] == m[..n]
+    })
+}
+
+/// Passive inspection of one direction of a tunnel. The client's first
+/// bytes decide, for both directions, whether the tunnel carries plaintext
+/// HTTP (scanned) or anything else (TLS, other protocols: not scanned).
+struct TunnelScan {
+    protocol: Arc<AtomicU8>,
+    client_side: bool,
+    scan: Option<BodyScan>,
+}
+
+impl TunnelScan {
+    fn observe(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() || self.scan.is_none() {
+            return;
+        }
+        let mut state = self.protocol.load(Ordering::Relaxed);
+        if state == UNDECIDED && self.client_side {
+            state = if starts_http_request(bytes) {
+                PLAINTEXT_HTTP
+            } else {
+                OTHER
+            };
+            self.protocol.store(state, Ordering::Relaxed);
+        }
+        match state {
+            PLAINTEXT_HTTP => {
+                if let Some(scan) = self.scan.as_mut() {
+                    scan.feed(bytes);
+                }
+            }
+            // Server bytes before the client spoke are not scanned.
+            UNDECIDED => {}
+            _ => self.scan = None,
+        }
+    }
+}
+
+/// Counts bytes read through it, and shows them to its scan, if any.
 struct Counted<T> {
     inner: T,
     read: Arc<AtomicU64>,
+    scan: Option<TunnelScan>,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
@@ -30,9 +94,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let n = buf.filled().len().saturating_sub(before);
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        let this = &mut *self;
+        let res = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let fresh = buf.filled().get(before..).unwrap_or_default();
+        this.read.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+        if let Some(scan) = this.scan.as_mut() {
+            scan.observe(fresh);
+        }
         res
     }
 }
@@ -57,6 +125,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
 
 /// Relays between the upgraded client connection and `server` until either
 /// side closes or `cancel` turns true (engine stop after its grace period).
+/// `scans` (outbound, inbound) inspect the tunnel if it turns out to carry
+/// plaintext HTTP.
 pub async fn relay(
     on_upgrade: OnUpgrade,
     server: TcpStream,
@@ -64,7 +134,13 @@ pub async fn relay(
     dest: String,
     stats: Arc<ProxyStats>,
     mut cancel: watch::Receiver<bool>,
+    scans: Option<(BodyScan, BodyScan)>,
 ) {
+    let protocol = Arc::new(AtomicU8::new(UNDECIDED));
+    let (out_scan, in_scan) = match scans {
+        Some((o, i)) => (Some(o), Some(i)),
+        None => (None, None),
+    };
     let started = Instant::now();
     let up = Arc::new(AtomicU64::new(0));
     let down = Arc::new(AtomicU64::new(0));
@@ -73,10 +149,20 @@ pub async fn relay(
             let mut client = Counted {
                 inner: TokioIo::new(upgraded),
                 read: Arc::clone(&up),
+                scan: out_scan.map(|scan| TunnelScan {
+                    protocol: Arc::clone(&protocol),
+                    client_side: true,
+                    scan: Some(scan),
+                }),
             };
             let mut server = Counted {
                 inner: server,
                 read: Arc::clone(&down),
+                scan: in_scan.map(|scan| TunnelScan {
+                    protocol: Arc::clone(&protocol),
+                    client_side: false,
+                    scan: Some(scan),
+                }),
             };
             tokio::select! {
                 res = tokio::io::copy_bidirectional(&mut client, &mut server) => {
