@@ -364,9 +364,9 @@ impl Detector {
     }
 
     /// Scans `text` and (below [`MAX_VIEW_DEPTH`]) its decoded views,
-    /// reporting the matches of the raw text inside `window`. Decoded views
-    /// are judged whole: their offsets do not map onto the frame, and the
-    /// `seen` set folds what a later scan finds again.
+    /// reporting the matches of the raw text inside `window`. Decoded views'
+    /// offsets do not map onto the frame: only their held-back tail follows
+    /// the frame's, and the `seen` set folds what a later scan finds again.
     #[allow(clippy::too_many_arguments)]
     fn scan_view(
         &self,
@@ -413,13 +413,24 @@ impl Detector {
                     Some(c) => format!("{c}>{label}"),
                     None => label.to_owned(),
                 };
+                // Percent, JSON and HTML views decode the whole buffer, so
+                // their end is the frame's end and gets the same holdback;
+                // base64 segments come from anywhere and are judged whole.
+                let sub_window = if window.hold >= text.len() || label == "base64" {
+                    Window::whole(decoded.len())
+                } else {
+                    Window {
+                        judged: 0,
+                        hold: decoded.len().saturating_sub(HOLDBACK_BYTES),
+                    }
+                };
                 self.scan_view(
                     ctx,
                     location,
                     &decoded,
                     Some(&sub_chain),
                     depth + 1,
-                    Window::whole(decoded.len()),
+                    sub_window,
                     seen,
                     out,
                 );

