@@ -109,8 +109,8 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         id: "shell_exec_flag",
         description: "Shell invoked with -c and a quoted payload (bash -c '…', sh -c \"…\", /bin/sh -c, zsh -c)",
         severity: Severity::Medium,
-        // The shell name (sh, bash, zsh, dash, ksh, fish, csh) always ends in `sh`.
-        keywords: &["sh"],
+        // The shell name (sh, bash, zsh, dash, ksh, fish, csh) always ends in `sh`, then `\s` (ASCII whitespace: rules compile with byte classes).
+        keywords: &["sh ", "sh\t", "sh\n", "sh\r", "sh\x0b", "sh\x0c"],
         pattern: r#"(?:^|[\s;&|("'`=])(?:/usr)?(?:/local)?(?:/bin/)?(?:ba|da|k|z|fi|tc|c)?sh\s+(?:-[a-z]{1,3}\s+){0,3}-[a-z]{0,3}c\s+(?:"[^"\n]{2,}|'[^'\n]{2,}|\$'[^'\n]{2,})"#,
         examples: &["bash -c 'id; uname -a'", r#"/bin/sh -c "cat /etc/passwd""#, "zsh -lc 'echo pwned'"],
         counter_examples: &["ssh -c aes256-ctr host", "bash script.sh -c"],
