@@ -17,6 +17,7 @@ use traffic_guardian::core::decode::{self, parse_content_encoding, DecodeStop, S
 use traffic_guardian::core::finding::{Direction, Finding};
 use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::rules::registry::builtin_specs;
+use traffic_guardian::core::rules::template::expand_with;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
 
 /// A fixed key: fingerprints must be comparable between runs of one input.
@@ -410,43 +411,11 @@ fn plants() -> &'static [(Direction, &'static str)] {
 }
 
 fn fill_template(t: &str, u: &mut Unstructured<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = t;
-    while let Some(open) = rest.find('«') {
-        out.extend_from_slice(&rest.as_bytes()[..open]);
-        let after = &rest[open + '«'.len_utf8()..];
-        let Some(close) = after.find('»') else {
-            out.extend_from_slice(after.as_bytes());
-            return out;
-        };
-        let spec = &after[..close];
-        let (class, len) = spec.split_once(':').unwrap_or((spec, "8"));
-        let len: usize = len.parse().unwrap_or(8);
-        let alpha: &[u8] = match class {
-            "upper" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-            "lower" => b"abcdefghijklmnopqrstuvwxyz",
-            "digit" => b"0123456789",
-            "hex" => b"0123456789abcdef",
-            "uhex" => b"0123456789ABCDEF",
-            "upalnum" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-            "loalnum" => b"abcdefghijklmnopqrstuvwxyz0123456789",
-            "b32" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-            "bech32u" => b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
-            "b64" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-            "b64url" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
-            _ => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-        };
-        // Random but varied: a counter mixed with fuzz bytes.
-        let mut ctr: usize = 0;
-        for k in 0..len {
-            let b = usize::from(u.arbitrary::<u8>().unwrap_or(0));
-            ctr = ctr.wrapping_mul(31).wrapping_add(b + k * 7 + 3);
-            out.push(alpha[ctr % alpha.len()]);
-        }
-        rest = &after[close + '»'.len_utf8()..];
-    }
-    out.extend_from_slice(rest.as_bytes());
-    out
+    // The catalogue's own expander, with fuzz bytes choosing the characters.
+    let mut pick = |_n: usize| u.arbitrary::<u8>().unwrap_or(0);
+    expand_with(t, &mut pick)
+        .map(|e| e.text.into_bytes())
+        .unwrap_or_else(|_| t.as_bytes().to_vec())
 }
 
 #[derive(Debug, Arbitrary)]
