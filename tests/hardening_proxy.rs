@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::ws_through_proxy;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -688,9 +691,8 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_flood_is_relayed_and_others_keep_being_served() {
     use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
+    use hudsucker::tokio_tungstenite::accept_async;
     use hudsucker::tokio_tungstenite::tungstenite::Message;
-    use hudsucker::tokio_tungstenite::{accept_async, WebSocketStream};
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws_addr = listener.local_addr().unwrap();
@@ -711,21 +713,7 @@ async fn websocket_flood_is_relayed_and_others_keep_being_served() {
     let up = upstream(HashMap::new()).await;
     let home = tempfile::tempdir().unwrap();
     let (g, proxy) = start(home.path(), serde_json::json!({})).await;
-    let mut tcp = TcpStream::connect(proxy).await.unwrap();
-    tcp.write_all(format!(
-        "GET http://{ws_addr}/ HTTP/1.1\r\nHost: {ws_addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    let ws = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    let ws = ws_through_proxy(proxy, &ws_addr.to_string(), "/").await;
     let (mut tx, mut rx) = ws.split();
     const N: usize = 10_000;
     let key = fake_aws_key();

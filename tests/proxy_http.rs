@@ -13,9 +13,7 @@ use common::*;
 use futures::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hudsucker::hyper::Request;
-use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
 use hudsucker::tokio_tungstenite::tungstenite::Message;
-use hudsucker::tokio_tungstenite::WebSocketStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use traffic_guardian::core::finding::{Direction, ThreatType};
 use traffic_guardian::proxy::ProxySettings;
@@ -199,22 +197,7 @@ async fn sse_first_event_arrives_while_upstream_holds_the_stream() {
 async fn websocket_messages_are_scanned_both_ways_and_forwarded() {
     let ws = spawn_ws_echo().await;
     let (engine, sink, paddr) = start_proxy(test_settings()).await;
-    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
-    let handshake = format!(
-        "GET http://{ws}/chat HTTP/1.1\r\nHost: {ws}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    let mut client = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    let mut client = ws_through_proxy(paddr, &ws.to_string(), "/chat").await;
     let key = fake_aws_key();
     for text in [format!("my key is {key}"), INJECTION.to_string()] {
         client.send(Message::text(text.clone())).await.unwrap();

@@ -449,9 +449,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_goes_through_the_upstream_proxy_too() {
     use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
     use hudsucker::tokio_tungstenite::tungstenite::Message;
-    use hudsucker::tokio_tungstenite::WebSocketStream;
 
     let ws = spawn_ws_echo().await;
     let gateway_settings = ProxySettings {
@@ -465,22 +463,7 @@ async fn websocket_goes_through_the_upstream_proxy_too() {
         ..test_settings()
     };
     let (engine, sink, paddr) = start_proxy(settings).await;
-    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
-    let handshake = format!(
-        "GET http://{ws}/chat HTTP/1.1\r\nHost: {ws}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    let mut client = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    let mut client = ws_through_proxy(paddr, &ws.to_string(), "/chat").await;
     let key = fake_aws_key();
     client
         .send(Message::text(format!("key {key}")))

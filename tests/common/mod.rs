@@ -374,6 +374,38 @@ pub async fn spawn_https_upstream(pki: &TestPki) -> (SocketAddr, Arc<Upstream>) 
 }
 
 /// Starts a WebSocket echo server.
+/// Opens a WebSocket to `target` (`host:port`) through the proxy at `proxy`
+/// the way a proxied client does (absolute-form upgrade request) and checks
+/// the proxy answered `101 Switching Protocols`.
+pub async fn ws_through_proxy(
+    proxy: SocketAddr,
+    target: &str,
+    path: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    let handshake = format!(
+        "GET http://{target}{path} HTTP/1.1\r\nHost: {target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tokio_tungstenite::WebSocketStream::from_raw_socket(
+        tcp,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await
+}
+
 pub async fn spawn_ws_echo() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
