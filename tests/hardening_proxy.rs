@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::ws_through_proxy;
+use common::{fake_aws_key, ws_through_proxy};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,17 +25,6 @@ use traffic_guardian::core::store::FindingQuery;
 use traffic_guardian::guardian::Guardian;
 
 // ---------------------------------------------------------------- fixtures
-
-fn fake_aws_key() -> String {
-    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).unwrap();
-    let tail: String = raw
-        .iter()
-        .map(|b| ALPHA[*b as usize % 32] as char)
-        .collect();
-    format!("AKIA{tail}")
-}
 
 fn input(home: &Path, extra: serde_json::Value) -> ConfigInput {
     let mut o = serde_json::json!({

@@ -2,6 +2,9 @@
 //! scans in time linear in its size, and no error built from hostile input
 //! echoes the secret it was given.
 
+mod common;
+
+use common::fake_aws_key;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -202,17 +205,6 @@ fn decoders_are_bounded_and_linear() {
             );
         }
     }
-}
-
-fn fake_aws_key() -> String {
-    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).unwrap();
-    let tail: String = raw
-        .iter()
-        .map(|b| ALPHA[*b as usize % 32] as char)
-        .collect();
-    format!("AKIA{tail}")
 }
 
 fn fake_token() -> String {
