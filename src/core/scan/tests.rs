@@ -77,16 +77,9 @@ fn out_ctx(dest: &str) -> ScanContext {
     ScanContext::new(Direction::Outbound, "http", "127.0.0.1:5000", dest)
 }
 
+/// A fake AWS access key id in the real format, from the catalogue's expander.
 fn fake_aws() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).unwrap();
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut s: String = b
-        .iter()
-        .map(|x| char::from(alphabet[usize::from(x % 32)]))
-        .collect();
-    s.replace_range(0..2, "Q7");
-    format!("AKIA{s}")
+    crate::core::rules::template::expand("AKIA«b32:16»").text
 }
 
 fn assert_no_leak(findings: &[Finding], secret: &str) {
