@@ -446,8 +446,6 @@ pub fn html_unescape(text: &[u8]) -> Option<Vec<u8>> {
 pub const BASE64_MIN_RUN: usize = 24;
 /// Longest base64 run decoded; longer runs are images or archives.
 pub const BASE64_MAX_RUN: usize = 64 * 1024;
-/// At most this many base64 runs are decoded per view.
-pub const BASE64_MAX_RUNS: usize = 64;
 
 const B64_LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
@@ -455,12 +453,26 @@ const B64_LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const B64_STD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, B64_LENIENT);
 const B64_URL: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, B64_LENIENT);
 
-static B64_CLASS: [bool; 256] = {
-    let mut t = [false; 256];
+/// Byte classes for run finding: any base64 byte, plus which alphabet only
+/// the byte belongs to, so one pass over a run also tells its alphabet.
+const B64_ANY: u8 = 1;
+const B64_STD_ONLY: u8 = 2;
+const B64_URL_ONLY: u8 = 4;
+
+static B64_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_';
+        t[i] = if b.is_ascii_alphanumeric() {
+            B64_ANY
+        } else if b == b'+' || b == b'/' {
+            B64_ANY | B64_STD_ONLY
+        } else if b == b'-' || b == b'_' {
+            B64_ANY | B64_URL_ONLY
+        } else {
+            0
+        };
         i += 1;
     }
     t
@@ -479,8 +491,9 @@ fn mostly_text(bytes: &[u8]) -> bool {
 
 /// The base64 runs in `text` worth decoding: `[start, end)` of every run of
 /// base64-class bytes with length in [`BASE64_MIN_RUN`, `BASE64_MAX_RUN`]
-/// that does not mix the standard and URL-safe alphabets, at most
-/// [`BASE64_MAX_RUNS`].
+/// that does not mix the standard and URL-safe alphabets, with whether it is
+/// URL-safe. Every run is returned: their total length is at most the
+/// text's, so decoding them all stays linear.
 ///
 /// A run of at least `BASE64_MIN_RUN` bytes always covers a position
 /// ≡ `BASE64_MIN_RUN - 1` (mod `BASE64_MIN_RUN`), so only those positions
@@ -488,35 +501,69 @@ fn mostly_text(bytes: &[u8]) -> bool {
 /// byte-by-byte walk, while touching a fraction of ordinary text.
 fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     let step = BASE64_MIN_RUN;
-    let class = |b: u8| B64_CLASS[usize::from(b)];
+    let class = |i: usize| text.get(i).map_or(0, |&b| B64_CLASS[usize::from(b)]);
     let mut runs = Vec::new();
     let mut probe = step - 1;
-    while probe < text.len() && runs.len() < BASE64_MAX_RUNS {
-        if !class(text[probe]) {
+    while probe < text.len() {
+        let mut seen = class(probe);
+        // A run of `step` bytes through `probe` reaches `probe - step/2` or
+        // `probe + step/2`: if neither is base64, neither is such a run, and
+        // a word of prose costs two lookups instead of a walk.
+        let half = step / 2;
+        let reaches = |at: Option<usize>| at.is_some_and(|at| class(at) != 0);
+        if seen == 0 || !(reaches(probe.checked_sub(half)) || reaches(probe.checked_add(half))) {
             probe += step;
             continue;
         }
         let mut start = probe;
-        while start > 0 && class(text[start - 1]) {
+        while start > 0 {
+            let c = class(start - 1);
+            if c == 0 {
+                break;
+            }
+            seen |= c;
             start -= 1;
         }
         let mut end = probe + 1;
-        while end < text.len() && class(text[end]) {
+        loop {
+            let c = class(end);
+            if c == 0 {
+                break;
+            }
+            seen |= c;
             end += 1;
         }
         // Next grid position at or after the run's end.
         probe = end + (step - 1 - end % step) % step;
-        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
-            continue;
-        }
-        let run = &text[start..end];
-        let has_std = run.iter().any(|&b| b == b'+' || b == b'/');
-        let has_url = run.iter().any(|&b| b == b'-' || b == b'_');
-        if !(has_std && has_url) {
-            runs.push((start, end, has_url));
+        let mixed = seen & (B64_STD_ONLY | B64_URL_ONLY) == B64_STD_ONLY | B64_URL_ONLY;
+        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) && !mixed {
+            runs.push((start, end, seen & B64_URL_ONLY != 0));
         }
     }
     runs
+}
+
+/// Whether `run` can decode to [`mostly_text`], judged from its first 16
+/// characters (12 bytes, decoded exactly as in the whole run): if those
+/// already hold more non-text bytes than the whole decoded run may, the run
+/// is skipped without decoding it. Hashes and ids are rejected here.
+fn may_decode_to_text(run: &[u8], url_safe: bool) -> bool {
+    let Some(head) = run.get(..16) else {
+        return true;
+    };
+    let mut buf = [0u8; 12];
+    let engine = if url_safe { &B64_URL } else { &B64_STD };
+    let Ok(n) = engine.decode_slice(head, &mut buf) else {
+        return true; // let the full decode decide
+    };
+    let binary = buf
+        .iter()
+        .take(n)
+        .filter(|&&b| !((0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'))
+        .count();
+    let total = run.len() * 3 / 4;
+    // mostly_text: printable * 10 >= total * 9, i.e. binary * 10 <= total.
+    binary * 10 <= total
 }
 
 /// Finds base64 runs and decodes those that turn out to be text. The decoded
@@ -524,19 +571,26 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
     for (start, end, url_safe) in base64_runs(text) {
-        let run = &text[start..end];
-        let decoded = if url_safe {
-            B64_URL.decode(run)
-        } else {
-            B64_STD.decode(run)
+        let Some(run) = text.get(start..end) else {
+            continue;
         };
-        if let Ok(d) = decoded {
-            if mostly_text(&d) {
-                if !out.is_empty() {
-                    out.push(b'\n');
-                }
-                out.extend_from_slice(&d);
-            }
+        if !may_decode_to_text(run, url_safe) {
+            continue;
+        }
+        // Decode straight into the view; a run that is not text is cut off
+        // again, so no run costs an allocation of its own.
+        let before = out.len();
+        if before > 0 {
+            out.push(b'\n');
+        }
+        let at = out.len();
+        let decoded = if url_safe {
+            B64_URL.decode_vec(run, &mut out)
+        } else {
+            B64_STD.decode_vec(run, &mut out)
+        };
+        if decoded.is_err() || !out.get(at..).is_some_and(mostly_text) {
+            out.truncate(before);
         }
     }
     (!out.is_empty()).then_some(out)
@@ -652,13 +706,13 @@ mod tests {
     fn base64_runs_by_walking(text: &[u8]) -> Vec<(usize, usize, bool)> {
         let mut runs = Vec::new();
         let mut i = 0;
-        while i < text.len() && runs.len() < BASE64_MAX_RUNS {
-            if !B64_CLASS[usize::from(text[i])] {
+        while i < text.len() {
+            if B64_CLASS[usize::from(text[i])] == 0 {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < text.len() && B64_CLASS[usize::from(text[i])] {
+            while i < text.len() && B64_CLASS[usize::from(text[i])] != 0 {
                 i += 1;
             }
             let run = &text[start..i];
@@ -697,6 +751,65 @@ mod tests {
                 base64_runs(&text),
                 base64_runs_by_walking(&text),
                 "round {round}"
+            );
+        }
+    }
+
+    /// The head check only skips runs that could never decode to text:
+    /// the view equals decoding every run and keeping the text ones.
+    #[test]
+    fn skipping_binary_runs_early_changes_no_view() {
+        use base64::Engine as _;
+        let reference = |text: &[u8]| -> Option<Vec<u8>> {
+            let mut out = Vec::new();
+            for (start, end, url) in base64_runs(text) {
+                let run = &text[start..end];
+                let d = if url {
+                    B64_URL.decode(run)
+                } else {
+                    B64_STD.decode(run)
+                };
+                if let Ok(d) = d.map(|d| d.to_vec()) {
+                    if mostly_text(&d) {
+                        if !out.is_empty() {
+                            out.push(b'\n');
+                        }
+                        out.extend_from_slice(&d);
+                    }
+                }
+            }
+            (!out.is_empty()).then_some(out)
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            // Payloads from mostly text to mostly binary, around the 90 % line.
+            let len = 12 + (next() % 90) as usize;
+            let binary_per_100 = (round % 25) as u64;
+            let payload: Vec<u8> = (0..len)
+                .map(|_| {
+                    if next() % 100 < binary_per_100 {
+                        (next() % 32) as u8
+                    } else {
+                        b'a' + (next() % 26) as u8
+                    }
+                })
+                .collect();
+            let encoded = if round % 2 == 0 {
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(&payload)
+            } else {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&payload)
+            };
+            let text = format!("x {encoded} y {:040x}", next());
+            assert_eq!(
+                base64_segments(text.as_bytes()),
+                reference(text.as_bytes()),
+                "{text}"
             );
         }
     }

@@ -149,7 +149,11 @@ fn keywords_are_nonempty_lowercase_ascii() {
     for r in EXFIL_RULES.iter().chain(INJECTION_RULES) {
         assert!(!r.keywords.is_empty(), "{}: no keywords", r.id);
         for k in r.keywords {
-            assert!(k.len() >= 2, "{}: keyword {k:?} too short", r.id);
+            assert!(
+                k.len() >= super::prefilter::MIN_KEYWORD_LEN,
+                "{}: keyword {k:?} too short",
+                r.id
+            );
             assert!(
                 k.is_ascii() && !k.bytes().any(|b| b.is_ascii_uppercase()),
                 "{}: keyword {k:?}",

@@ -1,6 +1,7 @@
 //! The rule registry.
 pub mod spec;
 pub use spec::{RuleKind, RuleSpec};
+pub mod prefilter;
 pub mod registry;
 pub use registry::{Rule, RuleError, RuleSet};
 #[cfg(test)]

@@ -1,11 +1,11 @@
-//! Compiled rules: each rule's regex plus one Aho-Corasick automaton over
-//! every rule's keywords. A text is matched against a rule's regex only when
-//! one of that rule's keywords occurs in it, so benign text costs one pass of
-//! the automaton and nothing else.
+//! Compiled rules: each rule's regex plus one keyword prefilter over every
+//! rule's keywords. A text is matched against a rule's regex only when one of
+//! that rule's keywords occurs in it, so benign text costs one sampled pass
+//! of the prefilter and little else.
 
+use super::prefilter::{KeywordFilter, PrefilterError};
 use super::spec::{RuleKind, RuleSpec};
 use crate::core::finding::Direction;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 /// A rule failed to compile. Only possible for a defect in the registry.
@@ -19,8 +19,8 @@ pub enum RuleError {
     },
     #[error("rule `{id}`: no prefilter keywords")]
     NoKeywords { id: &'static str },
-    #[error("prefilter automaton: {0}")]
-    Prefilter(#[from] aho_corasick::BuildError),
+    #[error("prefilter: {0}")]
+    Prefilter(#[from] PrefilterError),
 }
 
 /// One compiled rule.
@@ -53,7 +53,7 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    prefilter: AhoCorasick,
+    prefilter: KeywordFilter,
     /// For each prefilter pattern, the rules that own that keyword.
     owners: Vec<Vec<u16>>,
 }
@@ -92,11 +92,7 @@ impl RuleSet {
                 secret_group,
             });
         }
-        let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)?;
+        let prefilter = KeywordFilter::new(&keywords)?;
         Ok(RuleSet {
             rules,
             prefilter,
@@ -119,23 +115,30 @@ impl RuleSet {
     /// Indices of the rules whose keywords occur in `text`, ascending.
     pub fn candidates(&self, text: &[u8], out: &mut Vec<usize>) {
         out.clear();
-        let mut seen = vec![0u64; self.rules.len().div_ceil(64)];
+        let words = self.rules.len().div_ceil(64);
+        // Up to 256 rules per direction need no allocation per scan.
+        let mut inline = [0u64; 4];
+        let mut heap = Vec::new();
+        let seen: &mut [u64] = if words <= inline.len() {
+            &mut inline[..words]
+        } else {
+            heap.resize(words, 0);
+            &mut heap
+        };
         let mut remaining = self.rules.len();
-        for m in self.prefilter.find_overlapping_iter(text) {
-            if let Some(owners) = self.owners.get(m.pattern().as_usize()) {
-                for &r in owners {
-                    let (w, b) = (usize::from(r) / 64, usize::from(r) % 64);
-                    if seen[w] & (1 << b) == 0 {
-                        seen[w] |= 1 << b;
+        self.prefilter.scan(text, |keyword| {
+            for &r in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
+                let (w, b) = (usize::from(r) / 64, usize::from(r) % 64);
+                if let Some(word) = seen.get_mut(w) {
+                    if *word & (1 << b) == 0 {
+                        *word |= 1 << b;
                         out.push(usize::from(r));
                         remaining -= 1;
                     }
                 }
             }
-            if remaining == 0 {
-                break;
-            }
-        }
+            remaining == 0
+        });
         out.sort_unstable();
     }
 }

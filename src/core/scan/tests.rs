@@ -200,6 +200,28 @@ fn decoded_views_reveal_hidden_secrets_once_with_their_chain() {
     assert_eq!(f[0].decoded, None);
 }
 
+/// Base64 hidden behind many benign base64-class runs (commit hashes, ids)
+/// is still decoded: there is no cap on how many runs a view decodes.
+#[test]
+fn base64_after_hundreds_of_benign_runs_is_still_decoded() {
+    use base64::Engine as _;
+    let d = detector(1 << 20);
+    let key = fake_aws();
+    let mut text = String::new();
+    for i in 0..300u32 {
+        text.push_str(&format!(
+            "{{\"commit\":\"{:040x}\"}},",
+            u128::from(i) * 0x9e37_79b9_7f4a_7c15
+        ));
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("creds={key} end of line"));
+    text.push_str(&format!("{{\"blob\":\"{b64}\"}}"));
+    let f = d.scan_text(&out_ctx("x:443"), "body", text.as_bytes());
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].decoded.as_deref(), Some("base64"));
+    assert_no_leak(&f, &key);
+}
+
 #[test]
 fn headers_and_url_are_scanned_with_locations_and_proxy_auth_skipped() {
     let d = detector(1 << 20);

@@ -1,0 +1,466 @@
+//! Keyword prefilter: which of a few hundred keywords occur in a text,
+//! compared ASCII case-insensitively, at well over 1 GB/s.
+//!
+//! An Aho-Corasick automaton over ~260 case-insensitive keywords walks every
+//! byte (≈ 0.5 GB/s here, and SIMD literal searchers stop scaling past ~64
+//! patterns), so the filter samples instead. Every keyword is at least
+//! [`MIN_KEYWORD_LEN`] bytes long, so each occurrence covers a 4-byte window
+//! starting at an even offset of the text, at one of two known positions
+//! relative to the keyword. The filter hashes only those windows (every
+//! second offset), tests one bit per window in a table of every window a
+//! keyword can produce, and verifies the rare hits exactly. Keywords shorter
+//! than 5 bytes produce windows with one free byte (the byte before or after
+//! them), entered into the table for all 256 values.
+//!
+//! Windows are compared case-folded with `| 0x20` on every byte. That folds
+//! ASCII letters and maps a few other bytes together too, which only adds
+//! hits that the exact, case-insensitive verification then rejects.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Keywords shorter than this cannot be sampled at every second offset.
+pub const MIN_KEYWORD_LEN: usize = 3;
+
+/// log2 of the number of bits in the window table: 2^20 bits is 128 KiB,
+/// small enough for L2, sparse enough (≈ 1.5 % of bits set by the built-in
+/// rules) that most benign windows miss.
+const TABLE_BITS: u32 = 20;
+
+const TABLE_WORDS: usize = (1 << TABLE_BITS) / 64;
+
+const FOLD: u32 = 0x2020_2020;
+
+/// A keyword's window, as the table sees it.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    keyword: u16,
+    /// The keyword starts this many bytes after the window (negative: before).
+    start: i8,
+}
+
+/// Where in a 4-byte window a probe's known bytes are; the others are free.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// All 4 bytes belong to the keyword.
+    Full,
+    /// Bytes 0..3 do; byte 3 follows the keyword.
+    Head,
+    /// Bytes 1..4 do; byte 0 precedes the keyword.
+    Tail,
+}
+
+/// A keyword shorter than [`MIN_KEYWORD_LEN`] or longer than `u16::MAX`
+/// keywords in one set: both are defects in the rule catalogue.
+#[derive(Debug, thiserror::Error)]
+pub enum PrefilterError {
+    #[error("keyword {0:?} is shorter than {MIN_KEYWORD_LEN} bytes")]
+    TooShort(String),
+    #[error("more than {} keywords", u16::MAX)]
+    TooMany,
+    #[error("keyword longer than 127 bytes")]
+    TooLong,
+}
+
+/// The compiled filter over one set of keywords.
+#[derive(Debug)]
+pub struct KeywordFilter {
+    table: Box<[u64; TABLE_WORDS]>,
+    /// For each folded window a keyword can produce (free bytes filled in
+    /// all 256 ways), the range of `probe_list` to verify.
+    probes: HashMap<u32, (u32, u32), BuildHasherDefault<WindowHasher>>,
+    probe_list: Vec<Probe>,
+    /// The keywords, lowercase.
+    keywords: Vec<Box<[u8]>>,
+}
+
+#[inline(always)]
+fn slot(folded: u32) -> usize {
+    (folded.wrapping_mul(0x9E37_79B1) >> (32 - TABLE_BITS)) as usize
+}
+
+#[inline(always)]
+fn read_u64(text: &[u8], at: usize) -> u64 {
+    match text.get(at..at + 8) {
+        Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+fn window_at(text: &[u8], i: usize) -> u32 {
+    match text.get(i..i + 4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => {
+            // Past the end: pad with spaces. A padded window can only start
+            // a verification, which checks the real text bounds.
+            let mut w = [b' '; 4];
+            for (k, byte) in w.iter_mut().enumerate() {
+                if let Some(&b) = text.get(i + k) {
+                    *byte = b;
+                }
+            }
+            u32::from_le_bytes(w)
+        }
+    }
+}
+
+impl KeywordFilter {
+    /// Builds the filter. `keywords` are compared ASCII case-insensitively;
+    /// each must be at least [`MIN_KEYWORD_LEN`] bytes.
+    pub fn new<K: AsRef<[u8]>>(keywords: &[K]) -> Result<KeywordFilter, PrefilterError> {
+        if keywords.len() > usize::from(u16::MAX) {
+            return Err(PrefilterError::TooMany);
+        }
+        let mut filter = KeywordFilter {
+            table: Box::new([0u64; TABLE_WORDS]),
+            probes: HashMap::default(),
+            probe_list: Vec::new(),
+            keywords: Vec::with_capacity(keywords.len()),
+        };
+        let mut by_window: BTreeMap<u32, Vec<Probe>> = BTreeMap::new();
+        for (index, kw) in keywords.iter().enumerate() {
+            let kw = kw.as_ref().to_ascii_lowercase();
+            if kw.len() < MIN_KEYWORD_LEN {
+                return Err(PrefilterError::TooShort(
+                    String::from_utf8_lossy(&kw).into_owned(),
+                ));
+            }
+            let keyword = u16::try_from(index).map_err(|_| PrefilterError::TooMany)?;
+            let b = |k: usize| kw.get(k).copied().unwrap_or(0);
+            let w = |a: u8, b: u8, c: u8, d: u8| u32::from_le_bytes([a, b, c, d]) | FOLD;
+            // Two windows, one byte apart, so an even offset meets one of
+            // them; where the keyword allows, the two rarest in typical text.
+            match kw.len() {
+                3 => {
+                    filter.add(
+                        &mut by_window,
+                        Shape::Head,
+                        w(b(0), b(1), b(2), 0),
+                        keyword,
+                        0,
+                    );
+                    filter.add(
+                        &mut by_window,
+                        Shape::Tail,
+                        w(0, b(0), b(1), b(2)),
+                        keyword,
+                        1,
+                    );
+                }
+                4 => {
+                    filter.add(
+                        &mut by_window,
+                        Shape::Full,
+                        w(b(0), b(1), b(2), b(3)),
+                        keyword,
+                        0,
+                    );
+                    if log_frequency(&kw[0..3]) <= log_frequency(&kw[1..4]) {
+                        filter.add(
+                            &mut by_window,
+                            Shape::Tail,
+                            w(0, b(0), b(1), b(2)),
+                            keyword,
+                            1,
+                        );
+                    } else {
+                        filter.add(
+                            &mut by_window,
+                            Shape::Head,
+                            w(b(1), b(2), b(3), 0),
+                            keyword,
+                            -1,
+                        );
+                    }
+                }
+                len => {
+                    let cost = |o: usize| {
+                        let (a, c) = (
+                            log_frequency(&kw[o..o + 4]),
+                            log_frequency(&kw[o + 1..o + 5]),
+                        );
+                        (a.max(c), a + c)
+                    };
+                    let o = (0..=len - 5)
+                        .min_by(|&x, &y| {
+                            cost(x)
+                                .partial_cmp(&cost(y))
+                                .unwrap_or(std::cmp::Ordering::Equal)
+                        })
+                        .unwrap_or(0);
+                    let start = -i8::try_from(o).map_err(|_| PrefilterError::TooLong)?;
+                    filter.add(
+                        &mut by_window,
+                        Shape::Full,
+                        w(b(o), b(o + 1), b(o + 2), b(o + 3)),
+                        keyword,
+                        start,
+                    );
+                    filter.add(
+                        &mut by_window,
+                        Shape::Full,
+                        w(b(o + 1), b(o + 2), b(o + 3), b(o + 4)),
+                        keyword,
+                        start - 1,
+                    );
+                }
+            }
+            filter.keywords.push(kw.into_boxed_slice());
+        }
+        for (window, mut probes) in by_window {
+            probes.sort_by_key(|p| (p.keyword, p.start));
+            probes.dedup_by_key(|p| (p.keyword, p.start));
+            let from =
+                u32::try_from(filter.probe_list.len()).map_err(|_| PrefilterError::TooMany)?;
+            filter.probe_list.extend(probes);
+            let to = u32::try_from(filter.probe_list.len()).map_err(|_| PrefilterError::TooMany)?;
+            filter.probes.insert(window, (from, to));
+        }
+        Ok(filter)
+    }
+
+    fn add(
+        &mut self,
+        by_window: &mut BTreeMap<u32, Vec<Probe>>,
+        shape: Shape,
+        window: u32,
+        keyword: u16,
+        start: i8,
+    ) {
+        let free: &[u32] = match shape {
+            Shape::Full => &[0],
+            // Every value of the free byte, folded the way the scan folds it.
+            Shape::Head | Shape::Tail => &FREE_BYTES,
+        };
+        for &f in free {
+            let filled = match shape {
+                Shape::Full => window,
+                Shape::Head => (window & 0x00FF_FFFF) | (f << 24),
+                Shape::Tail => (window & 0xFFFF_FF00) | f,
+            };
+            let s = slot(filled);
+            self.table[(s / 64) % TABLE_WORDS] |= 1 << (s % 64);
+            by_window
+                .entry(filled)
+                .or_default()
+                .push(Probe { keyword, start });
+        }
+    }
+
+    pub fn keyword_count(&self) -> usize {
+        self.keywords.len()
+    }
+
+    #[inline(always)]
+    fn hit(&self, folded: u32) -> bool {
+        let s = slot(folded);
+        // `slot` is below 2^TABLE_BITS, so the index is in bounds.
+        self.table[(s / 64) % TABLE_WORDS] & (1 << (s % 64)) != 0
+    }
+
+    /// Calls `found(keyword index)` once for each keyword occurring in
+    /// `text`, until `found` returns `true` to stop the scan early.
+    pub fn scan(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+        let mut state = ScanState::new(self.keywords.len(), found);
+        let mut i = 0usize;
+        // Four windows (offsets i, i+2, i+4, i+6) per 12 bytes read.
+        let body_end = text.len().saturating_sub(11);
+        while i < body_end {
+            let lo = read_u64(text, i) | 0x2020_2020_2020_2020;
+            let hi = read_u64(text, i + 4) | 0x2020_2020_2020_2020;
+            let windows = [lo as u32, (lo >> 16) as u32, hi as u32, (hi >> 16) as u32];
+            if self.hit(windows[0])
+                | self.hit(windows[1])
+                | self.hit(windows[2])
+                | self.hit(windows[3])
+            {
+                for (k, &w) in windows.iter().enumerate() {
+                    if self.hit(w) && self.verify(text, i + 2 * k, w, &mut state) {
+                        return;
+                    }
+                }
+            }
+            i += 8;
+        }
+        while i < text.len() {
+            let w = window_at(text, i) | FOLD;
+            if self.hit(w) && self.verify(text, i, w, &mut state) {
+                return;
+            }
+            i += 2;
+        }
+    }
+
+    /// Checks the keywords that can produce window `w` at offset `at`.
+    /// Returns `true` when the caller asked to stop.
+    #[cold]
+    fn verify<F: FnMut(usize) -> bool>(
+        &self,
+        text: &[u8],
+        at: usize,
+        w: u32,
+        state: &mut ScanState<F>,
+    ) -> bool {
+        if state.is_settled(w) {
+            return false;
+        }
+        let Some(&(from, to)) = self.probes.get(&w) else {
+            state.settle(w); // a table collision: never a keyword
+            return false;
+        };
+        let probes = self
+            .probe_list
+            .get(from as usize..to as usize)
+            .unwrap_or_default();
+        let mut open = false;
+        for p in probes {
+            let keyword = usize::from(p.keyword);
+            if state.was_found(keyword) {
+                continue;
+            }
+            let occurs = at
+                .checked_add_signed(isize::from(p.start))
+                .zip(self.keywords.get(keyword))
+                .and_then(|(start, kw)| Some((text.get(start..start + kw.len())?, kw)))
+                .is_some_and(|(t, kw)| t.eq_ignore_ascii_case(kw));
+            if !occurs {
+                open = true;
+            } else if state.report(keyword) {
+                return true;
+            }
+        }
+        if !open {
+            // Every keyword behind this window is found: it can add nothing.
+            state.settle(w);
+        }
+        false
+    }
+}
+
+/// One scan's memory: which keywords were reported, and a small cache of
+/// windows that can no longer report anything. Repeated words (JSON keys,
+/// `tokens`) would otherwise be looked up and compared at every occurrence.
+struct ScanState<F> {
+    found: F,
+    reported_inline: [u64; 8],
+    reported_heap: Vec<u64>,
+    settled: [u32; SETTLED_SLOTS],
+    settled_valid: u64,
+}
+
+const SETTLED_SLOTS: usize = 64;
+
+impl<F: FnMut(usize) -> bool> ScanState<F> {
+    fn new(keywords: usize, found: F) -> Self {
+        let words = keywords.div_ceil(64);
+        ScanState {
+            found,
+            reported_inline: [0; 8],
+            reported_heap: if words > 8 {
+                vec![0; words]
+            } else {
+                Vec::new()
+            },
+            settled: [0; SETTLED_SLOTS],
+            settled_valid: 0,
+        }
+    }
+
+    fn reported(&mut self) -> &mut [u64] {
+        if self.reported_heap.is_empty() {
+            &mut self.reported_inline
+        } else {
+            &mut self.reported_heap
+        }
+    }
+
+    fn was_found(&mut self, keyword: usize) -> bool {
+        self.reported()
+            .get(keyword / 64)
+            .is_some_and(|w| w & (1 << (keyword % 64)) != 0)
+    }
+
+    /// Records `keyword` and tells the caller; returns `true` to stop.
+    fn report(&mut self, keyword: usize) -> bool {
+        if let Some(w) = self.reported().get_mut(keyword / 64) {
+            *w |= 1 << (keyword % 64);
+        }
+        (self.found)(keyword)
+    }
+
+    fn settled_slot(w: u32) -> usize {
+        (w.wrapping_mul(0x85EB_CA6B) >> 26) as usize % SETTLED_SLOTS
+    }
+
+    fn is_settled(&self, w: u32) -> bool {
+        let s = Self::settled_slot(w);
+        self.settled_valid & (1 << s) != 0 && self.settled[s] == w
+    }
+
+    fn settle(&mut self, w: u32) {
+        let s = Self::settled_slot(w);
+        self.settled[s] = w;
+        self.settled_valid |= 1 << s;
+    }
+}
+
+/// Natural log of a byte's rough frequency in mixed prose, JSON and code,
+/// summed over `bytes`: lower means the sequence is rarer, so windows over
+/// `_`, digits and rare letters are preferred to windows over `acce`.
+fn log_frequency(bytes: &[u8]) -> f32 {
+    bytes
+        .iter()
+        .map(|&b| {
+            let percent: f32 = match b.to_ascii_lowercase() {
+                b' ' => 15.0,
+                b'e' => 10.0,
+                b't' | b'a' => 8.0,
+                b'o' | b'i' | b'n' | b's' | b'r' => 6.5,
+                b'h' | b'l' | b'd' | b'c' | b'u' | b'"' => 4.0,
+                b'm' | b'p' | b'f' | b'g' | b'w' | b'y' | b'b' | b',' | b':' | b'.' => 2.0,
+                b'k' => 1.5,
+                b'0'..=b'9' | b'/' | b'-' | b'_' | b'=' | b'v' | b'<' | b'>' => 1.0,
+                b'j' | b'x' | b'q' | b'z' => 0.15,
+                _ => 0.3,
+            };
+            percent.ln()
+        })
+        .sum()
+}
+
+/// Hashes the `u32` window keys of the probe maps with one multiply: the
+/// default SipHash made lookups the largest cost of a verification.
+#[derive(Debug, Default)]
+struct WindowHasher(u64);
+
+impl Hasher for WindowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, key: u32) {
+        let p = (self.0 ^ u64::from(key)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = p ^ (p >> 32);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The 256 byte values folded with `| 0x20`, as `u32` for window building.
+const FREE_BYTES: [u32; 256] = {
+    let mut out = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        out[b] = (b as u32) | 0x20;
+        b += 1;
+    }
+    out
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! The sampled filter must report exactly the keywords a plain
+//! case-insensitive substring search finds: recall is the whole contract.
+
+use super::*;
+use crate::core::finding::Direction;
+use crate::core::rules::registry::builtin_for;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+fn naive(keywords: &[Vec<u8>], text: &[u8]) -> BTreeSet<usize> {
+    let lower = text.to_ascii_lowercase();
+    keywords
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| lower.windows(k.len()).any(|w| w == k.as_slice()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn sampled(filter: &KeywordFilter, text: &[u8]) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    filter.scan(text, |k| {
+        out.insert(k);
+        false
+    });
+    out
+}
+
+/// The built-in keywords of `direction` and their filter, built once.
+fn builtin(direction: Direction) -> &'static (Vec<Vec<u8>>, KeywordFilter) {
+    static OUT: OnceLock<(Vec<Vec<u8>>, KeywordFilter)> = OnceLock::new();
+    static IN: OnceLock<(Vec<Vec<u8>>, KeywordFilter)> = OnceLock::new();
+    let cell = match direction {
+        Direction::Outbound => &OUT,
+        Direction::Inbound => &IN,
+    };
+    cell.get_or_init(|| {
+        let kws = builtin_keywords(direction);
+        let filter = KeywordFilter::new(&kws).expect("built-in keywords compile");
+        (kws, filter)
+    })
+}
+
+fn builtin_keywords(direction: Direction) -> Vec<Vec<u8>> {
+    let mut kws: Vec<Vec<u8>> = builtin_for(direction)
+        .flat_map(|s| s.keywords.iter().map(|k| k.as_bytes().to_vec()))
+        .collect();
+    kws.sort();
+    kws.dedup();
+    kws
+}
+
+/// Flips the case of the letters selected by `mask`, cycling through it.
+fn recase(bytes: &[u8], mask: u64) -> Vec<u8> {
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if mask >> (i % 64) & 1 == 1 {
+                b.to_ascii_uppercase()
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_builtin_keyword_is_found_at_every_offset_and_both_ends() {
+    for direction in [Direction::Outbound, Direction::Inbound] {
+        let (kws, filter) = builtin(direction);
+        for (i, kw) in kws.iter().enumerate() {
+            for case in [0u64, u64::MAX, 0x5555_5555_5555_5555] {
+                let kw = recase(kw, case);
+                // Alone, then behind 0..=17 bytes of filler and before 0..=3.
+                assert!(sampled(filter, &kw).contains(&i), "{kw:?} alone");
+                for lead in 0..=17 {
+                    for tail in 0..=3 {
+                        let mut text = vec![b'~'; lead];
+                        text.extend_from_slice(&kw);
+                        text.extend(std::iter::repeat_n(b'~', tail));
+                        assert!(
+                            sampled(filter, &text).contains(&i),
+                            "{:?} at {lead} with {tail} after",
+                            String::from_utf8_lossy(&kw)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn keywords_shorter_than_three_bytes_are_refused() {
+    let err = KeywordFilter::new(&["ok", "fine"]).expect_err("too short");
+    assert!(err.to_string().contains("\"ok\""), "{err}");
+}
+
+#[test]
+fn returning_true_stops_the_scan() {
+    let filter = KeywordFilter::new(&["alpha", "beta"]).expect("compiles");
+    let mut calls = 0;
+    filter.scan(b"alpha beta alpha beta", |_| {
+        calls += 1;
+        true
+    });
+    assert_eq!(calls, 1);
+}
+
+/// Text pieces that stress the sampler: keywords in any case, their
+/// prefixes and suffixes (near misses), bytes that fold onto letters under
+/// `| 0x20`, and random bytes.
+fn piece(kws: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+    let n = kws.len();
+    let kws2 = kws.clone();
+    prop_oneof![
+        (0..n, any::<u64>()).prop_map(move |(i, m)| recase(&kws[i], m)),
+        (0..n, any::<bool>(), 1usize..6).prop_map(move |(i, head, cut)| {
+            let k = &kws2[i];
+            let cut = cut.min(k.len() - 1);
+            if head {
+                k[..k.len() - cut].to_vec()
+            } else {
+                k[cut..].to_vec()
+            }
+        }),
+        proptest::collection::vec(
+            prop_oneof![any::<u8>(), Just(b'@'), Just(b'_'), Just(0x7f), Just(b' ')],
+            0..9
+        ),
+    ]
+}
+
+fn text(kws: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(piece(kws), 0..24).prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn outbound_sampling_equals_substring_search(t in text(builtin_keywords(Direction::Outbound))) {
+        let (kws, filter) = builtin(Direction::Outbound);
+        prop_assert_eq!(sampled(filter, &t), naive(kws, &t));
+    }
+
+    #[test]
+    fn inbound_sampling_equals_substring_search(t in text(builtin_keywords(Direction::Inbound))) {
+        let (kws, filter) = builtin(Direction::Inbound);
+        prop_assert_eq!(sampled(filter, &t), naive(kws, &t));
+    }
+
+    #[test]
+    fn arbitrary_keywords_equal_substring_search(
+        kws in proptest::collection::vec(proptest::collection::vec(
+            prop_oneof![b'a'..=b'f', Just(b'_'), Just(b'.'), Just(0u8), Just(0xffu8)], 3..9), 1..12),
+        t in proptest::collection::vec(
+            prop_oneof![b'a'..=b'f', b'A'..=b'F', Just(b'_'), Just(b'.'), Just(0u8), Just(0xffu8), Just(b'\x7f')], 0..200),
+    ) {
+        let kws: Vec<Vec<u8>> = kws.into_iter().map(|k| k.to_ascii_lowercase()).collect();
+        let filter = KeywordFilter::new(&kws).expect("compiles");
+        prop_assert_eq!(sampled(&filter, &t), naive(&kws, &t));
+    }
+}
