@@ -93,7 +93,7 @@ async fn request_secrets_in_url_header_and_body_are_found() {
         .into_iter()
         .filter(|f| f.direction == Direction::Outbound)
         .collect();
-    for loc in ["url", "header:x-leak", "body"] {
+    for loc in ["url", "header:x-leak", "body:json:$.aws"] {
         assert!(
             out.iter()
                 .any(|f| f.location == loc && f.pattern == "test_aws_access_key"),

@@ -6,6 +6,7 @@ pub mod config;
 pub mod decode;
 pub mod dedup;
 pub mod finding;
+pub mod jsonpath;
 pub mod keyfile;
 pub mod redact;
 pub mod rules;

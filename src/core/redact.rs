@@ -127,6 +127,15 @@ fn looks_secret(run: &[u8]) -> bool {
         || run.len() >= 24
 }
 
+/// `bytes` as printable text with credential-like runs masked, as in
+/// snippets: for text that is not itself a match (e.g. JSON keys in a
+/// location).
+pub fn mask_plain(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    push_plain(&mut out, bytes);
+    out
+}
+
 /// Appends bytes as printable text: control characters become spaces, and
 /// token-like runs that [`looks_secret`] become `[MASKED]`.
 fn push_plain(out: &mut String, bytes: &[u8]) {

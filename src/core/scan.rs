@@ -11,6 +11,7 @@
 
 use crate::core::decode::{self, DecodeStop, StreamDecoder};
 use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
+use crate::core::jsonpath::JsonPath;
 use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
@@ -240,13 +241,13 @@ impl Detector {
             &mut seen,
             &mut out,
         );
-        out
+        locate_in_json(&bytes[..limit], location, out)
     }
 
     /// Scans the URL and headers of a message. The guardian's own
     /// `Proxy-Authorization` is skipped.
     pub fn scan_head(&self, ctx: &ScanContext, head: &MessageHead<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+        let mut out: Vec<Located> = Vec::new();
         let mut seen = HashSet::new();
         if let Some(url) = head.url {
             let limit = url.len().min(self.opts.max_scan_bytes);
@@ -284,7 +285,7 @@ impl Detector {
                 &mut out,
             );
         }
-        out
+        out.into_iter().map(|l| l.finding).collect()
     }
 
     /// A streaming inspector for one message body. `content_encoding` is the
@@ -377,7 +378,7 @@ impl Detector {
         depth: usize,
         window: Window,
         seen: &mut HashSet<(usize, String)>,
-        out: &mut Vec<Finding>,
+        out: &mut Vec<Located>,
     ) {
         let set = self.rules(ctx.direction);
         let mut candidates = Vec::new();
@@ -449,7 +450,7 @@ impl Detector {
         set: &RuleSet,
         candidates: &[usize],
         seen: &mut HashSet<(usize, String)>,
-        out: &mut Vec<Finding>,
+        out: &mut Vec<Located>,
     ) {
         let mut hits: Vec<Hit> = Vec::new();
         for &ri in candidates {
@@ -521,7 +522,7 @@ impl Detector {
             }
             let snippet =
                 redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
-            out.push(Finding {
+            let finding = Finding {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 platform: PLATFORM.to_owned(),
                 id: new_finding_id(),
@@ -538,6 +539,10 @@ impl Detector {
                 count: 1,
                 decoded: chain.map(str::to_owned),
                 timestamp: timestamp_now(),
+            };
+            out.push(Located {
+                finding,
+                raw_start: chain.is_none().then_some(hit.full.start),
             });
         }
     }
@@ -627,6 +632,11 @@ pub struct BodyInspector {
     /// Bytes at the start of `carry` whose matches were already judged.
     judged: usize,
     seen: HashSet<(usize, String)>,
+    /// Whether `carry` still starts at the body's first byte. Only then is
+    /// a JSON path resolved (by parsing from there, and only for a buffer
+    /// with findings): tracking every body's structure continuously would
+    /// cost about as much as scanning it.
+    from_start: bool,
 }
 
 impl std::fmt::Debug for BodyInspector {
@@ -669,6 +679,7 @@ impl BodyInspector {
             finished: false,
             judged: 0,
             seen: HashSet::new(),
+            from_start: true,
         }
     }
 
@@ -747,7 +758,7 @@ impl BodyInspector {
                 buf.len().saturating_sub(HOLDBACK_BYTES)
             },
         };
-        let mut out = Vec::new();
+        let mut located = Vec::new();
         self.detector.scan_view(
             &self.ctx,
             &self.location,
@@ -756,8 +767,13 @@ impl BodyInspector {
             0,
             window,
             &mut self.seen,
-            &mut out,
+            &mut located,
         );
+        let out = if self.from_start {
+            locate_in_json(&buf, &self.location, located)
+        } else {
+            located.into_iter().map(|l| l.finding).collect()
+        };
         if !is_final {
             let mut start = buf.len().saturating_sub(CARRY_BYTES);
             // Start the carry after a separator so a token cut in half at its
@@ -771,6 +787,7 @@ impl BodyInspector {
                     start += p;
                 }
             }
+            self.from_start &= start == 0;
             buf.drain(..start);
             self.carry = buf;
             // What this scan judged, in the next buffer's coordinates.
@@ -778,6 +795,39 @@ impl BodyInspector {
         }
         out
     }
+}
+
+/// A finding with where its match starts in the raw (undecoded) scanned
+/// text, for locating it in a JSON document.
+struct Located {
+    finding: Finding,
+    raw_start: Option<usize>,
+}
+
+/// Turns `location` into `location:json:<path>` for findings whose match
+/// starts inside a JSON document beginning at the start of `text`. The
+/// document is parsed only up to the last finding, and only when there are
+/// findings: text without findings is never parsed.
+fn locate_in_json(text: &[u8], location: &str, mut located: Vec<Located>) -> Vec<Finding> {
+    let mut order: Vec<(usize, usize)> = located
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Some((l.raw_start?, i)))
+        .collect();
+    if !order.is_empty() {
+        order.sort_unstable();
+        let mut tracker = JsonPath::new();
+        let mut pos = 0;
+        for (start, i) in order {
+            let start = start.min(text.len());
+            tracker.advance(text.get(pos..start).unwrap_or_default());
+            pos = pos.max(start);
+            if let (Some(path), Some(l)) = (tracker.path(), located.get_mut(i)) {
+                l.finding.location = format!("{location}:json:{path}");
+            }
+        }
+    }
+    located.into_iter().map(|l| l.finding).collect()
 }
 
 #[cfg(test)]

@@ -223,6 +223,41 @@ fn base64_after_hundreds_of_benign_runs_is_still_decoded() {
 }
 
 #[test]
+fn json_bodies_locate_findings_by_path() {
+    let d = detector(1 << 20);
+    let key = fake_aws();
+    let doc = format!(r#"{{"model":"m","data":{{"items":[1,{{"value":"k={key}"}}]}}}}"#);
+    let f = d.scan_text(&out_ctx("x:443"), "body", doc.as_bytes());
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, "body:json:$.data.items[1].value");
+    // The same document streamed in frames: located from the body's start.
+    let mut inspector = d.body_inspector(out_ctx("x:443"), "body", None);
+    let mut found = Vec::new();
+    for frame in doc.as_bytes().chunks(7) {
+        found.extend(inspector.feed(frame));
+    }
+    found.extend(inspector.finish());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].location, "body:json:$.data.items[1].value");
+    // Not JSON: the plain location.
+    let f = d.scan_text(&out_ctx("x:443"), "body", format!("k={key}").as_bytes());
+    assert_eq!(f[0].location, "body");
+    // Past the first carried window of a long body, paths are not tracked.
+    let mut long = String::from(r#"{"pad":""#);
+    long.push_str(&"x ".repeat(4000));
+    long.push_str(&format!(r#"","v":"k={key}"}}"#));
+    let mut inspector = d.body_inspector(out_ctx("x:443"), "body", None);
+    let mut found = Vec::new();
+    for frame in long.as_bytes().chunks(2048) {
+        found.extend(inspector.feed(frame));
+    }
+    found.extend(inspector.finish());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].location, "body");
+    assert_no_leak(&found, &key);
+}
+
+#[test]
 fn headers_and_url_are_scanned_with_locations_and_proxy_auth_skipped() {
     let d = detector(1 << 20);
     let key = fake_aws();
