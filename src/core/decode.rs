@@ -478,6 +478,17 @@ static B64_CLASS: [u8; 256] = {
     t
 };
 
+/// `B64_CLASS[b] != 0`, as arithmetic.
+#[inline(always)]
+fn is_base64(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'-')
+        | (b == b'_')
+}
+
 fn mostly_text(bytes: &[u8]) -> bool {
     if bytes.len() < 12 {
         return false;
@@ -495,48 +506,45 @@ fn mostly_text(bytes: &[u8]) -> bool {
 /// URL-safe. Every run is returned: their total length is at most the
 /// text's, so decoding them all stays linear.
 ///
-/// A run of at least `BASE64_MIN_RUN` bytes always covers a position
-/// ≡ `BASE64_MIN_RUN - 1` (mod `BASE64_MIN_RUN`), so only those positions
-/// are probed and runs are grown around a hit: the same runs as a
-/// byte-by-byte walk, while touching a fraction of ordinary text.
+/// A run of at least 24 bytes holds at least two whole aligned 8-byte blocks
+/// back to back, so one of them has an even index. Only even blocks are
+/// tested, branch-free, and a run is walked byte by byte only around an even
+/// block that is entirely base64: the same runs as a byte-by-byte walk,
+/// while ordinary words cost a table lookup per byte of every other block.
 fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
-    let step = BASE64_MIN_RUN;
+    const BLOCK: usize = 8;
+    const _: () = assert!(BASE64_MIN_RUN >= 3 * BLOCK);
     let class = |i: usize| text.get(i).map_or(0, |&b| B64_CLASS[usize::from(b)]);
+    // Compares instead of table lookups, so the compiler vectorises it.
+    let all_base64 = |block: &[u8]| block.iter().fold(true, |acc, &b| acc & is_base64(b));
     let mut runs = Vec::new();
-    let mut probe = step - 1;
-    while probe < text.len() {
-        let mut seen = class(probe);
-        // A run of `step` bytes through `probe` reaches `probe - step/2` or
-        // `probe + step/2`: if neither is base64, neither is such a run, and
-        // a word of prose costs two lookups instead of a walk.
-        let half = step / 2;
-        let reaches = |at: Option<usize>| at.is_some_and(|at| class(at) != 0);
-        if seen == 0 || !(reaches(probe.checked_sub(half)) || reaches(probe.checked_add(half))) {
-            probe += step;
+    let mut block = 0usize;
+    while let Some(bytes) = text.get(block * BLOCK..block * BLOCK + BLOCK) {
+        if !all_base64(bytes) {
+            block += 2;
             continue;
         }
-        let mut start = probe;
-        while start > 0 {
-            let c = class(start - 1);
-            if c == 0 {
-                break;
-            }
-            seen |= c;
+        let mut start = block * BLOCK;
+        while start > 0 && class(start - 1) != 0 {
             start -= 1;
         }
-        let mut end = probe + 1;
-        loop {
-            let c = class(end);
-            if c == 0 {
-                break;
-            }
-            seen |= c;
+        let mut end = block * BLOCK + BLOCK;
+        while class(end) != 0 {
             end += 1;
         }
-        // Next grid position at or after the run's end.
-        probe = end + (step - 1 - end % step) % step;
+        // The byte at `end` is not base64: the next run starts after it.
+        block = (end / BLOCK + 1).next_multiple_of(2);
+        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
+            continue;
+        }
+        let Some(run) = text.get(start..end) else {
+            continue;
+        };
+        let seen = run
+            .iter()
+            .fold(0, |acc, &b| acc | B64_CLASS[usize::from(b)]);
         let mixed = seen & (B64_STD_ONLY | B64_URL_ONLY) == B64_STD_ONLY | B64_URL_ONLY;
-        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) && !mixed {
+        if !mixed {
             runs.push((start, end, seen & B64_URL_ONLY != 0));
         }
     }
@@ -811,6 +819,13 @@ mod tests {
                 reference(text.as_bytes()),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn base64_class_arithmetic_equals_the_table() {
+        for b in 0..=255u8 {
+            assert_eq!(is_base64(b), B64_CLASS[usize::from(b)] != 0, "{b:#x}");
         }
     }
 
