@@ -1,4 +1,5 @@
-//! The guardian's runtime: a hudsucker-based forward proxy that shows what
+//! The guardian's runtime: a hyper-based forward proxy (hudsucker's body,
+//! handler and CA types, the guardian's own connection loop) that shows what
 //! passes through it to the detector core, without slowing, buffering,
 //! blocking or changing the traffic.
 
@@ -10,6 +11,7 @@ pub mod error;
 pub mod guard;
 pub mod handler;
 pub mod inspect;
+pub mod server;
 pub mod settings;
 pub mod stats;
 pub mod tunnel;
