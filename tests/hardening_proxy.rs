@@ -979,3 +979,324 @@ async fn pivot_guard_refuses_host_addresses_by_default_and_allows_listed_ones() 
     assert_serving(proxy, up, "allow-listed loopback").await;
     g.stop().await.unwrap();
 }
+
+// ---------------------------------------------------------------- stalls
+
+/// Settings for the stall tests: both timeouts at 1 s.
+fn stall_settings() -> traffic_guardian::proxy::ProxySettings {
+    traffic_guardian::proxy::ProxySettings {
+        request_body_idle_timeout: Duration::from_secs(1),
+        upstream_response_head_timeout: Duration::from_secs(1),
+        ..common::test_settings()
+    }
+}
+
+/// An upstream that reads whatever it is sent and reports, per connection,
+/// how long until the guardian hung up (EOF or reset) and how many bytes came.
+async fn recording_upstream() -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(Duration, usize)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                let mut n = 0;
+                let mut buf = [0u8; 4096];
+                loop {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => n += k,
+                    }
+                }
+                let _ = tx.send((t0.elapsed(), n));
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Reads what the guardian answers until it closes or `wait` passes;
+/// returns the bytes and whether it closed.
+async fn read_until_close(tcp: &mut TcpStream, wait: Duration) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(wait, tcp.read_to_end(&mut out))
+        .await
+        .is_ok();
+    (out, closed)
+}
+
+/// A client that stalls in the middle of its request body loses that
+/// exchange after the body idle timeout (408, connection closed, upstream
+/// request dropped, counted); an upstream that never answers gets the
+/// client a 504 after the response head timeout (counted). A slow but
+/// steady upload, a slow answer and a response body idle for longer than
+/// both timeouts (as SSE is) are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_not() {
+    let (engine, _sink, proxy) = common::start_proxy(stall_settings()).await;
+
+    // Stalled upload.
+    let (rec, mut hangups) = recording_upstream().await;
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(
+        format!("POST http://{rec}/up HTTP/1.1\r\nHost: {rec}\r\nContent-Length: 1000\r\n\r\nabc")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let t0 = Instant::now();
+    let (out, closed) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    let took = t0.elapsed();
+    assert!(
+        out.starts_with(b"HTTP/1.1 408"),
+        "stalled upload: {:?}",
+        String::from_utf8_lossy(&out[..out.len().min(60)])
+    );
+    assert!(closed, "the stalled client's connection is closed");
+    assert!(took < Duration::from_secs(5), "cut after {took:?}");
+    let (held, got) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+        .await
+        .expect("the upstream request is dropped")
+        .unwrap();
+    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
+    assert!(got > 0, "the upstream had received the request head");
+    let c = engine.status().counters;
+    assert_eq!(c.client_timeouts, 1);
+    assert_eq!(c.upstream_timeouts, 0);
+
+    // Silent upstream.
+    let mut routes = HashMap::new();
+    routes.insert("/hang", Reply::Hang);
+    routes.insert("/hash", Reply::EchoHash);
+    let up = upstream(routes).await;
+    let t0 = Instant::now();
+    let r = get(proxy, up, "/hang", "").await.expect("an answer");
+    assert_eq!(r.status, 504, "{}", r.headers);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let c = engine.status().counters;
+    assert_eq!(c.upstream_timeouts, 1);
+    assert_eq!(c.client_timeouts, 1);
+
+    // Slow but steady upload: 8 chunks 400 ms apart (3.2 s in all, each gap < 1 s).
+    let parts: Vec<Vec<u8>> = (0..8).map(|i| format!("part {i};").into_bytes()).collect();
+    let whole: Vec<u8> = parts.concat();
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(
+        format!(
+            "POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            whole.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    for p in &parts {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tcp.write_all(p).await.unwrap();
+    }
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    let r = parse_response(&out).expect("an answer to the slow upload");
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, sha(&whole).into_bytes());
+
+    // A response head in time followed by a body idle for 2.5 s (longer than
+    // both timeouts, as SSE and long polls are) streams through whole.
+    let head_then_idle = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let _ = tcp.write_all(b"7\r\nsecond\n\r\n0\r\n\r\n").await;
+            let _ = tcp.shutdown().await;
+        });
+        addr
+    };
+    let r = get(proxy, head_then_idle, "/events", "")
+        .await
+        .expect("an answer");
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, b"first\nsecond\n");
+    let c = engine.status().counters;
+    assert_eq!((c.client_timeouts, c.upstream_timeouts), (1, 1));
+    assert_serving(proxy, up, "stalls").await;
+    engine.stop().await.unwrap();
+}
+
+/// The defaults are generous: minutes, not seconds (LLM APIs think for
+/// minutes before answering; uploads from slow links pause).
+#[test]
+fn stall_timeouts_default_to_minutes() {
+    let s = traffic_guardian::proxy::ProxySettings::default();
+    assert_eq!(s.request_body_idle_timeout, Duration::from_secs(120));
+    assert_eq!(s.upstream_response_head_timeout, Duration::from_secs(600));
+}
+
+// ---------------------------------------------------------------- plaintext in MITM'd CONNECT
+
+/// A fake upstream proxy (OneCLI-like) on loopback: records each CONNECT
+/// head it gets, answers 200 and relays the tunnel to its target.
+async fn recording_upstream_proxy() -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tcp.read_u8().await {
+                        Ok(b) => head.push(b),
+                        Err(_) => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                log.lock().unwrap().push(head.clone());
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split_whitespace().next())
+                else {
+                    let _ = tcp
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(target).await else {
+                    let _ = tcp.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut server).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// Writes `CONNECT target`, then a plaintext POST with `body` inside the
+/// tunnel; returns the response to the POST.
+async fn plaintext_post_in_connect(proxy: SocketAddr, target: SocketAddr, body: &[u8]) -> Resp {
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut req = format!(
+        "POST /hash HTTP/1.1\r\nHost: {target}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    tcp.write_all(&req).await.unwrap();
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    parse_response(&out).expect("an answer inside the tunnel")
+}
+
+/// Plaintext (non-GET) HTTP written inside a CONNECT to a host the guardian
+/// intercepts is inspected like plaintext in a blind tunnel (finding with
+/// the right destination) and reaches the origin byte for byte, directly or
+/// through the configured upstream proxy (never around it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained() {
+    let mut routes = HashMap::new();
+    routes.insert("/hash", Reply::EchoHash);
+    let origin = upstream(routes).await;
+    let home = tempfile::tempdir().unwrap();
+    let mitm = |upstream_proxy: Option<String>| traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        upstream_proxy,
+        ..common::test_settings()
+    };
+
+    // Direct.
+    let (engine, sink, proxy) = common::start_proxy(mitm(None)).await;
+    let key = fake_aws_key();
+    let body = format!("{{\"note\":\"deploy\",\"key\":\"{key}\"}}").into_bytes();
+    let r = plaintext_post_in_connect(proxy, origin, &body).await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(
+        r.body,
+        sha(&body).into_bytes(),
+        "bytes reach the origin unchanged"
+    );
+    let f = sink
+        .wait_for(|f| {
+            f.dest == origin.to_string()
+                && f.direction == traffic_guardian::core::finding::Direction::Outbound
+        })
+        .await
+        .expect("the plaintext POST inside the intercepted CONNECT is inspected");
+    assert_eq!(f.location, "tunnel");
+    let st = engine.status().counters;
+    assert_eq!(st.mitm_connections, 1);
+    assert_eq!(st.client_protocol_errors, 0);
+    engine.stop().await.unwrap();
+
+    // Through an upstream proxy with credentials.
+    let (gw, seen) = recording_upstream_proxy().await;
+    let (engine, sink, proxy) =
+        common::start_proxy(mitm(Some(format!("http://gwuser:gw-pass-9@{gw}")))).await;
+    let key = fake_aws_key();
+    let body = format!("upload={key}&x=1").into_bytes();
+    let r = plaintext_post_in_connect(proxy, origin, &body).await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, sha(&body).into_bytes());
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(
+        heads.len(),
+        1,
+        "one CONNECT through the upstream proxy: {heads:?}"
+    );
+    assert!(
+        heads[0].starts_with(&format!("CONNECT {origin} ")),
+        "{}",
+        heads[0]
+    );
+    let basic = base64_basic("gwuser:gw-pass-9");
+    assert!(
+        heads[0].contains(&format!("Proxy-Authorization: {basic}")),
+        "the upstream proxy's credentials are sent"
+    );
+    sink.wait_for(|f| f.dest == origin.to_string())
+        .await
+        .expect("inspected on the chained path too");
+    engine.stop().await.unwrap();
+}
+
+fn base64_basic(userpass: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(userpass)
+    )
+}
