@@ -229,6 +229,15 @@ pub(crate) fn pivot_response(host: &str) -> Response<Body> {
     )
 }
 
+/// Whether an authority names a port that is not a valid TCP port (hyper
+/// parses any digits; `port_u16` is then `None` and the default would be used).
+fn has_invalid_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        Some((_, port)) if !port.is_empty() && !port.contains(']') => port.parse::<u16>().is_err(),
+        _ => false,
+    }
+}
+
 /// Whether an error (or one of its causes) is a pivot-guard refusal.
 pub(crate) fn is_pivot_refusal(err: &(dyn StdError + 'static)) -> bool {
     error_chain_has::<PivotRefused>(err)
@@ -313,6 +322,19 @@ impl GuardHandler {
             )
             .into();
         };
+        if req
+            .uri()
+            .authority()
+            .is_some_and(|a| has_invalid_port(a.as_str()))
+        {
+            // hyper accepts any digits as a port; out of range it would silently become 80/443.
+            ProxyStats::inc(&shared.stats.client_protocol_errors);
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "clawsec traffic guardian: the request target's port is out of range\n".into(),
+            )
+            .into();
+        }
         let https = matches!(req.uri().scheme_str(), Some("https") | Some("wss"));
         let port = req
             .uri()

@@ -187,8 +187,13 @@ impl GuardService {
                 if matches!(req.version(), Version::HTTP_10 | Version::HTTP_11) =>
             {
                 match with_origin(req, scheme, authority) {
-                    Ok(req) => req,
-                    Err(res) => return res,
+                    Some(req) => req,
+                    None => {
+                        return text_response(
+                            StatusCode::BAD_REQUEST,
+                            "invalid request target\n".into(),
+                        )
+                    }
                 }
             }
             _ => req,
@@ -263,12 +268,12 @@ fn closing_response(status: StatusCode, text: String) -> Response<Body> {
 }
 
 /// Requests inside an intercepted tunnel come in origin form: give them the
-/// tunnel's scheme and authority.
+/// tunnel's scheme and authority (`None` if that makes no valid URI).
 fn with_origin(
     req: Request<Incoming>,
     scheme: &Scheme,
     authority: &Authority,
-) -> Result<Request<Incoming>, Response<Body>> {
+) -> Option<Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
     let mut uri = parts.uri.into_parts();
     uri.scheme = Some(scheme.clone());
@@ -276,16 +281,8 @@ fn with_origin(
     if uri.path_and_query.is_none() {
         uri.path_and_query = Some(hudsucker::hyper::http::uri::PathAndQuery::from_static("/"));
     }
-    match Uri::from_parts(uri) {
-        Ok(u) => {
-            parts.uri = u;
-            Ok(Request::from_parts(parts, body))
-        }
-        Err(_) => Err(text_response(
-            StatusCode::BAD_REQUEST,
-            "invalid request target\n".into(),
-        )),
-    }
+    parts.uri = Uri::from_parts(uri).ok()?;
+    Some(Request::from_parts(parts, body))
 }
 
 /// The request as sent upstream: HTTP/1.1, `Host` from the URI (hyper
