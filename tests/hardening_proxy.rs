@@ -368,6 +368,21 @@ async fn decompression_bombs_are_forwarded_unchanged_in_bounded_memory() {
 
 // ---------------------------------------------------------------- hostile clients
 
+/// `client_protocol_errors` once it reaches `expected` (it is counted when
+/// the guardian closes the connection, just after the client sees the
+/// close), or after 1 s; then 100 ms more so an extra count would show.
+async fn settled_faults(g: &Guardian, expected: u64) -> u64 {
+    let now = || g.status().proxy.counters.client_protocol_errors;
+    for _ in 0..50 {
+        if now() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    now()
+}
+
 /// Oversized headers, malformed request lines, invalid chunk framing,
 /// request smuggling shapes, resets mid-body: each gets an answer or a close
 /// and the guardian keeps serving.
@@ -378,8 +393,19 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     let up = upstream(routes).await;
     let home = tempfile::tempdir().unwrap();
     let (g, proxy) = start(home.path(), serde_json::json!({})).await;
-    assert_serving(proxy, up, "start").await;
+    let faults = |g: &Guardian| g.status().proxy.counters.client_protocol_errors;
+    // Benign traffic never moves the counter.
+    for _ in 0..5 {
+        assert_serving(proxy, up, "start").await;
+    }
+    let benign_body = b"just a normal upload".repeat(100);
+    let r = post(proxy, up, "/hash", "", &benign_body).await.unwrap();
+    assert_eq!(r.body, sha(&benign_body).into_bytes());
+    assert_eq!(faults(&g), 0, "benign traffic counted as a protocol error");
     let short = Duration::from_secs(3);
+    // Every hostile case below must move the counter by exactly one, and
+    // the liveness probe after it must not.
+    let mut expected = 0;
 
     let huge = format!(
         "GET http://{up}/ok HTTP/1.1\r\nHost: {up}\r\nX-Big: {}\r\n\r\n",
@@ -391,6 +417,12 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
         "oversized header: {:?}",
         &r[..r.len().min(30)]
     );
+    expected += 1;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "oversized header"
+    );
     assert_serving(proxy, up, "oversized header").await;
 
     let many: String = (0..2000).map(|i| format!("X-H{i}: v\r\n")).collect();
@@ -401,17 +433,23 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     )
     .await;
     assert!(r.is_empty() || r.starts_with(b"HTTP/1.1 431") || r.starts_with(b"HTTP/1.1 400"));
+    expected += 1;
+    assert_eq!(settled_faults(&g, expected).await, expected, "2000 headers");
     assert_serving(proxy, up, "2000 headers").await;
 
-    for bad in [
-        b"\x00\x01\x02 not http\r\n\r\n".as_slice(),
-        b"GET\r\n\r\n",
-        b"GET http://[::1 HTTP/1.1\r\n\r\n",
-        b"GET http://127.0.0.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/9.9\r\n\r\n",
-        b"\r\n\r\n\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"CONNECT nohostport HTTP/1.1\r\n\r\n",
+    // (bytes, whether they break HTTP itself rather than ask the proxy something it refuses)
+    for (bad, malformed) in [
+        (b"\x00\x01\x02 not http\r\n\r\n".as_slice(), true),
+        (b"GET\r\n\r\n", true),
+        (b"GET http://[::1 HTTP/1.1\r\n\r\n", true),
+        (
+            b"GET http://127.0.0.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n",
+            true,
+        ),
+        (b"GET / HTTP/9.9\r\n\r\n", true),
+        (b"\r\n\r\n\r\n\r\n", false),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false),
+        (b"CONNECT nohostport HTTP/1.1\r\n\r\n", false),
     ] {
         let r = raw(proxy, bad, short).await;
         assert!(
@@ -420,23 +458,36 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
             String::from_utf8_lossy(bad),
             String::from_utf8_lossy(&r[..r.len().min(60)])
         );
-        assert_serving(proxy, up, &format!("{:?}", String::from_utf8_lossy(bad))).await;
+        let what = format!("{:?}", String::from_utf8_lossy(bad));
+        if malformed {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "{what}");
+        assert_serving(proxy, up, &what).await;
     }
 
-    // Invalid chunk framing and conflicting framing headers.
-    for body in [
+    // Invalid chunk framing and conflicting framing headers. (CL + TE is
+    // legal HTTP/1.1: TE wins and the request is forwarded, so not counted.)
+    for (i, body) in [
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: -1\r\n\r\n"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let r = raw(proxy, body.as_bytes(), short).await;
         if let Some(resp) = parse_response(&r) {
             // Answered: a client error, or forwarded with a body the upstream hashed.
             assert!(resp.status == 200 || (400..600).contains(&resp.status), "{}", resp.headers);
         }
+        if i != 3 {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "bad framing #{i}");
         assert_serving(proxy, up, "bad framing").await;
     }
 
@@ -452,6 +503,11 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
         drop(tcp);
     }
     assert_serving(proxy, up, "resets mid-body").await;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "a client going away is not a protocol error"
+    );
 
     // Many connections opened and dropped without a byte.
     let mut idle = Vec::new();
@@ -460,6 +516,11 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     }
     assert_serving(proxy, up, "200 silent connections").await;
     drop(idle);
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "silent connections are not protocol errors"
+    );
 
     let st = g.status();
     assert_eq!(st.proxy.state.as_str(), "running");
@@ -632,11 +693,13 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
         serde_json::json!({"mitm": {"enabled": true, "trusted_runtimes": ["*"]}}),
     )
     .await;
-    for garbage in [
-        b"\x16\x03\x01\x00\x05garbagegarbage".as_slice(),
-        b"\x16\x03\x01\xff\xff",
-        b"GET / HTTP/1.1\r\n\r\n",
-        &[0u8; 70_000],
+    let mut expected = 0;
+    // (bytes, whether they claim to be TLS) — anything else is relayed, not a fault.
+    for (garbage, tls) in [
+        (b"\x16\x03\x01\x00\x05garbagegarbage".as_slice(), true),
+        (b"\x16\x03\x01\xff\xff", true),
+        (b"GET / HTTP/1.1\r\n\r\n", false),
+        (&[0u8; 70_000], false),
     ] {
         let mut tcp = TcpStream::connect(proxy).await.unwrap();
         tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
@@ -650,9 +713,16 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
             "{:?}",
             String::from_utf8_lossy(&out[..out.len().min(40)])
         );
+        drop(tcp);
+        if tls {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "{tls}");
         assert_serving(proxy, up, "TLS garbage").await;
     }
-    // A TLS client hello cut in the middle, then a reset.
+    // A TLS client hello cut in the middle, then a reset: counted once the
+    // tunnel was open (a reset before the CONNECT is answered is just a
+    // client going away).
     let mut tcp = TcpStream::connect(proxy).await.unwrap();
     let mut bytes = format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").into_bytes();
     bytes.extend_from_slice(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
@@ -660,6 +730,30 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
     tcp.set_linger(Some(Duration::ZERO)).unwrap();
     drop(tcp);
     assert_serving(proxy, up, "cut client hello").await;
+    let raced = settled_faults(&g, expected + 1).await;
+    assert!(raced == expected || raced == expected + 1, "{raced}");
+    expected = raced;
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    tcp.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tcp.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(tcp);
+    assert_serving(proxy, up, "cut client hello after the tunnel opened").await;
+    expected += 1;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "cut client hello"
+    );
     assert!(g.status().proxy.counters.mitm_connections >= 4);
 
     let ca_dir = home.path().join("ca");
