@@ -18,6 +18,7 @@ use http_body_util::combinators::BoxBody;
 use hudsucker::hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hudsucker::Body;
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Sleep;
 
@@ -138,11 +139,15 @@ impl BodyWatch {
     }
 }
 
-/// Once per client connection: the first fault counted there wins, so a
-/// connection that breaks framing is not counted again when hyper closes it.
+/// Fault bookkeeping of one client connection. The first fault counted
+/// there wins, so a connection that breaks framing is not counted again when
+/// hyper closes it. It also tracks whether the client sent bytes that no
+/// request has consumed yet, which tells a trickled head (slowloris) from an
+/// idle keep-alive connection when hyper's header timeout fires.
 #[derive(Debug, Default)]
 pub struct ConnFaults {
     counted: AtomicBool,
+    unconsumed: AtomicBool,
 }
 
 impl ConnFaults {
@@ -151,6 +156,78 @@ impl ConnFaults {
         if !self.counted.swap(true, Ordering::AcqRel) {
             ProxyStats::inc(counter);
         }
+    }
+
+    /// The client sent bytes.
+    pub fn note_read(&self) {
+        self.unconsumed.store(true, Ordering::Release);
+    }
+
+    /// A request head (or a whole request body) has been consumed.
+    pub fn note_consumed(&self) {
+        self.unconsumed.store(false, Ordering::Release);
+    }
+
+    /// Whether bytes arrived after the last consumed head or body.
+    pub fn has_unconsumed(&self) -> bool {
+        self.unconsumed.load(Ordering::Acquire)
+    }
+}
+
+/// A client connection's stream that reports reads to its [`ConnFaults`].
+pub struct NotedIo<T> {
+    inner: T,
+    faults: Arc<ConnFaults>,
+}
+
+impl<T> NotedIo<T> {
+    pub fn new(inner: T, faults: Arc<ConnFaults>) -> Self {
+        NotedIo { inner, faults }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for NotedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.faults.note_read();
+        }
+        res
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for NotedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -231,6 +308,7 @@ impl HttpBody for GuardedBody {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(None) => {
+                this.faults.note_consumed();
                 this.watch.settle(BodyState::Done);
                 Poll::Ready(None)
             }

@@ -34,7 +34,7 @@ use tracing::debug;
 use crate::core::finding::Direction;
 use crate::core::scan::ScanContext;
 
-use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody};
+use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
 use super::ca::GuardianCa;
 use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
 use super::stats::ProxyStats;
@@ -99,7 +99,8 @@ async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         faults: Arc::clone(&faults),
         inner: None,
     };
-    serve_io(&shared, TokioIo::new(tcp), service, &faults).await;
+    let io = TokioIo::new(NotedIo::new(tcp, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
 }
 
 /// Serves HTTP on `io` until it closes, counting what hyper rejected.
@@ -125,8 +126,10 @@ where
     }
 }
 
-/// Counts a client connection's failure: protocol violations and head
-/// timeouts; resets and early closes are not faults of the protocol.
+/// Counts a client connection's failure: protocol violations, and head
+/// timeouts while a head was trickling in (slowloris). An idle keep-alive
+/// or silent connection closed by the same timeout, resets and early closes
+/// are not faults.
 fn count_connection_error(
     stats: &ProxyStats,
     faults: &ConnFaults,
@@ -136,7 +139,11 @@ fn count_connection_error(
     if is_protocol_violation(err) {
         faults.count(&stats.client_protocol_errors);
     } else if is_timeout(err) {
-        faults.count(&stats.client_timeouts);
+        if faults.has_unconsumed() {
+            faults.count(&stats.client_timeouts);
+        } else {
+            debug!("idle client connection closed");
+        }
     } else {
         debug!(error = %err, "client connection ended with an error");
     }
@@ -198,6 +205,8 @@ impl GuardService {
             }
             _ => req,
         };
+        // The head is parsed: bytes after this are body or a next head.
+        self.faults.note_consumed();
         let watch = Arc::new(BodyWatch::default());
         let req = req.map(|body| {
             GuardedBody::wrap(
@@ -415,7 +424,8 @@ where
         faults: Arc::clone(&faults),
         inner: Some((Scheme::HTTPS, target.authority)),
     };
-    serve_io(&shared, TokioIo::new(tls), service, &faults).await;
+    let io = TokioIo::new(NotedIo::new(tls, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
 }
 
 async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started: Instant)
