@@ -621,6 +621,17 @@ async fn slowloris_is_cut_off_by_the_header_timeout_and_others_are_served() {
         idle_out.starts_with(b"HTTP/1.1 200"),
         "the keep-alive request was answered"
     );
+    assert!(
+        idle_closed,
+        "the idle keep-alive connection is closed by the header timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = g.status().proxy.counters;
+    assert_eq!(
+        c.client_timeouts, 1,
+        "the trickled head counts; the idle keep-alive connection (same timeout) does not"
+    );
+    assert_eq!(c.client_protocol_errors, 0);
     assert_serving(proxy, up, "slowloris").await;
     g.stop().await.unwrap();
 }
@@ -1178,6 +1189,15 @@ async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_
     let c = engine.status().counters;
     assert_eq!(c.upstream_timeouts, 1);
     assert_eq!(c.client_timeouts, 1);
+    // The silent upstream's socket is released too (the recording upstream never answers).
+    let r = get(proxy, rec, "/silent", "").await.expect("an answer");
+    assert_eq!(r.status, 504, "{}", r.headers);
+    let (held, _) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+        .await
+        .expect("the guardian hangs up on a silent upstream")
+        .unwrap();
+    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
+    assert_eq!(engine.status().counters.upstream_timeouts, 2);
 
     // Slow but steady upload: 8 chunks 400 ms apart (3.2 s in all, each gap < 1 s).
     let parts: Vec<Vec<u8>> = (0..8).map(|i| format!("part {i};").into_bytes()).collect();
@@ -1225,7 +1245,7 @@ async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_
     assert_eq!(r.status, 200, "{}", r.headers);
     assert_eq!(r.body, b"first\nsecond\n");
     let c = engine.status().counters;
-    assert_eq!((c.client_timeouts, c.upstream_timeouts), (1, 1));
+    assert_eq!((c.client_timeouts, c.upstream_timeouts), (1, 2));
     assert_serving(proxy, up, "stalls").await;
     engine.stop().await.unwrap();
 }
