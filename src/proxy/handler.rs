@@ -357,15 +357,12 @@ impl GuardHandler {
         }
 
         ProxyStats::inc(&shared.stats.requests);
-        let protocol = if self.tunnel.is_some() || https {
-            "https"
-        } else {
-            "http"
-        };
+        // Inside an intercepted CONNECT the scheme says whether it carried TLS.
+        let protocol = if https { "https" } else { "http" };
         trace!(method = %req.method(), dest = %dest, "request");
 
         // Plain HTTP through the upstream proxy carries the upstream's own credentials.
-        if self.tunnel.is_none() && !https {
+        if !https {
             if let Some(auth) = shared
                 .upstream
                 .as_ref()

@@ -31,9 +31,6 @@ use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
 use tracing::debug;
 
-use crate::core::finding::Direction;
-use crate::core::scan::ScanContext;
-
 use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
 use super::ca::GuardianCa;
 use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
@@ -332,9 +329,10 @@ pub struct MitmTarget {
 
 /// Serves an intercepted CONNECT once the client's first bytes show what
 /// it speaks: TLS is decrypted with a leaf of the guardian CA and served as
-/// HTTPS; anything else (plaintext HTTP of any method, other protocols) is
-/// relayed byte for byte to the destination through the same path as blind
-/// tunnels (pivot guard, upstream proxy), plaintext HTTP scanned on the way.
+/// HTTPS; plaintext HTTP (any method) is served as HTTP; anything else is
+/// relayed byte for byte through the same path as blind tunnels (pivot
+/// guard, upstream proxy). Every way goes through the upstream proxy when
+/// one is configured.
 pub async fn mitm_session(handler: GuardHandler, on_upgrade: OnUpgrade, target: MitmTarget) {
     let shared = Arc::clone(handler.shared());
     let started = Instant::now();
@@ -380,6 +378,8 @@ async fn session(
     let io = Prefixed::new(first.clone(), io);
     if first.starts_with(&[0x16, 0x03]) {
         serve_tls(handler, io, target).await;
+    } else if tunnel::starts_http_request(&first) {
+        serve_plain(handler, io, target).await;
     } else {
         relay_plain(&shared, io, target, started).await;
     }
@@ -428,6 +428,29 @@ where
     serve_io(&shared, io, service, &faults).await;
 }
 
+/// Plaintext HTTP inside an intercepted CONNECT (undici's `ProxyAgent`
+/// tunnels `http://` this way) is served like any proxied plain-HTTP
+/// request: full inspection (URL, headers, decoded bodies, WebSocket
+/// bridging) and the same connector (pivot guard, upstream proxy with its
+/// credentials).
+async fn serve_plain<T>(handler: GuardHandler, io: T, target: MitmTarget)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(handler.shared());
+    let faults = Arc::new(ConnFaults::default());
+    debug!(dest = %target.dest, "intercepted CONNECT carries plaintext HTTP");
+    let service = GuardService {
+        handler,
+        peer: target.peer,
+        faults: Arc::clone(&faults),
+        inner: Some((Scheme::HTTP, target.authority)),
+    };
+    let io = TokioIo::new(NotedIo::new(io, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
+}
+
+/// Neither TLS nor HTTP: relayed byte for byte like a blind tunnel.
 async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started: Instant)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -452,14 +475,7 @@ where
         }
     };
     ProxyStats::inc(&shared.stats.tunnels);
-    debug!(dest = %target.dest, "intercepted CONNECT carries no TLS: relayed as a tunnel");
-    let scans = shared.inspection.as_ref().and_then(|insp| {
-        let ctx = |direction| ScanContext::new(direction, "http", &target.source, &target.dest);
-        Some((
-            insp.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
-            insp.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
-        ))
-    });
+    debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
     tunnel::relay_io(
         io,
         server,
@@ -467,7 +483,8 @@ where
         target.dest,
         Arc::clone(&shared.stats),
         shared.cancel.clone(),
-        scans,
+        // Not HTTP (that is served above) and not TLS: nothing to scan.
+        None,
         started,
     )
     .await;

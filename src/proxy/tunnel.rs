@@ -27,7 +27,7 @@ const PLAINTEXT_HTTP: u8 = 1;
 const OTHER: u8 = 2;
 
 /// Whether a client's first bytes start an HTTP/1 request line.
-fn starts_http_request(bytes: &[u8]) -> bool {
+pub(crate) fn starts_http_request(bytes: &[u8]) -> bool {
     const METHODS: [&[u8]; 8] = [
         b"GET ",
         b"POST ",
