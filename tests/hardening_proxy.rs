@@ -1261,8 +1261,9 @@ fn stall_timeouts_default_to_minutes() {
 
 // ---------------------------------------------------------------- plaintext in MITM'd CONNECT
 
-/// A fake upstream proxy (OneCLI-like) on loopback: records each CONNECT
-/// head it gets, answers 200 and relays the tunnel to its target.
+/// A fake upstream proxy (OneCLI-like) on loopback: records each request
+/// head it gets; answers `CONNECT` with 200 and relays the tunnel, and
+/// forwards absolute-form requests to their origin in origin form.
 async fn recording_upstream_proxy() -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1284,22 +1285,35 @@ async fn recording_upstream_proxy() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Str
                 }
                 let head = String::from_utf8_lossy(&head).to_string();
                 log.lock().unwrap().push(head.clone());
-                let Some(target) = head
-                    .strip_prefix("CONNECT ")
-                    .and_then(|r| r.split_whitespace().next())
-                else {
-                    let _ = tcp
-                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
-                        .await;
+                let mut words = head.split_whitespace();
+                let (Some(method), Some(target)) = (words.next(), words.next()) else {
                     return;
                 };
-                let Ok(mut server) = TcpStream::connect(target).await else {
+                if method == "CONNECT" {
+                    let Ok(mut server) = TcpStream::connect(target).await else {
+                        let _ = tcp.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                        return;
+                    };
+                    let _ = tcp
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await;
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut server).await;
+                    return;
+                }
+                let Some((authority, path)) = target
+                    .strip_prefix("http://")
+                    .map(|r| r.split_at(r.find('/').unwrap_or(r.len())))
+                else {
+                    let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(authority).await else {
                     let _ = tcp.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
                     return;
                 };
-                let _ = tcp
-                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-                    .await;
+                let path = if path.is_empty() { "/" } else { path };
+                let origin_head = head.replacen(target, path, 1);
+                let _ = server.write_all(origin_head.as_bytes()).await;
                 let _ = tokio::io::copy_bidirectional(&mut tcp, &mut server).await;
             });
         }
@@ -1310,6 +1324,18 @@ async fn recording_upstream_proxy() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Str
 /// Writes `CONNECT target`, then a plaintext POST with `body` inside the
 /// tunnel; returns the response to the POST.
 async fn plaintext_post_in_connect(proxy: SocketAddr, target: SocketAddr, body: &[u8]) -> Resp {
+    let mut req = format!(
+        "POST /hash HTTP/1.1\r\nHost: {target}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    request_in_connect(proxy, target, &req).await
+}
+
+/// Writes `CONNECT target`, then `req` in plaintext inside the tunnel;
+/// returns the response to it.
+async fn request_in_connect(proxy: SocketAddr, target: SocketAddr, req: &[u8]) -> Resp {
     let mut tcp = TcpStream::connect(proxy).await.unwrap();
     tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
         .await
@@ -1323,25 +1349,25 @@ async fn plaintext_post_in_connect(proxy: SocketAddr, target: SocketAddr, body: 
         "{}",
         String::from_utf8_lossy(&head)
     );
-    let mut req = format!(
-        "POST /hash HTTP/1.1\r\nHost: {target}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    tcp.write_all(&req).await.unwrap();
+    tcp.write_all(req).await.unwrap();
     let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
     parse_response(&out).expect("an answer inside the tunnel")
 }
 
 /// Plaintext (non-GET) HTTP written inside a CONNECT to a host the guardian
-/// intercepts is inspected like plaintext in a blind tunnel (finding with
-/// the right destination) and reaches the origin byte for byte, directly or
-/// through the configured upstream proxy (never around it).
+/// intercepts is served like proxied plain HTTP: inspected (finding with the
+/// right destination, in the body), its body reaches the origin byte for
+/// byte, directly or through the configured upstream proxy with the
+/// proxy's credentials (never around it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained() {
     let mut routes = HashMap::new();
     routes.insert("/hash", Reply::EchoHash);
+    let page = gzip(format!("<p>Weather.</p><!-- {} -->", common::INJECTION).as_bytes());
+    routes.insert(
+        "/page",
+        Reply::Bytes(ok_response(&page, "Content-Encoding: gzip\r\n")),
+    );
     let origin = upstream(routes).await;
     let home = tempfile::tempdir().unwrap();
     let mitm = |upstream_proxy: Option<String>| traffic_guardian::proxy::ProxySettings {
@@ -1370,9 +1396,28 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
         })
         .await
         .expect("the plaintext POST inside the intercepted CONNECT is inspected");
-    assert_eq!(f.location, "tunnel");
+    assert_eq!(f.location, "body");
+    assert_eq!(f.protocol, "http");
+    // A plaintext GET in the same way: the gzip response is inspected decoded.
+    let r = request_in_connect(
+        proxy,
+        origin,
+        format!("GET /page HTTP/1.1\r\nHost: {origin}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(
+        r.body, page,
+        "the encoded response reaches the client unchanged"
+    );
+    sink.wait_for(|f| {
+        f.dest == origin.to_string()
+            && f.direction == traffic_guardian::core::finding::Direction::Inbound
+    })
+    .await
+    .expect("the injection in the gzip response is found");
     let st = engine.status().counters;
-    assert_eq!(st.mitm_connections, 1);
+    assert_eq!(st.mitm_connections, 2);
     assert_eq!(st.client_protocol_errors, 0);
     engine.stop().await.unwrap();
 
@@ -1389,10 +1434,10 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
     assert_eq!(
         heads.len(),
         1,
-        "one CONNECT through the upstream proxy: {heads:?}"
+        "one request via the upstream proxy: {heads:?}"
     );
     assert!(
-        heads[0].starts_with(&format!("CONNECT {origin} ")),
+        heads[0].starts_with(&format!("POST http://{origin}/hash HTTP/1.1\r\n")),
         "{}",
         heads[0]
     );
