@@ -84,6 +84,7 @@ impl HttpBody for InspectedBody {
 #[derive(Debug, Default)]
 pub struct BodyWatch {
     state: AtomicU8,
+    pulled: AtomicBool,
     changed: Notify,
 }
 
@@ -129,6 +130,12 @@ impl BodyWatch {
         {
             self.changed.notify_one();
         }
+    }
+
+    /// Whether the forwarder has started pulling the body (the upstream
+    /// connection is ready for it).
+    pub fn pulled(&self) -> bool {
+        self.pulled.load(Ordering::Acquire)
     }
 
     /// Resolves once the body is no longer streaming.
@@ -299,6 +306,7 @@ impl HttpBody for GuardedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
+        this.watch.pulled.store(true, Ordering::Release);
         if this.watch.state() == BodyState::IdleTimeout {
             return Poll::Ready(None);
         }

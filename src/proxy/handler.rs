@@ -477,8 +477,17 @@ impl GuardHandler {
         }
 
         // Connect first, so that a failure is answered with a status, not a dead tunnel.
-        let server = match open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard).await
-        {
+        // A silent upstream proxy (or an unanswered SYN) must not hold the client forever.
+        let head_timeout = shared.server.upstream_response_head_timeout;
+        let opened = tokio::time::timeout(
+            head_timeout,
+            open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard),
+        )
+        .await;
+        let Ok(opened) = opened else {
+            return server::upstream_timeout(&shared.stats, head_timeout).into();
+        };
+        let server = match opened {
             Ok(s) => s,
             Err(e) => {
                 if error_chain_has::<PivotRefused>(e.as_ref()) {

@@ -222,26 +222,30 @@ impl GuardService {
         let sent = shared.server.client.request(for_upstream(req));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
-        let result = tokio::select! {
-            biased;
-            res = sent.as_mut() => Some(res),
-            _ = watch.settled() => None,
+        // The upstream's clock runs while the guardian waits on it: before
+        // the body is first pulled (connecting, upstream proxy CONNECT) and
+        // after the body is complete. While the body streams, the client's
+        // idle timeout applies instead.
+        let mut connect_clock = pin!(tokio::time::sleep(head_timeout));
+        let mut connect_clock_on = true;
+        let first = loop {
+            tokio::select! {
+                biased;
+                res = sent.as_mut() => break Some(res),
+                _ = watch.settled() => break None,
+                _ = connect_clock.as_mut(), if connect_clock_on => {
+                    if !watch.pulled() {
+                        return upstream_timeout(&shared.stats, head_timeout);
+                    }
+                    connect_clock_on = false;
+                }
+            }
         };
-        let result = match result {
+        let result = match first {
             Some(res) => res,
             None => match tokio::time::timeout(head_timeout, sent).await {
                 Ok(res) => res,
-                Err(_) => {
-                    ProxyStats::inc(&shared.stats.upstream_timeouts);
-                    debug!("upstream sent no response head in time");
-                    return closing_response(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        format!(
-                            "clawsec traffic guardian: the upstream sent no response within {} s\n",
-                            head_timeout.as_secs()
-                        ),
-                    );
-                }
+                Err(_) => return upstream_timeout(&shared.stats, head_timeout),
             },
         };
         match result {
@@ -262,6 +266,19 @@ impl GuardService {
             },
         }
     }
+}
+
+/// The 504 for an upstream that kept the guardian waiting longer than `after`.
+pub(crate) fn upstream_timeout(stats: &ProxyStats, after: Duration) -> Response<Body> {
+    ProxyStats::inc(&stats.upstream_timeouts);
+    debug!("upstream did not answer in time");
+    closing_response(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "clawsec traffic guardian: the upstream sent no response within {} s\n",
+            after.as_secs()
+        ),
+    )
 }
 
 /// An answer of the guardian after which the client connection is closed
@@ -455,14 +472,22 @@ async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let server = match open_tunnel(
-        &target.host,
-        target.port,
-        shared.upstream.as_deref(),
-        &shared.guard,
+    let opened = tokio::time::timeout(
+        shared.server.upstream_response_head_timeout,
+        open_tunnel(
+            &target.host,
+            target.port,
+            shared.upstream.as_deref(),
+            &shared.guard,
+        ),
     )
-    .await
-    {
+    .await;
+    let Ok(opened) = opened else {
+        ProxyStats::inc(&shared.stats.upstream_timeouts);
+        debug!(dest = %target.dest, "intercepted tunnel: upstream did not answer in time");
+        return;
+    };
+    let server = match opened {
         Ok(s) => s,
         Err(e) => {
             if is_pivot_refusal(e.as_ref()) {
