@@ -1459,3 +1459,58 @@ fn base64_basic(userpass: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(userpass)
     )
 }
+
+/// A silent upstream proxy (accepts, never answers a `CONNECT`) costs a
+/// blind `CONNECT` and an intercepted HTTPS upload the response head
+/// timeout, not forever: both get a 504 and are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_uploads() {
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = silent.accept().await {
+            held.push(tcp);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let settings = traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        upstream_proxy: Some(format!("http://{silent_addr}")),
+        ..stall_settings()
+    };
+    let (engine, _sink, proxy) = common::start_proxy(settings).await;
+
+    // Port 22 is never intercepted: a blind tunnel through the silent proxy.
+    let t0 = Instant::now();
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n")
+        .await
+        .unwrap();
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    assert!(
+        out.starts_with(b"HTTP/1.1 504"),
+        "{:?}",
+        String::from_utf8_lossy(&out[..out.len().min(60)])
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+
+    // An intercepted HTTPS upload: the connector's CONNECT is never answered,
+    // so the body is never pulled and only the upstream's clock can end it.
+    let ca = home.path().join("ca").join("ca-cert.pem");
+    let t0 = Instant::now();
+    let r = common::curl(
+        Some(&common::proxy_url(proxy)),
+        "https://127.0.0.1:9/upload",
+        &["--cacert", ca.to_str().unwrap(), "-d", "hello=world"],
+    )
+    .await;
+    assert_eq!(r.status, 504);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let c = engine.status().counters;
+    assert_eq!(c.upstream_timeouts, 2);
+    assert_eq!(c.client_timeouts, 0);
+    engine.stop().await.unwrap();
+}
