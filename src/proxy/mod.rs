@@ -24,8 +24,9 @@ pub use error::ProxyError;
 pub use settings::{ProxySettings, UpstreamProxy};
 pub use stats::{StatsSnapshot, TunnelRecord};
 
-/// Tracing directive every subscriber must add after the operator's filter:
+/// Tracing directive every subscriber must add after the operator's filter.
 /// hudsucker's request spans record the full request URI (query strings
-/// included), so they must stay disabled or secrets reach the logs at
-/// `info`/`debug`/`trace`. Its error events stay visible.
+/// included); the guardian no longer runs hudsucker's serving code (see
+/// [`server`]), but the directive stays so that no hudsucker span can put a
+/// secret in the logs at `info`/`debug`/`trace`. Its error events stay visible.
 pub const REQUIRED_LOG_DIRECTIVE: &str = "hudsucker=error";
