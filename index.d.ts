@@ -193,6 +193,15 @@ export interface GuardianCounters {
   auth_failures: number
   pivot_refusals: number
   websocket_messages: number
+  /**
+   * Client bytes that broke HTTP or TLS: malformed or oversized heads,
+   * invalid body framing, failed MITM handshakes.
+   */
+  client_protocol_errors: number
+  /** Clients cut off for stalling (request head or body). */
+  client_timeouts: number
+  /** Upstreams that sent no response head in time (answered 504). */
+  upstream_timeouts: number
   /** Findings emitted after dedup. */
   findings_emitted: number
   /** Findings written to the JSONL file. */

@@ -161,6 +161,8 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
             .collect(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: true,
+        // Stall timeouts keep their defaults (ProxySettings is their one home).
+        ..ProxySettings::default()
     }
 }
 

@@ -368,6 +368,21 @@ async fn decompression_bombs_are_forwarded_unchanged_in_bounded_memory() {
 
 // ---------------------------------------------------------------- hostile clients
 
+/// `client_protocol_errors` once it reaches `expected` (it is counted when
+/// the guardian closes the connection, just after the client sees the
+/// close), or after 1 s; then 100 ms more so an extra count would show.
+async fn settled_faults(g: &Guardian, expected: u64) -> u64 {
+    let now = || g.status().proxy.counters.client_protocol_errors;
+    for _ in 0..50 {
+        if now() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    now()
+}
+
 /// Oversized headers, malformed request lines, invalid chunk framing,
 /// request smuggling shapes, resets mid-body: each gets an answer or a close
 /// and the guardian keeps serving.
@@ -378,8 +393,19 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     let up = upstream(routes).await;
     let home = tempfile::tempdir().unwrap();
     let (g, proxy) = start(home.path(), serde_json::json!({})).await;
-    assert_serving(proxy, up, "start").await;
+    let faults = |g: &Guardian| g.status().proxy.counters.client_protocol_errors;
+    // Benign traffic never moves the counter.
+    for _ in 0..5 {
+        assert_serving(proxy, up, "start").await;
+    }
+    let benign_body = b"just a normal upload".repeat(100);
+    let r = post(proxy, up, "/hash", "", &benign_body).await.unwrap();
+    assert_eq!(r.body, sha(&benign_body).into_bytes());
+    assert_eq!(faults(&g), 0, "benign traffic counted as a protocol error");
     let short = Duration::from_secs(3);
+    // Every hostile case below must move the counter by exactly one, and
+    // the liveness probe after it must not.
+    let mut expected = 0;
 
     let huge = format!(
         "GET http://{up}/ok HTTP/1.1\r\nHost: {up}\r\nX-Big: {}\r\n\r\n",
@@ -391,6 +417,12 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
         "oversized header: {:?}",
         &r[..r.len().min(30)]
     );
+    expected += 1;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "oversized header"
+    );
     assert_serving(proxy, up, "oversized header").await;
 
     let many: String = (0..2000).map(|i| format!("X-H{i}: v\r\n")).collect();
@@ -401,17 +433,23 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     )
     .await;
     assert!(r.is_empty() || r.starts_with(b"HTTP/1.1 431") || r.starts_with(b"HTTP/1.1 400"));
+    expected += 1;
+    assert_eq!(settled_faults(&g, expected).await, expected, "2000 headers");
     assert_serving(proxy, up, "2000 headers").await;
 
-    for bad in [
-        b"\x00\x01\x02 not http\r\n\r\n".as_slice(),
-        b"GET\r\n\r\n",
-        b"GET http://[::1 HTTP/1.1\r\n\r\n",
-        b"GET http://127.0.0.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/9.9\r\n\r\n",
-        b"\r\n\r\n\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"CONNECT nohostport HTTP/1.1\r\n\r\n",
+    // (bytes, whether they break HTTP itself rather than ask the proxy something it refuses)
+    for (bad, malformed) in [
+        (b"\x00\x01\x02 not http\r\n\r\n".as_slice(), true),
+        (b"GET\r\n\r\n", true),
+        (b"GET http://[::1 HTTP/1.1\r\n\r\n", true),
+        (
+            b"GET http://127.0.0.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n",
+            true,
+        ),
+        (b"GET / HTTP/9.9\r\n\r\n", true),
+        (b"\r\n\r\n\r\n\r\n", false),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false),
+        (b"CONNECT nohostport HTTP/1.1\r\n\r\n", false),
     ] {
         let r = raw(proxy, bad, short).await;
         assert!(
@@ -420,23 +458,36 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
             String::from_utf8_lossy(bad),
             String::from_utf8_lossy(&r[..r.len().min(60)])
         );
-        assert_serving(proxy, up, &format!("{:?}", String::from_utf8_lossy(bad))).await;
+        let what = format!("{:?}", String::from_utf8_lossy(bad));
+        if malformed {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "{what}");
+        assert_serving(proxy, up, &what).await;
     }
 
-    // Invalid chunk framing and conflicting framing headers.
-    for body in [
+    // Invalid chunk framing and conflicting framing headers. (CL + TE is
+    // legal HTTP/1.1: TE wins and the request is forwarded, so not counted.)
+    for (i, body) in [
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
         format!("POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nContent-Length: -1\r\n\r\n"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let r = raw(proxy, body.as_bytes(), short).await;
         if let Some(resp) = parse_response(&r) {
             // Answered: a client error, or forwarded with a body the upstream hashed.
             assert!(resp.status == 200 || (400..600).contains(&resp.status), "{}", resp.headers);
         }
+        if i != 3 {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "bad framing #{i}");
         assert_serving(proxy, up, "bad framing").await;
     }
 
@@ -452,6 +503,11 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
         drop(tcp);
     }
     assert_serving(proxy, up, "resets mid-body").await;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "a client going away is not a protocol error"
+    );
 
     // Many connections opened and dropped without a byte.
     let mut idle = Vec::new();
@@ -460,6 +516,11 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     }
     assert_serving(proxy, up, "200 silent connections").await;
     drop(idle);
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "silent connections are not protocol errors"
+    );
 
     let st = g.status();
     assert_eq!(st.proxy.state.as_str(), "running");
@@ -560,6 +621,17 @@ async fn slowloris_is_cut_off_by_the_header_timeout_and_others_are_served() {
         idle_out.starts_with(b"HTTP/1.1 200"),
         "the keep-alive request was answered"
     );
+    assert!(
+        idle_closed,
+        "the idle keep-alive connection is closed by the header timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = g.status().proxy.counters;
+    assert_eq!(
+        c.client_timeouts, 1,
+        "the trickled head counts; the idle keep-alive connection (same timeout) does not"
+    );
+    assert_eq!(c.client_protocol_errors, 0);
     assert_serving(proxy, up, "slowloris").await;
     g.stop().await.unwrap();
 }
@@ -632,11 +704,13 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
         serde_json::json!({"mitm": {"enabled": true, "trusted_runtimes": ["*"]}}),
     )
     .await;
-    for garbage in [
-        b"\x16\x03\x01\x00\x05garbagegarbage".as_slice(),
-        b"\x16\x03\x01\xff\xff",
-        b"GET / HTTP/1.1\r\n\r\n",
-        &[0u8; 70_000],
+    let mut expected = 0;
+    // (bytes, whether they claim to be TLS) — anything else is relayed, not a fault.
+    for (garbage, tls) in [
+        (b"\x16\x03\x01\x00\x05garbagegarbage".as_slice(), true),
+        (b"\x16\x03\x01\xff\xff", true),
+        (b"GET / HTTP/1.1\r\n\r\n", false),
+        (&[0u8; 70_000], false),
     ] {
         let mut tcp = TcpStream::connect(proxy).await.unwrap();
         tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
@@ -650,9 +724,16 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
             "{:?}",
             String::from_utf8_lossy(&out[..out.len().min(40)])
         );
+        drop(tcp);
+        if tls {
+            expected += 1;
+        }
+        assert_eq!(settled_faults(&g, expected).await, expected, "{tls}");
         assert_serving(proxy, up, "TLS garbage").await;
     }
-    // A TLS client hello cut in the middle, then a reset.
+    // A TLS client hello cut in the middle, then a reset: counted once the
+    // tunnel was open (a reset before the CONNECT is answered is just a
+    // client going away).
     let mut tcp = TcpStream::connect(proxy).await.unwrap();
     let mut bytes = format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").into_bytes();
     bytes.extend_from_slice(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
@@ -660,6 +741,30 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
     tcp.set_linger(Some(Duration::ZERO)).unwrap();
     drop(tcp);
     assert_serving(proxy, up, "cut client hello").await;
+    let raced = settled_faults(&g, expected + 1).await;
+    assert!(raced == expected || raced == expected + 1, "{raced}");
+    expected = raced;
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    tcp.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tcp.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(tcp);
+    assert_serving(proxy, up, "cut client hello after the tunnel opened").await;
+    expected += 1;
+    assert_eq!(
+        settled_faults(&g, expected).await,
+        expected,
+        "cut client hello"
+    );
     assert!(g.status().proxy.counters.mitm_connections >= 4);
 
     let ca_dir = home.path().join("ca");
@@ -978,4 +1083,434 @@ async fn pivot_guard_refuses_host_addresses_by_default_and_allows_listed_ones() 
     .await;
     assert_serving(proxy, up, "allow-listed loopback").await;
     g.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------- stalls
+
+/// Settings for the stall tests: both timeouts at 1 s.
+fn stall_settings() -> traffic_guardian::proxy::ProxySettings {
+    traffic_guardian::proxy::ProxySettings {
+        request_body_idle_timeout: Duration::from_secs(1),
+        upstream_response_head_timeout: Duration::from_secs(1),
+        ..common::test_settings()
+    }
+}
+
+/// An upstream that reads whatever it is sent and reports, per connection,
+/// how long until the guardian hung up (EOF or reset) and how many bytes came.
+async fn recording_upstream() -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(Duration, usize)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                let mut n = 0;
+                let mut buf = [0u8; 4096];
+                loop {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => n += k,
+                    }
+                }
+                let _ = tx.send((t0.elapsed(), n));
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Reads what the guardian answers until it closes or `wait` passes;
+/// returns the bytes and whether it closed.
+async fn read_until_close(tcp: &mut TcpStream, wait: Duration) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(wait, tcp.read_to_end(&mut out))
+        .await
+        .is_ok();
+    (out, closed)
+}
+
+/// A client that stalls in the middle of its request body loses that
+/// exchange after the body idle timeout (408, connection closed, upstream
+/// request dropped, counted); an upstream that never answers gets the
+/// client a 504 after the response head timeout (counted). A slow but
+/// steady upload, a slow answer and a response body idle for longer than
+/// both timeouts (as SSE is) are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_not() {
+    let (engine, _sink, proxy) = common::start_proxy(stall_settings()).await;
+
+    // Stalled upload.
+    let (rec, mut hangups) = recording_upstream().await;
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(
+        format!("POST http://{rec}/up HTTP/1.1\r\nHost: {rec}\r\nContent-Length: 1000\r\n\r\nabc")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let t0 = Instant::now();
+    let (out, closed) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    let took = t0.elapsed();
+    assert!(
+        out.starts_with(b"HTTP/1.1 408"),
+        "stalled upload: {:?}",
+        String::from_utf8_lossy(&out[..out.len().min(60)])
+    );
+    assert!(closed, "the stalled client's connection is closed");
+    assert!(took < Duration::from_secs(5), "cut after {took:?}");
+    let (held, got) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+        .await
+        .expect("the upstream request is dropped")
+        .unwrap();
+    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
+    assert!(got > 0, "the upstream had received the request head");
+    let c = engine.status().counters;
+    assert_eq!(c.client_timeouts, 1);
+    assert_eq!(c.upstream_timeouts, 0);
+
+    // Silent upstream.
+    let mut routes = HashMap::new();
+    routes.insert("/hang", Reply::Hang);
+    routes.insert("/hash", Reply::EchoHash);
+    let up = upstream(routes).await;
+    let t0 = Instant::now();
+    let r = get(proxy, up, "/hang", "").await.expect("an answer");
+    assert_eq!(r.status, 504, "{}", r.headers);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let c = engine.status().counters;
+    assert_eq!(c.upstream_timeouts, 1);
+    assert_eq!(c.client_timeouts, 1);
+    // The silent upstream's socket is released too (the recording upstream never answers).
+    let r = get(proxy, rec, "/silent", "").await.expect("an answer");
+    assert_eq!(r.status, 504, "{}", r.headers);
+    let (held, _) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+        .await
+        .expect("the guardian hangs up on a silent upstream")
+        .unwrap();
+    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
+    assert_eq!(engine.status().counters.upstream_timeouts, 2);
+
+    // Slow but steady upload: 8 chunks 400 ms apart (3.2 s in all, each gap < 1 s).
+    let parts: Vec<Vec<u8>> = (0..8).map(|i| format!("part {i};").into_bytes()).collect();
+    let whole: Vec<u8> = parts.concat();
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(
+        format!(
+            "POST http://{up}/hash HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            whole.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    for p in &parts {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tcp.write_all(p).await.unwrap();
+    }
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    let r = parse_response(&out).expect("an answer to the slow upload");
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, sha(&whole).into_bytes());
+
+    // A response head in time followed by a body idle for 2.5 s (longer than
+    // both timeouts, as SSE and long polls are) streams through whole.
+    let head_then_idle = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let _ = tcp.write_all(b"7\r\nsecond\n\r\n0\r\n\r\n").await;
+            let _ = tcp.shutdown().await;
+        });
+        addr
+    };
+    let r = get(proxy, head_then_idle, "/events", "")
+        .await
+        .expect("an answer");
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, b"first\nsecond\n");
+    let c = engine.status().counters;
+    assert_eq!((c.client_timeouts, c.upstream_timeouts), (1, 2));
+    assert_serving(proxy, up, "stalls").await;
+    engine.stop().await.unwrap();
+}
+
+/// The defaults are generous: minutes, not seconds (LLM APIs think for
+/// minutes before answering; uploads from slow links pause).
+#[test]
+fn stall_timeouts_default_to_minutes() {
+    let s = traffic_guardian::proxy::ProxySettings::default();
+    assert_eq!(s.request_body_idle_timeout, Duration::from_secs(120));
+    assert_eq!(s.upstream_response_head_timeout, Duration::from_secs(600));
+}
+
+// ---------------------------------------------------------------- plaintext in MITM'd CONNECT
+
+/// A fake upstream proxy (OneCLI-like) on loopback: records each request
+/// head it gets; answers `CONNECT` with 200 and relays the tunnel, and
+/// forwards absolute-form requests to their origin in origin form.
+async fn recording_upstream_proxy() -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tcp.read_u8().await {
+                        Ok(b) => head.push(b),
+                        Err(_) => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                log.lock().unwrap().push(head.clone());
+                let mut words = head.split_whitespace();
+                let (Some(method), Some(target)) = (words.next(), words.next()) else {
+                    return;
+                };
+                if method == "CONNECT" {
+                    let Ok(mut server) = TcpStream::connect(target).await else {
+                        let _ = tcp.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                        return;
+                    };
+                    let _ = tcp
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await;
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut server).await;
+                    return;
+                }
+                let Some((authority, path)) = target
+                    .strip_prefix("http://")
+                    .map(|r| r.split_at(r.find('/').unwrap_or(r.len())))
+                else {
+                    let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(authority).await else {
+                    let _ = tcp.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let path = if path.is_empty() { "/" } else { path };
+                let origin_head = head.replacen(target, path, 1);
+                let _ = server.write_all(origin_head.as_bytes()).await;
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut server).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// Writes `CONNECT target`, then a plaintext POST with `body` inside the
+/// tunnel; returns the response to the POST.
+async fn plaintext_post_in_connect(proxy: SocketAddr, target: SocketAddr, body: &[u8]) -> Resp {
+    let mut req = format!(
+        "POST /hash HTTP/1.1\r\nHost: {target}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    request_in_connect(proxy, target, &req).await
+}
+
+/// Writes `CONNECT target`, then `req` in plaintext inside the tunnel;
+/// returns the response to it.
+async fn request_in_connect(proxy: SocketAddr, target: SocketAddr, req: &[u8]) -> Resp {
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp.write_all(req).await.unwrap();
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    parse_response(&out).expect("an answer inside the tunnel")
+}
+
+/// Plaintext (non-GET) HTTP written inside a CONNECT to a host the guardian
+/// intercepts is served like proxied plain HTTP: inspected (finding with the
+/// right destination, in the body), its body reaches the origin byte for
+/// byte, directly or through the configured upstream proxy with the
+/// proxy's credentials (never around it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained() {
+    let mut routes = HashMap::new();
+    routes.insert("/hash", Reply::EchoHash);
+    let page = gzip(format!("<p>Weather.</p><!-- {} -->", common::INJECTION).as_bytes());
+    routes.insert(
+        "/page",
+        Reply::Bytes(ok_response(&page, "Content-Encoding: gzip\r\n")),
+    );
+    let origin = upstream(routes).await;
+    let home = tempfile::tempdir().unwrap();
+    let mitm = |upstream_proxy: Option<String>| traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        upstream_proxy,
+        ..common::test_settings()
+    };
+
+    // Direct.
+    let (engine, sink, proxy) = common::start_proxy(mitm(None)).await;
+    let key = fake_aws_key();
+    let body = format!("{{\"note\":\"deploy\",\"key\":\"{key}\"}}").into_bytes();
+    let r = plaintext_post_in_connect(proxy, origin, &body).await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(
+        r.body,
+        sha(&body).into_bytes(),
+        "bytes reach the origin unchanged"
+    );
+    let f = sink
+        .wait_for(|f| {
+            f.dest == origin.to_string()
+                && f.direction == traffic_guardian::core::finding::Direction::Outbound
+        })
+        .await
+        .expect("the plaintext POST inside the intercepted CONNECT is inspected");
+    assert_eq!(f.location, "body");
+    assert_eq!(f.protocol, "http");
+    // A plaintext GET in the same way: the gzip response is inspected decoded.
+    let r = request_in_connect(
+        proxy,
+        origin,
+        format!("GET /page HTTP/1.1\r\nHost: {origin}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(
+        r.body, page,
+        "the encoded response reaches the client unchanged"
+    );
+    sink.wait_for(|f| {
+        f.dest == origin.to_string()
+            && f.direction == traffic_guardian::core::finding::Direction::Inbound
+    })
+    .await
+    .expect("the injection in the gzip response is found");
+    let st = engine.status().counters;
+    assert_eq!(st.mitm_connections, 2);
+    assert_eq!(st.client_protocol_errors, 0);
+    engine.stop().await.unwrap();
+
+    // Through an upstream proxy with credentials.
+    let (gw, seen) = recording_upstream_proxy().await;
+    let (engine, sink, proxy) =
+        common::start_proxy(mitm(Some(format!("http://gwuser:gw-pass-9@{gw}")))).await;
+    let key = fake_aws_key();
+    let body = format!("upload={key}&x=1").into_bytes();
+    let r = plaintext_post_in_connect(proxy, origin, &body).await;
+    assert_eq!(r.status, 200, "{}", r.headers);
+    assert_eq!(r.body, sha(&body).into_bytes());
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(
+        heads.len(),
+        1,
+        "one request via the upstream proxy: {heads:?}"
+    );
+    assert!(
+        heads[0].starts_with(&format!("POST http://{origin}/hash HTTP/1.1\r\n")),
+        "{}",
+        heads[0]
+    );
+    let basic = base64_basic("gwuser:gw-pass-9");
+    assert!(
+        heads[0].contains(&format!("Proxy-Authorization: {basic}")),
+        "the upstream proxy's credentials are sent"
+    );
+    sink.wait_for(|f| f.dest == origin.to_string())
+        .await
+        .expect("inspected on the chained path too");
+    engine.stop().await.unwrap();
+}
+
+fn base64_basic(userpass: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(userpass)
+    )
+}
+
+/// A silent upstream proxy (accepts, never answers a `CONNECT`) costs a
+/// blind `CONNECT` and an intercepted HTTPS upload the response head
+/// timeout, not forever: both get a 504 and are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_uploads() {
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = silent.accept().await {
+            held.push(tcp);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let settings = traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        upstream_proxy: Some(format!("http://{silent_addr}")),
+        ..stall_settings()
+    };
+    let (engine, _sink, proxy) = common::start_proxy(settings).await;
+
+    // Port 22 is never intercepted: a blind tunnel through the silent proxy.
+    let t0 = Instant::now();
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n")
+        .await
+        .unwrap();
+    let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
+    assert!(
+        out.starts_with(b"HTTP/1.1 504"),
+        "{:?}",
+        String::from_utf8_lossy(&out[..out.len().min(60)])
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+
+    // An intercepted HTTPS upload: the connector's CONNECT is never answered,
+    // so the body is never pulled and only the upstream's clock can end it.
+    let ca = home.path().join("ca").join("ca-cert.pem");
+    let t0 = Instant::now();
+    let r = common::curl(
+        Some(&common::proxy_url(proxy)),
+        "https://127.0.0.1:9/upload",
+        &["--cacert", ca.to_str().unwrap(), "-d", "hello=world"],
+    )
+    .await;
+    assert_eq!(r.status, 504);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let c = engine.status().counters;
+    assert_eq!(c.upstream_timeouts, 2);
+    assert_eq!(c.client_timeouts, 0);
+    engine.stop().await.unwrap();
 }

@@ -63,6 +63,9 @@ async fn responses_are_forwarded_byte_for_byte() {
     assert!(st.findings_by_threat.injection >= 2);
     assert!(st.bytes_scanned_inbound > 0);
     assert!(st.requests >= 7 && st.responses >= 7);
+    // Benign traffic is no fault.
+    assert_eq!(st.client_protocol_errors, 0);
+    assert_eq!((st.client_timeouts, st.upstream_timeouts), (0, 0));
     engine.stop().await.unwrap();
 }
 

@@ -134,3 +134,42 @@ async fn stop_closes_lingering_tunnels_after_the_grace_period() {
     assert!(matches!(n, Ok(0) | Err(_)));
     assert_eq!(engine.status().counters.tunnels, 1);
 }
+
+/// A malformed upstream proxy URL fails `start` with an error that names
+/// the setting and the expected form without repeating the value (it can
+/// carry credentials); the status shows the value only with its
+/// credentials masked, as it does for a valid one.
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_upstream_proxy_errors_never_echo_the_value() {
+    let mut pw = [0u8; 9];
+    getrandom::fill(&mut pw).unwrap();
+    let pw: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+    for raw in [
+        format!("socks5://gwuser:{pw}@10.9.8.7:1080"),
+        format!("http://gwuser:{pw}@[::1:3128"),
+        format!("http://gwuser:{pw}@gwhost.internal:70000"),
+    ] {
+        let settings = ProxySettings {
+            upstream_proxy: Some(raw.clone()),
+            ..test_settings()
+        };
+        let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
+        let err = engine.start().await.unwrap_err();
+        assert!(matches!(err, ProxyError::UpstreamProxy(_)), "{err}");
+        let shown = format!("{err} {err:?}");
+        for part in [pw.as_str(), "gwuser", "10.9.8.7", "gwhost.internal"] {
+            assert!(!shown.contains(part), "{raw} leaks {part}: {shown}");
+        }
+        let status = format!("{:?}", engine.status());
+        assert!(
+            !status.contains(&pw) && !status.contains("gwuser"),
+            "{status}"
+        );
+        assert!(err.to_string().contains("upstream_proxy"), "{err}");
+        assert!(
+            err.to_string().contains("http://[user:pass@]host:port"),
+            "{err}"
+        );
+        assert_eq!(engine.status().state, ProxyState::Failed);
+    }
+}

@@ -106,6 +106,10 @@ async fn mitm_of_ip_addressed_https_upstream_with_exported_ca() {
     assert!(st.mitm.cached_leaf_certs >= 1);
     assert_eq!(st.counters.tunnels, 0);
     assert!(st.counters.mitm_connections >= 5);
+    // Benign intercepted traffic is no fault.
+    assert_eq!(st.counters.client_protocol_errors, 0);
+    assert_eq!(st.counters.client_timeouts, 0);
+    assert_eq!(st.counters.upstream_timeouts, 0);
 
     // The fingerprint matches what openssl computes, when openssl is installed.
     if let Ok(o) = std::process::Command::new("openssl")
@@ -443,6 +447,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
         .is_some());
     ws.close(None).await.unwrap();
     while let Some(Ok(_)) = ws.next().await {}
+    assert_eq!(engine.status().counters.client_protocol_errors, 0);
     engine.stop().await.unwrap();
 }
 

@@ -115,6 +115,16 @@ pub struct GuardianCounters {
     pub pivot_refusals: i64,
     #[napi(js_name = "websocket_messages")]
     pub websocket_messages: i64,
+    /// Client bytes that broke HTTP or TLS: malformed or oversized heads,
+    /// invalid body framing, failed MITM handshakes.
+    #[napi(js_name = "client_protocol_errors")]
+    pub client_protocol_errors: i64,
+    /// Clients cut off for stalling (request head or body).
+    #[napi(js_name = "client_timeouts")]
+    pub client_timeouts: i64,
+    /// Upstreams that sent no response head in time (answered 504).
+    #[napi(js_name = "upstream_timeouts")]
+    pub upstream_timeouts: i64,
     /// Findings emitted after dedup.
     #[napi(js_name = "findings_emitted")]
     pub findings_emitted: i64,
@@ -215,6 +225,9 @@ impl From<CoreStatus> for GuardianStatus {
                 auth_failures: to_i64(c.auth_failures),
                 pivot_refusals: to_i64(c.pivot_refusals),
                 websocket_messages: to_i64(c.websocket_messages),
+                client_protocol_errors: to_i64(c.client_protocol_errors),
+                client_timeouts: to_i64(c.client_timeouts),
+                upstream_timeouts: to_i64(c.upstream_timeouts),
                 findings_emitted: to_i64(s.store.findings_emitted),
                 findings_written: to_i64(s.store.findings_written),
                 occurrences_folded: to_i64(s.store.occurrences_folded),

@@ -1,17 +1,29 @@
-//! A body wrapper that shows every data frame to the detector as it passes
-//! and hands it on unchanged: no collecting, no buffering, no added delay
-//! beyond the scan of that frame (SSE events stream through as they come).
+//! Body wrappers. [`InspectedBody`] shows every data frame to the detector
+//! as it passes and hands it on unchanged: no collecting, no buffering, no
+//! added delay beyond the scan of that frame (SSE events stream through as
+//! they come). [`GuardedBody`] bounds how long a client may stall inside a
+//! request body, and tells the forwarder how the body ended.
 
+use std::error::Error as StdError;
+use std::future::Future;
+use std::io;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use hudsucker::hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hudsucker::Body;
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+use tokio::time::Sleep;
+
 use super::inspect::BodyScan;
+use super::stats::ProxyStats;
 
 /// Wraps `inner`; frames, size hint and end-of-stream are passed through as is.
 pub struct InspectedBody {
@@ -64,5 +76,289 @@ impl HttpBody for InspectedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A request body's fate, shared between its [`GuardedBody`] and the
+/// exchange forwarding it.
+#[derive(Debug, Default)]
+pub struct BodyWatch {
+    state: AtomicU8,
+    pulled: AtomicBool,
+    changed: Notify,
+}
+
+/// What a guarded request body has come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyState {
+    /// Still being received.
+    Streaming,
+    /// Received completely (or dropped by the forwarder).
+    Done,
+    /// The client sent nothing for the idle timeout.
+    IdleTimeout,
+    /// The client broke the body framing (invalid chunk, bad length).
+    ProtocolError,
+    /// The client went away mid-body.
+    Aborted,
+}
+
+impl BodyWatch {
+    const STATES: [BodyState; 5] = [
+        BodyState::Streaming,
+        BodyState::Done,
+        BodyState::IdleTimeout,
+        BodyState::ProtocolError,
+        BodyState::Aborted,
+    ];
+
+    /// The current state.
+    pub fn state(&self) -> BodyState {
+        Self::STATES
+            .get(usize::from(self.state.load(Ordering::Acquire)))
+            .copied()
+            .unwrap_or(BodyState::Done)
+    }
+
+    /// Moves out of `Streaming` once; later outcomes are ignored.
+    fn settle(&self, to: BodyState) {
+        let code = Self::STATES.iter().position(|s| *s == to).unwrap_or(1) as u8;
+        if self
+            .state
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Whether the forwarder has started pulling the body (the upstream
+    /// connection is ready for it).
+    pub fn pulled(&self) -> bool {
+        self.pulled.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the body is no longer streaming.
+    pub async fn settled(&self) {
+        while self.state() == BodyState::Streaming {
+            self.changed.notified().await;
+        }
+    }
+}
+
+/// Fault bookkeeping of one client connection. The first fault counted
+/// there wins, so a connection that breaks framing is not counted again when
+/// hyper closes it. It also tracks whether the client sent bytes that no
+/// request has consumed yet, which tells a trickled head (slowloris) from an
+/// idle keep-alive connection when hyper's header timeout fires.
+#[derive(Debug, Default)]
+pub struct ConnFaults {
+    counted: AtomicBool,
+    unconsumed: AtomicBool,
+}
+
+impl ConnFaults {
+    /// Counts a fault of this connection in `counter` unless one was counted already.
+    pub fn count(&self, counter: &std::sync::atomic::AtomicU64) {
+        if !self.counted.swap(true, Ordering::AcqRel) {
+            ProxyStats::inc(counter);
+        }
+    }
+
+    /// The client sent bytes.
+    pub fn note_read(&self) {
+        self.unconsumed.store(true, Ordering::Release);
+    }
+
+    /// A request head (or a whole request body) has been consumed.
+    pub fn note_consumed(&self) {
+        self.unconsumed.store(false, Ordering::Release);
+    }
+
+    /// Whether bytes arrived after the last consumed head or body.
+    pub fn has_unconsumed(&self) -> bool {
+        self.unconsumed.load(Ordering::Acquire)
+    }
+}
+
+/// A client connection's stream that reports reads to its [`ConnFaults`].
+pub struct NotedIo<T> {
+    inner: T,
+    faults: Arc<ConnFaults>,
+}
+
+impl<T> NotedIo<T> {
+    pub fn new(inner: T, faults: Arc<ConnFaults>) -> Self {
+        NotedIo { inner, faults }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for NotedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.faults.note_read();
+        }
+        res
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for NotedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Whether an error (or a cause) means the peer broke HTTP framing, as
+/// opposed to going away or timing out.
+pub fn is_protocol_violation(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(h) = e.downcast_ref::<hudsucker::hyper::Error>() {
+            if h.is_parse() || h.is_parse_too_large() || h.is_parse_version_h2() {
+                return true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            if matches!(
+                io.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput
+            ) {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Wraps a client's request body: frames pass unchanged, but if no frame
+/// arrives for `idle` while the forwarder waits for one, the body ends with
+/// an error so the upstream request is dropped instead of held forever.
+/// Only request bodies are guarded; response bodies may idle for minutes.
+pub struct GuardedBody {
+    inner: Body,
+    idle: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    watch: Arc<BodyWatch>,
+    stats: Arc<ProxyStats>,
+    faults: Arc<ConnFaults>,
+}
+
+impl GuardedBody {
+    /// Wraps `inner`; an already finished body settles `watch` at once.
+    pub fn wrap(
+        inner: Body,
+        idle: Duration,
+        watch: Arc<BodyWatch>,
+        stats: Arc<ProxyStats>,
+        faults: Arc<ConnFaults>,
+    ) -> Body {
+        if inner.is_end_stream() {
+            watch.settle(BodyState::Done);
+        }
+        Body::from(BoxBody::new(GuardedBody {
+            inner,
+            idle,
+            timer: None,
+            watch,
+            stats,
+            faults,
+        }))
+    }
+}
+
+impl HttpBody for GuardedBody {
+    type Data = Bytes;
+    type Error = hudsucker::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        this.watch.pulled.store(true, Ordering::Release);
+        if this.watch.state() == BodyState::IdleTimeout {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.timer = None;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                this.faults.note_consumed();
+                this.watch.settle(BodyState::Done);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if is_protocol_violation(&e) {
+                    this.faults.count(&this.stats.client_protocol_errors);
+                    this.watch.settle(BodyState::ProtocolError);
+                } else {
+                    this.watch.settle(BodyState::Aborted);
+                }
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.faults.count(&this.stats.client_timeouts);
+                this.watch.settle(BodyState::IdleTimeout);
+                Poll::Ready(Some(Err(hudsucker::Error::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no request body byte within the idle timeout",
+                )))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for GuardedBody {
+    fn drop(&mut self) {
+        // Dropped before its end (the upstream answered early or failed): nothing more will come.
+        self.watch.settle(BodyState::Done);
     }
 }

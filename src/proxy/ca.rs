@@ -396,20 +396,3 @@ pub fn no_cert_config(provider: Arc<CryptoProvider>) -> Result<Arc<ServerConfig>
             .with_cert_resolver(Arc::new(NoCert)),
     ))
 }
-
-/// The authority handed to hudsucker: the guardian's CA when MITM is on, or
-/// one that issues nothing (CONNECTs are then all tunnelled blind by the
-/// handler and never reach hudsucker's interception).
-pub enum MitmAuthority {
-    Enabled(Arc<GuardianCa>),
-    Disabled(Arc<ServerConfig>),
-}
-
-impl CertificateAuthority for MitmAuthority {
-    async fn gen_server_config(&self, authority: &Authority) -> Arc<ServerConfig> {
-        match self {
-            MitmAuthority::Enabled(ca) => ca.server_config_for(authority.host()),
-            MitmAuthority::Disabled(cfg) => Arc::clone(cfg),
-        }
-    }
-}

@@ -12,8 +12,6 @@ use hudsucker::hyper_util::client::legacy::Client;
 use hudsucker::hyper_util::rt::{TokioExecutor, TokioTimer};
 use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
 use hudsucker::rustls::crypto::CryptoProvider;
-use hudsucker::tokio_tungstenite::Connector;
-use hudsucker::Proxy;
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, watch};
@@ -25,11 +23,12 @@ use crate::core::scan::Detector;
 use crate::core::store::FindingSink;
 
 use super::auth::RuntimeAuth;
-use super::ca::{no_cert_config, CaInfo, GuardianCa, MitmAuthority};
+use super::ca::{CaInfo, GuardianCa};
 use super::error::ProxyError;
 use super::guard::PivotGuard;
-use super::handler::{GuardHandler, Shared};
+use super::handler::Shared;
 use super::inspect::Inspection;
+use super::server::{self, ServerParts};
 use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
 use super::stats::{ProxyStats, StatsSnapshot};
 use super::upstream::{build_client_tls, GuardConnector};
@@ -106,7 +105,7 @@ pub struct ProxyStatus {
 
 struct Running {
     shutdown: oneshot::Sender<()>,
-    join: JoinHandle<Result<(), hudsucker::Error>>,
+    join: JoinHandle<()>,
     shared: Arc<Shared>,
     cancel: watch::Sender<bool>,
     ca: Option<Arc<GuardianCa>>,
@@ -252,11 +251,6 @@ impl ProxyEngine {
         } else {
             None
         };
-        let authority = match &ca {
-            Some(ca) => MitmAuthority::Enabled(Arc::clone(ca)),
-            None => MitmAuthority::Disabled(no_cert_config(Arc::clone(&provider))?),
-        };
-
         let listener = bind_listener(st.listen).map_err(|source| ProxyError::Bind {
             addr: st.listen,
             source,
@@ -281,23 +275,9 @@ impl ProxyEngine {
             upstream.clone(),
             Arc::clone(&guard),
         );
-        let shared = Arc::new(Shared::new(
-            ca.is_some(),
-            st.trusted_runtimes.clone(),
-            st.mitm_exclude_hosts.clone(),
-            RuntimeAuth::new(&st.runtimes),
-            st.require_auth,
-            Arc::clone(&guard),
-            inspection,
-            Arc::clone(&self.stats),
-            upstream,
-            cancel_rx,
-            connector.clone(),
-        ));
 
-        let mut server = ServerBuilder::new(TokioExecutor::new());
-        server
-            .http1()
+        let mut http = ServerBuilder::new(TokioExecutor::new());
+        http.http1()
             .title_case_headers(true)
             .preserve_header_case(true)
             .timer(TokioTimer::new())
@@ -310,25 +290,39 @@ impl ProxyEngine {
             .http1_preserve_header_case(true)
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
+        let client = client.build(connector.clone());
+
+        let (closing_tx, closing_rx) = watch::channel(false);
+        let shared = Arc::new(Shared::new(
+            ca.is_some(),
+            st.trusted_runtimes.clone(),
+            st.mitm_exclude_hosts.clone(),
+            RuntimeAuth::new(&st.runtimes),
+            st.require_auth,
+            Arc::clone(&guard),
+            inspection,
+            Arc::clone(&self.stats),
+            upstream,
+            cancel_rx,
+            connector,
+            ServerParts {
+                ca: ca.clone(),
+                http,
+                client,
+                request_body_idle_timeout: st.request_body_idle_timeout,
+                upstream_response_head_timeout: st.upstream_response_head_timeout,
+                closing: closing_rx,
+            },
+        ));
 
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let proxy = Proxy::builder()
-            .with_listener(listener)
-            .with_ca(authority)
-            .with_http_connector(connector)
-            .with_http_handler(GuardHandler::new(Arc::clone(&shared)))
-            // WebSocket upgrades are bridged by the handler itself; hudsucker's path is unused.
-            .with_websocket_handler(hudsucker::NoopHandler::default())
-            .with_websocket_connector(Connector::Rustls(Arc::clone(&client_tls)))
-            .with_server(server)
-            .with_client(client)
-            .with_graceful_shutdown(async move {
-                // Also fires when the engine (and so the sender) is dropped.
-                let _ = shutdown_rx.await;
-            })
-            .build()
-            .map_err(|e| ProxyError::Server(e.to_string()))?;
-        let join = tokio::spawn(proxy.start());
+        // The oneshot also fires when the engine (and so the sender) is dropped.
+        let join = tokio::spawn(server::run(
+            Arc::clone(&shared),
+            listener,
+            shutdown_rx,
+            closing_tx,
+        ));
 
         let info = StartInfo {
             address: local.ip().to_string(),
@@ -367,8 +361,7 @@ impl ProxyEngine {
         let mut join = running.join;
         let mut error = None;
         match tokio::time::timeout_at(deadline, &mut join).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => error = Some(format!("proxy ended with an error: {e}")),
+            Ok(Ok(())) => {}
             Ok(Err(e)) => error = Some(format!("proxy task failed: {e}")),
             Err(_) => {
                 warn!("grace period elapsed; closing remaining connections");

@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
-use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
+use hudsucker::{Body, RequestOrResponse};
 use tokio::sync::watch;
 use tracing::{debug, trace};
 
@@ -24,6 +25,7 @@ use super::auth::{AuthOutcome, RuntimeAuth};
 use super::body::InspectedBody;
 use super::guard::{normalize_host, PivotGuard, PivotRefused};
 use super::inspect::Inspection;
+use super::server::{self, MitmTarget, ServerParts};
 use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
 use super::tunnel;
@@ -65,6 +67,8 @@ pub struct Shared {
     pub active_tunnels: Arc<AtomicU64>,
     /// The connector every forwarded request uses (also for WebSockets).
     pub connector: GuardConnector,
+    /// Serving configuration: CA, hyper builder, client, timeouts.
+    pub server: ServerParts,
     peers: Mutex<PeerTable>,
 }
 
@@ -82,6 +86,7 @@ impl Shared {
         upstream: Option<Arc<UpstreamProxy>>,
         cancel: watch::Receiver<bool>,
         connector: GuardConnector,
+        server: ServerParts,
     ) -> Self {
         Shared {
             mitm_enabled,
@@ -100,6 +105,7 @@ impl Shared {
             cancel,
             active_tunnels: Arc::new(AtomicU64::new(0)),
             connector,
+            server,
             peers: Mutex::new(PeerTable::default()),
         }
     }
@@ -164,9 +170,9 @@ struct Pending {
     protocol: &'static str,
 }
 
-/// The HTTP handler. hudsucker clones it per connection and per request; the
-/// CONNECT's clone is cloned again for requests inside its MITM session, which
-/// is how those inherit the CONNECT's identity.
+/// The HTTP handler. The server clones it per request; the CONNECT's clone
+/// serves the requests inside its MITM session, which is how those inherit
+/// the CONNECT's identity.
 #[derive(Clone)]
 pub struct GuardHandler {
     shared: Arc<Shared>,
@@ -182,9 +188,15 @@ impl GuardHandler {
             pending: None,
         }
     }
+
+    /// The engine state this handler belongs to.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
 }
 
-fn text_response(status: StatusCode, body: String) -> Response<Body> {
+/// A plain-text answer written by the guardian itself (about the proxy, never upstream content).
+pub(crate) fn text_response(status: StatusCode, body: String) -> Response<Body> {
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
     res.headers_mut().insert(
@@ -217,6 +229,15 @@ pub(crate) fn pivot_response(host: &str) -> Response<Body> {
     )
 }
 
+/// Whether an authority names a port that is not a valid TCP port (hyper
+/// parses any digits; `port_u16` is then `None` and the default would be used).
+fn has_invalid_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        Some((_, port)) if !port.is_empty() && !port.contains(']') => port.parse::<u16>().is_err(),
+        _ => false,
+    }
+}
+
 /// Whether an error (or one of its causes) is a pivot-guard refusal.
 pub(crate) fn is_pivot_refusal(err: &(dyn StdError + 'static)) -> bool {
     error_chain_has::<PivotRefused>(err)
@@ -234,7 +255,13 @@ fn error_chain_has<E: StdError + 'static>(err: &(dyn StdError + 'static)) -> boo
 }
 
 impl GuardHandler {
-    async fn request(&mut self, ctx: &HttpContext, mut req: Request<Body>) -> RequestOrResponse {
+    /// Access control, CONNECT handling and request inspection. A returned
+    /// request is forwarded upstream by the server; a response is the answer.
+    pub async fn request(
+        &mut self,
+        client_addr: SocketAddr,
+        mut req: Request<Body>,
+    ) -> RequestOrResponse {
         let shared = Arc::clone(&self.shared);
         if shared.stopping.load(Ordering::Relaxed) {
             let mut res = text_response(
@@ -265,7 +292,7 @@ impl GuardHandler {
                 AuthOutcome::Runtime(name) => Some(name.as_str()),
                 _ => None,
             };
-            shared.note_peer(ctx.client_addr, runtime);
+            shared.note_peer(client_addr, runtime);
             if shared.require_auth && runtime.is_none() {
                 if outcome == AuthOutcome::Anonymous {
                     ProxyStats::inc(&shared.stats.auth_failures);
@@ -283,7 +310,7 @@ impl GuardHandler {
             runtime_name = runtime.map(str::to_string);
             runtime
                 .map(str::to_string)
-                .unwrap_or_else(|| ctx.client_addr.to_string())
+                .unwrap_or_else(|| client_addr.to_string())
         };
 
         let is_connect = req.method() == Method::CONNECT;
@@ -295,6 +322,19 @@ impl GuardHandler {
             )
             .into();
         };
+        if req
+            .uri()
+            .authority()
+            .is_some_and(|a| has_invalid_port(a.as_str()))
+        {
+            // hyper accepts any digits as a port; out of range it would silently become 80/443.
+            ProxyStats::inc(&shared.stats.client_protocol_errors);
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "clawsec traffic guardian: the request target's port is out of range\n".into(),
+            )
+            .into();
+        }
         let https = matches!(req.uri().scheme_str(), Some("https") | Some("wss"));
         let port = req
             .uri()
@@ -312,20 +352,17 @@ impl GuardHandler {
 
         if is_connect {
             return self
-                .connect(req, source, runtime_name, host, port, dest)
+                .connect(req, client_addr, source, runtime_name, host, port, dest)
                 .await;
         }
 
         ProxyStats::inc(&shared.stats.requests);
-        let protocol = if self.tunnel.is_some() || https {
-            "https"
-        } else {
-            "http"
-        };
+        // Inside an intercepted CONNECT the scheme says whether it carried TLS.
+        let protocol = if https { "https" } else { "http" };
         trace!(method = %req.method(), dest = %dest, "request");
 
         // Plain HTTP through the upstream proxy carries the upstream's own credentials.
-        if self.tunnel.is_none() && !https {
+        if !https {
             if let Some(auth) = shared
                 .upstream
                 .as_ref()
@@ -387,9 +424,11 @@ impl GuardHandler {
     }
 
     /// CONNECT: MITM for trusted runtimes when enabled, otherwise a blind tunnel we relay ourselves.
+    #[allow(clippy::too_many_arguments)]
     async fn connect(
         &mut self,
         mut req: Request<Body>,
+        client_addr: SocketAddr,
         source: String,
         runtime: Option<String>,
         host: String,
@@ -402,15 +441,53 @@ impl GuardHandler {
             && shared.is_trusted(runtime.as_deref())
             && !shared.is_excluded(&host);
         if mitm {
+            let authority = req
+                .uri()
+                .authority()
+                .cloned()
+                .or_else(|| dest.parse::<Authority>().ok());
+            let (Some(on_upgrade), Some(authority)) = (
+                req.extensions_mut()
+                    .remove::<hudsucker::hyper::upgrade::OnUpgrade>(),
+                authority,
+            ) else {
+                return text_response(
+                    StatusCode::BAD_REQUEST,
+                    "CONNECT cannot be upgraded\n".into(),
+                )
+                .into();
+            };
             ProxyStats::inc(&shared.stats.mitm_connections);
             debug!(dest = %dest, "CONNECT: intercepting (MITM)");
-            self.tunnel = Some(TunnelIdentity { source });
-            return req.into();
+            let mut inner = self.clone();
+            inner.tunnel = Some(TunnelIdentity {
+                source: source.clone(),
+            });
+            inner.pending = None;
+            let target = MitmTarget {
+                peer: client_addr,
+                source,
+                host,
+                port,
+                dest,
+                authority,
+            };
+            tokio::spawn(server::mitm_session(inner, on_upgrade, target));
+            return Response::new(Body::empty()).into();
         }
 
         // Connect first, so that a failure is answered with a status, not a dead tunnel.
-        let server = match open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard).await
-        {
+        // A silent upstream proxy (or an unanswered SYN) must not hold the client forever.
+        let head_timeout = shared.server.upstream_response_head_timeout;
+        let opened = tokio::time::timeout(
+            head_timeout,
+            open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard),
+        )
+        .await;
+        let Ok(opened) = opened else {
+            return server::upstream_timeout(&shared.stats, head_timeout).into();
+        };
+        let server = match opened {
             Ok(s) => s,
             Err(e) => {
                 if error_chain_has::<PivotRefused>(e.as_ref()) {
@@ -457,12 +534,9 @@ impl GuardHandler {
     }
 }
 
-impl HttpHandler for GuardHandler {
-    async fn handle_request(&mut self, ctx: &HttpContext, req: Request<Body>) -> RequestOrResponse {
-        self.request(ctx, req).await
-    }
-
-    async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
+impl GuardHandler {
+    /// Inspects an upstream response (head now, body as it streams through).
+    pub async fn response(&mut self, res: Response<Body>) -> Response<Body> {
         let shared = Arc::clone(&self.shared);
         ProxyStats::inc(&shared.stats.responses);
         let (Some(insp), Some(p)) = (&shared.inspection, self.pending.take()) else {
@@ -484,11 +558,8 @@ impl HttpHandler for GuardHandler {
         }
     }
 
-    async fn handle_error(
-        &mut self,
-        _ctx: &HttpContext,
-        err: hudsucker::hyper_util::client::legacy::Error,
-    ) -> Response<Body> {
+    /// Answers a failed upstream request (pivot refusal or 502).
+    pub fn error(&mut self, err: hudsucker::hyper_util::client::legacy::Error) -> Response<Body> {
         if error_chain_has::<PivotRefused>(&err) {
             ProxyStats::inc(&self.shared.stats.pivot_refusals);
             let host = self

@@ -1,4 +1,5 @@
-//! The guardian's runtime: a hudsucker-based forward proxy that shows what
+//! The guardian's runtime: a hyper-based forward proxy (hudsucker's body,
+//! handler and CA types, the guardian's own connection loop) that shows what
 //! passes through it to the detector core, without slowing, buffering,
 //! blocking or changing the traffic.
 
@@ -10,6 +11,7 @@ pub mod error;
 pub mod guard;
 pub mod handler;
 pub mod inspect;
+pub mod server;
 pub mod settings;
 pub mod stats;
 pub mod tunnel;
@@ -22,8 +24,9 @@ pub use error::ProxyError;
 pub use settings::{ProxySettings, UpstreamProxy};
 pub use stats::{StatsSnapshot, TunnelRecord};
 
-/// Tracing directive every subscriber must add after the operator's filter:
+/// Tracing directive every subscriber must add after the operator's filter.
 /// hudsucker's request spans record the full request URI (query strings
-/// included), so they must stay disabled or secrets reach the logs at
-/// `info`/`debug`/`trace`. Its error events stay visible.
+/// included); the guardian no longer runs hudsucker's serving code (see
+/// [`server`]), but the directive stays so that no hudsucker span can put a
+/// secret in the logs at `info`/`debug`/`trace`. Its error events stay visible.
 pub const REQUIRED_LOG_DIRECTIVE: &str = "hudsucker=error";

@@ -39,7 +39,21 @@ pub struct ProxySettings {
     /// `false` = bare proxy (no detector calls, no body wrapping), used as the
     /// benchmark baseline; access control still applies.
     pub inspect: bool,
+    /// A client that sends no request-body byte for this long while its body
+    /// is being forwarded loses that exchange (408, upstream request dropped).
+    /// Response bodies never get an idle timeout: SSE and long polls idle for minutes.
+    pub request_body_idle_timeout: Duration,
+    /// Once a request is fully sent, the upstream has this long to send its
+    /// response head (else 504). Generous: LLM APIs think for minutes before
+    /// a non-streaming answer.
+    pub upstream_response_head_timeout: Duration,
 }
+
+/// Default of [`ProxySettings::request_body_idle_timeout`].
+pub const DEFAULT_REQUEST_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Default of [`ProxySettings::upstream_response_head_timeout`].
+pub const DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Default for ProxySettings {
     fn default() -> Self {
@@ -56,6 +70,8 @@ impl Default for ProxySettings {
             allow_private_destinations: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
             inspect: true,
+            request_body_idle_timeout: DEFAULT_REQUEST_BODY_IDLE_TIMEOUT,
+            upstream_response_head_timeout: DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT,
         }
     }
 }
@@ -87,6 +103,11 @@ impl fmt::Debug for ProxySettings {
             )
             .field("shutdown_grace", &self.shutdown_grace)
             .field("inspect", &self.inspect)
+            .field("request_body_idle_timeout", &self.request_body_idle_timeout)
+            .field(
+                "upstream_response_head_timeout",
+                &self.upstream_response_head_timeout,
+            )
             .finish()
     }
 }
@@ -125,17 +146,24 @@ impl UpstreamProxy {
     /// Parses `http://[user[:pass]@]host[:port]`. Only plain-HTTP proxies are
     /// supported (the usual form of gateways such as OneCLI).
     pub fn parse(raw: &str) -> Result<Self, ProxyError> {
-        let masked = mask_url_credentials(raw);
-        let url = url::Url::parse(raw)
-            .map_err(|e| ProxyError::UpstreamProxy(format!("{masked}: {e}")))?;
+        // The value may hold credentials: errors name the field and the fix, never the value.
+        let url = url::Url::parse(raw).map_err(|e| {
+            ProxyError::UpstreamProxy(format!(
+                "upstream_proxy is not a valid URL ({e}); expected http://[user:pass@]host:port"
+            ))
+        })?;
         if url.scheme() != "http" {
-            return Err(ProxyError::UpstreamProxy(format!(
-                "{masked}: only http:// upstream proxies are supported"
-            )));
+            return Err(ProxyError::UpstreamProxy(
+                "upstream_proxy must use the http:// scheme (only plain-HTTP upstream proxies \
+                 are supported); expected http://[user:pass@]host:port"
+                    .into(),
+            ));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| ProxyError::UpstreamProxy(format!("{masked}: no host")))?;
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+            ProxyError::UpstreamProxy(
+                "upstream_proxy has no host; expected http://[user:pass@]host:port".into(),
+            )
+        })?;
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -221,6 +249,25 @@ mod tests {
             .authorization
             .is_none());
         assert!(!format!("{:?}", UpstreamProxy::parse("http://u:pw@h:1").unwrap()).contains("pw"));
+    }
+
+    #[test]
+    fn upstream_errors_never_echo_the_value() {
+        for raw in [
+            "http://gwuser:gw-pass-Zq81@[::1",
+            "socks5://gwuser:gw-pass-Zq81@10.0.0.1:1080",
+            "gwuser:gw-pass-Zq81@10.0.0.1:3128",
+            "http://gwuser:gw-pass-Zq81@:3128",
+            "http://gwuser:gw-pass-Zq81@gwhost7x:99999",
+            "http://gwuser:gw-pass-Zq81@gw host7x:1",
+        ] {
+            let err = UpstreamProxy::parse(raw).expect_err(raw).to_string();
+            for part in ["gwuser", "gw-pass-Zq81", "10.0.0.1", "gwhost7x"] {
+                assert!(!err.contains(part), "{err}");
+            }
+            assert!(err.contains("upstream_proxy"), "{err}");
+            assert!(err.contains("http://[user:pass@]host:port"), "{err}");
+        }
     }
 
     #[test]

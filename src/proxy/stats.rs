@@ -36,6 +36,14 @@ pub struct ProxyStats {
     pub auth_failures: AtomicU64,
     pub pivot_refusals: AtomicU64,
     pub websocket_messages: AtomicU64,
+    /// Client bytes that are not valid HTTP/TLS: malformed or oversized
+    /// request heads, invalid body framing, failed MITM handshakes.
+    pub client_protocol_errors: AtomicU64,
+    /// Clients cut off for stalling: request head not sent in time, or no
+    /// request-body byte within the body idle timeout.
+    pub client_timeouts: AtomicU64,
+    /// Exchanges ended because the upstream sent no response head in time.
+    pub upstream_timeouts: AtomicU64,
     recent_tunnels: Mutex<VecDeque<TunnelRecord>>,
 }
 
@@ -87,6 +95,9 @@ pub struct StatsSnapshot {
     pub auth_failures: u64,
     pub pivot_refusals: u64,
     pub websocket_messages: u64,
+    pub client_protocol_errors: u64,
+    pub client_timeouts: u64,
+    pub upstream_timeouts: u64,
     pub recent_tunnels: Vec<TunnelRecord>,
 }
 
@@ -161,6 +172,9 @@ impl ProxyStats {
             auth_failures: get(&self.auth_failures),
             pivot_refusals: get(&self.pivot_refusals),
             websocket_messages: get(&self.websocket_messages),
+            client_protocol_errors: get(&self.client_protocol_errors),
+            client_timeouts: get(&self.client_timeouts),
+            upstream_timeouts: get(&self.upstream_timeouts),
             recent_tunnels: self
                 .recent_tunnels
                 .lock()

@@ -27,7 +27,7 @@ const PLAINTEXT_HTTP: u8 = 1;
 const OTHER: u8 = 2;
 
 /// Whether a client's first bytes start an HTTP/1 request line.
-fn starts_http_request(bytes: &[u8]) -> bool {
+pub(crate) fn starts_http_request(bytes: &[u8]) -> bool {
     const METHODS: [&[u8]; 8] = [
         b"GET ",
         b"POST ",
@@ -133,55 +133,146 @@ pub async fn relay(
     source: String,
     dest: String,
     stats: Arc<ProxyStats>,
+    cancel: watch::Receiver<bool>,
+    scans: Option<(BodyScan, BodyScan)>,
+) {
+    let started = Instant::now();
+    match on_upgrade.await {
+        Ok(upgraded) => {
+            relay_io(
+                TokioIo::new(upgraded),
+                server,
+                source,
+                dest,
+                stats,
+                cancel,
+                scans,
+                started,
+            )
+            .await
+        }
+        Err(e) => {
+            debug!(dest = %dest, error = %e, "CONNECT upgrade failed");
+            stats.record_tunnel(TunnelRecord {
+                source,
+                dest,
+                bytes_up: 0,
+                bytes_down: 0,
+                duration_ms: elapsed_ms(started),
+            });
+        }
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Relays between an already upgraded client stream and `server`; see [`relay`].
+#[allow(clippy::too_many_arguments)]
+pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
+    client: C,
+    server: TcpStream,
+    source: String,
+    dest: String,
+    stats: Arc<ProxyStats>,
     mut cancel: watch::Receiver<bool>,
     scans: Option<(BodyScan, BodyScan)>,
+    started: Instant,
 ) {
     let protocol = Arc::new(AtomicU8::new(UNDECIDED));
     let (out_scan, in_scan) = match scans {
         Some((o, i)) => (Some(o), Some(i)),
         None => (None, None),
     };
-    let started = Instant::now();
     let up = Arc::new(AtomicU64::new(0));
     let down = Arc::new(AtomicU64::new(0));
-    match on_upgrade.await {
-        Ok(upgraded) => {
-            let mut client = Counted {
-                inner: TokioIo::new(upgraded),
-                read: Arc::clone(&up),
-                scan: out_scan.map(|scan| TunnelScan {
-                    protocol: Arc::clone(&protocol),
-                    client_side: true,
-                    scan: Some(scan),
-                }),
-            };
-            let mut server = Counted {
-                inner: server,
-                read: Arc::clone(&down),
-                scan: in_scan.map(|scan| TunnelScan {
-                    protocol: Arc::clone(&protocol),
-                    client_side: false,
-                    scan: Some(scan),
-                }),
-            };
-            tokio::select! {
-                res = tokio::io::copy_bidirectional(&mut client, &mut server) => {
-                    if let Err(e) = res {
-                        debug!(dest = %dest, error = %e, "tunnel ended with an error");
-                    }
-                }
-                _ = cancel.wait_for(|stop| *stop) => {
-                    debug!(dest = %dest, "tunnel closed by proxy stop");
-                }
+    let mut client = Counted {
+        inner: client,
+        read: Arc::clone(&up),
+        scan: out_scan.map(|scan| TunnelScan {
+            protocol: Arc::clone(&protocol),
+            client_side: true,
+            scan: Some(scan),
+        }),
+    };
+    let mut server = Counted {
+        inner: server,
+        read: Arc::clone(&down),
+        scan: in_scan.map(|scan| TunnelScan {
+            protocol: Arc::clone(&protocol),
+            client_side: false,
+            scan: Some(scan),
+        }),
+    };
+    tokio::select! {
+        res = tokio::io::copy_bidirectional(&mut client, &mut server) => {
+            if let Err(e) = res {
+                debug!(dest = %dest, error = %e, "tunnel ended with an error");
             }
         }
-        Err(e) => debug!(dest = %dest, error = %e, "CONNECT upgrade failed"),
+        _ = cancel.wait_for(|stop| *stop) => {
+            debug!(dest = %dest, "tunnel closed by proxy stop");
+        }
     }
     stats.record_tunnel(TunnelRecord {
         source,
         dest,
         bytes_up: up.load(Ordering::Relaxed),
         bytes_down: down.load(Ordering::Relaxed),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms: elapsed_ms(started),
     });
+}
+
+/// A stream whose first reads return bytes already taken from it (the
+/// peeked start of a CONNECT tunnel), then read through to the stream.
+pub struct Prefixed<T> {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: T,
+}
+
+impl<T> Prefixed<T> {
+    pub fn new(prefix: Vec<u8>, inner: T) -> Self {
+        Prefixed {
+            prefix,
+            pos: 0,
+            inner,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if let Some(rest) = this.prefix.get(this.pos..).filter(|r| !r.is_empty()) {
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(rest.get(..n).unwrap_or_default());
+            this.pos += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

@@ -1,0 +1,516 @@
+//! The guardian's connection loop on hyper. It owns every client connection
+//! (outer ones and the sessions inside intercepted CONNECTs), so that it can
+//! count what hyper rejects before any handler runs (malformed or oversized
+//! heads, broken body framing, TLS garbage, head timeouts) and bound the two
+//! waits a stalled peer could otherwise make endless: a client's request
+//! body going silent, and an upstream never sending its response head.
+//! Nothing here changes forwarded bytes; a timeout only ends a stalled exchange.
+
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hudsucker::hyper::body::Incoming;
+use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::http::uri::{Authority, Scheme};
+use hudsucker::hyper::upgrade::OnUpgrade;
+use hudsucker::hyper::{Request, Response, StatusCode, Uri, Version};
+use hudsucker::hyper_util::client::legacy::Client;
+use hudsucker::hyper_util::rt::{TokioExecutor, TokioIo};
+use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
+use hudsucker::{Body, RequestOrResponse};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::LazyConfigAcceptor;
+use tracing::debug;
+
+use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
+use super::ca::GuardianCa;
+use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
+use super::stats::ProxyStats;
+use super::tunnel::{self, Prefixed};
+use super::upstream::{open_tunnel, GuardConnector};
+
+/// How many bytes of a CONNECT tunnel are looked at to tell TLS from plaintext.
+const PEEK_BYTES: usize = 8;
+
+/// The serving half of the engine, shared through [`Shared`].
+pub struct ServerParts {
+    /// The guardian CA when MITM is on.
+    pub ca: Option<Arc<GuardianCa>>,
+    /// hyper's server configuration (header timeout, header case).
+    pub http: ServerBuilder<TokioExecutor>,
+    /// The client every forwarded request goes through.
+    pub client: Client<GuardConnector, Body>,
+    pub request_body_idle_timeout: Duration,
+    pub upstream_response_head_timeout: Duration,
+    /// Turns true when the engine stops accepting: connections finish their
+    /// in-flight exchange and close.
+    pub closing: watch::Receiver<bool>,
+}
+
+/// Accepts until `shutdown` fires, then lets every connection finish
+/// gracefully. Dropping this future (abort after the grace period) drops
+/// every outer connection with it.
+pub async fn run(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: oneshot::Receiver<()>,
+    closing: watch::Sender<bool>,
+) {
+    let mut conns = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        tokio::select! {
+            res = listener.accept() => match res {
+                Ok((tcp, peer)) => {
+                    conns.spawn(serve_client(Arc::clone(&shared), tcp, peer));
+                }
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    while conns.join_next().await.is_some() {}
+}
+
+async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+    let faults = Arc::new(ConnFaults::default());
+    let service = GuardService {
+        handler: GuardHandler::new(Arc::clone(&shared)),
+        peer,
+        faults: Arc::clone(&faults),
+        inner: None,
+    };
+    let io = TokioIo::new(NotedIo::new(tcp, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
+}
+
+/// Serves HTTP on `io` until it closes, counting what hyper rejected.
+async fn serve_io<I>(shared: &Shared, io: I, service: GuardService, faults: &ConnFaults)
+where
+    I: hudsucker::hyper::rt::Read + hudsucker::hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut closing = shared.server.closing.clone();
+    let conn = shared
+        .server
+        .http
+        .serve_connection_with_upgrades(io, service);
+    let mut conn = pin!(conn);
+    let res = tokio::select! {
+        res = conn.as_mut() => res,
+        _ = async { closing.wait_for(|c| *c).await.is_ok() } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = res {
+        count_connection_error(&shared.stats, faults, e.as_ref());
+    }
+}
+
+/// Counts a client connection's failure: protocol violations, and head
+/// timeouts while a head was trickling in (slowloris). An idle keep-alive
+/// or silent connection closed by the same timeout, resets and early closes
+/// are not faults.
+fn count_connection_error(
+    stats: &ProxyStats,
+    faults: &ConnFaults,
+    err: &(dyn StdError + Send + Sync + 'static),
+) {
+    let err: &(dyn StdError + 'static) = err;
+    if is_protocol_violation(err) {
+        faults.count(&stats.client_protocol_errors);
+    } else if is_timeout(err) {
+        if faults.has_unconsumed() {
+            faults.count(&stats.client_timeouts);
+        } else {
+            debug!("idle client connection closed");
+        }
+    } else {
+        debug!(error = %err, "client connection ended with an error");
+    }
+}
+
+fn is_timeout(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<hudsucker::hyper::Error>()
+            .is_some_and(|h| h.is_timeout())
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// The per-connection hyper service: one handler per request, inheriting the
+/// CONNECT's identity inside intercepted tunnels.
+#[derive(Clone)]
+struct GuardService {
+    handler: GuardHandler,
+    peer: SocketAddr,
+    faults: Arc<ConnFaults>,
+    /// Scheme and authority of the intercepted CONNECT this session runs in.
+    inner: Option<(Scheme, Authority)>,
+}
+
+impl hudsucker::hyper::service::Service<Request<Incoming>> for GuardService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.dispatch(req).await) })
+    }
+}
+
+impl GuardService {
+    /// One exchange: access control and inspection by the handler, then the
+    /// upstream request, bounded by the body idle and response head timeouts.
+    async fn dispatch(mut self, req: Request<Incoming>) -> Response<Body> {
+        let shared = Arc::clone(self.handler.shared());
+        let req = match &self.inner {
+            Some((scheme, authority))
+                if matches!(req.version(), Version::HTTP_10 | Version::HTTP_11) =>
+            {
+                match with_origin(req, scheme, authority) {
+                    Some(req) => req,
+                    None => {
+                        return text_response(
+                            StatusCode::BAD_REQUEST,
+                            "invalid request target\n".into(),
+                        )
+                    }
+                }
+            }
+            _ => req,
+        };
+        // The head is parsed: bytes after this are body or a next head.
+        self.faults.note_consumed();
+        let watch = Arc::new(BodyWatch::default());
+        let req = req.map(|body| {
+            GuardedBody::wrap(
+                Body::from(body),
+                shared.server.request_body_idle_timeout,
+                Arc::clone(&watch),
+                Arc::clone(&shared.stats),
+                Arc::clone(&self.faults),
+            )
+        });
+        let req = match self.handler.request(self.peer, req).await {
+            RequestOrResponse::Request(req) => req,
+            RequestOrResponse::Response(res) => return res,
+        };
+        // CONNECT and WebSocket upgrades are always answered by the handler.
+        let sent = shared.server.client.request(for_upstream(req));
+        let mut sent = pin!(sent);
+        let head_timeout = shared.server.upstream_response_head_timeout;
+        // The upstream's clock runs while the guardian waits on it: before
+        // the body is first pulled (connecting, upstream proxy CONNECT) and
+        // after the body is complete. While the body streams, the client's
+        // idle timeout applies instead.
+        let mut connect_clock = pin!(tokio::time::sleep(head_timeout));
+        let mut connect_clock_on = true;
+        let first = loop {
+            tokio::select! {
+                biased;
+                res = sent.as_mut() => break Some(res),
+                _ = watch.settled() => break None,
+                _ = connect_clock.as_mut(), if connect_clock_on => {
+                    if !watch.pulled() {
+                        return upstream_timeout(&shared.stats, head_timeout);
+                    }
+                    connect_clock_on = false;
+                }
+            }
+        };
+        let result = match first {
+            Some(res) => res,
+            None => match tokio::time::timeout(head_timeout, sent).await {
+                Ok(res) => res,
+                Err(_) => return upstream_timeout(&shared.stats, head_timeout),
+            },
+        };
+        match result {
+            Ok(res) => self.handler.response(res.map(Body::from)).await,
+            Err(err) => match watch.state() {
+                BodyState::IdleTimeout => closing_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "clawsec traffic guardian: no request body byte for {} s; exchange ended\n",
+                        shared.server.request_body_idle_timeout.as_secs()
+                    ),
+                ),
+                BodyState::ProtocolError | BodyState::Aborted => closing_response(
+                    StatusCode::BAD_REQUEST,
+                    "clawsec traffic guardian: the request body was cut or malformed\n".into(),
+                ),
+                _ => self.handler.error(err),
+            },
+        }
+    }
+}
+
+/// The 504 for an upstream that kept the guardian waiting longer than `after`.
+pub(crate) fn upstream_timeout(stats: &ProxyStats, after: Duration) -> Response<Body> {
+    ProxyStats::inc(&stats.upstream_timeouts);
+    debug!("upstream did not answer in time");
+    closing_response(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "clawsec traffic guardian: the upstream sent no response within {} s\n",
+            after.as_secs()
+        ),
+    )
+}
+
+/// An answer of the guardian after which the client connection is closed
+/// (the rest of a stalled or broken request is not read).
+fn closing_response(status: StatusCode, text: String) -> Response<Body> {
+    let mut res = text_response(status, text);
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// Requests inside an intercepted tunnel come in origin form: give them the
+/// tunnel's scheme and authority (`None` if that makes no valid URI).
+fn with_origin(
+    req: Request<Incoming>,
+    scheme: &Scheme,
+    authority: &Authority,
+) -> Option<Request<Incoming>> {
+    let (mut parts, body) = req.into_parts();
+    let mut uri = parts.uri.into_parts();
+    uri.scheme = Some(scheme.clone());
+    uri.authority = Some(authority.clone());
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(hudsucker::hyper::http::uri::PathAndQuery::from_static("/"));
+    }
+    parts.uri = Uri::from_parts(uri).ok()?;
+    Some(Request::from_parts(parts, body))
+}
+
+/// The request as sent upstream: HTTP/1.1, `Host` from the URI (hyper
+/// writes it), several `Cookie` fields joined as HTTP/1 requires.
+fn for_upstream(mut req: Request<Body>) -> Request<Body> {
+    req.headers_mut().remove(header::HOST);
+    let cookies: Vec<HeaderValue> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    if cookies.len() > 1 {
+        let mut joined = Vec::new();
+        for (i, c) in cookies.iter().enumerate() {
+            if i > 0 {
+                joined.extend_from_slice(b"; ");
+            }
+            joined.extend_from_slice(c.as_bytes());
+        }
+        if let Ok(v) = HeaderValue::from_bytes(&joined) {
+            req.headers_mut().insert(header::COOKIE, v);
+        }
+    }
+    *req.version_mut() = Version::HTTP_11;
+    req
+}
+
+/// Who and where an intercepted CONNECT goes.
+pub struct MitmTarget {
+    pub peer: SocketAddr,
+    pub source: String,
+    pub host: String,
+    pub port: u16,
+    pub dest: String,
+    pub authority: Authority,
+}
+
+/// Serves an intercepted CONNECT once the client's first bytes show what
+/// it speaks: TLS is decrypted with a leaf of the guardian CA and served as
+/// HTTPS; plaintext HTTP (any method) is served as HTTP; anything else is
+/// relayed byte for byte through the same path as blind tunnels (pivot
+/// guard, upstream proxy). Every way goes through the upstream proxy when
+/// one is configured.
+pub async fn mitm_session(handler: GuardHandler, on_upgrade: OnUpgrade, target: MitmTarget) {
+    let shared = Arc::clone(handler.shared());
+    let started = Instant::now();
+    let mut cancel = shared.cancel.clone();
+    let active = Arc::clone(&shared.active_tunnels);
+    active.fetch_add(1, Ordering::SeqCst);
+    tokio::select! {
+        _ = session(handler, on_upgrade, target, started) => {}
+        _ = async { cancel.wait_for(|stop| *stop).await.is_ok() } => debug!("intercepted tunnel closed by proxy stop"),
+    }
+    active.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn session(
+    handler: GuardHandler,
+    on_upgrade: OnUpgrade,
+    target: MitmTarget,
+    started: Instant,
+) {
+    let shared = Arc::clone(handler.shared());
+    let upgraded = match on_upgrade.await {
+        Ok(u) => u,
+        Err(e) => {
+            debug!(dest = %target.dest, error = %e, "CONNECT upgrade failed");
+            return;
+        }
+    };
+    let mut io = TokioIo::new(upgraded);
+    let mut first = Vec::with_capacity(PEEK_BYTES);
+    // Enough to tell a TLS record (0x16 0x03) or a request line; a client
+    // that closes first has nothing to relay.
+    while first.len() < 2 {
+        let mut buf = [0u8; PEEK_BYTES];
+        match io.read(&mut buf).await {
+            Ok(0) => return,
+            Ok(n) => first.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) => {
+                debug!(dest = %target.dest, error = %e, "intercepted tunnel closed early");
+                return;
+            }
+        }
+    }
+    let io = Prefixed::new(first.clone(), io);
+    if first.starts_with(&[0x16, 0x03]) {
+        serve_tls(handler, io, target).await;
+    } else if tunnel::starts_http_request(&first) {
+        serve_plain(handler, io, target).await;
+    } else {
+        relay_plain(&shared, io, target, started).await;
+    }
+}
+
+async fn serve_tls<T>(handler: GuardHandler, io: T, target: MitmTarget)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(handler.shared());
+    let faults = Arc::new(ConnFaults::default());
+    let Some(ca) = shared.server.ca.clone() else {
+        return;
+    };
+    let acceptor =
+        LazyConfigAcceptor::new(hudsucker::rustls::server::Acceptor::default(), io).await;
+    let start = match acceptor {
+        Ok(start) => start,
+        Err(e) => {
+            faults.count(&shared.stats.client_protocol_errors);
+            debug!(dest = %target.dest, error = %e, "unreadable TLS client hello");
+            return;
+        }
+    };
+    let name = start
+        .client_hello()
+        .server_name()
+        .map(str::to_string)
+        .unwrap_or_else(|| target.host.clone());
+    let config = ca.server_config_for(&name);
+    let tls = match start.into_stream(config).await {
+        Ok(tls) => tls,
+        Err(e) => {
+            faults.count(&shared.stats.client_protocol_errors);
+            debug!(dest = %target.dest, error = %e, "MITM TLS handshake failed");
+            return;
+        }
+    };
+    let service = GuardService {
+        handler,
+        peer: target.peer,
+        faults: Arc::clone(&faults),
+        inner: Some((Scheme::HTTPS, target.authority)),
+    };
+    let io = TokioIo::new(NotedIo::new(tls, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
+}
+
+/// Plaintext HTTP inside an intercepted CONNECT (undici's `ProxyAgent`
+/// tunnels `http://` this way) is served like any proxied plain-HTTP
+/// request: full inspection (URL, headers, decoded bodies, WebSocket
+/// bridging) and the same connector (pivot guard, upstream proxy with its
+/// credentials).
+async fn serve_plain<T>(handler: GuardHandler, io: T, target: MitmTarget)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(handler.shared());
+    let faults = Arc::new(ConnFaults::default());
+    debug!(dest = %target.dest, "intercepted CONNECT carries plaintext HTTP");
+    let service = GuardService {
+        handler,
+        peer: target.peer,
+        faults: Arc::clone(&faults),
+        inner: Some((Scheme::HTTP, target.authority)),
+    };
+    let io = TokioIo::new(NotedIo::new(io, Arc::clone(&faults)));
+    serve_io(&shared, io, service, &faults).await;
+}
+
+/// Neither TLS nor HTTP: relayed byte for byte like a blind tunnel.
+async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started: Instant)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let opened = tokio::time::timeout(
+        shared.server.upstream_response_head_timeout,
+        open_tunnel(
+            &target.host,
+            target.port,
+            shared.upstream.as_deref(),
+            &shared.guard,
+        ),
+    )
+    .await;
+    let Ok(opened) = opened else {
+        ProxyStats::inc(&shared.stats.upstream_timeouts);
+        debug!(dest = %target.dest, "intercepted tunnel: upstream did not answer in time");
+        return;
+    };
+    let server = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            if is_pivot_refusal(e.as_ref()) {
+                ProxyStats::inc(&shared.stats.pivot_refusals);
+            } else {
+                ProxyStats::inc(&shared.stats.upstream_errors);
+            }
+            debug!(dest = %target.dest, error = %e, "intercepted tunnel: upstream connection failed");
+            return;
+        }
+    };
+    ProxyStats::inc(&shared.stats.tunnels);
+    debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
+    tunnel::relay_io(
+        io,
+        server,
+        target.source,
+        target.dest,
+        Arc::clone(&shared.stats),
+        shared.cancel.clone(),
+        // Not HTTP (that is served above) and not TLS: nothing to scan.
+        None,
+        started,
+    )
+    .await;
+}
