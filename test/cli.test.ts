@@ -309,7 +309,7 @@ describe('scan', () => {
     expect(r.code).toBe(3);
     const f = jsonl(r.stdout);
     const hit = f.find((x) => x['pattern'] === 'aws_access_key_id');
-    expect(hit).toMatchObject({ direction: 'outbound', threat_type: 'EXFIL', dest: 'collector.example:80', location: 'body' });
+    expect(hit).toMatchObject({ direction: 'outbound', threat_type: 'EXFIL', dest: 'collector.example:80', location: 'body:json:$.aws_access_key_id' });
     expect(String(hit?.['snippet'])).toContain('[REDACTED');
     const h = run(['scan', reqFile]);
     expect(h.code).toBe(3);
@@ -461,7 +461,7 @@ describe('start, status, findings, report with real traffic', () => {
       const page = await proxiedRequest({ host: '127.0.0.1', port }, upstream.url('/install'));
       expect(page.body).toBe(html());
       await waitFor(() => g.out.stdout.includes('aws_access_key_id') && g.out.stdout.includes('reverse_shell_dev_tcp'), 10_000);
-      expect(g.out.stdout).toMatch(/HIGH\s+EXFIL\s+aws_access_key_id 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ body .*\[REDACTED/);
+      expect(g.out.stdout).toMatch(/HIGH\s+EXFIL\s+aws_access_key_id 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ body:json:\$\.aws .*\[REDACTED/);
 
       const st = await waitFor(() => {
         const r = run(['status', '--json'], { home });

@@ -1396,7 +1396,7 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
         })
         .await
         .expect("the plaintext POST inside the intercepted CONNECT is inspected");
-    assert_eq!(f.location, "body");
+    assert_eq!(f.location, "body:json:$.key");
     assert_eq!(f.protocol, "http");
     // A plaintext GET in the same way: the gzip response is inspected decoded.
     let r = request_in_connect(
