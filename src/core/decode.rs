@@ -478,7 +478,9 @@ static B64_CLASS: [u8; 256] = {
     t
 };
 
-/// `B64_CLASS[b] != 0`, as arithmetic.
+/// `B64_CLASS[b] != 0`, as arithmetic: the scalar mask where SSE2 is not
+/// available, and the reference the SIMD mask is tested against.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline(always)]
 fn is_base64(b: u8) -> bool {
     ((b | 0x20).wrapping_sub(b'a') < 26)
@@ -506,34 +508,59 @@ fn mostly_text(bytes: &[u8]) -> bool {
 /// URL-safe. Every run is returned: their total length is at most the
 /// text's, so decoding them all stays linear.
 ///
-/// A run of at least 24 bytes holds at least two whole aligned 8-byte blocks
-/// back to back, so one of them has an even index. Only even blocks are
-/// tested, branch-free, and a run is walked byte by byte only around an even
-/// block that is entirely base64: the same runs as a byte-by-byte walk,
-/// while ordinary words cost a table lookup per byte of every other block.
+/// Bytes are classified 64 at a time into a bit mask (SIMD compares), and
+/// shifted ANDs of two consecutive masks tell whether 24 base64 bytes stand
+/// in a row anywhere in them; a run's ends are read off the masks too. The
+/// same runs as a byte-by-byte walk (tested), while prose, code and short
+/// ids cost a few instructions per 16 bytes.
 fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
-    const BLOCK: usize = 8;
-    const _: () = assert!(BASE64_MIN_RUN >= 3 * BLOCK);
-    let class = |i: usize| text.get(i).map_or(0, |&b| B64_CLASS[usize::from(b)]);
-    // Compares instead of table lookups, so the compiler vectorises it.
-    let all_base64 = |block: &[u8]| block.iter().fold(true, |acc, &b| acc & is_base64(b));
+    const CHUNK: usize = 64;
+    const _: () = assert!(BASE64_MIN_RUN == 24);
     let mut runs = Vec::new();
-    let mut block = 0usize;
-    while let Some(bytes) = text.get(block * BLOCK..block * BLOCK + BLOCK) {
-        if !all_base64(bytes) {
-            block += 2;
+    let mut chunk = 0usize;
+    // The mask of the 64 bytes before `chunk` (0 where already consumed).
+    let mut previous = 0u64;
+    while chunk < text.len() {
+        let current = base64_mask(text.get(chunk..).unwrap_or_default());
+        let both = (u128::from(current) << CHUNK) | u128::from(previous);
+        // Bit i stays set when bits i..i+24 of `both` are all set.
+        let r2 = both & (both >> 1);
+        let r4 = r2 & (r2 >> 2);
+        let r8 = r4 & (r4 >> 4);
+        let r16 = r8 & (r8 >> 8);
+        let r24 = r16 & (r16 >> 8);
+        if r24 == 0 {
+            previous = current;
+            chunk += CHUNK;
             continue;
         }
-        let mut start = block * BLOCK;
-        while start > 0 && class(start - 1) != 0 {
-            start -= 1;
+        // Bit i of `both` is byte chunk - 64 + i. The lowest window of 24
+        // starts the run: a run reaching further back would have been found
+        // with the previous chunk, and `previous` is 0 before a resume.
+        let first = r24.trailing_zeros() as usize;
+        let Some(start) = (chunk + first).checked_sub(CHUNK) else {
+            break; // unreachable: bits below 64 are 0 at the start
+        };
+        // Its end: the first 0 bit after it, reading further masks if the
+        // run reaches past this chunk (bits past the text are 0).
+        let ones = (!(both >> first)).trailing_zeros() as usize;
+        let mut end = start + ones;
+        if first + ones >= 2 * CHUNK {
+            let mut at = chunk + CHUNK;
+            end = at;
+            while let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) {
+                let ones = (!base64_mask(rest)).trailing_zeros() as usize;
+                end = at + ones;
+                if ones < CHUNK {
+                    break;
+                }
+                at += CHUNK;
+            }
         }
-        let mut end = block * BLOCK + BLOCK;
-        while class(end) != 0 {
-            end += 1;
-        }
-        // The byte at `end` is not base64: the next run starts after it.
-        block = (end / BLOCK + 1).next_multiple_of(2);
+        let end = end.min(text.len());
+        // The byte at `end` is not base64: continue right after the run.
+        chunk = end;
+        previous = 0;
         if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
             continue;
         }
@@ -549,6 +576,60 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
         }
     }
     runs
+}
+
+/// Bit i set when `bytes[i]` (i < 64) is a base64-class byte.
+fn base64_mask(bytes: &[u8]) -> u64 {
+    let mut block = [0u8; 64];
+    let n = bytes.len().min(64);
+    block[..n].copy_from_slice(&bytes[..n]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut mask = 0u64;
+        for (k, sixteen) in block.chunks_exact(16).enumerate() {
+            mask |= u64::from(simd::base64_mask16(sixteen)) << (16 * k);
+        }
+        mask
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &b)| m | (u64::from(is_base64(b)) << i))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_sub_epi8,
+    };
+
+    /// Bit i set when byte i of the 16 is a base64-class byte; the same
+    /// test as `is_base64`, with SSE2 (part of every x86_64 CPU).
+    pub(super) fn base64_mask16(bytes: &[u8]) -> u16 {
+        let mut arr = [0u8; 16];
+        let n = bytes.len().min(16);
+        arr[..n].copy_from_slice(&bytes[..n]);
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics
+        // are always available; the one load reads `arr`, exactly 16 bytes.
+        unsafe {
+            let x: __m128i = _mm_loadu_si128(arr.as_ptr().cast());
+            let set = |b: u8| _mm_set1_epi8(b as i8);
+            // Unsigned `v <= n` as `min(v, n) == v`.
+            let below = |v: __m128i, n: u8| _mm_cmpeq_epi8(_mm_min_epu8(v, set(n)), v);
+            let letter = below(_mm_sub_epi8(_mm_or_si128(x, set(0x20)), set(b'a')), 25);
+            let digit = below(_mm_sub_epi8(x, set(b'0')), 9);
+            let special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, set(b'+')), _mm_cmpeq_epi8(x, set(b'/'))),
+                _mm_or_si128(_mm_cmpeq_epi8(x, set(b'-')), _mm_cmpeq_epi8(x, set(b'_'))),
+            );
+            let any = _mm_or_si128(_mm_or_si128(letter, digit), special);
+            _mm_movemask_epi8(any) as u16
+        }
+    }
 }
 
 /// Whether `run` can decode to [`mostly_text`], judged from its first 16
@@ -763,6 +844,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn long_runs_across_many_chunks_match_a_byte_walk() {
+        for lead in [0usize, 1, 7, 23, 24, 63, 64, 65, 127, 128, 129] {
+            for len in [23usize, 24, 25, 63, 64, 65, 128, 200, 1000] {
+                for tail in [0usize, 1, 40] {
+                    let mut text = vec![b' '; lead];
+                    text.extend((0..len).map(|i| b"Ab9+"[i % 4]));
+                    text.extend(std::iter::repeat_n(b'.', tail));
+                    assert_eq!(
+                        base64_runs(&text),
+                        base64_runs_by_walking(&text),
+                        "lead {lead} len {len} tail {tail}"
+                    );
+                }
+            }
+        }
+    }
+
     /// The head check only skips runs that could never decode to text:
     /// the view equals decoding every run and keeping the text ones.
     #[test]
@@ -823,9 +922,16 @@ mod tests {
     }
 
     #[test]
-    fn base64_class_arithmetic_equals_the_table() {
+    fn base64_class_arithmetic_and_simd_equal_the_table() {
         for b in 0..=255u8 {
             assert_eq!(is_base64(b), B64_CLASS[usize::from(b)] != 0, "{b:#x}");
+        }
+        let all: Vec<u8> = (0..=255u8).collect();
+        for block in all.chunks(64) {
+            let mask = base64_mask(block);
+            for (i, &b) in block.iter().enumerate() {
+                assert_eq!(mask >> i & 1 == 1, is_base64(b), "{b:#x}");
+            }
         }
     }
 
