@@ -409,25 +409,89 @@ impl<F: FnMut(usize) -> bool> ScanState<F> {
 /// summed over `bytes`: lower means the sequence is rarer, so windows over
 /// `_`, digits and rare letters are preferred to windows over `acce`.
 fn log_frequency(bytes: &[u8]) -> f32 {
-    bytes
-        .iter()
-        .map(|&b| {
-            let percent: f32 = match b.to_ascii_lowercase() {
-                b' ' => 15.0,
-                b'e' => 10.0,
-                b't' | b'a' => 8.0,
-                b'o' | b'i' | b'n' | b's' | b'r' => 6.5,
-                b'h' | b'l' | b'd' | b'c' | b'u' | b'"' => 4.0,
-                b'm' | b'p' | b'f' | b'g' | b'w' | b'y' | b'b' | b',' | b':' | b'.' => 2.0,
-                b'k' => 1.5,
-                b'0'..=b'9' | b'/' | b'-' | b'_' | b'=' | b'v' | b'<' | b'>' => 1.0,
-                b'j' | b'x' | b'q' | b'z' => 0.15,
-                _ => 0.3,
-            };
-            percent.ln()
-        })
-        .sum()
+    // Pieces of words every API body and web page is full of: a window
+    // inside one would send the filter to verify on every `"input_tokens"`.
+    let common = COMMON_WORDS.iter().any(|w| {
+        w.as_bytes()
+            .windows(bytes.len())
+            .any(|piece| piece.eq_ignore_ascii_case(bytes))
+    });
+    let penalty = if common { 6.0 } else { 0.0 };
+    penalty
+        + bytes
+            .iter()
+            .map(|&b| {
+                let percent: f32 = match b.to_ascii_lowercase() {
+                    b' ' => 15.0,
+                    b'e' => 10.0,
+                    b't' | b'a' => 8.0,
+                    b'o' | b'i' | b'n' | b's' | b'r' => 6.5,
+                    b'h' | b'l' | b'd' | b'c' | b'u' | b'"' => 4.0,
+                    b'm' | b'p' | b'f' | b'g' | b'w' | b'y' | b'b' | b',' | b':' | b'.' => 2.0,
+                    b'k' => 1.5,
+                    b'0'..=b'9' | b'/' | b'-' | b'_' | b'=' | b'v' | b'<' | b'>' => 1.0,
+                    b'j' | b'x' | b'q' | b'z' => 0.15,
+                    _ => 0.3,
+                };
+                percent.ln()
+            })
+            .sum::<f32>()
 }
+
+/// Words common in JSON APIs, HTML, JavaScript and prose (see
+/// [`log_frequency`]). Only the prefilter's speed depends on this list.
+const COMMON_WORDS: &[&str] = &[
+    "access",
+    "account",
+    "application",
+    "authorization",
+    "authentication",
+    "author",
+    "click",
+    "client",
+    "config",
+    "configuration",
+    "content",
+    "credential",
+    "current",
+    "security",
+    "data",
+    "discussed",
+    "document",
+    "function",
+    "incident",
+    "input",
+    "output",
+    "token",
+    "tokens",
+    "_token",
+    "box-shadow",
+    "message",
+    "model",
+    "password",
+    "private",
+    "public",
+    "request",
+    "response",
+    "return",
+    "secret",
+    "server",
+    "service",
+    "session",
+    "sha256",
+    "static",
+    "string",
+    "text",
+    "type",
+    "user",
+    "value",
+    "variable",
+    "override",
+    "https",
+    "http",
+    "json",
+    "key",
+];
 
 /// Hashes the `u32` window keys of the probe maps with one multiply: the
 /// default SipHash made lookups the largest cost of a verification.
