@@ -265,7 +265,7 @@ for (const dir of ['outbound', 'inbound']) {
 const cmd = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 out('# Benchmarks');
 out();
-out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through a **bare proxy** (this crate\'s `ProxyEngine` with `inspect: false` — hudsucker with a no-op handler and the same settings: MITM on for every client, the same pivot guard and CA bundle) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
+out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through a **bare proxy** (this crate\'s `ProxyEngine` with `inspect: false` — the same connection loop with inspection off and the same settings: MITM on for every client, the same pivot guard and CA bundle) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
 out();
 out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
 out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);

@@ -258,6 +258,9 @@ export async function main() {
   check((c.decode_failures ?? 0) === 0, `decode_failures ${c.decode_failures}`);
   check((c.auth_failures ?? 0) === 0, `auth_failures ${c.auth_failures}`);
   check((c.truncated_messages ?? 0) === 0, `truncated_messages ${c.truncated_messages}`);
+  check((c.client_protocol_errors ?? 0) === 0, `client_protocol_errors ${c.client_protocol_errors}`);
+  check((c.client_timeouts ?? 0) === 0, `client_timeouts ${c.client_timeouts}`);
+  check((c.upstream_timeouts ?? 0) === 0, `upstream_timeouts ${c.upstream_timeouts}`);
   check(c.pivot_refusals === HOSTILE && hostile403 === HOSTILE, `pivot refusals ${c.pivot_refusals}, 403s ${hostile403}, sent ${HOSTILE}`);
   check(rssFlat, `RSS grew after warm-up: ${warmMb.toFixed(0)} MiB -> ${lateMb.toFixed(0)} MiB`);
 
@@ -284,6 +287,9 @@ export async function main() {
       auth_failures: c.auth_failures,
       truncated_messages: c.truncated_messages,
       pivot_refusals: c.pivot_refusals,
+      client_protocol_errors: c.client_protocol_errors,
+      client_timeouts: c.client_timeouts,
+      upstream_timeouts: c.upstream_timeouts,
       write_errors: store.write_errors,
     },
     status_counts: statusCounts,

@@ -8,6 +8,7 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -470,6 +471,18 @@ describe('start, status, findings, report with real traffic', () => {
       }, 10_000);
       expect(st.status.listen).toBe(`127.0.0.1:${port}`);
       expect(run(['status'], { home }).stdout).toContain('● running');
+      // A malformed request is answered, counted, and shown under "attention".
+      await new Promise<void>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => sock.end('GARBAGE \x01\x02 not http\r\n\r\n'));
+        sock.on('data', () => {});
+        sock.on('close', () => resolve());
+        sock.on('error', () => resolve());
+      });
+      await waitFor(() => {
+        const j = JSON.parse(run(['status', '--json'], { home }).stdout) as { status: { counters: { client_protocol_errors: number } } };
+        return j.status.counters.client_protocol_errors === 1 ? true : undefined;
+      }, 10_000);
+      expect(run(['status'], { home }).stdout).toMatch(/attention\s+.*malformed client requests 1/);
 
       const busy = run(['start', '--config', cfg, '--listen', `127.0.0.1:${port}`], { home: join(tmp, 'busy') });
       expect(busy.code).toBe(1);

@@ -138,6 +138,9 @@ export function runStatus(args: string[], io: Io): number {
   if (c.auth_failures) problems.push(`auth failures ${c.auth_failures}`);
   if (c.pivot_refusals) problems.push(`refused private destinations ${c.pivot_refusals}`);
   if (c.truncated_messages) problems.push(`messages scanned partially (over max_scan_bytes) ${c.truncated_messages}`);
+  if (c.client_protocol_errors) problems.push(`malformed client requests ${c.client_protocol_errors}`);
+  if (c.client_timeouts) problems.push(`stalled clients cut off ${c.client_timeouts}`);
+  if (c.upstream_timeouts) problems.push(`upstreams that never answered ${c.upstream_timeouts}`);
   if (c.write_errors) problems.push(`finding write errors ${c.write_errors}`);
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
   if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);
