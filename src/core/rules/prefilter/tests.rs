@@ -18,13 +18,65 @@ fn naive(keywords: &[Vec<u8>], text: &[u8]) -> BTreeSet<usize> {
         .collect()
 }
 
+/// The keywords found, by the SIMD path (where the CPU has it) and by the
+/// scalar path, which must agree.
 fn sampled(filter: &KeywordFilter, text: &[u8]) -> BTreeSet<usize> {
-    let mut out = BTreeSet::new();
-    filter.scan(text, |k| {
-        out.insert(k);
-        false
+    let mut both = [true, false].map(|use_simd| {
+        let mut out = BTreeSet::new();
+        filter.scan_with(
+            text,
+            |k| {
+                out.insert(k);
+                false
+            },
+            use_simd && simd::available(),
+        );
+        out
     });
-    out
+    assert_eq!(both[0], both[1], "SIMD and scalar paths differ");
+    std::mem::take(&mut both[0])
+}
+
+#[test]
+fn simd_window_test_equals_the_scalar_one() {
+    if !simd::available() {
+        return; // nothing to compare on this CPU
+    }
+    let (_, filter) = builtin(Direction::Outbound);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut hits = 0u32;
+    for round in 0..200_000u32 {
+        let mut bytes = [0u8; 24];
+        for b in bytes.iter_mut() {
+            // Mostly letters and keyword punctuation, so real hits happen.
+            *b = match next() % 8 {
+                0 => (next() % 256) as u8,
+                1 => b"_-.:/~ "[(next() % 7) as usize],
+                _ => b'a' + (next() % 26) as u8,
+            };
+        }
+        if round % 3 == 0 {
+            // Plant a keyword at a random offset.
+            let (kws, _) = builtin(Direction::Outbound);
+            let kw = &kws[(next() % kws.len() as u64) as usize];
+            let at = (next() % 16) as usize;
+            let n = kw.len().min(24 - at);
+            bytes[at..at + n].copy_from_slice(&kw[..n]);
+        }
+        let mask = simd::hits8(&filter.table, &bytes);
+        for k in 0..8 {
+            let w = window_at(&bytes, 2 * k) | FOLD;
+            assert_eq!(mask >> k & 1 == 1, filter.hit(w), "{bytes:?} window {k}");
+        }
+        hits += mask.count_ones();
+    }
+    assert!(hits > 10_000, "the test planted too few hits: {hits}");
 }
 
 /// The built-in keywords of `direction` and their filter, built once.
