@@ -104,6 +104,8 @@ enum Reply {
     Hang,
     /// Answer with the SHA-256 of the request body.
     EchoHash,
+    /// Answer with the request head as received.
+    EchoHead,
 }
 
 fn ok_response(body: &[u8], extra_headers: &str) -> Vec<u8> {
@@ -182,6 +184,10 @@ async fn upstream(routes: HashMap<&'static str, Reply>) -> SocketAddr {
                     }
                     Reply::Hang => {
                         tokio::time::sleep(Duration::from_secs(120)).await;
+                    }
+                    Reply::EchoHead => {
+                        let _ = tcp.write_all(&ok_response(head.as_bytes(), "")).await;
+                        let _ = tcp.shutdown().await;
                     }
                     Reply::EchoHash => {
                         let _ = tcp.write_all(&ok_response(sha(&body).as_bytes(), "")).await;
@@ -1512,5 +1518,75 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
     let c = engine.status().counters;
     assert_eq!(c.upstream_timeouts, 2);
     assert_eq!(c.client_timeouts, 0);
+    engine.stop().await.unwrap();
+}
+
+/// Inside an intercepted CONNECT, any request line counts as HTTP: a WebDAV
+/// or custom method, and one behind a blank line, are inspected, keep the
+/// client's own `Host`, and a CONNECT nested inside is refused instead of
+/// opening a blind tunnel for no known runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_method_inside_an_intercepted_connect_is_inspected_and_nested_connect_refused() {
+    let mut routes = HashMap::new();
+    routes.insert("/head", Reply::EchoHead);
+    let origin = upstream(routes).await;
+    let home = tempfile::tempdir().unwrap();
+    let (engine, sink, proxy) = common::start_proxy(traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        ..common::test_settings()
+    })
+    .await;
+    for (i, (lead, method)) in [("", "PROPFIND"), ("\r\n", "POST"), ("", "X-CUSTOM")]
+        .into_iter()
+        .enumerate()
+    {
+        let key = fake_aws_key();
+        let body = format!("{{\"k\":\"{key}\"}}");
+        let req = format!(
+            "{lead}{method} /head HTTP/1.1\r\nHost: app{i}.example\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let r = request_in_connect(proxy, origin, req.as_bytes()).await;
+        assert_eq!(r.status, 200, "{method}: {}", r.headers);
+        let seen = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
+        assert!(
+            seen.starts_with(&format!("{} /head", method.to_ascii_lowercase())),
+            "{seen}"
+        );
+        assert!(
+            seen.contains(&format!("host: app{i}.example")),
+            "the client's Host reaches the origin: {seen}"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let inspected = loop {
+            let n = sink
+                .all()
+                .iter()
+                .filter(|f| f.dest == origin.to_string() && f.location == "body:json:$.k")
+                .count();
+            if n > i || std::time::Instant::now() > deadline {
+                break n > i;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(
+            inspected,
+            "{method} inside the intercepted CONNECT is inspected"
+        );
+        let json = serde_json::to_string(&sink.all()).unwrap();
+        assert!(
+            !json.contains(&key[4..12]),
+            "no piece of the key in findings"
+        );
+    }
+    let r = request_in_connect(
+        proxy,
+        origin,
+        format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 405, "{}", r.headers);
     engine.stop().await.unwrap();
 }

@@ -480,7 +480,7 @@ static B64_CLASS: [u8; 256] = {
 
 /// `B64_CLASS[b] != 0`, as arithmetic: the scalar mask where SSE2 is not
 /// available, and the reference the SIMD mask is tested against.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn is_base64(b: u8) -> bool {
     ((b | 0x20).wrapping_sub(b'a') < 26)
@@ -583,7 +583,7 @@ fn base64_mask(bytes: &[u8]) -> u64 {
     let mut block = [0u8; 64];
     let n = bytes.len().min(64);
     block[..n].copy_from_slice(&bytes[..n]);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut mask = 0u64;
         for (k, sixteen) in block.chunks_exact(16).enumerate() {
@@ -591,7 +591,7 @@ fn base64_mask(bytes: &[u8]) -> u64 {
         }
         mask
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         block
             .iter()
@@ -600,7 +600,7 @@ fn base64_mask(bytes: &[u8]) -> u64 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod simd {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,

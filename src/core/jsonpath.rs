@@ -13,8 +13,11 @@ use memchr::memchr2;
 
 /// Deeper documents are not tracked (their paths would not read well).
 const MAX_DEPTH: usize = 32;
-/// Keys longer than this are cut and marked with `…`.
+/// Keys longer than this are cut and marked with `…` (after masking, so a
+/// credential crossing the cut is judged whole).
 const MAX_KEY: usize = 48;
+/// How much of a key is read before masking; the rest is dropped.
+const MAX_KEY_READ: usize = 512;
 
 #[derive(Debug, Clone)]
 enum Frame {
@@ -219,7 +222,7 @@ impl Tracker {
         if self.string != Str::Key || bytes.is_empty() {
             return;
         }
-        let room = MAX_KEY.saturating_sub(self.key.len());
+        let room = MAX_KEY_READ.saturating_sub(self.key.len());
         if bytes.len() > room {
             self.key_cut = true;
         }
@@ -229,6 +232,7 @@ impl Tracker {
     fn end_string(&mut self) {
         if self.string == Str::Key {
             if std::mem::take(&mut self.key_cut) {
+                // Longer than MAX_KEY_READ: push_key cuts it at MAX_KEY.
                 self.key.extend_from_slice("…".as_bytes());
             }
             if let Some(Frame::Object {
@@ -327,7 +331,10 @@ impl Tracker {
 /// goes through the snippet masking, so a credential used as a key never
 /// reaches a location.
 fn push_key(out: &mut String, key: &[u8]) {
-    let masked = crate::core::redact::mask_plain(key);
+    let mut masked = crate::core::redact::mask_plain(key);
+    if masked.chars().count() > MAX_KEY {
+        masked = masked.chars().take(MAX_KEY).collect::<String>() + "…";
+    }
     let plain = !masked.is_empty()
         && masked
             .bytes()

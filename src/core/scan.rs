@@ -542,7 +542,9 @@ impl Detector {
             };
             out.push(Located {
                 finding,
-                raw_start: chain.is_none().then_some(hit.full.start),
+                // The secret, not the match: an assignment rule's match
+                // starts in the key, and the path should name that key.
+                raw_start: chain.is_none().then_some(hit.secret.start),
             });
         }
     }

@@ -310,6 +310,7 @@ impl ProxyEngine {
                 http,
                 client,
                 request_body_idle_timeout: st.request_body_idle_timeout,
+                header_read_timeout: HEADER_READ_TIMEOUT,
                 upstream_response_head_timeout: st.upstream_response_head_timeout,
                 closing: closing_rx,
             },

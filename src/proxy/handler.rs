@@ -350,6 +350,16 @@ impl GuardHandler {
             }
         }
 
+        if is_connect && self.tunnel.is_some() {
+            // A tunnel inside an intercepted tunnel would be opened for no
+            // known runtime, and blind: refused (it is no request to forward).
+            return text_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "clawsec traffic guardian: CONNECT inside an intercepted tunnel is not supported\n"
+                    .into(),
+            )
+            .into();
+        }
         if is_connect {
             return self
                 .connect(req, client_addr, source, runtime_name, host, port, dest)

@@ -31,6 +31,9 @@ use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
 use tracing::debug;
 
+use crate::core::finding::Direction;
+use crate::core::scan::ScanContext;
+
 use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
 use super::ca::GuardianCa;
 use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
@@ -38,8 +41,9 @@ use super::stats::ProxyStats;
 use super::tunnel::{self, Prefixed};
 use super::upstream::{open_tunnel, GuardConnector};
 
-/// How many bytes of a CONNECT tunnel are looked at to tell TLS from plaintext.
-const PEEK_BYTES: usize = 8;
+/// How many bytes of a CONNECT tunnel are looked at, at most, to tell TLS
+/// from a request line (a method of up to 24 characters and a space).
+const PEEK_BYTES: usize = 32;
 
 /// The serving half of the engine, shared through [`Shared`].
 pub struct ServerParts {
@@ -50,6 +54,9 @@ pub struct ServerParts {
     /// The client every forwarded request goes through.
     pub client: Client<GuardConnector, Body>,
     pub request_body_idle_timeout: Duration,
+    /// The request head timeout, also for what precedes hyper inside an
+    /// intercepted CONNECT (the first bytes, the TLS handshake).
+    pub header_read_timeout: Duration,
     pub upstream_response_head_timeout: Duration,
     /// Turns true when the engine stops accepting: connections finish their
     /// in-flight exchange and close.
@@ -219,7 +226,10 @@ impl GuardService {
             RequestOrResponse::Response(res) => return res,
         };
         // CONNECT and WebSocket upgrades are always answered by the handler.
-        let sent = shared.server.client.request(for_upstream(req));
+        let sent = shared
+            .server
+            .client
+            .request(for_upstream(req, self.inner.is_some()));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
         // The upstream's clock runs while the guardian waits on it: before
@@ -308,10 +318,14 @@ fn with_origin(
     Some(Request::from_parts(parts, body))
 }
 
-/// The request as sent upstream: HTTP/1.1, `Host` from the URI (hyper
-/// writes it), several `Cookie` fields joined as HTTP/1 requires.
-fn for_upstream(mut req: Request<Body>) -> Request<Body> {
-    req.headers_mut().remove(header::HOST);
+/// The request as sent upstream: HTTP/1.1, several `Cookie` fields joined
+/// as HTTP/1 requires, and `Host` from the absolute-form URI (hyper writes
+/// it) — except inside an intercepted CONNECT, where the URI's authority is
+/// the tunnel's and the client's own `Host` is what the origin must see.
+fn for_upstream(mut req: Request<Body>, keep_host: bool) -> Request<Body> {
+    if !keep_host {
+        req.headers_mut().remove(header::HOST);
+    }
     let cookies: Vec<HeaderValue> = req
         .headers()
         .get_all(header::COOKIE)
@@ -379,23 +393,44 @@ async fn session(
     };
     let mut io = TokioIo::new(upgraded);
     let mut first = Vec::with_capacity(PEEK_BYTES);
-    // Enough to tell a TLS record (0x16 0x03) or a request line; a client
-    // that closes first has nothing to relay.
-    while first.len() < 2 {
-        let mut buf = [0u8; PEEK_BYTES];
-        match io.read(&mut buf).await {
-            Ok(0) => return,
-            Ok(n) => first.extend_from_slice(buf.get(..n).unwrap_or_default()),
-            Err(e) => {
-                debug!(dest = %target.dest, error = %e, "intercepted tunnel closed early");
-                return;
+    // Enough to tell a TLS record (0x16 0x03) from a request line (method
+    // and space) or anything else; bounded like a request head, so a
+    // client that goes silent after `200` does not hold the tunnel.
+    let peek = async {
+        loop {
+            let decided = match first.as_slice() {
+                [] | [0x16] => false,
+                [0x16, 0x03, ..] => true,
+                bytes => bytes.len() >= PEEK_BYTES || tunnel::http_request_start(bytes).is_some(),
+            };
+            if decided {
+                return true;
             }
+            let mut buf = [0u8; PEEK_BYTES];
+            let room = PEEK_BYTES - first.len();
+            match io.read(&mut buf[..room]).await {
+                Ok(0) => return !first.is_empty(),
+                Ok(n) => first.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(e) => {
+                    debug!(dest = %target.dest, error = %e, "intercepted tunnel closed early");
+                    return false;
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(shared.server.header_read_timeout, peek).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(_) => {
+            ProxyStats::inc(&shared.stats.client_timeouts);
+            debug!(dest = %target.dest, "intercepted tunnel: client sent nothing in time");
+            return;
         }
     }
     let io = Prefixed::new(first.clone(), io);
     if first.starts_with(&[0x16, 0x03]) {
         serve_tls(handler, io, target).await;
-    } else if tunnel::starts_http_request(&first) {
+    } else if tunnel::http_request_start(&first) == Some(true) {
         serve_plain(handler, io, target).await;
     } else {
         relay_plain(&shared, io, target, started).await;
@@ -411,27 +446,39 @@ where
     let Some(ca) = shared.server.ca.clone() else {
         return;
     };
-    let acceptor =
-        LazyConfigAcceptor::new(hudsucker::rustls::server::Acceptor::default(), io).await;
-    let start = match acceptor {
-        Ok(start) => start,
-        Err(e) => {
-            faults.count(&shared.stats.client_protocol_errors);
-            debug!(dest = %target.dest, error = %e, "unreadable TLS client hello");
-            return;
+    let handshake = async {
+        let start =
+            match LazyConfigAcceptor::new(hudsucker::rustls::server::Acceptor::default(), io).await
+            {
+                Ok(start) => start,
+                Err(e) => {
+                    faults.count(&shared.stats.client_protocol_errors);
+                    debug!(dest = %target.dest, error = %e, "unreadable TLS client hello");
+                    return None;
+                }
+            };
+        let name = start
+            .client_hello()
+            .server_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| target.host.clone());
+        let config = ca.server_config_for(&name);
+        match start.into_stream(config).await {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                faults.count(&shared.stats.client_protocol_errors);
+                debug!(dest = %target.dest, error = %e, "MITM TLS handshake failed");
+                None
+            }
         }
     };
-    let name = start
-        .client_hello()
-        .server_name()
-        .map(str::to_string)
-        .unwrap_or_else(|| target.host.clone());
-    let config = ca.server_config_for(&name);
-    let tls = match start.into_stream(config).await {
-        Ok(tls) => tls,
-        Err(e) => {
-            faults.count(&shared.stats.client_protocol_errors);
-            debug!(dest = %target.dest, error = %e, "MITM TLS handshake failed");
+    // A client stalling inside its handshake is bounded like a stalled head.
+    let tls = match tokio::time::timeout(shared.server.header_read_timeout, handshake).await {
+        Ok(Some(tls)) => tls,
+        Ok(None) => return,
+        Err(_) => {
+            faults.count(&shared.stats.client_timeouts);
+            debug!(dest = %target.dest, "MITM TLS handshake timed out");
             return;
         }
     };
@@ -501,6 +548,15 @@ where
     };
     ProxyStats::inc(&shared.stats.tunnels);
     debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
+    // Not TLS and not a request line: scanned as streams like a blind
+    // tunnel's plaintext (which is all it could be checked as).
+    let scans = shared.inspection.as_ref().and_then(|insp| {
+        let ctx = |direction| ScanContext::new(direction, "http", &target.source, &target.dest);
+        Some((
+            insp.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
+            insp.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
+        ))
+    });
     tunnel::relay_io(
         io,
         server,
@@ -508,8 +564,7 @@ where
         target.dest,
         Arc::clone(&shared.stats),
         shared.cancel.clone(),
-        // Not HTTP (that is served above) and not TLS: nothing to scan.
-        None,
+        scans,
         started,
     )
     .await;

@@ -26,22 +26,43 @@ const UNDECIDED: u8 = 0;
 const PLAINTEXT_HTTP: u8 = 1;
 const OTHER: u8 = 2;
 
-/// Whether a client's first bytes start an HTTP/1 request line.
+/// Whether `bytes`, a client's first bytes, start an HTTP/1 request line:
+/// optional blank lines, a method token (any, not only the common ones:
+/// `PROPFIND`, `QUERY`, custom methods), a space, and the start of a
+/// request target (`/`, `*`, `http…` for absolute form, any authority
+/// after `CONNECT`): an SSH banner
+/// (`SSH-2.0-OpenSSH_9.6 Ubuntu`) is not one. `None` while the bytes so far
+/// could still become one.
+pub(crate) fn http_request_start(bytes: &[u8]) -> Option<bool> {
+    const MAX_METHOD: usize = 24;
+    let line = bytes.iter().position(|&b| b != b'\r' && b != b'\n');
+    let Some(line) = line.and_then(|p| bytes.get(p..)) else {
+        return None; // only blank lines so far
+    };
+    for (i, &b) in line.iter().enumerate() {
+        if b == b' ' {
+            if i == 0 {
+                return Some(false);
+            }
+            if &line[..i] == b"CONNECT" {
+                return Some(true); // authority form: any host
+            }
+            return line
+                .get(i + 1)
+                .map(|t| matches!(t, b'/' | b'*' | b'h' | b'H'));
+        }
+        let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if !tchar || i >= MAX_METHOD {
+            return Some(false);
+        }
+    }
+    None
+}
+
+/// [`http_request_start`] deciding now: bytes that could still become a
+/// request line count as one (they are only scanned, never altered).
 pub(crate) fn starts_http_request(bytes: &[u8]) -> bool {
-    const METHODS: [&[u8]; 8] = [
-        b"GET ",
-        b"POST ",
-        b"PUT ",
-        b"HEAD ",
-        b"DELETE ",
-        b"PATCH ",
-        b"OPTIONS ",
-        b"TRACE ",
-    ];
-    METHODS.iter().any(|m| {
-        let n = m.len().min(bytes.len());
-        n > 0 && bytes[..n] == m[..n]
-    })
+    http_request_start(bytes) != Some(false)
 }
 
 /// Passive inspection of one direction of a tunnel. The client's first
@@ -274,5 +295,42 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http_request_start;
+
+    #[test]
+    fn request_lines_are_told_from_tls_and_other_protocols() {
+        for yes in [
+            &b"GET / HTTP/1.1"[..],
+            b"PROPFIND /",
+            b"X-CUSTOM /",
+            b"\r\n\r\nPOST /x",
+            b"OPTIONS *",
+            b"GET http://a/",
+        ] {
+            assert_eq!(http_request_start(yes), Some(true), "{yes:?}");
+        }
+        for no in [
+            &b"\x16\x03\x01"[..],
+            b" GET /",
+            b"HELO\r\n",
+            b"SSH-2.0-OpenSSH_9.6 Ubuntu",
+            b"\x00\x01",
+        ] {
+            assert_eq!(http_request_start(no), Some(false), "{no:?}");
+        }
+        // Still undecided: a method being typed, blank lines only, nothing.
+        for open in [&b"PO"[..], b"\r\n", b"", b"HE", b"GET ", b"SSH-2.0-OpenSSH"] {
+            assert_eq!(http_request_start(open), None, "{open:?}");
+        }
+        assert_eq!(
+            http_request_start(&[b'A'; 40]),
+            Some(false),
+            "method too long"
+        );
     }
 }

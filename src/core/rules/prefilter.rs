@@ -58,7 +58,7 @@ pub enum PrefilterError {
     TooShort(String),
     #[error("more than {} keywords", u16::MAX)]
     TooMany,
-    #[error("keyword longer than 127 bytes")]
+    #[error("keyword windows past offset 127")]
     TooLong,
 }
 
