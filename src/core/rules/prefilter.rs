@@ -251,10 +251,6 @@ impl KeywordFilter {
         }
     }
 
-    pub fn keyword_count(&self) -> usize {
-        self.keywords.len()
-    }
-
     #[inline(always)]
     fn hit(&self, folded: u32) -> bool {
         let s = slot(folded);
