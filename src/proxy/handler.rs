@@ -529,13 +529,10 @@ impl GuardHandler {
         active.fetch_add(1, Ordering::SeqCst);
         let stats = Arc::clone(&shared.stats);
         let cancel = shared.cancel.clone();
-        let scans = shared.inspection.as_ref().and_then(|insp| {
-            let ctx = |direction| ScanContext::new(direction, "http", &source, &dest);
-            Some((
-                insp.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
-                insp.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
-            ))
-        });
+        let scans = shared
+            .inspection
+            .as_ref()
+            .and_then(|insp| insp.tunnel_scans(&source, &dest));
         tokio::spawn(async move {
             tunnel::relay(on_upgrade, server, source, dest, stats, cancel, scans).await;
             active.fetch_sub(1, Ordering::SeqCst);

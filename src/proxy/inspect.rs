@@ -92,6 +92,16 @@ impl Inspection {
         self.stream_scan(ctx, "body", content_encoding)
     }
 
+    /// The two stream scanners (outbound, inbound) of a relayed tunnel,
+    /// location `tunnel`, or `None` when inspection is off.
+    pub fn tunnel_scans(&self, source: &str, dest: &str) -> Option<(BodyScan, BodyScan)> {
+        let ctx = |direction| ScanContext::new(direction, "http", source, dest);
+        Some((
+            self.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
+            self.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
+        ))
+    }
+
     /// A streaming scanner for one byte stream at `location` (`body`, or
     /// `tunnel` for plaintext HTTP relayed inside a blind CONNECT tunnel).
     pub fn stream_scan(

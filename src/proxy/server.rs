@@ -31,9 +31,6 @@ use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
 use tracing::debug;
 
-use crate::core::finding::Direction;
-use crate::core::scan::ScanContext;
-
 use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
 use super::ca::GuardianCa;
 use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
@@ -550,13 +547,10 @@ where
     debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
     // Not TLS and not a request line: scanned as streams like a blind
     // tunnel's plaintext (which is all it could be checked as).
-    let scans = shared.inspection.as_ref().and_then(|insp| {
-        let ctx = |direction| ScanContext::new(direction, "http", &target.source, &target.dest);
-        Some((
-            insp.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
-            insp.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
-        ))
-    });
+    let scans = shared
+        .inspection
+        .as_ref()
+        .and_then(|insp| insp.tunnel_scans(&target.source, &target.dest));
     tunnel::relay_io(
         io,
         server,
