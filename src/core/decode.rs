@@ -580,14 +580,22 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
 
 /// Bit i set when `bytes[i]` (i < 64) is a base64-class byte.
 fn base64_mask(bytes: &[u8]) -> u64 {
-    let mut block = [0u8; 64];
-    let n = bytes.len().min(64);
-    block[..n].copy_from_slice(&bytes[..n]);
+    // Only the text's last, short block is copied (zero bytes: not base64).
+    let mut padded = [0u8; 64];
+    let block: &[u8; 64] = match bytes.first_chunk::<64>() {
+        Some(block) => block,
+        None => {
+            padded[..bytes.len()].copy_from_slice(bytes);
+            &padded
+        }
+    };
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut mask = 0u64;
         for (k, sixteen) in block.chunks_exact(16).enumerate() {
-            mask |= u64::from(simd::base64_mask16(sixteen)) << (16 * k);
+            if let Ok(sixteen) = <&[u8; 16]>::try_from(sixteen) {
+                mask |= u64::from(simd::base64_mask16(sixteen)) << (16 * k);
+            }
         }
         mask
     }
@@ -609,14 +617,11 @@ mod simd {
 
     /// Bit i set when byte i of the 16 is a base64-class byte; the same
     /// test as `is_base64`, with SSE2 (part of every x86_64 CPU).
-    pub(super) fn base64_mask16(bytes: &[u8]) -> u16 {
-        let mut arr = [0u8; 16];
-        let n = bytes.len().min(16);
-        arr[..n].copy_from_slice(&bytes[..n]);
+    pub(super) fn base64_mask16(bytes: &[u8; 16]) -> u16 {
         // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics
-        // are always available; the one load reads `arr`, exactly 16 bytes.
+        // are always available; the one load reads `bytes`, exactly 16 bytes.
         unsafe {
-            let x: __m128i = _mm_loadu_si128(arr.as_ptr().cast());
+            let x: __m128i = _mm_loadu_si128(bytes.as_ptr().cast());
             let set = |b: u8| _mm_set1_epi8(b as i8);
             // Unsigned `v <= n` as `min(v, n) == v`.
             let below = |v: __m128i, n: u8| _mm_cmpeq_epi8(_mm_min_epu8(v, set(n)), v);
