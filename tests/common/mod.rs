@@ -406,6 +406,22 @@ pub async fn ws_through_proxy(
     .await
 }
 
+/// Sends every text and binary message back until the peer closes.
+async fn echo_messages<S>(mut ws: tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Some(Ok(msg)) = ws.next().await {
+        if msg.is_text() || msg.is_binary() {
+            if ws.send(msg).await.is_err() {
+                break;
+            }
+        } else if msg.is_close() {
+            break;
+        }
+    }
+}
+
 pub async fn spawn_ws_echo() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -415,17 +431,8 @@ pub async fn spawn_ws_echo() -> SocketAddr {
                 continue;
             };
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                while let Some(Ok(msg)) = ws.next().await {
-                    if msg.is_text() || msg.is_binary() {
-                        if ws.send(msg).await.is_err() {
-                            break;
-                        }
-                    } else if msg.is_close() {
-                        break;
-                    }
+                if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                    echo_messages(ws).await;
                 }
             });
         }
@@ -448,17 +455,8 @@ pub async fn spawn_wss_echo(pki: &TestPki) -> SocketAddr {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                    return;
-                };
-                while let Some(Ok(msg)) = ws.next().await {
-                    if msg.is_text() || msg.is_binary() {
-                        if ws.send(msg).await.is_err() {
-                            break;
-                        }
-                    } else if msg.is_close() {
-                        break;
-                    }
+                if let Ok(ws) = tokio_tungstenite::accept_async(tls).await {
+                    echo_messages(ws).await;
                 }
             });
         }
