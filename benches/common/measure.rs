@@ -158,6 +158,26 @@ pub struct Shape {
     pub logical_len: usize,
 }
 
+/// The per-connection samples of one measurement window merged, with the
+/// process CPU time spent inside it.
+async fn window_total(
+    window: Duration,
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<Sample>>,
+    cpu: tokio::task::JoinHandle<f64>,
+) -> BenchResult<Sample> {
+    let mut total = Sample {
+        window,
+        ..Sample::default()
+    };
+    for r in join_all(tasks).await {
+        let mut s = r?;
+        s.window = Duration::ZERO;
+        total.merge(s);
+    }
+    total.cpu_s = cpu.await?;
+    Ok(total)
+}
+
 async fn open_all(target: &Target, n: usize) -> BenchResult<Vec<Sender>> {
     let conns = join_all((0..n).map(|_| target.connect())).await;
     conns.into_iter().collect()
@@ -233,17 +253,7 @@ pub async fn closed_loop(
             s
         })
     });
-    let mut total = Sample {
-        window,
-        ..Sample::default()
-    };
-    for r in join_all(tasks).await {
-        let mut s = r?;
-        s.window = Duration::ZERO;
-        total.merge(s);
-    }
-    total.cpu_s = cpu.await?;
-    Ok(total)
+    window_total(window, tasks, cpu).await
 }
 
 /// Open loop: `rate` requests per second spread evenly over `conns`
@@ -300,17 +310,7 @@ pub async fn fixed_rate(
             s
         })
     });
-    let mut total = Sample {
-        window,
-        ..Sample::default()
-    };
-    for r in join_all(tasks).await {
-        let mut s = r?;
-        s.window = Duration::ZERO;
-        total.merge(s);
-    }
-    total.cpu_s = cpu.await?;
-    Ok(total)
+    window_total(window, tasks, cpu).await
 }
 
 /// `streams` concurrent SSE requests of `events` events `every_ms` apart.
