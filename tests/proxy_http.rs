@@ -10,10 +10,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use common::*;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use http_body_util::BodyExt;
 use hudsucker::hyper::Request;
-use hudsucker::tokio_tungstenite::tungstenite::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use traffic_guardian::core::finding::{Direction, ThreatType};
 use traffic_guardian::proxy::ProxySettings;
@@ -203,13 +202,7 @@ async fn websocket_messages_are_scanned_both_ways_and_forwarded() {
     let mut client = ws_through_proxy(paddr, &ws.to_string(), "/chat").await;
     let key = fake_aws_key();
     for text in [format!("my key is {key}"), INJECTION.to_string()] {
-        client.send(Message::text(text.clone())).await.unwrap();
-        let echoed = tokio::time::timeout(Duration::from_secs(3), client.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed.into_text().unwrap().as_str(), text);
+        assert_echoed(&mut client, &text).await;
     }
     let out = sink
         .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Outbound)

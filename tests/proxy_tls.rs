@@ -385,10 +385,9 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wss_inside_mitm_is_scanned_both_ways() {
-    use futures::{SinkExt, StreamExt};
+    use futures::StreamExt;
     use hudsucker::rustls::pki_types::ServerName;
     use hudsucker::rustls::{ClientConfig, RootCertStore};
-    use hudsucker::tokio_tungstenite::tungstenite::Message;
 
     let pki = test_pki();
     let wss = spawn_wss_echo(&pki).await;
@@ -428,13 +427,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
             .unwrap();
     let key = fake_aws_key();
     for text in [format!("token {key}"), INJECTION.to_string()] {
-        ws.send(Message::text(text.clone())).await.unwrap();
-        let echoed = tokio::time::timeout(Duration::from_secs(3), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed.into_text().unwrap().as_str(), text);
+        assert_echoed(&mut ws, &text).await;
     }
     let out = sink
         .wait_for(|f| f.protocol == "websocket" && f.direction == Direction::Outbound)
@@ -453,8 +446,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_goes_through_the_upstream_proxy_too() {
-    use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite::tungstenite::Message;
+    use futures::StreamExt;
 
     let ws = spawn_ws_echo().await;
     let gateway_settings = ProxySettings {
@@ -470,16 +462,7 @@ async fn websocket_goes_through_the_upstream_proxy_too() {
     let (engine, sink, paddr) = start_proxy(settings).await;
     let mut client = ws_through_proxy(paddr, &ws.to_string(), "/chat").await;
     let key = fake_aws_key();
-    client
-        .send(Message::text(format!("key {key}")))
-        .await
-        .unwrap();
-    let echoed = tokio::time::timeout(Duration::from_secs(3), client.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(echoed.into_text().unwrap().as_str(), format!("key {key}"));
+    assert_echoed(&mut client, &format!("key {key}")).await;
     assert!(sink.wait_for(|f| f.protocol == "websocket").await.is_some());
     let at_gw = gw_sink
         .wait_for(|f| f.protocol == "websocket")

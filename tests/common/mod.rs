@@ -406,6 +406,21 @@ pub async fn ws_through_proxy(
     .await
 }
 
+/// Sends `text` over `ws` and asserts the echo server returns it within 3 s.
+pub async fn assert_echoed<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, text: &str)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::text(text.to_owned())).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(3), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed.into_text().unwrap().as_str(), text);
+}
+
 /// Sends every text and binary message back until the peer closes.
 async fn echo_messages<S>(mut ws: tokio_tungstenite::WebSocketStream<S>)
 where
