@@ -7,6 +7,7 @@
 //! never touched. Output is capped so a decompression bomb costs at most the
 //! cap, not the bomb.
 
+use std::ops::Range;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
@@ -440,6 +441,33 @@ pub fn html_unescape(text: &[u8]) -> Option<Vec<u8>> {
     let mut buf = out?;
     buf.extend_from_slice(&text[copied..]);
     Some(buf)
+}
+
+/// Where `percent_decode` changes `text`: each `%XX` escape.
+pub fn percent_escapes(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    memchr::memchr_iter(b'%', text).filter_map(move |i| {
+        let h = *text.get(i + 1)?;
+        let l = *text.get(i + 2)?;
+        (hex_val(h).is_some() && hex_val(l).is_some()).then_some(i..i + 3)
+    })
+}
+
+/// The escapes that make `json_unescape` worth running (`\u`, `\/`): the
+/// view decodes every escape near them, but plain `\n` alone hides nothing.
+pub fn json_trigger_escapes(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    memchr::memchr_iter(b'\\', text).filter_map(move |i| match text.get(i + 1) {
+        Some(b'u') => Some(i..(i + 6).min(text.len())),
+        Some(b'/') => Some(i..i + 2),
+        _ => None,
+    })
+}
+
+/// Where `html_unescape` changes `text`: each entity it decodes.
+pub fn html_entities(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    memchr::memchr_iter(b'&', text).filter_map(move |amp| {
+        let (_, len) = html_entity(text.get(amp + 1..)?)?;
+        Some(amp..amp + 1 + len)
+    })
 }
 
 /// Shortest base64 run worth decoding (18 bytes of payload).

@@ -15,7 +15,8 @@ use crate::core::jsonpath::JsonPath;
 use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
-use crate::core::rules::{RuleError, RuleKind, RuleSet, RuleSpec};
+use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
+use regex_automata::Input;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -381,43 +382,28 @@ impl Detector {
         out: &mut Vec<Located>,
     ) {
         let set = self.rules(ctx.direction);
-        let mut candidates = Vec::new();
-        set.candidates(text, &mut candidates);
-        if !candidates.is_empty() {
-            self.match_rules(
-                ctx,
-                location,
-                text,
-                chain,
-                window,
-                set,
-                &candidates,
-                seen,
-                out,
-            );
+        let mut spans = Vec::new();
+        set.spans(text, &mut spans);
+        if !spans.is_empty() {
+            self.match_rules(ctx, location, text, chain, window, set, &spans, seen, out);
         }
         if depth >= MAX_VIEW_DEPTH {
             return;
         }
-        let views: [(&str, ViewTransform); 4] = [
+        // Percent, JSON and HTML views are decoded only around what they
+        // change: elsewhere they equal the text just scanned.
+        let local: [(&str, ViewTransform); 3] = [
             ("percent", decode::percent_decode),
             ("json", decode::json_unescape),
             ("html", decode::html_unescape),
-            ("base64", decode::base64_segments),
         ];
-        for (label, transform) in views {
-            if let Some(decoded) = transform(text) {
-                if decoded.as_slice() == text {
+        for (label, transform) in local {
+            for region in view_regions(label, text) {
+                let Some(decoded) = text.get(region.clone()).and_then(transform) else {
                     continue;
-                }
-                let sub_chain = match chain {
-                    Some(c) => format!("{c}>{label}"),
-                    None => label.to_owned(),
                 };
-                // Percent, JSON and HTML views decode the whole buffer, so
-                // their end is the frame's end and gets the same holdback;
-                // base64 segments come from anywhere and are judged whole.
-                let sub_window = if window.hold >= text.len() || label == "base64" {
+                // A region ending at a frame's end gets the frame's holdback.
+                let sub_window = if window.hold >= text.len() || region.end < text.len() {
                     Window::whole(decoded.len())
                 } else {
                     Window {
@@ -425,6 +411,7 @@ impl Detector {
                         hold: decoded.len().saturating_sub(HOLDBACK_BYTES),
                     }
                 };
+                let sub_chain = sub_chain(chain, label);
                 self.scan_view(
                     ctx,
                     location,
@@ -437,6 +424,20 @@ impl Detector {
                 );
             }
         }
+        // Base64 segments come from anywhere and are judged whole.
+        if let Some(decoded) = decode::base64_segments(text) {
+            let sub_chain = sub_chain(chain, "base64");
+            self.scan_view(
+                ctx,
+                location,
+                &decoded,
+                Some(&sub_chain),
+                depth + 1,
+                Window::whole(decoded.len()),
+                seen,
+                out,
+            );
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -448,33 +449,27 @@ impl Detector {
         chain: Option<&str>,
         window: Window,
         set: &RuleSet,
-        candidates: &[usize],
+        spans: &[(usize, Range<usize>)],
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
         let mut hits: Vec<Hit> = Vec::new();
-        for &ri in candidates {
-            let Some(rule) = set.rules().get(ri) else {
+        for (ri, span) in spans {
+            let Some(rule) = set.rules().get(*ri) else {
                 continue;
             };
-            for caps in rule.regex.captures_iter(text) {
-                let Some(full) = caps.get(0) else { continue };
-                if full.end() <= window.judged || full.end() > window.hold {
-                    continue; // judged by the previous scan, or by the next
+            find_in_span(rule, text, span.clone(), |full, secret| {
+                if full.end <= window.judged || full.end > window.hold {
+                    return; // judged by the previous scan, or by the next
                 }
-                let secret = rule
-                    .secret_group
-                    .and_then(|g| caps.get(g))
-                    .map_or(full.range(), |m| m.range());
-                if secret.is_empty() {
-                    continue;
+                if !secret.is_empty() {
+                    hits.push(Hit {
+                        rule: *ri,
+                        full,
+                        secret,
+                    });
                 }
-                hits.push(Hit {
-                    rule: ri,
-                    full: full.range(),
-                    secret,
-                });
-            }
+            });
         }
         if hits.is_empty() {
             return;
@@ -547,6 +542,68 @@ impl Detector {
                 raw_start: chain.is_none().then_some(hit.secret.start),
             });
         }
+    }
+}
+
+/// Bytes of context a decoded region keeps on each side of what its view
+/// changes: a match reaching further than this from every decoded byte is
+/// not seen through that view (the raw view still sees its undecoded form).
+pub const VIEW_MARGIN: usize = 512;
+
+/// The parts of `text` whose `label` view differs from `text`, each widened
+/// by [`VIEW_MARGIN`] and merged with its neighbours.
+fn view_regions(label: &str, text: &[u8]) -> Vec<Range<usize>> {
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    let mut add = |changed: Range<usize>| {
+        let start = changed.start.saturating_sub(VIEW_MARGIN);
+        let end = changed.end.saturating_add(VIEW_MARGIN).min(text.len());
+        match regions.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => regions.push(start..end),
+        }
+    };
+    match label {
+        "percent" => decode::percent_escapes(text).for_each(&mut add),
+        "json" => decode::json_trigger_escapes(text).for_each(&mut add),
+        "html" => decode::html_entities(text).for_each(&mut add),
+        _ => {}
+    }
+    regions
+}
+
+fn sub_chain(chain: Option<&str>, label: &str) -> String {
+    match chain {
+        Some(c) => format!("{c}>{label}"),
+        None => label.to_owned(),
+    }
+}
+
+/// Calls `found(match, secret)` for each match of `rule` that starts in
+/// `span`, left to right. The bytes around the span still count for
+/// look-around (`\b`, `^`, `$`), so a match here is a match in the whole text.
+fn find_in_span(
+    rule: &Rule,
+    text: &[u8],
+    span: Range<usize>,
+    mut found: impl FnMut(Range<usize>, Range<usize>),
+) {
+    let mut input = Input::new(text).span(span.clone());
+    let mut caps = rule.regex.create_captures();
+    loop {
+        rule.regex.search_captures(&input, &mut caps);
+        let Some(m) = caps.get_match() else { return };
+        let full = m.range();
+        let secret = rule
+            .secret_group
+            .and_then(|g| caps.get_group(g))
+            .map_or(full.clone(), |s| s.range());
+        found(full.clone(), secret);
+        // Step past an empty match so the search always moves on.
+        let next = if full.is_empty() { full.end + 1 } else { full.end };
+        if next >= span.end {
+            return;
+        }
+        input.set_start(next);
     }
 }
 

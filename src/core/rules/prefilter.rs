@@ -260,14 +260,36 @@ impl KeywordFilter {
 
     /// Calls `found(keyword index)` once for each keyword occurring in
     /// `text`, until `found` returns `true` to stop the scan early.
-    pub fn scan(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
-        self.scan_with(text, found, simd::available());
+    pub fn scan(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
+        self.scan_with(text, |k, _| found(k), false, simd::available());
     }
 
-    /// [`scan`](Self::scan), with the AVX2 path only when `use_simd` (and
-    /// the CPU has it): the tests compare both paths.
-    fn scan_with(&self, text: &[u8], found: impl FnMut(usize) -> bool, use_simd: bool) {
-        let mut state = ScanState::new(self.keywords.len(), found);
+    /// Calls `found(keyword index, start)` for every occurrence of every
+    /// keyword in `text`, in no particular order. The scanner runs each
+    /// rule's regex only around its keywords' occurrences.
+    pub fn occurrences(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
+        self.scan_with(
+            text,
+            |k, at| {
+                found(k, at);
+                false
+            },
+            true,
+            simd::available(),
+        );
+    }
+
+    /// [`scan`](Self::scan) or, with `every`, [`occurrences`](Self::occurrences),
+    /// with the AVX2 path only when `use_simd` (and the CPU has it): the
+    /// tests compare both paths.
+    fn scan_with(
+        &self,
+        text: &[u8],
+        found: impl FnMut(usize, usize) -> bool,
+        every: bool,
+        use_simd: bool,
+    ) {
+        let mut state = ScanState::new(self.keywords.len(), found, every);
         let mut i = 0usize;
         if use_simd {
             // Eight windows (offsets i, i+2, .., i+14) per 24 bytes read.
@@ -319,7 +341,7 @@ impl KeywordFilter {
     /// Checks the keywords that can produce window `w` at offset `at`.
     /// Returns `true` when the caller asked to stop.
     #[cold]
-    fn verify<F: FnMut(usize) -> bool>(
+    fn verify<F: FnMut(usize, usize) -> bool>(
         &self,
         text: &[u8],
         at: usize,
@@ -343,18 +365,22 @@ impl KeywordFilter {
             if state.was_found(keyword) {
                 continue;
             }
-            let occurs = at
-                .checked_add_signed(isize::from(p.start))
+            let start = at.checked_add_signed(isize::from(p.start));
+            let occurs = start
                 .zip(self.keywords.get(keyword))
                 .and_then(|(start, kw)| Some((text.get(start..start + kw.len())?, kw)))
                 .is_some_and(|(t, kw)| t.eq_ignore_ascii_case(kw));
-            if !occurs {
-                open = true;
-            } else if state.report(keyword) {
-                return true;
+            match start {
+                Some(start) if occurs => {
+                    if state.report(keyword, start) {
+                        return true;
+                    }
+                }
+                _ => open = true,
             }
         }
-        if !open {
+        // Looking for every occurrence, a window is never done with.
+        if !open && !state.every {
             // Every keyword behind this window is found: it can add nothing.
             state.settle(w);
         }
@@ -367,6 +393,8 @@ impl KeywordFilter {
 /// `tokens`) would otherwise be looked up and compared at every occurrence.
 struct ScanState<F> {
     found: F,
+    /// Report every occurrence, not only each keyword's first.
+    every: bool,
     reported_inline: [u64; 8],
     reported_heap: Vec<u64>,
     settled: [u32; SETTLED_SLOTS],
@@ -375,11 +403,12 @@ struct ScanState<F> {
 
 const SETTLED_SLOTS: usize = 64;
 
-impl<F: FnMut(usize) -> bool> ScanState<F> {
-    fn new(keywords: usize, found: F) -> Self {
+impl<F: FnMut(usize, usize) -> bool> ScanState<F> {
+    fn new(keywords: usize, found: F, every: bool) -> Self {
         let words = keywords.div_ceil(64);
         ScanState {
             found,
+            every,
             reported_inline: [0; 8],
             reported_heap: if words > 8 {
                 vec![0; words]
@@ -400,17 +429,19 @@ impl<F: FnMut(usize) -> bool> ScanState<F> {
     }
 
     fn was_found(&mut self, keyword: usize) -> bool {
-        self.reported()
+        !self.every
+            && self
+                .reported()
             .get(keyword / 64)
             .is_some_and(|w| w & (1 << (keyword % 64)) != 0)
     }
 
     /// Records `keyword` and tells the caller; returns `true` to stop.
-    fn report(&mut self, keyword: usize) -> bool {
+    fn report(&mut self, keyword: usize, start: usize) -> bool {
         if let Some(w) = self.reported().get_mut(keyword / 64) {
             *w |= 1 << (keyword % 64);
         }
-        (self.found)(keyword)
+        (self.found)(keyword, start)
     }
 
     fn settled_slot(w: u32) -> usize {

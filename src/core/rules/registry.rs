@@ -7,6 +7,8 @@ use super::prefilter::{KeywordFilter, PrefilterError};
 use super::spec::{RuleKind, RuleSpec};
 use crate::core::finding::Direction;
 use regex::bytes::Regex;
+use regex_automata::{meta, PatternID};
+use std::ops::Range;
 
 /// A rule failed to compile. Only possible for a defect in the registry.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,8 @@ pub enum RuleError {
         #[source]
         source: Box<regex::Error>,
     },
+    #[error("rule `{id}`: cannot compile for span searches: {message}")]
+    Span { id: &'static str, message: String },
     #[error("rule `{id}`: no prefilter keywords")]
     NoKeywords { id: &'static str },
     #[error("prefilter: {0}")]
@@ -27,10 +31,18 @@ pub enum RuleError {
 #[derive(Debug)]
 pub struct Rule {
     pub spec: &'static RuleSpec,
-    pub regex: Regex,
+    /// The pattern, searched only in spans around the rule's keywords.
+    pub regex: meta::Regex,
     /// Index of the `secret` capture group, if the pattern has one.
     pub secret_group: Option<usize>,
+    /// How far from a keyword occurrence a match can reach: the pattern's
+    /// longest match (see [`OPEN_REPETITION_REACH`]), at most [`UNBOUNDED_REACH`].
+    pub reach: usize,
 }
+
+/// The most a rule's reach can be. A match longer than this is not seen
+/// whole, as across frames beyond the carry.
+pub const UNBOUNDED_REACH: usize = 4096;
 
 impl Rule {
     pub fn is_secret(&self) -> bool {
@@ -49,11 +61,64 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// Open-ended repetitions (`\s+`, `{16,}`) count as this many more than
+/// their minimum when a rule's reach is worked out. Longer runs still match
+/// while they start inside a span; only their part past the span's end is
+/// not seen, like a match longer than the carry across frames.
+pub const OPEN_REPETITION_REACH: u32 = 64;
+
+/// The longest match of `hir`, open-ended repetitions counted as
+/// [`OPEN_REPETITION_REACH`] beyond their minimum; `None` past `usize`.
+fn practical_longest(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(lit) => Some(lit.0.len()),
+        HirKind::Class(_) => hir.properties().maximum_len(),
+        HirKind::Repetition(rep) => {
+            let times = rep
+                .max
+                .unwrap_or_else(|| rep.min.saturating_add(OPEN_REPETITION_REACH));
+            practical_longest(&rep.sub)?.checked_mul(usize::try_from(times).ok()?)
+        }
+        HirKind::Capture(cap) => practical_longest(&cap.sub),
+        HirKind::Concat(items) => items
+            .iter()
+            .try_fold(0usize, |sum, h| sum.checked_add(practical_longest(h)?)),
+        HirKind::Alternation(items) => items
+            .iter()
+            .try_fold(0usize, |most, h| Some(most.max(practical_longest(h)?))),
+    }
+}
+
+/// Compiles a rule pattern for span searches (the same syntax settings as
+/// [`compile_pattern`]), with the length of its longest match.
+fn compile_for_spans(pattern: &str) -> Result<(meta::Regex, Option<usize>), String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    let longest = practical_longest(&hir);
+    let regex = meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(32 << 20)),
+        )
+        .build_from_hir(&hir)
+        .map_err(|e| e.to_string())?;
+    Ok((regex, longest))
+}
+
 /// The compiled rules for one direction.
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     prefilter: KeywordFilter,
+    /// Length of each prefilter keyword.
+    keyword_lens: Vec<usize>,
     /// For each prefilter pattern, the rules that own that keyword.
     owners: Vec<Vec<u16>>,
 }
@@ -70,11 +135,14 @@ impl RuleSet {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
             }
-            let regex = compile_pattern(spec.pattern).map_err(|e| RuleError::Regex {
+            // The `regex` crate's error, for its message, when a pattern is bad.
+            compile_pattern(spec.pattern).map_err(|e| RuleError::Regex {
                 id: spec.id,
                 source: Box::new(e),
             })?;
-            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            let (regex, longest) = compile_for_spans(spec.pattern)
+                .map_err(|message| RuleError::Span { id: spec.id, message })?;
+            let secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
             let idx = u16::try_from(rules.len()).unwrap_or(u16::MAX);
             for kw in spec.keywords {
                 let kw = kw.to_ascii_lowercase();
@@ -90,12 +158,14 @@ impl RuleSet {
                 spec,
                 regex,
                 secret_group,
+                reach: longest.map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH)),
             });
         }
         let prefilter = KeywordFilter::new(&keywords)?;
         Ok(RuleSet {
             rules,
             prefilter,
+            keyword_lens: keywords.iter().map(String::len).collect(),
             owners,
         })
     }
@@ -110,6 +180,35 @@ impl RuleSet {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Where each rule's regex must look in `text`: for every occurrence of
+    /// one of its keywords, the bytes a match containing that occurrence can
+    /// cover (the rule's reach either side), merged per rule. Sorted by rule,
+    /// then start. A match contains one of its rule's keywords (a catalogue
+    /// invariant the tests check), so it lies inside one of these spans.
+    pub fn spans(&self, text: &[u8], out: &mut Vec<(usize, Range<usize>)>) {
+        out.clear();
+        let mut raw: Vec<(u16, usize, usize)> = Vec::new();
+        self.prefilter.occurrences(text, |keyword, at| {
+            let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
+            for &r in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
+                let reach = self.rules.get(usize::from(r)).map_or(0, |rule| rule.reach);
+                let start = (at + len).saturating_sub(reach);
+                let end = (at + reach).max(at + len).min(text.len());
+                raw.push((r, start, end));
+            }
+        });
+        raw.sort_unstable();
+        for (r, start, end) in raw {
+            let r = usize::from(r);
+            match out.last_mut() {
+                Some((last, span)) if *last == r && start <= span.end => {
+                    span.end = span.end.max(end);
+                }
+                _ => out.push((r, start..end)),
+            }
+        }
     }
 
     /// Indices of the rules whose keywords occur in `text`, ascending.

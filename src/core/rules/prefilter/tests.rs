@@ -25,15 +25,54 @@ fn sampled(filter: &KeywordFilter, text: &[u8]) -> BTreeSet<usize> {
         let mut out = BTreeSet::new();
         filter.scan_with(
             text,
-            |k| {
+            |k, _| {
                 out.insert(k);
                 false
             },
+            false,
             use_simd && simd::available(),
         );
         out
     });
     assert_eq!(both[0], both[1], "SIMD and scalar paths differ");
+    let every = occurrences(filter, text);
+    let from_every: BTreeSet<usize> = every.iter().map(|&(k, _)| k).collect();
+    assert_eq!(both[0], from_every, "presence and occurrence scans differ");
+    std::mem::take(&mut both[0])
+}
+
+/// Every (keyword, start) a plain case-insensitive search finds.
+fn naive_occurrences(keywords: &[Vec<u8>], text: &[u8]) -> BTreeSet<(usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut out = BTreeSet::new();
+    for (i, k) in keywords.iter().enumerate() {
+        for (at, w) in lower.windows(k.len()).enumerate() {
+            if w == k.as_slice() {
+                out.insert((i, at));
+            }
+        }
+    }
+    out
+}
+
+/// Every occurrence, by both paths, which must agree, each reported once.
+fn occurrences(filter: &KeywordFilter, text: &[u8]) -> BTreeSet<(usize, usize)> {
+    let mut both = [true, false].map(|use_simd| {
+        let mut out = Vec::new();
+        filter.scan_with(
+            text,
+            |k, at| {
+                out.push((k, at));
+                false
+            },
+            true,
+            use_simd && simd::available(),
+        );
+        let set: BTreeSet<(usize, usize)> = out.iter().copied().collect();
+        assert_eq!(set.len(), out.len(), "an occurrence was reported twice");
+        set
+    });
+    assert_eq!(both[0], both[1], "SIMD and scalar occurrence paths differ");
     std::mem::take(&mut both[0])
 }
 
@@ -196,12 +235,14 @@ proptest! {
     fn outbound_sampling_equals_substring_search(t in text(builtin_keywords(Direction::Outbound))) {
         let (kws, filter) = builtin(Direction::Outbound);
         prop_assert_eq!(sampled(filter, &t), naive(kws, &t));
+        prop_assert_eq!(occurrences(filter, &t), naive_occurrences(kws, &t));
     }
 
     #[test]
     fn inbound_sampling_equals_substring_search(t in text(builtin_keywords(Direction::Inbound))) {
         let (kws, filter) = builtin(Direction::Inbound);
         prop_assert_eq!(sampled(filter, &t), naive(kws, &t));
+        prop_assert_eq!(occurrences(filter, &t), naive_occurrences(kws, &t));
     }
 
     #[test]
@@ -214,5 +255,6 @@ proptest! {
         let kws: Vec<Vec<u8>> = kws.into_iter().map(|k| k.to_ascii_lowercase()).collect();
         let filter = KeywordFilter::new(&kws).expect("compiles");
         prop_assert_eq!(sampled(&filter, &t), naive(&kws, &t));
+        prop_assert_eq!(occurrences(&filter, &t), naive_occurrences(&kws, &t));
     }
 }
