@@ -7,11 +7,11 @@
 //! never touched. Output is capped so a decompression bomb costs at most the
 //! cap, not the bomb.
 
-use std::ops::Range;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use std::io::{self, Write};
+use std::ops::Range;
 
 /// One supported `Content-Encoding` token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -599,7 +599,11 @@ fn find_in_span(
             .map_or(full.clone(), |s| s.range());
         found(full.clone(), secret);
         // Step past an empty match so the search always moves on.
-        let next = if full.is_empty() { full.end + 1 } else { full.end };
+        let next = if full.is_empty() {
+            full.end + 1
+        } else {
+            full.end
+        };
         if next >= span.end {
             return;
         }

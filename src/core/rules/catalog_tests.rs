@@ -499,3 +499,53 @@ fn injection_rules_do_not_fire_on_benign_outbound_and_vice_versa_for_paths() {
     let inj = compile(INJECTION_RULES);
     assert!(injection_hits(&inj, "Security note: /etc/shadow stores password hashes").is_empty());
 }
+
+/// The scanner runs a rule only in spans around its keywords (lead before,
+/// reach after). Every match a whole-text search finds in every example and
+/// corpus shape, padded with prose on both sides, must lie inside one.
+#[test]
+fn every_match_lies_inside_a_span_of_its_rule() {
+    use super::registry::RuleSet;
+    let padding = "Plain prose with words such as now, key and private in it. ";
+    let mut failures = Vec::new();
+    for (rules, specs) in [
+        (EXFIL_RULES, compile(EXFIL_RULES)),
+        (INJECTION_RULES, compile(INJECTION_RULES)),
+    ] {
+        let set = RuleSet::compile(rules.iter()).expect("rules compile");
+        let mut texts: Vec<String> = Vec::new();
+        for r in &specs {
+            for t in r.spec.examples {
+                texts.push(expand(t).text);
+            }
+        }
+        texts.extend(
+            REVERSE_SHELLS
+                .iter()
+                .chain(PIPE_TO_SHELL)
+                .map(|t| expand(t).text),
+        );
+        let mut spans = Vec::new();
+        for core in &texts {
+            for (before, after) in [(0, 0), (1, 3), (9, 40)] {
+                let text = format!("{}{core}{}", padding.repeat(before), padding.repeat(after));
+                set.spans(text.as_bytes(), &mut spans);
+                for (ri, r) in specs.iter().enumerate() {
+                    for m in r.re.find_iter(text.as_bytes()) {
+                        let inside = spans.iter().any(|(s, span)| {
+                            *s == ri && span.start <= m.start() && m.end() <= span.end
+                        });
+                        if !inside {
+                            failures.push(format!(
+                                "{}: {:?} outside its spans",
+                                r.spec.id,
+                                &text[m.range()]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -432,8 +432,8 @@ impl<F: FnMut(usize, usize) -> bool> ScanState<F> {
         !self.every
             && self
                 .reported()
-            .get(keyword / 64)
-            .is_some_and(|w| w & (1 << (keyword % 64)) != 0)
+                .get(keyword / 64)
+                .is_some_and(|w| w & (1 << (keyword % 64)) != 0)
     }
 
     /// Records `keyword` and tells the caller; returns `true` to stop.

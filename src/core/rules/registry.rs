@@ -140,8 +140,11 @@ impl RuleSet {
                 id: spec.id,
                 source: Box::new(e),
             })?;
-            let (regex, longest) = compile_for_spans(spec.pattern)
-                .map_err(|message| RuleError::Span { id: spec.id, message })?;
+            let (regex, longest) =
+                compile_for_spans(spec.pattern).map_err(|message| RuleError::Span {
+                    id: spec.id,
+                    message,
+                })?;
             let secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
             let idx = u16::try_from(rules.len()).unwrap_or(u16::MAX);
             for kw in spec.keywords {
