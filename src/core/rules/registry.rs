@@ -38,6 +38,9 @@ pub struct Rule {
     /// How far from a keyword occurrence a match can reach: the pattern's
     /// longest match (see [`OPEN_REPETITION_REACH`]), at most [`UNBOUNDED_REACH`].
     pub reach: usize,
+    /// How far before a keyword occurrence a match can start (at most
+    /// `reach`): small for rules that begin with their keyword.
+    pub lead: usize,
 }
 
 /// The most a rule's reach can be. A match longer than this is not seen
@@ -91,9 +94,56 @@ fn practical_longest(hir: &regex_syntax::hir::Hir) -> Option<usize> {
     }
 }
 
+/// How far into a match, at most, an occurrence of one of `keywords` is
+/// bound to start: every match of `hir` holds one there. `None` when the
+/// pattern's shape does not tell (the reach is then used both ways).
+fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<usize> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(cap) => keyword_offset(&cap.sub, keywords),
+        HirKind::Alternation(items) => items.iter().try_fold(0usize, |most, h| {
+            Some(most.max(keyword_offset(h, keywords)?))
+        }),
+        HirKind::Concat(items) => {
+            let mut before = 0usize;
+            for item in items {
+                if let Some(off) = keyword_offset(item, keywords) {
+                    return before.checked_add(off);
+                }
+                before = before.checked_add(practical_longest(item)?)?;
+            }
+            None
+        }
+        HirKind::Repetition(rep) if rep.min >= 1 => keyword_offset(&rep.sub, keywords),
+        _ => literal_keyword_offset(hir, keywords),
+    }
+}
+
+/// For a piece whose every match starts with one of a finite set of
+/// literals, each holding a keyword: where the keyword starts, at most.
+fn literal_keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<usize> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() {
+        return None;
+    }
+    literals.iter().try_fold(0usize, |most, lit| {
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        let first = keywords
+            .iter()
+            .filter_map(|k| memchr::memmem::find(&lower, k.as_bytes()))
+            .min()?;
+        Some(most.max(first))
+    })
+}
+
 /// Compiles a rule pattern for span searches (the same syntax settings as
 /// [`compile_pattern`]), with the length of its longest match.
-fn compile_for_spans(pattern: &str) -> Result<(meta::Regex, Option<usize>), String> {
+fn compile_for_spans(
+    pattern: &str,
+    keywords: &[&str],
+) -> Result<(meta::Regex, Option<usize>, Option<usize>), String> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -101,6 +151,9 @@ fn compile_for_spans(pattern: &str) -> Result<(meta::Regex, Option<usize>), Stri
         .parse(pattern)
         .map_err(|e| e.to_string())?;
     let longest = practical_longest(&hir);
+    let lowered: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+    let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
+    let offset = keyword_offset(&hir, &lowered);
     let regex = meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -109,7 +162,7 @@ fn compile_for_spans(pattern: &str) -> Result<(meta::Regex, Option<usize>), Stri
         )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    Ok((regex, longest))
+    Ok((regex, longest, offset))
 }
 
 /// The compiled rules for one direction.
@@ -140,12 +193,15 @@ impl RuleSet {
                 id: spec.id,
                 source: Box::new(e),
             })?;
-            let (regex, longest) =
-                compile_for_spans(spec.pattern).map_err(|message| RuleError::Span {
-                    id: spec.id,
-                    message,
+            let (regex, longest, offset) =
+                compile_for_spans(spec.pattern, spec.keywords).map_err(|message| {
+                    RuleError::Span {
+                        id: spec.id,
+                        message,
+                    }
                 })?;
             let secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
+            let reach = longest.map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
             let idx = u16::try_from(rules.len()).unwrap_or(u16::MAX);
             for kw in spec.keywords {
                 let kw = kw.to_ascii_lowercase();
@@ -161,7 +217,8 @@ impl RuleSet {
                 spec,
                 regex,
                 secret_group,
-                reach: longest.map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH)),
+                reach,
+                lead: offset.map_or(reach, |o| o.min(reach)),
             });
         }
         let prefilter = KeywordFilter::new(&keywords)?;
@@ -187,7 +244,7 @@ impl RuleSet {
 
     /// Where each rule's regex must look in `text`: for every occurrence of
     /// one of its keywords, the bytes a match containing that occurrence can
-    /// cover (the rule's reach either side), merged per rule. Sorted by rule,
+    /// cover (from its lead before to its reach after), merged per rule. Sorted by rule,
     /// then start. A match contains one of its rule's keywords (a catalogue
     /// invariant the tests check), so it lies inside one of these spans.
     pub fn spans(&self, text: &[u8], out: &mut Vec<(usize, Range<usize>)>) {
@@ -196,8 +253,13 @@ impl RuleSet {
         self.prefilter.occurrences(text, |keyword, at| {
             let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
             for &r in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
-                let reach = self.rules.get(usize::from(r)).map_or(0, |rule| rule.reach);
-                let start = (at + len).saturating_sub(reach);
+                let Some(rule) = self.rules.get(usize::from(r)) else {
+                    continue;
+                };
+                let (reach, lead) = (rule.reach, rule.lead);
+                let start = at
+                    .saturating_sub(lead)
+                    .max((at + len).saturating_sub(reach));
                 let end = (at + reach).max(at + len).min(text.len());
                 raw.push((r, start, end));
             }
