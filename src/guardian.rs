@@ -228,7 +228,7 @@ impl Guardian {
             let mut tick = tokio::time::interval(DEDUP_FLUSH_INTERVAL);
             loop {
                 tick.tick().await;
-                store.flush_expired();
+                store.tick();
             }
         });
         if let Ok(mut f) = self.flusher.lock() {
