@@ -146,6 +146,11 @@ export interface FindingPage {
   findings: Array<Finding>
   /** Pass as `cursor` to get the next page; absent on the last page. */
   next_cursor?: string
+  /**
+   * Damaged lines in the log (torn by a crash or a full disk) that were
+   * skipped; the findings around them are still returned.
+   */
+  skipped_lines: number
 }
 
 /** Filters for a findings query; every field optional. */
@@ -208,7 +213,12 @@ export interface GuardianCounters {
   findings_written: number
   /** Repeats folded into other findings' `count`. */
   occurrences_folded: number
+  /** Findings (and count records) whose write failed when first tried. */
   write_errors: number
+  /** Records waiting to be retried after a failed write (bounded queue). */
+  findings_pending: number
+  /** Records lost because the retry queue overflowed. */
+  findings_dropped: number
 }
 
 /** A guardian's state. Contains no secrets. */

@@ -124,6 +124,9 @@ export function renderStatus(d: StatusData): string {
   if (d.chained_upstream) lines.push('Traffic is chained through an upstream proxy.');
   if (d.last_error) lines.push(`Last error: ${d.last_error}`);
   if (d.store_error) lines.push(`Findings store error: ${d.store_error}`);
+  if (n('findings_pending') || n('findings_dropped')) {
+    lines.push(`Findings not yet on disk: ${n('findings_pending')} waiting to be retried, ${n('findings_dropped')} dropped (retry queue full).`);
+  }
   return lines.join('\n');
 }
 

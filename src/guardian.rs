@@ -20,7 +20,8 @@ use std::time::Duration;
 
 /// Subdirectory of the home holding the CA (`ca.pem` public, key 0600).
 pub const CA_DIR: &str = "ca";
-/// How often folded repeats whose window ended are written as summaries.
+/// How often the store ticks: summaries of ended dedup windows, retries of
+/// held-back writes, and (every few ticks) count-record checkpoints.
 const DEDUP_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +229,7 @@ impl Guardian {
             let mut tick = tokio::time::interval(DEDUP_FLUSH_INTERVAL);
             loop {
                 tick.tick().await;
-                store.flush_expired();
+                store.tick();
             }
         });
         if let Ok(mut f) = self.flusher.lock() {

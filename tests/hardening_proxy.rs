@@ -905,7 +905,7 @@ async fn wait_emitted(g: &Guardian, n: u64) {
 
 /// The log directory replaced by a file before the findings file is opened:
 /// proxying continues, findings stay queryable, status shows the error,
-/// and writing resumes once the directory is back.
+/// and once the directory is back the held-back findings are written too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 
 async fn unwritable_log_dir_does_not_stop_proxying_and_writing_resumes() {
@@ -932,11 +932,15 @@ async fn unwritable_log_dir_does_not_stop_proxying_and_writing_resumes() {
     plant(proxy, up).await;
     wait_emitted(&g, 4).await;
     let st = g.status().store;
-    assert_eq!(st.findings_written, 1, "writing resumed");
+    assert_eq!(
+        st.findings_written, 4,
+        "writing resumed, the three held back first"
+    );
+    assert_eq!((st.pending_writes, st.dropped_writes), (0, 0));
     assert_eq!(st.last_error, None, "the error clears once writing works");
     assert_eq!(mode_of(&log_dir), 0o700);
     assert_eq!(mode_of(&log_dir.join("findings.jsonl")), 0o600);
-    assert_eq!(findings_on_disk(&log_dir).len(), 1);
+    assert_eq!(findings_on_disk(&log_dir).len(), 4);
     assert_eq!(
         g.findings(&FindingQuery::default()).unwrap().findings.len(),
         4

@@ -142,6 +142,8 @@ export function runStatus(args: string[], io: Io): number {
   if (c.client_timeouts) problems.push(`stalled clients cut off ${c.client_timeouts}`);
   if (c.upstream_timeouts) problems.push(`upstreams that never answered ${c.upstream_timeouts}`);
   if (c.write_errors) problems.push(`finding write errors ${c.write_errors}`);
+  if (c.findings_pending) problems.push(`findings waiting to be written ${c.findings_pending}`);
+  if (c.findings_dropped) problems.push(`findings dropped (retry queue full) ${c.findings_dropped}`);
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
   if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);
   if (s.last_error) lines.push(`  ${p.red('last error')}     ${safeText(s.last_error, 400)}`);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { queryFindings } from '@clawsec/traffic-guardian/addon';
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
-import { CliError, UsageError, optString, progress, type Io } from './common.js';
+import { CliError, UsageError, optString, printWarning, progress, safeText, type Io } from './common.js';
 import { DIRECTIONS, SEVERITIES, THREATS } from './format.js';
 
 const RELATIVE = /^\d{1,6}[smhdw]$/;
@@ -81,9 +81,12 @@ export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: 
   const out: Finding[] = [];
   const bar = progress(io);
   let cursor: string | undefined;
+  // Every page reads the whole log, so each reports the same damaged lines.
+  let skipped = 0;
   try {
     while (out.length < limit) {
       const page = query(logDir, { ...q, limit: Math.min(1000, limit - out.length), ...(cursor ? { cursor } : {}) });
+      skipped = Math.max(skipped, page.skipped_lines ?? 0);
       out.push(...page.findings);
       bar.update(`reading findings… ${out.length}`);
       if (!page.next_cursor || page.findings.length === 0) break;
@@ -91,6 +94,13 @@ export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: 
     }
   } finally {
     bar.done();
+  }
+  if (skipped > 0) {
+    printWarning(
+      io,
+      `skipped ${skipped} damaged line${skipped === 1 ? '' : 's'} in ${safeText(logDir, 400)}/findings*.jsonl (cut short by a crash or a full disk)`,
+      'the findings around them are included',
+    );
   }
   return out;
 }

@@ -5,6 +5,12 @@
 //!
 //! Invariant: every occurrence is counted exactly once across the findings
 //! this emits (first occurrences, later ones with folded counts, summaries).
+//!
+//! Crash safety: [`Deduper::checkpoint`] reports, per key, how many repeats
+//! have been folded so far since the finding they fold into (the "anchor"),
+//! so the store can persist them as count records before the summary exists.
+//! A later finding that carries those repeats names the anchor in
+//! `repeats_of`, which supersedes the count records.
 
 use crate::core::finding::{Direction, Finding};
 use std::collections::{HashMap, VecDeque};
@@ -31,8 +37,12 @@ impl Key {
 #[derive(Debug)]
 struct Entry {
     window_start_ms: u64,
+    /// Id of the last emitted finding for this key (the one repeats fold into).
+    anchor: String,
     /// Occurrences folded since the last emitted finding for this key.
     suppressed: u64,
+    /// How many of `suppressed` a checkpoint has already reported.
+    checkpointed: u64,
     /// The most recent folded occurrence, emitted as the summary.
     last: Option<Finding>,
 }
@@ -79,8 +89,13 @@ impl Deduper {
                 return Vec::new();
             }
             f.count = 1 + e.suppressed;
+            if e.checkpointed > 0 {
+                f.repeats_of = Some(std::mem::take(&mut e.anchor));
+            }
+            e.anchor = f.id.clone();
             e.window_start_ms = now_ms;
             e.suppressed = 0;
+            e.checkpointed = 0;
             e.last = None;
             return vec![f];
         }
@@ -97,7 +112,9 @@ impl Deduper {
             key.clone(),
             Entry {
                 window_start_ms: now_ms,
+                anchor: f.id.clone(),
                 suppressed: 0,
+                checkpointed: 0,
                 last: None,
             },
         );
@@ -125,6 +142,22 @@ impl Deduper {
         out
     }
 
+    /// For every key with repeats folded since the last checkpoint: the id
+    /// of the finding they fold into and how many repeats it has so far
+    /// (cumulative since that finding, not since the last checkpoint).
+    pub fn checkpoint(&mut self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for key in &self.order {
+            if let Some(e) = self.entries.get_mut(key) {
+                if e.suppressed > e.checkpointed {
+                    e.checkpointed = e.suppressed;
+                    out.push((e.anchor.clone(), e.suppressed));
+                }
+            }
+        }
+        out
+    }
+
     /// Emits every pending summary (at shutdown) and empties the table.
     pub fn drain_all(&mut self) -> Vec<Finding> {
         self.order.clear();
@@ -142,7 +175,11 @@ fn summary_of(mut e: Entry) -> Option<Finding> {
 fn summary_of_mut(e: &mut Entry) -> Option<Finding> {
     let mut last = e.last.take()?;
     last.count = e.suppressed;
+    if e.checkpointed > 0 {
+        last.repeats_of = Some(e.anchor.clone());
+    }
     e.suppressed = 0;
+    e.checkpointed = 0;
     Some(last)
 }
 
@@ -155,7 +192,11 @@ mod tests {
         Finding {
             schema_version: SCHEMA_VERSION.into(),
             platform: PLATFORM.into(),
-            id: format!("tgf_{fp}{dest}"),
+            id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!("tgf_{fp}{dest}{n}")
+            },
             direction: Direction::Outbound,
             protocol: "http".into(),
             threat_type: ThreatType::Exfil,
@@ -169,6 +210,7 @@ mod tests {
             count: 1,
             decoded: None,
             timestamp: "2026-01-01T00:00:00.000Z".into(),
+            repeats_of: None,
         }
     }
 
@@ -214,6 +256,37 @@ mod tests {
         out.extend(d.drain_all());
         assert_eq!(total(&out), 1000);
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn checkpoints_report_cumulative_repeats_and_the_summary_names_its_anchor() {
+        let mut d = Deduper::new(1000, 100);
+        let first = d.admit(finding("a", "x:1"), 0);
+        let anchor = first[0].id.clone();
+        assert!(d.checkpoint().is_empty(), "nothing folded yet");
+        for t in 1..=3 {
+            d.admit(finding("a", "x:1"), t);
+        }
+        assert_eq!(d.checkpoint(), vec![(anchor.clone(), 3)]);
+        assert!(d.checkpoint().is_empty(), "nothing new since");
+        d.admit(finding("a", "x:1"), 4);
+        assert_eq!(d.checkpoint(), vec![(anchor.clone(), 4)]);
+        let summary = d.drain_expired(5000);
+        assert_eq!(summary.len(), 1);
+        assert_eq!(summary[0].count, 4);
+        assert_eq!(summary[0].repeats_of.as_deref(), Some(anchor.as_str()));
+        // A re-emission after the window carries them too, and becomes the
+        // next anchor.
+        let mut d = Deduper::new(1000, 100);
+        let anchor = d.admit(finding("b", "x:1"), 0)[0].id.clone();
+        d.admit(finding("b", "x:1"), 1);
+        assert_eq!(d.checkpoint(), vec![(anchor.clone(), 1)]);
+        let next = d.admit(finding("b", "x:1"), 2000);
+        assert_ne!(next[0].id, anchor);
+        assert_eq!(next[0].count, 2);
+        assert_eq!(next[0].repeats_of.as_deref(), Some(anchor.as_str()));
+        d.admit(finding("b", "x:1"), 2001);
+        assert_eq!(d.checkpoint(), vec![(next[0].id.clone(), 1)]);
     }
 
     #[test]

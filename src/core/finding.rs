@@ -124,6 +124,11 @@ pub struct Finding {
     pub decoded: Option<String>,
     /// RFC 3339 UTC with milliseconds.
     pub timestamp: String,
+    /// Set on a finding that carries folded repeats of the earlier finding
+    /// with this id: its `count` includes them, so count records
+    /// (`clawsec-traffic-count/v1`) for that id are superseded. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats_of: Option<String>,
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-04-26T00:00:00.000Z`.

@@ -534,6 +534,7 @@ impl Detector {
                 count: 1,
                 decoded: chain.map(str::to_owned),
                 timestamp: timestamp_now(),
+                repeats_of: None,
             };
             out.push(Located {
                 finding,

@@ -2,17 +2,24 @@
 //! rotation, an in-memory ring for fast queries, and an optional listener.
 //!
 //! Storage faults never stop inspection: a failed write is counted, warned
-//! about once, kept in the ring (still queryable), and writing resumes by
-//! itself when the fault clears.
+//! about once, kept in the ring (still queryable) and in a bounded retry
+//! queue, and written once the fault clears. A line is written whole or not
+//! at all: a partial write is cut back off, and a file that ends mid-line
+//! (a crash) gets a newline before the next record.
+//!
+//! Folded repeats not yet carried by an emitted finding are persisted every
+//! [`COUNT_CHECKPOINT_TICKS`] ticks as count records
+//! (`clawsec-traffic-count/v1`), which readers add to the finding they name.
 
 use crate::core::dedup::Deduper;
 use crate::core::finding::{
     format_timestamp, parse_timestamp_ms, Direction, Finding, Severity, ThreatType,
 };
-use std::collections::{HashSet, VecDeque};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +37,24 @@ pub const DEFAULT_QUERY_LIMIT: usize = 50;
 pub const MAX_QUERY_LIMIT: usize = 1000;
 /// Keys the dedup table holds at most.
 pub const DEDUP_CAPACITY: usize = 4096;
+/// Records (findings and count records) kept for retry after a failed
+/// write; beyond this the oldest is dropped and counted.
+pub const PENDING_WRITE_CAPACITY: usize = 1024;
+/// Folded repeat counts are persisted every this many [`FindingStore::tick`]s.
+pub const COUNT_CHECKPOINT_TICKS: u64 = 5;
+/// `schema_version` of a count record in the findings JSONL.
+pub const COUNT_SCHEMA_VERSION: &str = "clawsec-traffic-count/v1";
+
+/// A count record: `count` repeats (cumulative) have been folded into the
+/// finding `finding_id` so far. Superseded by a later finding whose
+/// `repeats_of` names `finding_id`; readers use the largest `count` per id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountRecord {
+    pub schema_version: String,
+    pub finding_id: String,
+    pub count: u64,
+    pub timestamp: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,18 +94,37 @@ pub struct StoreStats {
     pub findings_written: u64,
     pub write_errors: u64,
     pub occurrences_folded: u64,
+    /// Records waiting in the retry queue after a failed write.
+    pub pending_writes: u64,
+    /// Records dropped because the retry queue overflowed.
+    pub dropped_writes: u64,
     pub last_error: Option<String>,
 }
 
 /// A function called with every emitted finding.
 pub type FindingListener = Arc<dyn Fn(&Finding) + Send + Sync>;
 
+/// A serialized record waiting to be written.
+struct Pending {
+    line: Vec<u8>,
+    is_finding: bool,
+    /// Whether a write of it already failed (and was counted).
+    failed_once: bool,
+}
+
 struct State {
     dedup: Deduper,
     file: Option<File>,
     file_size: u64,
+    /// The open file ends mid-line: the next write starts with a newline.
+    torn_tail: bool,
     ring: VecDeque<Finding>,
+    pending: VecDeque<Pending>,
+    ticks: u64,
     last_error: Option<String>,
+    /// Test seam: bytes the "disk" still takes (None: unlimited).
+    #[cfg(test)]
+    space_left: Option<u64>,
 }
 
 /// The finding store of one guardian.
@@ -92,6 +136,7 @@ pub struct FindingStore {
     written: AtomicU64,
     write_errors: AtomicU64,
     folded: AtomicU64,
+    dropped: AtomicU64,
 }
 
 impl std::fmt::Debug for FindingStore {
@@ -132,8 +177,13 @@ impl FindingStore {
                 dedup: Deduper::new(opts.dedup_window_ms, DEDUP_CAPACITY),
                 file: None,
                 file_size: 0,
+                torn_tail: false,
                 ring: VecDeque::new(),
+                pending: VecDeque::new(),
+                ticks: 0,
                 last_error: None,
+                #[cfg(test)]
+                space_left: None,
             }),
             opts,
             listener: RwLock::new(None),
@@ -141,8 +191,17 @@ impl FindingStore {
             written: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             folded: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         };
         Ok(store)
+    }
+
+    /// Test seam: the "disk" takes only `bytes` more (None: unlimited).
+    #[cfg(test)]
+    pub(crate) fn set_space_left(&self, bytes: Option<u64>) {
+        if let Ok(mut st) = self.state.lock() {
+            st.space_left = bytes;
+        }
     }
 
     pub fn log_dir(&self) -> &Path {
@@ -187,14 +246,22 @@ impl FindingStore {
         emitted
     }
 
-    /// Emits summaries of folded repeats whose window has ended.
-    pub fn flush_expired(&self) -> Vec<Finding> {
+    /// The periodic work (the guardian calls it every second): emits
+    /// summaries of folded repeats whose window has ended, retries records
+    /// a storage fault held back, and every [`COUNT_CHECKPOINT_TICKS`]th
+    /// tick persists folded repeat counts as count records.
+    pub fn tick(&self) -> Vec<Finding> {
         let emitted = {
             let Ok(mut st) = self.state.lock() else {
                 return Vec::new();
             };
+            st.ticks += 1;
             let emitted = st.dedup.drain_expired(now_ms());
             self.persist(&mut st, &emitted);
+            if st.ticks % COUNT_CHECKPOINT_TICKS == 0 {
+                self.checkpoint_counts(&mut st);
+            }
+            self.drain_pending(&mut st);
             emitted
         };
         self.publish(&emitted);
@@ -219,12 +286,18 @@ impl FindingStore {
     }
 
     pub fn stats(&self) -> StoreStats {
-        let last_error = self.state.lock().ok().and_then(|s| s.last_error.clone());
+        let (pending, last_error) = self
+            .state
+            .lock()
+            .map(|s| (s.pending.len() as u64, s.last_error.clone()))
+            .unwrap_or_default();
         StoreStats {
             findings_emitted: self.emitted.load(Ordering::Relaxed),
             findings_written: self.written.load(Ordering::Relaxed),
             write_errors: self.write_errors.load(Ordering::Relaxed),
             occurrences_folded: self.folded.load(Ordering::Relaxed),
+            pending_writes: pending,
+            dropped_writes: self.dropped.load(Ordering::Relaxed),
             last_error,
         }
     }
@@ -265,28 +338,72 @@ impl FindingStore {
             while st.ring.len() > self.opts.ring_capacity.max(1) {
                 st.ring.pop_front();
             }
-            let mut line = match serde_json::to_vec(f) {
-                Ok(l) => l,
-                Err(_) => continue,
+            if let Ok(line) = serde_json::to_vec(f) {
+                self.enqueue(st, line, true);
+            }
+        }
+        self.drain_pending(st);
+    }
+
+    /// Queues count records for repeats folded since the last checkpoint.
+    fn checkpoint_counts(&self, st: &mut State) {
+        let timestamp = crate::core::finding::timestamp_now();
+        for (finding_id, count) in st.dedup.checkpoint() {
+            let rec = CountRecord {
+                schema_version: COUNT_SCHEMA_VERSION.to_owned(),
+                finding_id,
+                count,
+                timestamp: timestamp.clone(),
             };
-            line.push(b'\n');
-            match self.write_line(st, &line) {
+            if let Ok(line) = serde_json::to_vec(&rec) {
+                self.enqueue(st, line, false);
+            }
+        }
+    }
+
+    fn enqueue(&self, st: &mut State, mut line: Vec<u8>, is_finding: bool) {
+        line.push(b'\n');
+        if st.pending.len() >= PENDING_WRITE_CAPACITY.max(1) {
+            st.pending.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        st.pending.push_back(Pending {
+            line,
+            is_finding,
+            failed_once: false,
+        });
+    }
+
+    /// Writes queued records in order until one fails; the failed one and
+    /// those behind it stay queued for the next call.
+    fn drain_pending(&self, st: &mut State) {
+        while let Some(p) = st.pending.pop_front() {
+            match self.write_line(st, &p.line) {
                 Ok(()) => {
-                    self.written.fetch_add(1, Ordering::Relaxed);
+                    if p.is_finding {
+                        self.written.fetch_add(1, Ordering::Relaxed);
+                    }
                     if st.last_error.take().is_some() {
                         tracing::info!(log_dir = %self.opts.log_dir.display(), "findings log writable again; writing resumed");
                     }
                 }
                 Err(e) => {
-                    self.write_errors.fetch_add(1, Ordering::Relaxed);
+                    st.pending.push_front(p);
                     st.file = None;
+                    // Every record that has now failed its first write counts
+                    // once as a write error; retries do not count again.
+                    for q in st.pending.iter_mut().filter(|q| !q.failed_once) {
+                        q.failed_once = true;
+                        self.write_errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     if st.last_error.is_none() {
-                        tracing::warn!(log_dir = %self.opts.log_dir.display(), error = %e, "cannot write findings log; findings stay queryable in memory and writing resumes when the fault clears");
+                        tracing::warn!(log_dir = %self.opts.log_dir.display(), error = %e, "cannot write findings log; findings stay queryable in memory and are retried when the fault clears");
                     }
                     st.last_error = Some(format!(
                         "cannot write {}: {e}",
                         self.findings_path().display()
                     ));
+                    return;
                 }
             }
         }
@@ -318,6 +435,7 @@ impl FindingStore {
             let path = self.findings_path();
             let file = OpenOptions::new()
                 .create(true)
+                .read(true)
                 .append(true)
                 .mode(0o600)
                 .open(&path)?;
@@ -326,6 +444,7 @@ impl FindingStore {
                 fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
             }
             st.file_size = meta.len();
+            st.torn_tail = ends_mid_line(&file, meta.len())?;
             st.file = Some(file);
             if st.file_size > 0 && st.file_size + line.len() as u64 > self.opts.rotate_bytes {
                 st.file = None;
@@ -336,10 +455,31 @@ impl FindingStore {
         let Some(file) = st.file.as_mut() else {
             return Err(std::io::Error::other("findings file not open"));
         };
-        // One write per whole line: readers never see half a finding except
-        // as a torn last line after a crash, which they skip.
-        file.write_all(line)?;
-        st.file_size += line.len() as u64;
+        // One write per whole line. A file left mid-line (a crash, or a
+        // partial write that could not be cut back) first gets a newline, so
+        // the torn piece never swallows this record.
+        let mut buf;
+        let bytes = if st.torn_tail {
+            buf = Vec::with_capacity(line.len() + 1);
+            buf.push(b'\n');
+            buf.extend_from_slice(line);
+            &buf[..]
+        } else {
+            line
+        };
+        let before = file.metadata()?.len();
+        #[cfg(test)]
+        let res = test_append(file, bytes, &mut st.space_left);
+        #[cfg(not(test))]
+        let res = file.write_all(bytes);
+        if let Err(e) = res {
+            // Cut a partial line back off. If that fails too, the reopen
+            // before the next write sees the torn tail and starts afresh.
+            let _ = file.set_len(before);
+            return Err(e);
+        }
+        st.torn_tail = false;
+        st.file_size = before + bytes.len() as u64;
         Ok(())
     }
 
@@ -361,6 +501,37 @@ impl FindingSink for FindingStore {
     fn record(&self, findings: Vec<Finding>) {
         self.record_findings(findings);
     }
+}
+
+/// Whether a file of `len` bytes does not end with a newline.
+fn ends_mid_line(file: &File, len: u64) -> std::io::Result<bool> {
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
+}
+
+/// The test seam of a filling disk: writes what fits, then fails like
+/// ENOSPC, leaving a partial line behind as a real full disk does.
+#[cfg(test)]
+fn test_append(file: &mut File, bytes: &[u8], space_left: &mut Option<u64>) -> std::io::Result<()> {
+    let Some(left) = space_left.as_mut() else {
+        return file.write_all(bytes);
+    };
+    let fits = usize::try_from(*left)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    file.write_all(&bytes[..fits])?;
+    *left -= fits as u64;
+    if fits < bytes.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device (test)",
+        ));
+    }
+    Ok(())
 }
 
 fn rotated_name(i: usize) -> String {
@@ -390,6 +561,39 @@ pub struct FindingQuery {
 pub struct FindingPage {
     pub findings: Vec<Finding>,
     pub next_cursor: Option<String>,
+    /// Lines in the files that were neither a finding nor a count record
+    /// (torn by a crash or a full disk); skipped, with what follows kept.
+    pub skipped_lines: u64,
+}
+
+/// One parsed line of the findings JSONL. Lives for one line only, so the
+/// size difference costs nothing that boxing (an allocation per line) would save.
+#[allow(clippy::large_enum_variant)]
+enum Record {
+    Finding(Finding),
+    Count(CountRecord),
+}
+
+fn parse_record(line: &[u8]) -> Option<Record> {
+    if let Ok(f) = serde_json::from_slice::<Finding>(line) {
+        return Some(Record::Finding(f));
+    }
+    serde_json::from_slice::<CountRecord>(line)
+        .ok()
+        .filter(|c| c.schema_version == COUNT_SCHEMA_VERSION)
+        .map(Record::Count)
+}
+
+/// A damaged line: the whole record a torn piece may have been glued to
+/// (by writers before the fresh-line fix). `{"schema_version"` cannot occur
+/// inside a JSON string (quotes are escaped), so the last one starts a record.
+fn salvage(line: &[u8]) -> Option<Record> {
+    const START: &[u8] = b"{\"schema_version\"";
+    let pos = line.windows(START.len()).rposition(|w| w == START)?;
+    if pos == 0 {
+        return None;
+    }
+    line.get(pos..).and_then(parse_record)
 }
 
 fn parse_time_bound(field: &'static str, value: &str, now: u64) -> Result<String, StoreError> {
@@ -542,9 +746,23 @@ fn query_files(
         .clamp(1, MAX_QUERY_LIMIT);
     let mut ids = HashSet::new();
     let mut hits: Vec<Finding> = Vec::new();
-    let mut consider = |f: Finding, hits: &mut Vec<Finding>| {
-        if filter.accepts(&f) && ids.insert(f.id.clone()) {
-            hits.push(f);
+    // Folded repeats per finding id from count records (largest wins), and
+    // the ids whose repeats a later finding already carries.
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut superseded: HashSet<String> = HashSet::new();
+    let mut skipped_lines = 0u64;
+    let mut consider = |rec: Record, hits: &mut Vec<Finding>| match rec {
+        Record::Finding(f) => {
+            if let Some(r) = &f.repeats_of {
+                superseded.insert(r.clone());
+            }
+            if filter.accepts(&f) && ids.insert(f.id.clone()) {
+                hits.push(f);
+            }
+        }
+        Record::Count(c) => {
+            let n = counts.entry(c.finding_id).or_insert(0);
+            *n = (*n).max(c.count);
         }
     };
     for path in files {
@@ -560,13 +778,27 @@ fn query_files(
         };
         for line in BufReader::new(file).split(b'\n') {
             let Ok(line) = line else { break };
-            if let Ok(f) = serde_json::from_slice::<Finding>(&line) {
-                consider(f, &mut hits);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match parse_record(&line) {
+                Some(rec) => consider(rec, &mut hits),
+                None => {
+                    skipped_lines += 1;
+                    if let Some(rec) = salvage(&line) {
+                        consider(rec, &mut hits);
+                    }
+                }
             }
         }
     }
     for f in extra {
-        consider(f.clone(), &mut hits);
+        consider(Record::Finding(f.clone()), &mut hits);
+    }
+    for f in &mut hits {
+        if let Some(n) = counts.get(&f.id).filter(|_| !superseded.contains(&f.id)) {
+            f.count = f.count.saturating_add(*n);
+        }
     }
     hits.sort_unstable_by(|a, b| {
         (b.timestamp.as_str(), b.id.as_str()).cmp(&(a.timestamp.as_str(), a.id.as_str()))
@@ -585,6 +817,7 @@ fn query_files(
     Ok(FindingPage {
         findings: hits,
         next_cursor,
+        skipped_lines,
     })
 }
 

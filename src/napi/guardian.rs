@@ -134,8 +134,15 @@ pub struct GuardianCounters {
     /// Repeats folded into other findings' `count`.
     #[napi(js_name = "occurrences_folded")]
     pub occurrences_folded: i64,
+    /// Findings (and count records) whose write failed when first tried.
     #[napi(js_name = "write_errors")]
     pub write_errors: i64,
+    /// Records waiting to be retried after a failed write (bounded queue).
+    #[napi(js_name = "findings_pending")]
+    pub findings_pending: i64,
+    /// Records lost because the retry queue overflowed.
+    #[napi(js_name = "findings_dropped")]
+    pub findings_dropped: i64,
 }
 
 /// Effective settings worth showing; secrets masked.
@@ -232,6 +239,8 @@ impl From<CoreStatus> for GuardianStatus {
                 findings_written: to_i64(s.store.findings_written),
                 occurrences_folded: to_i64(s.store.occurrences_folded),
                 write_errors: to_i64(s.store.write_errors),
+                findings_pending: to_i64(s.store.pending_writes),
+                findings_dropped: to_i64(s.store.dropped_writes),
             },
             store_error: s.store.last_error.clone(),
             last_error: s.proxy.last_error.clone(),

@@ -118,6 +118,10 @@ pub struct FindingPage {
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[napi(js_name = "next_cursor")]
     pub next_cursor: Option<String>,
+    /// Damaged lines in the log (torn by a crash or a full disk) that were
+    /// skipped; the findings around them are still returned.
+    #[napi(js_name = "skipped_lines")]
+    pub skipped_lines: i64,
 }
 
 impl From<CorePage> for FindingPage {
@@ -125,6 +129,7 @@ impl From<CorePage> for FindingPage {
         FindingPage {
             findings: p.findings.into_iter().map(Finding::from).collect(),
             next_cursor: p.next_cursor,
+            skipped_lines: i64::try_from(p.skipped_lines).unwrap_or(i64::MAX),
         }
     }
 }
