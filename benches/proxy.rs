@@ -91,7 +91,7 @@ impl Plan {
         };
         Ok(Plan {
             quick,
-            rounds: num("--rounds", 2.0)? as u32,
+            rounds: num("--rounds", if quick { 1.0 } else { 2.0 })? as u32,
             warmup: secs("--warmup", 0.5, 0.2)?,
             window: secs("--window", 3.0, 0.5)?,
             transfer_window: secs("--transfer-window", 2.0, 0.4)?,

@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench --bench scanner --target x86_64-unknown-linux-gnu`
 //! (`-- corpus` for the realistic classes only). `TG_BENCH_QUICK=1` shortens
-//! the corpus groups.
+//! the corpus groups and caps each class at 1 MiB.
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
@@ -106,8 +106,14 @@ fn head(class: corpus::Class, direction: Direction) -> MessageHead<'static> {
 fn bench_corpus(c: &mut Criterion) {
     let det =
         Arc::new(Detector::builtin(DetectorOptions::default()).expect("built-in rules compile"));
-    let corpus = corpus::build(&corpus::Sources::machine(), corpus::CLASS_CAP);
     let quick = std::env::var_os("TG_BENCH_QUICK").is_some();
+    // Quick mode: 1 MiB per class (one piece) keeps each benchmark near a second.
+    let cap = if quick {
+        corpus::PIECE
+    } else {
+        corpus::CLASS_CAP
+    };
+    let corpus = corpus::build(&corpus::Sources::machine(), cap);
     for direction in [Direction::Outbound, Direction::Inbound] {
         let ctx = ScanContext::new(direction, "https", "bench", "api.example.com:443");
         let mut group = c.benchmark_group(format!("corpus_{}", direction.as_str()));
