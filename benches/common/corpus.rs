@@ -603,7 +603,11 @@ fn chat_turn(rng: &mut Rng, prose: &mut Prose, i: usize) -> Vec<Value> {
             json!({"role": "tool", "tool_call_id": id, "content": prose.take(rng.range(300, 2000))}),
         ]
     } else {
-        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        let role = if i.is_multiple_of(2) {
+            "user"
+        } else {
+            "assistant"
+        };
         vec![json!({"role": role, "content": prose.take(rng.range(80, 1500))})]
     }
 }
@@ -702,7 +706,7 @@ fn anthropic_sse(rng: &mut Rng, prose: &mut Prose, events: usize) -> String {
     let _ = write!(s, "event: message_start\ndata: {start}\n\n");
     let _ = write!(s, "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n");
     for i in 0..events {
-        if i % 40 == 39 {
+        if (i + 1).is_multiple_of(40) {
             s.push_str("event: ping\ndata: {\"type\": \"ping\"}\n\n");
         }
         let d = json!({"type": "content_block_delta", "index": 0,
