@@ -91,7 +91,7 @@ impl Plan {
         };
         Ok(Plan {
             quick,
-            rounds: num("--rounds", 2.0)? as u32,
+            rounds: num("--rounds", if quick { 1.0 } else { 2.0 })? as u32,
             warmup: secs("--warmup", 0.5, 0.2)?,
             window: secs("--window", 3.0, 0.5)?,
             transfer_window: secs("--transfer-window", 2.0, 0.4)?,
@@ -444,12 +444,13 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
 
     for &scheme in &plan.schemes {
         // (scenario name, runner) pairs, each run for every variant per round.
-        let scenarios: [&str; 6] = [
+        let scenarios: [&str; 7] = [
             "small_saturation",
             "small_fixed_rate",
             "upload_64k",
             "download_1m_identity",
             "download_1m_gzip",
+            "small_under_download",
             "sse",
         ];
         for scenario in scenarios {
@@ -458,7 +459,13 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
             }
             let mut merged: BTreeMap<&str, Sample> = BTreeMap::new();
             for round in 0..rounds {
-                for v in order(round).into_iter().filter(|v| plan.runs(*v)) {
+                // Small requests beside downloads compare each proxy with its
+                // own unloaded figure: the direct variant adds nothing there.
+                let skip_direct = scenario == "small_under_download";
+                for v in order(round)
+                    .into_iter()
+                    .filter(|v| plan.runs(*v) && !(skip_direct && *v == Variant::Direct))
+                {
                     let t = world.target(v, scheme);
                     let s = match scenario {
                         "small_saturation" => {
@@ -506,6 +513,28 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                             )
                             .await?
                         }
+                        "small_under_download" => {
+                            // 1 KiB GETs while `transfer_conns` connections
+                            // download 1 MiB bodies through the same proxy;
+                            // the sample is the small requests'.
+                            let (small_s, _) = tokio::try_join!(
+                                closed_loop(
+                                    &t,
+                                    &small,
+                                    plan.conns,
+                                    plan.warmup,
+                                    per_round(plan.window)
+                                ),
+                                closed_loop(
+                                    &t,
+                                    &download,
+                                    plan.transfer_conns,
+                                    plan.warmup,
+                                    per_round(plan.window)
+                                ),
+                            )?;
+                            small_s
+                        }
                         _ => sse(&t, plan.sse_streams, plan.sse_events, plan.sse_every_ms).await?,
                     };
                     merged.entry(v.as_str()).or_default().merge(s);
@@ -549,11 +578,45 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
     if plan.wants("idle_memory") {
         for &scheme in &plan.schemes {
             for kind in ["bare", "guardian"] {
-                let m = idle_memory(kind, scheme, &world, &pki.ca_pem_path, plan.idle_conns)
-                    .await
-                    .map_err(|e| format!("idle memory ({kind}, {}): {e}", scheme.as_str()))?;
+                let m = child_memory(
+                    kind,
+                    scheme,
+                    &world,
+                    &pki.ca_pem_path,
+                    Load::Idle(plan.idle_conns),
+                )
+                .await
+                .map_err(|e| format!("idle memory ({kind}, {}): {e}", scheme.as_str()))?;
                 say(&format!("idle_memory {} {kind}: {m}", scheme.as_str()));
                 memory.push(m);
+            }
+        }
+    }
+
+    // Peak RSS while `transfer_conns` connections download realistic 1 MiB
+    // bodies (identity, then gzip) through the proxy in its own process.
+    let mut load_memory = Vec::new();
+    if plan.wants("load_memory") {
+        for &scheme in &plan.schemes {
+            for kind in ["bare", "guardian"] {
+                let m = child_memory(
+                    kind,
+                    scheme,
+                    &world,
+                    &pki.ca_pem_path,
+                    Load::Downloads {
+                        shapes: [&download, &download_gz],
+                        conns: plan.transfer_conns,
+                        warmup: plan.warmup,
+                        window: plan.transfer_window,
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    format!("memory under downloads ({kind}, {}): {e}", scheme.as_str())
+                })?;
+                say(&format!("load_memory {} {kind}: {m}", scheme.as_str()));
+                load_memory.push(m);
             }
         }
     }
@@ -578,9 +641,11 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
             "upload_len": UPLOAD_LEN,
             "download_len": DOWNLOAD_LEN,
             "download_gzip_wire_len": payloads.download_gz.len(),
+            "payloads": "realistic: 64 KiB OpenAI chat-completion request, 1 MiB Anthropic Messages response (benches/common/corpus.rs)",
         },
         "results": results,
         "memory": memory,
+        "load_memory": load_memory,
         "guardian_counters": counters,
     });
     println!("{summary}");
@@ -595,14 +660,27 @@ async fn next_line(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Ben
     }
 }
 
-/// Starts a child process running one proxy, holds `n` idle keep-alive
-/// connections through it (each made one request), and reads its memory.
-async fn idle_memory(
+/// What the proxy in the child process is given while its memory is read.
+enum Load<'a> {
+    /// `n` idle keep-alive connections, each after one small request.
+    Idle(usize),
+    /// Closed-loop downloads of each shape in turn over `conns` connections.
+    Downloads {
+        shapes: [&'a Shape; 2],
+        conns: usize,
+        warmup: Duration,
+        window: Duration,
+    },
+}
+
+/// Starts a child process running one proxy, puts `load` through it and
+/// reads its memory (current and peak RSS).
+async fn child_memory(
     kind: &str,
     scheme: Scheme,
     world: &World,
     origin_ca: &Path,
-    n: usize,
+    load: Load<'_>,
 ) -> BenchResult<Value> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
@@ -644,6 +722,37 @@ async fn idle_memory(
             proxy: Some(proxy),
             tls,
             ..base
+        };
+        let n = match load {
+            Load::Idle(n) => n,
+            Load::Downloads {
+                shapes,
+                conns,
+                warmup,
+                window,
+            } => {
+                let mut mb_s = Vec::new();
+                let mut errors = 0;
+                for shape in shapes {
+                    let s = closed_loop(&target, shape, conns, warmup, window).await?;
+                    errors += s.errors;
+                    mb_s.push(s.mb_per_sec());
+                }
+                stdin.write_all(b"rss\n")?;
+                stdin.flush()?;
+                let loaded = next_line(&mut rx).await?;
+                return Ok(json!({
+                    "variant": kind,
+                    "scheme": scheme.as_str(),
+                    "connections": conns,
+                    "mb_s_identity": mb_s.first(),
+                    "mb_s_gzip": mb_s.get(1),
+                    "errors": errors,
+                    "before_rss_kb": ready["mem"]["rss_kb"],
+                    "rss_kb": loaded["rss_kb"],
+                    "peak_rss_kb": loaded["hwm_kb"],
+                }));
+            }
         };
         // Open and use every connection (bounded concurrency), then keep them idle.
         let opened: Vec<BenchResult<Sender>> = futures::stream::iter(0..n)

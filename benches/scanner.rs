@@ -1,12 +1,25 @@
-//! Detector throughput: benign and hit-bearing text at 4 KiB, 64 KiB and
-//! 1 MiB, both directions, full built-in rule set.
+//! Detector throughput, full built-in rule set, one thread:
+//! - `scan_{outbound,inbound}/{benign,hits}/{size}`: the synthetic text at
+//!   4 KiB, 64 KiB and 1 MiB through `scan_text`;
+//! - `corpus_{outbound,inbound}/{class}`: the realistic corpus
+//!   (`common/corpus.rs`: docs, code, api_json, html, minified_js, base64,
+//!   binary; ≤ 4 MiB per class, built from this machine's files at start)
+//!   through `scan_message` (head + body, default options) in 1 MiB pieces,
+//!   as the proxy feeds the detector. One iteration scans the whole class.
 //!
 //! Run: `cargo bench --bench scanner --target x86_64-unknown-linux-gnu`
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+//! (`-- corpus` for the realistic classes only). `TG_BENCH_QUICK=1` shortens
+//! the corpus groups and caps each class at 1 MiB.
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use std::hint::black_box;
 use std::sync::Arc;
 use traffic_guardian::core::finding::Direction;
-use traffic_guardian::core::scan::{Detector, DetectorOptions, ScanContext};
+use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+
+#[path = "common/corpus.rs"]
+mod corpus;
 
 /// Deterministic benign traffic: API JSON, HTML, minified JS, prose.
 fn benign(len: usize) -> Vec<u8> {
@@ -68,9 +81,73 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// The head a proxy passes with a body of this class.
+fn head(class: corpus::Class, direction: Direction) -> MessageHead<'static> {
+    let headers = vec![
+        ("content-type", class.content_type().as_bytes()),
+        ("accept", &b"*/*"[..]),
+    ];
+    match direction {
+        Direction::Outbound => MessageHead {
+            method: Some("POST"),
+            url: Some("https://api.example.com/v1/messages"),
+            status: None,
+            headers,
+        },
+        Direction::Inbound => MessageHead {
+            method: None,
+            url: None,
+            status: Some(200),
+            headers,
+        },
+    }
+}
+
+fn bench_corpus(c: &mut Criterion) {
+    let det =
+        Arc::new(Detector::builtin(DetectorOptions::default()).expect("built-in rules compile"));
+    let quick = std::env::var_os("TG_BENCH_QUICK").is_some();
+    // Quick mode: 1 MiB per class (one piece) keeps each benchmark near a second.
+    let cap = if quick {
+        corpus::PIECE
+    } else {
+        corpus::CLASS_CAP
+    };
+    let corpus = corpus::build(&corpus::Sources::machine(), cap);
+    for direction in [Direction::Outbound, Direction::Inbound] {
+        let ctx = ScanContext::new(direction, "https", "bench", "api.example.com:443");
+        let mut group = c.benchmark_group(format!("corpus_{}", direction.as_str()));
+        // Seconds per iteration on real text: few, equal-sized samples.
+        group
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(std::time::Duration::from_millis(if quick {
+                200
+            } else {
+                1000
+            }))
+            .measurement_time(std::time::Duration::from_secs(if quick { 1 } else { 3 }));
+        for class in &corpus.classes {
+            if class.bytes.is_empty() {
+                continue;
+            }
+            let head = head(class.class, direction);
+            group.throughput(Throughput::Bytes(class.bytes.len() as u64));
+            group.bench_function(class.class.name(), |b| {
+                b.iter(|| {
+                    for piece in class.pieces(corpus::PIECE) {
+                        black_box(det.scan_message(&ctx, &head, black_box(piece)));
+                    }
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
+    targets = bench, bench_corpus
 }
 criterion_main!(benches);

@@ -8,6 +8,9 @@
 // Options (after `npm run bench --`):
 //   --quick        short windows; writes target/bench/BENCHMARKS.quick.md instead
 //   --skip-scanner do not run the criterion detector bench
+//   --scanner      only the quick detector table on the realistic corpus
+//                  (examples/scan_corpus.rs: class × direction, MB/s, a few
+//                  seconds); later arguments go to it (e.g. --secs 1 --rules)
 //   anything else  passed to the proxy bench (e.g. --rounds 3, --only sse)
 // Benchmarks are not tests: nothing here runs in `npm test` or CI.
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -21,6 +24,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const skipScanner = args.includes('--skip-scanner');
 const proxyArgs = args.filter((a) => a !== '--skip-scanner');
+const scannerOnly = args.includes('--scanner');
 const started = new Date();
 const t0 = Date.now();
 
@@ -64,6 +68,16 @@ const machine = {
   commit: sh('git', ['rev-parse', '--short', 'HEAD']),
   loadBefore: loadavg().map((x) => x.toFixed(2)),
 };
+
+// 0. `--scanner`: the quick detector table on the realistic corpus, then stop.
+if (scannerOnly) {
+  const exArgs = ['run', '--quiet', '--release', '--target', hostTriple, '--example', 'scan_corpus', '--'];
+  exArgs.push(...args.filter((a) => a !== '--scanner'));
+  console.log(`▶ cargo ${exArgs.join(' ')}`);
+  console.log(`  commit ${machine.commit}; ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadBefore.join(' / ')}`);
+  const r = spawnSync('cargo', exArgs, { cwd: root, stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 // 1. Build both bench binaries once (release profile, shared artefacts).
 console.log(`▶ build: cargo bench --no-run --target ${hostTriple}`);
@@ -119,14 +133,18 @@ try {
 // 3. The detector bench (criterion); estimates are read from its JSON files.
 const sizes = [4096, 65536, 1048576];
 const detector = [];
+const corpusClasses = ['docs', 'code', 'api_json', 'html', 'minified_js', 'base64', 'binary'];
+const corpusScan = [];
 if (!skipScanner) {
   const critHome = mkdtempSync(join(tmpdir(), 'tg-criterion-'));
   const critArgs = ['--bench', '--warm-up-time', quick ? '0.3' : '1', '--measurement-time', quick ? '0.7' : '2'];
+  // Quick mode: the 1 MiB synthetic figures and the realistic corpus only.
+  if (quick) critArgs.push('corpus|/1048576$');
   console.log(`\n▶ detector bench: ${exes.scanner} ${critArgs.join(' ')}`);
   const scan = spawnSync(exes.scanner, critArgs, {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, CRITERION_HOME: critHome },
+    env: { ...process.env, CRITERION_HOME: critHome, ...(quick ? { TG_BENCH_QUICK: '1' } : {}) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (scan.status !== 0) {
@@ -142,6 +160,13 @@ if (!skipScanner) {
         const ns = est.median.point_estimate;
         detector.push({ direction, kind, size, ns, mbs: (size / ns) * 1e3 });
       }
+    }
+    for (const cls of corpusClasses) {
+      const dir = join(critHome, `corpus_${direction}`, cls, 'new');
+      if (!existsSync(join(dir, 'estimates.json'))) continue;
+      const ns = JSON.parse(readFileSync(join(dir, 'estimates.json'), 'utf8')).median.point_estimate;
+      const bytes = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')).throughput?.Bytes ?? 0;
+      corpusScan.push({ direction, cls, bytes, ns, mbs: (bytes / ns) * 1e3 });
     }
   }
   rmSync(critHome, { recursive: true, force: true });
@@ -283,9 +308,77 @@ out('| target | measured | |');
 out('|---|---|---|');
 for (const t of targets) out(`| ${t.name} | ${t.value} | ${t.ok ? 'met' : '**missed**'} |`);
 out();
+const p = proxy.plan;
+{
+  // Issue 18: the ratios on realistic payloads, one line each.
+  out('## Realistic payloads (issue 18)');
+  out();
+  out(`Uploads are a ${p.upload_len / 1024} KiB OpenAI chat-completion request (messages and tools), downloads a 1 MiB Anthropic Messages response (text and tool_use blocks), both with real documentation text from this machine (\`benches/common/corpus.rs\`). The bare proxy is the engine with inspection off.`);
+  out();
+  out('| measure | bare proxy | guardian | guardian / bare |');
+  out('|---|---:|---:|---:|');
+  const row = (name, scenario, scheme, metric, unit, digits = 0) => {
+    const b = get(scenario, scheme, 'bare');
+    const g = get(scenario, scheme, 'guardian');
+    if (b && g) out(`| ${name} (${unit}) | ${fmt(b[metric], digits)} | ${fmt(g[metric], digits)} | **${ratio(g[metric], b[metric])}** |`);
+  };
+  for (const scheme of schemes) {
+    row(`1 MiB chat JSON download, identity, ${label[scheme]}`, 'download_1m_identity', scheme, 'req_s', 'req/s', 1);
+    row(`1 MiB chat JSON download, gzip, ${label[scheme]}`, 'download_1m_gzip', scheme, 'req_s', 'req/s', 1);
+  }
+  row('1 KiB GET, HTTP', 'small_saturation', 'http', 'req_s', 'req/s');
+  row('64 KiB chat JSON POST, HTTP', 'upload_64k', 'http', 'req_s', 'req/s');
+  row('1 KiB GET, HTTPS (MITM)', 'small_saturation', 'https', 'req_s', 'req/s');
+  out();
+  const loaded = [];
+  for (const scheme of schemes) {
+    for (const v of ['bare', 'guardian']) {
+      const u = get('small_saturation', scheme, v);
+      const l = get('small_under_download', scheme, v);
+      if (!u || !l) continue;
+      loaded.push(
+        `| ${label[scheme]} | ${v} | ${fmt(u.req_s)} | ${fmt(l.req_s)} | **${ratio(l.req_s, u.req_s)}** | ${ms(u.latency.p99_us)} | ${ms(l.latency.p99_us)} | **${u.latency.p99_us ? (l.latency.p99_us / u.latency.p99_us).toFixed(1) : '–'}×** | ${l.errors} |`,
+      );
+    }
+  }
+  if (loaded.length) {
+    out(`**1 KiB GETs (${p.conns} connections) while ${p.transfer_conns} connections download 1 MiB chat JSON through the same proxy**, against the same proxy unloaded (the small-GET saturation run)`);
+    out();
+    out('| | | req/s unloaded | req/s under downloads | loaded / unloaded | p99 unloaded (ms) | p99 under downloads (ms) | p99 loaded / unloaded | errors |');
+    out('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    loaded.forEach((r) => out(r));
+    out();
+  }
+  if (proxy.load_memory?.length) {
+    out(`**Peak RSS under download load** (${p.transfer_conns} connections downloading the 1 MiB chat JSON, identity then gzip, ${p.transfer_window_s}s each; the proxy alone in a child process; MB = 10^6 bytes)`);
+    out();
+    out('| | | RSS at start | RSS after | peak RSS (VmHWM) | MB/s identity | MB/s gzip (decoded) | errors |');
+    out('|---|---|---:|---:|---:|---:|---:|---:|');
+    for (const m of proxy.load_memory) {
+      out(
+        `| ${label[m.scheme]} | ${m.variant} | ${fmt((m.before_rss_kb * 1024) / 1e6, 1)} | ${fmt((m.rss_kb * 1024) / 1e6, 1)} | ${fmt((m.peak_rss_kb * 1024) / 1e6, 1)} | ${fmt(m.mb_s_identity)} | ${fmt(m.mb_s_gzip)} | ${m.errors} |`,
+      );
+    }
+    out();
+  }
+  if (corpusScan.length) {
+    out('**Detector on the realistic corpus** (`cargo bench --bench scanner -- corpus`: criterion, one thread, `scan_message` over 1 MiB pieces, default options; median; MB/s = 10^6 bytes/s; the synthetic figure beside it is `scan_*/benign/1048576`)');
+    out();
+    out('| class | bytes | outbound MB/s | inbound MB/s |');
+    out('|---|---:|---:|---:|');
+    for (const cls of corpusClasses) {
+      const o = corpusScan.find((x) => x.cls === cls && x.direction === 'outbound');
+      const i = corpusScan.find((x) => x.cls === cls && x.direction === 'inbound');
+      if (!o && !i) continue;
+      out(`| ${cls} | ${(o ?? i).bytes} | ${fmt(o?.mbs)} | ${fmt(i?.mbs)} |`);
+    }
+    const syn = (dir) => detector.find((d) => d.direction === dir && d.kind === 'benign' && d.size === 1048576);
+    out(`| synthetic benign (1 MiB, \`scan_text\`) | 1048576 | ${fmt(syn('outbound')?.mbs)} | ${fmt(syn('inbound')?.mbs)} |`);
+    out();
+  }
+}
 out('## Proxy');
 out();
-const p = proxy.plan;
 out(
   `Load generator: a hyper HTTP/1.1 client in the bench binary (\`benches/proxy.rs\`), keep-alive connections with TCP_NODELAY; origin: hyper on 127.0.0.1, HTTPS with a leaf signed by a CA made with rcgen at bench time (given to both proxies as \`ca_bundle\`). ${p.rounds} interleaved rounds per scenario; ${p.warmup_s}s warm-up per round.`,
 );

@@ -2,6 +2,7 @@
 //! the origin server, the load generator's connections and load patterns.
 
 pub mod client;
+pub mod corpus;
 pub mod measure;
 pub mod payload;
 pub mod upstream;

@@ -1,6 +1,7 @@
-//! Deterministic, benign payloads: prose-like text from a fixed vocabulary
-//! (so gzip compresses it about as well as real API text, and no rule of
-//! the detector fires), a 64 KiB JSON chat request, a 1 MiB JSON document.
+//! Deterministic, benign small payloads: prose-like text from a fixed
+//! vocabulary (no rule of the detector fires) for the 1 KiB responses and
+//! SSE events, and gzip. The upload and download bodies are realistic
+//! chat-completion JSON from `corpus.rs`.
 
 use bytes::Bytes;
 
@@ -112,49 +113,6 @@ pub fn text(len: usize, seed: u64) -> String {
     }
     out.truncate(len);
     out
-}
-
-/// A chat-completion style JSON request of exactly `len` bytes.
-pub fn json_upload(len: usize) -> Bytes {
-    let prefix = r#"{"model":"bench-model","max_tokens":1024,"stream":false,"messages":[{"role":"user","content":""#;
-    let suffix = r#""}]}"#;
-    let body_len = len.saturating_sub(prefix.len() + suffix.len());
-    let mut s = String::with_capacity(len);
-    s.push_str(prefix);
-    s.push_str(&text(body_len, 7));
-    s.push_str(suffix);
-    Bytes::from(s)
-}
-
-/// A JSON document of records, padded with trailing spaces to exactly `len` bytes.
-pub fn json_document(len: usize) -> Bytes {
-    let mut rng = Rng::new(11);
-    let mut s = String::with_capacity(len);
-    s.push_str(r#"{"items":["#);
-    let close = "]}";
-    let mut id = 0u64;
-    loop {
-        let title_len = 20 + rng.below(30);
-        let body_len = 200 + rng.below(400);
-        let rec = format!(
-            r#"{}{{"id":{id},"title":"{}","price":{}.{:02},"body":"{}"}}"#,
-            if id == 0 { "" } else { "," },
-            text(title_len, rng.next_u64()),
-            rng.below(500),
-            rng.below(100),
-            text(body_len, rng.next_u64()),
-        );
-        if s.len() + rec.len() + close.len() > len {
-            break;
-        }
-        s.push_str(&rec);
-        id += 1;
-    }
-    s.push_str(close);
-    while s.len() < len {
-        s.push(' ');
-    }
-    Bytes::from(s)
 }
 
 /// gzip of `data` at the default level (what web servers typically send).

@@ -24,6 +24,7 @@ use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8Ke
 use hudsucker::rustls::ServerConfig;
 use tokio::net::TcpListener;
 
+use super::corpus;
 use super::payload;
 use super::BenchResult;
 
@@ -41,7 +42,10 @@ pub fn now_ns() -> u64 {
     u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Response bodies, built once.
+/// Response bodies, built once. Uploads and downloads are realistic
+/// chat-completion JSON (an OpenAI request with messages and tools; an
+/// Anthropic Messages response with content blocks) whose text is real
+/// documentation from this machine (`corpus.rs`).
 pub struct Payloads {
     pub small: Bytes,
     pub upload: Bytes,
@@ -52,11 +56,21 @@ pub struct Payloads {
 
 impl Payloads {
     pub fn new() -> BenchResult<Self> {
-        let download = payload::json_document(DOWNLOAD_LEN);
+        let prose = corpus::prose(&corpus::Sources::machine(), 2 * DOWNLOAD_LEN);
+        let download = Bytes::from(corpus::chat_response_body(&prose, DOWNLOAD_LEN));
+        let upload = Bytes::from(corpus::chat_request_body(&prose, UPLOAD_LEN));
+        if download.len() != DOWNLOAD_LEN || upload.len() != UPLOAD_LEN {
+            return Err(format!(
+                "realistic payloads have {} / {} bytes, expected {DOWNLOAD_LEN} / {UPLOAD_LEN}",
+                download.len(),
+                upload.len()
+            )
+            .into());
+        }
         let download_gz = payload::gzip(&download)?;
         Ok(Payloads {
             small: Bytes::from(payload::text(SMALL_LEN, 3)),
-            upload: payload::json_upload(UPLOAD_LEN),
+            upload,
             download,
             download_gz,
             sse_text: payload::text(120, 5),
