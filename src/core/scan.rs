@@ -810,8 +810,16 @@ impl BodyInspector {
             return Vec::new();
         }
         self.scanned += take as u64;
-        let mut buf = std::mem::take(&mut self.carry);
-        buf.extend_from_slice(&data[..take]);
+        // Only the carry is copied: a frame with nothing carried before it
+        // (a whole body, the first frame) is scanned where it lies.
+        let carried = std::mem::take(&mut self.carry);
+        let buf: std::borrow::Cow<'_, [u8]> = if carried.is_empty() {
+            std::borrow::Cow::Borrowed(&data[..take])
+        } else {
+            let mut joined = carried;
+            joined.extend_from_slice(&data[..take]);
+            std::borrow::Cow::Owned(joined)
+        };
         // Past the limit nothing more is coming for the scanner: this is the final view.
         let is_final = is_final || self.truncated;
         let window = Window {
@@ -852,8 +860,15 @@ impl BodyInspector {
                 }
             }
             self.from_start &= start == 0;
-            buf.drain(..start);
-            self.carry = buf;
+            self.carry = match buf {
+                std::borrow::Cow::Owned(mut joined) => {
+                    joined.drain(..start);
+                    joined
+                }
+                std::borrow::Cow::Borrowed(frame) => {
+                    frame.get(start..).unwrap_or_default().to_vec()
+                }
+            };
             // What this scan judged, in the next buffer's coordinates.
             self.judged = window.hold.saturating_sub(start);
         }
