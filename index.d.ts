@@ -207,6 +207,18 @@ export interface GuardianCounters {
   client_timeouts: number
   /** Upstreams that sent no response head in time (answered 504). */
   upstream_timeouts: number
+  /** Bytes waiting for the scan threads now. */
+  scan_queue_bytes: number
+  /** Highest scan queue depth seen (bytes). */
+  scan_queue_peak_bytes: number
+  /** Time the scan threads spent scanning (sum of job durations). */
+  scan_time_ms: number
+  /** Forwarded unscanned because the scan queues were full. */
+  unscanned_overload_bytes: number
+  /** Forwarded unscanned past a message's `max_scan_bytes`. */
+  unscanned_limit_bytes: number
+  /** Binary bodies (images, audio, video, fonts, archives, wasm), not scanned. */
+  unscanned_binary_bytes: number
   /** Findings emitted after dedup. */
   findings_emitted: number
   /** Findings written to the JSONL file. */

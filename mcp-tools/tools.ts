@@ -117,6 +117,11 @@ export function renderStatus(d: StatusData): string {
       `${n('requests')} requests, ${n('responses')} responses seen.`,
   );
   lines.push(
+    `Scan queue: ${n('scan_queue_bytes')} bytes now, peak ${n('scan_queue_peak_bytes')} bytes; scan time ${n('scan_time_ms')} ms. ` +
+      `Forwarded without scanning: ${n('unscanned_overload_bytes')} bytes (scan threads behind), ` +
+      `${n('unscanned_limit_bytes')} bytes (over max_scan_bytes), ${n('unscanned_binary_bytes')} bytes (binary bodies).`,
+  );
+  lines.push(
     d.caller.runtime_declared
       ? `This group (${d.caller.group}) has a proxy credential: its traffic is attributed to it.`
       : `This group (${d.caller.group}) has no declared proxy credential: its traffic is attributed to its client address.`,

@@ -256,6 +256,11 @@ impl Guardian {
         Ok(())
     }
 
+    /// Resolves once inspection has caught up (see [`ProxyEngine::scan_idle`]).
+    pub async fn scan_idle(&self) {
+        self.engine.scan_idle().await;
+    }
+
     pub fn status(&self) -> GuardianStatus {
         GuardianStatus {
             proxy: self.engine.status(),

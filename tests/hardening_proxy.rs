@@ -361,6 +361,7 @@ async fn decompression_bombs_are_forwarded_unchanged_in_bounded_memory() {
         grew_mib < 128,
         "memory grew by {grew_mib} MiB: the decoded copy is not bounded"
     );
+    g.scan_idle().await;
     let c = g.status().proxy.counters;
     assert_eq!(
         c.truncated_messages - before,
@@ -842,6 +843,7 @@ async fn websocket_flood_is_relayed_and_others_keep_being_served() {
         }
     }
     let _tx = sender.await.unwrap();
+    g.scan_idle().await;
     let c = g.status().proxy.counters;
     assert!(
         c.websocket_messages >= 2 * N as u64,

@@ -43,6 +43,7 @@ async fn responses_are_forwarded_byte_for_byte() {
         Some(gz.body.len().to_string().as_str())
     );
 
+    engine.scan_idle().await;
     // Inbound findings from the plain and the gzip-compressed page.
     let inbound: Vec<_> = sink
         .all()
@@ -90,6 +91,7 @@ async fn request_secrets_in_url_header_and_body_are_found() {
     .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.body, payload.as_bytes(), "upload forwarded unchanged");
+    engine.scan_idle().await;
     let out: Vec<_> = sink
         .all()
         .into_iter()
@@ -316,6 +318,7 @@ async fn bare_mode_forwards_without_inspection() {
     let direct = curl(None, &url, &[]).await;
     let proxied = curl(Some(&proxy_url(paddr)), &url, &[]).await;
     assert_eq!(direct, proxied);
+    engine.scan_idle().await;
     assert!(sink.all().is_empty());
     assert!(!engine.status().inspect);
     engine.stop().await.unwrap();
@@ -374,6 +377,7 @@ async fn large_bodies_stream_through_whole_and_truncation_is_counted() {
     .await;
     assert_eq!(res.status, 200);
     assert!(res.body == payload, "the whole body is forwarded unchanged");
+    engine.scan_idle().await;
     let st = engine.status().counters;
     assert!(
         st.truncated_messages >= 2,

@@ -177,6 +177,7 @@ async fn blind_connect_when_mitm_is_off() {
     assert!(t.source.starts_with("127.0.0.1:"));
     let st = engine.status().counters;
     assert_eq!(st.tunnels, 1);
+    engine.scan_idle().await;
     assert!(
         sink.all().is_empty(),
         "a blind tunnel yields metadata, not findings"
@@ -208,6 +209,7 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     let anon = curl(Some(&proxy_url(paddr)), &url, &["--cacert", &upstream_ca]).await;
     assert_eq!(anon.status, 200);
     wait_tunnel(&engine).await;
+    engine.scan_idle().await;
     assert!(sink.all().is_empty());
     // The trusted runtime is decrypted and inspected, attributed by name.
     let trusted = curl(
@@ -239,6 +241,7 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     assert_eq!(res.status, 200);
     wait_tunnel(&engine).await;
     assert_eq!(engine.status().counters.tunnels, 1);
+    engine.scan_idle().await;
     assert!(sink.all().is_empty());
     engine.stop().await.unwrap();
 }

@@ -129,6 +129,8 @@ export function runStatus(args: string[], io: Io): number {
     `  runtimes       ${s.config.runtimes.length > 0 ? s.config.runtimes.map((x) => safeText(x)).join(', ') : 'none'}${s.config.require_auth ? ' (auth required)' : ''}`,
     `  requests       ${c.requests} (connections ${c.connections}, tunnels ${c.tunnels}, websocket msgs ${c.websocket_messages})`,
     `  scanned        out ${formatBytes(c.bytes_scanned_outbound)}, in ${formatBytes(c.bytes_scanned_inbound)}`,
+    `  scan queue     ${formatBytes(c.scan_queue_bytes ?? 0)} now, peak ${formatBytes(c.scan_queue_peak_bytes ?? 0)}; scan time ${formatDuration(c.scan_time_ms ?? 0)}`,
+    `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}`,
     `  findings       ${c.findings_exfil + c.findings_injection} (EXFIL ${c.findings_exfil}, INJECTION ${c.findings_injection}; ` +
       `${p.severity('critical', `critical ${c.findings_critical}`)}, ${p.severity('high', `high ${c.findings_high}`)}, ` +
       `${p.severity('medium', `medium ${c.findings_medium}`)}, ${p.severity('low', `low ${c.findings_low}`)})`,
@@ -137,6 +139,7 @@ export function runStatus(args: string[], io: Io): number {
   if (c.upstream_errors) problems.push(`upstream errors ${c.upstream_errors}`);
   if (c.auth_failures) problems.push(`auth failures ${c.auth_failures}`);
   if (c.pivot_refusals) problems.push(`refused private destinations ${c.pivot_refusals}`);
+  if (c.unscanned_overload_bytes) problems.push(`bytes not scanned because the scan threads were behind ${formatBytes(c.unscanned_overload_bytes)}`);
   if (c.truncated_messages) problems.push(`messages scanned partially (over max_scan_bytes) ${c.truncated_messages}`);
   if (c.client_protocol_errors) problems.push(`malformed client requests ${c.client_protocol_errors}`);
   if (c.client_timeouts) problems.push(`stalled clients cut off ${c.client_timeouts}`);

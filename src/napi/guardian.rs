@@ -125,6 +125,24 @@ pub struct GuardianCounters {
     /// Upstreams that sent no response head in time (answered 504).
     #[napi(js_name = "upstream_timeouts")]
     pub upstream_timeouts: i64,
+    /// Bytes waiting for the scan threads now.
+    #[napi(js_name = "scan_queue_bytes")]
+    pub scan_queue_bytes: i64,
+    /// Highest scan queue depth seen (bytes).
+    #[napi(js_name = "scan_queue_peak_bytes")]
+    pub scan_queue_peak_bytes: i64,
+    /// Time the scan threads spent scanning (sum of job durations).
+    #[napi(js_name = "scan_time_ms")]
+    pub scan_time_ms: i64,
+    /// Forwarded unscanned because the scan queues were full.
+    #[napi(js_name = "unscanned_overload_bytes")]
+    pub unscanned_overload_bytes: i64,
+    /// Forwarded unscanned past a message's `max_scan_bytes`.
+    #[napi(js_name = "unscanned_limit_bytes")]
+    pub unscanned_limit_bytes: i64,
+    /// Binary bodies (images, audio, video, fonts, archives, wasm), not scanned.
+    #[napi(js_name = "unscanned_binary_bytes")]
+    pub unscanned_binary_bytes: i64,
     /// Findings emitted after dedup.
     #[napi(js_name = "findings_emitted")]
     pub findings_emitted: i64,
@@ -235,6 +253,12 @@ impl From<CoreStatus> for GuardianStatus {
                 client_protocol_errors: to_i64(c.client_protocol_errors),
                 client_timeouts: to_i64(c.client_timeouts),
                 upstream_timeouts: to_i64(c.upstream_timeouts),
+                scan_queue_bytes: to_i64(c.scan.queue_bytes),
+                scan_queue_peak_bytes: to_i64(c.scan.queue_peak_bytes),
+                scan_time_ms: to_i64(c.scan.time_ms),
+                unscanned_overload_bytes: to_i64(c.scan.unscanned_bytes.overload),
+                unscanned_limit_bytes: to_i64(c.scan.unscanned_bytes.limit),
+                unscanned_binary_bytes: to_i64(c.scan.unscanned_bytes.binary),
                 findings_emitted: to_i64(s.store.findings_emitted),
                 findings_written: to_i64(s.store.findings_written),
                 occurrences_folded: to_i64(s.store.occurrences_folded),

@@ -1,7 +1,7 @@
-//! Body wrappers. [`InspectedBody`] shows every data frame to the detector
-//! as it passes and hands it on unchanged: no collecting, no buffering, no
-//! added delay beyond the scan of that frame (SSE events stream through as
-//! they come). [`GuardedBody`] bounds how long a client may stall inside a
+//! Body wrappers. [`InspectedBody`] hands a cheap clone of every data frame
+//! to the scan pool as it passes and hands the frame on unchanged at once:
+//! no collecting, no buffering, no waiting for a scan (SSE events stream
+//! through as they come). [`GuardedBody`] bounds how long a client may stall inside a
 //! request body, and tells the forwarder how the body ended.
 
 use std::error::Error as StdError;
@@ -61,7 +61,7 @@ impl HttpBody for InspectedBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    self.with_scan(|s| s.feed(data));
+                    self.with_scan(|s| s.push(data));
                 }
             }
             Poll::Ready(Some(Err(_))) | Poll::Ready(None) => self.with_scan(BodyScan::finish),

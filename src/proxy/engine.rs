@@ -28,6 +28,7 @@ use super::error::ProxyError;
 use super::guard::PivotGuard;
 use super::handler::Shared;
 use super::inspect::Inspection;
+use super::scan_pool::{ScanPause, ScanPool};
 use super::server::{self, ServerParts};
 use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
 use super::stats::{ProxyStats, StatsSnapshot};
@@ -128,6 +129,8 @@ pub struct ProxyEngine {
     stats: Arc<ProxyStats>,
     lifecycle: tokio::sync::Mutex<Option<Running>>,
     status: Mutex<StatusInner>,
+    /// Started with the first run that inspects; kept across restarts.
+    pool: Mutex<Option<ScanPool>>,
 }
 
 impl std::fmt::Debug for ProxyEngine {
@@ -166,7 +169,44 @@ impl ProxyEngine {
                 last_error: None,
                 ca_handle: None,
             }),
+            pool: Mutex::new(None),
         }
+    }
+
+    fn pool(&self) -> Option<ScanPool> {
+        self.pool.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// The scan pool, started on first use.
+    fn ensure_pool(&self) -> Result<ScanPool, ProxyError> {
+        let mut slot = self
+            .pool
+            .lock()
+            .map_err(|_| ProxyError::Server("scan pool lock poisoned".into()))?;
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let pool = ScanPool::start(self.settings.scan_pool, Arc::clone(&self.stats))
+            .map_err(|e| ProxyError::Server(format!("cannot start the scan threads: {e}")))?;
+        *slot = Some(pool.clone());
+        Ok(pool)
+    }
+
+    /// Resolves once inspection has caught up: every queued scan has run and
+    /// every finished message body has been scanned to its end (findings are
+    /// recorded asynchronously, off the forwarding path). Tunnels and
+    /// WebSockets still open are not waited for.
+    pub async fn scan_idle(&self) {
+        if let Some(p) = self.pool() {
+            p.idle().await;
+        }
+    }
+
+    /// Holds the scan pool's workers until the returned guard is dropped
+    /// (test and diagnostics hook: forwarding must go on regardless).
+    /// `None` when nothing is inspected.
+    pub fn pause_scanning(&self) -> Option<ScanPause> {
+        self.pool().map(|p| p.pause())
     }
 
     /// The settings this engine was built with.
@@ -266,6 +306,7 @@ impl ProxyEngine {
                 Some(Arc::clone(d)),
                 Arc::clone(&self.sink),
                 Arc::clone(&self.stats),
+                self.ensure_pool()?,
             )),
             _ => None,
         };
@@ -426,6 +467,14 @@ impl ProxyEngine {
             },
             last_error,
             counters: self.stats.snapshot(),
+        }
+    }
+}
+
+impl Drop for ProxyEngine {
+    fn drop(&mut self) {
+        if let Some(p) = self.pool() {
+            p.shutdown();
         }
     }
 }

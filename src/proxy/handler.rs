@@ -419,7 +419,14 @@ impl GuardHandler {
                     .get(header::CONTENT_ENCODING)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                if let Some(scan) = insp.body_scan(sctx, encoding.as_deref()) {
+                let content_type = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if let Some(scan) =
+                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref())
+                {
                     let (parts, body) = req.into_parts();
                     req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
                 }
@@ -556,7 +563,12 @@ impl GuardHandler {
             .get(header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        match insp.body_scan(sctx, encoding.as_deref()) {
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref()) {
             Some(scan) => {
                 let (parts, body) = res.into_parts();
                 Response::from_parts(parts, InspectedBody::wrap(body, scan))

@@ -1,22 +1,28 @@
-//! The only place where the proxy touches the detector: builds scan contexts,
-//! scans heads, creates body inspectors and hands findings (counted) to the sink.
+//! The only place where the proxy touches the detector: builds scan
+//! contexts and hands heads, body frames and WebSocket messages to the scan
+//! pool (never scanning on the forwarding path), and hands findings
+//! (counted) to the sink.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use hudsucker::hyper::HeaderMap;
 
 use crate::core::finding::{Direction, Finding};
 use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::store::FindingSink;
 
+use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
+use super::sniff::{body_verdict, BodyVerdict};
 use super::stats::ProxyStats;
 
-/// Detector + sink + counters, shared by every handler clone.
+/// Detector + sink + counters + scan pool, shared by every handler clone.
 #[derive(Clone)]
 pub struct Inspection {
     detector: Option<Arc<Detector>>,
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
+    pool: ScanPool,
 }
 
 /// Header pairs for a [`MessageHead`]. The scanner itself skips the
@@ -28,16 +34,27 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(&str, &[u8])> {
         .collect()
 }
 
+/// Bytes a head occupies in the scan queue.
+fn head_cost(url: &str, headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum::<usize>()
+        + url.len()
+}
+
 impl Inspection {
     pub fn new(
         detector: Option<Arc<Detector>>,
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
+        pool: ScanPool,
     ) -> Self {
         Inspection {
             detector,
             sink,
             stats,
+            pool,
         }
     }
 
@@ -55,7 +72,7 @@ impl Inspection {
         self.sink.record(findings);
     }
 
-    /// Scans a request line (method + URL) and its headers.
+    /// Queues the scan of a request line (method + URL) and its headers.
     pub fn scan_request_head(
         &self,
         ctx: &ScanContext,
@@ -63,33 +80,51 @@ impl Inspection {
         url: &str,
         headers: &HeaderMap,
     ) {
-        if let Some(d) = &self.detector {
-            let head = MessageHead {
-                method: Some(method),
-                url: Some(url),
-                status: None,
-                headers: header_pairs(headers),
-            };
-            self.record(d.scan_head(ctx, &head));
-        }
+        self.scan_head(ctx, Some(method), Some(url), None, headers);
     }
 
-    /// Scans a response status and its headers.
+    /// Queues the scan of a response status and its headers.
     pub fn scan_response_head(&self, ctx: &ScanContext, status: u16, headers: &HeaderMap) {
-        if let Some(d) = &self.detector {
-            let head = MessageHead {
-                method: None,
-                url: None,
-                status: Some(status),
-                headers: header_pairs(headers),
-            };
-            self.record(d.scan_head(ctx, &head));
-        }
+        self.scan_head(ctx, None, None, Some(status), headers);
     }
 
-    /// A streaming scanner for one body, or `None` when inspection is off.
-    pub fn body_scan(&self, ctx: ScanContext, content_encoding: Option<&str>) -> Option<BodyScan> {
-        self.stream_scan(ctx, "body", content_encoding)
+    fn scan_head(
+        &self,
+        ctx: &ScanContext,
+        method: Option<&str>,
+        url: Option<&str>,
+        status: Option<u16>,
+        headers: &HeaderMap,
+    ) {
+        let Some(d) = self.detector.clone() else {
+            return;
+        };
+        let me = self.clone();
+        let ctx = ctx.clone();
+        let method = method.map(str::to_owned);
+        let url = url.map(str::to_owned);
+        let headers = headers.clone();
+        let cost = head_cost(url.as_deref().unwrap_or_default(), &headers);
+        self.pool.submit(cost, move || {
+            let head = MessageHead {
+                method: method.as_deref(),
+                url: url.as_deref(),
+                status,
+                headers: header_pairs(&headers),
+            };
+            me.record(d.scan_head(&ctx, &head));
+        });
+    }
+
+    /// A streaming scanner for one message body, or `None` when inspection
+    /// is off. Binary bodies (see [`super::sniff`]) are counted, not scanned.
+    pub fn body_scan(
+        &self,
+        ctx: ScanContext,
+        content_encoding: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Option<BodyScan> {
+        self.stream_scan(ctx, "body", content_encoding, content_type, true)
     }
 
     /// The two stream scanners (outbound, inbound) of a relayed tunnel,
@@ -97,72 +132,95 @@ impl Inspection {
     pub fn tunnel_scans(&self, source: &str, dest: &str) -> Option<(BodyScan, BodyScan)> {
         let ctx = |direction| ScanContext::new(direction, "http", source, dest);
         Some((
-            self.stream_scan(ctx(Direction::Outbound), "tunnel", None)?,
-            self.stream_scan(ctx(Direction::Inbound), "tunnel", None)?,
+            self.stream_scan(ctx(Direction::Outbound), "tunnel", None, None, false)?,
+            self.stream_scan(ctx(Direction::Inbound), "tunnel", None, None, false)?,
         ))
     }
 
     /// A streaming scanner for one byte stream at `location` (`body`, or
     /// `tunnel` for plaintext HTTP relayed inside a blind CONNECT tunnel).
-    pub fn stream_scan(
+    fn stream_scan(
         &self,
         ctx: ScanContext,
         location: &str,
         content_encoding: Option<&str>,
+        content_type: Option<&str>,
+        body: bool,
     ) -> Option<BodyScan> {
         let d = self.detector.as_ref()?;
         let direction = ctx.direction;
-        Some(BodyScan {
+        let work = StreamInspector {
             inspector: d.body_inspector(ctx, location, content_encoding),
             inspection: self.clone(),
             direction,
-            finished: false,
+        };
+        // Without a content coding the forwarded bytes are the scanned
+        // bytes, so the scan limit is known here, before anything is queued.
+        let raw_limit = content_encoding
+            .is_none()
+            .then(|| d.max_scan_bytes() as u64);
+        Some(BodyScan {
+            handle: self.pool.stream(Box::new(work), body),
+            raw_limit,
+            offset: 0,
+            sniff: body.then(|| Sniff {
+                content_type: content_type.map(str::to_owned),
+                content_encoding: content_encoding.map(str::to_owned),
+            }),
         })
     }
 
-    /// Scans one WebSocket message.
-    pub fn scan_websocket(&self, ctx: &ScanContext, bytes: &[u8]) {
-        if let Some(d) = &self.detector {
-            ProxyStats::add(
-                match ctx.direction {
-                    Direction::Outbound => &self.stats.bytes_scanned_outbound,
-                    Direction::Inbound => &self.stats.bytes_scanned_inbound,
-                },
-                bytes.len().min(d.max_scan_bytes()) as u64,
-            );
-            if bytes.len() > d.max_scan_bytes() {
-                ProxyStats::inc(&self.stats.truncated_messages);
-            }
-            self.record(d.scan_text(ctx, "websocket", bytes));
+    /// Queues the scan of one WebSocket message.
+    pub fn scan_websocket(&self, ctx: &ScanContext, bytes: Bytes) {
+        let Some(d) = self.detector.clone() else {
+            return;
+        };
+        let max = d.max_scan_bytes();
+        ProxyStats::add(
+            match ctx.direction {
+                Direction::Outbound => &self.stats.bytes_scanned_outbound,
+                Direction::Inbound => &self.stats.bytes_scanned_inbound,
+            },
+            bytes.len().min(max) as u64,
+        );
+        if bytes.len() > max {
+            ProxyStats::inc(&self.stats.truncated_messages);
+            self.stats
+                .count_unscanned(Unscanned::Limit, (bytes.len() - max) as u64);
         }
+        let bytes = bytes.slice(..bytes.len().min(max));
+        let me = self.clone();
+        let ctx = ctx.clone();
+        self.pool.submit(bytes.len(), move || {
+            me.record(d.scan_text(&ctx, "websocket", &bytes));
+        });
     }
 }
 
-/// Inspection state of one body: fed frame by frame, finished exactly once
-/// (at end of stream, on error, or when dropped early).
-pub struct BodyScan {
+/// What the first frame of a body is judged with.
+struct Sniff {
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+}
+
+/// The pool side of one stream: its inspector, fed in order.
+struct StreamInspector {
     inspector: BodyInspector,
     inspection: Inspection,
     direction: Direction,
-    finished: bool,
 }
 
-impl BodyScan {
-    /// Inspects one data frame, before it is passed on.
-    pub fn feed(&mut self, chunk: &[u8]) {
-        if self.finished {
-            return;
-        }
-        let found = self.inspector.feed(chunk);
+impl StreamWork for StreamInspector {
+    fn feed(&mut self, frame: &[u8]) {
+        let found = self.inspector.feed(frame);
         self.inspection.record(found);
     }
 
-    /// Ends inspection and records its counters; later calls do nothing.
-    pub fn finish(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
+    fn saturated(&self) -> bool {
+        self.inspector.stats().truncated
+    }
+
+    fn finish(&mut self) {
         let found = self.inspector.finish();
         self.inspection.record(found);
         let st = self.inspector.stats();
@@ -183,8 +241,70 @@ impl BodyScan {
     }
 }
 
-impl Drop for BodyScan {
-    fn drop(&mut self) {
-        self.finish();
+/// The forwarding side of one inspected stream: frames go to the scan pool
+/// (or are counted as unscanned) and this never blocks. Ended exactly once
+/// (at end of stream, on error, or when dropped early).
+pub struct BodyScan {
+    handle: StreamHandle,
+    /// `max_scan_bytes` when forwarded bytes are scanned bytes (no coding).
+    raw_limit: Option<u64>,
+    /// Forwarded bytes so far.
+    offset: u64,
+    /// Pending until the first data frame of a body.
+    sniff: Option<Sniff>,
+}
+
+impl BodyScan {
+    /// Decides, before queueing `len` bytes, whether they are to be scanned.
+    fn admit(&mut self, first: &[u8]) {
+        if let Some(s) = self.sniff.take() {
+            let verdict = body_verdict(
+                s.content_type.as_deref(),
+                s.content_encoding.as_deref(),
+                first,
+            );
+            if verdict == BodyVerdict::Binary {
+                self.handle.stop(Unscanned::Binary);
+            }
+        }
+        let len = first.len() as u64;
+        let start = self.offset;
+        self.offset += len;
+        if let Some(limit) = self.raw_limit {
+            if start >= limit {
+                self.handle.stop(Unscanned::Limit);
+            } else if self.offset > limit && !self.handle.stopped() {
+                // This frame crosses the limit: its tail is not scanned.
+                self.handle.count(Unscanned::Limit, self.offset - limit);
+            }
+        }
+    }
+
+    /// Hands one data frame (a cheap clone) to the pool, as it is forwarded.
+    pub fn push(&mut self, frame: &Bytes) {
+        if frame.is_empty() {
+            return;
+        }
+        self.admit(frame);
+        self.handle.push(frame.clone());
+    }
+
+    /// Like [`BodyScan::push`] for bytes read into a borrowed buffer (tunnels):
+    /// copied only when they are queued.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.admit(bytes);
+        if self.handle.stopped() {
+            self.handle.push_counted(bytes.len());
+        } else {
+            self.handle.push(Bytes::copy_from_slice(bytes));
+        }
+    }
+
+    /// Ends the stream; later calls do nothing.
+    pub fn finish(&mut self) {
+        self.handle.end();
     }
 }

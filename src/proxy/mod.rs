@@ -53,8 +53,10 @@ pub mod error;
 pub mod guard;
 pub mod handler;
 pub mod inspect;
+pub mod scan_pool;
 pub mod server;
 pub mod settings;
+pub mod sniff;
 pub mod stats;
 pub mod tunnel;
 pub mod upstream;
@@ -63,8 +65,9 @@ pub mod websocket;
 pub use ca::{ca_info, ensure_ca, export_ca_cert, fingerprint_sha256, CaInfo};
 pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};
 pub use error::ProxyError;
+pub use scan_pool::{ScanPause, ScanPoolSettings};
 pub use settings::{ProxySettings, UpstreamProxy};
-pub use stats::{StatsSnapshot, TunnelRecord};
+pub use stats::{ScanCounters, StatsSnapshot, TunnelRecord, UnscannedBytes};
 
 /// Tracing directive every subscriber must add after the operator's filter.
 /// hudsucker's request spans record the full request URI (query strings

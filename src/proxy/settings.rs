@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::error::ProxyError;
+use super::scan_pool::ScanPoolSettings;
 
 /// Runtime settings of one [`super::ProxyEngine`].
 #[derive(Clone)]
@@ -47,6 +48,9 @@ pub struct ProxySettings {
     /// response head (else 504). Generous: LLM APIs think for minutes before
     /// a non-streaming answer.
     pub upstream_response_head_timeout: Duration,
+    /// Threads and queue bounds of the scan pool (inspection runs there,
+    /// never on the threads that forward traffic).
+    pub scan_pool: ScanPoolSettings,
 }
 
 /// Default of [`ProxySettings::request_body_idle_timeout`].
@@ -72,6 +76,7 @@ impl Default for ProxySettings {
             inspect: true,
             request_body_idle_timeout: DEFAULT_REQUEST_BODY_IDLE_TIMEOUT,
             upstream_response_head_timeout: DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT,
+            scan_pool: ScanPoolSettings::default(),
         }
     }
 }
@@ -108,6 +113,7 @@ impl fmt::Debug for ProxySettings {
                 "upstream_response_head_timeout",
                 &self.upstream_response_head_timeout,
             )
+            .field("scan_pool", &self.scan_pool)
             .finish()
     }
 }

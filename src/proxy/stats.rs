@@ -44,6 +44,18 @@ pub struct ProxyStats {
     pub client_timeouts: AtomicU64,
     /// Exchanges ended because the upstream sent no response head in time.
     pub upstream_timeouts: AtomicU64,
+    /// Bytes waiting for (or being scanned by) the scan pool now.
+    pub scan_queue_bytes: AtomicU64,
+    /// Highest [`Self::scan_queue_bytes`] seen.
+    pub scan_queue_peak_bytes: AtomicU64,
+    /// Time the scan pool's threads spent in scan jobs (sum of job durations).
+    pub scan_time_ns: AtomicU64,
+    /// Forwarded bytes not scanned because the scan queues were full.
+    pub unscanned_overload_bytes: AtomicU64,
+    /// Forwarded bytes past a message's `max_scan_bytes`.
+    pub unscanned_limit_bytes: AtomicU64,
+    /// Forwarded bytes of binary bodies (images, audio, video, fonts, archives, wasm).
+    pub unscanned_binary_bytes: AtomicU64,
     recent_tunnels: Mutex<VecDeque<TunnelRecord>>,
 }
 
@@ -75,6 +87,29 @@ pub struct SeverityCounts {
     pub critical: u64,
 }
 
+/// Forwarded bytes that were not scanned, by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UnscannedBytes {
+    /// The scan queues were full: the pool was behind, forwarding went on.
+    pub overload: u64,
+    /// Past a message's `max_scan_bytes`.
+    pub limit: u64,
+    /// Binary bodies (images, audio, video, fonts, archives, wasm).
+    pub binary: u64,
+}
+
+/// The scan pool's load.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanCounters {
+    /// Bytes waiting for the scan pool now.
+    pub queue_bytes: u64,
+    /// Highest queue depth seen (bytes).
+    pub queue_peak_bytes: u64,
+    /// Time spent scanning on the pool's threads (sum of job durations).
+    pub time_ms: u64,
+    pub unscanned_bytes: UnscannedBytes,
+}
+
 /// A point-in-time copy of the counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatsSnapshot {
@@ -98,6 +133,7 @@ pub struct StatsSnapshot {
     pub client_protocol_errors: u64,
     pub client_timeouts: u64,
     pub upstream_timeouts: u64,
+    pub scan: ScanCounters,
     pub recent_tunnels: Vec<TunnelRecord>,
 }
 
@@ -175,6 +211,16 @@ impl ProxyStats {
             client_protocol_errors: get(&self.client_protocol_errors),
             client_timeouts: get(&self.client_timeouts),
             upstream_timeouts: get(&self.upstream_timeouts),
+            scan: ScanCounters {
+                queue_bytes: get(&self.scan_queue_bytes),
+                queue_peak_bytes: get(&self.scan_queue_peak_bytes),
+                time_ms: get(&self.scan_time_ns) / 1_000_000,
+                unscanned_bytes: UnscannedBytes {
+                    overload: get(&self.unscanned_overload_bytes),
+                    limit: get(&self.unscanned_limit_bytes),
+                    binary: get(&self.unscanned_binary_bytes),
+                },
+            },
             recent_tunnels: self
                 .recent_tunnels
                 .lock()

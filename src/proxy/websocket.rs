@@ -30,9 +30,9 @@ use super::stats::ProxyStats;
 
 /// Scans one message if it is text or UTF-8 binary.
 fn scan_message(shared: &Shared, direction: Direction, source: &str, dest: &str, msg: &Message) {
-    let bytes: &[u8] = match msg {
-        Message::Text(t) => t.as_bytes(),
-        Message::Binary(b) if std::str::from_utf8(b).is_ok() => b.as_ref(),
+    let bytes: Bytes = match msg {
+        Message::Text(t) => Bytes::from(t.clone()),
+        Message::Binary(b) if std::str::from_utf8(b).is_ok() => b.clone(),
         _ => return,
     };
     ProxyStats::inc(&shared.stats.websocket_messages);

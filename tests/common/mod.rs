@@ -73,9 +73,13 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
 
 /// A detector with the test rules.
 pub fn detector() -> Arc<Detector> {
+    detector_with(DetectorOptions::default())
+}
+
+/// A detector with the test rules and the given options.
+pub fn detector_with(opts: DetectorOptions) -> Arc<Detector> {
     Arc::new(
-        Detector::with_rules(OUTBOUND.iter(), INBOUND.iter(), DetectorOptions::default())
-            .expect("test rules compile"),
+        Detector::with_rules(OUTBOUND.iter(), INBOUND.iter(), opts).expect("test rules compile"),
     )
 }
 
