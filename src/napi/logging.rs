@@ -7,6 +7,7 @@
 //! lifecycle facts, destinations and counters — never header values, bodies,
 //! paths or queries (the hardening tests run with `RUST_LOG=trace` to prove it).
 
+use crate::core::redact::mask_labels;
 use std::sync::Once;
 
 static INIT: Once = Once::new();
@@ -34,6 +35,24 @@ fn requested_level(filter: &str) -> &'static str {
     level.unwrap_or("info")
 }
 
+/// Writes each formatted event with every credential-like label masked
+/// (see [`mask_labels`]): hosts and targets in our events come from clients,
+/// and a client can put a key in a host name. The formatter hands over one
+/// whole event per write.
+struct MaskingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let masked = mask_labels(&String::from_utf8_lossy(buf), |_| false);
+        self.0.write_all(masked.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Installs the stderr subscriber once per process, if a filter is set.
 pub fn init() {
     INIT.call_once(|| {
@@ -45,7 +64,7 @@ pub fn init() {
             let directives = format!("off,traffic_guardian={}", requested_level(&filter));
             let subscriber = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
-                .with_writer(std::io::stderr)
+                .with_writer(|| MaskingWriter(std::io::stderr()))
                 .with_ansi(false)
                 .finish();
             // Another subscriber (an embedding host's) wins; that is fine.

@@ -453,6 +453,12 @@ impl GuardHandler {
         dest: String,
     ) -> RequestOrResponse {
         let shared = Arc::clone(&self.shared);
+        // The target itself can carry a secret (a key as a DNS label), even
+        // when the tunnel is blind: scan it as the request's URL.
+        if let (Some(insp), Some(target)) = (&shared.inspection, req.uri().authority()) {
+            let sctx = ScanContext::new(Direction::Outbound, "http", &source, &dest);
+            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers());
+        }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&port)
             && shared.is_trusted(runtime.as_deref())

@@ -526,3 +526,56 @@ fn decoded_views_do_not_depend_on_frame_boundaries() {
         assert_eq!(key(&found), whole, "split at {split}");
     }
 }
+
+/// A key sent as a DNS label: found in the URL, and the finding's `dest`
+/// (lower-cased, as the proxy gives it) and `location` never carry it.
+#[test]
+fn a_secret_in_the_destination_host_comes_back_in_no_field() {
+    use crate::core::rules::template::expand;
+    let det = Arc::new(Detector::builtin(DetectorOptions::default()).expect("builtin rules"));
+    for template in [
+        "AKIA«b32:16»",
+        "ghp_«alnum:36»",
+        "sk-proj-«b64url:74»T3BlbkFJ«b64url:20»",
+    ] {
+        let key = expand(template).text;
+        let host = format!("{}.exfil.invalid", key.to_ascii_lowercase());
+        let dest = format!("{host}:80");
+        let url = format!("http://{key}.exfil.invalid/p");
+        let ctx = ScanContext::new(Direction::Outbound, "http", "agent", &dest);
+        let header = format!("x-{}", key.to_ascii_lowercase());
+        let head = MessageHead {
+            method: Some("GET"),
+            url: Some(&url),
+            status: None,
+            headers: vec![(header.as_str(), b"1".as_slice())],
+        };
+        let (findings, _) = det.scan_message(&ctx, &head, b"");
+        assert!(
+            !findings.is_empty(),
+            "{template}: the key in the URL is found"
+        );
+        let json = serde_json::to_string(&findings)
+            .expect("findings serialise")
+            .to_ascii_lowercase();
+        let needle = key.to_ascii_lowercase();
+        assert!(
+            !json.contains(&needle[needle.len() - 12..]),
+            "{template}: leaked in {json}"
+        );
+        for f in &findings {
+            assert_eq!(f.dest, "[MASKED].exfil.invalid:80", "{template}");
+        }
+    }
+    // Ordinary destinations are shown as they are.
+    for dest in [
+        "api.anthropic.com:443",
+        "registry.npmjs.org:443",
+        "d111111abcdef8.cloudfront.net:443",
+        "ec2-54-12-1-2.compute-1.amazonaws.com:443",
+        "[::1]:8080",
+        "objects.githubusercontent.com:443",
+    ] {
+        assert_eq!(det.mask_dest(dest), dest);
+    }
+}
