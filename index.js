@@ -773,8 +773,9 @@ if (
   }
 }
 
-const { Guardian, caEnsure, caExport, caInfo, checkConfig, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, checkConfig, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
 export { Guardian }
+export { StreamScanner }
 export { caEnsure }
 export { caExport }
 export { caInfo }

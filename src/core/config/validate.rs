@@ -1477,7 +1477,7 @@ fn human(n: u64, sizes: bool) -> String {
 
 /// `1048576`, `512k`, `1m`, `1MiB`, `4MB`, `2 g`. Suffixes are binary
 /// (1k = 1024): these are buffer limits, and operators mean powers of two.
-pub(crate) fn parse_size(s: &str) -> Option<u64> {
+pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = (s.get(..split)?, s.get(split..)?.trim());
