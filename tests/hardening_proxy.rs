@@ -979,7 +979,8 @@ async fn log_dir_removed_mid_run_is_recreated() {
 // ---------------------------------------------------------------- permissions & exposure
 
 /// Home 0700, fingerprint key 0600, findings 0600, CA key 0600 — and
-/// too-open modes left by someone else are tightened at start.
+/// too-open modes left by someone else are tightened at start, except on
+/// the keys: a key others could read is refused, naming the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
     let up = upstream(HashMap::new()).await;
@@ -1001,10 +1002,26 @@ async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
     }
     g.stop().await.unwrap();
     drop(g);
-    // Someone loosens everything; the next start tightens it again.
+    // Someone loosens everything; the next start tightens it again, but
+    // refuses each key until its owner has checked it.
     for (p, _) in &files {
         let m = if p.is_dir() { 0o777 } else { 0o666 };
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    for key in [
+        home.path().join("fingerprint.key"),
+        home.path().join("ca").join("ca-key.pem"),
+    ] {
+        let err = match Guardian::from_input(&input(home.path(), mitm.clone())) {
+            Ok(g) => g.start().await.err().map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let err = err.unwrap_or_else(|| panic!("{} (mode 0666) was adopted", key.display()));
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{err}"
+        );
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let (g, proxy) = start(home.path(), mitm).await;
     plant(proxy, up).await;

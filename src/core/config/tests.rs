@@ -305,8 +305,12 @@ fn config_file_permission_warnings() {
         "config_file",
         "holds credentials and is readable by other users",
     );
+    // World-writable: anyone could rewrite it, so it is refused.
     fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
-    assert_warn(&check(&i), "config_file", "writable by other users");
+    let e = assert_err(&check(&i), "config_file", "writable by every user");
+    assert!(e.hint.contains(&format!("chmod 600 {}", p.display())), "{e:?}");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o620)).unwrap();
+    assert_warn(&check(&i), "config_file", "writable by its group");
     fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
     assert!(warns(&check(&i), "config_file").is_empty());
 }

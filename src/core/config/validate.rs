@@ -357,11 +357,26 @@ fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues) {
         let Ok(meta) = fs::metadata(path) else { return };
         let mode = meta.permissions().mode() & 0o777;
         let holds_secrets = layer.contains_key("runtimes") || layer.contains_key("upstream_proxy");
-        if mode & 0o022 != 0 {
+        if mode & 0o002 != 0 {
+            // Anyone could rewrite it: e.g. point `upstream_proxy` or
+            // `ca_bundle` somewhere of their choosing. Refused, not warned.
+            is.error(
+                "config_file",
+                format!(
+                    "config file {} is writable by every user (mode {mode:04o}); anyone could change what the \
+                     guardian does",
+                    path.display()
+                ),
+                format!(
+                    "chmod 600 {} (and check that its contents are still yours)",
+                    path.display()
+                ),
+            );
+        } else if mode & 0o020 != 0 {
             is.warn(
                 "config_file",
                 format!(
-                    "config file {} is writable by other users (mode {mode:04o})",
+                    "config file {} is writable by its group (mode {mode:04o})",
                     path.display()
                 ),
                 format!("chmod 600 {}", path.display()),
@@ -1358,7 +1373,7 @@ impl Validator<'_> {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                    let me = sys::euid();
+                    let me = crate::core::keyfile::euid();
                     if meta.uid() != me {
                         self.is.error(
                             field,
@@ -1877,15 +1892,14 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
 
 #[cfg(unix)]
 mod sys {
-    //! access(2) and geteuid(2) from the C library std already links; they
-    //! answer "can this user write here" without creating anything.
+    //! access(2) from the C library std already links; it
+    //! answers "can this user write here" without creating anything.
     use std::ffi::{c_char, c_int, CString};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
 
     extern "C" {
         fn access(path: *const c_char, mode: c_int) -> c_int;
-        fn geteuid() -> u32;
     }
     const W_OK: c_int = 2;
     const X_OK: c_int = 1;
@@ -1896,11 +1910,6 @@ mod sys {
         };
         // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
         unsafe { access(c.as_ptr(), W_OK | X_OK) == 0 }
-    }
-
-    pub(super) fn euid() -> u32 {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { geteuid() }
     }
 }
 
