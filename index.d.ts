@@ -273,6 +273,9 @@ export interface HttpsInfo {
   ca_cert_path?: string
 }
 
+/** Shortest runtime token the validator accepts; `setup` asks for the same. */
+export declare const MIN_TOKEN_LEN: number
+
 /**
  * Reads findings from a log directory without a running guardian (the
  * CLI's `findings` and `report`), newest first. Torn lines are skipped.

@@ -16,6 +16,8 @@ import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
+
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
 import { fakeAnthropicKey, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
 import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
@@ -446,6 +448,17 @@ describe('setup', () => {
     expect(run(['setup', '--runtime', 'podman']).code).toBe(2);
   });
 
+  it("setup asks for the token length the validator accepts (one constant, from the addon)", () => {
+    const r = run(['setup', '--runtime', 'docker'], { home: join(tmp, 'setup-len') });
+    expect(r.stdout).toContain(`<${MIN_TOKEN_LEN}+ random characters`);
+    // The validator agrees: exactly that many passes, one fewer fails.
+    for (const [len, ok] of [[MIN_TOKEN_LEN, 0], [MIN_TOKEN_LEN - 1, 1]] as const) {
+      const f = join(tmp, `len-${len}.json`);
+      writeFileSync(f, JSON.stringify({ runtimes: [{ name: 'main', token: 'k'.repeat(len) }] }), { mode: 0o600 });
+      expect(run(['check-config', '--config', f]).code, `token of ${len}`).toBe(ok);
+    }
+  });
+
   it('--onecli chains upstream with its credentials masked', () => {
     const r = run(['setup', '--onecli', `http://x:${ONECLI_TOKEN}@127.0.0.1:10255`, '--json'], { home });
     expect(r.code).toBe(0);
@@ -577,6 +590,19 @@ describe('start, status, findings, report with real traffic', () => {
     expect(run(['findings', '--since', 'yesterday'], { home }).code).toBe(2);
     expect(run(['findings', '--severity', 'urgent'], { home }).code).toBe(2);
     expect(run(['findings', '--limit', '0'], { home }).code).toBe(2);
+  });
+
+  it('--pattern, --severity and --type are checked against the registry, with a did-you-mean', () => {
+    const unknown = run(['findings', '--pattern', 'no_such_rule'], { home });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--pattern "no_such_rule" is not a rule id');
+    expect(unknown.stderr).toContain('traffic-guardian rules');
+    const typo = run(['findings', '--pattern', 'aws_acess_key_id'], { home });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "aws_access_key_id"?');
+    expect(run(['findings', '--severity', 'hihg'], { home }).stderr).toContain('did you mean "high"?');
+    expect(run(['findings', '--type', 'EXFILL'], { home }).stderr).toContain('did you mean "EXFIL"?');
+    expect(run(['findings', '--pattern', 'aws_access_key_id'], { home }).code).toBe(0);
   });
 
   it('report summarises the period in text, md and json', () => {

@@ -374,7 +374,10 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = ensure_ca(&dir).unwrap_err().to_string();
         assert!(err.contains("mode 0644"), "{err}");
-        assert!(err.contains(&format!("chmod 600 {}", key.display())), "{err}");
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{err}"
+        );
         assert!(err.contains(&format!("rm -r {}", dir.display())), "{err}");
         assert_eq!(mode(&key), 0o644, "the key is not silently adopted");
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();

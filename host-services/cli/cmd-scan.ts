@@ -101,11 +101,35 @@ interface Coverage {
   why: string;
 }
 
+/** All of stdin. readFileSync(0) fails with EAGAIN on a non-blocking pipe that is not yet full (large inputs): wait and retry. */
+function readStdin(): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
+
 function readInput(file: string | undefined): Buffer {
   if (file === undefined || file === '-') {
     if (process.stdin.isTTY) throw new UsageError('no input: pass a FILE, or pipe data and use -', 'traffic-guardian scan --help');
     try {
-      return readFileSync(0);
+      return readStdin();
     } catch (err) {
       throw new CliError(`cannot read stdin: ${(err as Error).message}`);
     }

@@ -39,7 +39,11 @@ impl std::fmt::Display for NotPrivate {
 /// Refuses a private key file that the running user does not own, or that
 /// group or others may access. `regenerate` says how to get a fresh key
 /// instead (e.g. "delete it to regenerate").
-pub fn check_private_file(path: &Path, meta: &Metadata, regenerate: &str) -> Result<(), NotPrivate> {
+pub fn check_private_file(
+    path: &Path,
+    meta: &Metadata,
+    regenerate: &str,
+) -> Result<(), NotPrivate> {
     let me = euid();
     let p = path.display();
     if meta.uid() != me {
@@ -148,7 +152,10 @@ mod tests {
         // A key others could read is refused, not silently tightened.
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         let e = load_or_create_key(&p).unwrap_err().to_string();
-        assert!(e.contains("mode 0644") && e.contains(&format!("chmod 600 {}", p.display())), "{e}");
+        assert!(
+            e.contains("mode 0644") && e.contains(&format!("chmod 600 {}", p.display())),
+            "{e}"
+        );
         assert!(e.contains("delete it to regenerate"), "{e}");
         fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(load_or_create_key(&p).unwrap(), k1);

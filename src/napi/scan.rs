@@ -21,8 +21,8 @@ fn detector() -> Result<&'static Arc<Detector>> {
                 max_scan_bytes: MAX_MAX_SCAN_BYTES as usize,
                 ..DetectorOptions::default()
             })
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| Error::new(Status::GenericFailure, e.clone()))

@@ -990,7 +990,7 @@ impl Validator<'_> {
                     self.is.error(
                         format!("runtimes[{i}].token"),
                         format!("runtimes[{i}] has no token"),
-                        "add \"token\": a random secret of at least 16 characters, e.g. from `openssl rand -hex 24`",
+                        format!("add \"token\": a random secret of at least {MIN_TOKEN_LEN} characters, e.g. from `openssl rand -hex 24`"),
                     );
                     None
                 }
@@ -1391,10 +1391,14 @@ impl Validator<'_> {
                         self.is.error(
                             field,
                             format!(
-                                "{field} {} is not writable by the current user",
+                                "{field} {} is not writable by the current user: it is on a read-only mount, or \
+                                 its mode denies its owner write access",
                                 dir.display()
                             ),
-                            format!("chmod 700 {}", dir.display()),
+                            format!(
+                                "on a read-only mount, set {field} to a writable directory; otherwise chmod u+rwx {}",
+                                dir.display()
+                            ),
                         );
                         return;
                     }
