@@ -34,6 +34,21 @@ export declare class Guardian {
   findings(query?: FindingQuery | undefined | null): FindingPage
 }
 
+/**
+ * Scans a body of any size fed in chunks, with the proxy's streaming
+ * inspector: a secret split across two chunks is still found whole, and
+ * memory stays bounded by the carry-over window, not the input.
+ */
+export declare class StreamScanner {
+  /** Throws for an invalid `direction` or `max_scan_bytes`. */
+  constructor(opts: StreamScanOptions)
+  /** Scans the next chunk; returns the findings it completes. */
+  feed(chunk: Buffer): Array<Finding>
+  /** Ends the input: scans what was held back for the next chunk. */
+  finish(): Array<Finding>
+  stats(): StreamScanStats
+}
+
 /** Creates the CA in `caDir` (key 0600) if absent; returns its public info. */
 export declare function caEnsure(caDir: string): CaInfo
 
@@ -280,6 +295,9 @@ export interface HttpsInfo {
   ca_cert_path?: string
 }
 
+/** Shortest runtime token the validator accepts; `setup` asks for the same. */
+export declare const MIN_TOKEN_LEN: number
+
 /**
  * Reads findings from a log directory without a running guardian (the
  * CLI's `findings` and `report`), newest first. Torn lines are skipped.
@@ -330,4 +348,36 @@ export interface StartInfo {
   port: number
   mode: string
   https: HttpsInfo
+}
+
+/** Options of a [`StreamScanner`]. */
+export interface StreamScanOptions {
+  /** `outbound` runs EXFIL rules, `inbound` runs INJECTION rules. */
+  direction: string
+  /** Destination `host:port` (decides expected destinations). */
+  dest?: string
+  source?: string
+  /** Defaults to `text`; `http` for the body of a saved HTTP message. */
+  protocol?: string
+  /** Where findings say the match was; defaults to `text`. */
+  location?: string
+  /** The body's `content-encoding` (a copy is decoded, as the proxy does). */
+  content_encoding?: string
+  /**
+   * Bytes to inspect at most (`1048576`, `512k`, `64m`, `2g`); absent:
+   * everything. Beyond it nothing more is scanned.
+   */
+  max_scan_bytes?: string
+}
+
+/** What a [`StreamScanner`] has inspected so far. */
+export interface StreamScanStats {
+  /** Bytes inspected (decoded bytes when a content-encoding is set). */
+  scanned_bytes: number
+  /** Bytes fed (as given, still encoded). */
+  fed_bytes: number
+  /** The limit (or the decoder's bound) was reached: the rest was not scanned. */
+  truncated: boolean
+  /** The content-encoding could not be decoded: the rest was not scanned. */
+  decode_failed: boolean
 }

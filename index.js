@@ -773,12 +773,14 @@ if (
   }
 }
 
-const { Guardian, caEnsure, caExport, caInfo, checkConfig, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, checkConfig, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
 export { Guardian }
+export { StreamScanner }
 export { caEnsure }
 export { caExport }
 export { caInfo }
 export { checkConfig }
+export { MIN_TOKEN_LEN }
 export { queryFindings }
 export { ruleCatalog }
 export { scanMessage }

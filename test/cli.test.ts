@@ -16,6 +16,8 @@ import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
+
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
 import { fakeAnthropicKey, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
 import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
@@ -357,6 +359,58 @@ describe('scan', () => {
     expect(jsonl(s.stdout)[0]).toMatchObject({ pattern: 'aws_access_key_id', dest: 'paste.example:443' });
   });
 
+  /** `size` bytes of text no rule matches, with `at[i]` replaced by `keys[i]`. */
+  function bigFile(name: string, size: number, at: number[], keys: string[]): string {
+    const line = Buffer.from('the quick brown fox jumps over the lazy dog again and again\n');
+    const buf = Buffer.alloc(size);
+    for (let o = 0; o < size; o += line.length) line.copy(buf, o);
+    at.forEach((o, i) => Buffer.from(` ${keys[i]} `).copy(buf, o));
+    const f = join(dir, name);
+    writeFileSync(f, buf);
+    return f;
+  }
+  const MIB = 1024 * 1024;
+
+  it('a file larger than 1 MiB is scanned to its end, across window edges', () => {
+    const keys = [fakeAwsKey(), fakeAwsKey(), fakeAwsKey(), fakeAwsKey()];
+    // Past the old 1 MiB cut; straddling 1 MiB, 1 MiB + 64 KiB and 2 MiB + 64 KiB
+    // (the sniffed head and read-chunk edges); and near the end of 5 MiB.
+    const f = bigFile('big.txt', 5 * MIB, [MIB - 10, MIB + 65536 - 12, 2 * MIB + 65536 - 7, 5 * MIB - 100], keys);
+    const r = run(['scan', f, '--direction', 'outbound', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const found = jsonl(r.stdout).filter((x) => x['pattern'] === 'aws_access_key_id');
+    expect(found.length).toBe(4);
+    expect(new Set(found.map((x) => x['fingerprint'])).size).toBe(4);
+    expect(r.stderr).not.toContain('not scanned');
+    // The env limit (within the file's size) no longer caps anything below it.
+    const e = run(['scan', f, '--direction', 'outbound'], { env: { NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES: '64m' } });
+    expect(e.code).toBe(3);
+    expect(e.stdout).toMatch(/4 findings in /);
+    for (const out of [r.stdout, r.stderr, e.stdout, e.stderr]) for (const k of keys) expect(out).not.toContain(k);
+  });
+
+  it('a limit leaves bytes unscanned and says so on stderr and in --json', () => {
+    const key = fakeAwsKey();
+    const f = bigFile('limited.txt', 3 * MIB, [2 * MIB + 5], [key]);
+    const r = run(['scan', f, '--direction', 'outbound', '--json', '--max-scan-bytes', '1m']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/only the first 1\.0 MiB \(1048576 bytes\) were scanned; 2\.0 MiB \(2097152 bytes\) not scanned: the limit was reached \(--max-scan-bytes\)/);
+    const lines = jsonl(r.stdout);
+    expect(lines).toEqual([{ scan_incomplete: { bytes_scanned: MIB, bytes_unscanned: 2 * MIB, reason: expect.stringContaining('--max-scan-bytes') } }]);
+    // The env var is a limit too, named as the source.
+    const e = run(['scan', f, '--direction', 'outbound'], { env: { NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES: '2m' } });
+    expect(e.code).toBe(0);
+    expect(e.stderr).toContain('NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES');
+    expect(e.stdout).toContain('no findings in the first 2.0 MiB of');
+    // Stdin and raw HTTP bodies honour it the same way.
+    const s = run(['scan', '-', '--direction', 'outbound', '--max-scan-bytes', '1m'], { input: readFileSync(f) });
+    expect(s.stderr).toContain('(2097152 bytes) not scanned');
+    const bad = run(['scan', f, '--direction', 'outbound', '--max-scan-bytes', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-scan-bytes "lots" is not a size');
+    for (const out of [r.stdout, r.stderr, e.stdout, e.stderr, s.stdout, s.stderr]) expect(out).not.toContain(key);
+  });
+
   it('errors and usage errors', () => {
     const r = run(['scan', join(dir, 'missing.txt'), '--direction', 'inbound']);
     expect(r.code).toBe(1);
@@ -392,6 +446,17 @@ describe('setup', () => {
     expect(a.env['NODE_EXTRA_CA_CERTS']).toMatch(/ca\.pem$/);
     expect(a.mounts.length).toBe(1);
     expect(run(['setup', '--runtime', 'podman']).code).toBe(2);
+  });
+
+  it("setup asks for the token length the validator accepts (one constant, from the addon)", () => {
+    const r = run(['setup', '--runtime', 'docker'], { home: join(tmp, 'setup-len') });
+    expect(r.stdout).toContain(`<${MIN_TOKEN_LEN}+ random characters`);
+    // The validator agrees: exactly that many passes, one fewer fails.
+    for (const [len, ok] of [[MIN_TOKEN_LEN, 0], [MIN_TOKEN_LEN - 1, 1]] as const) {
+      const f = join(tmp, `len-${len}.json`);
+      writeFileSync(f, JSON.stringify({ runtimes: [{ name: 'main', token: 'k'.repeat(len) }] }), { mode: 0o600 });
+      expect(run(['check-config', '--config', f]).code, `token of ${len}`).toBe(ok);
+    }
   });
 
   it('--onecli chains upstream with its credentials masked', () => {
@@ -525,6 +590,19 @@ describe('start, status, findings, report with real traffic', () => {
     expect(run(['findings', '--since', 'yesterday'], { home }).code).toBe(2);
     expect(run(['findings', '--severity', 'urgent'], { home }).code).toBe(2);
     expect(run(['findings', '--limit', '0'], { home }).code).toBe(2);
+  });
+
+  it('--pattern, --severity and --type are checked against the registry, with a did-you-mean', () => {
+    const unknown = run(['findings', '--pattern', 'no_such_rule'], { home });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--pattern "no_such_rule" is not a rule id');
+    expect(unknown.stderr).toContain('traffic-guardian rules');
+    const typo = run(['findings', '--pattern', 'aws_acess_key_id'], { home });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "aws_access_key_id"?');
+    expect(run(['findings', '--severity', 'hihg'], { home }).stderr).toContain('did you mean "high"?');
+    expect(run(['findings', '--type', 'EXFILL'], { home }).stderr).toContain('did you mean "EXFIL"?');
+    expect(run(['findings', '--pattern', 'aws_access_key_id'], { home }).code).toBe(0);
   });
 
   it('report summarises the period in text, md and json', () => {

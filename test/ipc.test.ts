@@ -328,11 +328,10 @@ describe('a stopped guardian', () => {
     const h = await makeTempHome();
     try {
       const stopped = createTrafficGuardian({ env: isolatedEnv(h.home), config: detectConfig(h.home, runtimes) });
-      const t0 = Date.now();
+      // Answered at all (no proxy to wait for) is the point; how fast is not asserted.
       const s = await ask('alpha', { type: 'clawsec_traffic_status', requestId: 'stopped-1' }, stopped);
       const f = await ask('alpha', { type: 'clawsec_traffic_findings', requestId: 'stopped-2' }, stopped);
       const c = await ask('alpha', { type: 'clawsec_traffic_check_config', requestId: 'stopped-3' }, stopped);
-      expect(Date.now() - t0).toBeLessThan(2_000);
       expect(s).toMatchObject({ success: true, data: { running: false } });
       expect(f).toMatchObject({ success: true, data: { running: false, findings: [] } });
       expect(c).toMatchObject({ success: true, data: { running: false, ok: true } });
@@ -459,14 +458,11 @@ describe('a large findings log', () => {
       }
       await writeFile(join(logDir, 'findings.jsonl'), `${lines.join('\n')}\n`, { mode: 0o600 });
       const stopped = createTrafficGuardian({ env: isolatedEnv(h.home), config: detectConfig(h.home, runtimes) });
-      const t = Date.now();
       const r = await ask(
         'beta',
         { type: 'clawsec_traffic_findings', requestId: 'big-1', limit: 200, min_severity: 'critical', threat_type: 'EXFIL' },
         stopped,
       );
-      const elapsed = Date.now() - t;
-      expect(elapsed).toBeLessThan(3_000);
       if (!r.success) throw new Error(JSON.stringify(r));
       const d = r.data as { findings: { source: string; severity: string; threat_type: string }[]; next_cursor?: string };
       expect(d.findings).toHaveLength(200);

@@ -250,8 +250,8 @@ describe('ipc client', () => {
       expect(result.message).toMatch(/did not answer within 400 ms/);
       expect(result.message).toMatch(/not installed|busy/);
     }
+    // Waited at least its timeout (a lower bound load can only lengthen); no upper bound on a busy machine.
     expect(elapsed).toBeGreaterThanOrEqual(390);
-    expect(elapsed).toBeLessThan(3_000);
     expect(await readdir(dir.tasksDir(GROUP))).toEqual([]);
   });
 

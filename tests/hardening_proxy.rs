@@ -556,23 +556,24 @@ async fn slowloris_is_cut_off_by_the_header_timeout_and_others_are_served() {
     let head = format!("GET http://{up}/ok HTTP/1.1\r\nHost: {up}\r\nX-Slow: ");
     slow.write_all(head.as_bytes()).await.unwrap();
     let slow_task = tokio::spawn(async move {
-        // One byte a second until the proxy hangs up (or 50 s pass).
-        for _ in 0..50 {
+        // One byte a second until the proxy hangs up (or 50 bytes went by):
+        // returns how many bytes it trickled and when it was cut.
+        for sent in 0..50 {
             tokio::time::sleep(Duration::from_secs(1)).await;
             if slow.write_all(b"a").await.is_err() {
-                return Some(t0.elapsed());
+                return Some((sent, t0.elapsed()));
             }
             let mut b = [0u8; 64];
             if let Ok(Ok(0)) =
                 tokio::time::timeout(Duration::from_millis(1), slow.read(&mut b)).await
             {
-                return Some(t0.elapsed());
+                return Some((sent, t0.elapsed()));
             }
             if let Ok(Ok(n)) =
                 tokio::time::timeout(Duration::from_millis(1), slow.read(&mut b)).await
             {
                 if n > 0 {
-                    return Some(t0.elapsed());
+                    return Some((sent, t0.elapsed()));
                 }
             }
         }
@@ -600,10 +601,9 @@ async fn slowloris_is_cut_off_by_the_header_timeout_and_others_are_served() {
         .await
         .unwrap();
     let idle_task = tokio::spawn(async move {
-        let start = Instant::now();
         let mut out = Vec::new();
         let r = tokio::time::timeout(Duration::from_secs(45), idle.read_to_end(&mut out)).await;
-        (r.is_ok(), start.elapsed(), out)
+        (r.is_ok(), out)
     });
     // Meanwhile everyone else is served.
     for i in 0..10 {
@@ -612,17 +612,22 @@ async fn slowloris_is_cut_off_by_the_header_timeout_and_others_are_served() {
     }
     let cut = slow_task.await.unwrap();
     let (stalled_closed, stalled_out) = stalled_task.await.unwrap();
-    let (idle_closed, idle_after, idle_out) = idle_task.await.unwrap();
+    let (idle_closed, idle_out) = idle_task.await.unwrap();
     eprintln!(
-        "slowloris cut after {cut:?}; stalled upload closed: {stalled_closed} ({} bytes back); \
-         idle keep-alive closed: {idle_closed} after {idle_after:?} ({} bytes back)",
+        "slowloris cut after {cut:?} bytes; stalled upload closed: {stalled_closed} ({} bytes back); \
+         idle keep-alive closed: {idle_closed} ({} bytes back)",
         stalled_out.len(),
         idle_out.len()
     );
-    let cut = cut.expect("a trickled request head is cut off within 50 s");
+    // Trickling does not extend the header timeout: the head is cut before
+    // 50 bytes (≥ 50 s) went by, and the header-timeout counter below says
+    // that is what cut it. The only clock check is a lower bound (not cut
+    // before most of the 30 s timeout), which load can only make longer.
+    let (sent, after) = cut.expect("a trickled request head is cut off before 50 bytes");
+    assert!(sent < 50, "trickled {sent} bytes");
     assert!(
-        cut >= Duration::from_secs(20) && cut <= Duration::from_secs(40),
-        "cut after {cut:?}"
+        after >= Duration::from_secs(20),
+        "cut too early, after {after:?}"
     );
     assert!(
         idle_out.starts_with(b"HTTP/1.1 200"),
@@ -985,7 +990,8 @@ async fn log_dir_removed_mid_run_is_recreated() {
 // ---------------------------------------------------------------- permissions & exposure
 
 /// Home 0700, fingerprint key 0600, findings 0600, CA key 0600 — and
-/// too-open modes left by someone else are tightened at start.
+/// too-open modes left by someone else are tightened at start, except on
+/// the keys: a key others could read is refused, naming the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
     let up = upstream(HashMap::new()).await;
@@ -1007,10 +1013,26 @@ async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
     }
     g.stop().await.unwrap();
     drop(g);
-    // Someone loosens everything; the next start tightens it again.
+    // Someone loosens everything; the next start tightens it again, but
+    // refuses each key until its owner has checked it.
     for (p, _) in &files {
         let m = if p.is_dir() { 0o777 } else { 0o666 };
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    for key in [
+        home.path().join("fingerprint.key"),
+        home.path().join("ca").join("ca-key.pem"),
+    ] {
+        let err = match Guardian::from_input(&input(home.path(), mitm.clone())) {
+            Ok(g) => g.start().await.err().map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let err = err.unwrap_or_else(|| panic!("{} (mode 0666) was adopted", key.display()));
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{err}"
+        );
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let (g, proxy) = start(home.path(), mitm).await;
     plant(proxy, up).await;
@@ -1110,10 +1132,7 @@ fn stall_settings() -> traffic_guardian::proxy::ProxySettings {
 
 /// An upstream that reads whatever it is sent and reports, per connection,
 /// how long until the guardian hung up (EOF or reset) and how many bytes came.
-async fn recording_upstream() -> (
-    SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<(Duration, usize)>,
-) {
+async fn recording_upstream() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -1124,7 +1143,6 @@ async fn recording_upstream() -> (
             };
             let tx = tx.clone();
             tokio::spawn(async move {
-                let t0 = Instant::now();
                 let mut n = 0;
                 let mut buf = [0u8; 4096];
                 loop {
@@ -1133,7 +1151,7 @@ async fn recording_upstream() -> (
                         Ok(k) => n += k,
                     }
                 }
-                let _ = tx.send((t0.elapsed(), n));
+                let _ = tx.send(n);
             });
         }
     });
@@ -1169,21 +1187,18 @@ async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_
     )
     .await
     .unwrap();
-    let t0 = Instant::now();
+    // The 408 and the counters prove the timeout cut it; no clock is asserted.
     let (out, closed) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
-    let took = t0.elapsed();
     assert!(
         out.starts_with(b"HTTP/1.1 408"),
         "stalled upload: {:?}",
         String::from_utf8_lossy(&out[..out.len().min(60)])
     );
     assert!(closed, "the stalled client's connection is closed");
-    assert!(took < Duration::from_secs(5), "cut after {took:?}");
-    let (held, got) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+    let got = tokio::time::timeout(Duration::from_secs(60), hangups.recv())
         .await
         .expect("the upstream request is dropped")
         .unwrap();
-    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
     assert!(got > 0, "the upstream had received the request head");
     let c = engine.status().counters;
     assert_eq!(c.client_timeouts, 1);
@@ -1194,21 +1209,18 @@ async fn stalled_uploads_and_silent_upstreams_are_timed_out_but_slow_traffic_is_
     routes.insert("/hang", Reply::Hang);
     routes.insert("/hash", Reply::EchoHash);
     let up = upstream(routes).await;
-    let t0 = Instant::now();
     let r = get(proxy, up, "/hang", "").await.expect("an answer");
     assert_eq!(r.status, 504, "{}", r.headers);
-    assert!(t0.elapsed() < Duration::from_secs(5));
     let c = engine.status().counters;
     assert_eq!(c.upstream_timeouts, 1);
     assert_eq!(c.client_timeouts, 1);
     // The silent upstream's socket is released too (the recording upstream never answers).
     let r = get(proxy, rec, "/silent", "").await.expect("an answer");
     assert_eq!(r.status, 504, "{}", r.headers);
-    let (held, _) = tokio::time::timeout(Duration::from_secs(5), hangups.recv())
+    tokio::time::timeout(Duration::from_secs(60), hangups.recv())
         .await
         .expect("the guardian hangs up on a silent upstream")
         .unwrap();
-    assert!(held < Duration::from_secs(5), "upstream held {held:?}");
     assert_eq!(engine.status().counters.upstream_timeouts, 2);
 
     // Slow but steady upload: 8 chunks 400 ms apart (3.2 s in all, each gap < 1 s).
@@ -1496,7 +1508,6 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
     let (engine, _sink, proxy) = common::start_proxy(settings).await;
 
     // Port 22 is never intercepted: a blind tunnel through the silent proxy.
-    let t0 = Instant::now();
     let mut tcp = TcpStream::connect(proxy).await.unwrap();
     tcp.write_all(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n")
         .await
@@ -1507,20 +1518,18 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
         "{:?}",
         String::from_utf8_lossy(&out[..out.len().min(60)])
     );
-    assert!(t0.elapsed() < Duration::from_secs(5));
 
     // An intercepted HTTPS upload: the connector's CONNECT is never answered,
     // so the body is never pulled and only the upstream's clock can end it.
     let ca = home.path().join("ca").join("ca-cert.pem");
-    let t0 = Instant::now();
     let r = common::curl(
         Some(&common::proxy_url(proxy)),
         "https://127.0.0.1:9/upload",
         &["--cacert", ca.to_str().unwrap(), "-d", "hello=world"],
     )
     .await;
+    // The 504s and the counter show the upstream timeout answered, not a clock.
     assert_eq!(r.status, 504);
-    assert!(t0.elapsed() < Duration::from_secs(5));
     let c = engine.status().counters;
     assert_eq!(c.upstream_timeouts, 2);
     assert_eq!(c.client_timeouts, 0);
@@ -1565,7 +1574,7 @@ async fn any_method_inside_an_intercepted_connect_is_inspected_and_nested_connec
             seen.contains(&format!("host: app{i}.example")),
             "the client's Host reaches the origin: {seen}"
         );
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let inspected = loop {
             let n = sink
                 .all()

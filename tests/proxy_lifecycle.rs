@@ -88,18 +88,25 @@ async fn bind_failure_is_a_typed_error_and_start_works_once_the_port_is_free() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_lets_an_in_flight_request_finish() {
     let (up, _) = spawn_http_upstream().await;
-    let (engine, _sink, paddr) = start_proxy(test_settings()).await;
+    // A grace far longer than the guard below: stop returning at all proves
+    // it ended when the request did, not when the grace ran out (no clock
+    // is compared, so a loaded machine cannot fail it).
+    let settings = ProxySettings {
+        shutdown_grace: Duration::from_secs(600),
+        ..test_settings()
+    };
+    let (engine, _sink, paddr) = start_proxy(settings).await;
     let proxy = proxy_url(paddr);
     let url = format!("http://{up}/slow");
     let client = tokio::spawn(async move { curl(Some(&proxy), &url, &[]).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let t0 = Instant::now();
-    engine.stop().await.unwrap();
-    let took = t0.elapsed();
+    tokio::time::timeout(Duration::from_secs(120), engine.stop())
+        .await
+        .expect("stop waited for the grace period, not for the request")
+        .unwrap();
     let res = client.await.unwrap();
     assert_eq!(res.status, 200);
     assert_eq!(res.body, b"slow done\n");
-    assert!(took < Duration::from_secs(3), "stop waited {took:?}");
     assert!(tokio::net::TcpStream::connect(paddr).await.is_err());
 }
 
@@ -120,15 +127,14 @@ async fn stop_closes_lingering_tunnels_after_the_grace_period() {
         head.push(tcp.read_u8().await.unwrap());
     }
     assert!(head.starts_with(b"HTTP/1.1 200"));
+    // Waiting at least the grace is a lower bound a slow machine only makes
+    // longer; the end is proven by the tunnel closing, not by a clock.
     let t0 = Instant::now();
     engine.stop().await.unwrap();
     let took = t0.elapsed();
-    assert!(
-        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(350), "{took:?}");
     let mut buf = [0u8; 1];
-    let n = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf))
+    let n = tokio::time::timeout(Duration::from_secs(60), tcp.read(&mut buf))
         .await
         .expect("tunnel closed after stop");
     assert!(matches!(n, Ok(0) | Err(_)));

@@ -369,11 +369,35 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
     {
         use std::os::unix::fs::PermissionsExt;
         let key = dir.join("ca-key.pem");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // A too-open directory is tightened…
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         ensure_ca(&dir).unwrap();
-        assert_eq!(mode(&key), 0o600);
         assert_eq!(mode(&dir), 0o700);
+        // …but a key others could read is refused, naming the file and the fix.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = ensure_ca(&dir).unwrap_err().to_string();
+        assert!(err.contains("mode 0644"), "{err}");
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{err}"
+        );
+        assert!(err.contains(&format!("rm -r {}", dir.display())), "{err}");
+        assert_eq!(mode(&key), 0o644, "the key is not silently adopted");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(ensure_ca(&dir).unwrap(), first);
+    }
+    // A key planted by another user is refused even at 0600 (root only:
+    // chown needs it).
+    #[cfg(unix)]
+    if traffic_guardian::core::keyfile::euid() == 0 {
+        let key = dir.join("ca-key.pem");
+        std::os::unix::fs::chown(&key, Some(65534), Some(65534)).unwrap();
+        let err = ensure_ca(&dir).unwrap_err().to_string();
+        assert!(err.contains("owned by uid 65534"), "{err}");
+        assert!(err.contains(&format!("chown 0 {}", key.display())), "{err}");
+        std::os::unix::fs::chown(&key, Some(0), Some(0)).unwrap();
+    } else {
+        eprintln!("skipped the foreign-owner case: needs root to chown to nobody");
     }
     // A key that does not belong to the certificate is refused.
     let other = home.path().join("other");

@@ -3,16 +3,16 @@
  * redaction, via the addon) on saved traffic — a body, a raw HTTP message or
  * a HAR capture — so captures can be checked offline and in CI.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
-import { scanMessage, scanText } from '@clawsec/traffic-guardian/addon';
-import type { Finding } from '@clawsec/traffic-guardian/addon';
+import { StreamScanner, scanMessage } from '@clawsec/traffic-guardian/addon';
+import type { Finding, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
 
-import { EXIT, CliError, UsageError, colorEnabled, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
+import { EXIT, CliError, UsageError, colorEnabled, formatBytes, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
 import { findingLine } from './format.js';
 import { harEntries, isHar, looksLikeHttp, parseRawHttp, type ParsedMessage } from './http-input.js';
 
-export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json]
+export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json] [--max-scan-bytes SIZE]
 
 Scans saved traffic offline with the same rules, decoding and redaction as
 the proxy. Nothing is sent anywhere and nothing is stored.
@@ -24,7 +24,10 @@ Input (FILE, or stdin when FILE is - or absent):
   a HAR capture           --har, or a .har file, or JSON with log.entries: each
                           entry's request is scanned outbound and its response
                           inbound, the destination taken from the URL
-  anything else           scanned as a plain body; --direction is then required
+  anything else           scanned as a plain body; --direction is then required.
+                          A file of any size is streamed in windows that
+                          overlap as the proxy's do, so a secret is found
+                          wherever it lies
 
 Options:
   -d, --direction DIR   outbound (EXFIL rules: secrets leaving) or inbound
@@ -33,7 +36,14 @@ Options:
       --dest HOST:PORT  destination (decides expected destinations, e.g. an
                         Anthropic key sent to api.anthropic.com:443 is normal)
       --har             treat the input as a HAR capture
-      --json            one finding per line (JSONL)
+      --json            one finding per line (JSONL); when some bytes were
+                        not scanned, a last line {"scan_incomplete": {…}}
+                        gives bytes_scanned and bytes_unscanned
+      --max-scan-bytes SIZE
+                        scan at most SIZE bytes of a body (512k, 64m, 2g);
+                        default: all of it, or
+                        NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES when set.
+                        What is left unscanned is reported on stderr
   -h, --help            show this help
 
 Exit status: 0 no findings, 3 findings, 1 error, 2 usage error.
@@ -45,14 +55,81 @@ Examples:
   pbpaste | traffic-guardian scan - --direction outbound --dest paste.example:443
 `;
 
-/** Inputs are read whole; bound them so a mistaken path cannot exhaust memory. */
+/** HTTP messages and HAR captures are parsed whole; bound them so a mistaken path cannot exhaust memory. Plain bodies are streamed and have no bound. */
 const MAX_INPUT_BYTES = 512 * 1024 * 1024;
+/** Bytes read from a file per window fed to the streaming scanner. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Bytes looked at to tell a plain body from an HTTP message or a HAR capture. */
+const SNIFF_BYTES = 64 * 1024;
+const ENV_MAX_SCAN_BYTES = 'NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES';
+
+/** A file opened for streaming, with its first bytes read for sniffing. */
+interface OpenFile {
+  fd: number;
+  size: number;
+  head: Buffer;
+}
+
+function openInput(file: string): OpenFile {
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new CliError(`${file} is a directory`, 'pass a file');
+    const fd = openSync(file, 'r');
+    const head = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
+    const n = head.length > 0 ? readSync(fd, head, 0, head.length, 0) : 0;
+    return { fd, size: st.size, head: head.subarray(0, n) };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`${file} does not exist`, 'check the path');
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function newScanner(opts: StreamScanOptions, limitFrom: string): StreamScanner {
+  try {
+    return new StreamScanner(opts);
+  } catch (err) {
+    throw new UsageError(`${limitFrom} ${(err as Error).message}`, 'e.g. --max-scan-bytes 64m, or leave it out to scan everything');
+  }
+}
+
+/** What a streamed scan left out. */
+interface Coverage {
+  scanned: number;
+  unscanned: number;
+  why: string;
+}
+
+/** All of stdin. readFileSync(0) fails with EAGAIN on a non-blocking pipe that is not yet full (large inputs): wait and retry. */
+function readStdin(): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
 
 function readInput(file: string | undefined): Buffer {
   if (file === undefined || file === '-') {
     if (process.stdin.isTTY) throw new UsageError('no input: pass a FILE, or pipe data and use -', 'traffic-guardian scan --help');
     try {
-      return readFileSync(0);
+      return readStdin();
     } catch (err) {
       throw new CliError(`cannot read stdin: ${(err as Error).message}`);
     }
@@ -87,7 +164,13 @@ function scanParsed(m: ParsedMessage, dest: string | undefined, source: string |
 export function runScan(args: string[], io: Io): number {
   const { values, positionals } = parse(
     args,
-    { direction: { type: 'string', short: 'd' }, dest: { type: 'string' }, har: { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      direction: { type: 'string', short: 'd' },
+      dest: { type: 'string' },
+      har: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'max-scan-bytes': { type: 'string' },
+    },
     true,
   );
   if (optBool(values, 'help')) {
@@ -104,12 +187,151 @@ export function runScan(args: string[], io: Io): number {
   if (dest !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(dest)) {
     throw new UsageError(`--dest ${JSON.stringify(dest)} is not host:port`, 'e.g. --dest api.example.com:443');
   }
+  const flagLimit = optString(values, 'max-scan-bytes');
+  const envLimit = io.env[ENV_MAX_SCAN_BYTES]?.trim() || undefined;
+  const limit = flagLimit ?? envLimit;
+  const limitFrom = flagLimit !== undefined ? '--max-scan-bytes' : ENV_MAX_SCAN_BYTES;
+  const limitOpt = limit !== undefined ? { max_scan_bytes: limit } : {};
+  // Validate the limit before reading anything.
+  if (limit !== undefined) newScanner({ direction: 'outbound', ...limitOpt }, limitFrom);
   const file = positionals[0];
   const json = optBool(values, 'json');
-  const data = readInput(file);
   const p = paint(colorEnabled(io.stdout, io.env));
+  const fromFile = file !== undefined && file !== '-';
+  let opened = fromFile ? openInput(file) : undefined;
+  try {
+    const sniff = opened ? opened.head : readInput(file);
+    const harWanted = optBool(values, 'har') || (file !== undefined && /\.har$/i.test(file));
+    const jsonLike = sniff.length > 0 && (sniff[0] === 0x7b || sniff.subarray(0, 64).toString('utf8').trimStart().startsWith('{'));
+    // JSON too large to parse whole is still scanned, as a plain body.
+    if (opened && !harWanted && (!jsonLike || opened.size > MAX_INPUT_BYTES) && !looksLikeHttp(sniff)) {
+      // A plain body: streamed, whatever its size.
+      if (direction === undefined) {
+        throw new UsageError(
+          'a plain body needs --direction',
+          'outbound for data leaving a container (secrets), inbound for data coming back (injection payloads)',
+        );
+      }
+      return scanPlainFile(opened, safeText(file, 200), { direction, ...(dest ? { dest } : {}), ...limitOpt }, limitFrom, json, p, io);
+    }
+    const data = opened ? (opened.size > MAX_INPUT_BYTES ? readInput(file) : readRest(opened)) : sniff;
+    return scanWhole(data, file, { direction: direction as 'outbound' | 'inbound' | undefined, dest, json, har: harWanted, limitOpt, limitFrom }, p, io);
+  } finally {
+    if (opened) closeSync(opened.fd);
+    opened = undefined;
+  }
+}
 
-  let har = optBool(values, 'har') || (file !== undefined && /\.har$/i.test(file));
+/** The rest of an opened file after its sniffed head. */
+function readRest(f: OpenFile): Buffer {
+  if (f.head.length >= f.size) return f.head;
+  const buf = Buffer.alloc(f.size);
+  f.head.copy(buf);
+  let off = f.head.length;
+  while (off < f.size) {
+    const n = readSync(f.fd, buf, off, f.size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+type Painter = ReturnType<typeof paint>;
+
+function writeFinding(f: Finding, json: boolean, p: Painter, io: Io, context?: string): void {
+  if (json) io.stdout.write(`${JSON.stringify(f)}\n`);
+  else io.stdout.write(`${context ? `${p.dim(context)} ` : ''}${findingLine(f, p)}\n`);
+}
+
+/** Says on stderr (and in --json, as a last line) what was not scanned. */
+function reportCoverage(c: Coverage | undefined, json: boolean, io: Io): void {
+  if (!c || (c.unscanned <= 0 && c.why === '')) return;
+  const left = c.unscanned > 0 ? `${formatBytes(c.unscanned)} (${c.unscanned} bytes)` : 'the rest';
+  io.stderr.write(`warning: only the first ${formatBytes(c.scanned)} (${c.scanned} bytes) were scanned; ${left} not scanned: ${c.why}\n`);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ scan_incomplete: { bytes_scanned: c.scanned, bytes_unscanned: c.unscanned, reason: c.why } })}\n`);
+  }
+}
+
+function coverageOf(sc: StreamScanner, total: number, limitFrom: string, encoded: boolean): Coverage | undefined {
+  const st = sc.stats();
+  if (st.decode_failed) return { scanned: st.scanned_bytes, unscanned: encoded ? 0 : Math.max(0, total - st.scanned_bytes), why: 'the content-encoding could not be decoded' };
+  if (!st.truncated) return undefined;
+  const why = encoded ? `the decoded body reached the limit (${limitFrom}, or the decoder's bound)` : `the limit was reached (${limitFrom}); raise it, or leave it out to scan everything`;
+  return { scanned: st.scanned_bytes, unscanned: encoded ? 0 : Math.max(0, total - st.scanned_bytes), why };
+}
+
+function scanPlainFile(f: OpenFile, name: string, opts: StreamScanOptions, limitFrom: string, json: boolean, p: Painter, io: Io): number {
+  const sc = newScanner(opts, limitFrom);
+  const bar = progress(io);
+  let count = 0;
+  const emit = (list: Finding[]) => {
+    for (const x of list) {
+      count++;
+      writeFinding(x, json, p, io);
+    }
+  };
+  try {
+    emit(sc.feed(f.head));
+    let off = f.head.length;
+    const buf = Buffer.alloc(CHUNK_BYTES);
+    while (off < f.size && !sc.stats().truncated) {
+      const n = readSync(f.fd, buf, 0, Math.min(buf.length, f.size - off), off);
+      if (n === 0) break;
+      emit(sc.feed(buf.subarray(0, n)));
+      off += n;
+      if (f.size > 8 * CHUNK_BYTES) bar.update(`scanning ${name}… ${formatBytes(off)} of ${formatBytes(f.size)} (${Math.floor((off / f.size) * 100)}%)`);
+    }
+    emit(sc.finish());
+  } finally {
+    bar.done();
+  }
+  const cov = coverageOf(sc, f.size, limitFrom, false);
+  reportCoverage(cov, json, io);
+  if (!json) {
+    const what = cov ? `the first ${formatBytes(cov.scanned)} of ${name}` : name;
+    io.stdout.write(`${count === 0 ? p.green(`no findings in ${what}`) : p.bold(`${count} finding${count === 1 ? '' : 's'} in ${what}`)}\n`);
+  }
+  return count > 0 ? EXIT.ATTENTION : EXIT.OK;
+}
+
+interface WholeOptions {
+  direction: 'outbound' | 'inbound' | undefined;
+  dest: string | undefined;
+  json: boolean;
+  har: boolean;
+  limitOpt: { max_scan_bytes?: string };
+  limitFrom: string;
+}
+
+/** Streams a body already in memory through the scanner, in windows. */
+function streamBuffer(sc: StreamScanner, data: Buffer): Finding[] {
+  const out: Finding[] = [];
+  for (let off = 0; off < data.length && !sc.stats().truncated; off += CHUNK_BYTES) {
+    out.push(...sc.feed(data.subarray(off, off + CHUNK_BYTES)));
+  }
+  out.push(...sc.finish());
+  return out;
+}
+
+/** A saved HTTP message: its head as the proxy scans it, its body streamed. */
+function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
+  const d = dest ?? m.dest;
+  const head = scanParsed({ ...m, body: Buffer.alloc(0) }, dest, undefined);
+  const encoding = Object.entries(m.headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1];
+  const sc = newScanner(
+    { direction: m.direction, protocol: 'http', location: 'body', ...(d ? { dest: d } : {}), ...(encoding ? { content_encoding: encoding } : {}), ...o.limitOpt },
+    o.limitFrom,
+  );
+  const known = new Set(head.map((f) => `${f.pattern}\0${f.fingerprint}`));
+  const body = streamBuffer(sc, m.body).filter((f) => !known.has(`${f.pattern}\0${f.fingerprint}`));
+  return { findings: [...head, ...body], coverage: coverageOf(sc, m.body.length, o.limitFrom, encoding !== undefined) };
+}
+
+function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: Painter, io: Io): number {
+  const { direction, dest, json } = o;
+
+  let har = o.har;
   let doc: unknown;
   if (har || (data.length > 0 && (data[0] === 0x7b || data.subarray(0, 64).toString('utf8').trimStart().startsWith('{')))) {
     try {
@@ -125,10 +347,10 @@ export function runScan(args: string[], io: Io): number {
   const emit = (list: Finding[], context?: string) => {
     for (const f of list) {
       findings.push(f);
-      if (json) io.stdout.write(`${JSON.stringify(f)}\n`);
-      else io.stdout.write(`${context ? `${p.dim(context)} ` : ''}${findingLine(f, p)}\n`);
+      writeFinding(f, json, p, io, context);
     }
   };
+  let coverage: Coverage | undefined;
 
   let scanned = 0;
   if (har) {
@@ -161,7 +383,9 @@ export function runScan(args: string[], io: Io): number {
       io.stderr.write(`note: the input is an HTTP ${m.direction === 'outbound' ? 'request' : 'response'}; scanning it as ${direction} as asked\n`);
       m = { ...m, direction };
     }
-    emit(scanParsed(m, dest, undefined));
+    const r = scanHttp(m, dest, o);
+    emit(r.findings);
+    coverage = r.coverage;
     scanned = 1;
   } else {
     if (direction === undefined) {
@@ -170,12 +394,16 @@ export function runScan(args: string[], io: Io): number {
         'outbound for data leaving a container (secrets), inbound for data coming back (injection payloads)',
       );
     }
-    emit(scanText(data, { direction, ...(dest ? { dest } : {}) }));
+    const sc = newScanner({ direction, ...(dest ? { dest } : {}), ...o.limitOpt }, o.limitFrom);
+    emit(streamBuffer(sc, data));
+    coverage = coverageOf(sc, data.length, o.limitFrom, false);
     scanned = 1;
   }
 
+  reportCoverage(coverage, json, io);
   if (!json) {
-    const what = har ? `${scanned} HAR message${scanned === 1 ? '' : 's'}` : file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
+    const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
+    const what = har ? `${scanned} HAR message${scanned === 1 ? '' : 's'}` : coverage ? `the scanned part of ${input}` : input;
     const summary = findings.length === 0 ? p.green(`no findings in ${what}`) : p.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'} in ${what}`);
     io.stdout.write(`${summary}\n`);
   }

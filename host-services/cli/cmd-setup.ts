@@ -7,6 +7,8 @@
 import { networkInterfaces, platform } from 'node:os';
 import { join } from 'node:path';
 
+import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
+
 import { CA_PUBLIC_DIR_NAME } from '../service.js';
 import { resolveRuntimeTokens } from '../config.js';
 import { DEFAULT_CONTAINER_CA_DIR, DEFAULT_CONTAINER_HOST, buildWiring, parseListen, wiringToDockerArgs } from '../wiring.js';
@@ -180,7 +182,7 @@ export function runSetup(args: string[], io: Io): number {
   const caPublicDir = join(view.home, CA_PUBLIC_DIR_NAME);
   const configPath = optString(values, 'config') ?? io.env['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ?? join(view.home, 'config.json');
 
-  const tokenPlaceholder = '<32+ random characters, e.g. from `openssl rand -hex 24`>';
+  const tokenPlaceholder = `<${MIN_TOKEN_LEN}+ random characters, e.g. from \`openssl rand -hex 24\`>`;
   const shownToken = token === undefined ? tokenPlaceholder : reveal ? token : '****';
   // Placeholder credentials keep the printed env honest about its shape without a real token.
   const wiring = buildWiring({

@@ -268,6 +268,34 @@ export function table(headers: string[], rows: string[][], p: Paint, widths?: nu
   return `${lines.join('\n')}\n`;
 }
 
+/** The candidate nearest to `value` (edit distance ≤ 2 or a shared prefix), for a "did you mean". */
+export function nearest(value: string, candidates: readonly string[]): string | undefined {
+  const v = value.toLowerCase();
+  const dist = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length] ?? Infinity;
+  };
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = dist(v, c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(v.length / 4))) return best;
+  return candidates.find((c) => v.length >= 3 && (c.toLowerCase().startsWith(v) || v.startsWith(c.toLowerCase())));
+}
+
+/** ` — did you mean "x"?`-style hint text, or the fallback. */
+export function didYouMean(value: string, candidates: readonly string[], fallback: string): string {
+  const n = nearest(value, candidates);
+  return n === undefined ? fallback : `did you mean ${JSON.stringify(n)}? ${fallback}`;
+}
+
 /** A progress line on stderr, only when stderr is a TTY. */
 export function progress(io: Io): { update(text: string): void; done(): void } {
   const on = io.stderr.isTTY === true;

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 
-import { queryFindings } from '@clawsec/traffic-guardian/addon';
+import { queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
-import { CliError, UsageError, optString, printWarning, progress, safeText, type Io } from './common.js';
+import { CliError, UsageError, didYouMean, optString, printWarning, progress, safeText, type Io } from './common.js';
 import { DIRECTIONS, SEVERITIES, THREATS } from './format.js';
 
 const RELATIVE = /^\d{1,6}[smhdw]$/;
@@ -33,13 +33,13 @@ export function queryFromFlags(values: Record<string, unknown>, defaults: { sinc
   const sev = optString(values, 'severity');
   if (sev !== undefined) {
     const s = sev.toLowerCase();
-    if (!(SEVERITIES as readonly string[]).includes(s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, `use one of ${SEVERITIES.join(', ')} (that level or worse)`);
+    if (!(SEVERITIES as readonly string[]).includes(s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
     q.min_severity = s;
   }
   const type = optString(values, 'type');
   if (type !== undefined) {
     const t = type.toUpperCase();
-    if (!(THREATS as readonly string[]).includes(t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, 'use EXFIL or INJECTION');
+    if (!(THREATS as readonly string[]).includes(t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
     q.threat_type = t;
   }
   const dir = optString(values, 'direction');
@@ -50,7 +50,9 @@ export function queryFromFlags(values: Record<string, unknown>, defaults: { sinc
   }
   const pattern = optString(values, 'pattern');
   if (pattern !== undefined) {
-    if (!/^[a-z0-9_]{1,64}$/.test(pattern)) throw new UsageError(`--pattern ${JSON.stringify(pattern)} is not a rule id`, '`traffic-guardian rules` lists the rule ids');
+    // Rule ids come from the addon's registry: an unknown one would match nothing, silently.
+    const ids = ruleCatalog().map((r) => r.id);
+    if (!ids.includes(pattern)) throw new UsageError(`--pattern ${JSON.stringify(pattern)} is not a rule id`, didYouMean(pattern, ids, '`traffic-guardian rules` lists the rule ids'));
     q.pattern = pattern;
   }
   const source = optString(values, 'source');

@@ -719,6 +719,8 @@ pub struct BodyInspector {
     decoder: Option<StreamDecoder>,
     carry: Vec<u8>,
     scanned: u64,
+    /// Bytes inspected at most (the detector's `max_scan_bytes` unless set).
+    limit: u64,
     truncated: bool,
     decode_failed: bool,
     finished: bool,
@@ -760,6 +762,7 @@ impl BodyInspector {
             }
             _ => None,
         };
+        let limit = detector.max_scan_bytes() as u64;
         BodyInspector {
             detector,
             ctx,
@@ -767,6 +770,7 @@ impl BodyInspector {
             decoder,
             carry: Vec::new(),
             scanned: 0,
+            limit,
             truncated: false,
             decode_failed,
             finished: false,
@@ -774,6 +778,13 @@ impl BodyInspector {
             seen: HashSet::new(),
             from_start: true,
         }
+    }
+
+    /// Inspects at most `limit` bytes instead of the detector's
+    /// `max_scan_bytes`: that bounds a proxied body, while an offline scan
+    /// streams a file of any size through the same windows.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
     }
 
     /// Inspects the next frame of the body (as forwarded, still encoded).
@@ -829,8 +840,7 @@ impl BodyInspector {
     }
 
     fn scan_chunk(&mut self, data: &[u8], is_final: bool) -> Vec<Finding> {
-        let limit = self.detector.max_scan_bytes() as u64;
-        let room = usize::try_from(limit.saturating_sub(self.scanned)).unwrap_or(usize::MAX);
+        let room = usize::try_from(self.limit.saturating_sub(self.scanned)).unwrap_or(usize::MAX);
         let take = data.len().min(room);
         if take < data.len() {
             self.truncated = true;

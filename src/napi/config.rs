@@ -74,3 +74,7 @@ pub fn check_config(input: Option<ConfigInput>) -> ConfigReport {
         sources: report.sources,
     }
 }
+
+/// Shortest runtime token the validator accepts; `setup` asks for the same.
+#[napi]
+pub const MIN_TOKEN_LEN: u32 = crate::core::config::MIN_TOKEN_LEN as u32;

@@ -56,7 +56,7 @@ impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
 /// Installs the stderr subscriber once per process, if a filter is set.
 pub fn init() {
     INIT.call_once(|| {
-        let filter = std::env::var("NANOCLAW_TRAFFIC_GUARDIAN_LOG")
+        let filter = std::env::var(crate::core::config::ENV_LOG)
             .or_else(|_| std::env::var("RUST_LOG"))
             .ok()
             .filter(|f| !f.trim().is_empty());

@@ -1,23 +1,28 @@
 use super::types::{Finding, RuleInfo};
+use crate::core::config::{parse_size, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
 use crate::core::finding::Direction;
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleKind;
-use crate::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+use crate::core::scan::{BodyInspector, Detector, DetectorOptions, MessageHead, ScanContext};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// The detector used by the offline scan functions: built-in rules, default
-/// limits, a per-process fingerprint key.
+/// The detector used by the offline scan functions: built-in rules, a
+/// per-process fingerprint key, and the largest body limit (offline there is
+/// no traffic to keep flowing; [`StreamScanner`] streams past even that).
 fn detector() -> Result<&'static Arc<Detector>> {
     static DETECTOR: OnceLock<std::result::Result<Arc<Detector>, String>> = OnceLock::new();
     DETECTOR
         .get_or_init(|| {
-            Detector::builtin(DetectorOptions::default())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
+            Detector::builtin(DetectorOptions {
+                max_scan_bytes: MAX_MAX_SCAN_BYTES as usize,
+                ..DetectorOptions::default()
+            })
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| Error::new(Status::GenericFailure, e.clone()))
@@ -106,6 +111,126 @@ pub fn scan_message(msg: HttpMessage) -> Result<Vec<Finding>> {
     let body = msg.body.as_ref().map(bytes).unwrap_or_default();
     let (findings, _) = det.scan_message(&context, &head, body);
     Ok(findings.into_iter().map(Finding::from).collect())
+}
+
+/// Options of a [`StreamScanner`].
+#[napi(object)]
+pub struct StreamScanOptions {
+    /// `outbound` runs EXFIL rules, `inbound` runs INJECTION rules.
+    pub direction: String,
+    /// Destination `host:port` (decides expected destinations).
+    pub dest: Option<String>,
+    pub source: Option<String>,
+    /// Defaults to `text`; `http` for the body of a saved HTTP message.
+    pub protocol: Option<String>,
+    /// Where findings say the match was; defaults to `text`.
+    pub location: Option<String>,
+    /// The body's `content-encoding` (a copy is decoded, as the proxy does).
+    #[napi(js_name = "content_encoding")]
+    pub content_encoding: Option<String>,
+    /// Bytes to inspect at most (`1048576`, `512k`, `64m`, `2g`); absent:
+    /// everything. Beyond it nothing more is scanned.
+    #[napi(js_name = "max_scan_bytes")]
+    pub max_scan_bytes: Option<String>,
+}
+
+/// What a [`StreamScanner`] has inspected so far.
+#[napi(object)]
+pub struct StreamScanStats {
+    /// Bytes inspected (decoded bytes when a content-encoding is set).
+    #[napi(js_name = "scanned_bytes")]
+    pub scanned_bytes: f64,
+    /// Bytes fed (as given, still encoded).
+    #[napi(js_name = "fed_bytes")]
+    pub fed_bytes: f64,
+    /// The limit (or the decoder's bound) was reached: the rest was not scanned.
+    pub truncated: bool,
+    /// The content-encoding could not be decoded: the rest was not scanned.
+    #[napi(js_name = "decode_failed")]
+    pub decode_failed: bool,
+}
+
+/// Scans a body of any size fed in chunks, with the proxy's streaming
+/// inspector: a secret split across two chunks is still found whole, and
+/// memory stays bounded by the carry-over window, not the input.
+#[napi]
+pub struct StreamScanner {
+    inspector: BodyInspector,
+    fed: u64,
+}
+
+/// Parses a scan limit as the config does (`max_scan_bytes`), without the
+/// proxy's upper bound: offline nothing is buffered.
+fn scan_limit(raw: &str) -> Result<u64> {
+    let bad = |why: &str| {
+        Error::new(
+            Status::InvalidArg,
+            format!(
+                "{} {why}; write a byte count such as 1048576, or a size with a suffix: 512k, 64m, 2g",
+                serde_json::Value::String(raw.to_owned())
+            ),
+        )
+    };
+    match parse_size(raw) {
+        None => Err(bad("is not a size")),
+        Some(n) if n < MIN_MAX_SCAN_BYTES => Err(bad("is below the minimum of 1k")),
+        Some(n) => Ok(n),
+    }
+}
+
+#[napi]
+impl StreamScanner {
+    /// Throws for an invalid `direction` or `max_scan_bytes`.
+    #[napi(constructor)]
+    pub fn new(opts: StreamScanOptions) -> Result<Self> {
+        let det = detector()?;
+        let limit = opts.max_scan_bytes.as_deref().map(scan_limit).transpose()?;
+        let context = ScanContext::new(
+            direction(&opts.direction)?,
+            opts.protocol.as_deref().unwrap_or("text"),
+            opts.source.as_deref().unwrap_or("offline"),
+            opts.dest.as_deref().unwrap_or(""),
+        );
+        let mut inspector = det.body_inspector(
+            context,
+            opts.location.as_deref().unwrap_or("text"),
+            opts.content_encoding.as_deref(),
+        );
+        inspector.set_limit(limit.unwrap_or(u64::MAX));
+        Ok(StreamScanner { inspector, fed: 0 })
+    }
+
+    /// Scans the next chunk; returns the findings it completes.
+    #[napi]
+    pub fn feed(&mut self, chunk: Buffer) -> Vec<Finding> {
+        self.fed = self.fed.saturating_add(chunk.len() as u64);
+        self.inspector
+            .feed(chunk.as_ref())
+            .into_iter()
+            .map(Finding::from)
+            .collect()
+    }
+
+    /// Ends the input: scans what was held back for the next chunk.
+    #[napi]
+    pub fn finish(&mut self) -> Vec<Finding> {
+        self.inspector
+            .finish()
+            .into_iter()
+            .map(Finding::from)
+            .collect()
+    }
+
+    #[napi]
+    pub fn stats(&self) -> StreamScanStats {
+        let s = self.inspector.stats();
+        StreamScanStats {
+            scanned_bytes: s.scanned_bytes as f64,
+            fed_bytes: self.fed as f64,
+            truncated: s.truncated,
+            decode_failed: s.decode_failed,
+        }
+    }
 }
 
 /// The built-in rule registry, EXFIL rules first.

@@ -1,5 +1,6 @@
 //! The guardian's certificate authority: created once in `<home>/ca` (dir
-//! 0700, key 0600, cert 0644) or loaded from there, and the leaf issuer used
+//! 0700, key 0600, cert 0644) or loaded from there (a key another user owns
+//! or can read is refused), and the leaf issuer used
 //! for MITM. Leaves carry IP SANs for IP hosts (hudsucker's own authority puts
 //! every host in a DNS SAN, which clients reject for `https://127.0.0.1`).
 //! The private key never leaves this module: only the certificate PEM, its
@@ -86,7 +87,8 @@ pub fn ca_info(ca_dir: &Path) -> Option<CaInfo> {
     })
 }
 
-/// Creates the CA in `ca_dir` if absent (fixing too-open permissions if present)
+/// Creates the CA in `ca_dir` if absent (tightening a too-open directory;
+/// refusing a key another user owns or can read)
 /// and returns its public facts.
 pub fn ensure_ca(ca_dir: &Path) -> Result<CaInfo, ProxyError> {
     load_or_create(ca_dir).map(|(info, _)| info)
@@ -158,6 +160,24 @@ fn tighten(_path: &Path, _max_mode: u32) -> Result<(), ProxyError> {
     Ok(())
 }
 
+/// A CA key that another user owns or can read is refused: it may have
+/// been planted (and would sign every MITM leaf), or already copied.
+#[cfg(unix)]
+fn refuse_unprivate_key(ca_dir: &Path, key_path: &Path) -> Result<(), ProxyError> {
+    let meta = fs::metadata(key_path).map_err(|e| store_err(key_path, e))?;
+    let regenerate = format!(
+        "delete the CA to regenerate it (rm -r {}; then re-export the new certificate to containers)",
+        ca_dir.display()
+    );
+    crate::core::keyfile::check_private_file(key_path, &meta, &regenerate)
+        .map_err(|e| store_err(key_path, format!("refusing the CA key: {e}")))
+}
+
+#[cfg(not(unix))]
+fn refuse_unprivate_key(_ca_dir: &Path, _key_path: &Path) -> Result<(), ProxyError> {
+    Ok(())
+}
+
 fn ca_params() -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -203,7 +223,7 @@ fn load_or_create(ca_dir: &Path) -> Result<(CaInfo, KeyPair), ProxyError> {
     tighten(ca_dir, 0o700)?;
     match (cert_path.exists(), key_path.exists()) {
         (true, true) => {
-            tighten(&key_path, 0o600)?;
+            refuse_unprivate_key(ca_dir, &key_path)?;
             let key_pem = fs::read_to_string(&key_path).map_err(|e| store_err(&key_path, e))?;
             let key = KeyPair::from_pem(&key_pem)
                 .map_err(|_| store_err(&key_path, "CA key is not a valid PEM private key"))?;

@@ -26,6 +26,9 @@ pub const ENV_MAX_SCAN_BYTES: &str = "NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES";
 /// Snippet mode; also true/1/yes (full) and false/0/no/off (none).
 pub const ENV_REDACT_SNIPPETS: &str = "NANOCLAW_TRAFFIC_GUARDIAN_REDACT_SNIPPETS";
 
+/// Diagnostics filter (`RUST_LOG` syntax); read by the logging setup, not a config key.
+pub const ENV_LOG: &str = "NANOCLAW_TRAFFIC_GUARDIAN_LOG";
+
 /// Variable → config key it sets. `_CONFIG` is not a key: it names the file.
 pub const ENV_KEYS: [(&str, &str); 7] = [
     (ENV_HOME, "home"),
@@ -42,7 +45,7 @@ pub(crate) fn known_vars() -> impl Iterator<Item = &'static str> {
     ENV_KEYS
         .iter()
         .map(|(v, _)| *v)
-        .chain(std::iter::once(ENV_CONFIG))
+        .chain([ENV_CONFIG, ENV_LOG])
 }
 
 /// A variable's value, with empty (or blank) meaning unset, as shells make

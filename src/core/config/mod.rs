@@ -19,11 +19,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use env::{
-    ENV_CA_BUNDLE, ENV_CONFIG, ENV_HOME, ENV_KEYS, ENV_LOG_DIR, ENV_MAX_SCAN_BYTES, ENV_MODE,
-    ENV_PREFIX, ENV_PROXY_URL, ENV_REDACT_SNIPPETS,
+    ENV_CA_BUNDLE, ENV_CONFIG, ENV_HOME, ENV_KEYS, ENV_LOG, ENV_LOG_DIR, ENV_MAX_SCAN_BYTES,
+    ENV_MODE, ENV_PREFIX, ENV_PROXY_URL, ENV_REDACT_SNIPPETS,
 };
 pub use model::*;
 pub(crate) use validate::parse_allowed;
+pub use validate::parse_size;
 pub use validate::{MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 
 /// What to validate. `env` is passed in (not read from the process) so the

@@ -305,8 +305,15 @@ fn config_file_permission_warnings() {
         "config_file",
         "holds credentials and is readable by other users",
     );
+    // World-writable: anyone could rewrite it, so it is refused.
     fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
-    assert_warn(&check(&i), "config_file", "writable by other users");
+    let e = assert_err(&check(&i), "config_file", "writable by every user");
+    assert!(
+        e.hint.contains(&format!("chmod 600 {}", p.display())),
+        "{e:?}"
+    );
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o620)).unwrap();
+    assert_warn(&check(&i), "config_file", "writable by its group");
     fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
     assert!(warns(&check(&i), "config_file").is_empty());
 }
@@ -351,6 +358,18 @@ fn unknown_keys_get_did_you_mean() {
         &r,
         "NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTE",
         "did you mean \"NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES\"?",
+    );
+    // The documented diagnostics variable is known, not "did you mean HOME".
+    let mut i = e.input();
+    i.env
+        .insert("NANOCLAW_TRAFFIC_GUARDIAN_LOG".into(), "debug".into());
+    let r = check(&i);
+    assert!(
+        r.warnings
+            .iter()
+            .all(|w| !w.field.contains("NANOCLAW_TRAFFIC_GUARDIAN_LOG")),
+        "{:#?}",
+        r.warnings
     );
 
     assert_err(&e.with(json!([1])), "overrides", "must be a JSON object");
@@ -856,6 +875,26 @@ fn filesystem_checks() {
     assert_warn(&check(&e.input()), "log_dir", "too open (mode 0770)");
     fs::set_permissions(&logs, fs::Permissions::from_mode(0o700)).unwrap();
     assert!(check(&e.input()).warnings.is_empty());
+
+    // Not writable: the fix names both causes and the key, not a chmod 700
+    // that cannot help on a read-only mount. (root writes through modes.)
+    if sys_euid() != 0 {
+        fs::set_permissions(&logs, fs::Permissions::from_mode(0o500)).unwrap();
+        let err = assert_err(&check(&e.input()), "log_dir", "read-only mount");
+        assert!(
+            err.hint.contains("set log_dir to a writable directory"),
+            "{err:?}"
+        );
+        assert!(
+            err.hint
+                .contains(&format!("chmod u+rwx {}", logs.display())),
+            "{err:?}"
+        );
+        assert!(!err.hint.contains("chmod 700"), "{err:?}");
+        fs::set_permissions(&logs, fs::Permissions::from_mode(0o700)).unwrap();
+    } else {
+        eprintln!("skipped the read-only log_dir case: root writes regardless of mode");
+    }
 
     // A file where a directory should be.
     let f = e.root.join("file");

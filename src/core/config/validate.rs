@@ -357,11 +357,26 @@ fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues) {
         let Ok(meta) = fs::metadata(path) else { return };
         let mode = meta.permissions().mode() & 0o777;
         let holds_secrets = layer.contains_key("runtimes") || layer.contains_key("upstream_proxy");
-        if mode & 0o022 != 0 {
+        if mode & 0o002 != 0 {
+            // Anyone could rewrite it: e.g. point `upstream_proxy` or
+            // `ca_bundle` somewhere of their choosing. Refused, not warned.
+            is.error(
+                "config_file",
+                format!(
+                    "config file {} is writable by every user (mode {mode:04o}); anyone could change what the \
+                     guardian does",
+                    path.display()
+                ),
+                format!(
+                    "chmod 600 {} (and check that its contents are still yours)",
+                    path.display()
+                ),
+            );
+        } else if mode & 0o020 != 0 {
             is.warn(
                 "config_file",
                 format!(
-                    "config file {} is writable by other users (mode {mode:04o})",
+                    "config file {} is writable by its group (mode {mode:04o})",
                     path.display()
                 ),
                 format!("chmod 600 {}", path.display()),
@@ -975,7 +990,7 @@ impl Validator<'_> {
                     self.is.error(
                         format!("runtimes[{i}].token"),
                         format!("runtimes[{i}] has no token"),
-                        "add \"token\": a random secret of at least 16 characters, e.g. from `openssl rand -hex 24`",
+                        format!("add \"token\": a random secret of at least {MIN_TOKEN_LEN} characters, e.g. from `openssl rand -hex 24`"),
                     );
                     None
                 }
@@ -1358,7 +1373,7 @@ impl Validator<'_> {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                    let me = sys::euid();
+                    let me = crate::core::keyfile::euid();
                     if meta.uid() != me {
                         self.is.error(
                             field,
@@ -1376,10 +1391,14 @@ impl Validator<'_> {
                         self.is.error(
                             field,
                             format!(
-                                "{field} {} is not writable by the current user",
+                                "{field} {} is not writable by the current user: it is on a read-only mount, or \
+                                 its mode denies its owner write access",
                                 dir.display()
                             ),
-                            format!("chmod 700 {}", dir.display()),
+                            format!(
+                                "on a read-only mount, set {field} to a writable directory; otherwise chmod u+rwx {}",
+                                dir.display()
+                            ),
                         );
                         return;
                     }
@@ -1477,7 +1496,7 @@ fn human(n: u64, sizes: bool) -> String {
 
 /// `1048576`, `512k`, `1m`, `1MiB`, `4MB`, `2 g`. Suffixes are binary
 /// (1k = 1024): these are buffer limits, and operators mean powers of two.
-pub(crate) fn parse_size(s: &str) -> Option<u64> {
+pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = (s.get(..split)?, s.get(split..)?.trim());
@@ -1877,15 +1896,14 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
 
 #[cfg(unix)]
 mod sys {
-    //! access(2) and geteuid(2) from the C library std already links; they
-    //! answer "can this user write here" without creating anything.
+    //! access(2) from the C library std already links; it
+    //! answers "can this user write here" without creating anything.
     use std::ffi::{c_char, c_int, CString};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
 
     extern "C" {
         fn access(path: *const c_char, mode: c_int) -> c_int;
-        fn geteuid() -> u32;
     }
     const W_OK: c_int = 2;
     const X_OK: c_int = 1;
@@ -1896,11 +1914,6 @@ mod sys {
         };
         // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
         unsafe { access(c.as_ptr(), W_OK | X_OK) == 0 }
-    }
-
-    pub(super) fn euid() -> u32 {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { geteuid() }
     }
 }
 
