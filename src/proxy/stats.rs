@@ -44,6 +44,17 @@ pub struct ProxyStats {
     pub client_timeouts: AtomicU64,
     /// Exchanges ended because the upstream sent no response head in time.
     pub upstream_timeouts: AtomicU64,
+    /// Client connections open now (a gauge, not cumulative).
+    pub open_connections: AtomicU64,
+    /// Connections closed on accept because `max_connections` were open.
+    pub rejected_total_cap: AtomicU64,
+    /// Connections closed on accept because their client address had
+    /// `max_connections_per_client` open.
+    pub rejected_client_cap: AtomicU64,
+    /// Connections closed for sending no byte within the first-byte timeout.
+    pub silent_connections_closed: AtomicU64,
+    /// Keep-alive connections closed after the idle timeout between exchanges.
+    pub idle_connections_closed: AtomicU64,
     recent_tunnels: Mutex<VecDeque<TunnelRecord>>,
 }
 
@@ -98,6 +109,11 @@ pub struct StatsSnapshot {
     pub client_protocol_errors: u64,
     pub client_timeouts: u64,
     pub upstream_timeouts: u64,
+    pub open_connections: u64,
+    pub rejected_total_cap: u64,
+    pub rejected_client_cap: u64,
+    pub silent_connections_closed: u64,
+    pub idle_connections_closed: u64,
     pub recent_tunnels: Vec<TunnelRecord>,
 }
 
@@ -175,6 +191,11 @@ impl ProxyStats {
             client_protocol_errors: get(&self.client_protocol_errors),
             client_timeouts: get(&self.client_timeouts),
             upstream_timeouts: get(&self.upstream_timeouts),
+            open_connections: get(&self.open_connections),
+            rejected_total_cap: get(&self.rejected_total_cap),
+            rejected_client_cap: get(&self.rejected_client_cap),
+            silent_connections_closed: get(&self.silent_connections_closed),
+            idle_connections_closed: get(&self.idle_connections_closed),
             recent_tunnels: self
                 .recent_tunnels
                 .lock()
