@@ -234,6 +234,16 @@ export interface GuardianCounters {
   unscanned_limit_bytes: number
   /** Binary bodies (images, audio, video, fonts, archives, wasm), not scanned. */
   unscanned_binary_bytes: number
+  /** Client connections open now (a gauge). */
+  open_connections: number
+  /** Connections closed on accept: `max_connections` were open. */
+  rejected_total_cap: number
+  /** Connections closed on accept: their address had `max_connections_per_client` open. */
+  rejected_client_cap: number
+  /** Connections closed for sending nothing within the first-byte timeout. */
+  silent_connections_closed: number
+  /** Keep-alive connections closed after the idle timeout. */
+  idle_connections_closed: number
   /** Findings emitted after dedup. */
   findings_emitted: number
   /** Findings written to the JSONL file. */

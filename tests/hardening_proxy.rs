@@ -1605,3 +1605,208 @@ async fn any_method_inside_an_intercepted_connect_is_inspected_and_nested_connec
     assert_eq!(r.status, 405, "{}", r.headers);
     engine.stop().await.unwrap();
 }
+
+// ---------------------------------------------------------------- connection limits
+
+/// Reads one response with a `Content-Length` (or a streamed one until
+/// `until` appears) from a keep-alive connection, without waiting for close.
+async fn read_until(tcp: &mut TcpStream, until: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while !out.windows(until.len()).any(|w| w == until) {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(
+        found,
+        Ok(true),
+        "{:?} not received: {}",
+        String::from_utf8_lossy(until),
+        String::from_utf8_lossy(&out)
+    );
+    out
+}
+
+/// A connection that never sends a byte is closed after the first-byte
+/// timeout; a keep-alive connection idle after its exchange is closed after
+/// the idle timeout (both counted); a streaming response that is silent for
+/// longer than the idle timeout is not cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_idle_connections_are_closed_but_streaming_responses_are_not() {
+    let settings = traffic_guardian::proxy::ProxySettings {
+        first_byte_timeout: Duration::from_millis(300),
+        keep_alive_idle_timeout: Duration::from_millis(300),
+        ..common::test_settings()
+    };
+    let (engine, _sink, proxy) = common::start_proxy(settings).await;
+    let (up, state) = common::spawn_http_upstream().await;
+
+    // An SSE stream whose first event arrived, then silence.
+    let mut sse = TcpStream::connect(proxy).await.unwrap();
+    sse.write_all(format!("GET http://{up}/sse HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut sse, b"data: first").await;
+
+    let mut silent = Vec::new();
+    for _ in 0..5 {
+        silent.push(TcpStream::connect(proxy).await.unwrap());
+    }
+    for tcp in &mut silent {
+        let (out, closed) = read_until_close(tcp, Duration::from_secs(20)).await;
+        assert!(closed, "a silent connection stayed open");
+        assert!(out.is_empty());
+    }
+    assert_eq!(engine.status().counters.silent_connections_closed, 5);
+
+    let mut ka = TcpStream::connect(proxy).await.unwrap();
+    ka.write_all(format!("GET http://{up}/chunked HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut ka, b"0\r\n\r\n").await;
+    let (rest, closed) = read_until_close(&mut ka, Duration::from_secs(20)).await;
+    assert!(closed, "an idle keep-alive connection stayed open");
+    assert!(rest.is_empty());
+    assert_eq!(engine.status().counters.idle_connections_closed, 1);
+
+    // The SSE stream has now been silent for longer than the idle timeout
+    // (the keep-alive connection above was idle that long after it began):
+    // it is still open and delivers its next event.
+    state.sse_release.notify_one();
+    read_until(&mut sse, common::INJECTION.as_bytes()).await;
+    assert_eq!(engine.status().counters.idle_connections_closed, 1);
+    engine.stop().await.unwrap();
+}
+
+/// With a per-client cap of N, connection N+1 from the same address is
+/// closed at once and counted while the first N are served; likewise for
+/// the total cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_caps_are_closed_and_counted_and_the_others_served() {
+    let (up, _state) = common::spawn_http_upstream().await;
+    for (per_client, total) in [(3, 100), (100, 3)] {
+        let settings = traffic_guardian::proxy::ProxySettings {
+            max_connections_per_client: per_client,
+            max_connections: total,
+            ..common::test_settings()
+        };
+        let (engine, _sink, proxy) = common::start_proxy(settings).await;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(TcpStream::connect(proxy).await.unwrap());
+        }
+        let mut over = TcpStream::connect(proxy).await.unwrap();
+        let (out, closed) = read_until_close(&mut over, Duration::from_secs(20)).await;
+        assert!(
+            closed && out.is_empty(),
+            "connection over the cap not closed"
+        );
+        let c = engine.status().counters;
+        assert_eq!(c.open_connections, 3);
+        if per_client == 3 {
+            assert_eq!((c.rejected_client_cap, c.rejected_total_cap), (1, 0));
+        } else {
+            assert_eq!((c.rejected_client_cap, c.rejected_total_cap), (0, 1));
+        }
+        for tcp in &mut held {
+            tcp.write_all(
+                format!(
+                    "GET http://{up}/chunked HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+            let (out, _) = read_until_close(tcp, Duration::from_secs(20)).await;
+            let r = parse_response(&out).expect("an answer on a held connection");
+            assert_eq!(r.status, 200);
+        }
+        engine.stop().await.unwrap();
+    }
+}
+
+/// Starting the proxy raises the soft open-file limit to the hard limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soft_open_file_limit_is_raised_to_the_hard_limit_at_start() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let before = getrlimit(Resource::Nofile);
+    // Lower the soft limit a little (other tests of this binary run alongside).
+    let lowered = match before.maximum {
+        Some(hard) => Some(hard.saturating_sub(16).max(1024).min(hard)),
+        None => Some(1 << 20),
+    };
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: lowered,
+            maximum: before.maximum,
+        },
+    )
+    .unwrap();
+    let (engine, _sink, _proxy) = common::start_proxy(common::test_settings()).await;
+    let after = getrlimit(Resource::Nofile);
+    assert_eq!(after.current, after.maximum);
+    assert_eq!(after.maximum, before.maximum);
+    engine.stop().await.unwrap();
+}
+
+/// A destination whose name does not resolve gets a 502 that says so, for
+/// CONNECT and plain HTTP. The name has a 64-character label, which the
+/// resolver rejects locally: no DNS query leaves the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unresolvable_hosts_get_a_502_naming_the_dns_failure() {
+    let (engine, _sink, proxy) = common::start_proxy(common::test_settings()).await;
+    let host = format!("{}.invalid", "a".repeat(64));
+    let want = format!("cannot resolve host `{host}`");
+    let connect = raw(
+        proxy,
+        format!("CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n").as_bytes(),
+        Duration::from_millis(500),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&connect);
+    assert!(text.starts_with("HTTP/1.1 502"), "{text}");
+    assert!(text.contains(&want), "{text}");
+    let req = format!("GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let plain = parse_response(&raw(proxy, req.as_bytes(), Duration::from_secs(10)).await)
+        .expect("an answer");
+    assert_eq!(plain.status, 502);
+    assert!(String::from_utf8_lossy(&plain.body).contains(&want));
+    engine.stop().await.unwrap();
+}
+
+/// With MITM on, a CONNECT to a plain-HTTP port carries plaintext HTTP:
+/// curl's `-p -x` to a loopback HTTP server is served (200, the origin's
+/// body) and inspected like proxied plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_to_a_plain_http_port_with_mitm_is_served_and_inspected() {
+    let home = tempfile::tempdir().unwrap();
+    let settings = traffic_guardian::proxy::ProxySettings {
+        mitm_enabled: true,
+        trusted_runtimes: vec!["*".into()],
+        ca_dir: home.path().join("ca"),
+        ..common::test_settings()
+    };
+    let (engine, sink, proxy) = common::start_proxy(settings).await;
+    let (up, _state) = common::spawn_http_upstream().await;
+    let proxy_url = common::proxy_url(proxy);
+    let r = common::curl(Some(&proxy_url), &format!("http://{up}/plain"), &["-p"]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, "hello from upstream\n".repeat(20).into_bytes());
+    let r = common::curl(Some(&proxy_url), &format!("http://{up}/inject"), &["-p"]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let dest = up.to_string();
+    assert!(
+        sink.wait_for(|f| f.dest == dest).await.is_some(),
+        "{:?}",
+        sink.all()
+    );
+    assert_eq!(engine.status().counters.mitm_connections, 2);
+    engine.stop().await.unwrap();
+}

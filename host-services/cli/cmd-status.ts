@@ -128,6 +128,7 @@ export function runStatus(args: string[], io: Io): number {
     `  https          ${s.https.mitm ? `inspected (MITM), CA ${safeText(s.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected'}`,
     `  runtimes       ${s.config.runtimes.length > 0 ? s.config.runtimes.map((x) => safeText(x)).join(', ') : 'none'}${s.config.require_auth ? ' (auth required)' : ''}`,
     `  requests       ${c.requests} (connections ${c.connections}, tunnels ${c.tunnels}, websocket msgs ${c.websocket_messages})`,
+    `  connections    open ${c.open_connections}; closed silent ${c.silent_connections_closed}, idle ${c.idle_connections_closed}`,
     `  scanned        out ${formatBytes(c.bytes_scanned_outbound)}, in ${formatBytes(c.bytes_scanned_inbound)}`,
     `  scan queue     ${formatBytes(c.scan_queue_bytes ?? 0)} now, peak ${formatBytes(c.scan_queue_peak_bytes ?? 0)}; scan time ${formatDuration(c.scan_time_ms ?? 0)}`,
     `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}`,
@@ -144,6 +145,9 @@ export function runStatus(args: string[], io: Io): number {
   if (c.client_protocol_errors) problems.push(`malformed client requests ${c.client_protocol_errors}`);
   if (c.client_timeouts) problems.push(`stalled clients cut off ${c.client_timeouts}`);
   if (c.upstream_timeouts) problems.push(`upstreams that never answered ${c.upstream_timeouts}`);
+  if (c.rejected_total_cap || c.rejected_client_cap) {
+    problems.push(`connections refused over the cap ${c.rejected_total_cap + c.rejected_client_cap} (total cap ${c.rejected_total_cap}, per-client cap ${c.rejected_client_cap})`);
+  }
   if (c.write_errors) problems.push(`finding write errors ${c.write_errors}`);
   if (c.findings_pending) problems.push(`findings waiting to be written ${c.findings_pending}`);
   if (c.findings_dropped) problems.push(`findings dropped (retry queue full) ${c.findings_dropped}`);

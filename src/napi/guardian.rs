@@ -143,6 +143,21 @@ pub struct GuardianCounters {
     /// Binary bodies (images, audio, video, fonts, archives, wasm), not scanned.
     #[napi(js_name = "unscanned_binary_bytes")]
     pub unscanned_binary_bytes: i64,
+    /// Client connections open now (a gauge).
+    #[napi(js_name = "open_connections")]
+    pub open_connections: i64,
+    /// Connections closed on accept: `max_connections` were open.
+    #[napi(js_name = "rejected_total_cap")]
+    pub rejected_total_cap: i64,
+    /// Connections closed on accept: their address had `max_connections_per_client` open.
+    #[napi(js_name = "rejected_client_cap")]
+    pub rejected_client_cap: i64,
+    /// Connections closed for sending nothing within the first-byte timeout.
+    #[napi(js_name = "silent_connections_closed")]
+    pub silent_connections_closed: i64,
+    /// Keep-alive connections closed after the idle timeout.
+    #[napi(js_name = "idle_connections_closed")]
+    pub idle_connections_closed: i64,
     /// Findings emitted after dedup.
     #[napi(js_name = "findings_emitted")]
     pub findings_emitted: i64,
@@ -259,6 +274,11 @@ impl From<CoreStatus> for GuardianStatus {
                 unscanned_overload_bytes: to_i64(c.scan.unscanned_bytes.overload),
                 unscanned_limit_bytes: to_i64(c.scan.unscanned_bytes.limit),
                 unscanned_binary_bytes: to_i64(c.scan.unscanned_bytes.binary),
+                open_connections: to_i64(c.open_connections),
+                rejected_total_cap: to_i64(c.rejected_total_cap),
+                rejected_client_cap: to_i64(c.rejected_client_cap),
+                silent_connections_closed: to_i64(c.silent_connections_closed),
+                idle_connections_closed: to_i64(c.idle_connections_closed),
                 findings_emitted: to_i64(s.store.findings_emitted),
                 findings_written: to_i64(s.store.findings_written),
                 occurrences_folded: to_i64(s.store.occurrences_folded),

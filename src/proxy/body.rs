@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -20,9 +20,10 @@ use hudsucker::Body;
 
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use super::inspect::BodyScan;
+use super::limits::ConnPermit;
 use super::stats::ProxyStats;
 
 /// Wraps `inner`; frames, size hint and end-of-stream are passed through as is.
@@ -151,10 +152,30 @@ impl BodyWatch {
 /// hyper closes it. It also tracks whether the client sent bytes that no
 /// request has consumed yet, which tells a trickled head (slowloris) from an
 /// idle keep-alive connection when hyper's header timeout fires.
-#[derive(Debug, Default)]
+///
+/// It also keeps what the idle watch of [`super::server`] needs: when the
+/// client last sent a byte and how many exchanges are in flight.
+#[derive(Debug)]
 pub struct ConnFaults {
     counted: AtomicBool,
     unconsumed: AtomicBool,
+    born: Instant,
+    /// Milliseconds after `born` of the last read or finished exchange, plus
+    /// one; 0 while the client has sent nothing.
+    last_activity_ms: AtomicU64,
+    in_flight: AtomicU32,
+}
+
+impl Default for ConnFaults {
+    fn default() -> Self {
+        ConnFaults {
+            counted: AtomicBool::new(false),
+            unconsumed: AtomicBool::new(false),
+            born: Instant::now(),
+            last_activity_ms: AtomicU64::new(0),
+            in_flight: AtomicU32::new(0),
+        }
+    }
 }
 
 impl ConnFaults {
@@ -168,6 +189,31 @@ impl ConnFaults {
     /// The client sent bytes.
     pub fn note_read(&self) {
         self.unconsumed.store(true, Ordering::Release);
+        self.touch();
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_activity_ms.store(ms + 1, Ordering::Release);
+    }
+
+    /// When the client last sent a byte or an exchange last finished;
+    /// `None` while the client has sent nothing.
+    pub fn last_activity(&self) -> Option<Instant> {
+        match self.last_activity_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(self.born + Duration::from_millis(ms - 1)),
+        }
+    }
+
+    /// When the connection was accepted.
+    pub fn born(&self) -> Instant {
+        self.born
+    }
+
+    /// Exchanges whose request arrived and whose response is not yet fully sent.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     /// A request head (or a whole request body) has been consumed.
@@ -181,15 +227,86 @@ impl ConnFaults {
     }
 }
 
+/// One exchange of a connection, from its request head until its response
+/// body is dropped (fully sent, or the connection is gone).
+#[derive(Debug)]
+pub struct Exchange(Arc<ConnFaults>);
+
+impl Exchange {
+    pub fn start(faults: Arc<ConnFaults>) -> Self {
+        faults.in_flight.fetch_add(1, Ordering::AcqRel);
+        Exchange(faults)
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that ends its [`Exchange`] when dropped; frames, size
+/// hint and end-of-stream are passed through as is.
+pub struct ExchangeBody {
+    inner: Body,
+    _exchange: Exchange,
+}
+
+impl ExchangeBody {
+    pub fn wrap(inner: Body, exchange: Exchange) -> Body {
+        Body::from(BoxBody::new(ExchangeBody {
+            inner,
+            _exchange: exchange,
+        }))
+    }
+}
+
+impl HttpBody for ExchangeBody {
+    type Data = Bytes;
+    type Error = hudsucker::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// A client connection's stream that reports reads to its [`ConnFaults`].
+/// It holds the connection's [`ConnPermit`], so that the slot stays taken
+/// for as long as the socket is open, through CONNECT and upgrades too.
 pub struct NotedIo<T> {
     inner: T,
     faults: Arc<ConnFaults>,
+    _permit: Option<ConnPermit>,
 }
 
 impl<T> NotedIo<T> {
     pub fn new(inner: T, faults: Arc<ConnFaults>) -> Self {
-        NotedIo { inner, faults }
+        NotedIo {
+            inner,
+            faults,
+            _permit: None,
+        }
+    }
+
+    /// Like [`NotedIo::new`], holding the client's connection slot.
+    pub fn with_permit(inner: T, faults: Arc<ConnFaults>, permit: ConnPermit) -> Self {
+        NotedIo {
+            inner,
+            faults,
+            _permit: Some(permit),
+        }
     }
 }
 

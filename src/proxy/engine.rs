@@ -27,7 +27,9 @@ use super::ca::{CaInfo, GuardianCa};
 use super::error::ProxyError;
 use super::guard::PivotGuard;
 use super::handler::Shared;
+use super::host::raise_nofile_limit;
 use super::inspect::Inspection;
+use super::limits::ConnLimiter;
 use super::scan_pool::{ScanPause, ScanPool};
 use super::server::{self, ServerParts};
 use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
@@ -301,6 +303,16 @@ impl ProxyEngine {
         })?;
 
         let guard = Arc::new(PivotGuard::new(&st.allow_private_destinations));
+        guard.refresh_host_addrs();
+        match raise_nofile_limit() {
+            Ok(l) => info!(
+                before = ?l.before,
+                soft = ?l.soft,
+                hard = ?l.hard,
+                "open-file limit (RLIMIT_NOFILE) raised to the hard limit (None = unlimited)"
+            ),
+            Err(e) => warn!(error = %e, "could not raise the open-file limit (RLIMIT_NOFILE)"),
+        }
         let inspection = match (&self.detector, st.inspect) {
             (Some(d), true) => Some(Inspection::new(
                 Some(Arc::clone(d)),
@@ -354,6 +366,13 @@ impl ProxyEngine {
                 header_read_timeout: HEADER_READ_TIMEOUT,
                 upstream_response_head_timeout: st.upstream_response_head_timeout,
                 closing: closing_rx,
+                first_byte_timeout: st.first_byte_timeout,
+                keep_alive_idle_timeout: st.keep_alive_idle_timeout,
+                limiter: Arc::new(ConnLimiter::new(
+                    st.max_connections,
+                    st.max_connections_per_client,
+                    Arc::clone(&self.stats),
+                )),
             },
         ));
 

@@ -9,13 +9,20 @@
 
 use crate::core::config::{parse_allowed, AllowedDestination};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use tracing::debug;
 
 /// Decides whether the proxy may connect to a destination.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct PivotGuard {
     /// Parsed and matched by the config's own rules (one definition of an
     /// allow-list entry, ports included).
     allow: Vec<AllowedDestination>,
+    /// Addresses of the host's own interfaces (docker bridge, veth ends,
+    /// LAN): refused like loopback. Read at the edge by
+    /// [`PivotGuard::refresh_host_addrs`]; empty in a bare guard.
+    host_addrs: RwLock<Arc<Vec<IpAddr>>>,
 }
 
 /// Names that always mean "this host" or "the metadata service".
@@ -54,9 +61,17 @@ pub fn ip_is_private_pivot(ip: IpAddr) -> bool {
     }
 }
 
+/// The pivot decision: whether `ip` is one of the host's own (loopback,
+/// link-local, unspecified, metadata, or an address of one of its
+/// interfaces, given as `host_addrs`). Pure: addresses in, verdict out.
+pub fn is_pivot_destination(ip: IpAddr, host_addrs: &[IpAddr]) -> bool {
+    let ip = ip.to_canonical();
+    ip_is_private_pivot(ip) || host_addrs.contains(&ip)
+}
+
 /// Why a destination was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("pivot guard: refusing to connect to {host} (loopback, link-local or metadata destination not in allow_private_destinations)")]
+#[error("pivot guard: refusing to connect to {host} (loopback, link-local, metadata or host-interface destination not in allow_private_destinations)")]
 pub struct PivotRefused {
     pub host: String,
 }
@@ -70,7 +85,40 @@ impl PivotGuard {
             .iter()
             .filter_map(|raw| parse_allowed(raw.trim()).ok())
             .collect();
-        PivotGuard { allow }
+        PivotGuard {
+            allow,
+            host_addrs: RwLock::default(),
+        }
+    }
+
+    /// The guard with `addrs` as the host's interface addresses.
+    pub fn with_host_addrs(self, addrs: Vec<IpAddr>) -> Self {
+        self.set_host_addrs(addrs);
+        self
+    }
+
+    /// Replaces the host's interface addresses.
+    pub fn set_host_addrs(&self, addrs: Vec<IpAddr>) {
+        let addrs = addrs.into_iter().map(|a| a.to_canonical()).collect();
+        if let Ok(mut cur) = self.host_addrs.write() {
+            *cur = Arc::new(addrs);
+        }
+    }
+
+    /// Re-reads the host's interface addresses (`getifaddrs`); keeps the
+    /// previous list if that fails.
+    pub fn refresh_host_addrs(&self) {
+        match super::host::interface_addrs() {
+            Ok(addrs) => self.set_host_addrs(addrs),
+            Err(e) => debug!(error = %e, "cannot list the host's interface addresses"),
+        }
+    }
+
+    fn host_addrs(&self) -> Arc<Vec<IpAddr>> {
+        self.host_addrs
+            .read()
+            .map(|a| Arc::clone(&a))
+            .unwrap_or_default()
     }
 
     /// Whether an entry allows `host` (as named), at `ip` if known, on `port`.
@@ -94,7 +142,7 @@ impl PivotGuard {
             return Ok(());
         }
         let refused = match ip {
-            Some(ip) => ip_is_private_pivot(ip),
+            Some(ip) => is_pivot_destination(ip, &self.host_addrs()),
             None => FORBIDDEN_NAMES.contains(&h.as_str()) || h.ends_with(".localhost"),
         };
         if refused {
@@ -112,9 +160,13 @@ impl PivotGuard {
     ) -> Result<Vec<SocketAddr>, PivotRefused> {
         let h = normalize_host(host);
         let total = addrs.len();
+        let host_addrs = self.host_addrs();
         let kept: Vec<SocketAddr> = addrs
             .into_iter()
-            .filter(|a| !ip_is_private_pivot(a.ip()) || self.allowed(&h, Some(a.ip()), a.port()))
+            .filter(|a| {
+                !is_pivot_destination(a.ip(), &host_addrs)
+                    || self.allowed(&h, Some(a.ip()), a.port())
+            })
             .collect();
         if kept.is_empty() && total > 0 {
             Err(PivotRefused { host: h })
@@ -187,6 +239,46 @@ mod tests {
         assert!(g
             .check_resolved("x", vec!["127.0.0.1:22".parse().unwrap()])
             .is_err());
+    }
+
+    #[test]
+    fn host_interface_addresses_are_refused_unless_allowed() {
+        let host: Vec<IpAddr> = vec![
+            "172.17.0.1".parse().unwrap(),
+            "192.0.2.7".parse().unwrap(),
+            "2001:db8::7".parse().unwrap(),
+        ];
+        // The pure decision.
+        for ip in [
+            "172.17.0.1",
+            "192.0.2.7",
+            "2001:db8::7",
+            "::ffff:172.17.0.1",
+        ] {
+            assert!(is_pivot_destination(ip.parse().unwrap(), &host), "{ip}");
+        }
+        for ip in ["172.17.0.2", "192.0.2.8", "93.184.216.34"] {
+            assert!(!is_pivot_destination(ip.parse().unwrap(), &host), "{ip}");
+        }
+        assert!(!is_pivot_destination("172.17.0.1".parse().unwrap(), &[]));
+        // Through the guard: literal hosts and resolved names.
+        let g = PivotGuard::new(&[]).with_host_addrs(host.clone());
+        assert!(g.check_host("172.17.0.1", 8080).is_err());
+        assert!(g.check_host("[2001:db8::7]", 443).is_err());
+        assert!(g.check_host("172.17.0.2", 8080).is_ok());
+        let bridge: SocketAddr = "172.17.0.1:5432".parse().unwrap();
+        let other: SocketAddr = "172.17.0.2:5432".parse().unwrap();
+        assert!(g.check_resolved("rebind.example", vec![bridge]).is_err());
+        assert_eq!(
+            g.check_resolved("mixed.example", vec![bridge, other])
+                .unwrap(),
+            vec![other]
+        );
+        // Explicitly allowed, it passes.
+        let g = PivotGuard::new(&["172.17.0.1:5432".into()]).with_host_addrs(host);
+        assert!(g.check_host("172.17.0.1", 5432).is_ok());
+        assert!(g.check_host("172.17.0.1", 22).is_err());
+        assert_eq!(g.check_resolved("x", vec![bridge]).unwrap(), vec![bridge]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use super::server::{self, MitmTarget, ServerParts};
 use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
 use super::tunnel;
-use super::upstream::{authority_string, open_tunnel, GuardConnector};
+use super::upstream::{authority_string, open_tunnel, GuardConnector, ResolveFailed};
 use super::websocket;
 
 /// Ports of protocols that are not HTTP(S) (several speak first from the
@@ -222,8 +222,8 @@ pub(crate) fn pivot_response(host: &str) -> Response<Body> {
         StatusCode::FORBIDDEN,
         format!(
             "clawsec traffic guardian: refusing to connect to {host} on the client's behalf.\n\
-             Loopback, link-local and cloud-metadata destinations of the proxy host are not \
-             reachable through this proxy (pivot guard: access control of the proxy itself, \
+             Loopback, link-local, cloud-metadata and host-interface (e.g. docker bridge) \
+             destinations of the proxy host are not reachable through this proxy (pivot guard: access control of the proxy itself, \
              not traffic filtering). Add the destination to allow_private_destinations to permit it.\n"
         ),
     )
@@ -244,14 +244,31 @@ pub(crate) fn is_pivot_refusal(err: &(dyn StdError + 'static)) -> bool {
 }
 
 fn error_chain_has<E: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    error_in_chain::<E>(err).is_some()
+}
+
+fn error_in_chain<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if e.downcast_ref::<E>().is_some() {
-            return true;
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
         }
         cur = e.source();
     }
-    false
+    None
+}
+
+/// The 502 for a failed upstream connection; a name that did not resolve
+/// is said to be one (the resolver's own words stay in the debug log).
+fn bad_gateway(err: &(dyn StdError + 'static), fallback: String) -> Response<Body> {
+    let text = match error_in_chain::<ResolveFailed>(err) {
+        Some(r) => format!(
+            "clawsec traffic guardian: cannot resolve host `{}`\n",
+            r.host
+        ),
+        None => fallback,
+    };
+    text_response(StatusCode::BAD_GATEWAY, text)
 }
 
 impl GuardHandler {
@@ -519,8 +536,8 @@ impl GuardHandler {
                 }
                 ProxyStats::inc(&shared.stats.upstream_errors);
                 debug!(dest = %dest, error = %e, "CONNECT: upstream connection failed");
-                return text_response(
-                    StatusCode::BAD_GATEWAY,
+                return bad_gateway(
+                    e.as_ref(),
                     format!("clawsec traffic guardian: cannot connect to {dest}\n"),
                 )
                 .into();
@@ -596,8 +613,8 @@ impl GuardHandler {
         }
         ProxyStats::inc(&self.shared.stats.upstream_errors);
         debug!(error = %err, "forwarding failed");
-        text_response(
-            StatusCode::BAD_GATEWAY,
+        bad_gateway(
+            &err,
             "clawsec traffic guardian: upstream request failed\n".to_string(),
         )
     }

@@ -31,9 +31,13 @@ use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
 use tracing::debug;
 
-use super::body::{is_protocol_violation, BodyState, BodyWatch, ConnFaults, GuardedBody, NotedIo};
+use super::body::{
+    is_protocol_violation, BodyState, BodyWatch, ConnFaults, Exchange, ExchangeBody, GuardedBody,
+    NotedIo,
+};
 use super::ca::GuardianCa;
 use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
+use super::limits::{CapHit, ConnLimiter, ConnPermit};
 use super::stats::ProxyStats;
 use super::tunnel::{self, Prefixed};
 use super::upstream::{open_tunnel, GuardConnector};
@@ -58,7 +62,17 @@ pub struct ServerParts {
     /// Turns true when the engine stops accepting: connections finish their
     /// in-flight exchange and close.
     pub closing: watch::Receiver<bool>,
+    /// A client connection that sends nothing this long after accept is closed.
+    pub first_byte_timeout: Duration,
+    /// A keep-alive connection idle this long between exchanges is closed.
+    pub keep_alive_idle_timeout: Duration,
+    /// Caps on open client connections (total, per client address).
+    pub limiter: Arc<ConnLimiter>,
 }
+
+/// How often the host's interface addresses are re-read for the pivot guard
+/// (containers come and go, and with them bridge and veth addresses).
+const HOST_ADDRS_REFRESH: Duration = Duration::from_secs(10);
 
 /// Accepts until `shutdown` fires, then lets every connection finish
 /// gracefully. Dropping this future (abort after the grace period) drops
@@ -71,12 +85,25 @@ pub async fn run(
 ) {
     let mut conns = JoinSet::new();
     let mut shutdown = pin!(shutdown);
+    let mut refresh = tokio::time::interval(HOST_ADDRS_REFRESH);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             res = listener.accept() => match res {
-                Ok((tcp, peer)) => {
-                    conns.spawn(serve_client(Arc::clone(&shared), tcp, peer));
-                }
+                Ok((tcp, peer)) => match shared.server.limiter.admit(peer.ip()) {
+                    Ok(permit) => {
+                        conns.spawn(serve_client(Arc::clone(&shared), tcp, peer, permit));
+                    }
+                    Err(hit) => {
+                        // Closed at once, never queued: the cap bounds descriptors.
+                        ProxyStats::inc(match hit {
+                            CapHit::Total => &shared.stats.rejected_total_cap,
+                            CapHit::Client => &shared.stats.rejected_client_cap,
+                        });
+                        debug!(peer = %peer.ip(), cap = ?hit, "connection over the cap closed");
+                        drop(tcp);
+                    }
+                },
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.
                     debug!(error = %e, "accept failed");
@@ -84,6 +111,7 @@ pub async fn run(
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = refresh.tick() => shared.guard.refresh_host_addrs(),
             _ = &mut shutdown => break,
         }
     }
@@ -92,7 +120,7 @@ pub async fn run(
     while conns.join_next().await.is_some() {}
 }
 
-async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, permit: ConnPermit) {
     let faults = Arc::new(ConnFaults::default());
     let service = GuardService {
         handler: GuardHandler::new(Arc::clone(&shared)),
@@ -100,13 +128,21 @@ async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         faults: Arc::clone(&faults),
         inner: None,
     };
-    let io = TokioIo::new(NotedIo::new(tcp, Arc::clone(&faults)));
-    serve_io(&shared, io, service, &faults).await;
+    let io = TokioIo::new(NotedIo::with_permit(tcp, Arc::clone(&faults), permit));
+    let first_byte = shared.server.first_byte_timeout;
+    serve_io(&shared, io, service, &faults, first_byte).await;
 }
 
 /// Serves HTTP on `io` until it closes, counting what hyper rejected.
-async fn serve_io<I>(shared: &Shared, io: I, service: GuardService, faults: &ConnFaults)
-where
+/// Closes it when the client sends nothing within `first_byte`, or stays
+/// idle between exchanges for the keep-alive idle timeout.
+async fn serve_io<I>(
+    shared: &Shared,
+    io: I,
+    service: GuardService,
+    faults: &ConnFaults,
+    first_byte: Duration,
+) where
     I: hudsucker::hyper::rt::Read + hudsucker::hyper::rt::Write + Unpin + Send + 'static,
 {
     let mut closing = shared.server.closing.clone();
@@ -115,15 +151,61 @@ where
         .http
         .serve_connection_with_upgrades(io, service);
     let mut conn = pin!(conn);
+    let idle = shared.server.keep_alive_idle_timeout;
     let res = tokio::select! {
         res = conn.as_mut() => res,
         _ = async { closing.wait_for(|c| *c).await.is_ok() } => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }
+        end = idle_watch(faults, first_byte, idle) => {
+            // Nothing in flight: dropping the connection closes the socket.
+            match end {
+                IdleEnd::Silent => {
+                    ProxyStats::inc(&shared.stats.silent_connections_closed);
+                    debug!("client sent nothing in time; connection closed");
+                }
+                IdleEnd::Idle => {
+                    ProxyStats::inc(&shared.stats.idle_connections_closed);
+                    debug!("idle keep-alive connection closed");
+                }
+            }
+            return;
+        }
     };
     if let Err(e) = res {
         count_connection_error(&shared.stats, faults, e.as_ref());
+    }
+}
+
+/// Why [`idle_watch`] ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdleEnd {
+    /// Not one byte within the first-byte timeout.
+    Silent,
+    /// Idle between exchanges for the keep-alive idle timeout.
+    Idle,
+}
+
+/// Resolves once the connection has been silent too long: no byte since it
+/// was accepted (`first_byte`), or no byte and no exchange in flight since
+/// the last activity (`idle`). While an exchange is in flight (a request
+/// body or a response, SSE included, still streaming) or a request head is
+/// arriving (hyper's head timeout covers that), it never fires.
+async fn idle_watch(faults: &ConnFaults, first_byte: Duration, idle: Duration) -> IdleEnd {
+    loop {
+        if faults.in_flight() > 0 || faults.has_unconsumed() {
+            tokio::time::sleep(idle).await;
+            continue;
+        }
+        let (deadline, end) = match faults.last_activity() {
+            None => (faults.born() + first_byte, IdleEnd::Silent),
+            Some(at) => (at + idle, IdleEnd::Idle),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return end;
+        }
+        tokio::time::sleep_until(deadline).await;
     }
 }
 
@@ -181,7 +263,11 @@ impl hudsucker::hyper::service::Service<Request<Incoming>> for GuardService {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move { Ok(this.dispatch(req).await) })
+        let exchange = Exchange::start(Arc::clone(&self.faults));
+        Box::pin(async move {
+            let res = this.dispatch(req).await;
+            Ok(res.map(|body| ExchangeBody::wrap(body, exchange)))
+        })
     }
 }
 
@@ -486,7 +572,9 @@ where
         inner: Some((Scheme::HTTPS, target.authority)),
     };
     let io = TokioIo::new(NotedIo::new(tls, Arc::clone(&faults)));
-    serve_io(&shared, io, service, &faults).await;
+    // Inside a CONNECT the client has already spoken: idle rules apply.
+    let first_byte = shared.server.keep_alive_idle_timeout;
+    serve_io(&shared, io, service, &faults, first_byte).await;
 }
 
 /// Plaintext HTTP inside an intercepted CONNECT (undici's `ProxyAgent`
@@ -508,7 +596,8 @@ where
         inner: Some((Scheme::HTTP, target.authority)),
     };
     let io = TokioIo::new(NotedIo::new(io, Arc::clone(&faults)));
-    serve_io(&shared, io, service, &faults).await;
+    let first_byte = shared.server.keep_alive_idle_timeout;
+    serve_io(&shared, io, service, &faults, first_byte).await;
 }
 
 /// Neither TLS nor HTTP: relayed byte for byte like a blind tunnel.

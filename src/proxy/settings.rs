@@ -51,6 +51,19 @@ pub struct ProxySettings {
     /// Threads and queue bounds of the scan pool (inspection runs there,
     /// never on the threads that forward traffic).
     pub scan_pool: ScanPoolSettings,
+    /// A client connection that sends no byte at all for this long after it
+    /// is accepted is closed (it holds a descriptor and proves nothing).
+    pub first_byte_timeout: Duration,
+    /// A keep-alive client connection with no exchange in flight and no byte
+    /// received for this long is closed. Never applies while a request or a
+    /// response (SSE, long poll) is still streaming.
+    pub keep_alive_idle_timeout: Duration,
+    /// Client connections open at once, in total; one more is closed as soon
+    /// as it is accepted (never queued) and counted. Resource protection:
+    /// it never depends on what the traffic contains.
+    pub max_connections: usize,
+    /// Client connections open at once from one client IP address; likewise.
+    pub max_connections_per_client: usize,
 }
 
 /// Default of [`ProxySettings::request_body_idle_timeout`].
@@ -58,6 +71,21 @@ pub const DEFAULT_REQUEST_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(120)
 
 /// Default of [`ProxySettings::upstream_response_head_timeout`].
 pub const DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Default of [`ProxySettings::first_byte_timeout`].
+pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default of [`ProxySettings::keep_alive_idle_timeout`].
+pub const DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default of [`ProxySettings::max_connections`]: each proxied connection
+/// can hold two descriptors (client and upstream), well within the usual
+/// hard `RLIMIT_NOFILE` the guardian raises its soft limit to.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 8192;
+
+/// Default of [`ProxySettings::max_connections_per_client`]: far above what
+/// one agent container opens, so that one client cannot take every slot.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 1024;
 
 impl Default for ProxySettings {
     fn default() -> Self {
@@ -77,6 +105,10 @@ impl Default for ProxySettings {
             request_body_idle_timeout: DEFAULT_REQUEST_BODY_IDLE_TIMEOUT,
             upstream_response_head_timeout: DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT,
             scan_pool: ScanPoolSettings::default(),
+            first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
+            keep_alive_idle_timeout: DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         }
     }
 }
@@ -114,6 +146,13 @@ impl fmt::Debug for ProxySettings {
                 &self.upstream_response_head_timeout,
             )
             .field("scan_pool", &self.scan_pool)
+            .field("first_byte_timeout", &self.first_byte_timeout)
+            .field("keep_alive_idle_timeout", &self.keep_alive_idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_client",
+                &self.max_connections_per_client,
+            )
             .finish()
     }
 }

@@ -56,6 +56,17 @@ pub struct ProxyStats {
     pub unscanned_limit_bytes: AtomicU64,
     /// Forwarded bytes of binary bodies (images, audio, video, fonts, archives, wasm).
     pub unscanned_binary_bytes: AtomicU64,
+    /// Client connections open now (a gauge, not cumulative).
+    pub open_connections: AtomicU64,
+    /// Connections closed on accept because `max_connections` were open.
+    pub rejected_total_cap: AtomicU64,
+    /// Connections closed on accept because their client address had
+    /// `max_connections_per_client` open.
+    pub rejected_client_cap: AtomicU64,
+    /// Connections closed for sending no byte within the first-byte timeout.
+    pub silent_connections_closed: AtomicU64,
+    /// Keep-alive connections closed after the idle timeout between exchanges.
+    pub idle_connections_closed: AtomicU64,
     recent_tunnels: Mutex<VecDeque<TunnelRecord>>,
 }
 
@@ -134,6 +145,11 @@ pub struct StatsSnapshot {
     pub client_timeouts: u64,
     pub upstream_timeouts: u64,
     pub scan: ScanCounters,
+    pub open_connections: u64,
+    pub rejected_total_cap: u64,
+    pub rejected_client_cap: u64,
+    pub silent_connections_closed: u64,
+    pub idle_connections_closed: u64,
     pub recent_tunnels: Vec<TunnelRecord>,
 }
 
@@ -221,6 +237,11 @@ impl ProxyStats {
                     binary: get(&self.unscanned_binary_bytes),
                 },
             },
+            open_connections: get(&self.open_connections),
+            rejected_total_cap: get(&self.rejected_total_cap),
+            rejected_client_cap: get(&self.rejected_client_cap),
+            silent_connections_closed: get(&self.silent_connections_closed),
+            idle_connections_closed: get(&self.idle_connections_closed),
             recent_tunnels: self
                 .recent_tunnels
                 .lock()

@@ -72,7 +72,11 @@ pub async fn connect_direct(
 ) -> Result<TcpStream, Box<dyn StdError + Send + Sync>> {
     let bare = normalize_host(host);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
-        .await?
+        .await
+        .map_err(|source| ResolveFailed {
+            host: bare.clone(),
+            source,
+        })?
         .collect();
     let addrs = guard.check_resolved(&bare, addrs)?;
     let mut last: Option<io::Error> = None;
@@ -88,6 +92,15 @@ pub async fn connect_direct(
     Err(Box::new(last.unwrap_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, "no address for host")
     })))
+}
+
+/// A destination's name did not resolve (the 502 says so).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve host `{host}`: {source}")]
+pub struct ResolveFailed {
+    pub host: String,
+    #[source]
+    pub source: io::Error,
 }
 
 /// An upstream proxy answered `CONNECT` with something other than 2xx.
