@@ -73,27 +73,7 @@ const WORDS: &[&str] = &[
     "lantern",
 ];
 
-/// xorshift64*: reproducible across runs and machines.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
+pub use super::corpus::Rng;
 
 /// Sentences of vocabulary words, exactly `len` bytes, ASCII, no quotes.
 pub fn text(len: usize, seed: u64) -> String {

@@ -426,6 +426,7 @@ impl Detector {
             ("json", decode::json_unescape),
             ("html", decode::html_unescape),
         ];
+        let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
         for (label, transform) in local {
             for region in view_regions(label, text) {
                 let Some(decoded) = text.get(region.clone()).and_then(transform) else {
@@ -440,29 +441,26 @@ impl Detector {
                         hold: decoded.len().saturating_sub(HOLDBACK_BYTES),
                     }
                 };
-                let sub_chain = sub_chain(chain, label);
-                self.scan_view(
-                    ctx,
-                    location,
-                    &decoded,
-                    Some(&sub_chain),
-                    depth + 1,
-                    sub_window,
-                    seen,
-                    out,
-                );
+                views.push((label, decoded, sub_window));
             }
         }
         // Base64 segments come from anywhere and are judged whole.
         if let Some(decoded) = decode::base64_segments(text) {
-            let sub_chain = sub_chain(chain, "base64");
+            let whole = Window::whole(decoded.len());
+            views.push(("base64", decoded, whole));
+        }
+        for (label, decoded, sub_window) in views {
+            let sub_chain = match chain {
+                Some(c) => format!("{c}>{label}"),
+                None => label.to_owned(),
+            };
             self.scan_view(
                 ctx,
                 location,
                 &decoded,
                 Some(&sub_chain),
                 depth + 1,
-                Window::whole(decoded.len()),
+                sub_window,
                 seen,
                 out,
             );
@@ -599,13 +597,6 @@ fn view_regions(label: &str, text: &[u8]) -> Vec<Range<usize>> {
         _ => {}
     }
     regions
-}
-
-fn sub_chain(chain: Option<&str>, label: &str) -> String {
-    match chain {
-        Some(c) => format!("{c}>{label}"),
-        None => label.to_owned(),
-    }
 }
 
 /// Calls `found(match, secret)` for each match of `rule` that starts in
