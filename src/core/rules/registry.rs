@@ -41,6 +41,9 @@ pub struct Rule {
     /// How far before a keyword occurrence a match can start (at most
     /// `reach`): small for rules that begin with their keyword.
     pub lead: usize,
+    /// How far after a keyword occurrence's end a match can end (at most
+    /// `reach`): small for rules that end soon after their keyword.
+    pub tail: usize,
 }
 
 /// The most a rule's reach can be. A match longer than this is not seen
@@ -94,56 +97,99 @@ fn practical_longest(hir: &regex_syntax::hir::Hir) -> Option<usize> {
     }
 }
 
-/// How far into a match, at most, an occurrence of one of `keywords` is
-/// bound to start: every match of `hir` holds one there. `None` when the
-/// pattern's shape does not tell (the reach is then used both ways).
-fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<usize> {
+/// Which end of a match a keyword distance is measured from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// From the match's start to the keyword's start.
+    Start,
+    /// From the keyword's end to the match's end.
+    Finish,
+}
+
+/// How far from one `end` of a match, at most, an occurrence of one of
+/// `keywords` is bound to lie: every match of `hir` holds one there. `None`
+/// when the pattern's shape does not tell (the reach is then used).
+fn keyword_distance(hir: &regex_syntax::hir::Hir, keywords: &[&str], end: End) -> Option<usize> {
     use regex_syntax::hir::HirKind;
+    // A piece spelled by a finite set of literals (`(?i:curl|wget)`) is
+    // judged whole: its parts alone are single letters.
+    if let Some(d) = literal_keyword_distance(hir, keywords, end) {
+        return Some(d);
+    }
     match hir.kind() {
-        HirKind::Capture(cap) => keyword_offset(&cap.sub, keywords),
+        HirKind::Capture(cap) => keyword_distance(&cap.sub, keywords, end),
         HirKind::Alternation(items) => items.iter().try_fold(0usize, |most, h| {
-            Some(most.max(keyword_offset(h, keywords)?))
+            Some(most.max(keyword_distance(h, keywords, end)?))
         }),
         HirKind::Concat(items) => {
             let mut before = 0usize;
-            for item in items {
-                if let Some(off) = keyword_offset(item, keywords) {
-                    return before.checked_add(off);
+            for k in 0..items.len() {
+                // The rest of the sequence from here (to here, from the end):
+                // a case-insensitive word is one class per letter in it.
+                let (item, rest) = match end {
+                    End::Start => (&items[k], &items[k..]),
+                    End::Finish => (&items[items.len() - 1 - k], &items[..items.len() - k]),
+                };
+                let rest = regex_syntax::hir::Hir::concat(rest.to_vec());
+                if let Some(d) = literal_keyword_distance(&rest, keywords, end)
+                    .or_else(|| keyword_distance(item, keywords, end))
+                {
+                    return before.checked_add(d);
                 }
                 before = before.checked_add(practical_longest(item)?)?;
             }
             None
         }
-        HirKind::Repetition(rep) if rep.min >= 1 => keyword_offset(&rep.sub, keywords),
-        _ => literal_keyword_offset(hir, keywords),
+        HirKind::Repetition(rep) if rep.min >= 1 => keyword_distance(&rep.sub, keywords, end),
+        _ => None,
     }
 }
 
-/// For a piece whose every match starts with one of a finite set of
-/// literals, each holding a keyword: where the keyword starts, at most.
-fn literal_keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<usize> {
+/// For a piece whose every match starts (or ends) with one of a finite set
+/// of literals, each holding a keyword: the keyword's farthest distance
+/// from that end of the match.
+fn literal_keyword_distance(
+    hir: &regex_syntax::hir::Hir,
+    keywords: &[&str],
+    end: End,
+) -> Option<usize> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let kind = match end {
+        End::Start => ExtractKind::Prefix,
+        End::Finish => ExtractKind::Suffix,
+    };
+    // Room for case-insensitive spellings: `(?i:override)` alone is 256.
+    let seq = Extractor::new()
+        .kind(kind)
+        .limit_total(4096)
+        .limit_literal_len(64)
+        .extract(hir);
     let literals = seq.literals()?;
     if literals.is_empty() {
         return None;
     }
     literals.iter().try_fold(0usize, |most, lit| {
         let lower = lit.as_bytes().to_ascii_lowercase();
-        let first = keywords
+        let nearest = keywords
             .iter()
-            .filter_map(|k| memchr::memmem::find(&lower, k.as_bytes()))
+            .filter_map(|k| match end {
+                End::Start => memchr::memmem::find(&lower, k.as_bytes()),
+                End::Finish => {
+                    memchr::memmem::rfind(&lower, k.as_bytes()).map(|at| lower.len() - at - k.len())
+                }
+            })
             .min()?;
-        Some(most.max(first))
+        Some(most.max(nearest))
     })
 }
 
+/// A pattern compiled for span searches, with its longest match and how
+/// far its keyword can lie from the match's start and end.
+type SpanRegex = (meta::Regex, Option<usize>, Option<usize>, Option<usize>);
+
 /// Compiles a rule pattern for span searches (the same syntax settings as
 /// [`compile_pattern`]), with the length of its longest match.
-fn compile_for_spans(
-    pattern: &str,
-    keywords: &[&str],
-) -> Result<(meta::Regex, Option<usize>, Option<usize>), String> {
+fn compile_for_spans(pattern: &str, keywords: &[&str]) -> Result<SpanRegex, String> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -153,7 +199,8 @@ fn compile_for_spans(
     let longest = practical_longest(&hir);
     let lowered: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
     let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
-    let offset = keyword_offset(&hir, &lowered);
+    let lead = keyword_distance(&hir, &lowered, End::Start);
+    let tail = keyword_distance(&hir, &lowered, End::Finish);
     let regex = meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -162,7 +209,7 @@ fn compile_for_spans(
         )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    Ok((regex, longest, offset))
+    Ok((regex, longest, lead, tail))
 }
 
 /// The compiled rules for one direction.
@@ -193,12 +240,10 @@ impl RuleSet {
                 id: spec.id,
                 source: Box::new(e),
             })?;
-            let (regex, longest, offset) =
-                compile_for_spans(spec.pattern, spec.keywords).map_err(|message| {
-                    RuleError::Span {
-                        id: spec.id,
-                        message,
-                    }
+            let (regex, longest, lead, tail) = compile_for_spans(spec.pattern, spec.keywords)
+                .map_err(|message| RuleError::Span {
+                    id: spec.id,
+                    message,
                 })?;
             let secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
             let reach = longest.map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
@@ -218,7 +263,8 @@ impl RuleSet {
                 regex,
                 secret_group,
                 reach,
-                lead: offset.map_or(reach, |o| o.min(reach)),
+                lead: lead.map_or(reach, |o| o.min(reach)),
+                tail: tail.map_or(reach, |o| o.min(reach)),
             });
         }
         let prefilter = KeywordFilter::new(&keywords)?;
@@ -244,7 +290,7 @@ impl RuleSet {
 
     /// Where each rule's regex must look in `text`: for every occurrence of
     /// one of its keywords, the bytes a match containing that occurrence can
-    /// cover (from its lead before to its reach after), merged per rule. Sorted by rule,
+    /// cover (from its lead before to its tail after), merged per rule. Sorted by rule,
     /// then start. A match contains one of its rule's keywords (a catalogue
     /// invariant the tests check), so it lies inside one of these spans.
     pub fn spans(&self, text: &[u8], out: &mut Vec<(usize, Range<usize>)>) {
@@ -256,11 +302,14 @@ impl RuleSet {
                 let Some(rule) = self.rules.get(usize::from(r)) else {
                     continue;
                 };
-                let (reach, lead) = (rule.reach, rule.lead);
+                let (reach, lead, tail) = (rule.reach, rule.lead, rule.tail);
                 let start = at
                     .saturating_sub(lead)
                     .max((at + len).saturating_sub(reach));
-                let end = (at + reach).max(at + len).min(text.len());
+                let end = (at + len + tail)
+                    .min(at + reach)
+                    .max(at + len)
+                    .min(text.len());
                 raw.push((r, start, end));
             }
         });
