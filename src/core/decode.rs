@@ -619,6 +619,9 @@ fn base64_mask(bytes: &[u8]) -> u64 {
     };
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return simd::base64_mask64(block);
+        }
         let mut mask = 0u64;
         for (k, sixteen) in block.chunks_exact(16).enumerate() {
             if let Ok(sixteen) = <&[u8; 16]>::try_from(sixteen) {
@@ -642,6 +645,84 @@ mod simd {
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8, _mm_sub_epi8,
     };
+
+    /// Bit i set when byte i of the 64 is a base64-class byte, with AVX2
+    /// nibble lookups (two shuffles per 32 bytes). Call only when the CPU
+    /// has AVX2.
+    pub(super) fn base64_mask64(bytes: &[u8; 64]) -> u64 {
+        // SAFETY: the caller checked AVX2 at run time.
+        unsafe { base64_mask64_avx2(bytes) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn base64_mask64_avx2(bytes: &[u8; 64]) -> u64 {
+        use std::arch::x86_64::{
+            _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+            _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+            _mm256_srli_epi16,
+        };
+        // A byte is base64-class when the bit its high nibble selects is set
+        // for its low nibble: 2x: + - /, 3x: 0-9, 4x and 6x: 1-F,
+        // 5x: 0-A and F (`_`), 7x: 0-A. Bytes of 0x80 and up select nothing.
+        // SAFETY (whole block): AVX2 is enabled for this function and the
+        // caller checked the CPU; the two loads read bytes[0..32] and
+        // bytes[32..64] of a 64-byte array.
+        unsafe {
+            let hi_lut = _mm256_setr_epi8(
+                0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0,
+                0, 0, 0, 0, 0,
+            );
+            // Low nibble 0..F: which high-nibble groups accept it.
+            let lo_lut = _mm256_setr_epi8(
+                2 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                4 | 8 | 16,
+                1 | 4,
+                4,
+                1 | 4,
+                4,
+                1 | 4 | 8,
+                2 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                2 | 4 | 8 | 16,
+                4 | 8 | 16,
+                1 | 4,
+                4,
+                1 | 4,
+                4,
+                1 | 4 | 8,
+            );
+            let nibble = _mm256_set1_epi8(0x0f);
+            let zero = _mm256_setzero_si256();
+            let half = |x| {
+                let hi = _mm256_shuffle_epi8(
+                    hi_lut,
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(x), nibble),
+                );
+                let lo = _mm256_shuffle_epi8(lo_lut, _mm256_and_si256(x, nibble));
+                let none = _mm256_cmpeq_epi8(_mm256_and_si256(hi, lo), zero);
+                !(_mm256_movemask_epi8(none) as u32)
+            };
+            let a = half(_mm256_loadu_si256(bytes.as_ptr().cast()));
+            let b = half(_mm256_loadu_si256(bytes.as_ptr().add(32).cast()));
+            u64::from(a) | (u64::from(b) << 32)
+        }
+    }
 
     /// Bit i set when byte i of the 16 is a base64-class byte; the same
     /// test as `is_base64`, with SSE2 (part of every x86_64 CPU).
@@ -845,6 +926,26 @@ mod tests {
             }
         }
         runs
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[test]
+    fn avx2_base64_mask_equals_the_byte_test_for_every_byte_at_every_position() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return; // nothing to compare on this CPU
+        }
+        for shift in 0..64 {
+            for b in 0..=255u8 {
+                let mut block = [b'!'; 64];
+                block[shift] = b;
+                block[(shift + 37) % 64] = b.wrapping_add(101);
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (i, &x)| m | (u64::from(is_base64(x)) << i));
+                assert_eq!(simd::base64_mask64(&block), want, "byte {b:#x} at {shift}");
+            }
+        }
     }
 
     #[test]

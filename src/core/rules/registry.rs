@@ -295,11 +295,14 @@ impl RuleSet {
     /// invariant the tests check), so it lies inside one of these spans.
     pub fn spans(&self, text: &[u8], out: &mut Vec<(usize, Range<usize>)>) {
         out.clear();
-        let mut raw: Vec<(u16, usize, usize)> = Vec::new();
+        // Occurrences arrive nearly in text order, so each rule's span grows
+        // until one starts past it; only the merged spans are sorted.
+        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         self.prefilter.occurrences(text, |keyword, at| {
             let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
             for &r in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
-                let Some(rule) = self.rules.get(usize::from(r)) else {
+                let r = usize::from(r);
+                let (Some(rule), Some(slot)) = (self.rules.get(r), open.get_mut(r)) else {
                     continue;
                 };
                 let (reach, lead, tail) = (rule.reach, rule.lead, rule.tail);
@@ -310,19 +313,31 @@ impl RuleSet {
                     .min(at + reach)
                     .max(at + len)
                     .min(text.len());
-                raw.push((r, start, end));
+                match slot {
+                    Some(span) if start <= span.end && end >= span.start => {
+                        span.start = span.start.min(start);
+                        span.end = span.end.max(end);
+                    }
+                    Some(span) => out.push((r, std::mem::replace(span, start..end))),
+                    None => *slot = Some(start..end),
+                }
             }
         });
-        raw.sort_unstable();
-        for (r, start, end) in raw {
-            let r = usize::from(r);
-            match out.last_mut() {
-                Some((last, span)) if *last == r && start <= span.end => {
-                    span.end = span.end.max(end);
-                }
-                _ => out.push((r, start..end)),
+        out.extend(
+            open.into_iter()
+                .enumerate()
+                .filter_map(|(r, span)| Some((r, span?))),
+        );
+        out.sort_unstable_by_key(|(r, span)| (*r, span.start));
+        // An occurrence a little out of order can leave two spans of a rule
+        // overlapping: join them, so no match is searched twice.
+        out.dedup_by(|next, kept| {
+            let joined = next.0 == kept.0 && next.1.start <= kept.1.end;
+            if joined {
+                kept.1.end = kept.1.end.max(next.1.end);
             }
-        }
+            joined
+        });
     }
 
     /// Indices of the rules whose keywords occur in `text`, ascending.
