@@ -26,6 +26,7 @@ export {
   type StartResult,
   type TrafficGuardianService,
   type TrafficLogger,
+  type OffStatus,
   type UnavailableStatus,
   type WiringOptions,
 } from './service.js';
