@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The package as an operator installs it: `npm pack` the main package and
-// this host's platform package (carrying the addon built in this checkout),
-// install both into an empty project, import every entry point and run the
-// CLI. Also checks what must NOT be there: no `.node` file in the main
+// The package as an operator installs it: `npm pack` the checkout, run the
+// release's `napi prepublish` on a staged copy (it writes the main package's
+// optionalDependencies), pack the main package and this host's platform
+// package (carrying the addon built in this checkout), install both into an
+// empty project, import every entry point and run the CLI. Also checks what must NOT be there: no `.node` file in the main
 // package, no MCP SDK installed for the host (optional peer dependency), and
 // a loader error that says how to build from source when no binary fits.
 // Needs `npm run build` first (`npm test` does it). Exit 0 = all passed.
@@ -62,18 +63,37 @@ if (!existsSync(binary) || !existsSync(join(root, 'dist/host-services/index.js')
 const work = mkdtempSync(join(tmpdir(), 'tg-package-'));
 try {
   console.log(`package test (${abi}) in ${work}`);
-  // 1. The platform package, staged with this checkout's binary (what `napi artifacts` does in a release).
-  const stage = join(work, 'stage', abi);
-  cpSync(platformDir, stage, { recursive: true });
-  cpSync(binary, join(stage, `${binaryName}.${abi}.node`));
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
-  const packPlatform = run(npm, ['pack', '--silent', '--pack-destination', tarballs], { cwd: stage });
-  check('npm pack of the platform package', packPlatform.status === 0, packPlatform.stderr);
-  // 2. The main package: `prepare` must not rebuild (it checks the build and packs it).
-  const packMain = run(npm, ['pack', '--silent', '--pack-destination', tarballs], { cwd: root });
+  // 1. `npm pack` in the checkout: `prepare` must not rebuild (it checks the build and packs it).
+  const packRaw = run(npm, ['pack', '--silent', '--pack-destination', tarballs], { cwd: root });
+  check('npm pack of the checkout', packRaw.status === 0, packRaw.stderr);
+  check('npm pack does not rebuild', /no rebuild/.test(packRaw.stderr) && !/Compiling|Finished `release`/.test(packRaw.stderr + packRaw.stdout), packRaw.stderr);
+  const rawTgz = readdirSync(tarballs).find((f) => f.endsWith('.tgz'));
+  if (!rawTgz) throw new Error('npm pack wrote no tarball');
+
+  // 2. What the release workflow does next, for real: the binaries go into
+  // npm/<platform> (this host's from this checkout; the other targets get
+  // placeholders, never packed), then `napi prepublish` writes the main
+  // package's optionalDependencies (publishing of the platform packages skipped).
+  const stage = join(work, 'stage');
+  mkdirSync(stage);
+  execFileSync('tar', ['-xzf', join(tarballs, rawTgz), '-C', stage]);
+  rmSync(join(tarballs, rawTgz));
+  const staged = join(stage, 'package');
+  cpSync(join(root, 'npm'), join(staged, 'npm'), { recursive: true });
+  for (const target of readdirSync(join(staged, 'npm'))) {
+    const file = join(staged, 'npm', target, `${binaryName}.${target}.node`);
+    if (target === abi) cpSync(binary, file);
+    else writeFileSync(file, 'placeholder: only the host platform package is packed by this test\n');
+  }
+  const napi = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi');
+  const prepublish = run(napi, ['prepublish', '--skip-optional-publish', '--no-gh-release', '--tag-style', 'npm'], { cwd: staged });
+  check('napi prepublish (platform publishing skipped)', prepublish.status === 0, (prepublish.stderr || prepublish.stdout).slice(-1500));
+  const packMain = run(npm, ['pack', '--silent', '--ignore-scripts', '--pack-destination', tarballs], { cwd: staged });
   check('npm pack of the main package', packMain.status === 0, packMain.stderr);
-  check('npm pack does not rebuild', /no rebuild/.test(packMain.stderr) && !/Compiling|Finished `release`/.test(packMain.stderr + packMain.stdout), packMain.stderr);
+  const packPlatform = run(npm, ['pack', '--silent', '--pack-destination', tarballs], { cwd: join(staged, 'npm', abi) });
+  check('npm pack of the platform package', packPlatform.status === 0, packPlatform.stderr);
   const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz'));
   const mainTgz = files.find((f) => !f.includes(abi));
   const platformTgz = files.find((f) => f.includes(abi));
