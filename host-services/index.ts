@@ -44,6 +44,16 @@ export {
   type WiringMount,
 } from './wiring.js';
 export {
+  CONTAINER_CHECK_AUTH_MARKER,
+  CONTAINER_CHECK_HOST,
+  CONTAINER_CHECK_MARKER,
+  CONTAINER_CLIENTS,
+  NODE20_FETCH_WARNING,
+  containerNodeCheck,
+  containerShellCheck,
+  type ContainerClient,
+} from './clients.js';
+export {
   UNUSABLE_REQUEST_ID,
   handleTrafficRequest,
   scrubSecrets,
