@@ -26,6 +26,7 @@ export {
   type StartResult,
   type TrafficGuardianService,
   type TrafficLogger,
+  type OffStatus,
   type UnavailableStatus,
   type WiringOptions,
 } from './service.js';
@@ -42,6 +43,16 @@ export {
   type WiringInput,
   type WiringMount,
 } from './wiring.js';
+export {
+  CONTAINER_CHECK_AUTH_MARKER,
+  CONTAINER_CHECK_HOST,
+  CONTAINER_CHECK_MARKER,
+  CONTAINER_CLIENTS,
+  NODE20_FETCH_WARNING,
+  containerNodeCheck,
+  containerShellCheck,
+  type ContainerClient,
+} from './clients.js';
 export {
   UNUSABLE_REQUEST_ID,
   handleTrafficRequest,

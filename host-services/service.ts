@@ -5,7 +5,7 @@
  * CLI) and logs lifecycle events in pino's shape — never secrets.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 import { Guardian, queryFindings } from '@clawsec/traffic-guardian/addon';
@@ -62,8 +62,20 @@ export interface UnavailableStatus {
   config_errors: ConfigIssue[];
 }
 
+/**
+ * Status in mode `off`: no guardian is built, so nothing on disk is created
+ * or touched (no home, key, logs or status file).
+ */
+export interface OffStatus {
+  state: 'stopped';
+  running: false;
+  mode: 'off';
+  reason: string;
+  home: string;
+}
+
 /** What `status()` returns and `<home>/status.json` holds. */
-export type ServiceStatus = (GuardianStatus | UnavailableStatus) & {
+export type ServiceStatus = (GuardianStatus | UnavailableStatus | OffStatus) & {
   pid: number;
   updated_at: string;
   /** Why the guardian is not running (mode off, invalid config, start failure). */
@@ -164,8 +176,24 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     return guardian;
   }
 
+  /**
+   * Mode `off` is a no-op on disk too: building a Guardian would create the
+   * home, the fingerprint key and the log dir, so nothing here builds one
+   * while the (valid) config says `off`.
+   */
+  function offView(): EffectiveView | undefined {
+    if (guardian) return undefined;
+    const r = report();
+    const view = effectiveView(r);
+    return r.ok && view.mode === 'off' ? view : undefined;
+  }
+
   function status(): ServiceStatus {
     const common = { pid: process.pid, updated_at: new Date().toISOString() };
+    const off = offView();
+    if (off) {
+      return { state: 'stopped', running: false, mode: 'off', reason: 'mode off', home: off.home, ...common };
+    }
     const g = ensureGuardian();
     if (!g) {
       const e = guardianError ?? { message: 'unknown error', errors: [], mode: 'off' };
@@ -254,7 +282,8 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
         port: startInfo.port,
         mode: startInfo.mode,
         mitm: startInfo.https.mitm,
-        ca_fingerprint: startInfo.https.ca_fingerprint,
+        // Only with HTTPS inspection on: without it there is no CA to name.
+        ...(startInfo.https.mitm && startInfo.https.ca_fingerprint ? { ca_fingerprint: startInfo.https.ca_fingerprint } : {}),
         runtimes: view.runtimes,
       },
       'traffic guardian started (detect-and-log; traffic is never blocked)',
@@ -317,10 +346,10 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     },
     status,
     findings(query?: FindingQuery): FindingPage {
-      const g = ensureGuardian();
+      const g = offView() ? undefined : ensureGuardian();
       if (g) return g.findings(query);
       const view = effectiveView(report());
-      if (!view.log_dir) return { findings: [], skipped_lines: 0 };
+      if (!view.log_dir || !existsSync(view.log_dir)) return { findings: [], skipped_lines: 0 };
       return queryFindings(view.log_dir, query);
     },
     checkConfig: report,
@@ -337,7 +366,8 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       const s = guardian?.status();
       const listen = s?.running && s.listen ? s.listen : view.listen;
       let caPublicDir: string | undefined;
-      const mitm = s?.https.mitm ?? view.mitm_enabled;
+      // Mode off touches no disk: no CA export either.
+      const mitm = view.mode === 'off' ? false : (s?.https.mitm ?? view.mitm_enabled);
       if (mitm) {
         const home = s?.home ?? view.home;
         try {

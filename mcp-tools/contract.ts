@@ -186,7 +186,10 @@ export const StatusDataSchema = z.object({
   chained_upstream: z.boolean().describe('Whether traffic is forwarded through another proxy (e.g. the OneCLI gateway).'),
   max_scan_bytes: z.number(),
   redact_snippets: z.string(),
-  counters: z.record(z.string(), z.number()),
+  counters: z
+    .record(z.string(), z.number())
+    .describe('all: guardian-wide traffic and finding counters (main/admin group); own_group: only the finding counts of the caller\'s own traffic since start.'),
+  counters_scope: z.enum(['all', 'own_group']).optional(),
   caller: z.object({
     group: z.string(),
     is_main: z.boolean(),

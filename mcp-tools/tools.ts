@@ -111,16 +111,19 @@ export function renderStatus(d: StatusData): string {
   );
   const c = d.counters;
   const n = (k: string): number => c[k] ?? 0;
-  lines.push(
-    `Findings so far: ${n('findings_exfil')} exfiltration, ${n('findings_injection')} injection ` +
-      `(critical ${n('findings_critical')}, high ${n('findings_high')}, medium ${n('findings_medium')}, low ${n('findings_low')}); ` +
-      `${n('requests')} requests, ${n('responses')} responses seen.`,
-  );
-  lines.push(
-    `Scan queue: ${n('scan_queue_bytes')} bytes now, peak ${n('scan_queue_peak_bytes')} bytes; scan time ${n('scan_time_ms')} ms. ` +
-      `Forwarded without scanning: ${n('unscanned_overload_bytes')} bytes (scan threads behind), ` +
-      `${n('unscanned_limit_bytes')} bytes (over max_scan_bytes), ${n('unscanned_binary_bytes')} bytes (binary bodies).`,
-  );
+  const findingCounts =
+    `${n('findings_exfil')} exfiltration, ${n('findings_injection')} injection ` +
+    `(critical ${n('findings_critical')}, high ${n('findings_high')}, medium ${n('findings_medium')}, low ${n('findings_low')})`;
+  if (d.counters_scope === 'own_group') {
+    lines.push(`Findings in this group's traffic since start: ${findingCounts}. Other groups' traffic is not counted here.`);
+  } else {
+    lines.push(`Findings so far: ${findingCounts}; ${n('requests')} requests, ${n('responses')} responses seen.`);
+    lines.push(
+      `Scan queue: ${n('scan_queue_bytes')} bytes now, peak ${n('scan_queue_peak_bytes')} bytes; scan time ${n('scan_time_ms')} ms. ` +
+        `Forwarded without scanning: ${n('unscanned_overload_bytes')} bytes (scan threads behind), ` +
+        `${n('unscanned_limit_bytes')} bytes (over max_scan_bytes), ${n('unscanned_binary_bytes')} bytes (binary bodies).`,
+    );
+  }
   lines.push(
     d.caller.runtime_declared
       ? `This group (${d.caller.group}) has a proxy credential: its traffic is attributed to it.`
@@ -171,7 +174,7 @@ export const statusTool: TrafficToolSpec = {
   description:
     "Report whether the host's traffic guardian (a detect-and-log HTTP/HTTPS proxy in front of this container) is running, " +
     'its mode, whether HTTPS is inspected and the CA fingerprint, whether this group\'s traffic is attributed to it, ' +
-    'and counters of requests and findings. Read-only; takes no arguments. The guardian never blocks traffic.',
+    'and counters of findings (only this group\'s own for any group but the main/admin one). Read-only; takes no arguments. The guardian never blocks traffic.',
   inputSchema: STATUS_INPUT,
   outputSchema: StatusDataSchema,
   annotations: annotations('Traffic guardian status'),

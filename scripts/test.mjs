@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: build the addon and TypeScript once, run the Rust tests on the
-// same build artefacts, then the TypeScript tests, and print one tally line.
+// same build artefacts, then the TypeScript tests, then the package install
+// test (scripts/package-test.mjs), and print one tally line.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,18 @@ try {
 rmSync(dir, { recursive: true, force: true });
 if (vitest.status !== 0) status = 1;
 
-console.log(`\nRust: ${rustPassed} passed, ${rustFailed} failed; TypeScript: ${tsPassed} passed, ${tsFailed} failed`);
-console.log(`${rustPassed + tsPassed} passed, ${rustFailed + tsFailed} failed`);
-process.exit(status || (rustFailed + tsFailed > 0 ? 1 : 0));
+// The package as an operator installs it (npm pack, install into an empty project, import, CLI).
+const pack = run('package install test', process.execPath, ['scripts/package-test.mjs'], { capture: true });
+const packTally = /package test: (\d+) passed, (\d+) failed/.exec(pack.stdout ?? '');
+const packPassed = packTally ? Number(packTally[1]) : 0;
+const packFailed = packTally ? Number(packTally[2]) : 1;
+if (pack.status !== 0) status = 1;
+
+console.log(
+  `\nRust: ${rustPassed} passed, ${rustFailed} failed; TypeScript: ${tsPassed} passed, ${tsFailed} failed; ` +
+    `package: ${packPassed} passed, ${packFailed} failed`,
+);
+const passed = rustPassed + tsPassed + packPassed;
+const failed = rustFailed + tsFailed + packFailed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(status || (failed > 0 ? 1 : 0));

@@ -91,6 +91,28 @@ describe('mode off', () => {
   });
 });
 
+describe('mode off touches no disk', () => {
+  it('status, findings, checkConfig, wiring, start and stop create no home, key, logs or CA export', async () => {
+    // A home that does not exist yet: anything that creates files would create it.
+    const home = join(t.home, 'not-created');
+    svc = createTrafficGuardian({
+      env: isolatedEnv(t.home, { NANOCLAW_TRAFFIC_GUARDIAN_HOME: home }),
+      config: { mitm: { enabled: true, trusted_runtimes: ['alpha'] }, runtimes: makeRuntimes('alpha'), require_auth: true },
+    });
+    const s = svc.status();
+    expect(s).toMatchObject({ state: 'stopped', running: false, mode: 'off', reason: 'mode off' });
+    expect(svc.findings({ limit: 10 }).findings).toEqual([]);
+    expect(svc.checkConfig().ok).toBe(true);
+    expect(svc.wiring('alpha').mounts).toEqual([]);
+    expect(await svc.start()).toMatchObject({ started: false, reason: 'mode_off' });
+    svc.status();
+    await svc.stop();
+    expect(svc.statusFile).toBeUndefined();
+    expect(existsSync(home)).toBe(false);
+    expect(await readdir(t.home)).toEqual([]);
+  });
+});
+
 describe('lifecycle with real traffic', () => {
   it('starts, attributes and detects, keeps status.json fresh, stops', async () => {
     const runtimes = makeRuntimes('alpha');
@@ -111,6 +133,10 @@ describe('lifecycle with real traffic', () => {
     expect(res.info.port).toBeGreaterThan(0);
     expect(svc.running).toBe(true);
     expect(await svc.start()).toMatchObject({ started: true }); // idempotent
+    // Without HTTPS inspection the start log names no CA (no `ca_fingerprint: undefined` noise).
+    const started = logger.calls.find((c) => /traffic guardian started/.test(c.msg ?? ''));
+    expect(started?.obj).toBeDefined();
+    expect(Object.keys(started?.obj ?? {})).not.toContain('ca_fingerprint');
 
     // Real traffic: a secret in a header and another in the body, as runtime alpha.
     const w = svc.wiring('alpha', { proxyHost: '127.0.0.1' });

@@ -113,6 +113,40 @@ describe('the three request types, end to end', () => {
     expect(text).not.toContain(home.home); // no host paths
   });
 
+  it('status: a non-main group counts only its own traffic; main sees guardian-wide counters', async () => {
+    const counters = async (group: string): Promise<{ counters: Record<string, number>; scope: unknown }> => {
+      const r = await ask(group, { type: 'clawsec_traffic_status', requestId: `cnt-${group}` });
+      if (!r.success) throw new Error(`${group} status failed`);
+      const d = r.data as Record<string, unknown>;
+      return { counters: d['counters'] as Record<string, number>, scope: d['counters_scope'] };
+    };
+    const own = (group: string) => {
+      const c: Record<string, number> = { findings_exfil: 0, findings_injection: 0, findings_low: 0, findings_medium: 0, findings_high: 0, findings_critical: 0 };
+      for (const f of svc.findings({ limit: 1000, sources: [group] }).findings) {
+        c[`findings_${f.threat_type.toLowerCase()}`]! += f.count;
+        c[`findings_${f.severity}`]! += f.count;
+      }
+      return c;
+    };
+    const a = await counters('alpha');
+    const b = await counters('beta');
+    const g = await counters('gamma');
+    const m = await counters(MAIN);
+    expect(a.scope).toBe('own_group');
+    expect(a.counters).toEqual(own('alpha'));
+    expect(a.counters['findings_exfil']).toBeGreaterThan(0);
+    expect(a.counters['findings_injection']).toBeGreaterThan(0);
+    expect(b.counters).toEqual(own('beta'));
+    expect(b.counters['findings_injection']).toBe(0); // alpha's injection is not beta's
+    expect(Object.values(g.counters).every((n) => n === 0)).toBe(true);
+    // Guardian-wide traffic counters (connections, bytes...) mix every group: main only.
+    expect(a.counters).not.toHaveProperty('connections');
+    expect(a.counters).not.toHaveProperty('requests');
+    expect(m.scope).toBe('all');
+    expect(m.counters['connections']).toBeGreaterThan(0);
+    expect(m.counters['findings_exfil']).toBeGreaterThan(a.counters['findings_exfil']!);
+  });
+
   it('findings: non-main groups see only their own, main sees all', async () => {
     const a = await ask('alpha', { type: 'clawsec_traffic_findings', requestId: 'f-alpha-1', limit: 200 });
     const b = await ask('beta', { type: 'clawsec_traffic_findings', requestId: 'f-beta-1' });

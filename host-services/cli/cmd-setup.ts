@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
 
+import { CONTAINER_CLIENTS, NODE20_FETCH_WARNING, containerNodeCheck, containerShellCheck } from '../clients.js';
 import { CA_PUBLIC_DIR_NAME } from '../service.js';
 import { resolveRuntimeTokens } from '../config.js';
 import { DEFAULT_CONTAINER_CA_DIR, DEFAULT_CONTAINER_HOST, buildWiring, parseListen, wiringToDockerArgs } from '../wiring.js';
@@ -19,7 +20,9 @@ export const SETUP_HELP = `Usage: traffic-guardian setup [--runtime docker|docke
 Prints step-by-step wiring for NanoClaw containers: the address the guardian
 should listen on for your container runtime, the config (runtime tokens and
 require_auth when it listens beyond loopback), the exact container
-environment and CA mount, the NanoClaw code lines, and how to verify.
+environment and CA mount, the NanoClaw code lines, which clients in the
+container honour the wiring (Node 20's fetch does not), and a one-line check
+to run inside a container.
 
 setup runs nothing and changes nothing: every command it shows is for you to
 review and run yourself. Trust-store changes are optional manual steps.
@@ -219,6 +222,8 @@ export function runSetup(args: string[], io: Io): number {
     ...(onecli !== undefined ? { upstream_proxy: reveal ? onecli : maskUrl(onecli) } : {}),
   };
 
+  const shellCheck = containerShellCheck();
+  const nodeCheck = containerNodeCheck();
   const verify = `curl -sS -x ${wiring.proxyUrlMasked.replace('****', '<token>')} http://example.com -I`;
   const steps = [
     {
@@ -288,9 +293,21 @@ export function runSetup(args: string[], io: Io): number {
       ],
     },
     {
+      title: 'Container clients',
+      text: [
+        'What inside the container uses this wiring:',
+        ...CONTAINER_CLIENTS.map((c) => `  ${c.honours ? 'yes' : 'NO '}  ${c.client}: ${c.how}`),
+        `Warning: ${NODE20_FETCH_WARNING}`,
+      ],
+    },
+    {
       title: 'Verify',
       text: [
-        'From inside a container (the proxy must answer; a 407 means the token is missing or wrong):',
+        'Inside a container, one line says whether its traffic goes through the guardian (no DNS query leaves the machine):',
+        `  ${shellCheck}`,
+        'and the same for Node\'s fetch (or `bun -e` with the same script):',
+        `  ${nodeCheck}`,
+        'The proxy must answer; a 407 means the token is missing or wrong:',
         `  ${verify}`,
         'Then on the host:',
         '  traffic-guardian status',
@@ -318,6 +335,8 @@ export function runSetup(args: string[], io: Io): number {
           mounts: wiring.mounts,
           run_args: runArgs,
           verify,
+          container_check: { shell: shellCheck, node: nodeCheck },
+          clients: CONTAINER_CLIENTS,
           steps,
           warnings,
           secrets_shown: reveal,

@@ -102,6 +102,47 @@ function numbers(obj: unknown): Record<string, number> {
   return out;
 }
 
+/** The finding counters a non-main group gets, all counted over its own findings only. */
+const GROUP_COUNTER_KEYS = [
+  'findings_exfil',
+  'findings_injection',
+  'findings_low',
+  'findings_medium',
+  'findings_high',
+  'findings_critical',
+] as const;
+/** Bound on the pages read to count one group's findings (1000 findings each). */
+const GROUP_COUNT_MAX_PAGES = 100;
+
+/**
+ * One group's finding counters since the guardian started, from the store
+ * (attribution is the finding's `source`, the runtime name). The
+ * guardian-wide counters mix every group's traffic, so a non-main group gets
+ * only these: `count` folds dedup repeats back in, as the global counters do.
+ */
+function groupCounters(ctx: TrafficRequestContext, startedAt: string | undefined): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(GROUP_COUNTER_KEYS.map((k) => [k, 0]));
+  if (!startedAt) return out;
+  let cursor: string | undefined;
+  for (let page = 0; page < GROUP_COUNT_MAX_PAGES; page++) {
+    const query: FindingQuery = { sources: [ctx.sourceGroup], since: startedAt, limit: FINDINGS_LIMIT_MAX };
+    if (cursor) query.cursor = cursor;
+    const res = ctx.service.findings(query);
+    for (const f of res.findings) {
+      // Isolation re-checked here so a store bug cannot leak another group's counts.
+      if (f.source !== ctx.sourceGroup) continue;
+      const n = Number.isFinite(f.count) && f.count > 0 ? f.count : 1;
+      const threat = `findings_${f.threat_type.toLowerCase()}`;
+      const severity = `findings_${f.severity}`;
+      if (threat in out) out[threat]! += n;
+      if (severity in out) out[severity]! += n;
+    }
+    cursor = res.next_cursor ?? undefined;
+    if (!cursor) break;
+  }
+  return out;
+}
+
 function statusData(ctx: TrafficRequestContext): StatusData {
   const s = ctx.service.status();
   const declared: string[] = 'config' in s ? [...s.config.runtimes] : [];
@@ -116,7 +157,14 @@ function statusData(ctx: TrafficRequestContext): StatusData {
     chained_upstream: 'config' in s ? typeof s.config.upstream_proxy === 'string' && s.config.upstream_proxy.length > 0 : false,
     max_scan_bytes: 'config' in s ? s.config.max_scan_bytes : 0,
     redact_snippets: 'config' in s ? s.config.redact_snippets : 'full',
-    counters: 'counters' in s ? numbers(s.counters) : {},
+    // Guardian-wide counters only for main (v1) / the admin group (v2); any
+    // other group sees its own findings counted, nothing about other groups.
+    counters: ctx.isMain
+      ? 'counters' in s
+        ? numbers(s.counters)
+        : {}
+      : groupCounters(ctx, 'started_at' in s && s.running ? s.started_at : undefined),
+    counters_scope: ctx.isMain ? 'all' : 'own_group',
     caller: { group: ctx.sourceGroup, is_main: ctx.isMain, runtime_declared: declared.includes(ctx.sourceGroup) },
     runtimes: ctx.isMain ? declared : declared.filter((n) => n === ctx.sourceGroup),
   };
