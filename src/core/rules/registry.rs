@@ -111,12 +111,8 @@ enum End {
 /// when the pattern's shape does not tell (the reach is then used).
 fn keyword_distance(hir: &regex_syntax::hir::Hir, keywords: &[&str], end: End) -> Option<usize> {
     use regex_syntax::hir::HirKind;
-    // A piece spelled by a finite set of literals (`(?i:curl|wget)`) is
-    // judged whole: its parts alone are single letters.
-    if let Some(d) = literal_keyword_distance(hir, keywords, end) {
-        return Some(d);
-    }
     match hir.kind() {
+        HirKind::Literal(_) => literal_keyword_distance(hir, keywords, end),
         HirKind::Capture(cap) => keyword_distance(&cap.sub, keywords, end),
         HirKind::Alternation(items) => items.iter().try_fold(0usize, |most, h| {
             Some(most.max(keyword_distance(h, keywords, end)?))
@@ -124,16 +120,27 @@ fn keyword_distance(hir: &regex_syntax::hir::Hir, keywords: &[&str], end: End) -
         HirKind::Concat(items) => {
             let mut before = 0usize;
             for k in 0..items.len() {
-                // The rest of the sequence from here (to here, from the end):
-                // a case-insensitive word is one class per letter in it.
-                let (item, rest) = match end {
-                    End::Start => (&items[k], &items[k..]),
-                    End::Finish => (&items[items.len() - 1 - k], &items[..items.len() - k]),
+                // A case-insensitive word is one class per letter: read the
+                // next few items as one literal where one could begin (end).
+                // Keywords are short, and reading the whole rest of a long
+                // sequence at every step costs quadratic time.
+                let (item, window) = match end {
+                    End::Start => (&items[k], &items[k..items.len().min(k + LITERAL_ITEMS)]),
+                    End::Finish => {
+                        let stop = items.len() - k;
+                        (
+                            &items[stop - 1],
+                            &items[stop.saturating_sub(LITERAL_ITEMS)..stop],
+                        )
+                    }
                 };
-                let rest = regex_syntax::hir::Hir::concat(rest.to_vec());
-                if let Some(d) = literal_keyword_distance(&rest, keywords, end)
-                    .or_else(|| keyword_distance(item, keywords, end))
-                {
+                let spelled = may_spell_keyword(item, keywords, end)
+                    .then(|| {
+                        let window = regex_syntax::hir::Hir::concat(window.to_vec());
+                        literal_keyword_distance(&window, keywords, end)
+                    })
+                    .flatten();
+                if let Some(d) = spelled.or_else(|| keyword_distance(item, keywords, end)) {
                     return before.checked_add(d);
                 }
                 before = before.checked_add(practical_longest(item)?)?;
@@ -144,6 +151,45 @@ fn keyword_distance(hir: &regex_syntax::hir::Hir, keywords: &[&str], end: End) -
         _ => None,
     }
 }
+
+/// Whether `item` can begin (for [`End::Start`]; end, for [`End::Finish`])
+/// a keyword: a literal or class holding a keyword's edge byte, or a group.
+fn may_spell_keyword(item: &regex_syntax::hir::Hir, keywords: &[&str], end: End) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    let edge = |k: &&str| match end {
+        End::Start => k.as_bytes().first().copied(),
+        End::Finish => k.as_bytes().last().copied(),
+    };
+    let edges: Vec<u8> = keywords.iter().filter_map(edge).collect();
+    let accepts = |b: u8| match item.kind() {
+        HirKind::Literal(lit) => match end {
+            End::Start => lit.0.first(),
+            End::Finish => lit.0.last(),
+        }
+        .is_some_and(|&x| x.to_ascii_lowercase() == b),
+        HirKind::Class(Class::Bytes(class)) => class.ranges().iter().any(|r| {
+            (r.start()..=r.end()).contains(&b)
+                || (r.start()..=r.end()).contains(&b.to_ascii_uppercase())
+        }),
+        HirKind::Class(Class::Unicode(class)) => class.ranges().iter().any(|r| {
+            let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+            (lo..=hi).contains(&u32::from(b))
+                || (lo..=hi).contains(&u32::from(b.to_ascii_uppercase()))
+        }),
+        _ => false,
+    };
+    // Groups are few and may begin a keyword that runs on past them
+    // (`(?:nc|ncat)\s` spells `nc `): read them with what follows.
+    // A literal, too: a keyword may begin inside it (`~/\.ssh` holds `.ssh`).
+    matches!(
+        item.kind(),
+        HirKind::Alternation(_) | HirKind::Capture(_) | HirKind::Literal(_)
+    ) || edges.into_iter().any(accepts)
+}
+
+/// How many items of a sequence are read as one literal when looking for a
+/// keyword spelled letter by letter (longer than any keyword).
+const LITERAL_ITEMS: usize = 32;
 
 /// For a piece whose every match starts (or ends) with one of a finite set
 /// of literals, each holding a keyword: the keyword's farthest distance
@@ -186,6 +232,31 @@ fn literal_keyword_distance(
 /// A pattern compiled for span searches, with its longest match and how
 /// far its keyword can lie from the match's start and end.
 type SpanRegex = (meta::Regex, Option<usize>, Option<usize>, Option<usize>);
+
+/// Rules are static data, so each pattern is compiled and measured once per
+/// process; every detector after the first (a restart, a test) clones it.
+type SpanCache =
+    std::sync::Mutex<std::collections::HashMap<(&'static str, &'static [&'static str]), SpanRegex>>;
+
+fn compile_for_spans_cached(
+    pattern: &'static str,
+    keywords: &'static [&'static str],
+) -> Result<SpanRegex, String> {
+    static CACHE: std::sync::OnceLock<SpanCache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(pattern, keywords)).cloned())
+    {
+        return Ok(hit);
+    }
+    let compiled = compile_for_spans(pattern, keywords)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert((pattern, keywords), compiled.clone());
+    }
+    Ok(compiled)
+}
 
 /// Compiles a rule pattern for span searches (the same syntax settings as
 /// [`compile_pattern`]), with the length of its longest match.
@@ -235,15 +306,12 @@ impl RuleSet {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
             }
-            // The `regex` crate's error, for its message, when a pattern is bad.
-            compile_pattern(spec.pattern).map_err(|e| RuleError::Regex {
-                id: spec.id,
-                source: Box::new(e),
-            })?;
-            let (regex, longest, lead, tail) = compile_for_spans(spec.pattern, spec.keywords)
-                .map_err(|message| RuleError::Span {
-                    id: spec.id,
-                    message,
+            let (regex, longest, lead, tail) =
+                compile_for_spans_cached(spec.pattern, spec.keywords).map_err(|message| {
+                    RuleError::Span {
+                        id: spec.id,
+                        message,
+                    }
                 })?;
             let secret_group = regex.group_info().to_index(PatternID::ZERO, "secret");
             let reach = longest.map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
