@@ -122,7 +122,7 @@ export interface ConfigReport {
 export interface ConfigSummary {
   max_scan_bytes: number
   redact_snippets: string
-  /** Declared runtime names (never their tokens). */
+  /** Runtime names, declared and registered at run time (never their tokens). */
   runtimes: Array<string>
   require_auth: boolean
   /** Upstream proxy with credentials masked. */

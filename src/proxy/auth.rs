@@ -233,7 +233,10 @@ mod tests {
         let auth = RuntimeAuth::new(&[]);
         let clone = auth.clone();
         let tok = "t0k3n-for-group-one-0123";
-        assert_eq!(clone.check(Some(&basic(&format!("one:{tok}")))), AuthOutcome::Invalid);
+        assert_eq!(
+            clone.check(Some(&basic(&format!("one:{tok}")))),
+            AuthOutcome::Invalid
+        );
         let up = UpstreamProxy::parse("http://agent-one:secret-one@127.0.0.1:9").unwrap();
         auth.add("one", tok, Some(up)).unwrap();
         assert_eq!(
@@ -245,13 +248,19 @@ mod tests {
         let tok2 = "another-token-for-one-456";
         auth.add("one", tok2, None).unwrap();
         assert_eq!(clone.names(), vec!["one".to_string()]);
-        assert_eq!(clone.check(Some(&basic(&format!("one:{tok}")))), AuthOutcome::Invalid);
+        assert_eq!(
+            clone.check(Some(&basic(&format!("one:{tok}")))),
+            AuthOutcome::Invalid
+        );
         assert!(clone.upstream_for("one").is_none());
         // Bad input names the runtime, never the token.
         let e = auth.add("two", tok2, None).unwrap_err();
         assert_eq!(e, RuntimeAuthError::TokenInUse("two".into(), "one".into()));
         assert!(!e.to_string().contains(tok2));
-        assert!(matches!(auth.add("../x", tok, None), Err(RuntimeAuthError::Name(_))));
+        assert!(matches!(
+            auth.add("../x", tok, None),
+            Err(RuntimeAuthError::Name(_))
+        ));
         let e = auth.add("two", "short", None).unwrap_err();
         assert!(matches!(e, RuntimeAuthError::Token(_)) && !e.to_string().contains("short"));
     }

@@ -488,8 +488,8 @@ impl GuardHandler {
                 dest,
                 via_upstream_plain,
             )
-                .await
-                .into();
+            .await
+            .into();
         }
 
         if let Some(insp) = &shared.inspection {

@@ -26,8 +26,8 @@ use crate::core::finding::Direction;
 use crate::core::scan::ScanContext;
 
 use super::handler::Shared;
-use super::upstream::GuardConnector;
 use super::stats::ProxyStats;
+use super::upstream::GuardConnector;
 
 /// Scans one message if it is text or UTF-8 binary.
 fn scan_message(shared: &Shared, direction: Direction, source: &str, dest: &str, msg: &Message) {

@@ -1266,7 +1266,9 @@ impl Validator<'_> {
             let why = if loopback {
                 "require_auth is true".to_string()
             } else {
-                format!("listen address {listen} is not loopback, so runtime credentials are required")
+                format!(
+                    "listen address {listen} is not loopback, so runtime credentials are required"
+                )
             };
             self.is.warn(
                 "require_auth",
