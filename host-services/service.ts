@@ -31,12 +31,16 @@ import {
 } from './config.js';
 import { buildWiring, prepareCaPublicDir, wiringToSpawn, type ContainerWiring } from './wiring.js';
 
-/** NanoClaw's logger shape (pino): `logger.info({ obj }, 'msg')`. */
+/**
+ * The `(obj, msg)` logger shape: NanoClaw v1's own logger (whose first
+ * parameter is `Record<string, unknown> | string`) and pino both fit, so the
+ * first parameter is a plain record rather than pino's `object`.
+ */
 export interface TrafficLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug?(obj: Record<string, unknown>, msg?: string): void;
 }
 
 /** NanoClaw v2's logger shape: `log.info('msg', { data })`. */
@@ -51,12 +55,11 @@ const silentLogger: TrafficLogger = { info: () => undefined, warn: () => undefin
 
 /** Adapts a `(msg, data)` logger (NanoClaw v2) to the `(obj, msg)` shape used here. */
 export function fromMsgDataLogger(log: MsgDataLogger): TrafficLogger {
-  const data = (obj: object): Record<string, unknown> => ({ ...(obj as Record<string, unknown>) });
   return {
-    info: (obj, msg) => log.info(msg ?? '', data(obj)),
-    warn: (obj, msg) => log.warn(msg ?? '', data(obj)),
-    error: (obj, msg) => log.error(msg ?? '', data(obj)),
-    debug: (obj, msg) => log.debug?.(msg ?? '', data(obj)),
+    info: (obj, msg) => log.info(msg ?? '', obj),
+    warn: (obj, msg) => log.warn(msg ?? '', obj),
+    error: (obj, msg) => log.error(msg ?? '', obj),
+    debug: (obj, msg) => log.debug?.(msg ?? '', obj),
   };
 }
 
