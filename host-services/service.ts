@@ -125,7 +125,7 @@ export interface TrafficGuardianService {
   findings(query?: FindingQuery): FindingPage;
   /** Re-validates the current config; never starts anything. */
   checkConfig(): ConfigReport;
-  /** The container env and mounts for `runtime` (a NanoClaw group with a declared token). */
+  /** The container env and mounts for `runtime` (a declared runtime, or one added with `addRuntime`). */
   wiring(runtime?: string, opts?: WiringOptions): ContainerWiring;
   /**
    * Registers a runtime with the running (or stopped) guardian without a
