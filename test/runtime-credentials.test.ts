@@ -9,14 +9,16 @@
  *    group's own credentials, for plain HTTP and for CONNECT tunnels.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { execFile } from 'node:child_process';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
 import { detectConfig, isolatedEnv, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
-import { proxiedRequest, type ProxyTarget } from './helpers/proxy-client.js';
-import { fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
+import { proxiedRequest, waitFor, type ProxyTarget } from './helpers/proxy-client.js';
+import { fakeRuntimeToken, findLeaks, makeSecretSet } from './helpers/secrets.js';
+import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 /** A stand-in for OneCLI's gateway: records the credentials of each request and forwards it. */
@@ -234,6 +236,41 @@ describe('runtime credentials (groups registered while NanoClaw runs)', () => {
     const envC = await svc.wireContainerArgs(nanoclawArgs(), 'gamma', { proxyHost: '127.0.0.1' });
     expect((await proxiedRequest(proxyFromEnv(envC), origin.url('/c'))).status).toBe(200);
     expect(byTarget('/c').map((s) => s.auth)).toEqual([`global:${globalToken}`]);
+  });
+
+  it("intercepted HTTPS of a group also goes upstream with that group's own credentials", async () => {
+    const pki = makeTestPki(t.home);
+    const tls = await startHttpsUpstream(pki);
+    const secrets = makeSecretSet();
+    try {
+      svc = createTrafficGuardian({
+        env: isolatedEnv(t.home),
+        config: detectConfig(t.home, [], { mitm: { enabled: true, trusted_runtimes: ['*'] }, ca_bundle: pki.caCertPath }),
+      });
+      expect((await svc.start()).started).toBe(true);
+      const tok = fakeRuntimeToken();
+      const env = await svc.wireContainerArgs(nanoclawArgs(`http://x:${tok}@host.docker.internal:${gateway.port}`), 'delta', { proxyHost: '127.0.0.1' });
+      const mount = svc.wiring('delta').mounts[0];
+      if (!mount) throw new Error('no CA mount with MITM on');
+      const bundle = (env['CURL_CA_BUNDLE'] ?? '').replace(mount.containerPath, mount.hostPath);
+      const body = `token=${secrets.openai}`;
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(
+          'curl',
+          ['-sS', '--max-time', '10', '--proxy', env['HTTPS_PROXY'] ?? '', '--cacert', bundle, '--data', body, `https://127.0.0.1:${tls.port}/up`],
+          { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, timeout: 15_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        );
+      });
+      expect(out).toBe('secure-ok');
+      expect(tls.bodies.at(-1)).toBe(body);
+      // The guardian decrypted it (a finding for delta) and re-opened it through OneCLI with delta's token.
+      await waitFor(() => svc?.findings({ sources: ['delta'] }).findings.find((f) => f.protocol === 'https'));
+      expect(gateway.seen.filter((s) => s.kind === 'connect').map((s) => [s.auth, s.target])).toEqual([[`x:${tok}`, `127.0.0.1:${tls.port}`]]);
+    } finally {
+      await svc?.stop();
+      await tls.close();
+    }
   });
 
   it('refuses a bad runtime name with a message naming it, never the token', async () => {
