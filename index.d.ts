@@ -30,6 +30,15 @@ export declare class Guardian {
   stop(): Promise<void>
   /** Current state, counters and (masked) settings. */
   status(): GuardianStatus
+  /**
+   * Registers (or replaces) a runtime's credential, stopped or running:
+   * the next request presenting `name:token` is attributed to `name`.
+   * With `upstreamProxy` (`http://user:pass@host:port`) that runtime's
+   * traffic goes upstream with these credentials instead of the global
+   * `upstream_proxy` (e.g. its own OneCLI agent token). Kept in memory
+   * only. Throws `[INVALID_RUNTIME] …` naming the runtime, never the token.
+   */
+  addRuntime(name: string, token: string, upstreamProxy?: string | undefined | null): void
   /** Queries findings (JSONL store plus the in-memory ring), newest first. */
   findings(query?: FindingQuery | undefined | null): FindingPage
 }
@@ -113,7 +122,7 @@ export interface ConfigReport {
 export interface ConfigSummary {
   max_scan_bytes: number
   redact_snippets: string
-  /** Declared runtime names (never their tokens). */
+  /** Runtime names, declared and registered at run time (never their tokens). */
   runtimes: Array<string>
   require_auth: boolean
   /** Upstream proxy with credentials masked. */

@@ -29,20 +29,45 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
-import { buildWiring, prepareCaPublicDir, type ContainerWiring } from './wiring.js';
+import { buildWiring, prepareCaPublicDir, wiringToSpawn, type ContainerWiring } from './wiring.js';
 
-/** NanoClaw's logger shape (pino): `logger.info({ obj }, 'msg')`. */
+/**
+ * The `(obj, msg)` logger shape: NanoClaw v1's own logger (whose first
+ * parameter is `Record<string, unknown> | string`) and pino both fit, so the
+ * first parameter is a plain record rather than pino's `object`.
+ */
 export interface TrafficLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug?(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/** NanoClaw v2's logger shape: `log.info('msg', { data })`. */
+export interface MsgDataLogger {
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+  debug?(msg: string, data?: Record<string, unknown>): void;
 }
 
 const silentLogger: TrafficLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** Adapts a `(msg, data)` logger (NanoClaw v2) to the `(obj, msg)` shape used here. */
+export function fromMsgDataLogger(log: MsgDataLogger): TrafficLogger {
+  return {
+    info: (obj, msg) => log.info(msg ?? '', obj),
+    warn: (obj, msg) => log.warn(msg ?? '', obj),
+    error: (obj, msg) => log.error(msg ?? '', obj),
+    debug: (obj, msg) => log.debug?.(msg ?? '', obj),
+  };
+}
+
 export interface CreateTrafficGuardianOptions extends ConfigOptions {
+  /** A `(obj, msg)` logger (NanoClaw v1's own logger, pino). */
   logger?: TrafficLogger;
+  /** A `(msg, data)` logger (NanoClaw v2's `log`); used when `logger` is not given. */
+  log?: MsgDataLogger;
   /** Called for each finding (already redacted). Exceptions are swallowed. */
   onFinding?: (finding: Finding) => void;
   /** How often `<home>/status.json` is refreshed while running (default 2000 ms). */
@@ -91,6 +116,17 @@ export interface WiringOptions {
   containerCaDir?: string;
 }
 
+export interface ContainerWireOptions extends WiringOptions {
+  /**
+   * Host the guardian uses to reach an upstream proxy found in the container
+   * arguments under `host.docker.internal` (a name containers resolve, the
+   * host usually not). Default `127.0.0.1`.
+   */
+  upstreamHost?: string;
+  /** The runtime's read-only directory mount syntax (NanoClaw's `readonlyMountArgs`). */
+  mountArgs?: (hostPath: string, containerPath: string) => string[];
+}
+
 export interface TrafficGuardianService {
   /** Starts the proxy unless mode is `off`. Never throws: failures are values, and logged. */
   start(): Promise<StartResult>;
@@ -101,12 +137,79 @@ export interface TrafficGuardianService {
   findings(query?: FindingQuery): FindingPage;
   /** Re-validates the current config; never starts anything. */
   checkConfig(): ConfigReport;
-  /** The container env and mounts for `runtime` (a NanoClaw group with a declared token). */
+  /** The container env and mounts for `runtime` (a declared runtime, or one added with `addRuntime`). */
   wiring(runtime?: string, opts?: WiringOptions): ContainerWiring;
+  /**
+   * Registers a runtime with the running (or stopped) guardian without a
+   * restart: its token (minted when not given; an existing one is kept) and
+   * optionally its own upstream proxy credentials. Returns the token.
+   */
+  addRuntime(name: string, opts?: { token?: string; upstreamProxy?: string }): string;
+  /**
+   * Points one container at the guardian, in place: mints and registers
+   * `runtime`'s credential, takes the container's own upstream proxy
+   * (OneCLI's per-agent `HTTPS_PROXY`) out of `args` as that runtime's
+   * upstream, and inserts the guardian's `-e NAME` / mount flags right after
+   * `run` (before the image and its command). Returns the values for the
+   * spawned CLI's env. When the guardian is off, failed to start, or
+   * anything goes wrong, `args` is left untouched and `{}` is returned: the
+   * container keeps its normal network.
+   */
+  wireContainerArgs(args: string[], runtime: string, opts?: ContainerWireOptions): Promise<Record<string, string>>;
   /** Whether the proxy is listening. */
   readonly running: boolean;
   /** Path of the status file (undefined when the home is unknown). */
   readonly statusFile: string | undefined;
+}
+
+/** Proxy variables a container runtime's own gateway (OneCLI) may set inline. */
+const PROXY_ENV_NAMES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/** Value of `-e NAME=value` pairs in docker-style args, by name (first wins). */
+function inlineEnv(args: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length - 1; i++) {
+    if (args[i] !== '-e' && args[i] !== '--env') continue;
+    const pair = args[i + 1] ?? '';
+    const eq = pair.indexOf('=');
+    if (eq > 0 && !out.has(pair.slice(0, eq))) out.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The container's own upstream proxy URL (OneCLI's per-agent one), if its args set one inline. */
+function takeProxyEnv(args: readonly string[]): string | undefined {
+  const env = inlineEnv(args);
+  for (const name of PROXY_ENV_NAMES) {
+    const v = env.get(name);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+/** The container-side upstream URL as the host reaches it. */
+function hostSideUpstream(raw: string, upstreamHost: string): string {
+  const url = new URL(raw);
+  if (url.hostname === 'host.docker.internal') url.hostname = upstreamHost;
+  return url.toString().replace(/\/$/, '');
+}
+
+/** `args` without the `-e`/`--env` pairs (inline or name-only) for `names`. */
+function withoutEnv(args: readonly string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if ((a === '-e' || a === '--env') && i + 1 < args.length) {
+      const pair = args[i + 1] as string;
+      const name = pair.includes('=') ? pair.slice(0, pair.indexOf('=')) : pair;
+      if (names.has(name)) {
+        i++;
+        continue;
+      }
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 /** Status file name inside the guardian home. */
@@ -140,7 +243,7 @@ export function writeJsonAtomic(path: string, value: unknown, mode: number): voi
  * `start()`; an invalid config is reported by `start()`/`status()`, not thrown.
  */
 export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}): TrafficGuardianService {
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? (options.log ? fromMsgDataLogger(options.log) : silentLogger);
   const input: ConfigInput = buildConfigInput(options);
   const configOptions: ConfigOptions = { env: options.env, config: options.config, configPath: options.configPath };
   const intervalMs = Math.max(100, options.statusIntervalMs ?? 2000);
@@ -154,6 +257,8 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   let lastReason: string | undefined;
   let offLogged = false;
   let statusWriteFailed = false;
+  /** Tokens minted or registered at run time (kept for the life of the process, in memory only). */
+  const addedTokens = new Map<string, string>();
 
   function report(): ConfigReport {
     return checkTrafficConfig(configOptions);
@@ -356,13 +461,13 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     wiring(runtime?: string, opts: WiringOptions = {}): ContainerWiring {
       const r = report();
       const view: EffectiveView = effectiveView(r);
-      if (runtime !== undefined && !view.runtimes.includes(runtime)) {
+      if (runtime !== undefined && !view.runtimes.includes(runtime) && !addedTokens.has(runtime)) {
         throw new TypeError(
           `unknown runtime ${JSON.stringify(runtime)}: declare it in the guardian config's runtimes (with a token) first`,
         );
       }
       const tokens = resolveRuntimeTokens(input, view);
-      const token = runtime !== undefined ? tokens.get(runtime) : undefined;
+      const token = runtime !== undefined ? (addedTokens.get(runtime) ?? tokens.get(runtime)) : undefined;
       const s = guardian?.status();
       const listen = s?.running && s.listen ? s.listen : view.listen;
       let caPublicDir: string | undefined;
@@ -393,6 +498,40 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
         w.warnings.push(`require_auth is on but runtime ${runtime}'s token could not be read from the config`);
       }
       return w;
+    },
+    addRuntime(name: string, opts: { token?: string; upstreamProxy?: string } = {}): string {
+      const g = ensureGuardian();
+      if (!g) throw new Error(`traffic guardian unavailable: ${guardianError?.message ?? 'unknown error'}`);
+      const declared = resolveRuntimeTokens(input, effectiveView(report())).get(name);
+      const token = opts.token ?? addedTokens.get(name) ?? declared ?? randomBytes(24).toString('hex');
+      g.addRuntime(name, token, opts.upstreamProxy);
+      addedTokens.set(name, token);
+      return token;
+    },
+    async wireContainerArgs(args: string[], runtime: string, opts: ContainerWireOptions = {}): Promise<Record<string, string>> {
+      if (starting) await starting.catch(() => undefined);
+      if (!(guardian?.status().running ?? false)) return {};
+      try {
+        const found = takeProxyEnv(args);
+        const upstreamProxy = found ? hostSideUpstream(found, opts.upstreamHost ?? '127.0.0.1') : undefined;
+        service.addRuntime(runtime, { upstreamProxy });
+        const w = service.wiring(runtime, opts);
+        const { args: flags, env } = wiringToSpawn(w, opts.mountArgs);
+        const next = withoutEnv(args, new Set(Object.keys(env)));
+        const at = next.indexOf('run');
+        if (at < 0) throw new Error('the container arguments have no `run` subcommand');
+        next.splice(at + 1, 0, ...flags);
+        args.splice(0, args.length, ...next);
+        for (const warning of w.warnings) logger.warn({ runtime }, `traffic guardian: ${warning}`);
+        logger.info(
+          { runtime, proxy: w.proxyUrlMasked, upstream: upstreamProxy ? 'own' : 'default' },
+          'traffic guardian: container wired',
+        );
+        return env;
+      } catch (err) {
+        logger.warn({ runtime, err: errorMessage(err) }, 'traffic guardian: container not wired (it keeps its normal network)');
+        return {};
+      }
     },
     get running(): boolean {
       return guardian?.status().running ?? false;

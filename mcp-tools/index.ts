@@ -113,14 +113,26 @@ export interface TrafficV2ExchangeContext {
   timeoutMs?: number;
 }
 
+/**
+ * A JSON Schema object as the MCP SDK's `Tool` types `inputSchema` and
+ * `outputSchema` (`type: 'object'` required), so a `TrafficToolV2` is
+ * assignable to NanoClaw v2's `McpToolDefinition` without a cast.
+ */
+export interface ToolJsonSchema {
+  type: 'object';
+  properties?: { [key: string]: object };
+  required?: string[];
+  [key: string]: unknown;
+}
+
 /** MCP tool definition as NanoClaw v2's container `registerTools` takes it. */
 export interface TrafficToolV2 {
   tool: {
     name: string;
     title: string;
     description: string;
-    inputSchema: Record<string, unknown>;
-    outputSchema: Record<string, unknown>;
+    inputSchema: ToolJsonSchema;
+    outputSchema: ToolJsonSchema;
     annotations: TrafficToolSpec['annotations'];
   };
   handler: (args: Record<string, unknown>) => Promise<CallToolResult>;
@@ -164,10 +176,11 @@ function exchangeRequester(ctx: TrafficV2ExchangeContext): TrafficRequester {
   };
 }
 
-function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
+function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): ToolJsonSchema {
   const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete out['$schema'];
-  return out;
+  // A ZodObject always renders as an object schema; say so in the type.
+  return { ...out, type: 'object' };
 }
 
 /**

@@ -271,15 +271,21 @@ impl Guardian {
             findings_file: self.store.findings_path(),
             max_scan_bytes: self.config.max_scan_bytes,
             redact_snippets: self.config.redact_snippets.as_str(),
-            runtimes: self
-                .config
-                .runtimes
-                .iter()
-                .map(|r| r.name.clone())
-                .collect(),
+            runtimes: self.engine.runtime_names(),
             require_auth: self.config.require_auth,
             upstream_proxy: self.config.upstream_proxy.as_ref().map(|u| u.masked()),
         }
+    }
+
+    /// Registers (or replaces) a runtime credential without a restart; see
+    /// [`ProxyEngine::add_runtime`]. Nothing is written to disk.
+    pub fn add_runtime(
+        &self,
+        name: &str,
+        token: &str,
+        upstream_proxy: Option<&str>,
+    ) -> Result<(), GuardianError> {
+        Ok(self.engine.add_runtime(name, token, upstream_proxy)?)
     }
 
     pub fn findings(&self, query: &FindingQuery) -> Result<FindingPage, GuardianError> {

@@ -1043,8 +1043,11 @@ async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
     g.stop().await.unwrap();
 }
 
-/// A non-loopback listen address without runtime credentials is a config
-/// error unless `require_auth` is explicitly false (then a warning).
+/// A non-loopback listen address requires runtime credentials unless
+/// `require_auth` is explicitly false (then a warning). Declaring none is a
+/// warning, not an error: NanoClaw's integration registers each group's
+/// credential when its container starts (#14 item 3), and anonymous clients
+/// still get 407 because `require_auth` stays on.
 #[test]
 fn non_loopback_listen_requires_credentials_unless_opted_out() {
     let home = tempfile::tempdir().unwrap();
@@ -1052,24 +1055,22 @@ fn non_loopback_listen_requires_credentials_unless_opted_out() {
         home.path(),
         serde_json::json!({"listen": "0.0.0.0:0"}),
     ));
-    assert!(!r.ok, "0.0.0.0 without runtimes must not start");
+    assert!(r.ok, "{:?}", r.errors);
     assert!(
-        r.errors.iter().any(|e| e.field.contains("listen")
-            || e.field.contains("runtimes")
-            || e.field.contains("require_auth")),
-        "{:?}",
-        r.errors
+        r.config.as_ref().unwrap().require_auth,
+        "credentials stay required"
     );
-    assert!(Guardian::from_input(&input(
-        home.path(),
-        serde_json::json!({"listen": "0.0.0.0:0"})
-    ))
-    .is_err());
+    assert!(
+        r.warnings.iter().any(|w| w.field == "require_auth"),
+        "{:?}",
+        r.warnings
+    );
     let r = traffic_guardian::guardian::check_config(&input(
         home.path(),
         serde_json::json!({"listen": "0.0.0.0:0", "require_auth": false}),
     ));
     assert!(r.ok, "{:?}", r.errors);
+    assert!(!r.config.as_ref().unwrap().require_auth);
     assert!(!r.warnings.is_empty(), "opting out is warned about");
 }
 

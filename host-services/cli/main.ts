@@ -6,6 +6,7 @@
  */
 import { runCa, CA_HELP } from './cmd-ca.js';
 import { runCheckConfig, CHECK_CONFIG_HELP } from './cmd-check-config.js';
+import { runNanoclaw, NANOCLAW_HELP } from './cmd-nanoclaw.js';
 import { runFindings, FINDINGS_HELP } from './cmd-findings.js';
 import { runReport, REPORT_HELP } from './cmd-report.js';
 import { runRules, RULES_HELP } from './cmd-rules.js';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   scan: { run: runScan, help: SCAN_HELP, summary: 'scan a saved body, raw HTTP message or HAR capture offline' },
   'check-config': { run: runCheckConfig, help: CHECK_CONFIG_HELP, summary: 'validate the configuration without starting anything' },
   setup: { run: runSetup, help: SETUP_HELP, summary: 'step-by-step container wiring for your runtime (runs nothing)' },
+  nanoclaw: { run: runNanoclaw, help: NANOCLAW_HELP, summary: 'apply the integration edits to a NanoClaw v1/v2 checkout (--dry-run: diff)' },
   ca: { run: runCa, help: CA_HELP, summary: 'create the HTTPS-inspection CA, show its fingerprint, export the public cert' },
   rules: { run: runRules, help: RULES_HELP, summary: 'the built-in detection rules (--markdown for the README table)' },
 };

@@ -185,7 +185,7 @@ pub struct ConfigSummary {
     pub max_scan_bytes: i64,
     #[napi(js_name = "redact_snippets")]
     pub redact_snippets: String,
-    /// Declared runtime names (never their tokens).
+    /// Runtime names, declared and registered at run time (never their tokens).
     pub runtimes: Vec<String>,
     #[napi(js_name = "require_auth")]
     pub require_auth: bool,
@@ -365,6 +365,24 @@ impl Guardian {
     #[napi]
     pub fn status(&self) -> GuardianStatus {
         self.inner.status().into()
+    }
+
+    /// Registers (or replaces) a runtime's credential, stopped or running:
+    /// the next request presenting `name:token` is attributed to `name`.
+    /// With `upstreamProxy` (`http://user:pass@host:port`) that runtime's
+    /// traffic goes upstream with these credentials instead of the global
+    /// `upstream_proxy` (e.g. its own OneCLI agent token). Kept in memory
+    /// only. Throws `[INVALID_RUNTIME] …` naming the runtime, never the token.
+    #[napi(js_name = "addRuntime")]
+    pub fn add_runtime(
+        &self,
+        name: String,
+        token: String,
+        upstream_proxy: Option<String>,
+    ) -> Result<()> {
+        self.inner
+            .add_runtime(&name, &token, upstream_proxy.as_deref())
+            .map_err(|e| Error::new(Status::InvalidArg, format!("[INVALID_RUNTIME] {e}")))
     }
 
     /// Queries findings (JSONL store plus the in-memory ring), newest first.

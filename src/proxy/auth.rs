@@ -3,7 +3,11 @@
 //! finding's `source` is then the runtime name instead of the client address.
 //! This is access control of the proxy itself, not traffic filtering.
 
+use std::sync::{Arc, RwLock};
+
 use base64::Engine as _;
+
+use super::settings::UpstreamProxy;
 
 /// Outcome of checking a client's `Proxy-Authorization`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,17 +20,26 @@ pub enum AuthOutcome {
     Invalid,
 }
 
-/// Known runtime credentials.
+/// One known runtime: its name, its token, and (optionally) the upstream
+/// proxy its traffic goes through with its own credentials.
+#[derive(Clone)]
+struct Entry {
+    name: String,
+    token: Vec<u8>,
+    upstream: Option<Arc<UpstreamProxy>>,
+}
+
+/// Known runtime credentials. Clones share one table, so a runtime added
+/// while the proxy runs is recognised by the next request (no restart).
 #[derive(Clone, Default)]
 pub struct RuntimeAuth {
-    runtimes: Vec<(String, Vec<u8>)>,
+    runtimes: Arc<RwLock<Vec<Entry>>>,
 }
 
 impl std::fmt::Debug for RuntimeAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.runtimes.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("RuntimeAuth")
-            .field("runtimes", &names)
+            .field("runtimes", &self.names())
             .finish()
     }
 }
@@ -39,15 +52,103 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Why a runtime could not be added. Never carries the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeAuthError {
+    #[error("runtime name {0:?} is not a valid NanoClaw group folder name; use 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit")]
+    Name(String),
+    #[error("the token of runtime {0:?} must be {MIN_TOKEN_LEN}-{MAX_TOKEN_LEN} characters of A-Z a-z 0-9 - _ . ~; generate one with `openssl rand -hex 24`")]
+    Token(String),
+    #[error("the token of runtime {0:?} is already used by runtime {1:?}; give each runtime its own token")]
+    TokenInUse(String, String),
+}
+
+/// Token bounds (the config validator's, so both paths accept the same tokens).
+use crate::core::config::{MAX_RUNTIME_NAME_LEN, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+
+fn valid_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_RUNTIME_NAME_LEN
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+fn valid_token(t: &str) -> bool {
+    (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
 impl RuntimeAuth {
     pub fn new(runtimes: &[(String, String)]) -> Self {
+        let entries = runtimes
+            .iter()
+            .filter(|(_, token)| !token.is_empty())
+            .map(|(n, t)| Entry {
+                name: n.clone(),
+                token: t.as_bytes().to_vec(),
+                upstream: None,
+            })
+            .collect();
         RuntimeAuth {
-            runtimes: runtimes
-                .iter()
-                .filter(|(_, token)| !token.is_empty())
-                .map(|(n, t)| (n.clone(), t.as_bytes().to_vec()))
-                .collect(),
+            runtimes: Arc::new(RwLock::new(entries)),
         }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Entry>> {
+        // A poisoned lock only means a writer panicked mid-push; the Vec is still valid.
+        self.runtimes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a runtime, or replaces the token and upstream of one with the
+    /// same name. Takes effect for the next request, running or not.
+    pub fn add(
+        &self,
+        name: &str,
+        token: &str,
+        upstream: Option<UpstreamProxy>,
+    ) -> Result<(), RuntimeAuthError> {
+        if !valid_name(name) {
+            return Err(RuntimeAuthError::Name(name.to_owned()));
+        }
+        if !valid_token(token) {
+            return Err(RuntimeAuthError::Token(name.to_owned()));
+        }
+        let mut table = self.runtimes.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(other) = table
+            .iter()
+            .find(|e| e.name != name && ct_eq(&e.token, token.as_bytes()))
+        {
+            return Err(RuntimeAuthError::TokenInUse(
+                name.to_owned(),
+                other.name.clone(),
+            ));
+        }
+        let entry = Entry {
+            name: name.to_owned(),
+            token: token.as_bytes().to_vec(),
+            upstream: upstream.map(Arc::new),
+        };
+        match table.iter_mut().find(|e| e.name == name) {
+            Some(slot) => *slot = entry,
+            None => table.push(entry),
+        }
+        Ok(())
+    }
+
+    /// Names of the known runtimes (never their tokens).
+    pub fn names(&self) -> Vec<String> {
+        self.read().iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// The runtime's own upstream proxy, if it was given one.
+    pub fn upstream_for(&self, name: &str) -> Option<Arc<UpstreamProxy>> {
+        self.read()
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.upstream.clone())
     }
 
     /// Checks one `Proxy-Authorization` header value (or its absence).
@@ -63,13 +164,14 @@ impl RuntimeAuth {
             None => return AuthOutcome::Invalid,
         };
         // A name+token match wins over a token-only match.
+        let table = self.read();
         let mut token_only: Option<&str> = None;
-        for (name, token) in &self.runtimes {
-            if ct_eq(pass, token) {
-                if ct_eq(user, name.as_bytes()) {
-                    return AuthOutcome::Runtime(name.clone());
+        for e in table.iter() {
+            if ct_eq(pass, &e.token) {
+                if ct_eq(user, e.name.as_bytes()) {
+                    return AuthOutcome::Runtime(e.name.clone());
                 }
-                token_only.get_or_insert(name.as_str());
+                token_only.get_or_insert(e.name.as_str());
             }
         }
         match token_only {
@@ -124,5 +226,42 @@ mod tests {
         assert_eq!(auth.check(Some(b"Bearer tok-a")), AuthOutcome::Invalid);
         assert_eq!(auth.check(Some(b"Basic !!!")), AuthOutcome::Invalid);
         assert!(!format!("{auth:?}").contains("tok-a"));
+    }
+
+    #[test]
+    fn runtimes_added_later_are_recognised_by_every_clone() {
+        let auth = RuntimeAuth::new(&[]);
+        let clone = auth.clone();
+        let tok = "t0k3n-for-group-one-0123";
+        assert_eq!(
+            clone.check(Some(&basic(&format!("one:{tok}")))),
+            AuthOutcome::Invalid
+        );
+        let up = UpstreamProxy::parse("http://agent-one:secret-one@127.0.0.1:9").unwrap();
+        auth.add("one", tok, Some(up)).unwrap();
+        assert_eq!(
+            clone.check(Some(&basic(&format!("one:{tok}")))),
+            AuthOutcome::Runtime("one".into())
+        );
+        assert!(clone.upstream_for("one").is_some());
+        // Replacing keeps one entry and drops the old token.
+        let tok2 = "another-token-for-one-456";
+        auth.add("one", tok2, None).unwrap();
+        assert_eq!(clone.names(), vec!["one".to_string()]);
+        assert_eq!(
+            clone.check(Some(&basic(&format!("one:{tok}")))),
+            AuthOutcome::Invalid
+        );
+        assert!(clone.upstream_for("one").is_none());
+        // Bad input names the runtime, never the token.
+        let e = auth.add("two", tok2, None).unwrap_err();
+        assert_eq!(e, RuntimeAuthError::TokenInUse("two".into(), "one".into()));
+        assert!(!e.to_string().contains(tok2));
+        assert!(matches!(
+            auth.add("../x", tok, None),
+            Err(RuntimeAuthError::Name(_))
+        ));
+        let e = auth.add("two", "short", None).unwrap_err();
+        assert!(matches!(e, RuntimeAuthError::Token(_)) && !e.to_string().contains("short"));
     }
 }

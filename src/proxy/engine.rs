@@ -12,6 +12,7 @@ use hudsucker::hyper_util::client::legacy::Client;
 use hudsucker::hyper_util::rt::{TokioExecutor, TokioTimer};
 use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
 use hudsucker::rustls::crypto::CryptoProvider;
+use hudsucker::Body;
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, watch};
@@ -133,6 +134,8 @@ pub struct ProxyEngine {
     status: Mutex<StatusInner>,
     /// Started with the first run that inspects; kept across restarts.
     pool: Mutex<Option<ScanPool>>,
+    /// Runtime credentials, shared with every run (runtimes added at any time).
+    auth: RuntimeAuth,
 }
 
 impl std::fmt::Debug for ProxyEngine {
@@ -142,6 +145,18 @@ impl std::fmt::Debug for ProxyEngine {
             .field("state", &self.state())
             .finish()
     }
+}
+
+/// The client forwarded requests go through (one per upstream route).
+/// Idle upstream connections expire instead of lingering for the life of the process.
+pub(crate) fn build_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
+    let mut client = Client::builder(TokioExecutor::new());
+    client
+        .http1_title_case_headers(true)
+        .http1_preserve_header_case(true)
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
+    client.build(connector)
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -157,6 +172,7 @@ impl ProxyEngine {
         detector: Option<Arc<Detector>>,
         sink: Arc<dyn FindingSink>,
     ) -> Self {
+        let settings_runtimes = settings.runtimes.clone();
         ProxyEngine {
             settings,
             detector,
@@ -172,7 +188,32 @@ impl ProxyEngine {
                 ca_handle: None,
             }),
             pool: Mutex::new(None),
+            auth: RuntimeAuth::new(&settings_runtimes),
         }
+    }
+
+    /// Registers (or replaces) a runtime's credential while stopped or
+    /// running; the next request presenting it is attributed to `name`.
+    /// `upstream_proxy` (`http://user:pass@host:port`) sends that runtime's
+    /// traffic upstream with its own credentials instead of the global ones.
+    pub fn add_runtime(
+        &self,
+        name: &str,
+        token: &str,
+        upstream_proxy: Option<&str>,
+    ) -> Result<(), ProxyError> {
+        let upstream = upstream_proxy
+            .filter(|u| !u.trim().is_empty())
+            .map(UpstreamProxy::parse)
+            .transpose()?;
+        self.auth
+            .add(name, token, upstream)
+            .map_err(|e| ProxyError::Settings(e.to_string()))
+    }
+
+    /// Names of the runtimes known now (declared and added).
+    pub fn runtime_names(&self) -> Vec<String> {
+        self.auth.names()
     }
 
     fn pool(&self) -> Option<ScanPool> {
@@ -336,21 +377,14 @@ impl ProxyEngine {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
 
-        // Idle upstream connections expire instead of lingering for the life of the process.
-        let mut client = Client::builder(TokioExecutor::new());
-        client
-            .http1_title_case_headers(true)
-            .http1_preserve_header_case(true)
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
-        let client = client.build(connector.clone());
+        let client = build_client(connector.clone());
 
         let (closing_tx, closing_rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(
             ca.is_some(),
             st.trusted_runtimes.clone(),
             st.mitm_exclude_hosts.clone(),
-            RuntimeAuth::new(&st.runtimes),
+            self.auth.clone(),
             st.require_auth,
             Arc::clone(&guard),
             inspection,
@@ -362,6 +396,7 @@ impl ProxyEngine {
                 ca: ca.clone(),
                 http,
                 client,
+                client_tls: Arc::clone(&client_tls),
                 request_body_idle_timeout: st.request_body_idle_timeout,
                 header_read_timeout: HEADER_READ_TIMEOUT,
                 upstream_response_head_timeout: st.upstream_response_head_timeout,

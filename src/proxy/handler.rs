@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
+use hudsucker::hyper_util::client::legacy::Client;
 use hudsucker::{Body, RequestOrResponse};
 use tokio::sync::watch;
 use tracing::{debug, trace};
@@ -48,6 +49,15 @@ struct PeerTable {
     order: VecDeque<SocketAddr>,
 }
 
+/// Where a runtime's requests go upstream: its own upstream proxy
+/// (credentials) when it was given one, else the engine's.
+#[derive(Clone)]
+pub struct Route {
+    pub upstream: Option<Arc<UpstreamProxy>>,
+    pub connector: GuardConnector,
+    pub client: Client<GuardConnector, Body>,
+}
+
 /// State shared by every handler clone of one running engine.
 pub struct Shared {
     pub mitm_enabled: bool,
@@ -70,6 +80,8 @@ pub struct Shared {
     /// Serving configuration: CA, hyper builder, client, timeouts.
     pub server: ServerParts,
     peers: Mutex<PeerTable>,
+    /// Per-runtime routes, built on first use (one connection pool each).
+    routes: Mutex<HashMap<String, Route>>,
 }
 
 impl Shared {
@@ -107,7 +119,45 @@ impl Shared {
             connector,
             server,
             peers: Mutex::new(PeerTable::default()),
+            routes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The route of `runtime`'s traffic: its own upstream proxy (and a
+    /// client pooling connections through it) when it has one, else the
+    /// engine's. A runtime re-added with other credentials gets a new route.
+    pub fn route(&self, runtime: Option<&str>) -> Route {
+        let default = || Route {
+            upstream: self.upstream.clone(),
+            connector: self.connector.clone(),
+            client: self.server.client.clone(),
+        };
+        let Some(name) = runtime else {
+            return default();
+        };
+        let Some(up) = self.auth.upstream_for(name) else {
+            return default();
+        };
+        let Ok(mut routes) = self.routes.lock() else {
+            return default();
+        };
+        if let Some(r) = routes.get(name) {
+            if r.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
+                return r.clone();
+            }
+        }
+        let connector = GuardConnector::new(
+            Arc::clone(&self.server.client_tls),
+            Some(Arc::clone(&up)),
+            Arc::clone(&self.guard),
+        );
+        let route = Route {
+            upstream: Some(up),
+            client: super::engine::build_client(connector.clone()),
+            connector,
+        };
+        routes.insert(name.to_owned(), route.clone());
+        route
     }
 
     /// Notes a client connection; counts it the first time it is seen.
@@ -160,6 +210,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 struct TunnelIdentity {
     source: String,
+    runtime: Option<String>,
 }
 
 /// What `handle_response` needs to know about the request it answers.
@@ -291,8 +342,9 @@ impl GuardHandler {
         }
 
         // Who is asking: inherited inside a MITM session, else from credentials.
-        let mut runtime_name: Option<String> = None;
+        let runtime_name: Option<String>;
         let source = if let Some(t) = &self.tunnel {
+            runtime_name = t.runtime.clone();
             t.source.clone()
         } else {
             let outcome = shared.auth.check(
@@ -388,9 +440,14 @@ impl GuardHandler {
         let protocol = if https { "https" } else { "http" };
         trace!(method = %req.method(), dest = %dest, "request");
 
+        // The runtime's own upstream route (its credentials), else the global one.
+        let route = shared.route(runtime_name.as_deref());
+        req.extensions_mut()
+            .insert(server::RouteClient(route.client.clone()));
+
         // Plain HTTP through the upstream proxy carries the upstream's own credentials.
         if !https {
-            if let Some(auth) = shared
+            if let Some(auth) = route
                 .upstream
                 .as_ref()
                 .and_then(|u| u.authorization.as_deref())
@@ -418,12 +475,21 @@ impl GuardHandler {
                 return text_response(StatusCode::BAD_REQUEST, "invalid WebSocket target\n".into())
                     .into();
             };
-            let via_upstream_plain = shared.upstream.is_some() && !https;
+            let via_upstream_plain = route.upstream.is_some() && !https;
             // The upstream credentials are added by the bridge, not the client's.
             req.headers_mut().remove(header::PROXY_AUTHORIZATION);
-            return websocket::bridge(shared, req, target, source, dest, via_upstream_plain)
-                .await
-                .into();
+            req.extensions_mut().remove::<server::RouteClient>();
+            return websocket::bridge(
+                shared,
+                route.connector,
+                req,
+                target,
+                source,
+                dest,
+                via_upstream_plain,
+            )
+            .await
+            .into();
         }
 
         if let Some(insp) = &shared.inspection {
@@ -502,11 +568,13 @@ impl GuardHandler {
             let mut inner = self.clone();
             inner.tunnel = Some(TunnelIdentity {
                 source: source.clone(),
+                runtime: runtime.clone(),
             });
             inner.pending = None;
             let target = MitmTarget {
                 peer: client_addr,
                 source,
+                runtime,
                 host,
                 port,
                 dest,
@@ -521,7 +589,12 @@ impl GuardHandler {
         let head_timeout = shared.server.upstream_response_head_timeout;
         let opened = tokio::time::timeout(
             head_timeout,
-            open_tunnel(&host, port, shared.upstream.as_deref(), &shared.guard),
+            open_tunnel(
+                &host,
+                port,
+                shared.route(runtime.as_deref()).upstream.as_deref(),
+                &shared.guard,
+            ),
         )
         .await;
         let Ok(opened) = opened else {

@@ -46,6 +46,11 @@ use super::upstream::{open_tunnel, GuardConnector};
 /// from a request line (a method of up to 24 characters and a space).
 const PEEK_BYTES: usize = 32;
 
+/// Request extension set by the handler: the client of the request's
+/// runtime route (its own upstream credentials). Absent: the default client.
+#[derive(Clone)]
+pub struct RouteClient(pub Client<GuardConnector, Body>);
+
 /// The serving half of the engine, shared through [`Shared`].
 pub struct ServerParts {
     /// The guardian CA when MITM is on.
@@ -54,6 +59,8 @@ pub struct ServerParts {
     pub http: ServerBuilder<TokioExecutor>,
     /// The client every forwarded request goes through.
     pub client: Client<GuardConnector, Body>,
+    /// TLS towards origins, for the per-runtime routes built later.
+    pub client_tls: Arc<hudsucker::rustls::ClientConfig>,
     pub request_body_idle_timeout: Duration,
     /// The request head timeout, also for what precedes hyper inside an
     /// intercepted CONNECT (the first bytes, the TLS handshake).
@@ -309,10 +316,13 @@ impl GuardService {
             RequestOrResponse::Response(res) => return res,
         };
         // CONNECT and WebSocket upgrades are always answered by the handler.
-        let sent = shared
-            .server
-            .client
-            .request(for_upstream(req, self.inner.is_some()));
+        // The handler names the client of the runtime's upstream route.
+        let mut req = req;
+        let client = req
+            .extensions_mut()
+            .remove::<RouteClient>()
+            .map_or_else(|| shared.server.client.clone(), |c| c.0);
+        let sent = client.request(for_upstream(req, self.inner.is_some()));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
         // The upstream's clock runs while the guardian waits on it: before
@@ -435,6 +445,8 @@ fn for_upstream(mut req: Request<Body>, keep_host: bool) -> Request<Body> {
 pub struct MitmTarget {
     pub peer: SocketAddr,
     pub source: String,
+    /// The authenticated runtime (its upstream route), if any.
+    pub runtime: Option<String>,
     pub host: String,
     pub port: u16,
     pub dest: String,
@@ -605,12 +617,13 @@ async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let route = shared.route(target.runtime.as_deref());
     let opened = tokio::time::timeout(
         shared.server.upstream_response_head_timeout,
         open_tunnel(
             &target.host,
             target.port,
-            shared.upstream.as_deref(),
+            route.upstream.as_deref(),
             &shared.guard,
         ),
     )

@@ -27,6 +27,7 @@ use crate::core::scan::ScanContext;
 
 use super::handler::Shared;
 use super::stats::ProxyStats;
+use super::upstream::GuardConnector;
 
 /// Scans one message if it is text or UTF-8 binary.
 fn scan_message(shared: &Shared, direction: Direction, source: &str, dest: &str, msg: &Message) {
@@ -85,6 +86,7 @@ fn bad_gateway(dest: &str) -> Response<Body> {
 /// `target` is the absolute URI (`http`/`https` scheme) of the destination.
 pub async fn bridge(
     shared: Arc<Shared>,
+    connector: GuardConnector,
     mut req: Request<Body>,
     target: Uri,
     source: String,
@@ -96,7 +98,7 @@ pub async fn bridge(
         *res.status_mut() = StatusCode::BAD_REQUEST;
         return res;
     };
-    let io = match shared.connector.clone().connect_uri(target.clone()).await {
+    let io = match connector.connect_uri(target.clone()).await {
         Ok(io) => io,
         Err(e) => {
             if super::handler::is_pivot_refusal(e.as_ref()) {

@@ -1260,23 +1260,26 @@ impl Validator<'_> {
             _ => runtimes.map_or(0, <[Runtime]>::len),
         };
         if effective && declared == 0 {
-            let msg = if loopback {
-                "require_auth is true but no runtimes are declared, so no client could authenticate"
-                    .to_string()
+            // Not an error: NanoClaw's integration mints and registers each
+            // group's credential when its container starts (addRuntime), so
+            // no group ever gets 407 for lack of a declared token.
+            let why = if loopback {
+                "require_auth is true".to_string()
             } else {
                 format!(
-                    "listen address {listen} is not loopback, so runtime credentials are required, but no runtimes \
-                     are declared"
+                    "listen address {listen} is not loopback, so runtime credentials are required"
                 )
             };
-            self.is.error(
+            self.is.warn(
                 "require_auth",
-                msg,
-                "declare runtimes with tokens, e.g. \"runtimes\": [{\"name\": \"main\", \"token\": \"<openssl rand \
-                 -hex 24>\"}], or set \"require_auth\": false explicitly (any client that reaches the port can \
-                 then use the proxy)",
+                format!(
+                    "{why} and no runtimes are declared: only containers wired at run time (NanoClaw's \
+                     wireContainerArgs mints each group's credential) can use the proxy; any other client gets 407"
+                ),
+                "that is the normal NanoClaw setup; for other clients declare runtimes with tokens, e.g. \
+                 \"runtimes\": [{\"name\": \"main\", \"token\": \"<openssl rand -hex 24>\"}], or set \
+                 \"require_auth\": false explicitly",
             );
-            return None;
         }
         if !loopback && explicit == Some(false) {
             self.is.warn(

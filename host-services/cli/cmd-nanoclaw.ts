@@ -1,0 +1,72 @@
+/**
+ * `traffic-guardian nanoclaw apply <dir> [--dry-run]`: integrates the
+ * guardian into a NanoClaw checkout with the edits INSTALL.md lists (one
+ * list, host-services/nanoclaw/edits.ts). `nanoclaw edits [--line v1|v2]`
+ * prints them as INSTALL.md does.
+ */
+import { resolve } from 'node:path';
+
+import { NanoclawApplyError, planNanoclawApply, renderEditsMarkdown, unifiedDiff, writeNanoclawChanges } from '../nanoclaw/apply.js';
+import { CliError, EXIT, UsageError, optBool, optString, parse, type Io } from './common.js';
+
+export const NANOCLAW_HELP = `Usage: traffic-guardian nanoclaw apply <nanoclaw-dir> [--dry-run]
+       traffic-guardian nanoclaw edits --line v1|v2
+
+apply   detects NanoClaw v1 (1.2.21+) or v2 (2.0.x) from <dir>/package.json
+        and makes the integration edits INSTALL.md lists: new files, and
+        lines inserted at named anchor lines. It writes nothing when any
+        anchor is missing (and names the file and the line), and a second
+        run changes nothing. It never installs packages or rebuilds: it
+        prints those commands.
+edits   prints the edits of one line as Markdown (what INSTALL.md shows).
+
+Options:
+      --dry-run       print a unified diff instead of writing
+      --line LINE     v1 or v2 (edits)
+  -h, --help          show this help
+
+Examples:
+  traffic-guardian nanoclaw apply ~/nanoclaw --dry-run
+  traffic-guardian nanoclaw apply ~/nanoclaw
+`;
+
+export function runNanoclaw(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, line: { type: 'string' } }, true);
+  if (optBool(values, 'help')) {
+    io.stdout.write(NANOCLAW_HELP);
+    return EXIT.OK;
+  }
+  const [sub, dir, ...extra] = positionals;
+  if (sub === 'edits') {
+    const line = optString(values, 'line');
+    if (line !== 'v1' && line !== 'v2') throw new UsageError('nanoclaw edits needs --line v1 or --line v2');
+    io.stdout.write(renderEditsMarkdown(line));
+    return EXIT.OK;
+  }
+  if (sub !== 'apply') throw new UsageError(`unknown nanoclaw subcommand ${JSON.stringify(sub ?? '')}`, 'use `nanoclaw apply <dir>` or `nanoclaw edits --line v1|v2`');
+  if (dir === undefined || extra.length > 0) throw new UsageError('nanoclaw apply takes exactly one directory', 'e.g. traffic-guardian nanoclaw apply ~/nanoclaw --dry-run');
+  const root = resolve(dir);
+  let result;
+  try {
+    result = planNanoclawApply(root);
+  } catch (err) {
+    if (err instanceof NanoclawApplyError) throw new CliError(err.message, err.hint);
+    throw err;
+  }
+  const dry = optBool(values, 'dry-run');
+  io.stdout.write(`NanoClaw ${result.version} (${result.line}) at ${root}\n`);
+  if (result.changes.length === 0) {
+    io.stdout.write('already applied: nothing to change\n');
+    return EXIT.OK;
+  }
+  if (dry) {
+    for (const c of result.changes) io.stdout.write(unifiedDiff(c));
+    io.stdout.write(`dry run: ${result.changes.length} file(s) would change; nothing was written\n`);
+    return EXIT.OK;
+  }
+  writeNanoclawChanges(root, result.changes);
+  for (const c of result.changes) io.stdout.write(`${c.before === undefined ? 'created' : 'edited '} ${c.file}\n`);
+  io.stdout.write(`\nInstall the package (if not done yet):\n${result.plan.before.map((l) => `  ${l}`).join('\n')}\n`);
+  io.stdout.write(`Then rebuild:\n${result.plan.after.map((l) => `  ${l}`).join('\n')}\n`);
+  return EXIT.OK;
+}
