@@ -320,7 +320,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       const g = ensureGuardian();
       if (g) return g.findings(query);
       const view = effectiveView(report());
-      if (!view.log_dir) return { findings: [], skipped_lines: 0 };
+      if (!view.log_dir) return { findings: [], skipped_lines: 0, ignored: 0 };
       return queryFindings(view.log_dir, query);
     },
     checkConfig: report,

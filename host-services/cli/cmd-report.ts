@@ -7,7 +7,7 @@ import type { Finding } from '@clawsec/traffic-guardian/addon';
 
 import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
 import { SEVERITIES } from './format.js';
-import { collectFindings, queryFromFlags } from './store.js';
+import { collectFindings, ignoreQuery, queryFromFlags } from './store.js';
 
 export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json]
 
@@ -21,6 +21,7 @@ Options:
       --until AGE|TIME    period end (default now)
       --type TYPE         only EXFIL or INJECTION
       --source NAME       only one source (runtime name or client address)
+      --include-ignored   count findings suppressed by \`traffic-guardian ignore\` too
       --format FORMAT     text (default), md (Markdown, for tickets and PRs) or json
       --top N             rows per table (default 10)
   -c, --config FILE       config file (to find log_dir)
@@ -54,6 +55,9 @@ export interface Report {
   total_findings: number;
   total_occurrences: number;
   truncated: boolean;
+  /** Findings of the period matching the suppression list (left out unless includes_ignored). */
+  ignored: number;
+  includes_ignored: boolean;
   first_seen: string | null;
   last_seen: string | null;
   by_severity: Record<string, number>;
@@ -113,6 +117,8 @@ export function buildReport(findings: readonly Finding[], since: string, until: 
     total_findings: findings.length,
     total_occurrences: occ,
     truncated,
+    ignored: 0,
+    includes_ignored: false,
     first_seen: first,
     last_seen: last,
     by_severity: bySev,
@@ -136,6 +142,7 @@ function renderMarkdown(r: Report, top: number): string {
   out.push(`Period: since \`${md(r.since)}\`${r.until ? ` until \`${md(r.until)}\`` : ''} (generated ${r.generated_at})`);
   out.push('');
   out.push(`- Findings: **${r.total_findings}** (occurrences ${r.total_occurrences})${r.truncated ? ` — only the newest ${MAX_REPORT_FINDINGS} were read` : ''}`);
+  if (r.ignored > 0) out.push(`- Suppressed (\`traffic-guardian ignore\`): ${r.ignored}${r.includes_ignored ? ' (included below)' : ' (not included below)'}`);
   out.push(`- EXFIL: ${r.by_threat_type['EXFIL'] ?? 0} · INJECTION: ${r.by_threat_type['INJECTION'] ?? 0}`);
   out.push(`- Severity: ${SEVERITIES.slice().reverse().map((s) => `${s} ${r.by_severity[s] ?? 0}`).join(' · ')}`);
   out.push(`- First seen: ${r.first_seen ?? '—'} · Last seen: ${r.last_seen ?? '—'}`);
@@ -164,6 +171,7 @@ function renderText(r: Report, top: number, p: Paint): string {
   const out: string[] = [];
   out.push(p.bold(`Traffic guardian report — since ${safeText(r.since)}${r.until ? ` until ${safeText(r.until)}` : ''}`));
   out.push(`  findings     ${r.total_findings} (occurrences ${r.total_occurrences})${r.truncated ? p.yellow(` — only the newest ${MAX_REPORT_FINDINGS} were read`) : ''}`);
+  if (r.ignored > 0) out.push(`  suppressed   ${r.ignored}${r.includes_ignored ? ' (included)' : ' (not included; --include-ignored counts them)'}`);
   out.push(`  by type      EXFIL ${r.by_threat_type['EXFIL'] ?? 0}, INJECTION ${r.by_threat_type['INJECTION'] ?? 0}`);
   out.push(`  by severity  ${SEVERITIES.slice().reverse().map((s) => p.severity(s, `${s} ${r.by_severity[s] ?? 0}`)).join(', ')}`);
   out.push(`  first seen   ${r.first_seen ?? '—'}`);
@@ -201,6 +209,7 @@ export function runReport(args: string[], io: Io): number {
     format: { type: 'string' },
     top: { type: 'string' },
     json: { type: 'boolean' },
+    'include-ignored': { type: 'boolean' },
   });
   if (optBool(values, 'help')) {
     io.stdout.write(REPORT_HELP);
@@ -211,10 +220,14 @@ export function runReport(args: string[], io: Io): number {
   const topRaw = optString(values, 'top');
   if (topRaw !== undefined && (!/^\d{1,4}$/.test(topRaw) || Number(topRaw) < 1)) throw new UsageError(`--top ${JSON.stringify(topRaw)} is not a positive number`);
   const top = topRaw === undefined ? 10 : Number(topRaw);
-  const q = queryFromFlags(values, { since: '24h' });
+  const filters = queryFromFlags(values, { since: '24h' });
   const { view } = requirePaths(io, values);
-  const findings = collectFindings(io, view.log_dir, q, MAX_REPORT_FINDINGS);
+  const q = { ...filters, ...ignoreQuery(view.home, values) };
+  const stats = { ignored: 0 };
+  const findings = collectFindings(io, view.log_dir, q, MAX_REPORT_FINDINGS, stats);
   const r = buildReport(findings, optString(values, 'since') ?? '24h', optString(values, 'until') ?? null, findings.length >= MAX_REPORT_FINDINGS);
+  r.ignored = stats.ignored;
+  r.includes_ignored = q.include_ignored === true;
   if (format === 'json') io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else if (format === 'md' || format === 'markdown') io.stdout.write(renderMarkdown(r, top));
   else io.stdout.write(renderText(r, top, paint(colorEnabled(io.stdout, io.env))));

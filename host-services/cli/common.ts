@@ -49,6 +49,45 @@ export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** -1 with -q/--quiet, 0 normally, 1+ with -v/--verbose (repeatable). */
+  verbosity?: number;
+}
+
+/** `-q`/`--quiet` and `-v`/`--verbose`: accepted by every command (see `verbosityOf`). */
+export const VERBOSITY_OPTIONS = {
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+/**
+ * The verbosity asked for in `args` (before any `--`): -1 quiet, 0, or the
+ * number of -v. Read once by the dispatcher so every command honours it.
+ */
+export function verbosityOf(args: readonly string[]): number {
+  let v = 0;
+  let q = false;
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '-q' || a === '--quiet') q = true;
+    else if (a === '--verbose') v++;
+    else if (/^-v+$/.test(a)) v += a.length - 1;
+  }
+  if (q && v > 0) throw new UsageError('-q/--quiet and -v/--verbose contradict each other', 'pass one of them');
+  return q ? -1 : v;
+}
+
+export function isQuiet(io: Io): boolean {
+  return (io.verbosity ?? 0) < 0;
+}
+
+/** A detail for -v: `<what>` on stderr, only when verbose. */
+export function verbose(io: Io, what: string, level = 1): void {
+  if ((io.verbosity ?? 0) >= level) io.stderr.write(`${paint(colorEnabled(io.stderr, io.env)).dim(`verbose: ${what}`)}\n`);
+}
+
+/** A note for people (a summary, a hint): left out with -q. */
+export function note(io: Io, text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
+  if (!isQuiet(io)) io[stream].write(text);
 }
 
 export function defaultIo(): Io {
@@ -130,6 +169,7 @@ export function printError(io: Io, what: string, hint?: string): void {
 }
 
 export function printWarning(io: Io, what: string, hint?: string): void {
+  if (isQuiet(io)) return;
   const p = paint(colorEnabled(io.stderr, io.env));
   io.stderr.write(`${p.yellow('warning:')} ${what}${hint ? ` — ${hint}` : ''}\n`);
 }
@@ -141,7 +181,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   allowPositionals = false,
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...VERBOSITY_OPTIONS, ...options }, allowPositionals, strict: true });
     return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -207,6 +247,7 @@ export function loadConfig(io: Io, values: Record<string, unknown>, extra: Recor
  */
 export function requirePaths(io: Io, values: Record<string, unknown>): LoadedConfig {
   const c = loadConfig(io, values);
+  verbose(io, `home ${c.view.home || '(unresolved)'}, log_dir ${c.view.log_dir || '(unresolved)'}${c.options.configPath ? `, config ${c.options.configPath}` : ''}`);
   if (!c.report.ok || !c.view.home) {
     const first = c.report.errors[0];
     throw new CliError(
@@ -298,7 +339,7 @@ export function didYouMean(value: string, candidates: readonly string[], fallbac
 
 /** A progress line on stderr, only when stderr is a TTY. */
 export function progress(io: Io): { update(text: string): void; done(): void } {
-  const on = io.stderr.isTTY === true;
+  const on = io.stderr.isTTY === true && !isQuiet(io);
   let last = 0;
   let shown = false;
   return {

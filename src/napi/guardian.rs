@@ -370,8 +370,12 @@ impl Guardian {
     /// Queries findings (JSONL store plus the in-memory ring), newest first.
     #[napi]
     pub fn findings(&self, query: Option<FindingQuery>) -> Result<FindingPage> {
+        let q = query
+            .unwrap_or_default()
+            .into_core()
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
         self.inner
-            .findings(&query.unwrap_or_default().into())
+            .findings(&q)
             .map(FindingPage::from)
             .map_err(js_error)
     }
