@@ -7,7 +7,7 @@
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
 import { csvHeader, csvRow, listFormat, toSarif } from './export.js';
-import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, note as printNote, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
+import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, termWidth, note as printNote, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
 import { findingLine, findingsTable } from './format.js';
 import { collectFindings, ignoreQuery, ignoredNote, parseLimit, pollFindings, queryFromFlags } from './store.js';
 
@@ -95,7 +95,7 @@ export async function runFindings(args: string[], io: Io): Promise<number> {
   } else if (findings.length === 0) {
     io.stdout.write(`no findings${q.since ? ` since ${safeText(q.since)}` : ''} in ${safeText(view.log_dir, 400)}\n`);
   } else {
-    io.stdout.write(findingsTable(findings, p));
+    io.stdout.write(findingsTable(findings, p, termWidth(io)));
     if (findings.length === limit) printNote(io, p.dim(`(showing the newest ${limit}; use --limit or --since to see more)\n`));
   }
   // On stderr for JSON so the stream stays one finding per line.

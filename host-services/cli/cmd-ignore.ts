@@ -8,7 +8,7 @@
 import { homeLayout, ignoreAdd, ignoreList, ignoreRemove, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, IgnoreEntry } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, didYouMean, isQuiet, optBool, optString, paint, parse, requirePaths, safeText, table, type Io } from './common.js';
+import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, termWidth, didYouMean, isQuiet, optBool, optString, paint, parse, requirePaths, safeText, table, type Io } from './common.js';
 import { findStoredFinding } from './store.js';
 
 export const IGNORE_HELP = `Usage: traffic-guardian ignore add [FINDING_ID|FINGERPRINT] [--rule RULE_ID] [--dest HOST[:PORT]] [--source GROUP] [--reason TEXT]
@@ -84,7 +84,7 @@ function describe(e: IgnoreEntry): string {
 
 export function runIgnore(args: string[], io: Io): number {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '-h' || sub === '--help') {
+  if (sub === undefined || args.includes('-h') || args.includes('--help')) {
     io.stdout.write(IGNORE_HELP);
     return sub === undefined ? EXIT.USAGE : EXIT.OK;
   }
@@ -102,10 +102,6 @@ export function runIgnore(args: string[], io: Io): number {
     },
     true,
   );
-  if (optBool(values, 'help')) {
-    io.stdout.write(IGNORE_HELP);
-    return EXIT.OK;
-  }
   const quiet = isQuiet(io);
   const p = paint(colorEnabled(io.stdout, io.env));
   if (sub !== 'add') {
@@ -124,7 +120,7 @@ export function runIgnore(args: string[], io: Io): number {
       return EXIT.OK;
     }
     const rows = entries.map((e) => [e.id ?? '?', describe(e), safeText(e.created_at ?? '', 24), safeText(e.reason ?? '', 120)]);
-    io.stdout.write(table(['ID', 'MATCHES', 'ADDED', 'REASON'], rows, p));
+    io.stdout.write(table(['ID', 'MATCHES', 'ADDED', 'REASON'], rows, p, undefined, termWidth(io)));
     return EXIT.OK;
   }
   if (optBool(values, 'json')) throw new UsageError('--json is only for `ignore list`');

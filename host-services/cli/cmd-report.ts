@@ -5,7 +5,7 @@
  */
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
+import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, termWidth, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
 import { SEVERITIES } from './format.js';
 import { collectFindings, ignoreQuery, queryFromFlags } from './store.js';
 
@@ -167,7 +167,7 @@ function renderMarkdown(r: Report, top: number): string {
   return `${out.join('\n')}\n`;
 }
 
-function renderText(r: Report, top: number, p: Paint): string {
+function renderText(r: Report, top: number, p: Paint, maxWidth?: number): string {
   const out: string[] = [];
   out.push(p.bold(`Traffic guardian report — since ${safeText(r.since)}${r.until ? ` until ${safeText(r.until)}` : ''}`));
   out.push(`  findings     ${r.total_findings} (occurrences ${r.total_occurrences})${r.truncated ? p.yellow(` — only the newest ${MAX_REPORT_FINDINGS} were read`) : ''}`);
@@ -189,7 +189,7 @@ function renderText(r: Report, top: number, p: Paint): string {
       b.last_seen,
       ...(withPatterns ? [(b.patterns ?? []).map((x) => safeText(x, 40)).join(', ')] : []),
     ]);
-    out.push(table(headers, body, p).trimEnd().replace(/^/gm, '  '));
+    out.push(table(headers, body, p, undefined, maxWidth === undefined ? undefined : maxWidth - 2).trimEnd().replace(/^/gm, '  '));
     if (rows.length > top) out.push(p.dim(`  … and ${rows.length - top} more (--top N)`));
   };
   section('Destinations receiving secrets (EXFIL)', r.top_exfil_destinations, 'DESTINATION', true);
@@ -230,6 +230,6 @@ export function runReport(args: string[], io: Io): number {
   r.includes_ignored = q.include_ignored === true;
   if (format === 'json') io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else if (format === 'md' || format === 'markdown') io.stdout.write(renderMarkdown(r, top));
-  else io.stdout.write(renderText(r, top, paint(colorEnabled(io.stdout, io.env))));
+  else io.stdout.write(renderText(r, top, paint(colorEnabled(io.stdout, io.env)), termWidth(io)));
   return EXIT.OK;
 }

@@ -298,14 +298,49 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
 }
 
-/** Left-aligned table with a header; cells are already safe text. */
-export function table(headers: string[], rows: string[][], p: Paint, widths?: number[]): string {
-  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+/**
+ * The terminal width tables must fit: `COLUMNS` when set, else the TTY's
+ * width; undefined (no limit) when writing to a pipe or file.
+ */
+export function termWidth(io: Io): number | undefined {
+  const env = io.env['COLUMNS'];
+  if (env !== undefined && /^\d{1,4}$/.test(env) && Number(env) >= 20) return Number(env);
+  return io.stdout.isTTY === true && typeof io.stdout.columns === 'number' && io.stdout.columns >= 20 ? io.stdout.columns : undefined;
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Left-aligned table with a header; cells are already safe text. With
+ * `maxWidth`, the widest columns shrink (cells end in `…`) until every line
+ * fits.
+ */
+export function table(headers: string[], rows: string[][], p: Paint, widths?: number[], maxWidth?: number): string {
+  const visible = (s: string) => s.replace(ANSI, '').length;
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
   if (widths) widths.forEach((max, i) => (w[i] = Math.min(w[i] ?? max, max)));
+  if (maxWidth !== undefined && maxWidth > 0) {
+    const floor = headers.map((h) => Math.min(Math.max(4, h.length), 10));
+    let total = w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
+    while (total > maxWidth) {
+      let widest = -1;
+      w.forEach((x, j) => {
+        if (x > (floor[j] ?? 4) && (widest < 0 || x > (w[widest] ?? 0))) widest = j;
+      });
+      if (widest < 0) break;
+      w[widest] = (w[widest] ?? 1) - 1;
+      total--;
+    }
+  }
+  const fit = (s: string, i: number) => {
+    const max = w[i] ?? 0;
+    if (visible(s) <= max) return s;
+    const plain = [...s.replace(ANSI, '')];
+    return `${plain.slice(0, Math.max(0, max - 1)).join('')}…`;
+  };
   const pad = (s: string, i: number) => s + ' '.repeat(Math.max(0, (w[i] ?? 0) - visible(s)));
-  const lines = [p.bold(headers.map(pad).join('  ').trimEnd())];
-  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, i))).join('  ').trimEnd());
+  const lines = [p.bold(headers.map((h, i) => pad(fit(h, i), i)).join('  ').trimEnd())];
+  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? fit(c, i) : pad(fit(c, i), i))).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
