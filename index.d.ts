@@ -240,6 +240,14 @@ export interface GuardianCounters {
   scan_queue_peak_bytes: number
   /** Time the scan threads spent scanning (sum of job durations). */
   scan_time_ms: number
+  /** The same in seconds, with nanosecond precision (the histogram's sum). */
+  scan_time_seconds: number
+  /** Scan jobs finished (the histogram's count). */
+  scan_jobs: number
+  /** Upper bounds (seconds) of the scan-time histogram's buckets. */
+  scan_time_bucket_bounds: Array<number>
+  /** Cumulative jobs per bound (Prometheus `le` semantics). */
+  scan_time_bucket_counts: Array<number>
   /** Forwarded unscanned because the scan queues were full. */
   unscanned_overload_bytes: number
   /** Forwarded unscanned past a message's `max_scan_bytes`. */

@@ -87,6 +87,8 @@ export interface EffectiveView {
   mitm_enabled: boolean;
   runtimes: string[];
   require_auth: boolean;
+  /** Prometheus `/metrics` address, or '' when metrics are off (the default). */
+  metrics_listen: string;
 }
 
 function str(v: unknown, fallback = ''): string {
@@ -108,6 +110,7 @@ export function effectiveView(report: ConfigReport): EffectiveView {
       .map((r) => (r && typeof r === 'object' ? str((r as Record<string, unknown>)['name']) : str(r)))
       .filter((n) => n.length > 0),
     require_auth: e['require_auth'] === true,
+    metrics_listen: str(e['metrics_listen']),
   };
 }
 

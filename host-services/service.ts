@@ -29,6 +29,7 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
+import { FindingCounters, renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { buildWiring, prepareCaPublicDir, type ContainerWiring } from './wiring.js';
 
 /** NanoClaw's logger shape (pino): `logger.info({ obj }, 'msg')`. */
@@ -68,6 +69,10 @@ export type ServiceStatus = (GuardianStatus | UnavailableStatus) & {
   updated_at: string;
   /** Why the guardian is not running (mode off, invalid config, start failure). */
   reason?: string;
+  /** The Prometheus `/metrics` address bound, when `metrics_listen` is set. */
+  metrics_listen?: string;
+  /** Why `/metrics` is not served although `metrics_listen` is set. */
+  metrics_error?: string;
 };
 
 export interface WiringOptions {
@@ -142,6 +147,9 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   let lastReason: string | undefined;
   let offLogged = false;
   let statusWriteFailed = false;
+  const findingCounters = new FindingCounters();
+  let metrics: MetricsServer | undefined;
+  let metricsError: string | undefined;
 
   function report(): ConfigReport {
     return checkTrafficConfig(configOptions);
@@ -181,6 +189,8 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     const s = g.status();
     const out: ServiceStatus = { ...s, ...common };
     if (!s.running && lastReason !== undefined) out.reason = lastReason;
+    if (metrics) out.metrics_listen = metrics.address;
+    if (metricsError) out.metrics_error = metricsError;
     return out;
   }
 
@@ -230,6 +240,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       return { started: false, reason: 'invalid_config', message, errors: guardianError?.errors ?? [] };
     }
     const onFinding = (f: Finding): void => {
+      findingCounters.observe(f);
       logger.warn(
         { threat_type: f.threat_type, pattern: f.pattern, severity: f.severity, source: f.source, dest: f.dest, direction: f.direction },
         'traffic guardian finding',
@@ -259,6 +270,20 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       },
       'traffic guardian started (detect-and-log; traffic is never blocked)',
     );
+    if (view.metrics_listen) {
+      try {
+        metrics = await startMetricsServer(view.metrics_listen, () => {
+          const st = g.status();
+          return renderMetrics(findingCounters, st.counters, st.running);
+        });
+        metricsError = undefined;
+        logger.info({ metrics_listen: metrics.address }, 'traffic guardian: Prometheus metrics at /metrics');
+      } catch (err) {
+        // The proxy matters more than its metrics: keep running, say why.
+        metricsError = `cannot listen on ${view.metrics_listen}: ${errorMessage(err)}`;
+        logger.warn({ err: metricsError, hint: 'pick a free port for metrics_listen' }, 'traffic guardian: metrics not served');
+      }
+    }
     writeStatusFile();
     timer = setInterval(writeStatusFile, intervalMs);
     timer.unref();
@@ -269,6 +294,11 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     if (timer) {
       clearInterval(timer);
       timer = undefined;
+    }
+    if (metrics) {
+      const m = metrics;
+      metrics = undefined;
+      await m.close();
     }
     const g = guardian;
     if (!g) return;

@@ -321,6 +321,8 @@ async function runGuardian(
       `  findings file  ${safeText(findingsFile, 400)}`,
       `  https          ${info.https.mitm ? `inspected (MITM) — CA fingerprint ${safeText(info.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected (--mitm to inspect)'}`,
     ];
+    if (st0.metrics_listen) lines.push(`  metrics        http://${safeText(st0.metrics_listen)}/metrics`);
+    if (st0.metrics_error) lines.push(`  ${p.yellow('metrics')}        not served: ${safeText(st0.metrics_error, 400)}`);
     if (info.https.mitm && info.https.ca_cert_path) lines.push(`  CA public cert ${safeText(info.https.ca_cert_path, 400)}`);
     if (wiring) {
       lines.push('', p.bold('Container wiring') + p.dim(' (tokens masked; `traffic-guardian setup` explains each step)'));

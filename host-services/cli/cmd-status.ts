@@ -154,6 +154,7 @@ export function runStatus(args: string[], io: Io): number {
   const lines = [
     `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
     `  listen         ${safeText(s.listen ?? '?')}`,
+    ...(s.metrics_listen ? [`  metrics        http://${safeText(s.metrics_listen)}/metrics`] : []),
     `  home           ${safeText(s.home, 400)}`,
     `  findings file  ${safeText(s.findings_file, 400)}`,
     `  https          ${s.https.mitm ? `inspected (MITM), CA ${safeText(s.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected'}`,
@@ -183,6 +184,7 @@ export function runStatus(args: string[], io: Io): number {
   if (c.findings_pending) problems.push(`findings waiting to be written ${c.findings_pending}`);
   if (c.findings_dropped) problems.push(`findings dropped (retry queue full) ${c.findings_dropped}`);
   if (ign.entries > 0) lines.push(`  ignored        ${ign.findings} stored finding${ign.findings === 1 ? '' : 's'} suppressed by ${ign.entries} entr${ign.entries === 1 ? 'y' : 'ies'} (\`traffic-guardian ignore list\`); still counted above`);
+  if (s.metrics_error) problems.push(`metrics not served: ${safeText(s.metrics_error, 300)}`);
   if (ign.error) problems.push(`ignore list unreadable: ${safeText(ign.error, 300)}`);
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
   if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);

@@ -12,6 +12,9 @@ use serde::{Serialize, Serializer};
 pub const DEFAULT_MODE: Mode = Mode::Off;
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8118";
+/// Where `/metrics` listens when the operator turns it on and names no
+/// port (Prometheus' conventional exporter range). Metrics are off by default.
+pub const EXAMPLE_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Default home, relative to `$HOME`, when `NANOCLAW_TRAFFIC_GUARDIAN_HOME` is unset.
 pub const DEFAULT_HOME_SUBDIR: &str = ".config/nanoclaw/traffic-guardian";
 /// Default log directory, relative to home.
@@ -420,6 +423,10 @@ pub struct GuardianConfig {
     pub ring_capacity: usize,
     /// Time given to in-flight connections at stop.
     pub shutdown_grace_ms: u64,
+    /// Prometheus `/metrics` address; `None` (the default) serves none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Lets `metrics_listen` be a non-loopback address (default false).
+    pub metrics_allow_remote: bool,
 }
 
 impl GuardianConfig {

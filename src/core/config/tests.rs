@@ -509,6 +509,65 @@ fn listen_forms() {
 }
 
 #[test]
+fn metrics_are_off_by_default_and_loopback_unless_allowed() {
+    let e = Env::new();
+    let r = e.with(json!({}));
+    let c = assert_ok(&r);
+    assert_eq!((c.metrics_listen, c.metrics_allow_remote), (None, false));
+    assert!(r.effective["metrics_listen"].is_null());
+    assert_eq!(r.effective["metrics_allow_remote"], false);
+    assert!(assert_ok(&e.with(json!({ "metrics_listen": null })))
+        .metrics_listen
+        .is_none());
+    for raw in [EXAMPLE_METRICS_LISTEN, "[::1]:0", "localhost:9100"] {
+        let r = e.with(json!({ "metrics_listen": raw }));
+        let c = assert_ok(&r);
+        assert!(
+            c.metrics_listen.is_some_and(|a| a.ip().is_loopback()),
+            "{raw}"
+        );
+        assert_eq!(
+            r.effective["metrics_listen"],
+            json!(c.metrics_listen.map(|a| a.to_string()))
+        );
+    }
+    // Not loopback: refused with the two ways out.
+    let i = assert_err(
+        &e.with(json!({ "metrics_listen": "0.0.0.0:9464" })),
+        "metrics_listen",
+        "is not loopback",
+    );
+    assert!(
+        i.hint.contains("127.0.0.1:9464") && i.hint.contains("metrics_allow_remote"),
+        "{}",
+        i.hint
+    );
+    let r = e.with(json!({ "metrics_listen": "0.0.0.0:9464", "metrics_allow_remote": true }));
+    assert_eq!(assert_ok(&r).metrics_listen.map(|a| a.port()), Some(9464));
+    // The proxy's own address, bad forms and types.
+    assert_err(
+        &e.with(json!({ "listen": "127.0.0.1:9464", "metrics_listen": "127.0.0.1:9464" })),
+        "metrics_listen",
+        "the proxy's own listen address",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": "127.0.0.1" })),
+        "metrics_listen",
+        "has no port",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": 9464 })),
+        "metrics_listen",
+        "must be a string",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": "127.0.0.1:9464", "metrics_allow_remote": "yes" })),
+        "metrics_allow_remote",
+        "must be a boolean",
+    );
+}
+
+#[test]
 fn non_loopback_requires_auth() {
     let e = Env::new();
     let r = e.with(json!({"listen": "0.0.0.0:8118"}));

@@ -16,7 +16,7 @@ use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 18] = [
+pub const TOP_LEVEL_KEYS: [&str; 20] = [
     "mode",
     "listen",
     "home",
@@ -35,6 +35,8 @@ pub const TOP_LEVEL_KEYS: [&str; 18] = [
     "rotate_keep",
     "ring_capacity",
     "shutdown_grace_ms",
+    "metrics_listen",
+    "metrics_allow_remote",
 ];
 /// Keys accepted inside `mitm`.
 pub const MITM_KEYS: [&str; 3] = ["enabled", "trusted_runtimes", "exclude_hosts"];
@@ -636,6 +638,15 @@ impl Validator<'_> {
             false,
         );
         self.put("shutdown_grace_ms", &grace);
+        let metrics = self.metrics(listen);
+        if let Some((addr, remote)) = &metrics {
+            self.eff.insert(
+                "metrics_listen".into(),
+                addr.map_or(Value::Null, |a| Value::from(a.to_string())),
+            );
+            self.eff
+                .insert("metrics_allow_remote".into(), Value::from(*remote));
+        }
 
         if let Some(h) = &home {
             self.check_dir("home", h);
@@ -663,6 +674,8 @@ impl Validator<'_> {
             rotate_keep: u32::try_from(rotate_keep?).ok()?,
             ring_capacity: usize::try_from(ring?).ok()?,
             shutdown_grace_ms: grace?,
+            metrics_listen: metrics?.0,
+            metrics_allow_remote: metrics?.1,
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
@@ -1289,6 +1302,70 @@ impl Validator<'_> {
             );
         }
         Some(effective)
+    }
+
+    /// `metrics_listen` (absent or null: off) and `metrics_allow_remote`.
+    /// The metrics name rules, groups and traffic volumes, so they stay on
+    /// loopback unless the operator explicitly allows another address.
+    fn metrics(&mut self, listen: Option<SocketAddr>) -> Option<(Option<SocketAddr>, bool)> {
+        let remote = match self.merged.get("metrics_allow_remote") {
+            None => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.is.type_error("metrics_allow_remote", "a boolean", v);
+                None
+            }
+        };
+        let raw = match self.merged.get("metrics_listen") {
+            None | Some(Value::Null) => return remote.map(|r| (None, r)),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => {
+                self.is.type_error(
+                    "metrics_listen",
+                    &format!(
+                        "a string such as \"{EXAMPLE_METRICS_LISTEN}\" (or null for no metrics)"
+                    ),
+                    v,
+                );
+                return None;
+            }
+        };
+        let note = self.note("metrics_listen");
+        let addr = match parse_listen(&raw) {
+            Ok(a) => a,
+            Err((msg, _)) => {
+                self.is.error(
+                    "metrics_listen",
+                    format!("metrics address{note} {msg}"),
+                    format!("use host:port, e.g. \"{EXAMPLE_METRICS_LISTEN}\", or remove the key to serve no metrics"),
+                );
+                return None;
+            }
+        };
+        let remote = remote?;
+        if !canonical(addr.ip()).is_loopback() && !remote {
+            self.is.error(
+                "metrics_listen",
+                format!(
+                    "metrics address {addr}{note} is not loopback: the metrics name rules, groups and traffic \
+                     volumes to anyone who can reach it"
+                ),
+                format!(
+                    "use a loopback address such as \"{EXAMPLE_METRICS_LISTEN}\" and scrape through an SSH tunnel \
+                     or a local agent, or set \"metrics_allow_remote\": true and firewall the port"
+                ),
+            );
+            return None;
+        }
+        if let Some(l) = listen.filter(|l| l.port() != 0 && *l == addr) {
+            self.is.error(
+                "metrics_listen",
+                format!("metrics address {addr} is the proxy's own listen address {l}"),
+                format!("give the metrics their own port, e.g. \"{EXAMPLE_METRICS_LISTEN}\""),
+            );
+            return None;
+        }
+        Some((Some(addr), remote))
     }
 
     fn allow_private(&mut self) -> Option<Vec<AllowedDestination>> {
