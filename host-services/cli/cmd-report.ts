@@ -5,11 +5,14 @@
  */
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, termWidth, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
+import { chmodSync, writeFileSync } from 'node:fs';
+
+import { renderHtml } from './report-html.js';
+import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, didYouMean, note, termWidth, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
 import { SEVERITIES } from './format.js';
 import { collectFindings, ignoreQuery, queryFromFlags } from './store.js';
 
-export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json]
+export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json|html] [--out FILE]
 
 Summarises the findings of a period: totals, first and last seen, counts by
 severity, threat type, pattern, destination and source, and the destinations
@@ -22,7 +25,10 @@ Options:
       --type TYPE         only EXFIL or INJECTION
       --source NAME       only one source (runtime name or client address)
       --include-ignored   count findings suppressed by \`traffic-guardian ignore\` too
-      --format FORMAT     text (default), md (Markdown, for tickets and PRs) or json
+      --format FORMAT     text (default), md (Markdown, for tickets and PRs), json, or
+                          html: one self-contained page (no script, nothing loaded
+                          from anywhere) with a timeline, breakdowns and top findings
+      --out FILE          write the report to FILE (mode 0600) instead of stdout
       --top N             rows per table (default 10)
   -c, --config FILE       config file (to find log_dir)
       --home DIR          guardian home
@@ -34,6 +40,7 @@ Examples:
   traffic-guardian report
   traffic-guardian report --since 7d --format md > guardian-week.md
   traffic-guardian report --since 2026-01-01T00:00:00Z --format json | jq .top_exfil_destinations
+  traffic-guardian report --since 7d --format html --out guardian-week.html
 `;
 
 /** Hard bound on findings read for one report (memory stays bounded). */
@@ -208,6 +215,7 @@ export function runReport(args: string[], io: Io): number {
     source: { type: 'string' },
     format: { type: 'string' },
     top: { type: 'string' },
+    out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
     'include-ignored': { type: 'boolean' },
   });
@@ -216,7 +224,9 @@ export function runReport(args: string[], io: Io): number {
     return EXIT.OK;
   }
   const format = optBool(values, 'json') ? 'json' : (optString(values, 'format') ?? 'text');
-  if (!['text', 'md', 'markdown', 'json'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not a format`, 'use text, md or json');
+  if (!['text', 'md', 'markdown', 'json', 'html'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not a format`, didYouMean(format, ['text', 'md', 'json', 'html'], 'use text, md, json or html'));
+  const outFile = optString(values, 'out');
+  if (outFile === '') throw new UsageError('--out needs a file path');
   const topRaw = optString(values, 'top');
   if (topRaw !== undefined && (!/^\d{1,4}$/.test(topRaw) || Number(topRaw) < 1)) throw new UsageError(`--top ${JSON.stringify(topRaw)} is not a positive number`);
   const top = topRaw === undefined ? 10 : Number(topRaw);
@@ -228,8 +238,22 @@ export function runReport(args: string[], io: Io): number {
   const r = buildReport(findings, optString(values, 'since') ?? '24h', optString(values, 'until') ?? null, findings.length >= MAX_REPORT_FINDINGS);
   r.ignored = stats.ignored;
   r.includes_ignored = q.include_ignored === true;
-  if (format === 'json') io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-  else if (format === 'md' || format === 'markdown') io.stdout.write(renderMarkdown(r, top));
-  else io.stdout.write(renderText(r, top, paint(colorEnabled(io.stdout, io.env)), termWidth(io)));
+  let text: string;
+  if (format === 'json') text = `${JSON.stringify(r, null, 2)}\n`;
+  else if (format === 'md' || format === 'markdown') text = renderMarkdown(r, top);
+  else if (format === 'html') text = renderHtml(r, findings, top);
+  else text = renderText(r, top, paint(colorEnabled(io.stdout, io.env) && outFile === undefined), outFile === undefined ? termWidth(io) : undefined);
+  if (outFile === undefined) {
+    io.stdout.write(text);
+    return EXIT.OK;
+  }
+  try {
+    // Owner-only: redacted, but it still says what went where.
+    writeFileSync(outFile, text, { mode: 0o600 });
+    chmodSync(outFile, 0o600);
+  } catch (err) {
+    throw new CliError(`cannot write ${outFile}: ${(err as Error).message}`, 'check the directory exists and is writable');
+  }
+  note(io, `wrote ${safeText(outFile, 400)} (${r.total_findings} finding${r.total_findings === 1 ? '' : 's'})\n`, 'stderr');
   return EXIT.OK;
 }
