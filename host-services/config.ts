@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { checkConfig as addonCheckConfig } from '@clawsec/traffic-guardian/addon';
 import type { ConfigInput, ConfigIssue, ConfigReport } from '@clawsec/traffic-guardian/addon';
 
+import { hookFromEffective, type HookConfig } from './hook.js';
+
 /** Prefix of every environment variable the guardian reads. */
 export const ENV_PREFIX = 'NANOCLAW_TRAFFIC_GUARDIAN_';
 
@@ -89,6 +91,8 @@ export interface EffectiveView {
   require_auth: boolean;
   /** Prometheus `/metrics` address, or '' when metrics are off (the default). */
   metrics_listen: string;
+  /** The `on_finding` hook, when configured. */
+  on_finding: HookConfig | undefined;
 }
 
 function str(v: unknown, fallback = ''): string {
@@ -111,6 +115,7 @@ export function effectiveView(report: ConfigReport): EffectiveView {
       .filter((n) => n.length > 0),
     require_auth: e['require_auth'] === true,
     metrics_listen: str(e['metrics_listen']),
+    on_finding: hookFromEffective(e['on_finding']),
   };
 }
 

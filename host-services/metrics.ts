@@ -14,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 
 import type { Finding, GuardianCounters } from '@clawsec/traffic-guardian/addon';
 
+import type { HookCounters } from './hook.js';
+
 /** Distinct finding label sets kept; later ones are counted under group="_other". */
 export const MAX_FINDING_SERIES = 2000;
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -78,7 +80,7 @@ function metric(out: string[], name: string, type: 'counter' | 'gauge', help: st
 }
 
 /** The whole exposition: finding series plus the guardian's counters. */
-export function renderMetrics(findings: FindingCounters, c: Counters | undefined, up: boolean): string {
+export function renderMetrics(findings: FindingCounters, c: Counters | undefined, up: boolean, hook?: HookCounters): string {
   const out: string[] = [];
   metric(out, 'traffic_guardian_up', 'gauge', '1 while the proxy runs.', [['', up ? 1 : 0]]);
   out.push(...findings.lines());
@@ -119,6 +121,15 @@ export function renderMetrics(findings: FindingCounters, c: Counters | undefined
   metric(out, 'traffic_guardian_findings_written_total', 'counter', 'Findings written to the JSONL store.', [['', v('findings_written')]]);
   metric(out, 'traffic_guardian_finding_write_errors_total', 'counter', 'Failed finding writes.', [['', v('write_errors')]]);
   metric(out, 'traffic_guardian_findings_dropped_total', 'counter', 'Findings dropped because the retry queue was full.', [['', v('findings_dropped')]]);
+  if (hook) {
+    metric(out, 'traffic_guardian_hook_runs_total', 'counter', 'on_finding hook runs, by result.', [
+      ['{result="ok"}', hook.hook_runs],
+      ['{result="failed"}', hook.hook_failures],
+      ['{result="timeout"}', hook.hook_timeouts],
+    ]);
+    metric(out, 'traffic_guardian_hook_dropped_total', 'counter', 'Findings not given to the on_finding hook (queue full).', [['', hook.hook_dropped]]);
+    metric(out, 'traffic_guardian_hook_queued', 'gauge', 'Findings waiting for the on_finding hook.', [['', hook.hook_queued]]);
+  }
   return `${out.join('\n')}\n`;
 }
 

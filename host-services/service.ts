@@ -29,6 +29,7 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
+import { FindingHookRunner, type HookCounters } from './hook.js';
 import { FindingCounters, renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { buildWiring, prepareCaPublicDir, type ContainerWiring } from './wiring.js';
 
@@ -73,6 +74,8 @@ export type ServiceStatus = (GuardianStatus | UnavailableStatus) & {
   metrics_listen?: string;
   /** Why `/metrics` is not served although `metrics_listen` is set. */
   metrics_error?: string;
+  /** The `on_finding` hook's counters, when one is configured. */
+  hook?: HookCounters;
 };
 
 export interface WiringOptions {
@@ -150,6 +153,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   const findingCounters = new FindingCounters();
   let metrics: MetricsServer | undefined;
   let metricsError: string | undefined;
+  let hook: FindingHookRunner | undefined;
 
   function report(): ConfigReport {
     return checkTrafficConfig(configOptions);
@@ -191,6 +195,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     if (!s.running && lastReason !== undefined) out.reason = lastReason;
     if (metrics) out.metrics_listen = metrics.address;
     if (metricsError) out.metrics_error = metricsError;
+    if (hook) out.hook = hook.counters();
     return out;
   }
 
@@ -241,6 +246,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     }
     const onFinding = (f: Finding): void => {
       findingCounters.observe(f);
+      hook?.offer(f);
       logger.warn(
         { threat_type: f.threat_type, pattern: f.pattern, severity: f.severity, source: f.source, dest: f.dest, direction: f.direction },
         'traffic guardian finding',
@@ -251,6 +257,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
         // a consumer's bug must not reach the proxy
       }
     };
+    if (view.on_finding) hook = new FindingHookRunner(view.on_finding, logger);
     try {
       startInfo = await g.start(onFinding);
     } catch (err) {
@@ -274,7 +281,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       try {
         metrics = await startMetricsServer(view.metrics_listen, () => {
           const st = g.status();
-          return renderMetrics(findingCounters, st.counters, st.running);
+          return renderMetrics(findingCounters, st.counters, st.running, hook?.counters());
         });
         metricsError = undefined;
         logger.info({ metrics_listen: metrics.address }, 'traffic guardian: Prometheus metrics at /metrics');
@@ -303,6 +310,10 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     const g = guardian;
     if (!g) return;
     const wasRunning = g.status().running;
+    // After the proxy stops no finding arrives; runs still going are killed.
+    const stopHook = () => {
+      hook?.close();
+    };
     if (wasRunning) {
       try {
         await g.stop();
@@ -312,6 +323,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       }
       lastReason = 'stopped';
     }
+    stopHook();
     startInfo = undefined;
     if (wasRunning) writeStatusFile();
   }

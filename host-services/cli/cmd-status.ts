@@ -155,6 +155,7 @@ export function runStatus(args: string[], io: Io): number {
     `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
     `  listen         ${safeText(s.listen ?? '?')}`,
     ...(s.metrics_listen ? [`  metrics        http://${safeText(s.metrics_listen)}/metrics`] : []),
+    ...(s.hook ? [`  on_finding     runs ${s.hook.hook_runs}, failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}, queued ${s.hook.hook_queued}`] : []),
     `  home           ${safeText(s.home, 400)}`,
     `  findings file  ${safeText(s.findings_file, 400)}`,
     `  https          ${s.https.mitm ? `inspected (MITM), CA ${safeText(s.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected'}`,
@@ -184,6 +185,9 @@ export function runStatus(args: string[], io: Io): number {
   if (c.findings_pending) problems.push(`findings waiting to be written ${c.findings_pending}`);
   if (c.findings_dropped) problems.push(`findings dropped (retry queue full) ${c.findings_dropped}`);
   if (ign.entries > 0) lines.push(`  ignored        ${ign.findings} stored finding${ign.findings === 1 ? '' : 's'} suppressed by ${ign.entries} entr${ign.entries === 1 ? 'y' : 'ies'} (\`traffic-guardian ignore list\`); still counted above`);
+  if (s.hook && (s.hook.hook_failures || s.hook.hook_timeouts || s.hook.hook_dropped)) {
+    problems.push(`on_finding hook failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}`);
+  }
   if (s.metrics_error) problems.push(`metrics not served: ${safeText(s.metrics_error, 300)}`);
   if (ign.error) problems.push(`ignore list unreadable: ${safeText(ign.error, 300)}`);
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
