@@ -175,6 +175,11 @@ export interface FindingPage {
    * skipped; the findings around them are still returned.
    */
   skipped_lines: number
+  /**
+   * Findings matching the query that the suppression list hides
+   * (over the whole query, not just this page).
+   */
+  ignored: number
 }
 
 /** Filters for a findings query; every field optional. */
@@ -197,6 +202,13 @@ export interface FindingQuery {
   limit?: number
   /** `next_cursor` of the previous page. */
   cursor?: string
+  /**
+   * The suppression list to apply (`homeLayout(home).ignore_file`):
+   * matching findings are left out and counted in `ignored`.
+   */
+  ignore_file?: string
+  /** Return suppressed findings too (still counted in `ignored`). */
+  include_ignored?: boolean
 }
 
 /** Traffic and finding counters since start. */
@@ -237,6 +249,14 @@ export interface GuardianCounters {
   scan_queue_peak_bytes: number
   /** Time the scan threads spent scanning (sum of job durations). */
   scan_time_ms: number
+  /** The same in seconds, with nanosecond precision (the histogram's sum). */
+  scan_time_seconds: number
+  /** Scan jobs finished (the histogram's count). */
+  scan_jobs: number
+  /** Upper bounds (seconds) of the scan-time histogram's buckets. */
+  scan_time_bucket_bounds: Array<number>
+  /** Cumulative jobs per bound (Prometheus `le` semantics). */
+  scan_time_bucket_counts: Array<number>
   /** Forwarded unscanned because the scan queues were full. */
   unscanned_overload_bytes: number
   /** Forwarded unscanned past a message's `max_scan_bytes`. */
@@ -288,6 +308,19 @@ export interface GuardianStatus {
   config: ConfigSummary
 }
 
+/** The paths of everything in the guardian home `home`. */
+export declare function homeLayout(home: string): HomeLayout
+
+/** Where the guardian keeps each thing in a home (defined once, in Rust). */
+export interface HomeLayout {
+  home: string
+  ca_dir: string
+  /** The suppression list (`traffic-guardian ignore`), mode 0600. */
+  ignore_file: string
+  status_file: string
+  fingerprint_key_file: string
+}
+
 /** A whole HTTP message for an offline scan. */
 export interface HttpMessage {
   /** `outbound` (a request) or `inbound` (a response). */
@@ -314,12 +347,41 @@ export interface HttpsInfo {
   ca_cert_path?: string
 }
 
+/** Adds an entry (its id and time are filled in) and returns it. */
+export declare function ignoreAdd(file: string, entry: IgnoreEntry): IgnoreEntry
+
+/**
+ * One suppression entry, schema `clawsec-traffic-ignore/v1`. Every
+ * criterion that is set must match a finding.
+ */
+export interface IgnoreEntry {
+  /** `ign_` + 12 hex digits (set by `ignoreAdd`). */
+  id?: string
+  finding_id?: string
+  fingerprint?: string
+  /** Rule id. */
+  rule?: string
+  /** `host:port`, or a bare host for any port. */
+  dest?: string
+  /** Source group (runtime name or client address). */
+  source?: string
+  reason?: string
+  created_at?: string
+}
+
+/** The entries of a suppression list (empty when the file is absent). */
+export declare function ignoreList(file: string): Array<IgnoreEntry>
+
+/** Removes the entry with this id; returns it, or null when there is none. */
+export declare function ignoreRemove(file: string, id: string): IgnoreEntry | null
+
 /** Shortest runtime token the validator accepts; `setup` asks for the same. */
 export declare const MIN_TOKEN_LEN: number
 
 /**
  * Reads findings from a log directory without a running guardian (the
- * CLI's `findings` and `report`), newest first. Torn lines are skipped.
+ * CLI's `findings` and `report`), newest first. Torn lines are skipped;
+ * with `ignore_file`, suppressed findings are left out and counted.
  */
 export declare function queryFindings(logDir: string, query?: FindingQuery | undefined | null): FindingPage
 

@@ -773,13 +773,17 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, checkConfig, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, checkConfig, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
 export { caExport }
 export { caInfo }
 export { checkConfig }
+export { homeLayout }
+export { ignoreAdd }
+export { ignoreList }
+export { ignoreRemove }
 export { MIN_TOKEN_LEN }
 export { queryFindings }
 export { ruleCatalog }

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { checkConfig as addonCheckConfig } from '@clawsec/traffic-guardian/addon';
 import type { ConfigInput, ConfigIssue, ConfigReport } from '@clawsec/traffic-guardian/addon';
 
+import { hookFromEffective, type HookConfig } from './hook.js';
+
 /** Prefix of every environment variable the guardian reads. */
 export const ENV_PREFIX = 'NANOCLAW_TRAFFIC_GUARDIAN_';
 
@@ -87,6 +89,10 @@ export interface EffectiveView {
   mitm_enabled: boolean;
   runtimes: string[];
   require_auth: boolean;
+  /** Prometheus `/metrics` address, or '' when metrics are off (the default). */
+  metrics_listen: string;
+  /** The `on_finding` hook, when configured. */
+  on_finding: HookConfig | undefined;
 }
 
 function str(v: unknown, fallback = ''): string {
@@ -108,6 +114,8 @@ export function effectiveView(report: ConfigReport): EffectiveView {
       .map((r) => (r && typeof r === 'object' ? str((r as Record<string, unknown>)['name']) : str(r)))
       .filter((n) => n.length > 0),
     require_auth: e['require_auth'] === true,
+    metrics_listen: str(e['metrics_listen']),
+    on_finding: hookFromEffective(e['on_finding']),
   };
 }
 

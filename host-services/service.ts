@@ -29,6 +29,8 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
+import { FindingHookRunner, type HookCounters } from './hook.js';
+import { FindingCounters, renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { buildWiring, prepareCaPublicDir, wiringToSpawn, type ContainerWiring } from './wiring.js';
 
 /**
@@ -105,6 +107,12 @@ export type ServiceStatus = (GuardianStatus | UnavailableStatus | OffStatus) & {
   updated_at: string;
   /** Why the guardian is not running (mode off, invalid config, start failure). */
   reason?: string;
+  /** The Prometheus `/metrics` address bound, when `metrics_listen` is set. */
+  metrics_listen?: string;
+  /** Why `/metrics` is not served although `metrics_listen` is set. */
+  metrics_error?: string;
+  /** The `on_finding` hook's counters, when one is configured. */
+  hook?: HookCounters;
 };
 
 export interface WiringOptions {
@@ -259,6 +267,10 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   let statusWriteFailed = false;
   /** Tokens minted or registered at run time (kept for the life of the process, in memory only). */
   const addedTokens = new Map<string, string>();
+  const findingCounters = new FindingCounters();
+  let metrics: MetricsServer | undefined;
+  let metricsError: string | undefined;
+  let hook: FindingHookRunner | undefined;
 
   function report(): ConfigReport {
     return checkTrafficConfig(configOptions);
@@ -314,6 +326,9 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     const s = g.status();
     const out: ServiceStatus = { ...s, ...common };
     if (!s.running && lastReason !== undefined) out.reason = lastReason;
+    if (metrics) out.metrics_listen = metrics.address;
+    if (metricsError) out.metrics_error = metricsError;
+    if (hook) out.hook = hook.counters();
     return out;
   }
 
@@ -363,6 +378,8 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       return { started: false, reason: 'invalid_config', message, errors: guardianError?.errors ?? [] };
     }
     const onFinding = (f: Finding): void => {
+      findingCounters.observe(f);
+      hook?.offer(f);
       logger.warn(
         { threat_type: f.threat_type, pattern: f.pattern, severity: f.severity, source: f.source, dest: f.dest, direction: f.direction },
         'traffic guardian finding',
@@ -373,6 +390,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
         // a consumer's bug must not reach the proxy
       }
     };
+    if (view.on_finding) hook = new FindingHookRunner(view.on_finding, logger);
     try {
       startInfo = await g.start(onFinding);
     } catch (err) {
@@ -393,6 +411,20 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       },
       'traffic guardian started (detect-and-log; traffic is never blocked)',
     );
+    if (view.metrics_listen) {
+      try {
+        metrics = await startMetricsServer(view.metrics_listen, () => {
+          const st = g.status();
+          return renderMetrics(findingCounters, st.counters, st.running, hook?.counters());
+        });
+        metricsError = undefined;
+        logger.info({ metrics_listen: metrics.address }, 'traffic guardian: Prometheus metrics at /metrics');
+      } catch (err) {
+        // The proxy matters more than its metrics: keep running, say why.
+        metricsError = `cannot listen on ${view.metrics_listen}: ${errorMessage(err)}`;
+        logger.warn({ err: metricsError, hint: 'pick a free port for metrics_listen' }, 'traffic guardian: metrics not served');
+      }
+    }
     writeStatusFile();
     timer = setInterval(writeStatusFile, intervalMs);
     timer.unref();
@@ -404,9 +436,18 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       clearInterval(timer);
       timer = undefined;
     }
+    if (metrics) {
+      const m = metrics;
+      metrics = undefined;
+      await m.close();
+    }
     const g = guardian;
     if (!g) return;
     const wasRunning = g.status().running;
+    // After the proxy stops no finding arrives; runs still going are killed.
+    const stopHook = () => {
+      hook?.close();
+    };
     if (wasRunning) {
       try {
         await g.stop();
@@ -416,6 +457,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       }
       lastReason = 'stopped';
     }
+    stopHook();
     startInfo = undefined;
     if (wasRunning) writeStatusFile();
   }
@@ -454,7 +496,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       const g = offView() ? undefined : ensureGuardian();
       if (g) return g.findings(query);
       const view = effectiveView(report());
-      if (!view.log_dir || !existsSync(view.log_dir)) return { findings: [], skipped_lines: 0 };
+      if (!view.log_dir || !existsSync(view.log_dir)) return { findings: [], skipped_lines: 0, ignored: 0 };
       return queryFindings(view.log_dir, query);
     },
     checkConfig: report,

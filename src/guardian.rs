@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Subdirectory of the home holding the CA (`ca.pem` public, key 0600).
-pub const CA_DIR: &str = "ca";
+pub use crate::core::home::CA_DIR;
 /// How often the store ticks: summaries of ended dedup windows, retries of
 /// held-back writes, and (every few ticks) count-record checkpoints.
 const DEDUP_FLUSH_INTERVAL: Duration = Duration::from_secs(1);

@@ -6,11 +6,12 @@
  */
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, EXIT, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
+import { csvHeader, csvRow, listFormat, toSarif } from './export.js';
+import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, termWidth, note as printNote, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
 import { findingLine, findingsTable } from './format.js';
-import { collectFindings, parseLimit, pollFindings, queryFromFlags } from './store.js';
+import { collectFindings, ignoreQuery, ignoredNote, parseLimit, pollFindings, queryFromFlags } from './store.js';
 
-export const FINDINGS_HELP = `Usage: traffic-guardian findings [filters] [--limit N] [--json] [--follow]
+export const FINDINGS_HELP = `Usage: traffic-guardian findings [filters] [--limit N] [--json|--format F] [--follow]
 
 Lists stored findings, newest first: time, severity, type, pattern, source,
 destination and a redacted snippet. Secrets are never shown: the store holds
@@ -24,9 +25,12 @@ Filters:
       --direction DIR      outbound or inbound
       --pattern RULE_ID    one rule (see \`traffic-guardian rules\`)
       --source NAME        one source (runtime name or client address)
+      --include-ignored    also list findings suppressed by \`traffic-guardian ignore\`
 Output:
   -n, --limit N            at most N findings (default 50)
       --json               one finding per line (JSONL, schema clawsec-traffic-finding/v1)
+      --format FORMAT      table (default), json (= --json), sarif (SARIF 2.1.0;
+                           not with --follow) or csv
   -f, --follow             after the listing, print new findings as they are written (Ctrl-C stops)
 Config:
   -c, --config FILE        config file (to find log_dir)
@@ -40,6 +44,8 @@ Examples:
   traffic-guardian findings --type EXFIL --severity high --limit 20
   traffic-guardian findings --json --since 24h | jq -r .dest | sort | uniq -c
   traffic-guardian findings --follow
+  traffic-guardian findings --since 7d --format csv > findings.csv
+  traffic-guardian findings --since 24h --format sarif > guardian.sarif
 `;
 
 const FOLLOW_INTERVAL_MS = 1000;
@@ -57,36 +63,48 @@ export async function runFindings(args: string[], io: Io): Promise<number> {
     limit: { type: 'string', short: 'n' },
     json: { type: 'boolean' },
     follow: { type: 'boolean', short: 'f' },
+    format: { type: 'string' },
+    'include-ignored': { type: 'boolean' },
   });
   if (optBool(values, 'help')) {
     io.stdout.write(FINDINGS_HELP);
     return EXIT.OK;
   }
-  const q = queryFromFlags(values);
+  const filters = queryFromFlags(values);
   const follow = optBool(values, 'follow');
-  const json = optBool(values, 'json');
+  const fmt = listFormat(values);
+  const json = fmt === 'json';
+  if (fmt === 'sarif' && follow) throw new UsageError('--format sarif is one document and cannot --follow', 'use --format json or csv with --follow');
   const limit = parseLimit(optString(values, 'limit'), follow ? 10 : 50);
   const { view } = requirePaths(io, values);
+  const q = { ...filters, ...ignoreQuery(view.home, values) };
   const p = paint(colorEnabled(io.stdout, io.env));
 
   const startedAt = new Date().toISOString();
-  const findings = collectFindings(io, view.log_dir, q, limit);
-  if (json) {
+  const stats = { ignored: 0 };
+  const findings = collectFindings(io, view.log_dir, q, limit, stats);
+  const note = ignoredNote(stats.ignored, q.include_ignored === true);
+  if (json || fmt === 'csv') {
     const list = follow ? findings.slice().reverse() : findings;
-    for (const f of list) io.stdout.write(`${JSON.stringify(f)}\n`);
+    if (fmt === 'csv') io.stdout.write(csvHeader());
+    for (const f of list) io.stdout.write(json ? `${JSON.stringify(f)}\n` : csvRow(f));
+  } else if (fmt === 'sarif') {
+    io.stdout.write(`${JSON.stringify(toSarif(findings), null, 2)}\n`);
   } else if (follow) {
     for (const f of findings.slice().reverse()) io.stdout.write(`${findingLine(f, p)}\n`);
   } else if (findings.length === 0) {
     io.stdout.write(`no findings${q.since ? ` since ${safeText(q.since)}` : ''} in ${safeText(view.log_dir, 400)}\n`);
   } else {
-    io.stdout.write(findingsTable(findings, p));
-    if (findings.length === limit) io.stdout.write(p.dim(`(showing the newest ${limit}; use --limit or --since to see more)\n`));
+    io.stdout.write(findingsTable(findings, p, termWidth(io)));
+    if (findings.length === limit) printNote(io, p.dim(`(showing the newest ${limit}; use --limit or --since to see more)\n`));
   }
+  // On stderr for JSON so the stream stays one finding per line.
+  if (note) printNote(io, `${p.dim(note)}\n`, fmt === 'text' ? 'stdout' : 'stderr');
   if (!follow) return EXIT.OK;
 
-  if (!json) io.stderr.write(p.dim(`following ${view.log_dir}/findings.jsonl — Ctrl-C to stop\n`));
+  if (fmt === 'text') printNote(io, p.dim(`following ${view.log_dir}/findings.jsonl — Ctrl-C to stop\n`), 'stderr');
   return followFindings(io, view.log_dir, q, findings, startedAt, (f) =>
-    io.stdout.write(json ? `${JSON.stringify(f)}\n` : `${findingLine(f, p)}\n`),
+    io.stdout.write(json ? `${JSON.stringify(f)}\n` : fmt === 'csv' ? csvRow(f) : `${findingLine(f, p)}\n`),
   );
 }
 

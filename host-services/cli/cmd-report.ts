@@ -5,11 +5,14 @@
  */
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
-import { SEVERITIES } from './format.js';
-import { collectFindings, queryFromFlags } from './store.js';
+import { chmodSync, writeFileSync } from 'node:fs';
 
-export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json]
+import { renderHtml } from './report-html.js';
+import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, didYouMean, note, termWidth, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
+import { SEVERITIES } from './format.js';
+import { collectFindings, ignoreQuery, queryFromFlags } from './store.js';
+
+export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json|html] [--out FILE]
 
 Summarises the findings of a period: totals, first and last seen, counts by
 severity, threat type, pattern, destination and source, and the destinations
@@ -21,7 +24,11 @@ Options:
       --until AGE|TIME    period end (default now)
       --type TYPE         only EXFIL or INJECTION
       --source NAME       only one source (runtime name or client address)
-      --format FORMAT     text (default), md (Markdown, for tickets and PRs) or json
+      --include-ignored   count findings suppressed by \`traffic-guardian ignore\` too
+      --format FORMAT     text (default), md (Markdown, for tickets and PRs), json, or
+                          html: one self-contained page (no script, nothing loaded
+                          from anywhere) with a timeline, breakdowns and top findings
+      --out FILE          write the report to FILE (mode 0600) instead of stdout
       --top N             rows per table (default 10)
   -c, --config FILE       config file (to find log_dir)
       --home DIR          guardian home
@@ -33,6 +40,7 @@ Examples:
   traffic-guardian report
   traffic-guardian report --since 7d --format md > guardian-week.md
   traffic-guardian report --since 2026-01-01T00:00:00Z --format json | jq .top_exfil_destinations
+  traffic-guardian report --since 7d --format html --out guardian-week.html
 `;
 
 /** Hard bound on findings read for one report (memory stays bounded). */
@@ -54,6 +62,9 @@ export interface Report {
   total_findings: number;
   total_occurrences: number;
   truncated: boolean;
+  /** Findings of the period matching the suppression list (left out unless includes_ignored). */
+  ignored: number;
+  includes_ignored: boolean;
   first_seen: string | null;
   last_seen: string | null;
   by_severity: Record<string, number>;
@@ -113,6 +124,8 @@ export function buildReport(findings: readonly Finding[], since: string, until: 
     total_findings: findings.length,
     total_occurrences: occ,
     truncated,
+    ignored: 0,
+    includes_ignored: false,
     first_seen: first,
     last_seen: last,
     by_severity: bySev,
@@ -136,6 +149,7 @@ function renderMarkdown(r: Report, top: number): string {
   out.push(`Period: since \`${md(r.since)}\`${r.until ? ` until \`${md(r.until)}\`` : ''} (generated ${r.generated_at})`);
   out.push('');
   out.push(`- Findings: **${r.total_findings}** (occurrences ${r.total_occurrences})${r.truncated ? ` — only the newest ${MAX_REPORT_FINDINGS} were read` : ''}`);
+  if (r.ignored > 0) out.push(`- Suppressed (\`traffic-guardian ignore\`): ${r.ignored}${r.includes_ignored ? ' (included below)' : ' (not included below)'}`);
   out.push(`- EXFIL: ${r.by_threat_type['EXFIL'] ?? 0} · INJECTION: ${r.by_threat_type['INJECTION'] ?? 0}`);
   out.push(`- Severity: ${SEVERITIES.slice().reverse().map((s) => `${s} ${r.by_severity[s] ?? 0}`).join(' · ')}`);
   out.push(`- First seen: ${r.first_seen ?? '—'} · Last seen: ${r.last_seen ?? '—'}`);
@@ -160,10 +174,11 @@ function renderMarkdown(r: Report, top: number): string {
   return `${out.join('\n')}\n`;
 }
 
-function renderText(r: Report, top: number, p: Paint): string {
+function renderText(r: Report, top: number, p: Paint, maxWidth?: number): string {
   const out: string[] = [];
   out.push(p.bold(`Traffic guardian report — since ${safeText(r.since)}${r.until ? ` until ${safeText(r.until)}` : ''}`));
   out.push(`  findings     ${r.total_findings} (occurrences ${r.total_occurrences})${r.truncated ? p.yellow(` — only the newest ${MAX_REPORT_FINDINGS} were read`) : ''}`);
+  if (r.ignored > 0) out.push(`  suppressed   ${r.ignored}${r.includes_ignored ? ' (included)' : ' (not included; --include-ignored counts them)'}`);
   out.push(`  by type      EXFIL ${r.by_threat_type['EXFIL'] ?? 0}, INJECTION ${r.by_threat_type['INJECTION'] ?? 0}`);
   out.push(`  by severity  ${SEVERITIES.slice().reverse().map((s) => p.severity(s, `${s} ${r.by_severity[s] ?? 0}`)).join(', ')}`);
   out.push(`  first seen   ${r.first_seen ?? '—'}`);
@@ -181,7 +196,7 @@ function renderText(r: Report, top: number, p: Paint): string {
       b.last_seen,
       ...(withPatterns ? [(b.patterns ?? []).map((x) => safeText(x, 40)).join(', ')] : []),
     ]);
-    out.push(table(headers, body, p).trimEnd().replace(/^/gm, '  '));
+    out.push(table(headers, body, p, undefined, maxWidth === undefined ? undefined : maxWidth - 2).trimEnd().replace(/^/gm, '  '));
     if (rows.length > top) out.push(p.dim(`  … and ${rows.length - top} more (--top N)`));
   };
   section('Destinations receiving secrets (EXFIL)', r.top_exfil_destinations, 'DESTINATION', true);
@@ -200,23 +215,45 @@ export function runReport(args: string[], io: Io): number {
     source: { type: 'string' },
     format: { type: 'string' },
     top: { type: 'string' },
+    out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
+    'include-ignored': { type: 'boolean' },
   });
   if (optBool(values, 'help')) {
     io.stdout.write(REPORT_HELP);
     return EXIT.OK;
   }
   const format = optBool(values, 'json') ? 'json' : (optString(values, 'format') ?? 'text');
-  if (!['text', 'md', 'markdown', 'json'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not a format`, 'use text, md or json');
+  if (!['text', 'md', 'markdown', 'json', 'html'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not a format`, didYouMean(format, ['text', 'md', 'json', 'html'], 'use text, md, json or html'));
+  const outFile = optString(values, 'out');
+  if (outFile === '') throw new UsageError('--out needs a file path');
   const topRaw = optString(values, 'top');
   if (topRaw !== undefined && (!/^\d{1,4}$/.test(topRaw) || Number(topRaw) < 1)) throw new UsageError(`--top ${JSON.stringify(topRaw)} is not a positive number`);
   const top = topRaw === undefined ? 10 : Number(topRaw);
-  const q = queryFromFlags(values, { since: '24h' });
+  const filters = queryFromFlags(values, { since: '24h' });
   const { view } = requirePaths(io, values);
-  const findings = collectFindings(io, view.log_dir, q, MAX_REPORT_FINDINGS);
+  const q = { ...filters, ...ignoreQuery(view.home, values) };
+  const stats = { ignored: 0 };
+  const findings = collectFindings(io, view.log_dir, q, MAX_REPORT_FINDINGS, stats);
   const r = buildReport(findings, optString(values, 'since') ?? '24h', optString(values, 'until') ?? null, findings.length >= MAX_REPORT_FINDINGS);
-  if (format === 'json') io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-  else if (format === 'md' || format === 'markdown') io.stdout.write(renderMarkdown(r, top));
-  else io.stdout.write(renderText(r, top, paint(colorEnabled(io.stdout, io.env))));
+  r.ignored = stats.ignored;
+  r.includes_ignored = q.include_ignored === true;
+  let text: string;
+  if (format === 'json') text = `${JSON.stringify(r, null, 2)}\n`;
+  else if (format === 'md' || format === 'markdown') text = renderMarkdown(r, top);
+  else if (format === 'html') text = renderHtml(r, findings, top);
+  else text = renderText(r, top, paint(colorEnabled(io.stdout, io.env) && outFile === undefined), outFile === undefined ? termWidth(io) : undefined);
+  if (outFile === undefined) {
+    io.stdout.write(text);
+    return EXIT.OK;
+  }
+  try {
+    // Owner-only: redacted, but it still says what went where.
+    writeFileSync(outFile, text, { mode: 0o600 });
+    chmodSync(outFile, 0o600);
+  } catch (err) {
+    throw new CliError(`cannot write ${outFile}: ${(err as Error).message}`, 'check the directory exists and is writable');
+  }
+  note(io, `wrote ${safeText(outFile, 400)} (${r.total_findings} finding${r.total_findings === 1 ? '' : 's'})\n`, 'stderr');
   return EXIT.OK;
 }

@@ -5,7 +5,7 @@
  */
 import { ruleCatalog } from '@clawsec/traffic-guardian/addon';
 
-import { EXIT, UsageError, colorEnabled, optBool, optString, paint, parse, safeText, table, type Io } from './common.js';
+import { EXIT, UsageError, colorEnabled, termWidth, optBool, optString, paint, parse, safeText, table, type Io } from './common.js';
 
 export const RULES_HELP = `Usage: traffic-guardian rules [--type EXFIL|INJECTION] [--json | --markdown]
 
@@ -56,7 +56,7 @@ export function runRules(args: string[], io: Io): number {
   }
   const p = paint(colorEnabled(io.stdout, io.env));
   const rows = rules.map((r) => [safeText(r.id, 60), r.threat_type, p.severity(r.severity), r.kind, safeText(r.description, 200)]);
-  io.stdout.write(table(['RULE', 'THREAT', 'SEVERITY', 'KIND', 'DESCRIPTION'], rows, p));
+  io.stdout.write(table(['RULE', 'THREAT', 'SEVERITY', 'KIND', 'DESCRIPTION'], rows, p, undefined, termWidth(io)));
   const exfil = rules.filter((r) => r.threat_type === 'EXFIL').length;
   io.stdout.write(p.dim(`${rules.length} rules (${exfil} EXFIL, ${rules.length - exfil} INJECTION)\n`));
   return EXIT.OK;

@@ -8,11 +8,12 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { StreamScanner, scanMessage } from '@clawsec/traffic-guardian/addon';
 import type { Finding, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
 
-import { EXIT, CliError, UsageError, colorEnabled, formatBytes, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
+import { EXIT, CliError, UsageError, colorEnabled, formatBytes, note, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
+import { csvHeader, csvRow, listFormat, toSarif, type ListFormat } from './export.js';
 import { findingLine } from './format.js';
 import { harEntries, isHar, looksLikeHttp, parseRawHttp, type ParsedMessage } from './http-input.js';
 
-export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json] [--max-scan-bytes SIZE]
+export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json|--format F] [--baseline FILE] [--max-scan-bytes SIZE]
 
 Scans saved traffic offline with the same rules, decoding and redaction as
 the proxy. Nothing is sent anywhere and nothing is stored.
@@ -36,9 +37,16 @@ Options:
       --dest HOST:PORT  destination (decides expected destinations, e.g. an
                         Anthropic key sent to api.anthropic.com:443 is normal)
       --har             treat the input as a HAR capture
+      --format FORMAT   text (default), json (= --json), sarif (SARIF 2.1.0, for
+                        code-scanning dashboards) or csv
       --json            one finding per line (JSONL); when some bytes were
                         not scanned, a last line {"scan_incomplete": {…}}
                         gives bytes_scanned and bytes_unscanned
+      --baseline FILE   report only findings not in FILE, the --json output
+                        of an earlier scan (JSONL): a finding is known when
+                        its rule, direction, destination, location, decoding
+                        and redacted snippet are the same (new context around
+                        a known secret counts as new). Exit 3 only for new ones
       --max-scan-bytes SIZE
                         scan at most SIZE bytes of a body (512k, 64m, 2g);
                         default: all of it, or
@@ -52,6 +60,9 @@ Examples:
   traffic-guardian scan request.txt
   traffic-guardian scan page.html --direction inbound --dest example.com:443
   traffic-guardian scan session.har --json | jq -r .pattern
+  traffic-guardian scan session.har --format sarif > guardian.sarif
+  traffic-guardian scan session.har --json > baseline.jsonl   # accept what is there now
+  traffic-guardian scan session.har --baseline baseline.jsonl # later: only what is new
   pbpaste | traffic-guardian scan - --direction outbound --dest paste.example:443
 `;
 
@@ -169,7 +180,9 @@ export function runScan(args: string[], io: Io): number {
       dest: { type: 'string' },
       har: { type: 'boolean' },
       json: { type: 'boolean' },
+      format: { type: 'string' },
       'max-scan-bytes': { type: 'string' },
+      baseline: { type: 'string' },
     },
     true,
   );
@@ -194,8 +207,10 @@ export function runScan(args: string[], io: Io): number {
   const limitOpt = limit !== undefined ? { max_scan_bytes: limit } : {};
   // Validate the limit before reading anything.
   if (limit !== undefined) newScanner({ direction: 'outbound', ...limitOpt }, limitFrom);
+  const baselinePath = optString(values, 'baseline');
+  const baseline = baselinePath !== undefined ? loadBaseline(baselinePath) : undefined;
   const file = positionals[0];
-  const json = optBool(values, 'json');
+  const out: Out = { fmt: listFormat(values), sarif: [], csvStarted: false, notes: [], ...(file !== undefined && file !== '-' ? { artifact: file } : {}) };
   const p = paint(colorEnabled(io.stdout, io.env));
   const fromFile = file !== undefined && file !== '-';
   let opened = fromFile ? openInput(file) : undefined;
@@ -212,10 +227,10 @@ export function runScan(args: string[], io: Io): number {
           'outbound for data leaving a container (secrets), inbound for data coming back (injection payloads)',
         );
       }
-      return scanPlainFile(opened, safeText(file, 200), { direction, ...(dest ? { dest } : {}), ...limitOpt }, limitFrom, json, p, io);
+      return scanPlainFile(opened, safeText(file, 200), { direction, ...(dest ? { dest } : {}), ...limitOpt }, limitFrom, out, p, io, baseline);
     }
     const data = opened ? (opened.size > MAX_INPUT_BYTES ? readInput(file) : readRest(opened)) : sniff;
-    return scanWhole(data, file, { direction: direction as 'outbound' | 'inbound' | undefined, dest, json, har: harWanted, limitOpt, limitFrom }, p, io);
+    return scanWhole(data, file, { direction: direction as 'outbound' | 'inbound' | undefined, dest, out, har: harWanted, limitOpt, limitFrom, baseline }, p, io);
   } finally {
     if (opened) closeSync(opened.fd);
     opened = undefined;
@@ -238,17 +253,102 @@ function readRest(f: OpenFile): Buffer {
 
 type Painter = ReturnType<typeof paint>;
 
-function writeFinding(f: Finding, json: boolean, p: Painter, io: Io, context?: string): void {
-  if (json) io.stdout.write(`${JSON.stringify(f)}\n`);
-  else io.stdout.write(`${context ? `${p.dim(context)} ` : ''}${findingLine(f, p)}\n`);
+/**
+ * What identifies a finding across offline scans. Offline fingerprints are
+ * keyed per process, so they cannot; the redacted snippet (which never
+ * holds the secret) and where it was found can.
+ */
+export function baselineKey(f: Pick<Finding, 'pattern' | 'direction' | 'dest' | 'location' | 'snippet' | 'decoded'>): string {
+  return JSON.stringify([f.pattern, f.direction, f.dest ?? '', f.location, f.decoded ?? '', f.snippet]);
+}
+
+/** A set of known findings and how many of this scan's were in it. */
+export interface Baseline {
+  keys: Set<string>;
+  known: number;
+}
+
+/** Reads an earlier `scan --json` output (JSONL; non-finding lines such as scan_incomplete are skipped). */
+export function loadBaseline(path: string): Baseline {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_INPUT_BYTES) throw new CliError(`the baseline ${path} is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`, 'use the --json output of one scan');
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`the baseline ${path} does not exist`, 'create it with `traffic-guardian scan INPUT --json > FILE`');
+    throw new CliError(`cannot read the baseline ${path}: ${(err as Error).message}`);
+  }
+  const keys = new Set<string>();
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new CliError(`the baseline ${path} line ${lineNo} is not JSON`, 'a baseline is the --json output of `traffic-guardian scan` (one finding per line)');
+    }
+    const f = v as Partial<Finding>;
+    if (typeof f !== 'object' || f === null || typeof f.pattern !== 'string' || typeof f.snippet !== 'string') continue;
+    keys.add(baselineKey(f as Finding));
+  }
+  return { keys, known: 0 };
+}
+
+/** Drops findings the baseline knows, counting them. */
+function notInBaseline(list: Finding[], b: Baseline | undefined): Finding[] {
+  if (!b) return list;
+  return list.filter((f) => {
+    if (!b.keys.has(baselineKey(f))) return true;
+    b.known++;
+    return false;
+  });
+}
+
+function baselineNote(b: Baseline | undefined): string {
+  return b && b.known > 0 ? ` (${b.known} more in the baseline)` : '';
+}
+
+/** Where findings go, by --format: streamed (text, json, csv) or collected for one document (sarif). */
+interface Out {
+  fmt: ListFormat;
+  artifact?: string;
+  sarif: Finding[];
+  csvStarted: boolean;
+  notes: string[];
+}
+
+function startCsv(out: Out, io: Io): void {
+  if (out.fmt !== 'csv' || out.csvStarted) return;
+  out.csvStarted = true;
+  io.stdout.write(csvHeader());
+}
+
+/** Ends the output: the SARIF document, or a CSV header when nothing was found. */
+function finishOut(out: Out, io: Io): void {
+  startCsv(out, io);
+  if (out.fmt === 'sarif') io.stdout.write(`${JSON.stringify(toSarif(out.sarif, { ...(out.artifact ? { artifact: out.artifact } : {}), notifications: out.notes }), null, 2)}\n`);
+}
+
+function writeFinding(f: Finding, out: Out, p: Painter, io: Io, context?: string): void {
+  if (out.fmt === 'json') io.stdout.write(`${JSON.stringify(f)}\n`);
+  else if (out.fmt === 'sarif') out.sarif.push(f);
+  else if (out.fmt === 'csv') {
+    startCsv(out, io);
+    io.stdout.write(csvRow(f));
+  } else io.stdout.write(`${context ? `${p.dim(context)} ` : ''}${findingLine(f, p)}\n`);
 }
 
 /** Says on stderr (and in --json, as a last line) what was not scanned. */
-function reportCoverage(c: Coverage | undefined, json: boolean, io: Io): void {
+function reportCoverage(c: Coverage | undefined, out: Out, io: Io): void {
   if (!c || (c.unscanned <= 0 && c.why === '')) return;
   const left = c.unscanned > 0 ? `${formatBytes(c.unscanned)} (${c.unscanned} bytes)` : 'the rest';
   io.stderr.write(`warning: only the first ${formatBytes(c.scanned)} (${c.scanned} bytes) were scanned; ${left} not scanned: ${c.why}\n`);
-  if (json) {
+  if (out.fmt === 'sarif') out.notes.push(`only the first ${c.scanned} bytes were scanned; ${c.unscanned} bytes not scanned: ${c.why}`);
+  if (out.fmt === 'json') {
     io.stdout.write(`${JSON.stringify({ scan_incomplete: { bytes_scanned: c.scanned, bytes_unscanned: c.unscanned, reason: c.why } })}\n`);
   }
 }
@@ -261,14 +361,14 @@ function coverageOf(sc: StreamScanner, total: number, limitFrom: string, encoded
   return { scanned: st.scanned_bytes, unscanned: encoded ? 0 : Math.max(0, total - st.scanned_bytes), why };
 }
 
-function scanPlainFile(f: OpenFile, name: string, opts: StreamScanOptions, limitFrom: string, json: boolean, p: Painter, io: Io): number {
+function scanPlainFile(f: OpenFile, name: string, opts: StreamScanOptions, limitFrom: string, out: Out, p: Painter, io: Io, baseline?: Baseline): number {
   const sc = newScanner(opts, limitFrom);
   const bar = progress(io);
   let count = 0;
   const emit = (list: Finding[]) => {
-    for (const x of list) {
+    for (const x of notInBaseline(list, baseline)) {
       count++;
-      writeFinding(x, json, p, io);
+      writeFinding(x, out, p, io);
     }
   };
   try {
@@ -287,10 +387,12 @@ function scanPlainFile(f: OpenFile, name: string, opts: StreamScanOptions, limit
     bar.done();
   }
   const cov = coverageOf(sc, f.size, limitFrom, false);
-  reportCoverage(cov, json, io);
-  if (!json) {
+  reportCoverage(cov, out, io);
+  finishOut(out, io);
+  if (out.fmt === 'text') {
     const what = cov ? `the first ${formatBytes(cov.scanned)} of ${name}` : name;
-    io.stdout.write(`${count === 0 ? p.green(`no findings in ${what}`) : p.bold(`${count} finding${count === 1 ? '' : 's'} in ${what}`)}\n`);
+    const adj = baseline ? 'new ' : '';
+    note(io, `${count === 0 ? p.green(`no ${adj}findings in ${what}`) : p.bold(`${count} ${adj}finding${count === 1 ? '' : 's'} in ${what}`)}${baselineNote(baseline)}\n`);
   }
   return count > 0 ? EXIT.ATTENTION : EXIT.OK;
 }
@@ -298,10 +400,11 @@ function scanPlainFile(f: OpenFile, name: string, opts: StreamScanOptions, limit
 interface WholeOptions {
   direction: 'outbound' | 'inbound' | undefined;
   dest: string | undefined;
-  json: boolean;
+  out: Out;
   har: boolean;
   limitOpt: { max_scan_bytes?: string };
   limitFrom: string;
+  baseline: Baseline | undefined;
 }
 
 /** Streams a body already in memory through the scanner, in windows. */
@@ -329,7 +432,7 @@ function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): 
 }
 
 function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: Painter, io: Io): number {
-  const { direction, dest, json } = o;
+  const { direction, dest, out } = o;
 
   let har = o.har;
   let doc: unknown;
@@ -345,9 +448,9 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
 
   const findings: Finding[] = [];
   const emit = (list: Finding[], context?: string) => {
-    for (const f of list) {
+    for (const f of notInBaseline(list, o.baseline)) {
       findings.push(f);
-      writeFinding(f, json, p, io, context);
+      writeFinding(f, out, p, io, context);
     }
   };
   let coverage: Coverage | undefined;
@@ -400,12 +503,14 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
     scanned = 1;
   }
 
-  reportCoverage(coverage, json, io);
-  if (!json) {
+  reportCoverage(coverage, out, io);
+  finishOut(out, io);
+  if (out.fmt === 'text') {
     const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
     const what = har ? `${scanned} HAR message${scanned === 1 ? '' : 's'}` : coverage ? `the scanned part of ${input}` : input;
-    const summary = findings.length === 0 ? p.green(`no findings in ${what}`) : p.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'} in ${what}`);
-    io.stdout.write(`${summary}\n`);
+    const adj = o.baseline ? 'new ' : '';
+    const summary = findings.length === 0 ? p.green(`no ${adj}findings in ${what}`) : p.bold(`${findings.length} ${adj}finding${findings.length === 1 ? '' : 's'} in ${what}`);
+    note(io, `${summary}${baselineNote(o.baseline)}\n`);
   }
   return findings.length > 0 ? EXIT.ATTENTION : EXIT.OK;
 }

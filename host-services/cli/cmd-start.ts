@@ -5,6 +5,7 @@
  * says. The addon does not hold Node's event loop, so an interval keeps the
  * process alive until SIGINT/SIGTERM, which stop the service cleanly.
  */
+import { createWriteStream, fstatSync, fchmodSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 import type { Finding, GuardianStatus } from '@clawsec/traffic-guardian/addon';
@@ -14,6 +15,7 @@ import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '.
 import { parseListen, type ContainerWiring } from '../wiring.js';
 import {
   CONFIG_OPTIONS,
+  CliError,
   EXIT,
   UsageError,
   colorEnabled,
@@ -58,6 +60,13 @@ Options:
       --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
                            required with --mitm unless the config lists mitm.trusted_runtimes
       --json               JSONL events on stdout: started, finding, stopped
+      --log-file FILE      write the output (banner, findings, summary; with --json
+                           the events) to FILE instead of stdout, appended, mode
+                           0600; warnings and errors go to FILE and to stderr.
+                           For service managers (see INSTALL.md)
+  -q, --quiet              findings only: no banner, counter line or summary
+  -v, --verbose            the guardian's own diagnostics on stderr (-v info,
+                           -vv debug; NANOCLAW_TRAFFIC_GUARDIAN_LOG wins when set)
   -h, --help               show this help
 
 Exit status: 0 stopped cleanly, 1 error (invalid config, port in use, …), 2 usage error.
@@ -67,7 +76,44 @@ Examples:
   traffic-guardian start --listen 172.17.0.1:8118 --config ~/.config/nanoclaw/traffic-guardian/config.json
   traffic-guardian start --listen 127.0.0.1:0 --mitm --trust-runtime '*'
   traffic-guardian start --json | jq -c 'select(.event == "finding") | .finding.pattern'
+  traffic-guardian start --json --log-file /var/log/traffic-guardian/events.jsonl
 `;
+
+const ENV_LOG = 'NANOCLAW_TRAFFIC_GUARDIAN_LOG';
+
+/**
+ * Opens the --log-file for appending, owner-only (findings are redacted but
+ * still say what went where). A file others can read is tightened to 0600.
+ */
+function openLogFile(path: string): NodeJS.WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch (err) {
+    throw new CliError(`cannot open the log file ${path}: ${(err as Error).message}`, 'check the directory exists and is writable by this user');
+  }
+  // The stream owns the descriptor from here.
+  const ws = createWriteStream(path, { fd, flags: 'a' });
+  return ws as unknown as NodeJS.WriteStream;
+}
+
+/** A stream that writes to both (the log file and stderr, for warnings and errors). */
+function tee(file: NodeJS.WriteStream, stderr: NodeJS.WriteStream): NodeJS.WriteStream {
+  const both = Object.create(file) as NodeJS.WriteStream;
+  both.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stderr.write(chunk);
+    return (file.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as NodeJS.WriteStream['write'];
+  Object.defineProperty(both, 'isTTY', { value: false });
+  return both;
+}
+
+/** Waits until everything written to the log file is on disk. */
+function closeLog(ws: NodeJS.WriteStream | undefined): Promise<void> {
+  if (!ws) return Promise.resolve();
+  return new Promise((resolve) => ws.end(() => resolve()));
+}
 
 /** Whether something already listens on host:port (a bind probe; nothing is sent). */
 function portInUse(host: string, port: number): Promise<boolean> {
@@ -107,11 +153,18 @@ export async function runStart(args: string[], io: Io): Promise<number> {
     mitm: { type: 'boolean' },
     'trust-runtime': { type: 'string', multiple: true },
     json: { type: 'boolean' },
+    'log-file': { type: 'string' },
   });
   if (optBool(values, 'help')) {
     io.stdout.write(START_HELP);
     return EXIT.OK;
   }
+  const logFile = optString(values, 'log-file');
+  if (logFile === '') throw new UsageError('--log-file needs a file path');
+  const level = io.verbosity ?? 0;
+  // The addon reads its log level once, when the first guardian is created.
+  if (level > 0 && !io.env[ENV_LOG]) process.env[ENV_LOG] = level > 1 ? 'debug' : 'info';
+  const quiet = level < 0;
   const json = optBool(values, 'json');
   const overrides: Record<string, unknown> = { mode: 'detect' };
   const listenFlag = optString(values, 'listen');
@@ -127,9 +180,21 @@ export async function runStart(args: string[], io: Io): Promise<number> {
   if (trust.length > 0 && !optBool(values, 'mitm')) throw new UsageError('--trust-runtime only applies with --mitm');
   if (optBool(values, 'mitm')) overrides['mitm'] = { enabled: true, ...(trust.length > 0 ? { trusted_runtimes: trust } : {}) };
   const opts = configOptions(io, values, overrides);
+  const logStream = logFile !== undefined ? openLogFile(logFile) : undefined;
+  try {
+    return await runGuardian(logStream ? { ...io, stdout: logStream, stderr: tee(logStream, io.stderr) } : io, { values, opts, json, quiet, listenFlag, trust });
+  } finally {
+    await closeLog(logStream);
+  }
+}
 
+async function runGuardian(
+  io: Io,
+  a: { values: Record<string, unknown>; opts: ReturnType<typeof configOptions>; json: boolean; quiet: boolean; listenFlag: string | undefined; trust: string[] },
+): Promise<number> {
+  const { values, opts, json, quiet, listenFlag, trust } = a;
   const pOut = paint(colorEnabled(io.stdout, io.env));
-  const tty = io.stdout.isTTY === true && !json;
+  const tty = io.stdout.isTTY === true && !json && !quiet;
   const emit = (event: Record<string, unknown>) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 
   const report = checkTrafficConfig(opts);
@@ -248,7 +313,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
       https: info.https,
       wiring: wiring ? { env: wiring.maskedEnv, mounts: wiring.mounts, warnings: wiring.warnings, runtimes: perRuntime } : null,
     });
-  } else {
+  } else if (!quiet) {
     const p = pOut;
     const lines = [
       `${p.green('●')} ${p.bold('traffic guardian')} listening on ${p.bold(info.address)}  ${p.dim(`(mode ${info.mode}: detect and log, never blocks)`)}`,
@@ -256,6 +321,8 @@ export async function runStart(args: string[], io: Io): Promise<number> {
       `  findings file  ${safeText(findingsFile, 400)}`,
       `  https          ${info.https.mitm ? `inspected (MITM) — CA fingerprint ${safeText(info.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected (--mitm to inspect)'}`,
     ];
+    if (st0.metrics_listen) lines.push(`  metrics        http://${safeText(st0.metrics_listen)}/metrics`);
+    if (st0.metrics_error) lines.push(`  ${p.yellow('metrics')}        not served: ${safeText(st0.metrics_error, 400)}`);
     if (info.https.mitm && info.https.ca_cert_path) lines.push(`  CA public cert ${safeText(info.https.ca_cert_path, 400)}`);
     if (wiring) {
       lines.push('', p.bold('Container wiring') + p.dim(' (tokens masked; `traffic-guardian setup` explains each step)'));
@@ -295,7 +362,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
       stopping = true;
       clearInterval(timer);
       clearLine();
-      if (!json && exitCode === EXIT.OK) io.stderr.write(pOut.dim(`${signal}: stopping…\n`));
+      if (!json && !quiet && exitCode === EXIT.OK) io.stderr.write(pOut.dim(`${signal}: stopping…\n`));
       const before = service.status();
       service
         .stop()
@@ -306,7 +373,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
           const after = service.status();
           const s = running(after) ? after : running(before) ? before : undefined;
           const uptime = running(before) ? before.uptime_ms : 0;
-          summary(io, json, pOut, s, uptime, byPattern, findingsFile, emit);
+          if (json || !quiet) summary(io, json, pOut, s, uptime, byPattern, findingsFile, emit);
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           process.off('SIGHUP', stop);

@@ -7,6 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { existsSync } from 'node:fs';
+
+import { homeLayout, ignoreList, queryFindings } from '@clawsec/traffic-guardian/addon';
+
 import { STATUS_FILE_NAME, type ServiceStatus } from '../service.js';
 import {
   CONFIG_OPTIONS,
@@ -15,6 +19,7 @@ import {
   colorEnabled,
   formatBytes,
   formatDuration,
+  isQuiet,
   optBool,
   paint,
   parse,
@@ -36,6 +41,8 @@ Options:
       --home DIR      guardian home
       --json          print {running, stale, reason, status} as JSON
   -h, --help          show this help
+
+With -q nothing is printed: the exit status is the answer.
 
 Exit status: 0 running, 3 not running, 1 error, 2 usage error.
 
@@ -101,6 +108,26 @@ export function readStatus(home: string, now = Date.now()): StatusReading {
   return { running: true, stale: false, reason: 'running', file, status };
 }
 
+export interface IgnoredReading {
+  /** Entries in the suppression list. */
+  entries: number;
+  /** Stored findings (all time) the list suppresses. */
+  findings: number;
+  error?: string;
+}
+
+/** How many entries the suppression list has and how many stored findings it hides. */
+export function readIgnored(home: string, logDir: string): IgnoredReading {
+  const file = homeLayout(home).ignore_file;
+  try {
+    const entries = ignoreList(file).length;
+    if (entries === 0 || !existsSync(logDir)) return { entries, findings: 0 };
+    return { entries, findings: queryFindings(logDir, { limit: 1, ignore_file: file }).ignored };
+  } catch (err) {
+    return { entries: 0, findings: 0, error: (err as Error).message };
+  }
+}
+
 export function runStatus(args: string[], io: Io): number {
   const { values } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' } });
   if (optBool(values, 'help')) {
@@ -109,13 +136,17 @@ export function runStatus(args: string[], io: Io): number {
   }
   const { view } = requirePaths(io, values);
   const r = readStatus(view.home);
+  const ign = readIgnored(view.home, view.log_dir);
   if (optBool(values, 'json')) {
-    io.stdout.write(`${JSON.stringify({ running: r.running, stale: r.stale, reason: r.reason, status_file: r.file, status: r.status ?? null }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ running: r.running, stale: r.stale, reason: r.reason, status_file: r.file, status: r.status ?? null, ignored: ign }, null, 2)}\n`);
     return r.running ? EXIT.OK : EXIT.ATTENTION;
   }
+  // -q: the exit status is the answer (0 running, 3 not), like `systemctl is-active --quiet`.
+  if (isQuiet(io)) return r.running && r.status && 'counters' in r.status ? EXIT.OK : EXIT.ATTENTION;
   const p = paint(colorEnabled(io.stdout, io.env));
   if (!r.running || !r.status || !('counters' in r.status)) {
-    io.stdout.write(`${p.yellow('● not running')}  ${safeText(r.reason, 400)}\n  home: ${safeText(view.home, 400)}\n  start one with: traffic-guardian start\n`);
+    const ignLine = ign.entries > 0 ? `  ignored: ${ign.findings} stored finding${ign.findings === 1 ? '' : 's'} suppressed by ${ign.entries} entr${ign.entries === 1 ? 'y' : 'ies'}\n` : '';
+    io.stdout.write(`${p.yellow('● not running')}  ${safeText(r.reason, 400)}\n  home: ${safeText(view.home, 400)}\n${ignLine}  start one with: traffic-guardian start\n`);
     return EXIT.ATTENTION;
   }
   const s = r.status;
@@ -123,6 +154,8 @@ export function runStatus(args: string[], io: Io): number {
   const lines = [
     `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
     `  listen         ${safeText(s.listen ?? '?')}`,
+    ...(s.metrics_listen ? [`  metrics        http://${safeText(s.metrics_listen)}/metrics`] : []),
+    ...(s.hook ? [`  on_finding     runs ${s.hook.hook_runs}, failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}, queued ${s.hook.hook_queued}`] : []),
     `  home           ${safeText(s.home, 400)}`,
     `  findings file  ${safeText(s.findings_file, 400)}`,
     `  https          ${s.https.mitm ? `inspected (MITM), CA ${safeText(s.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected'}`,
@@ -151,6 +184,12 @@ export function runStatus(args: string[], io: Io): number {
   if (c.write_errors) problems.push(`finding write errors ${c.write_errors}`);
   if (c.findings_pending) problems.push(`findings waiting to be written ${c.findings_pending}`);
   if (c.findings_dropped) problems.push(`findings dropped (retry queue full) ${c.findings_dropped}`);
+  if (ign.entries > 0) lines.push(`  ignored        ${ign.findings} stored finding${ign.findings === 1 ? '' : 's'} suppressed by ${ign.entries} entr${ign.entries === 1 ? 'y' : 'ies'} (\`traffic-guardian ignore list\`); still counted above`);
+  if (s.hook && (s.hook.hook_failures || s.hook.hook_timeouts || s.hook.hook_dropped)) {
+    problems.push(`on_finding hook failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}`);
+  }
+  if (s.metrics_error) problems.push(`metrics not served: ${safeText(s.metrics_error, 300)}`);
+  if (ign.error) problems.push(`ignore list unreadable: ${safeText(ign.error, 300)}`);
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
   if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);
   if (s.last_error) lines.push(`  ${p.red('last error')}     ${safeText(s.last_error, 400)}`);

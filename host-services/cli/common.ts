@@ -49,6 +49,45 @@ export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** -1 with -q/--quiet, 0 normally, 1+ with -v/--verbose (repeatable). */
+  verbosity?: number;
+}
+
+/** `-q`/`--quiet` and `-v`/`--verbose`: accepted by every command (see `verbosityOf`). */
+export const VERBOSITY_OPTIONS = {
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+/**
+ * The verbosity asked for in `args` (before any `--`): -1 quiet, 0, or the
+ * number of -v. Read once by the dispatcher so every command honours it.
+ */
+export function verbosityOf(args: readonly string[]): number {
+  let v = 0;
+  let q = false;
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '-q' || a === '--quiet') q = true;
+    else if (a === '--verbose') v++;
+    else if (/^-v+$/.test(a)) v += a.length - 1;
+  }
+  if (q && v > 0) throw new UsageError('-q/--quiet and -v/--verbose contradict each other', 'pass one of them');
+  return q ? -1 : v;
+}
+
+export function isQuiet(io: Io): boolean {
+  return (io.verbosity ?? 0) < 0;
+}
+
+/** A detail for -v: `<what>` on stderr, only when verbose. */
+export function verbose(io: Io, what: string, level = 1): void {
+  if ((io.verbosity ?? 0) >= level) io.stderr.write(`${paint(colorEnabled(io.stderr, io.env)).dim(`verbose: ${what}`)}\n`);
+}
+
+/** A note for people (a summary, a hint): left out with -q. */
+export function note(io: Io, text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
+  if (!isQuiet(io)) io[stream].write(text);
 }
 
 export function defaultIo(): Io {
@@ -130,6 +169,7 @@ export function printError(io: Io, what: string, hint?: string): void {
 }
 
 export function printWarning(io: Io, what: string, hint?: string): void {
+  if (isQuiet(io)) return;
   const p = paint(colorEnabled(io.stderr, io.env));
   io.stderr.write(`${p.yellow('warning:')} ${what}${hint ? ` — ${hint}` : ''}\n`);
 }
@@ -141,7 +181,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   allowPositionals = false,
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...VERBOSITY_OPTIONS, ...options }, allowPositionals, strict: true });
     return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -207,6 +247,7 @@ export function loadConfig(io: Io, values: Record<string, unknown>, extra: Recor
  */
 export function requirePaths(io: Io, values: Record<string, unknown>): LoadedConfig {
   const c = loadConfig(io, values);
+  verbose(io, `home ${c.view.home || '(unresolved)'}, log_dir ${c.view.log_dir || '(unresolved)'}${c.options.configPath ? `, config ${c.options.configPath}` : ''}`);
   if (!c.report.ok || !c.view.home) {
     const first = c.report.errors[0];
     throw new CliError(
@@ -257,14 +298,49 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
 }
 
-/** Left-aligned table with a header; cells are already safe text. */
-export function table(headers: string[], rows: string[][], p: Paint, widths?: number[]): string {
-  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+/**
+ * The terminal width tables must fit: `COLUMNS` when set, else the TTY's
+ * width; undefined (no limit) when writing to a pipe or file.
+ */
+export function termWidth(io: Io): number | undefined {
+  const env = io.env['COLUMNS'];
+  if (env !== undefined && /^\d{1,4}$/.test(env) && Number(env) >= 20) return Number(env);
+  return io.stdout.isTTY === true && typeof io.stdout.columns === 'number' && io.stdout.columns >= 20 ? io.stdout.columns : undefined;
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Left-aligned table with a header; cells are already safe text. With
+ * `maxWidth`, the widest columns shrink (cells end in `…`) until every line
+ * fits.
+ */
+export function table(headers: string[], rows: string[][], p: Paint, widths?: number[], maxWidth?: number): string {
+  const visible = (s: string) => s.replace(ANSI, '').length;
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
   if (widths) widths.forEach((max, i) => (w[i] = Math.min(w[i] ?? max, max)));
+  if (maxWidth !== undefined && maxWidth > 0) {
+    const floor = headers.map((h) => Math.min(Math.max(4, h.length), 10));
+    let total = w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
+    while (total > maxWidth) {
+      let widest = -1;
+      w.forEach((x, j) => {
+        if (x > (floor[j] ?? 4) && (widest < 0 || x > (w[widest] ?? 0))) widest = j;
+      });
+      if (widest < 0) break;
+      w[widest] = (w[widest] ?? 1) - 1;
+      total--;
+    }
+  }
+  const fit = (s: string, i: number) => {
+    const max = w[i] ?? 0;
+    if (visible(s) <= max) return s;
+    const plain = [...s.replace(ANSI, '')];
+    return `${plain.slice(0, Math.max(0, max - 1)).join('')}…`;
+  };
   const pad = (s: string, i: number) => s + ' '.repeat(Math.max(0, (w[i] ?? 0) - visible(s)));
-  const lines = [p.bold(headers.map(pad).join('  ').trimEnd())];
-  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, i))).join('  ').trimEnd());
+  const lines = [p.bold(headers.map((h, i) => pad(fit(h, i), i)).join('  ').trimEnd())];
+  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? fit(c, i) : pad(fit(c, i), i))).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
@@ -298,7 +374,7 @@ export function didYouMean(value: string, candidates: readonly string[], fallbac
 
 /** A progress line on stderr, only when stderr is a TTY. */
 export function progress(io: Io): { update(text: string): void; done(): void } {
-  const on = io.stderr.isTTY === true;
+  const on = io.stderr.isTTY === true && !isQuiet(io);
   let last = 0;
   let shown = false;
   return {

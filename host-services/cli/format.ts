@@ -37,7 +37,7 @@ export function findingLine(f: Finding, p: Paint): string {
 }
 
 /** The findings table: time, severity, type, pattern, source, dest, snippet. */
-export function findingsTable(findings: readonly Finding[], p: Paint): string {
+export function findingsTable(findings: readonly Finding[], p: Paint, maxWidth?: number): string {
   const rows = findings.map((f) => [
     tableTime(f.timestamp),
     p.severity(f.severity),
@@ -47,7 +47,7 @@ export function findingsTable(findings: readonly Finding[], p: Paint): string {
     safeText(f.dest || '?', 48),
     safeText(f.snippet, 120),
   ]);
-  return table(['TIME', 'SEVERITY', 'TYPE', 'PATTERN', 'SOURCE', 'DEST', 'SNIPPET'], rows, p);
+  return table(['TIME', 'SEVERITY', 'TYPE', 'PATTERN', 'SOURCE', 'DEST', 'SNIPPET'], rows, p, undefined, maxWidth);
 }
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;

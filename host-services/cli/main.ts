@@ -8,13 +8,14 @@ import { runCa, CA_HELP } from './cmd-ca.js';
 import { runCheckConfig, CHECK_CONFIG_HELP } from './cmd-check-config.js';
 import { runNanoclaw, NANOCLAW_HELP } from './cmd-nanoclaw.js';
 import { runFindings, FINDINGS_HELP } from './cmd-findings.js';
+import { runIgnore, IGNORE_HELP } from './cmd-ignore.js';
 import { runReport, REPORT_HELP } from './cmd-report.js';
 import { runRules, RULES_HELP } from './cmd-rules.js';
 import { runScan, SCAN_HELP } from './cmd-scan.js';
 import { runSetup, SETUP_HELP } from './cmd-setup.js';
 import { runStart, START_HELP } from './cmd-start.js';
 import { runStatus, STATUS_HELP } from './cmd-status.js';
-import { CliError, EXIT, UsageError, defaultIo, packageVersion, printError, type Io } from './common.js';
+import { CliError, EXIT, UsageError, defaultIo, packageVersion, printError, verbosityOf, type Io } from './common.js';
 
 type Command = { run: (args: string[], io: Io) => number | Promise<number>; help: string; summary: string };
 
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   status: { run: runStatus, help: STATUS_HELP, summary: 'is a guardian running for this home? counters and addresses' },
   findings: { run: runFindings, help: FINDINGS_HELP, summary: 'list stored findings (table or JSONL), or --follow new ones' },
   report: { run: runReport, help: REPORT_HELP, summary: 'summary of a period: by pattern, severity, destination, source' },
+  ignore: { run: runIgnore, help: IGNORE_HELP, summary: 'suppress known findings (add, list, remove); they stay counted' },
   scan: { run: runScan, help: SCAN_HELP, summary: 'scan a saved body, raw HTTP message or HAR capture offline' },
   'check-config': { run: runCheckConfig, help: CHECK_CONFIG_HELP, summary: 'validate the configuration without starting anything' },
   setup: { run: runSetup, help: SETUP_HELP, summary: 'step-by-step container wiring for your runtime (runs nothing)' },
@@ -47,8 +49,11 @@ Usage: traffic-guardian <command> [options]
 Commands:
 ${list}
 
-Global options:
+Global options (every command):
   -h, --help      help (also \`traffic-guardian <command> --help\`)
+  -q, --quiet     only results and errors: no summaries, notes, warnings or progress
+  -v, --verbose   more detail on stderr (paths used; with \`start\`, the guardian's
+                  own log: -v info, -vv debug); unexpected errors with their stack
   -V, --version   print the version
 
 Environment: NANOCLAW_TRAFFIC_GUARDIAN_{HOME,CONFIG,MODE,PROXY_URL,CA_BUNDLE,
@@ -76,6 +81,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return EXIT.OK;
     }
     const cmd = COMMANDS[first];
+    io.verbosity = verbosityOf(rest);
     if (!cmd) {
       const near = Object.keys(COMMANDS).find((k) => k.startsWith(first.slice(0, 2)));
       throw new UsageError(`unknown command ${JSON.stringify(first)}`, near ? `did you mean \`${near}\`? (\`traffic-guardian --help\` lists all)` : 'run `traffic-guardian --help` for the list');
@@ -91,6 +97,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return err.exitCode;
     }
     printError(io, err instanceof Error ? err.message : String(err), 'this looks like a bug; please report it with the command you ran');
+    if ((io.verbosity ?? 0) > 0 && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return EXIT.ERROR;
   }
 }

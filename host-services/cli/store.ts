@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 
-import { queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
+import { homeLayout, queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
 import { CliError, UsageError, didYouMean, optString, printWarning, progress, safeText, type Io } from './common.js';
@@ -78,7 +78,7 @@ function query(logDir: string, q: FindingQuery): ReturnType<typeof queryFindings
  * Up to `limit` findings matching `q`, newest first, paging with the
  * store's cursor. A missing log dir means no findings yet, not an error.
  */
-export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: number): Finding[] {
+export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: number, stats?: { ignored: number }): Finding[] {
   if (!existsSync(logDir)) return [];
   const out: Finding[] = [];
   const bar = progress(io);
@@ -89,6 +89,8 @@ export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: 
     while (out.length < limit) {
       const page = query(logDir, { ...q, limit: Math.min(1000, limit - out.length), ...(cursor ? { cursor } : {}) });
       skipped = Math.max(skipped, page.skipped_lines ?? 0);
+      // The first page counts over the whole query; later ones only past their cursor.
+      if (stats && cursor === undefined) stats.ignored = page.ignored ?? 0;
       out.push(...page.findings);
       bar.update(`reading findings… ${out.length}`);
       if (!page.next_cursor || page.findings.length === 0) break;
@@ -105,6 +107,32 @@ export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: 
     );
   }
   return out;
+}
+
+/** The suppression list applied to listings: `--include-ignored` lists suppressed findings too. */
+export function ignoreQuery(home: string, values: Record<string, unknown>): Pick<FindingQuery, 'ignore_file' | 'include_ignored'> {
+  return { ignore_file: homeLayout(home).ignore_file, include_ignored: values['include-ignored'] === true };
+}
+
+/** `(N more suppressed by \`traffic-guardian ignore\`; --include-ignored lists them)` or ''. */
+export function ignoredNote(n: number, included: boolean): string {
+  if (n <= 0) return '';
+  return included
+    ? `(${n} of these ${n === 1 ? 'is' : 'are'} suppressed by \`traffic-guardian ignore\`)`
+    : `(${n} more suppressed by \`traffic-guardian ignore\`; --include-ignored lists ${n === 1 ? 'it' : 'them'})`;
+}
+
+/** The stored finding with this id (suppressed or not), or undefined. */
+export function findStoredFinding(logDir: string, id: string): Finding | undefined {
+  if (!existsSync(logDir)) return undefined;
+  let cursor: string | undefined;
+  for (;;) {
+    const page = query(logDir, { limit: 1000, ...(cursor ? { cursor } : {}) });
+    const hit = page.findings.find((f) => f.id === id);
+    if (hit) return hit;
+    if (!page.next_cursor || page.findings.length === 0) return undefined;
+    cursor = page.next_cursor;
+  }
 }
 
 /** One poll for `--follow`: findings since `since`, oldest first. */

@@ -6,6 +6,8 @@ pub mod config;
 pub mod decode;
 pub mod dedup;
 pub mod finding;
+pub mod home;
+pub mod ignore;
 pub mod jsonpath;
 pub mod keyfile;
 pub mod redact;

@@ -554,6 +554,10 @@ pub struct FindingQuery {
     pub limit: Option<usize>,
     /// Opaque paging cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// The operator's suppression list: matching findings are left out
+    /// (and counted in [`FindingPage::ignored`]) unless `include_ignored`.
+    pub ignore: Vec<crate::core::ignore::IgnoreEntry>,
+    pub include_ignored: bool,
 }
 
 /// One page of findings, newest first.
@@ -564,6 +568,10 @@ pub struct FindingPage {
     /// Lines in the files that were neither a finding nor a count record
     /// (torn by a crash or a full disk); skipped, with what follows kept.
     pub skipped_lines: u64,
+    /// Findings that passed the filters but match the suppression list
+    /// (over the whole query, not just this page); left out of `findings`
+    /// unless `include_ignored`.
+    pub ignored: u64,
 }
 
 /// One parsed line of the findings JSONL. Lives for one line only, so the
@@ -751,6 +759,7 @@ fn query_files(
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut superseded: HashSet<String> = HashSet::new();
     let mut skipped_lines = 0u64;
+    let mut ignored = 0usize;
     let mut consider = |rec: Record, hits: &mut Vec<Finding>| match rec {
         Record::Finding(f) => {
             if let Some(r) = &f.repeats_of {
@@ -800,6 +809,18 @@ fn query_files(
             f.count = f.count.saturating_add(*n);
         }
     }
+    if !q.ignore.is_empty() {
+        let before = hits.len();
+        if q.include_ignored {
+            ignored = hits
+                .iter()
+                .filter(|f| crate::core::ignore::is_ignored(&q.ignore, f))
+                .count();
+        } else {
+            hits.retain(|f| !crate::core::ignore::is_ignored(&q.ignore, f));
+            ignored = before - hits.len();
+        }
+    }
     hits.sort_unstable_by(|a, b| {
         (b.timestamp.as_str(), b.id.as_str()).cmp(&(a.timestamp.as_str(), a.id.as_str()))
     });
@@ -818,6 +839,7 @@ fn query_files(
         findings: hits,
         next_cursor,
         skipped_lines,
+        ignored: ignored as u64,
     })
 }
 

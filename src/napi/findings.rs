@@ -1,14 +1,129 @@
 use super::types::{FindingPage, FindingQuery};
+use crate::core::home::HomeLayout as CoreLayout;
+use crate::core::ignore::{self, IgnoreEntry as CoreEntry, IgnoreError};
 use crate::core::store::query_dir;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::path::Path;
 
 /// Reads findings from a log directory without a running guardian (the
-/// CLI's `findings` and `report`), newest first. Torn lines are skipped.
+/// CLI's `findings` and `report`), newest first. Torn lines are skipped;
+/// with `ignore_file`, suppressed findings are left out and counted.
 #[napi]
 pub fn query_findings(log_dir: String, query: Option<FindingQuery>) -> Result<FindingPage> {
-    query_dir(Path::new(&log_dir), &query.unwrap_or_default().into(), &[])
+    let q = query
+        .unwrap_or_default()
+        .into_core()
+        .map_err(ignore_error)?;
+    query_dir(Path::new(&log_dir), &q, &[])
         .map(FindingPage::from)
         .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+}
+
+/// Where the guardian keeps each thing in a home (defined once, in Rust).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct HomeLayout {
+    pub home: String,
+    #[napi(js_name = "ca_dir")]
+    pub ca_dir: String,
+    /// The suppression list (`traffic-guardian ignore`), mode 0600.
+    #[napi(js_name = "ignore_file")]
+    pub ignore_file: String,
+    #[napi(js_name = "status_file")]
+    pub status_file: String,
+    #[napi(js_name = "fingerprint_key_file")]
+    pub fingerprint_key_file: String,
+}
+
+/// The paths of everything in the guardian home `home`.
+#[napi]
+pub fn home_layout(home: String) -> HomeLayout {
+    let l = CoreLayout::of(Path::new(&home));
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    HomeLayout {
+        home: s(l.home),
+        ca_dir: s(l.ca_dir),
+        ignore_file: s(l.ignore_file),
+        status_file: s(l.status_file),
+        fingerprint_key_file: s(l.fingerprint_key_file),
+    }
+}
+
+/// One suppression entry, schema `clawsec-traffic-ignore/v1`. Every
+/// criterion that is set must match a finding.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreEntry {
+    /// `ign_` + 12 hex digits (set by `ignoreAdd`).
+    pub id: Option<String>,
+    #[napi(js_name = "finding_id")]
+    pub finding_id: Option<String>,
+    pub fingerprint: Option<String>,
+    /// Rule id.
+    pub rule: Option<String>,
+    /// `host:port`, or a bare host for any port.
+    pub dest: Option<String>,
+    /// Source group (runtime name or client address).
+    pub source: Option<String>,
+    pub reason: Option<String>,
+    #[napi(js_name = "created_at")]
+    pub created_at: Option<String>,
+}
+
+impl From<CoreEntry> for IgnoreEntry {
+    fn from(e: CoreEntry) -> Self {
+        IgnoreEntry {
+            id: Some(e.id),
+            finding_id: e.finding_id,
+            fingerprint: e.fingerprint,
+            rule: e.rule,
+            dest: e.dest,
+            source: e.source,
+            reason: e.reason,
+            created_at: Some(e.created_at),
+        }
+    }
+}
+
+fn ignore_error(e: IgnoreError) -> Error {
+    let status = match e {
+        IgnoreError::Entry(_) => Status::InvalidArg,
+        _ => Status::GenericFailure,
+    };
+    Error::new(status, e.to_string())
+}
+
+/// The entries of a suppression list (empty when the file is absent).
+#[napi]
+pub fn ignore_list(file: String) -> Result<Vec<IgnoreEntry>> {
+    ignore::load(Path::new(&file))
+        .map(|v| v.into_iter().map(IgnoreEntry::from).collect())
+        .map_err(ignore_error)
+}
+
+/// Adds an entry (its id and time are filled in) and returns it.
+#[napi]
+pub fn ignore_add(file: String, entry: IgnoreEntry) -> Result<IgnoreEntry> {
+    let core = CoreEntry {
+        id: String::new(),
+        finding_id: entry.finding_id,
+        fingerprint: entry.fingerprint,
+        rule: entry.rule,
+        dest: entry.dest,
+        source: entry.source,
+        reason: entry.reason,
+        created_at: String::new(),
+    };
+    ignore::add(Path::new(&file), core)
+        .map(IgnoreEntry::from)
+        .map_err(ignore_error)
+}
+
+/// Removes the entry with this id; returns it, or null when there is none.
+#[napi]
+pub fn ignore_remove(file: String, id: String) -> Result<Option<IgnoreEntry>> {
+    ignore::remove(Path::new(&file), &id)
+        .map(|o| o.map(IgnoreEntry::from))
+        .map_err(ignore_error)
 }

@@ -134,6 +134,18 @@ pub struct GuardianCounters {
     /// Time the scan threads spent scanning (sum of job durations).
     #[napi(js_name = "scan_time_ms")]
     pub scan_time_ms: i64,
+    /// The same in seconds, with nanosecond precision (the histogram's sum).
+    #[napi(js_name = "scan_time_seconds")]
+    pub scan_time_seconds: f64,
+    /// Scan jobs finished (the histogram's count).
+    #[napi(js_name = "scan_jobs")]
+    pub scan_jobs: i64,
+    /// Upper bounds (seconds) of the scan-time histogram's buckets.
+    #[napi(js_name = "scan_time_bucket_bounds")]
+    pub scan_time_bucket_bounds: Vec<f64>,
+    /// Cumulative jobs per bound (Prometheus `le` semantics).
+    #[napi(js_name = "scan_time_bucket_counts")]
+    pub scan_time_bucket_counts: Vec<i64>,
     /// Forwarded unscanned because the scan queues were full.
     #[napi(js_name = "unscanned_overload_bytes")]
     pub unscanned_overload_bytes: i64,
@@ -271,6 +283,13 @@ impl From<CoreStatus> for GuardianStatus {
                 scan_queue_bytes: to_i64(c.scan.queue_bytes),
                 scan_queue_peak_bytes: to_i64(c.scan.queue_peak_bytes),
                 scan_time_ms: to_i64(c.scan.time_ms),
+                scan_time_seconds: c.scan.time_ns as f64 / 1e9,
+                scan_jobs: to_i64(c.scan.jobs),
+                scan_time_bucket_bounds: crate::proxy::stats::SCAN_TIME_BUCKETS_NS
+                    .iter()
+                    .map(|&ns| ns as f64 / 1e9)
+                    .collect(),
+                scan_time_bucket_counts: c.scan.time_buckets.iter().map(|&n| to_i64(n)).collect(),
                 unscanned_overload_bytes: to_i64(c.scan.unscanned_bytes.overload),
                 unscanned_limit_bytes: to_i64(c.scan.unscanned_bytes.limit),
                 unscanned_binary_bytes: to_i64(c.scan.unscanned_bytes.binary),
@@ -388,8 +407,12 @@ impl Guardian {
     /// Queries findings (JSONL store plus the in-memory ring), newest first.
     #[napi]
     pub fn findings(&self, query: Option<FindingQuery>) -> Result<FindingPage> {
+        let q = query
+            .unwrap_or_default()
+            .into_core()
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
         self.inner
-            .findings(&query.unwrap_or_default().into())
+            .findings(&q)
             .map(FindingPage::from)
             .map_err(js_error)
     }

@@ -92,11 +92,34 @@ pub struct FindingQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// The suppression list to apply (`homeLayout(home).ignore_file`):
+    /// matching findings are left out and counted in `ignored`.
+    #[napi(js_name = "ignore_file")]
+    pub ignore_file: Option<String>,
+    /// Return suppressed findings too (still counted in `ignored`).
+    #[napi(js_name = "include_ignored")]
+    pub include_ignored: Option<bool>,
+}
+
+impl FindingQuery {
+    /// The core query, with the suppression list loaded from `ignore_file`.
+    pub fn into_core(self) -> Result<CoreQuery, crate::core::ignore::IgnoreError> {
+        let ignore = match self.ignore_file.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => crate::core::ignore::load(std::path::Path::new(f))?,
+            None => Vec::new(),
+        };
+        Ok(CoreQuery {
+            ignore,
+            ..CoreQuery::from(self)
+        })
+    }
 }
 
 impl From<FindingQuery> for CoreQuery {
     fn from(q: FindingQuery) -> Self {
         CoreQuery {
+            include_ignored: q.include_ignored.unwrap_or(false),
+            ignore: Vec::new(),
             since: q.since,
             until: q.until,
             direction: q.direction,
@@ -122,6 +145,9 @@ pub struct FindingPage {
     /// skipped; the findings around them are still returned.
     #[napi(js_name = "skipped_lines")]
     pub skipped_lines: i64,
+    /// Findings matching the query that the suppression list hides
+    /// (over the whole query, not just this page).
+    pub ignored: i64,
 }
 
 impl From<CorePage> for FindingPage {
@@ -130,6 +156,7 @@ impl From<CorePage> for FindingPage {
             findings: p.findings.into_iter().map(Finding::from).collect(),
             next_cursor: p.next_cursor,
             skipped_lines: i64::try_from(p.skipped_lines).unwrap_or(i64::MAX),
+            ignored: i64::try_from(p.ignored).unwrap_or(i64::MAX),
         }
     }
 }

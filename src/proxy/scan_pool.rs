@@ -198,7 +198,7 @@ impl Inner {
         let started = Instant::now();
         f();
         let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        ProxyStats::add(&self.stats.scan_time_ns, ns);
+        self.stats.observe_scan(ns);
     }
 
     fn run(self: &Arc<Self>) {

@@ -50,6 +50,11 @@ pub struct ProxyStats {
     pub scan_queue_peak_bytes: AtomicU64,
     /// Time the scan pool's threads spent in scan jobs (sum of job durations).
     pub scan_time_ns: AtomicU64,
+    /// Scan jobs finished (the scan-time histogram's count).
+    pub scan_jobs: AtomicU64,
+    /// Jobs per [`SCAN_TIME_BUCKETS_NS`] bucket (not cumulative; longer
+    /// jobs are only in `scan_jobs`).
+    pub scan_time_buckets: [AtomicU64; SCAN_TIME_BUCKETS_NS.len()],
     /// Forwarded bytes not scanned because the scan queues were full.
     pub unscanned_overload_bytes: AtomicU64,
     /// Forwarded bytes past a message's `max_scan_bytes`.
@@ -118,6 +123,12 @@ pub struct ScanCounters {
     pub queue_peak_bytes: u64,
     /// Time spent scanning on the pool's threads (sum of job durations).
     pub time_ms: u64,
+    /// The same, in nanoseconds (the histogram's sum).
+    pub time_ns: u64,
+    /// Scan jobs finished.
+    pub jobs: u64,
+    /// Cumulative job counts per [`SCAN_TIME_BUCKETS_NS`] bound (`le`).
+    pub time_buckets: Vec<u64>,
     pub unscanned_bytes: UnscannedBytes,
 }
 
@@ -157,7 +168,33 @@ fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
+/// Upper bounds of the scan-time histogram's buckets, in nanoseconds
+/// (100 µs to 5 s); the `+Inf` bucket is the job count.
+pub const SCAN_TIME_BUCKETS_NS: [u64; 10] = [
+    100_000,
+    500_000,
+    1_000_000,
+    5_000_000,
+    10_000_000,
+    50_000_000,
+    100_000_000,
+    500_000_000,
+    1_000_000_000,
+    5_000_000_000,
+];
+
 impl ProxyStats {
+    /// Records one scan job's duration (sum, count and histogram bucket).
+    pub fn observe_scan(&self, ns: u64) {
+        Self::add(&self.scan_time_ns, ns);
+        Self::add(&self.scan_jobs, 1);
+        if let Some(i) = SCAN_TIME_BUCKETS_NS.iter().position(|&le| ns <= le) {
+            if let Some(b) = self.scan_time_buckets.get(i) {
+                Self::add(b, 1);
+            }
+        }
+    }
+
     /// Adds one to a counter.
     pub fn inc(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
@@ -231,6 +268,16 @@ impl ProxyStats {
                 queue_bytes: get(&self.scan_queue_bytes),
                 queue_peak_bytes: get(&self.scan_queue_peak_bytes),
                 time_ms: get(&self.scan_time_ns) / 1_000_000,
+                time_ns: get(&self.scan_time_ns),
+                jobs: get(&self.scan_jobs),
+                time_buckets: self
+                    .scan_time_buckets
+                    .iter()
+                    .scan(0u64, |acc, b| {
+                        *acc = acc.saturating_add(get(b));
+                        Some(*acc)
+                    })
+                    .collect(),
                 unscanned_bytes: UnscannedBytes {
                     overload: get(&self.unscanned_overload_bytes),
                     limit: get(&self.unscanned_limit_bytes),
@@ -248,5 +295,24 @@ impl ProxyStats {
                 .map(|r| r.iter().cloned().collect())
                 .unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_time_histogram_is_cumulative_with_an_implied_inf_bucket() {
+        let s = ProxyStats::default();
+        for ns in [50_000, 100_000, 2_000_000, 2_000_000, 9_000_000_000] {
+            s.observe_scan(ns);
+        }
+        let c = s.snapshot().scan;
+        assert_eq!(c.jobs, 5);
+        assert_eq!(c.time_ns, 50_000 + 100_000 + 4_000_000 + 9_000_000_000);
+        // le=100µs: 2; le=500µs, 1ms: 2; le=5ms and above: 4; +Inf (jobs): 5.
+        assert_eq!(c.time_buckets, vec![2, 2, 2, 4, 4, 4, 4, 4, 4, 4]);
+        assert_eq!(c.time_buckets.len(), SCAN_TIME_BUCKETS_NS.len());
     }
 }

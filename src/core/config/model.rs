@@ -12,6 +12,25 @@ use serde::{Serialize, Serializer};
 pub const DEFAULT_MODE: Mode = Mode::Off;
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8118";
+/// Where `/metrics` listens when the operator turns it on and names no
+/// port (Prometheus' conventional exporter range). Metrics are off by default.
+pub const EXAMPLE_METRICS_LISTEN: &str = "127.0.0.1:9464";
+/// `on_finding` hook: default per-run time limit (the command is killed after it).
+pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 5_000;
+pub const MIN_HOOK_TIMEOUT_MS: u64 = 100;
+pub const MAX_HOOK_TIMEOUT_MS: u64 = 60_000;
+/// `on_finding` hook: runs at once.
+pub const DEFAULT_HOOK_MAX_CONCURRENT: u64 = 2;
+pub const MIN_HOOK_MAX_CONCURRENT: u64 = 1;
+pub const MAX_HOOK_MAX_CONCURRENT: u64 = 16;
+/// `on_finding` hook: findings waiting for a free run; more are dropped and counted.
+pub const DEFAULT_HOOK_MAX_QUEUE: u64 = 100;
+pub const MIN_HOOK_MAX_QUEUE: u64 = 0;
+pub const MAX_HOOK_MAX_QUEUE: u64 = 10_000;
+/// `on_finding` hook: findings below this severity do not run it.
+pub const DEFAULT_HOOK_MIN_SEVERITY: crate::core::finding::Severity =
+    crate::core::finding::Severity::High;
+
 /// Default home, relative to `$HOME`, when `NANOCLAW_TRAFFIC_GUARDIAN_HOME` is unset.
 pub const DEFAULT_HOME_SUBDIR: &str = ".config/nanoclaw/traffic-guardian";
 /// Default log directory, relative to home.
@@ -420,6 +439,23 @@ pub struct GuardianConfig {
     pub ring_capacity: usize,
     /// Time given to in-flight connections at stop.
     pub shutdown_grace_ms: u64,
+    /// Prometheus `/metrics` address; `None` (the default) serves none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Lets `metrics_listen` be a non-loopback address (default false).
+    pub metrics_allow_remote: bool,
+    /// A local command run for each finding at or above a severity.
+    pub on_finding: Option<FindingHook>,
+}
+
+/// The operator's local alert hook: `command` (argv, no shell; the first
+/// element an absolute path) gets one redacted finding as JSON on stdin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingHook {
+    pub command: Vec<String>,
+    pub min_severity: crate::core::finding::Severity,
+    pub timeout_ms: u64,
+    pub max_concurrent: u64,
+    pub max_queue: u64,
 }
 
 impl GuardianConfig {

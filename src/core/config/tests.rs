@@ -509,6 +509,158 @@ fn listen_forms() {
 }
 
 #[test]
+fn metrics_are_off_by_default_and_loopback_unless_allowed() {
+    let e = Env::new();
+    let r = e.with(json!({}));
+    let c = assert_ok(&r);
+    assert_eq!((c.metrics_listen, c.metrics_allow_remote), (None, false));
+    assert!(r.effective["metrics_listen"].is_null());
+    assert_eq!(r.effective["metrics_allow_remote"], false);
+    assert!(assert_ok(&e.with(json!({ "metrics_listen": null })))
+        .metrics_listen
+        .is_none());
+    for raw in [EXAMPLE_METRICS_LISTEN, "[::1]:0", "localhost:9100"] {
+        let r = e.with(json!({ "metrics_listen": raw }));
+        let c = assert_ok(&r);
+        assert!(
+            c.metrics_listen.is_some_and(|a| a.ip().is_loopback()),
+            "{raw}"
+        );
+        assert_eq!(
+            r.effective["metrics_listen"],
+            json!(c.metrics_listen.map(|a| a.to_string()))
+        );
+    }
+    // Not loopback: refused with the two ways out.
+    let i = assert_err(
+        &e.with(json!({ "metrics_listen": "0.0.0.0:9464" })),
+        "metrics_listen",
+        "is not loopback",
+    );
+    assert!(
+        i.hint.contains("127.0.0.1:9464") && i.hint.contains("metrics_allow_remote"),
+        "{}",
+        i.hint
+    );
+    let r = e.with(json!({ "metrics_listen": "0.0.0.0:9464", "metrics_allow_remote": true }));
+    assert_eq!(assert_ok(&r).metrics_listen.map(|a| a.port()), Some(9464));
+    // The proxy's own address, bad forms and types.
+    assert_err(
+        &e.with(json!({ "listen": "127.0.0.1:9464", "metrics_listen": "127.0.0.1:9464" })),
+        "metrics_listen",
+        "the proxy's own listen address",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": "127.0.0.1" })),
+        "metrics_listen",
+        "has no port",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": 9464 })),
+        "metrics_listen",
+        "must be a string",
+    );
+    assert_err(
+        &e.with(json!({ "metrics_listen": "127.0.0.1:9464", "metrics_allow_remote": "yes" })),
+        "metrics_allow_remote",
+        "must be a boolean",
+    );
+}
+
+#[test]
+fn on_finding_hook_is_typed_bounded_and_needs_an_absolute_executable() {
+    let e = Env::new();
+    let r = e.with(json!({}));
+    assert!(assert_ok(&r).on_finding.is_none());
+    assert!(r.effective["on_finding"].is_null());
+    let script = e.write_config("hook.sh", "#!/bin/sh\ncat >/dev/null\n");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o700)).unwrap();
+    let prog = script.to_string_lossy().to_string();
+    let r = e.with(json!({ "on_finding": { "command": [prog, "--channel", "ops"] } }));
+    let h = assert_ok(&r).on_finding.clone().unwrap();
+    assert_eq!(
+        h.command,
+        vec![prog.clone(), "--channel".into(), "ops".into()]
+    );
+    assert_eq!(
+        (h.min_severity, h.timeout_ms, h.max_concurrent, h.max_queue),
+        (
+            DEFAULT_HOOK_MIN_SEVERITY,
+            DEFAULT_HOOK_TIMEOUT_MS,
+            DEFAULT_HOOK_MAX_CONCURRENT,
+            DEFAULT_HOOK_MAX_QUEUE
+        )
+    );
+    assert_eq!(r.effective["on_finding"]["min_severity"], "high");
+    let r = e.with(json!({ "on_finding": { "command": [prog], "min_severity": "Critical", "timeout_ms": 100, "max_concurrent": 1, "max_queue": 0 } }));
+    assert_eq!(
+        assert_ok(&r).on_finding.as_ref().map(|h| h.max_queue),
+        Some(0)
+    );
+    for (v, field, needle) in [
+        (
+            json!({ "on_finding": { "command": ["notify"] } }),
+            "on_finding.command[0]",
+            "not an absolute path",
+        ),
+        (
+            json!({ "on_finding": { "command": [] } }),
+            "on_finding.command",
+            "is empty",
+        ),
+        (
+            json!({ "on_finding": {} }),
+            "on_finding.command",
+            "has no command",
+        ),
+        (
+            json!({ "on_finding": { "command": "/bin/true" } }),
+            "on_finding.command",
+            "must be an array",
+        ),
+        (
+            json!({ "on_finding": { "command": ["/nonexistent/hook"] } }),
+            "on_finding.command[0]",
+            "cannot use",
+        ),
+        (
+            json!({ "on_finding": { "command": [prog.clone()], "min_severity": "urgent" } }),
+            "on_finding.min_severity",
+            "unknown severity",
+        ),
+        (
+            json!({ "on_finding": { "command": [prog.clone()], "timeout_ms": 10 } }),
+            "on_finding.timeout_ms",
+            "outside 100",
+        ),
+        (
+            json!({ "on_finding": { "command": [prog.clone()], "max_concurrent": 0 } }),
+            "on_finding.max_concurrent",
+            "outside 1",
+        ),
+        (
+            json!({ "on_finding": true }),
+            "on_finding",
+            "must be an object",
+        ),
+    ] {
+        assert_err(&e.with(v), field, needle);
+    }
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o600)).unwrap();
+    let i = assert_err(
+        &e.with(json!({ "on_finding": { "command": [prog.clone()] } })),
+        "on_finding.command[0]",
+        "is not executable",
+    );
+    assert!(i.hint.starts_with("chmod +x"), "{}", i.hint);
+    assert_err(
+        &e.with(json!({ "on_finding": { "command": [prog], "comand": 1 } })),
+        "on_finding.comand",
+        "",
+    );
+}
+
+#[test]
 fn non_loopback_requires_auth() {
     let e = Env::new();
     // No declared runtime is a warning, not an error: NanoClaw's integration

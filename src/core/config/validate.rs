@@ -16,7 +16,7 @@ use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 18] = [
+pub const TOP_LEVEL_KEYS: [&str; 21] = [
     "mode",
     "listen",
     "home",
@@ -35,6 +35,17 @@ pub const TOP_LEVEL_KEYS: [&str; 18] = [
     "rotate_keep",
     "ring_capacity",
     "shutdown_grace_ms",
+    "metrics_listen",
+    "metrics_allow_remote",
+    "on_finding",
+];
+/// Keys accepted inside `on_finding`.
+pub const HOOK_KEYS: [&str; 5] = [
+    "command",
+    "min_severity",
+    "timeout_ms",
+    "max_concurrent",
+    "max_queue",
 ];
 /// Keys accepted inside `mitm`.
 pub const MITM_KEYS: [&str; 3] = ["enabled", "trusted_runtimes", "exclude_hosts"];
@@ -415,6 +426,13 @@ fn strip_unknown(layer: &mut Map<String, Value>, source: &str, is: &mut Issues) 
                 }
                 ok
             }),
+            ("on_finding", Value::Object(m)) => m.retain(|hk, _| {
+                let ok = HOOK_KEYS.contains(&hk.as_str());
+                if !ok {
+                    unknown_key(&format!("on_finding.{hk}"), hk, &HOOK_KEYS, source, is);
+                }
+                ok
+            }),
             ("runtimes", Value::Array(items)) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     if let Value::Object(m) = item {
@@ -636,6 +654,22 @@ impl Validator<'_> {
             false,
         );
         self.put("shutdown_grace_ms", &grace);
+        let hook = self.on_finding();
+        if let Some(h) = &hook {
+            self.eff.insert(
+                "on_finding".into(),
+                serde_json::to_value(h).unwrap_or(Value::Null),
+            );
+        }
+        let metrics = self.metrics(listen);
+        if let Some((addr, remote)) = &metrics {
+            self.eff.insert(
+                "metrics_listen".into(),
+                addr.map_or(Value::Null, |a| Value::from(a.to_string())),
+            );
+            self.eff
+                .insert("metrics_allow_remote".into(), Value::from(*remote));
+        }
 
         if let Some(h) = &home {
             self.check_dir("home", h);
@@ -663,6 +697,9 @@ impl Validator<'_> {
             rotate_keep: u32::try_from(rotate_keep?).ok()?,
             ring_capacity: usize::try_from(ring?).ok()?,
             shutdown_grace_ms: grace?,
+            metrics_listen: metrics?.0,
+            metrics_allow_remote: metrics?.1,
+            on_finding: hook?,
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
@@ -1292,6 +1329,250 @@ impl Validator<'_> {
             );
         }
         Some(effective)
+    }
+
+    /// A whole number in `[min, max]` inside a nested object.
+    fn nested_bounded(
+        &mut self,
+        field: &str,
+        v: Option<&Value>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Option<u64> {
+        match v {
+            None => Some(default),
+            Some(Value::Number(n)) => match n.as_u64().filter(|n| (min..=max).contains(n)) {
+                Some(n) => Some(n),
+                None => {
+                    self.is.error(
+                        field,
+                        format!("{field} is {n}, outside {min} – {max}"),
+                        format!("use a whole number between {min} and {max}"),
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.is.type_error(field, "a whole number", v);
+                None
+            }
+        }
+    }
+
+    /// `on_finding`: absent or null is no hook.
+    fn on_finding(&mut self) -> Option<Option<FindingHook>> {
+        let m = match self.merged.get("on_finding") {
+            None | Some(Value::Null) => return Some(None),
+            Some(Value::Object(m)) => m.clone(),
+            Some(v) => {
+                self.is.type_error(
+                    "on_finding",
+                    "an object {\"command\": [\"/absolute/path\", \"arg\", …], \"min_severity\", \"timeout_ms\", \"max_concurrent\", \"max_queue\"}",
+                    v,
+                );
+                return None;
+            }
+        };
+        let command = match m.get("command") {
+            None => {
+                self.is.error(
+                    "on_finding.command",
+                    "on_finding has no command",
+                    "give the command as an array, e.g. \"command\": [\"/usr/local/bin/notify-finding\"]; it gets the redacted finding as JSON on stdin",
+                );
+                None
+            }
+            Some(v @ Value::Array(_)) => {
+                let items = self.string_list("on_finding.command", Some(v));
+                items.and_then(|items| self.hook_command(items))
+            }
+            Some(v) => {
+                self.is.type_error(
+                    "on_finding.command",
+                    "an array of strings (argv; no shell), e.g. [\"/usr/local/bin/notify-finding\", \"--channel\", \"ops\"]",
+                    v,
+                );
+                None
+            }
+        };
+        let min_severity = match m.get("min_severity") {
+            None => Some(DEFAULT_HOOK_MIN_SEVERITY),
+            Some(Value::String(s)) => match s.parse::<crate::core::finding::Severity>() {
+                Ok(sev) => Some(sev),
+                Err(e) => {
+                    self.is.error(
+                        "on_finding.min_severity",
+                        e.to_string(),
+                        "use low, medium, high or critical (that level or worse runs the hook)",
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.is.type_error(
+                    "on_finding.min_severity",
+                    "a string (low, medium, high, critical)",
+                    v,
+                );
+                None
+            }
+        };
+        let timeout_ms = self.nested_bounded(
+            "on_finding.timeout_ms",
+            m.get("timeout_ms"),
+            DEFAULT_HOOK_TIMEOUT_MS,
+            MIN_HOOK_TIMEOUT_MS,
+            MAX_HOOK_TIMEOUT_MS,
+        );
+        let max_concurrent = self.nested_bounded(
+            "on_finding.max_concurrent",
+            m.get("max_concurrent"),
+            DEFAULT_HOOK_MAX_CONCURRENT,
+            MIN_HOOK_MAX_CONCURRENT,
+            MAX_HOOK_MAX_CONCURRENT,
+        );
+        let max_queue = self.nested_bounded(
+            "on_finding.max_queue",
+            m.get("max_queue"),
+            DEFAULT_HOOK_MAX_QUEUE,
+            MIN_HOOK_MAX_QUEUE,
+            MAX_HOOK_MAX_QUEUE,
+        );
+        Some(Some(FindingHook {
+            command: command?,
+            min_severity: min_severity?,
+            timeout_ms: timeout_ms?,
+            max_concurrent: max_concurrent?,
+            max_queue: max_queue?,
+        }))
+    }
+
+    /// argv with an absolute, existing, executable first element (no PATH
+    /// lookup, no shell). Looks at the filesystem read-only.
+    fn hook_command(&mut self, items: Vec<(String, String)>) -> Option<Vec<String>> {
+        let Some((_, program)) = items.first() else {
+            self.is.error(
+                "on_finding.command",
+                "on_finding.command is empty",
+                "give the program's absolute path first, e.g. [\"/usr/local/bin/notify-finding\"]",
+            );
+            return None;
+        };
+        if items.iter().any(|(_, a)| a.contains('\0')) {
+            self.is.error(
+                "on_finding.command",
+                "on_finding.command contains a NUL character",
+                "remove it",
+            );
+            return None;
+        }
+        let path = Path::new(program);
+        if !path.is_absolute() {
+            self.is.error(
+                "on_finding.command[0]",
+                format!("on_finding.command[0] {} is not an absolute path (the hook runs without a shell or PATH lookup)", q(program)),
+                "give the full path, e.g. \"/usr/local/bin/notify-finding\" (`command -v NAME` prints it)",
+            );
+            return None;
+        }
+        match fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if m.permissions().mode() & 0o111 == 0 {
+                        self.is.error(
+                            "on_finding.command[0]",
+                            format!("{} is not executable", path.display()),
+                            format!("chmod +x {}", path.display()),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Ok(_) => {
+                self.is.error(
+                    "on_finding.command[0]",
+                    format!("{} is not a file", path.display()),
+                    "give the path of the program to run",
+                );
+                return None;
+            }
+            Err(e) => {
+                self.is.error(
+                    "on_finding.command[0]",
+                    format!("cannot use {}: {e}", path.display()),
+                    "check the path exists and is readable by the guardian's user",
+                );
+                return None;
+            }
+        }
+        Some(items.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// `metrics_listen` (absent or null: off) and `metrics_allow_remote`.
+    /// The metrics name rules, groups and traffic volumes, so they stay on
+    /// loopback unless the operator explicitly allows another address.
+    fn metrics(&mut self, listen: Option<SocketAddr>) -> Option<(Option<SocketAddr>, bool)> {
+        let remote = match self.merged.get("metrics_allow_remote") {
+            None => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.is.type_error("metrics_allow_remote", "a boolean", v);
+                None
+            }
+        };
+        let raw = match self.merged.get("metrics_listen") {
+            None | Some(Value::Null) => return remote.map(|r| (None, r)),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => {
+                self.is.type_error(
+                    "metrics_listen",
+                    &format!(
+                        "a string such as \"{EXAMPLE_METRICS_LISTEN}\" (or null for no metrics)"
+                    ),
+                    v,
+                );
+                return None;
+            }
+        };
+        let note = self.note("metrics_listen");
+        let addr = match parse_listen(&raw) {
+            Ok(a) => a,
+            Err((msg, _)) => {
+                self.is.error(
+                    "metrics_listen",
+                    format!("metrics address{note} {msg}"),
+                    format!("use host:port, e.g. \"{EXAMPLE_METRICS_LISTEN}\", or remove the key to serve no metrics"),
+                );
+                return None;
+            }
+        };
+        let remote = remote?;
+        if !canonical(addr.ip()).is_loopback() && !remote {
+            self.is.error(
+                "metrics_listen",
+                format!(
+                    "metrics address {addr}{note} is not loopback: the metrics name rules, groups and traffic \
+                     volumes to anyone who can reach it"
+                ),
+                format!(
+                    "use a loopback address such as \"{EXAMPLE_METRICS_LISTEN}\" and scrape through an SSH tunnel \
+                     or a local agent, or set \"metrics_allow_remote\": true and firewall the port"
+                ),
+            );
+            return None;
+        }
+        if let Some(l) = listen.filter(|l| l.port() != 0 && *l == addr) {
+            self.is.error(
+                "metrics_listen",
+                format!("metrics address {addr} is the proxy's own listen address {l}"),
+                format!("give the metrics their own port, e.g. \"{EXAMPLE_METRICS_LISTEN}\""),
+            );
+            return None;
+        }
+        Some((Some(addr), remote))
     }
 
     fn allow_private(&mut self) -> Option<Vec<AllowedDestination>> {

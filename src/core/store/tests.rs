@@ -505,3 +505,47 @@ fn a_real_full_tmpfs_leaves_whole_lines_and_loses_nothing() {
     .unwrap();
     assert_eq!((page.findings.len(), page.skipped_lines), (n, 0));
 }
+
+/// The suppression list applies before the page limit: a page is full of
+/// unsuppressed findings, and `ignored` counts the whole query.
+#[test]
+fn suppressed_findings_are_left_out_before_paging_and_counted() {
+    use crate::core::ignore::IgnoreEntry;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FindingStore::open(opts(tmp.path())).unwrap();
+    for i in 0..30 {
+        let fp = if i % 3 == 0 { "known" } else { "fresh" };
+        store.record_findings(vec![finding(&format!("{fp}{i}"), "main", Severity::High)]);
+    }
+    let ignore = vec![IgnoreEntry {
+        id: "ign_000000000000".into(),
+        fingerprint: Some("known0".into()),
+        ..IgnoreEntry::default()
+    }];
+    let mut known_by_source = ignore.clone();
+    known_by_source.push(IgnoreEntry {
+        id: "ign_000000000001".into(),
+        source: Some("main".into()),
+        rule: Some("aws_access_key_id".into()),
+        ..IgnoreEntry::default()
+    });
+    let page = store
+        .query(&FindingQuery {
+            limit: Some(29),
+            ignore: ignore.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((page.findings.len(), page.ignored), (29, 1));
+    assert!(page.next_cursor.is_none());
+    assert!(page.findings.iter().all(|f| f.fingerprint != "known0"));
+    let all = store
+        .query(&FindingQuery {
+            limit: Some(100),
+            ignore: known_by_source,
+            include_ignored: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((all.findings.len(), all.ignored), (30, 30));
+}

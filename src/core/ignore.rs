@@ -1,0 +1,423 @@
+//! The operator's suppression list (`traffic-guardian ignore`), like
+//! gitleaks' `.gitleaksignore`: entries that keep known, accepted findings
+//! out of `findings` and `report`. Suppressed findings are still stored and
+//! counted; only listings leave them out.
+//!
+//! The list is one JSON document in the home ([`crate::core::home::IGNORE_FILE`]),
+//! written atomically at mode 0600. It holds only what findings already
+//! hold (keyed fingerprints, rule ids, masked destinations), never a secret.
+
+use crate::core::finding::{timestamp_now, Finding};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Value of `schema_version` in the ignore file.
+pub const IGNORE_SCHEMA_VERSION: &str = "clawsec-traffic-ignore/v1";
+/// Bound on the file read (a list this large is a mistake, not a baseline).
+const MAX_IGNORE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Bound on one entry's free text.
+const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IgnoreError {
+    #[error("cannot read the ignore list {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the ignore list {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the ignore list {path} is not valid ({message}); fix or delete it (`traffic-guardian ignore list` shows it once valid)")]
+    Invalid { path: PathBuf, message: String },
+    /// A malformed entry (the operator's invocation is wrong).
+    #[error("{0}")]
+    Entry(String),
+    #[error("already ignored by entry {id} (added {created_at}); `traffic-guardian ignore list` shows it")]
+    Duplicate { id: String, created_at: String },
+}
+
+/// One suppression. Every criterion that is set must match; an entry with
+/// none is refused (it would hide everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoreEntry {
+    /// `ign_` + 12 hex digits, derived from the criteria (so adding the
+    /// same entry twice is noticed).
+    pub id: String,
+    /// The finding this entry was made from (it and its folded repeats
+    /// match when no fingerprint is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    /// Keyed fingerprint: every occurrence of the same value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Rule id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Destination `host:port` as findings show it, or a bare host (any port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest: Option<String>,
+    /// Source (runtime group or client address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IgnoreDoc {
+    schema_version: String,
+    #[serde(default)]
+    entries: Vec<IgnoreEntry>,
+}
+
+fn dest_matches(want: &str, dest: &str) -> bool {
+    if want.eq_ignore_ascii_case(dest) {
+        return true;
+    }
+    // A bare host matches it on any port.
+    !want.contains(':')
+        && dest
+            .rsplit_once(':')
+            .is_some_and(|(host, _)| host.eq_ignore_ascii_case(want))
+}
+
+impl IgnoreEntry {
+    fn has_criteria(&self) -> bool {
+        self.finding_id.is_some()
+            || self.fingerprint.is_some()
+            || self.rule.is_some()
+            || self.dest.is_some()
+            || self.source.is_some()
+    }
+
+    /// Does this entry suppress `f`?
+    pub fn matches(&self, f: &Finding) -> bool {
+        if !self.has_criteria() {
+            return false;
+        }
+        let by_id = match (&self.fingerprint, &self.finding_id) {
+            (Some(fp), _) => f.fingerprint == *fp,
+            (None, Some(id)) => f.id == *id || f.repeats_of.as_deref() == Some(id.as_str()),
+            (None, None) => true,
+        };
+        by_id
+            && self.rule.as_ref().is_none_or(|r| f.pattern == *r)
+            && self.dest.as_ref().is_none_or(|d| dest_matches(d, &f.dest))
+            && self.source.as_ref().is_none_or(|s| f.source == *s)
+    }
+
+    fn derive_id(&self) -> String {
+        let mut h = Sha256::new();
+        // With a fingerprint, the finding it was taken from does not change
+        // what the entry matches, so it does not change the id either.
+        let finding_id = if self.fingerprint.is_some() {
+            &None
+        } else {
+            &self.finding_id
+        };
+        for part in [
+            finding_id,
+            &self.fingerprint,
+            &self.rule,
+            &self.dest,
+            &self.source,
+        ] {
+            h.update(part.as_deref().unwrap_or("").as_bytes());
+            h.update([0u8]);
+        }
+        let digest = h.finalize();
+        format!("ign_{}", hex::encode(digest.get(..6).unwrap_or_default()))
+    }
+}
+
+/// Is `f` suppressed by any of `entries`?
+pub fn is_ignored(entries: &[IgnoreEntry], f: &Finding) -> bool {
+    entries.iter().any(|e| e.matches(f))
+}
+
+/// The entries in `path`; a missing file is an empty list.
+pub fn load(path: &Path) -> Result<Vec<IgnoreEntry>, IgnoreError> {
+    let read = |source| IgnoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(read(e)),
+    };
+    if meta.len() > MAX_IGNORE_FILE_BYTES {
+        return Err(IgnoreError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("larger than {} MiB", MAX_IGNORE_FILE_BYTES >> 20),
+        });
+    }
+    let text = fs::read(path).map_err(read)?;
+    let doc: IgnoreDoc = serde_json::from_slice(&text).map_err(|e| IgnoreError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if doc.schema_version != IGNORE_SCHEMA_VERSION {
+        return Err(IgnoreError::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "schema_version is {:?}, expected {IGNORE_SCHEMA_VERSION:?}",
+                doc.schema_version.chars().take(60).collect::<String>()
+            ),
+        });
+    }
+    Ok(doc.entries)
+}
+
+/// Writes `entries` to `path` atomically (temp file + rename), mode 0600.
+pub fn save(path: &Path, entries: &[IgnoreEntry]) -> Result<(), IgnoreError> {
+    let write = |source| IgnoreError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let doc = IgnoreDoc {
+        schema_version: IGNORE_SCHEMA_VERSION.to_owned(),
+        entries: entries.to_vec(),
+    };
+    let mut text = serde_json::to_vec_pretty(&doc)
+        .map_err(|e| write(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    text.push(b'\n');
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::core::store::ensure_private_dir(dir).map_err(write)?;
+    }
+    let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(write)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(write)?;
+    }
+    Ok(())
+}
+
+fn clean(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, IgnoreError> {
+    match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.chars().count() > max => Err(IgnoreError::Entry(format!(
+            "--{field} is longer than {max} characters"
+        ))),
+        Some(s) if s.chars().any(char::is_control) => Err(IgnoreError::Entry(format!(
+            "--{field} contains control characters"
+        ))),
+        Some(s) => Ok(Some(s)),
+    }
+}
+
+/// Adds an entry (its id and time are filled in) and returns it. An entry
+/// with the same criteria as an existing one is refused.
+pub fn add(path: &Path, entry: IgnoreEntry) -> Result<IgnoreEntry, IgnoreError> {
+    let mut e = IgnoreEntry {
+        id: String::new(),
+        finding_id: clean("finding-id", entry.finding_id, 64)?,
+        fingerprint: clean("fingerprint", entry.fingerprint, 128)?,
+        rule: clean("rule", entry.rule, 128)?,
+        dest: clean("dest", entry.dest, 300)?,
+        source: clean("source", entry.source, 300)?,
+        reason: clean("reason", entry.reason, MAX_REASON_CHARS)?,
+        created_at: timestamp_now(),
+    };
+    if !e.has_criteria() {
+        return Err(IgnoreError::Entry(
+            "an ignore entry needs a finding id or fingerprint, or at least one of --rule, --dest, --source (an empty entry would hide every finding)".into(),
+        ));
+    }
+    e.id = e.derive_id();
+    let mut entries = load(path)?;
+    if let Some(old) = entries.iter().find(|x| x.id == e.id) {
+        return Err(IgnoreError::Duplicate {
+            id: old.id.clone(),
+            created_at: old.created_at.clone(),
+        });
+    }
+    entries.push(e.clone());
+    save(path, &entries)?;
+    Ok(e)
+}
+
+/// Removes the entry with this id; returns it, or `None` when absent.
+pub fn remove(path: &Path, id: &str) -> Result<Option<IgnoreEntry>, IgnoreError> {
+    let mut entries = load(path)?;
+    let Some(pos) = entries.iter().position(|e| e.id == id) else {
+        return Ok(None);
+    };
+    let gone = entries.remove(pos);
+    save(path, &entries)?;
+    Ok(Some(gone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::finding::{Direction, Severity, ThreatType, PLATFORM, SCHEMA_VERSION};
+
+    fn finding(id: &str, fp: &str, rule: &str, dest: &str, source: &str) -> Finding {
+        Finding {
+            schema_version: SCHEMA_VERSION.into(),
+            platform: PLATFORM.into(),
+            id: id.into(),
+            direction: Direction::Outbound,
+            protocol: "http".into(),
+            threat_type: ThreatType::Exfil,
+            pattern: rule.into(),
+            severity: Severity::High,
+            source: source.into(),
+            dest: dest.into(),
+            location: "body".into(),
+            snippet: "x".into(),
+            fingerprint: fp.into(),
+            count: 1,
+            decoded: None,
+            timestamp: "2026-01-01T00:00:00.000Z".into(),
+            repeats_of: None,
+        }
+    }
+
+    #[test]
+    fn every_set_criterion_must_match() {
+        let f = finding(
+            "tgf_1",
+            "fp1",
+            "aws_access_key_id",
+            "api.example.com:443",
+            "grp",
+        );
+        let e = |fp: Option<&str>, rule: Option<&str>, dest: Option<&str>, src: Option<&str>| {
+            IgnoreEntry {
+                fingerprint: fp.map(Into::into),
+                rule: rule.map(Into::into),
+                dest: dest.map(Into::into),
+                source: src.map(Into::into),
+                ..IgnoreEntry::default()
+            }
+        };
+        assert!(e(Some("fp1"), None, None, None).matches(&f));
+        assert!(!e(Some("fp2"), None, None, None).matches(&f));
+        assert!(e(Some("fp1"), Some("aws_access_key_id"), None, None).matches(&f));
+        assert!(!e(Some("fp1"), Some("github_token"), None, None).matches(&f));
+        assert!(e(None, None, Some("api.example.com"), None).matches(&f));
+        assert!(e(None, None, Some("API.example.com:443"), None).matches(&f));
+        assert!(!e(None, None, Some("api.example.com:80"), None).matches(&f));
+        assert!(!e(None, None, Some("example.com"), None).matches(&f));
+        assert!(e(None, None, None, Some("grp")).matches(&f));
+        assert!(!e(None, None, None, Some("other")).matches(&f));
+        // An entry without criteria matches nothing (never "everything").
+        assert!(!IgnoreEntry::default().matches(&f));
+    }
+
+    #[test]
+    fn a_finding_id_entry_matches_the_finding_and_its_folded_repeats() {
+        let e = IgnoreEntry {
+            finding_id: Some("tgf_1".into()),
+            ..IgnoreEntry::default()
+        };
+        assert!(e.matches(&finding("tgf_1", "a", "r", "h:1", "s")));
+        let mut repeat = finding("tgf_2", "a", "r", "h:1", "s");
+        assert!(!e.matches(&repeat));
+        repeat.repeats_of = Some("tgf_1".into());
+        assert!(e.matches(&repeat));
+    }
+
+    #[test]
+    fn add_list_remove_round_trip_with_a_private_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("home").join(crate::core::home::IGNORE_FILE);
+        assert!(load(&path).unwrap().is_empty());
+        let e = add(
+            &path,
+            IgnoreEntry {
+                fingerprint: Some("fp1".into()),
+                reason: Some("test key, revoked".into()),
+                ..IgnoreEntry::default()
+            },
+        )
+        .unwrap();
+        assert!(e.id.starts_with("ign_") && e.id.len() == 16, "{}", e.id);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = add(
+            &path,
+            IgnoreEntry {
+                fingerprint: Some("fp1".into()),
+                ..IgnoreEntry::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            again.contains("already ignored") && again.contains(&e.id),
+            "{again}"
+        );
+        assert_eq!(load(&path).unwrap(), vec![e.clone()]);
+        assert_eq!(remove(&path, "ign_nope").unwrap(), None);
+        assert_eq!(remove(&path, &e.id).unwrap(), Some(e));
+        assert!(load(&path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn empty_and_malformed_entries_are_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(crate::core::home::IGNORE_FILE);
+        let err = add(
+            &path,
+            IgnoreEntry {
+                reason: Some("why".into()),
+                rule: Some("  ".into()),
+                ..IgnoreEntry::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("needs a finding id or fingerprint"), "{err}");
+        let err = add(
+            &path,
+            IgnoreEntry {
+                rule: Some("r".into()),
+                reason: Some("a\x1b[31m".into()),
+                ..IgnoreEntry::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--reason contains control"), "{err}");
+        fs::write(&path, b"{\"schema_version\":\"other/v9\"}").unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("schema_version") && err.contains("fix or delete"),
+            "{err}"
+        );
+        fs::write(&path, b"not json").unwrap();
+        assert!(matches!(load(&path), Err(IgnoreError::Invalid { .. })));
+    }
+}
