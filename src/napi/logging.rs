@@ -7,7 +7,10 @@
 //! lifecycle facts, destinations and counters — never header values, bodies,
 //! paths or queries (the hardening tests run with `RUST_LOG=trace` to prove it).
 
+use crate::core::finding::Direction;
 use crate::core::redact::mask_labels;
+use crate::core::rules::registry::builtin_for;
+use crate::core::rules::RuleSet;
 use std::sync::Once;
 
 static INIT: Once = Once::new();
@@ -43,7 +46,9 @@ struct MaskingWriter<W>(W);
 
 impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let masked = mask_labels(&String::from_utf8_lossy(buf), |_| false);
+        let masked = mask_labels(&String::from_utf8_lossy(buf), |label| {
+            credential_rules().is_some_and(|rules| rules.has_credential(label))
+        });
         self.0.write_all(masked.as_bytes())?;
         Ok(buf.len())
     }
@@ -51,6 +56,15 @@ impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
     }
+}
+
+/// The built-in credential rules, for masking log labels the shape
+/// heuristic lets through (a lower-cased key without digits).
+fn credential_rules() -> Option<&'static RuleSet> {
+    static RULES: std::sync::OnceLock<Option<RuleSet>> = std::sync::OnceLock::new();
+    RULES
+        .get_or_init(|| RuleSet::compile(builtin_for(Direction::Outbound)).ok())
+        .as_ref()
 }
 
 /// Installs the stderr subscriber once per process, if a filter is set.
@@ -76,6 +90,37 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::requested_level;
+
+    /// Hosts arrive lower-cased: an AWS key id of letters only has no digit
+    /// and no upper case for the shape heuristic, so the rules catch it.
+    #[test]
+    fn log_lines_mask_keys_in_host_labels_whatever_their_shape() {
+        use std::io::Write as _;
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz";
+        for round in 0..50usize {
+            let mut bytes = [0u8; 16];
+            let _ = getrandom::fill(&mut bytes);
+            let random: String = bytes
+                .iter()
+                .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+                .collect();
+            let key = format!("akia{random}");
+            let mut out = super::MaskingWriter(Vec::new());
+            let line =
+                format!("DEBUG CONNECT: blind tunnel dest={key}.exfil.invalid:443 round={round}\n");
+            out.write_all(line.as_bytes()).expect("write");
+            let text = String::from_utf8(out.0).expect("utf-8");
+            assert!(!text.contains(&key[4..]), "{text}");
+            assert!(text.contains("[MASKED].exfil.invalid:443"), "{text}");
+        }
+        let mut out = super::MaskingWriter(Vec::new());
+        out.write_all(b"dest=objects.githubusercontent.com:443 path=/usr/share/doc\n")
+            .expect("write");
+        assert_eq!(
+            out.0,
+            b"dest=objects.githubusercontent.com:443 path=/usr/share/doc\n".to_vec()
+        );
+    }
 
     #[test]
     fn only_our_level_is_taken_from_the_filter() {

@@ -408,6 +408,25 @@ impl RuleSet {
         });
     }
 
+    /// Whether a credential rule matches anywhere in `text`, as written or
+    /// upper-cased (host names arrive lower-cased). For masking labels of
+    /// hosts and log lines, where a false alarm only hides a label.
+    pub fn has_credential(&self, text: &[u8]) -> bool {
+        let mut spans = Vec::new();
+        [text.to_vec(), text.to_ascii_uppercase()].iter().any(|t| {
+            self.spans(t, &mut spans);
+            spans.iter().any(|(ri, span)| {
+                self.rules.get(*ri).is_some_and(|rule| {
+                    rule.is_secret()
+                        && rule
+                            .regex
+                            .search(&regex_automata::Input::new(t).span(span.clone()))
+                            .is_some()
+                })
+            })
+        })
+    }
+
     /// Indices of the rules whose keywords occur in `text`, ascending.
     pub fn candidates(&self, text: &[u8], out: &mut Vec<usize>) {
         out.clear();
