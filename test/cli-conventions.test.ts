@@ -5,41 +5,26 @@
  * to the terminal width, and `start --log-file` with real loopback traffic.
  * No output and no file holds a secret.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
+import { CLI_BIN, cliSandbox } from './helpers/cli-sandbox.js';
 import { fakeAnthropicKey, fakeAwsAccessKeyId, findLeaks } from './helpers/secrets.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 
 const AWS = fakeAwsAccessKeyId();
 const ANTHROPIC = fakeAnthropicKey();
 const SECRETS = [AWS, ANTHROPIC];
-const outputs: string[] = [];
-
-const tmp = mkdtempSync(join(tmpdir(), 'tg-conv-'));
-const HOME = join(tmp, 'home');
-const LOGS = join(tmp, 'logs');
-mkdirSync(HOME, { recursive: true });
-mkdirSync(LOGS, { recursive: true });
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp, NANOCLAW_TRAFFIC_GUARDIAN_HOME: HOME, NANOCLAW_TRAFFIC_GUARDIAN_LOG_DIR: LOGS, ...extra };
-}
-
-function run(args: string[], extra: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(extra), encoding: 'utf8', timeout: 20_000 });
-  outputs.push(r.stdout, r.stderr);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sandbox = cliSandbox('tg-conv-');
+const { tmp, outputs, run } = sandbox;
+const HOME = sandbox.home;
+const LOGS = sandbox.logs;
+const BIN = CLI_BIN;
+const env = sandbox.env;
 
 function jsonl(text: string): Record<string, unknown>[] {
   return text

@@ -6,39 +6,23 @@
  * `scan --baseline` reports only what is new. No output and no file holds
  * a secret.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { cliSandbox } from './helpers/cli-sandbox.js';
 import { fakeAnthropicKey, fakeAwsAccessKeyId, findLeaks } from './helpers/secrets.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 
 const AWS = fakeAwsAccessKeyId();
 const ANTHROPIC = fakeAnthropicKey();
 const SECRETS = [AWS, ANTHROPIC];
-const outputs: string[] = [];
-
-const tmp = mkdtempSync(join(tmpdir(), 'tg-ignore-'));
-const HOME = join(tmp, 'home');
-const LOGS = join(tmp, 'logs');
-mkdirSync(HOME, { recursive: true });
-mkdirSync(LOGS, { recursive: true });
-
-function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp, NANOCLAW_TRAFFIC_GUARDIAN_HOME: HOME, NANOCLAW_TRAFFIC_GUARDIAN_LOG_DIR: LOGS },
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  outputs.push(r.stdout, r.stderr);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sandbox = cliSandbox('tg-ignore-');
+const { tmp, outputs, run } = sandbox;
+const HOME = sandbox.home;
+const LOGS = sandbox.logs;
+const env = sandbox.env;
 
 function jsonl(text: string): Record<string, unknown>[] {
   return text

@@ -646,6 +646,30 @@ mod simd {
         _mm_set1_epi8, _mm_sub_epi8,
     };
 
+    /// High nibble 0..F: its group's bit (2x: 1, 3x: 2, 4x and 6x: 4, 5x: 8,
+    /// 7x: 16; 0x80 and up: none).
+    const B64_HI_NIBBLE: [i8; 16] = [0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0];
+    /// Low nibble 0..F: the groups that accept it (2x: + - /, 3x: 0-9,
+    /// 4x and 6x: 1-F, 5x: 0-A and F for `_`, 7x: 0-A).
+    const B64_LO_NIBBLE: [i8; 16] = [
+        2 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        2 | 4 | 8 | 16,
+        4 | 8 | 16,
+        1 | 4,
+        4,
+        1 | 4,
+        4,
+        1 | 4 | 8,
+    ];
+
     /// Bit i set when byte i of the 64 is a base64-class byte, with AVX2
     /// nibble lookups (two shuffles per 32 bytes). Call only when the CPU
     /// has AVX2.
@@ -657,56 +681,20 @@ mod simd {
     #[target_feature(enable = "avx2")]
     unsafe fn base64_mask64_avx2(bytes: &[u8; 64]) -> u64 {
         use std::arch::x86_64::{
-            _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-            _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
-            _mm256_srli_epi16,
+            _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+            _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+            _mm256_srli_epi16, _mm_loadu_si128,
         };
         // A byte is base64-class when the bit its high nibble selects is set
-        // for its low nibble: 2x: + - /, 3x: 0-9, 4x and 6x: 1-F,
-        // 5x: 0-A and F (`_`), 7x: 0-A. Bytes of 0x80 and up select nothing.
+        // for its low nibble (the two tables above).
         // SAFETY (whole block): AVX2 is enabled for this function and the
-        // caller checked the CPU; the two loads read bytes[0..32] and
+        // caller checked the CPU; the table loads read 16-byte arrays, and the two loads read bytes[0..32] and
         // bytes[32..64] of a 64-byte array.
         unsafe {
-            let hi_lut = _mm256_setr_epi8(
-                0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0,
-                0, 0, 0, 0, 0,
-            );
-            // Low nibble 0..F: which high-nibble groups accept it.
-            let lo_lut = _mm256_setr_epi8(
-                2 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                4 | 8 | 16,
-                1 | 4,
-                4,
-                1 | 4,
-                4,
-                1 | 4 | 8,
-                2 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                2 | 4 | 8 | 16,
-                4 | 8 | 16,
-                1 | 4,
-                4,
-                1 | 4,
-                4,
-                1 | 4 | 8,
-            );
+            // One 16-entry table per lane: the shuffles look up within a lane.
+            let lut = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+            let hi_lut = lut(&B64_HI_NIBBLE);
+            let lo_lut = lut(&B64_LO_NIBBLE);
             let nibble = _mm256_set1_epi8(0x0f);
             let zero = _mm256_setzero_si256();
             let half = |x| {
