@@ -110,11 +110,11 @@ macro_rules! path_intent {
         concat!(
             // a command and up to four option- or path-like arguments
             r#"(?:(?:^|[\s;&|(`"'])(?:sudo\s{1,4})?(?:cat|tac|less|more|head|tail|nl|strings|xxd|od|hexdump|base64|base32|cp|mv|scp|rsync|sftp|tar\s{1,4}-?[A-Za-z]{1,6}|zip(?:\s{1,4}-[rq]{1,2})?|7z\s{1,4}a|gzip|bzip2|xz|curl|wget|nc|ncat|socat|source|gpg|openssl|grep|type|copy|xcopy|Get-Content|gc)(?:\s{1,4}|["']\s{0,2},\s{0,2}["'])"#,
-            r#"(?:(?:-{1,2}[A-Za-z0-9][^\s"';&|<>]{0,40}|[^\s"';&|<>]{0,40}[/.~$@:=%][^\s"';&|<>]{0,40})(?:\s{1,4}|["']\s{0,2},\s{0,2}["'])){0,3}"#,
+            r#"(?:(?:-{1,2}[A-Za-z0-9][^\s"';&|<>]{0,30}|[^\s"';&|<>]{0,30}[/.~$@:=%][^\s"';&|<>]{0,30})(?:\s{1,4}|["']\s{0,2},\s{0,2}["'])){0,3}"#,
             // a JSON field, a query or form parameter, a request line, a URL
             r#"|"[A-Za-z0-9_ .-]{1,40}"\s{0,3}:\s{0,3}|(?:^|[?&])[A-Za-z0-9_.\[\]-]{1,40}=|(?:GET|HEAD|POST|PUT|DELETE|PATCH)\s{1,4}|[a-z]{2,8}://[A-Za-z0-9.:@_-]{1,253})"#,
             // an optional quote and directory part, then the path itself
-            r#"["']?(?:[^\s"'<>|;&,()]{0,120}?(?:[/=@:\\]|%2[Ff]))?"#,
+            r#"["']?(?:[^\s"'<>|;&,()]{0,80}?(?:[/=@:\\]|%2[Ff]))?"#,
             $body
         )
     };
@@ -127,8 +127,19 @@ macro_rules! query_left {
     };
 }
 
+/// A credential in a URL, webhook or netrc line found by its scheme or host
+/// (`postgres://`, `hooks.slack.com/`): a word boundary, which takes no byte,
+/// so the regex keeps its literal prefix and stays cheap on the many `://`
+/// of ordinary pages.
+macro_rules! word {
+    ($pattern:literal) => {
+        concat!(r"(?-u:\b)", $pattern)
+    };
+}
+
 /// Left boundaries an EXFIL pattern may start with (see `token!`).
 pub const LEFT_BOUNDARIES: &[&str] = &[
+    r"(?-u:\b)",
     query_left!(),
     concat!(token_left!(), "(?P<secret>"),
     concat!(token_left_nodot!(), "(?P<secret>"),
@@ -742,7 +753,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "slack_webhook_url",
         description: "Slack incoming webhook / workflow trigger URL (anyone holding it can post)",
         keywords: &["hooks.slack.com"],
-        pattern: named!(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>T[A-Z0-9]{8,12}/[A-Za-z0-9]{8,12}/[A-Za-z0-9/]{20,60})(?-u:\b)"),
+        pattern: word!(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>T[A-Z0-9]{8,12}/[A-Za-z0-9]{8,12}/[A-Za-z0-9/]{20,60})(?-u:\b)"),
         expected_hosts: &["hooks.slack.com"],
         examples: &[
             "https://hooks.slack.com/services/T«upalnum:10»/B«upalnum:10»/«alnum:24»",
@@ -755,7 +766,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "discord_webhook_url",
         description: "Discord webhook URL with its token",
         keywords: &["discord"],
-        pattern: named!(r"discord(?:app)?\.com/api/(?:v[0-9]{1,2}/)?webhooks/[0-9]{17,20}/(?P<secret>[A-Za-z0-9_-]{60,72})(?:[^0-9A-Za-z_-]|$)"),
+        pattern: word!(r"discord(?:app)?\.com/api/(?:v[0-9]{1,2}/)?webhooks/[0-9]{17,20}/(?P<secret>[A-Za-z0-9_-]{60,72})(?:[^0-9A-Za-z_-]|$)"),
         expected_hosts: &["discord.com", "discordapp.com"],
         examples: &["https://discord.com/api/webhooks/«digit:19»/«b64url:67»a", r#"{"url":"https://discordapp.com/api/webhooks/«digit:18»/«alnum:68»"}"#],
         counter_examples: &["https://discord.com/api/webhooks/123/abc"],
@@ -1463,7 +1474,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "cloudinary_url",
         description: "Cloudinary URL carrying the API secret (cloudinary://key:secret@cloud)",
         keywords: &["cloudinary://"],
-        pattern: named!(r"cloudinary://[0-9]{10,20}:(?P<secret>[A-Za-z0-9_-]{20,40})@[A-Za-z0-9_-]{1,64}"),
+        pattern: word!(r"cloudinary://[0-9]{10,20}:(?P<secret>[A-Za-z0-9_-]{20,40})@[A-Za-z0-9_-]{1,64}"),
         expected_hosts: &["api.cloudinary.com"],
         examples: &["CLOUDINARY_URL=cloudinary://«digit:15»:«b64url:27»@demo-cloud", r#"{"url":"cloudinary://«digit:15»:«alnum:27»@acme"}"#],
         counter_examples: &["CLOUDINARY_URL=cloudinary://<api_key>:<api_secret>@<cloud_name>"],
@@ -1599,7 +1610,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         description: "Microsoft Teams / Office 365 incoming webhook URL (anyone holding it can post)",
         severity: Severity::Medium,
         keywords: &["webhook.office.com"],
-        pattern: named!(r"webhook\.office\.com/webhookb2/(?P<secret>[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}(?:/[A-Za-z0-9_-]{20,60})?)"),
+        pattern: word!(r"webhook\.office\.com/webhookb2/(?P<secret>[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}(?:/[A-Za-z0-9_-]{20,60})?)"),
         expected_hosts: &[".webhook.office.com"],
         examples: &["https://acme.webhook.office.com/webhookb2/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»@«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/IncomingWebhook/«hex:32»/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»", r#"{"url":"https://x.webhook.office.com/webhookb2/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»@«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/IncomingWebhook/«hex:32»/«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»/V2«b64url:40»"}"#],
         counter_examples: &["https://acme.webhook.office.com/webhookb2/"],
@@ -1610,7 +1621,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         description: "Zapier catch hook URL (anyone holding it can trigger the Zap)",
         severity: Severity::Medium,
         keywords: &["hooks.zapier.com"],
-        pattern: named!(r"hooks\.zapier\.com/hooks/catch/(?P<secret>[0-9]{5,12}/[A-Za-z0-9]{5,12})(?-u:\b)"),
+        pattern: word!(r"hooks\.zapier\.com/hooks/catch/(?P<secret>[0-9]{5,12}/[A-Za-z0-9]{5,12})(?-u:\b)"),
         expected_hosts: &["hooks.zapier.com"],
         examples: &["https://hooks.zapier.com/hooks/catch/«digit:8»/«loalnum:7»/", r#"{"hook":"https://hooks.zapier.com/hooks/catch/«digit:7»/«alnum:6»"}"#],
         counter_examples: &["https://hooks.zapier.com/hooks/catch/"],
@@ -1659,7 +1670,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "url_basic_auth",
         description: "Credentials embedded in an http(s)/ftp URL (scheme://user:password@host)",
         keywords: &["://"],
-        pattern: named!(r#"(?i:https?|ftps?|sftp|git\+https|ssh)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
+        pattern: word!(r#"(?i:https?|ftps?|sftp|git\+https|ssh)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         severity: Severity::Medium,
@@ -1671,7 +1682,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "database_url_postgres",
         description: "PostgreSQL connection URL with a password",
         keywords: &["postgres"],
-        pattern: named!(r#"(?i:postgres(?:ql)?(?:\+[a-z0-9]{1,16})?)://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._\[\]:-]{1,253}"#),
+        pattern: word!(r#"(?i:postgres(?:ql)?(?:\+[a-z0-9]{1,16})?)://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._\[\]:-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["DATABASE_URL=postgres://app:«alnum:24»@db.internal:5432/app", r#"{"dsn":"postgresql+asyncpg://u:«alnum:18»@10.0.0.5/db"}"#],
@@ -1682,7 +1693,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "database_url_mysql",
         description: "MySQL/MariaDB connection URL with a password",
         keywords: &["mysql", "mariadb"],
-        pattern: named!(r#"(?i:mysql(?:x)?|mariadb)(?:\+[a-z0-9]{1,16})?://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._()\[\]:-]{1,253}"#),
+        pattern: word!(r#"(?i:mysql(?:x)?|mariadb)(?:\+[a-z0-9]{1,16})?://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._()\[\]:-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["DATABASE_URL=mysql://root:«alnum:20»@127.0.0.1:3306/db", "mysql+pymysql://svc:«alnum:20»@db.example.com/x"],
@@ -1693,7 +1704,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "database_url_mongodb",
         description: "MongoDB connection URL (mongodb:// or mongodb+srv://) with a password",
         keywords: &["mongodb"],
-        pattern: named!(r#"(?i:mongodb(?:\+srv)?)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._,:-]{1,253}"#),
+        pattern: word!(r#"(?i:mongodb(?:\+srv)?)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._,:-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["MONGODB_URI=mongodb+srv://app:«alnum:20»@cluster0.ab1cd.mongodb.net/?retryWrites=true", r#"{"uri":"mongodb://admin:«alnum:16»@m1:27017,m2:27017/db"}"#],
@@ -1704,7 +1715,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "database_url_redis",
         description: "Redis connection URL (redis:// or rediss://) with a password",
         keywords: &["redis"],
-        pattern: named!(r#"(?i:rediss?)://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
+        pattern: word!(r#"(?i:rediss?)://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["REDIS_URL=redis://:«alnum:32»@cache.internal:6379/0", "rediss://default:«alnum:32»@x.upstash.io:6379"],
@@ -1715,7 +1726,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "database_url_other",
         description: "AMQP/SQL Server/ClickHouse/CouchDB/Neo4j URL with a password",
         keywords: &["amqp", "mssql", "sqlserver", "clickhouse", "couchdb", "neo4j"],
-        pattern: named!(r#"(?i:amqps?|mssql|sqlserver|clickhouse|couchdbs?|neo4j(?:\+s)?)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
+        pattern: word!(r#"(?i:amqps?|mssql|sqlserver|clickhouse|couchdbs?|neo4j(?:\+s)?)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["AMQP_URL=amqps://app:«alnum:20»@b-1.mq.example.com:5671", "neo4j+s://neo4j:«alnum:20»@abc.databases.neo4j.io"],
@@ -1726,7 +1737,7 @@ pub static EXFIL_RULES: &[RuleSpec] = &[
         id: "netrc_credentials",
         description: "netrc entry with a password (machine … login … password …)",
         keywords: &["password"],
-        pattern: named!(r"machine\s{1,5}[A-Za-z0-9._-]{1,253}\s{1,5}login\s{1,5}[^\s]{1,128}\s{1,5}password\s{1,5}(?P<secret>[^\s]{3,256})"),
+        pattern: word!(r"machine\s{1,5}[A-Za-z0-9._-]{1,253}\s{1,5}login\s{1,5}[^\s]{1,128}\s{1,5}password\s{1,5}(?P<secret>[^\s]{3,256})"),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
         examples: &["machine api.example.com login bot password «alnum:24»\n", "machine github.com\n  login me\n  password «alnum:30»"],
