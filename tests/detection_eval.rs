@@ -1,0 +1,212 @@
+//! The detector's own evaluation: an attack corpus written for this project
+//! (families in `eval/cases.rs`, fake secrets generated at test time in the
+//! real formats) and a benign corpus of real text from this machine (the
+//! bench corpus, `benches/common/corpus.rs`), both scanned through the full
+//! detector. It reports recall per family, false positives per MB and leaks,
+//! and holds each figure to a floor that may only ever be raised.
+//!
+//! Run `cargo test --release --target x86_64-unknown-linux-gnu --test
+//! detection_eval -- --nocapture` to see the table.
+
+#[path = "eval/cases.rs"]
+mod cases;
+#[path = "../benches/common/corpus.rs"]
+mod corpus;
+
+use std::collections::BTreeMap;
+use traffic_guardian::core::finding::{Direction, Finding};
+use traffic_guardian::core::rules::template::expand_seeded;
+use traffic_guardian::core::scan::{Detector, DetectorOptions, ScanContext};
+
+use cases::{Family, FAMILIES};
+use corpus::{Class, Sources};
+
+/// Real benign text per class (docs, code, HTML, minified JS, API JSON).
+const BENIGN_CLASS_CAP: usize = 3 << 20;
+const BENIGN_CLASSES: [Class; 5] = [
+    Class::Docs,
+    Class::Code,
+    Class::Html,
+    Class::MinifiedJs,
+    Class::ApiJson,
+];
+/// The piece size a proxy feeds the detector.
+const PIECE: usize = 1 << 20;
+
+fn detector() -> Detector {
+    Detector::builtin(DetectorOptions::default()).expect("built-in rules compile")
+}
+
+/// Every text field of a finding, where a secret must never appear.
+fn fields(f: &Finding) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        f.snippet,
+        f.dest,
+        f.location,
+        f.source,
+        f.fingerprint,
+        f.decoded.as_deref().unwrap_or("")
+    )
+}
+
+struct FamilyResult {
+    found: usize,
+    total: usize,
+    missed: Vec<String>,
+    leaks: Vec<String>,
+}
+
+fn run_family(d: &Detector, fam: &Family) -> FamilyResult {
+    let mut r = FamilyResult {
+        found: 0,
+        total: 0,
+        missed: Vec::new(),
+        leaks: Vec::new(),
+    };
+    for (i, template) in fam.cases.iter().enumerate() {
+        let ex = expand_seeded(template, 0x5eed_0000 + i as u64).expect("valid case template");
+        let ctx = ScanContext::new(fam.direction, "https", "main", "collect.example.net:443");
+        let findings: Vec<Finding> = d.scan_text(&ctx, "body", ex.text.as_bytes());
+        r.total += 1;
+        let hit = findings
+            .iter()
+            .any(|f| f.threat_type.direction() == fam.direction);
+        if hit {
+            r.found += 1;
+        } else {
+            r.missed.push(ex.text.clone());
+        }
+        for f in &findings {
+            let all = fields(f);
+            for part in ex.random_parts.iter().filter(|p| p.len() >= 8) {
+                if all.contains(part.as_str()) {
+                    r.leaks.push(format!("{}: {all}", f.pattern));
+                }
+            }
+        }
+    }
+    r
+}
+
+#[test]
+fn attack_families_meet_their_recall_floors_without_leaks() {
+    let d = detector();
+    let mut failures = Vec::new();
+    println!(
+        "{:<28} {:>6} {:>6} {:>7} {:>7}",
+        "family", "found", "cases", "recall", "floor"
+    );
+    for fam in FAMILIES {
+        let r = run_family(&d, fam);
+        let recall = r.found as f64 / r.total.max(1) as f64;
+        println!(
+            "{:<28} {:>6} {:>6} {:>6.1}% {:>6.1}%",
+            fam.name,
+            r.found,
+            r.total,
+            recall * 100.0,
+            fam.floor * 100.0
+        );
+        for m in &r.missed {
+            println!("    missed: {}", m.chars().take(160).collect::<String>());
+        }
+        if recall + 1e-9 < fam.floor {
+            failures.push(format!(
+                "{}: recall {:.3} below floor {:.3}; missed {:#?}",
+                fam.name, recall, fam.floor, r.missed
+            ));
+        }
+        if !r.leaks.is_empty() {
+            failures.push(format!("{}: secrets leaked: {:#?}", fam.name, r.leaks));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// False positives on real benign text: findings per MB in each direction.
+#[test]
+fn real_benign_text_stays_under_the_false_positive_ceiling() {
+    let d = detector();
+    let corpus = corpus::build(&Sources::machine(), BENIGN_CLASS_CAP);
+    let mut total_bytes = 0usize;
+    let mut per_dir: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for class in BENIGN_CLASSES {
+        let Some(c) = corpus.get(class) else { continue };
+        total_bytes += c.bytes.len();
+        for dir in [Direction::Inbound, Direction::Outbound] {
+            let ctx = ScanContext::new(dir, "https", "main", "docs.example.org:443");
+            for piece in c.pieces(PIECE) {
+                for f in d.scan_text(&ctx, "body", piece) {
+                    per_dir.entry(dir.as_str()).or_default().push(format!(
+                        "{} [{}] {}",
+                        f.pattern,
+                        class.name(),
+                        f.snippet.chars().take(140).collect::<String>()
+                    ));
+                }
+            }
+        }
+    }
+    let mb = total_bytes as f64 / f64::from(1u32 << 20);
+    println!("benign corpus: {mb:.1} MB");
+    let mut failures = Vec::new();
+    for dir in [Direction::Inbound, Direction::Outbound] {
+        let hits = per_dir.get(dir.as_str()).cloned().unwrap_or_default();
+        let per_10mb = hits.len() as f64 / mb * 10.0;
+        println!(
+            "{}: {} findings, {per_10mb:.2} per 10 MB",
+            dir.as_str(),
+            hits.len()
+        );
+        for h in &hits {
+            println!("    {h}");
+        }
+        if per_10mb > MAX_FINDINGS_PER_10MB {
+            failures.push(format!(
+                "{}: {per_10mb:.2} per 10 MB: {hits:#?}",
+                dir.as_str()
+            ));
+        }
+    }
+    // The corpus must be big enough to mean something on this machine.
+    assert!(mb >= 4.0, "benign corpus only {mb:.1} MB");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Ceiling of findings per 10 MB of real benign text, per direction (may only go down).
+const MAX_FINDINGS_PER_10MB: f64 = 1.0;
+
+/// Benign lookalikes (mentions, placeholders, prose): at most 2 % may raise anything.
+#[test]
+fn benign_lookalikes_stay_under_two_percent() {
+    let d = detector();
+    let mut hits = Vec::new();
+    for (i, (dir, template)) in cases::BENIGN.iter().enumerate() {
+        let text = expand_seeded(template, i as u64)
+            .expect("valid template")
+            .text;
+        let ctx = ScanContext::new(*dir, "https", "main", "docs.example.org:443");
+        let f = d.scan_text(&ctx, "body", text.as_bytes());
+        if !f.is_empty() {
+            hits.push(format!(
+                "{}: {text} -> {:?}",
+                dir.as_str(),
+                f.iter().map(|f| f.pattern.as_str()).collect::<Vec<_>>()
+            ));
+        }
+    }
+    let rate = hits.len() as f64 / cases::BENIGN.len() as f64;
+    println!(
+        "benign lookalikes: {} of {} raise a finding",
+        hits.len(),
+        cases::BENIGN.len()
+    );
+    for h in &hits {
+        println!("    {h}");
+    }
+    assert!(rate <= MAX_BENIGN_RATE, "{hits:#?}");
+}
+
+/// Share of benign lookalikes allowed to raise a finding (may only go down).
+const MAX_BENIGN_RATE: f64 = 0.02;
