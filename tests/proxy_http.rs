@@ -156,6 +156,8 @@ async fn secret_split_across_upload_chunks_is_found_and_keepalive_requests_each_
         .unwrap();
     let res = conn.send_request(req).await.unwrap();
     let _ = res.into_body().collect().await.unwrap();
+    // Findings come from the scan pool: wait for it before counting.
+    engine.scan_idle().await;
     let bodies = sink
         .all()
         .into_iter()
