@@ -335,6 +335,9 @@ impl ProxyEngine {
             .preserve_header_case(true)
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
+        // HTTP/2 (ALPN `h2` inside intercepted TLS, or the h2c preface in
+        // plaintext) is served as well; hyper picks by the client's first bytes.
+        http.http2().timer(TokioTimer::new());
 
         // Idle upstream connections expire instead of lingering for the life of the process.
         let mut client = Client::builder(TokioExecutor::new());
@@ -343,6 +346,10 @@ impl ProxyEngine {
             .http1_preserve_header_case(true)
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
+        let client_h2c = client
+            .clone()
+            .http2_only(true)
+            .build(connector.clone().h2c());
         let client = client.build(connector.clone());
 
         let (closing_tx, closing_rx) = watch::channel(false);
@@ -362,6 +369,7 @@ impl ProxyEngine {
                 ca: ca.clone(),
                 http,
                 client,
+                client_h2c,
                 request_body_idle_timeout: st.request_body_idle_timeout,
                 header_read_timeout: HEADER_READ_TIMEOUT,
                 upstream_response_head_timeout: st.upstream_response_head_timeout,

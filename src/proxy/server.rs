@@ -54,6 +54,9 @@ pub struct ServerParts {
     pub http: ServerBuilder<TokioExecutor>,
     /// The client every forwarded request goes through.
     pub client: Client<GuardConnector, Body>,
+    /// The client for HTTP/2 with prior knowledge over plain TCP (h2c
+    /// inside an intercepted CONNECT: the client knew the origin speaks it).
+    pub client_h2c: Client<GuardConnector, Body>,
     pub request_body_idle_timeout: Duration,
     /// The request head timeout, also for what precedes hyper inside an
     /// intercepted CONNECT (the first bytes, the TLS handshake).
@@ -277,9 +280,7 @@ impl GuardService {
     async fn dispatch(mut self, req: Request<Incoming>) -> Response<Body> {
         let shared = Arc::clone(self.handler.shared());
         let req = match &self.inner {
-            Some((scheme, authority))
-                if matches!(req.version(), Version::HTTP_10 | Version::HTTP_11) =>
-            {
+            Some((scheme, authority)) => {
                 match with_origin(req, scheme, authority) {
                     Some(req) => req,
                     None => {
@@ -309,10 +310,17 @@ impl GuardService {
             RequestOrResponse::Response(res) => return res,
         };
         // CONNECT and WebSocket upgrades are always answered by the handler.
-        let sent = shared
-            .server
-            .client
-            .request(for_upstream(req, self.inner.is_some()));
+        // h2c inside a tunnel goes on as h2c; everything else as the origin
+        // chooses by ALPN (HTTP/1.1 for plain `http`).
+        let client = if self.inner.is_some()
+            && req.version() == Version::HTTP_2
+            && req.uri().scheme() == Some(&Scheme::HTTP)
+        {
+            &shared.server.client_h2c
+        } else {
+            &shared.server.client
+        };
+        let sent = client.request(for_upstream(req, self.inner.is_some()));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
         // The upstream's clock runs while the guardian waits on it: before
@@ -383,14 +391,24 @@ fn closing_response(status: StatusCode, text: String) -> Response<Body> {
     res
 }
 
-/// Requests inside an intercepted tunnel come in origin form: give them the
-/// tunnel's scheme and authority (`None` if that makes no valid URI).
+/// Requests inside an intercepted tunnel come in origin form (HTTP/1) or
+/// with the client's own `:authority` (HTTP/2): give them the tunnel's
+/// scheme and authority, which is where the guardian connects (`None` if
+/// that makes no valid URI). An HTTP/2 `:authority` other than the tunnel's
+/// is kept as `Host` so the origin still sees what the client asked for.
 fn with_origin(
     req: Request<Incoming>,
     scheme: &Scheme,
     authority: &Authority,
 ) -> Option<Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
+    if let Some(own) = parts.uri.authority() {
+        if own != authority && !parts.headers.contains_key(header::HOST) {
+            if let Ok(v) = HeaderValue::from_str(own.as_str()) {
+                parts.headers.insert(header::HOST, v);
+            }
+        }
+    }
     let mut uri = parts.uri.into_parts();
     uri.scheme = Some(scheme.clone());
     uri.authority = Some(authority.clone());
