@@ -46,6 +46,10 @@ use super::upstream::{open_tunnel, GuardConnector};
 /// from a request line (a method of up to 24 characters and a space).
 const PEEK_BYTES: usize = 32;
 
+/// How long an intercepted tunnel waits for the client's first bytes
+/// before it also connects upstream to see whether the server speaks first.
+const SERVER_FIRST_GRACE: Duration = Duration::from_millis(250);
+
 /// The serving half of the engine, shared through [`Shared`].
 pub struct ServerParts {
     /// The guardian CA when MITM is on.
@@ -519,23 +523,64 @@ async fn session(
             }
         }
     };
-    match tokio::time::timeout(shared.server.header_read_timeout, peek).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(_) => {
+    // A server that speaks first (a banner: SMTP, FTP, custom protocols)
+    // would wait forever for a client that waits for it. When the client
+    // has not decided within a short grace, the upstream is connected
+    // while the client's first bytes are still awaited; whichever side
+    // speaks first decides. The grace spares TLS and HTTP clients (which
+    // speak at once) a second upstream connection.
+    let mut early_server: Option<TcpStream> = None;
+    let server_first = async {
+        tokio::time::sleep(SERVER_FIRST_GRACE).await;
+        let opened = tokio::time::timeout(
+            shared.server.upstream_response_head_timeout,
+            open_tunnel(
+                &target.host,
+                target.port,
+                shared.upstream.as_deref(),
+                &shared.guard,
+            ),
+        )
+        .await;
+        // Failures are reported by the relay that connects again (if the
+        // client speaks); here the client is simply awaited.
+        let Ok(Ok(server)) = opened else {
+            return std::future::pending::<()>().await;
+        };
+        let server = early_server.insert(server);
+        let mut one = [0u8; 1];
+        match server.peek(&mut one).await {
+            Ok(n) if n > 0 => {}
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    let opening = tokio::select! {
+        decided = peek => if decided { Opening::Client } else { return },
+        () = server_first => Opening::Server,
+        _ = tokio::time::sleep(shared.server.header_read_timeout) => {
             ProxyStats::inc(&shared.stats.client_timeouts);
             debug!(dest = %target.dest, "intercepted tunnel: client sent nothing in time");
             return;
         }
-    }
+    };
     let io = Prefixed::new(first.clone(), io);
-    if first.starts_with(&[0x16, 0x03]) {
+    if opening == Opening::Server {
+        debug!(dest = %target.dest, "intercepted tunnel: the server spoke first; relayed");
+        relay_plain(&shared, io, target, started, early_server).await;
+    } else if first.starts_with(&[0x16, 0x03]) {
         serve_tls(handler, io, target).await;
     } else if tunnel::http_request_start(&first) == Some(true) {
         serve_plain(handler, io, target).await;
     } else {
-        relay_plain(&shared, io, target, started).await;
+        relay_plain(&shared, io, target, started, early_server).await;
     }
+}
+
+/// Which side of an intercepted tunnel spoke first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Client,
+    Server,
 }
 
 async fn serve_tls<T>(handler: GuardHandler, io: T, target: MitmTarget)
@@ -618,21 +663,32 @@ where
     serve_io(&shared, io, service, &faults, first_byte).await;
 }
 
-/// Neither TLS nor HTTP: relayed byte for byte like a blind tunnel.
-async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started: Instant)
-where
+/// Neither TLS nor HTTP (or the server spoke first): relayed byte for
+/// byte, through `server` when it is already connected.
+async fn relay_plain<T>(
+    shared: &Arc<Shared>,
+    io: T,
+    target: MitmTarget,
+    started: Instant,
+    server: Option<TcpStream>,
+) where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let opened = tokio::time::timeout(
-        shared.server.upstream_response_head_timeout,
-        open_tunnel(
-            &target.host,
-            target.port,
-            shared.upstream.as_deref(),
-            &shared.guard,
-        ),
-    )
-    .await;
+    let opened = match server {
+        Some(server) => Ok(Ok(server)),
+        None => {
+            tokio::time::timeout(
+                shared.server.upstream_response_head_timeout,
+                open_tunnel(
+                    &target.host,
+                    target.port,
+                    shared.upstream.as_deref(),
+                    &shared.guard,
+                ),
+            )
+            .await
+        }
+    };
     let Ok(opened) = opened else {
         ProxyStats::inc(&shared.stats.upstream_timeouts);
         debug!(dest = %target.dest, "intercepted tunnel: upstream did not answer in time");
@@ -652,8 +708,9 @@ where
     };
     ProxyStats::inc(&shared.stats.tunnels);
     debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
-    // Not TLS and not a request line: scanned as streams like a blind
-    // tunnel's plaintext (which is all it could be checked as).
+    // Not TLS and not a request line (or a server's banner): in a tunnel
+    // the operator chose to inspect, both directions are scanned as
+    // streams, which is all a protocol of unknown framing can be checked as.
     let scans = shared
         .inspection
         .as_ref()
@@ -666,6 +723,7 @@ where
         Arc::clone(&shared.stats),
         shared.cancel.clone(),
         scans,
+        tunnel::Protocol::Plaintext,
         started,
     )
     .await;
