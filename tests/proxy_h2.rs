@@ -110,7 +110,13 @@ async fn curl_v(proxy: &str, url: &str, extra: &[&str]) -> Seen {
         let dir = tempfile::tempdir().unwrap();
         let body = dir.path().join("body");
         let mut cmd = Command::new("curl");
-        for var in ["http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+        for var in [
+            "http_proxy",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
             cmd.env_remove(var);
         }
         let out = cmd

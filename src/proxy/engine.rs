@@ -330,8 +330,10 @@ impl ProxyEngine {
         );
 
         let mut http = ServerBuilder::new(TokioExecutor::new());
+        // Header names go out in the case they came in (HTTP/1 peers) or
+        // lowercase as received (HTTP/2 peers): never re-cased.
         http.http1()
-            .title_case_headers(true)
+            .title_case_headers(false)
             .preserve_header_case(true)
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
@@ -342,7 +344,7 @@ impl ProxyEngine {
         // Idle upstream connections expire instead of lingering for the life of the process.
         let mut client = Client::builder(TokioExecutor::new());
         client
-            .http1_title_case_headers(true)
+            .http1_title_case_headers(false)
             .http1_preserve_header_case(true)
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);

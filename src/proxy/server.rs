@@ -284,17 +284,15 @@ impl GuardService {
     async fn dispatch(mut self, req: Request<Incoming>) -> Response<Body> {
         let shared = Arc::clone(self.handler.shared());
         let req = match &self.inner {
-            Some((scheme, authority)) => {
-                match with_origin(req, scheme, authority) {
-                    Some(req) => req,
-                    None => {
-                        return text_response(
-                            StatusCode::BAD_REQUEST,
-                            "invalid request target\n".into(),
-                        )
-                    }
+            Some((scheme, authority)) => match with_origin(req, scheme, authority) {
+                Some(req) => req,
+                None => {
+                    return text_response(
+                        StatusCode::BAD_REQUEST,
+                        "invalid request target\n".into(),
+                    )
                 }
-            }
+            },
             _ => req,
         };
         // The head is parsed: bytes after this are body or a next head.
@@ -407,8 +405,16 @@ fn with_origin(
 ) -> Option<Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
     if let Some(own) = parts.uri.authority() {
-        if own != authority && !parts.headers.contains_key(header::HOST) {
-            if let Ok(v) = HeaderValue::from_str(own.as_str()) {
+        // Userinfo (`user:pass@`) in the client's target is dropped with
+        // it, as it always was; it is scanned from the target as received.
+        if own.as_str().contains('@') {
+            parts
+                .extensions
+                .insert(ReceivedTarget(parts.uri.to_string()));
+        }
+        let host_port = own.as_str().rsplit('@').next().unwrap_or_default();
+        if host_port != authority.as_str() && !parts.headers.contains_key(header::HOST) {
+            if let Ok(v) = HeaderValue::from_str(host_port) {
                 parts.headers.insert(header::HOST, v);
             }
         }
@@ -452,6 +458,12 @@ fn for_upstream(mut req: Request<Body>, keep_host: bool) -> Request<Body> {
     *req.version_mut() = Version::HTTP_11;
     req
 }
+
+/// A request target as the client sent it inside an intercepted tunnel,
+/// kept when it differs from the forwarded one in more than scheme and
+/// authority (userinfo), so that it is scanned as received.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceivedTarget(pub String);
 
 /// Who and where an intercepted CONNECT goes.
 pub struct MitmTarget {

@@ -96,7 +96,13 @@ pub async fn bridge(
         *res.status_mut() = StatusCode::BAD_REQUEST;
         return res;
     };
-    let io = match shared.connector.clone().http1_only().connect_uri(target.clone()).await {
+    let io = match shared
+        .connector
+        .clone()
+        .http1_only()
+        .connect_uri(target.clone())
+        .await
+    {
         Ok(io) => io,
         Err(e) => {
             if super::handler::is_pivot_refusal(e.as_ref()) {
