@@ -316,3 +316,168 @@ async fn an_h2_clients_header_names_reach_an_http1_origin_as_sent() {
     assert!(seen.contains("\r\nx-mixed-case: 1\r\n"), "{seen}");
     engine.stop().await.unwrap();
 }
+
+/// A raw WebSocket origin: accepts the upgrade (agreeing to
+/// `permessage-deflate` when offered), then echoes every byte it receives
+/// and keeps a copy of them.
+async fn spawn_raw_ws_echo() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let Ok(b) = tcp.read_u8().await else { return };
+                    head.push(b);
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let ext = if text.contains("sec-websocket-extensions: permessage-deflate") {
+                    "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+                } else {
+                    ""
+                };
+                // The accept key is not checked by the raw client below.
+                let res = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: x\r\n{ext}\r\n"
+                );
+                if tcp.write_all(res.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = tcp.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    let _ = tx.send(buf[..n].to_vec());
+                    if tcp.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn ws_frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut f = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    assert!(payload.len() < 126);
+    f.push(m | payload.len() as u8);
+    match mask {
+        Some(k) => {
+            f.extend_from_slice(&k);
+            f.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+        }
+        None => f.extend_from_slice(payload),
+    }
+    f
+}
+
+fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    z.compress_vec(data, &mut out, flate2::FlushCompress::Sync)
+        .unwrap();
+    out.truncate(out.len() - 4); // RFC 7692: the sync flush tail is implied
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_frames_and_deflate_pass_unchanged_and_every_message_is_inspected() {
+    let (origin, mut received) = spawn_raw_ws_echo().await;
+    let home = tempfile::tempdir().unwrap();
+    let (engine, sink, addr) = start_proxy(mitm_settings(home.path())).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!(
+            "GET http://{origin}/ws HTTP/1.1\r\nHost: {origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-extensions: permessage-deflate"),
+        "the extension is negotiated through: {head}"
+    );
+    let (k1, k2, k3) = (fake_aws_key(), fake_aws_key(), fake_aws_key());
+    let mut wire = Vec::new();
+    // A text message in 4 masked fragments, the key split across them.
+    let text = format!("fragmented key={k1} end");
+    let parts: Vec<&[u8]> = text.as_bytes().chunks(9).collect();
+    assert!(parts.len() >= 4);
+    for (i, p) in parts.iter().enumerate() {
+        let op = if i == 0 { 0x1 } else { 0x0 };
+        wire.extend(ws_frame(
+            i + 1 == parts.len(),
+            false,
+            op,
+            p,
+            Some([1, 2, 3, 4]),
+        ));
+    }
+    // A compressed text message.
+    let deflated = raw_deflate(format!("compressed key={k2}").as_bytes());
+    wire.extend(ws_frame(true, true, 0x1, &deflated, Some([9, 8, 7, 6])));
+    // A binary message that is not UTF-8 (msgpack-like).
+    let mut bin = vec![0x82, 0xa3, 0xff, 0xfe];
+    bin.extend_from_slice(k3.as_bytes());
+    bin.push(0xc0);
+    wire.extend(ws_frame(true, false, 0x2, &bin, Some([5, 5, 5, 5])));
+    tcp.write_all(&wire).await.unwrap();
+    // The origin receives exactly the bytes sent (frames, masks, RSV1), and echoes them.
+    let mut at_origin = Vec::new();
+    while at_origin.len() < wire.len() {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), received.recv())
+            .await
+            .expect("bytes reach the origin")
+            .unwrap();
+        at_origin.extend(chunk);
+    }
+    assert_eq!(at_origin, wire, "frames pass byte for byte");
+    let mut echoed = vec![0u8; wire.len()];
+    tokio::time::timeout(Duration::from_secs(20), tcp.read_exact(&mut echoed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed, wire);
+    let count = |d: Direction| {
+        sink.all()
+            .iter()
+            .filter(|f| f.direction == d && f.protocol == "websocket")
+            .count()
+    };
+    for _ in 0..100 {
+        if count(Direction::Outbound) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        count(Direction::Outbound),
+        3,
+        "fragmented, compressed and binary messages: {:?}",
+        sink.all()
+    );
+    assert!(engine.status().counters.websocket_messages >= 6);
+    for key in [&k1, &k2, &k3] {
+        assert!(!format!("{:?}", sink.all()).contains(key.as_str()));
+    }
+    drop(tcp);
+    engine.stop().await.unwrap();
+}

@@ -58,6 +58,17 @@ impl Inspection {
         }
     }
 
+    /// The per-message scan bound (`max_scan_bytes`), when inspecting.
+    pub fn max_scan_bytes(&self) -> Option<usize> {
+        self.detector.as_ref().map(|d| d.max_scan_bytes())
+    }
+
+    /// Counts `bytes` of a message beyond the scan bound (not scanned).
+    pub fn count_truncated(&self, bytes: u64) {
+        ProxyStats::inc(&self.stats.truncated_messages);
+        self.stats.count_unscanned(Unscanned::Limit, bytes);
+    }
+
     /// Whether anything is inspected at all.
     pub fn enabled(&self) -> bool {
         self.detector.is_some()
