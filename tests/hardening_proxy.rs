@@ -1469,9 +1469,10 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
     assert!(
         // Header names are case-insensitive; one the guardian adds goes out
         // in lowercase (names are never re-cased, SPEC §2).
-        heads[0]
-            .to_ascii_lowercase()
-            .contains(&format!("proxy-authorization: {}", basic.to_ascii_lowercase())),
+        heads[0].to_ascii_lowercase().contains(&format!(
+            "proxy-authorization: {}",
+            basic.to_ascii_lowercase()
+        )),
         "the upstream proxy's credentials are sent"
     );
     sink.wait_for(|f| f.dest == origin.to_string())
