@@ -692,7 +692,8 @@ mod simd {
         // bytes[32..64] of a 64-byte array.
         unsafe {
             // One 16-entry table per lane: the shuffles look up within a lane.
-            let lut = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+            let lut =
+                |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
             let hi_lut = lut(&B64_HI_NIBBLE);
             let lo_lut = lut(&B64_LO_NIBBLE);
             let nibble = _mm256_set1_epi8(0x0f);

@@ -63,6 +63,8 @@ impl HttpBody for InspectedBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.with_scan(|s| s.push(data));
+                } else if let Some(fields) = frame.trailers_ref() {
+                    self.with_scan(|s| s.trailers(fields));
                 }
             }
             Poll::Ready(Some(Err(_))) | Poll::Ready(None) => self.with_scan(BodyScan::finish),

@@ -357,7 +357,9 @@ impl GuardianCa {
             .with_no_client_auth()
             .with_single_cert(vec![cert.der().clone()], self.leaf_key_der.clone_key())
             .map_err(|e| ProxyError::Tls(e.to_string()))?;
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // The client chooses HTTP/2 or HTTP/1.1; the upstream is chosen
+        // independently (see `upstream::build_client_tls`).
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(cfg))
     }
 

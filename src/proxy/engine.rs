@@ -149,14 +149,27 @@ impl std::fmt::Debug for ProxyEngine {
 
 /// The client forwarded requests go through (one per upstream route).
 /// Idle upstream connections expire instead of lingering for the life of the process.
-pub(crate) fn build_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
+/// The upstream client settings: header names as the client sent them, and
+/// idle upstream connections expire instead of lingering for the life of
+/// the process.
+fn client_builder() -> hyper_util::client::legacy::Builder {
     let mut client = Client::builder(TokioExecutor::new());
     client
-        .http1_title_case_headers(true)
+        .http1_title_case_headers(false)
         .http1_preserve_header_case(true)
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
-    client.build(connector)
+    client
+}
+
+/// The client every forwarded request uses (HTTP/1.1 or h2 by ALPN).
+pub(crate) fn build_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
+    client_builder().build(connector)
+}
+
+/// The client for h2c with prior knowledge inside an intercepted CONNECT.
+pub(crate) fn build_h2c_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
+    client_builder().http2_only(true).build(connector.h2c())
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -371,13 +384,19 @@ impl ProxyEngine {
         );
 
         let mut http = ServerBuilder::new(TokioExecutor::new());
+        // Header names go out in the case they came in (HTTP/1 peers) or
+        // lowercase as received (HTTP/2 peers): never re-cased.
         http.http1()
-            .title_case_headers(true)
+            .title_case_headers(false)
             .preserve_header_case(true)
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
+        // HTTP/2 (ALPN `h2` inside intercepted TLS, or the h2c preface in
+        // plaintext) is served as well; hyper picks by the client's first bytes.
+        http.http2().timer(TokioTimer::new());
 
         let client = build_client(connector.clone());
+        let client_h2c = build_h2c_client(connector.clone());
 
         let (closing_tx, closing_rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(
@@ -397,6 +416,7 @@ impl ProxyEngine {
                 http,
                 client,
                 client_tls: Arc::clone(&client_tls),
+                client_h2c,
                 request_body_idle_timeout: st.request_body_idle_timeout,
                 header_read_timeout: HEADER_READ_TIMEOUT,
                 upstream_response_head_timeout: st.upstream_response_head_timeout,

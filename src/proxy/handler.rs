@@ -257,6 +257,15 @@ pub(crate) fn text_response(status: StatusCode, body: String) -> Response<Body> 
     res
 }
 
+/// The request target to scan: as the client sent it (userinfo included)
+/// when an intercepted tunnel's origin replaced it, else the request URI.
+fn scanned_target<B>(req: &Request<B>) -> String {
+    match req.extensions().get::<server::ReceivedTarget>() {
+        Some(t) => t.0.clone(),
+        None => req.uri().to_string(),
+    }
+}
+
 fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
     let has = |name: header::HeaderName, token: &str| {
         req.headers().get_all(name).iter().any(|v| {
@@ -461,7 +470,7 @@ impl GuardHandler {
         if is_websocket_upgrade(&req) {
             if let Some(insp) = &shared.inspection {
                 let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
-                let url = req.uri().to_string();
+                let url = scanned_target(&req);
                 insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
             }
             let scheme = if https { "https" } else { "http" };
@@ -494,7 +503,7 @@ impl GuardHandler {
 
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
-            let url = req.uri().to_string();
+            let url = scanned_target(&req);
             insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
             {
                 let encoding = req

@@ -58,6 +58,17 @@ impl Inspection {
         }
     }
 
+    /// The per-message scan bound (`max_scan_bytes`), when inspecting.
+    pub fn max_scan_bytes(&self) -> Option<usize> {
+        self.detector.as_ref().map(|d| d.max_scan_bytes())
+    }
+
+    /// Counts `bytes` of a message beyond the scan bound (not scanned).
+    pub fn count_truncated(&self, bytes: u64) {
+        ProxyStats::inc(&self.stats.truncated_messages);
+        self.stats.count_unscanned(Unscanned::Limit, bytes);
+    }
+
     /// Whether anything is inspected at all.
     pub fn enabled(&self) -> bool {
         self.detector.is_some()
@@ -124,7 +135,13 @@ impl Inspection {
         content_encoding: Option<&str>,
         content_type: Option<&str>,
     ) -> Option<BodyScan> {
-        self.stream_scan(ctx, "body", content_encoding, content_type, true)
+        let trailers = Trailers {
+            inspection: self.clone(),
+            ctx: ctx.clone(),
+        };
+        let mut scan = self.stream_scan(ctx, "body", content_encoding, content_type, true)?;
+        scan.trailers = Some(trailers);
+        Some(scan)
     }
 
     /// The two stream scanners (outbound, inbound) of a relayed tunnel,
@@ -167,6 +184,7 @@ impl Inspection {
                 content_type: content_type.map(str::to_owned),
                 content_encoding: content_encoding.map(str::to_owned),
             }),
+            trailers: None,
         })
     }
 
@@ -252,6 +270,15 @@ pub struct BodyScan {
     offset: u64,
     /// Pending until the first data frame of a body.
     sniff: Option<Sniff>,
+    /// Where a message body's trailers are scanned (as header fields).
+    trailers: Option<Trailers>,
+}
+
+/// How a body's trailer fields (chunked trailers, HTTP/2 trailing HEADERS,
+/// gRPC status) are scanned: like the message's header fields.
+struct Trailers {
+    inspection: Inspection,
+    ctx: ScanContext,
 }
 
 impl BodyScan {
@@ -300,6 +327,13 @@ impl BodyScan {
             self.handle.push_counted(bytes.len());
         } else {
             self.handle.push(Bytes::copy_from_slice(bytes));
+        }
+    }
+
+    /// Queues the scan of a body's trailer fields, as they are forwarded.
+    pub fn trailers(&mut self, fields: &HeaderMap) {
+        if let Some(t) = &self.trailers {
+            t.inspection.scan_head(&t.ctx, None, None, None, fields);
         }
     }
 

@@ -63,6 +63,7 @@ pub mod stats;
 pub mod tunnel;
 pub mod upstream;
 pub mod websocket;
+mod ws_frames;
 
 pub use ca::{ca_info, ensure_ca, export_ca_cert, fingerprint_sha256, CaInfo};
 pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};

@@ -51,6 +51,10 @@ const PEEK_BYTES: usize = 32;
 #[derive(Clone)]
 pub struct RouteClient(pub Client<GuardConnector, Body>);
 
+/// How long an intercepted tunnel waits for the client's first bytes
+/// before it also connects upstream to see whether the server speaks first.
+const SERVER_FIRST_GRACE: Duration = Duration::from_millis(250);
+
 /// The serving half of the engine, shared through [`Shared`].
 pub struct ServerParts {
     /// The guardian CA when MITM is on.
@@ -61,6 +65,9 @@ pub struct ServerParts {
     pub client: Client<GuardConnector, Body>,
     /// TLS towards origins, for the per-runtime routes built later.
     pub client_tls: Arc<hudsucker::rustls::ClientConfig>,
+    /// The client for HTTP/2 with prior knowledge over plain TCP (h2c
+    /// inside an intercepted CONNECT: the client knew the origin speaks it).
+    pub client_h2c: Client<GuardConnector, Body>,
     pub request_body_idle_timeout: Duration,
     /// The request head timeout, also for what precedes hyper inside an
     /// intercepted CONNECT (the first bytes, the TLS handshake).
@@ -284,19 +291,15 @@ impl GuardService {
     async fn dispatch(mut self, req: Request<Incoming>) -> Response<Body> {
         let shared = Arc::clone(self.handler.shared());
         let req = match &self.inner {
-            Some((scheme, authority))
-                if matches!(req.version(), Version::HTTP_10 | Version::HTTP_11) =>
-            {
-                match with_origin(req, scheme, authority) {
-                    Some(req) => req,
-                    None => {
-                        return text_response(
-                            StatusCode::BAD_REQUEST,
-                            "invalid request target\n".into(),
-                        )
-                    }
+            Some((scheme, authority)) => match with_origin(req, scheme, authority) {
+                Some(req) => req,
+                None => {
+                    return text_response(
+                        StatusCode::BAD_REQUEST,
+                        "invalid request target\n".into(),
+                    )
                 }
-            }
+            },
             _ => req,
         };
         // The head is parsed: bytes after this are body or a next head.
@@ -316,12 +319,19 @@ impl GuardService {
             RequestOrResponse::Response(res) => return res,
         };
         // CONNECT and WebSocket upgrades are always answered by the handler.
-        // The handler names the client of the runtime's upstream route.
+        // The handler names the client of the runtime's upstream route; h2c
+        // inside a tunnel goes on as h2c, everything else as the origin
+        // chooses by ALPN (HTTP/1.1 for plain `http`).
         let mut req = req;
-        let client = req
-            .extensions_mut()
-            .remove::<RouteClient>()
-            .map_or_else(|| shared.server.client.clone(), |c| c.0);
+        let route_client = req.extensions_mut().remove::<RouteClient>();
+        let client = if self.inner.is_some()
+            && req.version() == Version::HTTP_2
+            && req.uri().scheme() == Some(&Scheme::HTTP)
+        {
+            shared.server.client_h2c.clone()
+        } else {
+            route_client.map_or_else(|| shared.server.client.clone(), |c| c.0)
+        };
         let sent = client.request(for_upstream(req, self.inner.is_some()));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
@@ -393,14 +403,32 @@ fn closing_response(status: StatusCode, text: String) -> Response<Body> {
     res
 }
 
-/// Requests inside an intercepted tunnel come in origin form: give them the
-/// tunnel's scheme and authority (`None` if that makes no valid URI).
+/// Requests inside an intercepted tunnel come in origin form (HTTP/1) or
+/// with the client's own `:authority` (HTTP/2): give them the tunnel's
+/// scheme and authority, which is where the guardian connects (`None` if
+/// that makes no valid URI). An HTTP/2 `:authority` other than the tunnel's
+/// is kept as `Host` so the origin still sees what the client asked for.
 fn with_origin(
     req: Request<Incoming>,
     scheme: &Scheme,
     authority: &Authority,
 ) -> Option<Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
+    if let Some(own) = parts.uri.authority() {
+        // Userinfo (`user:pass@`) in the client's target is dropped with
+        // it, as it always was; it is scanned from the target as received.
+        if own.as_str().contains('@') {
+            parts
+                .extensions
+                .insert(ReceivedTarget(parts.uri.to_string()));
+        }
+        let host_port = own.as_str().rsplit('@').next().unwrap_or_default();
+        if host_port != authority.as_str() && !parts.headers.contains_key(header::HOST) {
+            if let Ok(v) = HeaderValue::from_str(host_port) {
+                parts.headers.insert(header::HOST, v);
+            }
+        }
+    }
     let mut uri = parts.uri.into_parts();
     uri.scheme = Some(scheme.clone());
     uri.authority = Some(authority.clone());
@@ -440,6 +468,12 @@ fn for_upstream(mut req: Request<Body>, keep_host: bool) -> Request<Body> {
     *req.version_mut() = Version::HTTP_11;
     req
 }
+
+/// A request target as the client sent it inside an intercepted tunnel,
+/// kept when it differs from the forwarded one in more than scheme and
+/// authority (userinfo), so that it is scanned as received.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceivedTarget(pub String);
 
 /// Who and where an intercepted CONNECT goes.
 pub struct MitmTarget {
@@ -513,23 +547,64 @@ async fn session(
             }
         }
     };
-    match tokio::time::timeout(shared.server.header_read_timeout, peek).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(_) => {
+    // A server that speaks first (a banner: SMTP, FTP, custom protocols)
+    // would wait forever for a client that waits for it. When the client
+    // has not decided within a short grace, the upstream is connected
+    // while the client's first bytes are still awaited; whichever side
+    // speaks first decides. The grace spares TLS and HTTP clients (which
+    // speak at once) a second upstream connection.
+    let mut early_server: Option<TcpStream> = None;
+    let server_first = async {
+        tokio::time::sleep(SERVER_FIRST_GRACE).await;
+        let opened = tokio::time::timeout(
+            shared.server.upstream_response_head_timeout,
+            open_tunnel(
+                &target.host,
+                target.port,
+                shared.upstream.as_deref(),
+                &shared.guard,
+            ),
+        )
+        .await;
+        // Failures are reported by the relay that connects again (if the
+        // client speaks); here the client is simply awaited.
+        let Ok(Ok(server)) = opened else {
+            return std::future::pending::<()>().await;
+        };
+        let server = early_server.insert(server);
+        let mut one = [0u8; 1];
+        match server.peek(&mut one).await {
+            Ok(n) if n > 0 => {}
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    let opening = tokio::select! {
+        decided = peek => if decided { Opening::Client } else { return },
+        () = server_first => Opening::Server,
+        _ = tokio::time::sleep(shared.server.header_read_timeout) => {
             ProxyStats::inc(&shared.stats.client_timeouts);
             debug!(dest = %target.dest, "intercepted tunnel: client sent nothing in time");
             return;
         }
-    }
+    };
     let io = Prefixed::new(first.clone(), io);
-    if first.starts_with(&[0x16, 0x03]) {
+    if opening == Opening::Server {
+        debug!(dest = %target.dest, "intercepted tunnel: the server spoke first; relayed");
+        relay_plain(&shared, io, target, started, early_server).await;
+    } else if first.starts_with(&[0x16, 0x03]) {
         serve_tls(handler, io, target).await;
     } else if tunnel::http_request_start(&first) == Some(true) {
         serve_plain(handler, io, target).await;
     } else {
-        relay_plain(&shared, io, target, started).await;
+        relay_plain(&shared, io, target, started, early_server).await;
     }
+}
+
+/// Which side of an intercepted tunnel spoke first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Client,
+    Server,
 }
 
 async fn serve_tls<T>(handler: GuardHandler, io: T, target: MitmTarget)
@@ -612,22 +687,33 @@ where
     serve_io(&shared, io, service, &faults, first_byte).await;
 }
 
-/// Neither TLS nor HTTP: relayed byte for byte like a blind tunnel.
-async fn relay_plain<T>(shared: &Arc<Shared>, io: T, target: MitmTarget, started: Instant)
-where
+/// Neither TLS nor HTTP (or the server spoke first): relayed byte for
+/// byte, through `server` when it is already connected.
+async fn relay_plain<T>(
+    shared: &Arc<Shared>,
+    io: T,
+    target: MitmTarget,
+    started: Instant,
+    server: Option<TcpStream>,
+) where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let route = shared.route(target.runtime.as_deref());
-    let opened = tokio::time::timeout(
-        shared.server.upstream_response_head_timeout,
-        open_tunnel(
-            &target.host,
-            target.port,
-            route.upstream.as_deref(),
-            &shared.guard,
-        ),
-    )
-    .await;
+    let opened = match server {
+        Some(server) => Ok(Ok(server)),
+        None => {
+            tokio::time::timeout(
+                shared.server.upstream_response_head_timeout,
+                open_tunnel(
+                    &target.host,
+                    target.port,
+                    route.upstream.as_deref(),
+                    &shared.guard,
+                ),
+            )
+            .await
+        }
+    };
     let Ok(opened) = opened else {
         ProxyStats::inc(&shared.stats.upstream_timeouts);
         debug!(dest = %target.dest, "intercepted tunnel: upstream did not answer in time");
@@ -647,8 +733,9 @@ where
     };
     ProxyStats::inc(&shared.stats.tunnels);
     debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
-    // Not TLS and not a request line: scanned as streams like a blind
-    // tunnel's plaintext (which is all it could be checked as).
+    // Not TLS and not a request line (or a server's banner): in a tunnel
+    // the operator chose to inspect, both directions are scanned as
+    // streams, which is all a protocol of unknown framing can be checked as.
     let scans = shared
         .inspection
         .as_ref()
@@ -661,6 +748,7 @@ where
         Arc::clone(&shared.stats),
         shared.cancel.clone(),
         scans,
+        tunnel::Protocol::Plaintext,
         started,
     )
     .await;

@@ -26,6 +26,18 @@ const UNDECIDED: u8 = 0;
 const PLAINTEXT_HTTP: u8 = 1;
 const OTHER: u8 = 2;
 
+/// What a relayed tunnel is known to carry when the relay starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Unknown: the client's first bytes decide (a request line is
+    /// scanned, anything else, TLS above all, is not).
+    Undecided,
+    /// Plaintext of some protocol (an intercepted tunnel that carries
+    /// neither TLS nor HTTP, or whose server spoke first): both directions
+    /// are scanned from the first byte.
+    Plaintext,
+}
+
 /// Whether `bytes`, a client's first bytes, start an HTTP/1 request line:
 /// optional blank lines, a method token (any, not only the common ones:
 /// `PROPFIND`, `QUERY`, custom methods), a space, and the start of a
@@ -152,6 +164,7 @@ pub async fn relay(
                 stats,
                 cancel,
                 scans,
+                Protocol::Undecided,
                 started,
             )
             .await
@@ -183,9 +196,13 @@ pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
     stats: Arc<ProxyStats>,
     mut cancel: watch::Receiver<bool>,
     scans: Option<(BodyScan, BodyScan)>,
+    known: Protocol,
     started: Instant,
 ) {
-    let protocol = Arc::new(AtomicU8::new(UNDECIDED));
+    let protocol = Arc::new(AtomicU8::new(match known {
+        Protocol::Undecided => UNDECIDED,
+        Protocol::Plaintext => PLAINTEXT_HTTP,
+    }));
     let (out_scan, in_scan) = match scans {
         Some((o, i)) => (Some(o), Some(i)),
         None => (None, None),

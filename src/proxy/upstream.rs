@@ -60,7 +60,9 @@ pub fn build_client_tls(
         .map_err(|e| ProxyError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 and HTTP/1.1 are both offered: the origin chooses, whatever
+    // the client spoke (hyper translates between them).
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
 
@@ -193,7 +195,14 @@ impl Connection for Conn {
     fn connected(&self) -> Connected {
         match self {
             Conn::Plain { proxied, .. } => Connected::new().proxy(*proxied),
-            Conn::Tls(_) => Connected::new(),
+            Conn::Tls(tls) => {
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                if h2 {
+                    Connected::new().negotiated_h2()
+                } else {
+                    Connected::new()
+                }
+            }
         }
     }
 }
@@ -242,8 +251,14 @@ impl AsyncWrite for Conn {
 #[derive(Clone)]
 pub struct GuardConnector {
     tls: TlsConnector,
+    /// The same TLS configuration offering only `http/1.1` (WebSocket
+    /// bridges speak HTTP/1.1 upgrades).
+    tls_http1: TlsConnector,
     upstream: Option<Arc<UpstreamProxy>>,
     guard: Arc<PivotGuard>,
+    /// Plain `http` connections carry HTTP/2 with prior knowledge (h2c):
+    /// never absolute-form to an upstream proxy, always a tunnel through it.
+    h2c: bool,
 }
 
 impl GuardConnector {
@@ -252,11 +267,27 @@ impl GuardConnector {
         upstream: Option<Arc<UpstreamProxy>>,
         guard: Arc<PivotGuard>,
     ) -> Self {
+        let mut http1 = (*tls).clone();
+        http1.alpn_protocols = vec![b"http/1.1".to_vec()];
         GuardConnector {
             tls: TlsConnector::from(tls),
+            tls_http1: TlsConnector::from(Arc::new(http1)),
             upstream,
             guard,
+            h2c: false,
         }
+    }
+
+    /// This connector offering only HTTP/1.1 to TLS origins.
+    pub fn http1_only(mut self) -> Self {
+        self.tls = self.tls_http1.clone();
+        self
+    }
+
+    /// This connector for HTTP/2 with prior knowledge over plain TCP (h2c).
+    pub fn h2c(mut self) -> Self {
+        self.h2c = true;
+        self
     }
 
     /// Opens a connection for a request to `dst` (`http`/`https` URI).
@@ -271,6 +302,10 @@ impl GuardConnector {
         self.guard.check_host(&host, port)?;
         if !tls {
             let conn = match &self.upstream {
+                Some(_) if self.h2c => Conn::Plain {
+                    tcp: open_tunnel(&host, port, self.upstream.as_deref(), &self.guard).await?,
+                    proxied: false,
+                },
                 Some(up) => {
                     let tcp = TcpStream::connect(up.authority()).await?;
                     let _ = tcp.set_nodelay(true);

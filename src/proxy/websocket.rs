@@ -1,24 +1,25 @@
 //! WebSocket upgrades, bridged by the guardian itself rather than by
 //! hudsucker, so that they use the same connector as every other request
 //! (pivot guard on resolved addresses, upstream proxy chaining, verified
-//! TLS). Text and UTF-8 binary messages are scanned both ways and every
-//! message is forwarded as received. `Sec-WebSocket-Extensions` is not
-//! offered upstream: compressed frames could not be inspected.
+//! TLS). After `101` the connection is relayed byte for byte: frames,
+//! fragmentation, masking and negotiated extensions (`permessage-deflate`)
+//! pass unchanged. A copy of each direction is parsed into messages
+//! (unmasked, joined, inflated) and every data message, text or binary,
+//! is scanned as bytes.
 
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
 use http_body_util::Empty;
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::upgrade::OnUpgrade;
 use hudsucker::hyper::{Request, Response, StatusCode, Uri};
 use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::tokio_tungstenite::tungstenite::protocol::Role;
-use hudsucker::tokio_tungstenite::tungstenite::Message;
-use hudsucker::tokio_tungstenite::WebSocketStream;
 use hudsucker::Body;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -28,51 +29,57 @@ use crate::core::scan::ScanContext;
 use super::handler::Shared;
 use super::stats::ProxyStats;
 use super::upstream::GuardConnector;
+use super::ws_frames::{negotiated_deflate, WsReader};
 
-/// Scans one message if it is text or UTF-8 binary.
-fn scan_message(shared: &Shared, direction: Direction, source: &str, dest: &str, msg: &Message) {
-    let bytes: Bytes = match msg {
-        Message::Text(t) => Bytes::from(t.clone()),
-        Message::Binary(b) if std::str::from_utf8(b).is_ok() => b.clone(),
-        _ => return,
-    };
-    ProxyStats::inc(&shared.stats.websocket_messages);
-    if let Some(insp) = &shared.inspection {
-        let ctx = ScanContext::new(direction, "websocket", source, dest);
-        insp.scan_websocket(&ctx, bytes);
-    }
+/// Shows the bytes read through it to a WebSocket message reader, and
+/// hands the messages it completes to the scanner.
+struct Observed<T> {
+    inner: T,
+    reader: Option<WsReader>,
+    shared: Arc<Shared>,
+    ctx: ScanContext,
 }
 
-/// Relays messages from `from` to `to` until either side ends or the proxy stops.
-async fn pump<R, W>(
-    mut from: R,
-    mut to: W,
-    shared: Arc<Shared>,
-    direction: Direction,
-    source: Arc<str>,
-    dest: Arc<str>,
-) where
-    R: futures::Stream<Item = Result<Message, hudsucker::tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-    W: futures::Sink<Message, Error = hudsucker::tokio_tungstenite::tungstenite::Error> + Unpin,
-{
-    while let Some(next) = from.next().await {
-        match next {
-            Ok(msg) => {
-                scan_message(&shared, direction, &source, &dest, &msg);
-                let closing = msg.is_close();
-                if to.send(msg).await.is_err() || closing {
-                    break;
+impl<T> Observed<T> {
+    fn observe(&mut self, bytes: &[u8]) {
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
+        let messages = reader.feed(bytes);
+        if reader.stopped().is_some() {
+            debug!("websocket frames unreadable; the rest is relayed uninspected");
+            self.reader = None;
+        }
+        for msg in messages {
+            ProxyStats::inc(&self.shared.stats.websocket_messages);
+            if let Some(insp) = &self.shared.inspection {
+                if msg.dropped > 0 {
+                    insp.count_truncated(msg.dropped);
                 }
-            }
-            Err(e) => {
-                debug!(error = %e, "websocket read ended");
-                break;
+                insp.scan_websocket(&self.ctx, Bytes::from(msg.payload));
             }
         }
     }
-    let _ = to.close().await;
 }
+
+impl<T: AsyncRead + Unpin> AsyncRead for Observed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let res = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Some(fresh) = buf.filled().get(before..).filter(|f| !f.is_empty()) {
+            let fresh = fresh.to_vec();
+            this.observe(&fresh);
+        }
+        res
+    }
+}
+
+forward_async_write!(Observed);
 
 fn bad_gateway(dest: &str) -> Response<Body> {
     let mut res = Response::new(Body::from(format!(
@@ -98,7 +105,12 @@ pub async fn bridge(
         *res.status_mut() = StatusCode::BAD_REQUEST;
         return res;
     };
-    let io = match connector.connect_uri(target.clone()).await {
+    let io = match connector
+        .clone()
+        .http1_only()
+        .connect_uri(target.clone())
+        .await
+    {
         Ok(io) => io,
         Err(e) => {
             if super::handler::is_pivot_refusal(e.as_ref()) {
@@ -139,9 +151,6 @@ pub async fn bridge(
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"))
     };
-    up_req
-        .headers_mut()
-        .remove(header::SEC_WEBSOCKET_EXTENSIONS);
     if !up_req.headers().contains_key(header::HOST) {
         if let Some(a) = target.authority() {
             if let Ok(v) = HeaderValue::from_str(a.as_str()) {
@@ -175,6 +184,12 @@ pub async fn bridge(
     }
     let server_upgrade = hudsucker::hyper::upgrade::on(&mut res);
     let (parts, _) = res.into_parts();
+    let deflate = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(negotiated_deflate));
+    let max = shared.inspection.as_ref().and_then(|i| i.max_scan_bytes());
 
     let mut cancel: watch::Receiver<bool> = shared.cancel.clone();
     let active = Arc::clone(&shared.active_tunnels);
@@ -188,32 +203,41 @@ pub async fn bridge(
                 return;
             }
         };
-        let client =
-            WebSocketStream::from_raw_socket(TokioIo::new(client), Role::Server, None).await;
-        let server =
-            WebSocketStream::from_raw_socket(TokioIo::new(server), Role::Client, None).await;
-        let (c_sink, c_stream) = client.split();
-        let (s_sink, s_stream) = server.split();
-        let source: Arc<str> = Arc::from(source.as_str());
-        let dest: Arc<str> = Arc::from(dest.as_str());
-        let up = pump(
-            c_stream,
-            s_sink,
-            Arc::clone(&shared),
-            Direction::Outbound,
-            Arc::clone(&source),
-            Arc::clone(&dest),
-        );
-        let down = pump(
-            s_stream,
-            c_sink,
-            Arc::clone(&shared),
-            Direction::Inbound,
-            source,
-            dest,
-        );
+        let ctx = |direction| ScanContext::new(direction, "websocket", &source, &dest);
+        let client = Observed {
+            inner: TokioIo::new(client),
+            reader: max.map(|m| WsReader::new(m, deflate)),
+            shared: Arc::clone(&shared),
+            ctx: ctx(Direction::Outbound),
+        };
+        let server = Observed {
+            inner: TokioIo::new(server),
+            reader: max.map(|m| WsReader::new(m, deflate)),
+            shared: Arc::clone(&shared),
+            ctx: ctx(Direction::Inbound),
+        };
+        // A WebSocket has no half-close: when either side's stream ends
+        // (after its close frame, or cut), what it sent is delivered and
+        // the other side is closed too.
+        let (mut client_read, mut client_write) = tokio::io::split(client);
+        let (mut server_read, mut server_write) = tokio::io::split(server);
+        let up = async {
+            let res = tokio::io::copy(&mut client_read, &mut server_write).await;
+            let _ = server_write.shutdown().await;
+            res
+        };
+        let down = async {
+            let res = tokio::io::copy(&mut server_read, &mut client_write).await;
+            let _ = client_write.shutdown().await;
+            res
+        };
         tokio::select! {
-            _ = async { tokio::join!(up, down) } => {}
+            res = up => if let Err(e) = res {
+                debug!(error = %e, "websocket relay (outbound) ended with an error");
+            },
+            res = down => if let Err(e) = res {
+                debug!(error = %e, "websocket relay (inbound) ended with an error");
+            },
             _ = cancel.wait_for(|stop| *stop) => debug!("websocket closed by proxy stop"),
         }
         active.fetch_sub(1, Ordering::SeqCst);
