@@ -334,28 +334,7 @@ impl Detector {
     /// or that looks like a credential becomes `[MASKED]`. A secret sent as
     /// a DNS label must not come back through the finding's `dest`.
     pub fn mask_dest(&self, dest: &str) -> String {
-        redact::mask_labels(dest, |label| self.is_secret_label(label))
-    }
-
-    /// Whether a credential rule matches `label` as written or upper-cased.
-    fn is_secret_label(&self, label: &[u8]) -> bool {
-        let set = &self.outbound;
-        let mut spans = Vec::new();
-        [label.to_vec(), label.to_ascii_uppercase()]
-            .iter()
-            .any(|text| {
-                set.spans(text, &mut spans);
-                spans.iter().any(|(ri, span)| {
-                    let Some(rule) = set.rules().get(*ri).filter(|r| r.is_secret()) else {
-                        return false;
-                    };
-                    let mut found = false;
-                    find_in_span(rule, text, span.clone(), |_, secret| {
-                        found |= self.verdict(rule.spec, &text[secret], "") == Verdict::Accepted;
-                    });
-                    found
-                })
-            })
+        redact::mask_labels(dest, |label| self.outbound.has_credential(label))
     }
 
     fn expected_destination(&self, spec: &RuleSpec, host: &str) -> bool {
@@ -555,7 +534,7 @@ impl Detector {
                 severity: spec.severity,
                 source: ctx.source.clone(),
                 dest: self.mask_dest(&ctx.dest),
-                location: redact::mask_labels(location, |l| self.is_secret_label(l)),
+                location: redact::mask_labels(location, |l| self.outbound.has_credential(l)),
                 snippet,
                 fingerprint,
                 count: 1,

@@ -426,36 +426,6 @@ impl RuleSet {
             })
         })
     }
-
-    /// Indices of the rules whose keywords occur in `text`, ascending.
-    pub fn candidates(&self, text: &[u8], out: &mut Vec<usize>) {
-        out.clear();
-        let words = self.rules.len().div_ceil(64);
-        // Up to 256 rules per direction need no allocation per scan.
-        let mut inline = [0u64; 4];
-        let mut heap = Vec::new();
-        let seen: &mut [u64] = if words <= inline.len() {
-            &mut inline[..words]
-        } else {
-            heap.resize(words, 0);
-            &mut heap
-        };
-        let mut remaining = self.rules.len();
-        self.prefilter.scan(text, |keyword| {
-            for &r in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
-                let (w, b) = (usize::from(r) / 64, usize::from(r) % 64);
-                if let Some(word) = seen.get_mut(w) {
-                    if *word & (1 << b) == 0 {
-                        *word |= 1 << b;
-                        out.push(usize::from(r));
-                        remaining -= 1;
-                    }
-                }
-            }
-            remaining == 0
-        });
-        out.sort_unstable();
-    }
 }
 
 /// Every built-in rule, EXFIL first.
