@@ -1361,19 +1361,7 @@ async fn plaintext_post_in_connect(proxy: SocketAddr, target: SocketAddr, body: 
 /// Writes `CONNECT target`, then `req` in plaintext inside the tunnel;
 /// returns the response to it.
 async fn request_in_connect(proxy: SocketAddr, target: SocketAddr, req: &[u8]) -> Resp {
-    let mut tcp = TcpStream::connect(proxy).await.unwrap();
-    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    let mut tcp = common::connect_through(proxy, target).await;
     tcp.write_all(req).await.unwrap();
     let (out, _) = read_until_close(&mut tcp, Duration::from_secs(10)).await;
     parse_response(&out).expect("an answer inside the tunnel")

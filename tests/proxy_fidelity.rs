@@ -50,24 +50,6 @@ async fn spawn_banner_server() -> SocketAddr {
     addr
 }
 
-/// Opens a CONNECT tunnel through the proxy and returns the stream after `200`.
-async fn connect_through(proxy: SocketAddr, target: SocketAddr) -> TcpStream {
-    let mut tcp = TcpStream::connect(proxy).await.unwrap();
-    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    tcp
-}
-
 async fn read_line(tcp: &mut TcpStream) -> String {
     let mut line = Vec::new();
     let read = async {

@@ -27,7 +27,8 @@ use hudsucker::rcgen::{
 use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use hudsucker::rustls::ServerConfig;
 use hudsucker::tokio_tungstenite;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use traffic_guardian::core::finding::{Finding, Severity, ThreatType};
@@ -386,8 +387,7 @@ pub async fn ws_through_proxy(
     target: &str,
     path: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
     let handshake = format!(
         "GET http://{target}{path} HTTP/1.1\r\nHost: {target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -620,4 +620,22 @@ pub fn write_pem(dir: &Path, name: &str, pem: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, pem).unwrap();
     p
+}
+
+/// Opens a CONNECT tunnel through the proxy and returns the stream after `200`.
+pub async fn connect_through(proxy: SocketAddr, target: SocketAddr) -> TcpStream {
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
 }
