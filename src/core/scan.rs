@@ -501,6 +501,8 @@ impl Detector {
             })
             .collect();
         let outranked = outranked_secrets(set, &hits, &verdicts);
+        // Every finding of this text goes to the same destination: mask it once.
+        let mut shown_dest: Option<String> = None;
         for (i, hit) in hits.iter().enumerate() {
             if verdicts[i] != Verdict::Accepted || outranked[i] {
                 continue;
@@ -533,7 +535,9 @@ impl Detector {
                 pattern: spec.id.to_owned(),
                 severity: spec.severity,
                 source: ctx.source.clone(),
-                dest: self.mask_dest(&ctx.dest),
+                dest: shown_dest
+                    .get_or_insert_with(|| self.mask_dest(&ctx.dest))
+                    .clone(),
                 location: redact::mask_labels(location, |l| self.outbound.has_credential(l)),
                 snippet,
                 fingerprint,
