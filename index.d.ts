@@ -161,6 +161,8 @@ export interface Finding {
   count: number
   /** Decoding chain that revealed the match, e.g. `base64` or `percent>base64`. */
   decoded?: string
+  /** For a derived finding kind (`model_tool_call`), the rule that matched inside it. */
+  rule?: string
   /** RFC 3339 UTC with milliseconds. */
   timestamp: string
 }
@@ -395,7 +397,10 @@ export interface RuleInfo {
   /** `EXFIL` (runs on outbound traffic) or `INJECTION` (inbound). */
   threat_type: string
   severity: string
-  /** `secret` (redacted, fingerprinted) or `indicator` (a path or command shape). */
+  /**
+   * `secret` (redacted, fingerprinted), `indicator` (a path or command
+   * shape) or `derived` (from where a rule matched, e.g. `model_tool_call`).
+   */
   kind: string
   /** Hosts where this credential is expected traffic, not exfiltration. */
   expected_hosts: Array<string>
@@ -444,6 +449,11 @@ export interface StreamScanOptions {
   location?: string
   /** The body's `content-encoding` (a copy is decoded, as the proxy does). */
   content_encoding?: string
+  /**
+   * The body's `content-type`: an event stream (`text/event-stream`,
+   * NDJSON) is also reassembled from its events, as the proxy does.
+   */
+  content_type?: string
   /**
    * Bytes to inspect at most (`1048576`, `512k`, `64m`, `2g`); absent:
    * everything. Beyond it nothing more is scanned.

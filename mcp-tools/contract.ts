@@ -165,6 +165,8 @@ export const FindingSchema = z.object({
   fingerprint: z.string(),
   count: z.number(),
   decoded: z.string().optional(),
+  /** On a `model_tool_call`, the rule that matched in the tool call. */
+  rule: z.string().optional(),
   timestamp: z.string(),
 });
 export type ContractFinding = z.infer<typeof FindingSchema>;

@@ -182,6 +182,8 @@ impl Guardian {
                 .iter()
                 .map(|(id, hosts)| (id.clone(), hosts.iter().map(ToString::to_string).collect()))
                 .collect(),
+            model_text: config.model_text,
+            model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
         })?);
         let store = Arc::new(FindingStore::open(StoreOptions {
             log_dir: config.log_dir.clone(),

@@ -13,7 +13,9 @@ Lists the built-in detection rules: id (the \`pattern\` of a finding), threat
 type, severity, kind and description. EXFIL rules run on outbound traffic
 (requests leaving containers), INJECTION rules on inbound traffic (responses
 coming back). "secret" rules redact and fingerprint what they match;
-"indicator" rules match a command or payload shape.
+"indicator" rules match a command or payload shape; "derived" kinds come
+from where a rule matched (model_tool_call: a command in a tool call a model
+streams back).
 
 Options:
       --type TYPE     only EXFIL or INJECTION rules

@@ -421,9 +421,19 @@ function streamBuffer(sc: StreamScanner, data: Buffer): Finding[] {
 function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
   const d = dest ?? m.dest;
   const head = scanParsed({ ...m, body: Buffer.alloc(0) }, dest, undefined);
-  const encoding = Object.entries(m.headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1];
+  const header = (name: string): string | undefined => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+  const encoding = header('content-encoding');
+  const type = header('content-type');
   const sc = newScanner(
-    { direction: m.direction, protocol: 'http', location: 'body', ...(d ? { dest: d } : {}), ...(encoding ? { content_encoding: encoding } : {}), ...o.limitOpt },
+    {
+      direction: m.direction,
+      protocol: 'http',
+      location: 'body',
+      ...(d ? { dest: d } : {}),
+      ...(encoding ? { content_encoding: encoding } : {}),
+      ...(type ? { content_type: type } : {}),
+      ...o.limitOpt,
+    },
     o.limitFrom,
   );
   const known = new Set(head.map((f) => `${f.pattern}\0${f.fingerprint}`));

@@ -122,6 +122,10 @@ pub struct Finding {
     /// Decoding chain that revealed the match, e.g. `gzip>base64`; absent for raw matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoded: Option<String>,
+    /// For a finding of a derived kind (`model_tool_call`), the registry
+    /// rule that matched inside it. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// RFC 3339 UTC with milliseconds.
     pub timestamp: String,
     /// Set on a finding that carries folded repeats of the earlier finding

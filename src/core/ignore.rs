@@ -296,6 +296,7 @@ mod tests {
             count: 1,
             decoded: None,
             timestamp: "2026-01-01T00:00:00.000Z".into(),
+            rule: None,
             repeats_of: None,
         }
     }

@@ -22,6 +22,11 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::core::config::{DEFAULT_MAX_SCAN_BYTES, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
+
+pub mod event_stream;
+pub use crate::core::rules::derived::MODEL_TOOL_CALL;
+use event_stream::{EventParser, Piece, StreamFormat};
+pub use event_stream::{ModelText, MODEL_PROVIDER_HOSTS};
 /// Decoded views nest at most this deep (e.g. `base64>percent`).
 pub const MAX_VIEW_DEPTH: usize = 2;
 /// Bytes kept from one frame to the next so a match split across frames is
@@ -116,6 +121,11 @@ pub struct DetectorOptions {
     pub fingerprint_key: [u8; 32],
     /// Extra expected destinations per rule id (exact host or `.suffix`).
     pub expected_destinations: BTreeMap<String, Vec<String>>,
+    /// Findings in the text a model provider streams (not its tool calls).
+    pub model_text: ModelText,
+    /// Hosts treated as model providers besides [`MODEL_PROVIDER_HOSTS`]
+    /// (exact host or `.suffix`), e.g. a local gateway.
+    pub model_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for DetectorOptions {
@@ -125,6 +135,8 @@ impl std::fmt::Debug for DetectorOptions {
             .field("snippet_mode", &self.snippet_mode)
             .field("fingerprint_key", &"****")
             .field("expected_destinations", &self.expected_destinations)
+            .field("model_text", &self.model_text)
+            .field("model_hosts", &self.model_hosts)
             .finish()
     }
 }
@@ -136,6 +148,8 @@ impl Default for DetectorOptions {
             snippet_mode: SnippetMode::Full,
             fingerprint_key: random_key(),
             expected_destinations: BTreeMap::new(),
+            model_text: ModelText::default(),
+            model_hosts: Vec::new(),
         }
     }
 }
@@ -314,7 +328,14 @@ impl Detector {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
             .and_then(|(_, v)| std::str::from_utf8(v).ok());
-        let mut inspector = self.body_inspector(ctx.clone(), "body", encoding);
+        let content_type = head
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok());
+        let mut inspector = self
+            .body_inspector(ctx.clone(), "body", encoding)
+            .with_content_type(content_type);
         let mut body_findings = inspector.feed(body);
         body_findings.extend(inspector.finish());
         let known: HashSet<(String, String)> = out
@@ -335,6 +356,37 @@ impl Detector {
     /// a DNS label must not come back through the finding's `dest`.
     pub fn mask_dest(&self, dest: &str) -> String {
         redact::mask_labels(dest, |label| self.outbound.has_credential(label))
+    }
+
+    /// Whether `host` is a model API (built-in list or `model_hosts`).
+    pub fn is_model_host(&self, host: &str) -> bool {
+        event_stream::host_in(host, MODEL_PROVIDER_HOSTS)
+            || event_stream::host_in(host, &self.opts.model_hosts)
+    }
+
+    /// Scans a text that stands alone, reached through `chain` (a text
+    /// reassembled from a stream): every match inside it is judged.
+    fn scan_detached(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        text: &[u8],
+        chain: &str,
+    ) -> Vec<Finding> {
+        let limit = text.len().min(self.opts.max_scan_bytes);
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        self.scan_view(
+            ctx,
+            location,
+            &text[..limit],
+            Some(chain),
+            0,
+            Window::whole(limit),
+            &mut seen,
+            &mut out,
+        );
+        out.into_iter().map(|l| l.finding).collect()
     }
 
     fn expected_destination(&self, spec: &RuleSpec, host: &str) -> bool {
@@ -544,6 +596,7 @@ impl Detector {
                 count: 1,
                 decoded: chain.map(str::to_owned),
                 timestamp: timestamp_now(),
+                rule: None,
                 repeats_of: None,
             };
             out.push(Located {
@@ -706,6 +759,20 @@ pub struct BodyInspector {
     /// with findings): tracking every body's structure continuously would
     /// cost about as much as scanning it.
     from_start: bool,
+    /// The decoding chain this inspector's text was reached through (a
+    /// stream's reassembled text), `None` for a message body itself.
+    chain: Option<String>,
+    /// The body's content type, until the stream framing is decided.
+    content_type: Option<String>,
+    stream: StreamState,
+}
+
+/// Whether a body is reassembled as an event stream (decided on its first
+/// bytes).
+enum StreamState {
+    Undecided,
+    Plain,
+    Events(Box<StreamView>),
 }
 
 impl std::fmt::Debug for BodyInspector {
@@ -751,7 +818,19 @@ impl BodyInspector {
             judged: 0,
             seen: HashSet::new(),
             from_start: true,
+            chain: None,
+            content_type: None,
+            stream: StreamState::Undecided,
         }
+    }
+
+    /// The body's `Content-Type`: `text/event-stream` and NDJSON bodies are
+    /// also reassembled into the texts their events carry (see
+    /// [`event_stream`]); without one, a body that starts like an event
+    /// stream is taken for one.
+    pub fn with_content_type(mut self, content_type: Option<&str>) -> Self {
+        self.content_type = content_type.map(str::to_owned);
+        self
     }
 
     /// Inspects at most `limit` bytes instead of the detector's
@@ -767,15 +846,70 @@ impl BodyInspector {
         if self.finished || self.truncated || chunk.is_empty() {
             return Vec::new();
         }
-        match self.decoder.as_mut() {
+        let mut out = match self.decoder.as_mut() {
             Some(d) => {
                 let decoded = d.push(chunk);
                 self.note_decoder_state();
-                self.scan_chunk(&decoded, false)
+                let mut out = self.scan_chunk(&decoded, false);
+                self.stream_feed(&decoded, &mut out);
+                out
             }
             None if self.decode_failed => Vec::new(),
-            None => self.scan_chunk(chunk, false),
+            None => {
+                let mut out = self.scan_chunk(chunk, false);
+                self.stream_feed(chunk, &mut out);
+                out
+            }
+        };
+        self.stream_policy(&mut out);
+        out
+    }
+
+    /// Feeds what the raw scan just saw to the stream reassembly, deciding
+    /// on the first bytes whether the body is an event stream.
+    fn stream_feed(&mut self, data: &[u8], out: &mut Vec<Finding>) {
+        if data.is_empty() {
+            return;
         }
+        if matches!(self.stream, StreamState::Undecided) {
+            self.stream = match StreamFormat::detect(self.content_type.as_deref(), data) {
+                Some(format) if self.chain.is_none() => {
+                    let provider = self.detector.is_model_host(&self.ctx.dest_host());
+                    StreamState::Events(Box::new(StreamView::new(
+                        &self.detector,
+                        &self.ctx,
+                        &self.location,
+                        format,
+                        provider,
+                    )))
+                }
+                _ => StreamState::Plain,
+            };
+        }
+        if let StreamState::Events(view) = &mut self.stream {
+            view.feed(&self.detector, &self.ctx, &self.location, data, out);
+        }
+    }
+
+    /// On a model provider's stream, findings in what the model says (not
+    /// its tool calls) follow `model_text`; every finding of an event
+    /// stream is reported once across the raw body and its reassembly.
+    fn stream_policy(&mut self, out: &mut Vec<Finding>) {
+        let StreamState::Events(view) = &mut self.stream else {
+            return;
+        };
+        let policy = view.text_policy(&self.detector, self.ctx.direction);
+        out.retain_mut(|f| {
+            if f.pattern != MODEL_TOOL_CALL {
+                match policy {
+                    ModelText::Off => return false,
+                    ModelText::Low => f.severity = crate::core::finding::Severity::Low,
+                    ModelText::Full => {}
+                }
+            }
+            view.reported
+                .insert((f.pattern.clone(), f.fingerprint.clone()))
+        });
     }
 
     /// Ends the body: flushes the decoder and scans what was held back.
@@ -791,7 +925,12 @@ impl BodyInspector {
             }
             None => Vec::new(),
         };
-        let out = self.scan_chunk(&tail, true);
+        let mut out = self.scan_chunk(&tail, true);
+        self.stream_feed(&tail, &mut out);
+        if let StreamState::Events(view) = &mut self.stream {
+            view.finish(&self.detector, &self.ctx, &self.location, &mut out);
+        }
+        self.stream_policy(&mut out);
         self.finished = true;
         self.carry = Vec::new();
         out
@@ -848,7 +987,7 @@ impl BodyInspector {
             &self.ctx,
             &self.location,
             &buf,
-            None,
+            self.chain.as_deref(),
             0,
             window,
             &mut self.seen,
@@ -886,6 +1025,218 @@ impl BodyInspector {
             self.judged = window.hold.saturating_sub(start);
         }
         out
+    }
+}
+
+/// Open tool calls kept per stream; one more ends (and scans) the oldest.
+const MAX_OPEN_TOOL_CALLS: usize = 16;
+
+/// The texts an event stream carries, rebuilt from its events: the text
+/// channel (what the model or server writes, joined across events and fed
+/// in batches of [`CARRY_BYTES`] so 5-byte deltas do not each cost a scan)
+/// and each tool call's arguments, scanned whole when the call ends.
+struct StreamView {
+    parser: EventParser,
+    /// The stream comes from a model API: its text is the agent's own
+    /// model speaking.
+    provider: bool,
+    text: BodyInspector,
+    pending: Vec<u8>,
+    tools: Vec<ToolCall>,
+    pieces: Vec<Piece>,
+    /// `(rule, fingerprint)` already reported from this body.
+    reported: HashSet<(String, String)>,
+}
+
+struct ToolCall {
+    key: String,
+    name: String,
+    args: Vec<u8>,
+}
+
+impl StreamView {
+    fn new(
+        detector: &Arc<Detector>,
+        ctx: &ScanContext,
+        location: &str,
+        format: StreamFormat,
+        provider: bool,
+    ) -> Self {
+        let mut text = BodyInspector::new(Arc::clone(detector), ctx.clone(), location, None);
+        text.chain = Some("stream".to_owned());
+        text.stream = StreamState::Plain;
+        text.from_start = false;
+        StreamView {
+            parser: EventParser::new(format),
+            provider,
+            text,
+            pending: Vec::new(),
+            tools: Vec::new(),
+            pieces: Vec::new(),
+            reported: HashSet::new(),
+        }
+    }
+
+    fn text_policy(&self, detector: &Detector, direction: Direction) -> ModelText {
+        if self.provider && direction == Direction::Inbound {
+            detector.opts.model_text
+        } else {
+            ModelText::Full
+        }
+    }
+
+    fn feed(
+        &mut self,
+        detector: &Detector,
+        ctx: &ScanContext,
+        location: &str,
+        data: &[u8],
+        out: &mut Vec<Finding>,
+    ) {
+        let mut pieces = std::mem::take(&mut self.pieces);
+        self.parser.push(data, &mut |payload| {
+            event_stream::pieces(payload, &mut pieces)
+        });
+        self.apply(detector, ctx, location, &mut pieces, out);
+        self.pieces = pieces;
+        if self.pending.len() >= CARRY_BYTES {
+            let batch = std::mem::take(&mut self.pending);
+            out.extend(self.text.feed(&batch));
+        }
+    }
+
+    fn finish(
+        &mut self,
+        detector: &Detector,
+        ctx: &ScanContext,
+        location: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut pieces = std::mem::take(&mut self.pieces);
+        self.parser
+            .finish(&mut |payload| event_stream::pieces(payload, &mut pieces));
+        self.apply(detector, ctx, location, &mut pieces, out);
+        let batch = std::mem::take(&mut self.pending);
+        out.extend(self.text.feed(&batch));
+        out.extend(self.text.finish());
+        for call in std::mem::take(&mut self.tools) {
+            Self::scan_tool_call(detector, ctx, location, call, out);
+        }
+    }
+
+    fn apply(
+        &mut self,
+        detector: &Detector,
+        ctx: &ScanContext,
+        location: &str,
+        pieces: &mut Vec<Piece>,
+        out: &mut Vec<Finding>,
+    ) {
+        let cap = detector.max_scan_bytes();
+        for piece in pieces.drain(..) {
+            match piece {
+                Piece::Text(t) => {
+                    if self.pending.len() + t.len() <= cap {
+                        self.pending.extend_from_slice(t.as_bytes());
+                    }
+                }
+                Piece::Whole(t) => {
+                    out.extend(detector.scan_detached(ctx, location, t.as_bytes(), "stream"));
+                }
+                Piece::ToolName { key, name } => {
+                    self.tool(detector, ctx, location, &key, out).name = name
+                }
+                Piece::ToolArgs { key, text } => {
+                    let call = self.tool(detector, ctx, location, &key, out);
+                    if call.args.len() + text.len() <= cap {
+                        call.args.extend_from_slice(text.as_bytes());
+                    }
+                }
+                Piece::ToolEnd { key } => {
+                    // `o0.` ends every call of choice 0 (an OpenAI finish reason).
+                    let ends = |k: &str| k == key || (key.ends_with('.') && k.starts_with(&key));
+                    let (ended, open): (Vec<ToolCall>, Vec<ToolCall>) =
+                        std::mem::take(&mut self.tools)
+                            .into_iter()
+                            .partition(|c| ends(&c.key));
+                    self.tools = open;
+                    for call in ended {
+                        Self::scan_tool_call(detector, ctx, location, call, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The open tool call `key`, opened if new (ending the oldest when too
+    /// many are open).
+    fn tool(
+        &mut self,
+        detector: &Detector,
+        ctx: &ScanContext,
+        location: &str,
+        key: &str,
+        out: &mut Vec<Finding>,
+    ) -> &mut ToolCall {
+        let at = match self.tools.iter().position(|c| c.key == key) {
+            Some(i) => i,
+            None => {
+                if self.tools.len() >= MAX_OPEN_TOOL_CALLS {
+                    let oldest = self.tools.remove(0);
+                    Self::scan_tool_call(detector, ctx, location, oldest, out);
+                }
+                self.tools.push(ToolCall {
+                    key: key.to_owned(),
+                    name: String::new(),
+                    args: Vec::new(),
+                });
+                self.tools.len() - 1
+            }
+        };
+        &mut self.tools[at]
+    }
+
+    /// Scans one complete tool call's arguments (their JSON string values,
+    /// escapes decoded). Inbound, what matches is a `model_tool_call`: the
+    /// agent is about to run it.
+    fn scan_tool_call(
+        detector: &Detector,
+        ctx: &ScanContext,
+        location: &str,
+        call: ToolCall,
+        out: &mut Vec<Finding>,
+    ) {
+        if call.args.is_empty() {
+            return;
+        }
+        let text = match serde_json::from_slice::<serde_json::Value>(&call.args) {
+            Ok(v) => {
+                let mut s = String::new();
+                event_stream::string_values(&v, &mut s, 0);
+                s.into_bytes()
+            }
+            Err(_) => call.args,
+        };
+        let name: String = call
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .take(64)
+            .collect();
+        let location = if name.is_empty() {
+            format!("{location}:tool_call")
+        } else {
+            format!("{location}:tool_call:{name}")
+        };
+        for mut f in detector.scan_detached(ctx, &location, &text, "stream>tool_call") {
+            if ctx.direction == Direction::Inbound {
+                f.rule = Some(std::mem::replace(
+                    &mut f.pattern,
+                    MODEL_TOOL_CALL.to_owned(),
+                ));
+            }
+            out.push(f);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 use super::types::{Finding, RuleInfo};
 use crate::core::config::{parse_size, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
 use crate::core::finding::Direction;
+use crate::core::rules::derived::DERIVED_KINDS;
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleKind;
 use crate::core::scan::{BodyInspector, Detector, DetectorOptions, MessageHead, ScanContext};
@@ -128,6 +129,10 @@ pub struct StreamScanOptions {
     /// The body's `content-encoding` (a copy is decoded, as the proxy does).
     #[napi(js_name = "content_encoding")]
     pub content_encoding: Option<String>,
+    /// The body's `content-type`: an event stream (`text/event-stream`,
+    /// NDJSON) is also reassembled from its events, as the proxy does.
+    #[napi(js_name = "content_type")]
+    pub content_type: Option<String>,
     /// Bytes to inspect at most (`1048576`, `512k`, `64m`, `2g`); absent:
     /// everything. Beyond it nothing more is scanned.
     #[napi(js_name = "max_scan_bytes")]
@@ -191,11 +196,13 @@ impl StreamScanner {
             opts.source.as_deref().unwrap_or("offline"),
             opts.dest.as_deref().unwrap_or(""),
         );
-        let mut inspector = det.body_inspector(
-            context,
-            opts.location.as_deref().unwrap_or("text"),
-            opts.content_encoding.as_deref(),
-        );
+        let mut inspector = det
+            .body_inspector(
+                context,
+                opts.location.as_deref().unwrap_or("text"),
+                opts.content_encoding.as_deref(),
+            )
+            .with_content_type(opts.content_type.as_deref());
         inspector.set_limit(limit.unwrap_or(u64::MAX));
         Ok(StreamScanner { inspector, fed: 0 })
     }
@@ -249,5 +256,13 @@ pub fn rule_catalog() -> Vec<RuleInfo> {
             .to_owned(),
             expected_hosts: s.expected_hosts.iter().map(|h| (*h).to_owned()).collect(),
         })
+        .chain(DERIVED_KINDS.iter().map(|k| RuleInfo {
+            id: k.id.to_owned(),
+            description: k.description.to_owned(),
+            threat_type: k.threat.as_str().to_owned(),
+            severity: k.severity.as_str().to_owned(),
+            kind: "derived".to_owned(),
+            expected_hosts: Vec::new(),
+        }))
         .collect()
 }

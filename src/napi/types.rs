@@ -41,6 +41,8 @@ pub struct Finding {
     pub count: i64,
     /// Decoding chain that revealed the match, e.g. `base64` or `percent>base64`.
     pub decoded: Option<String>,
+    /// For a derived finding kind (`model_tool_call`), the rule that matched inside it.
+    pub rule: Option<String>,
     /// RFC 3339 UTC with milliseconds.
     pub timestamp: String,
 }
@@ -63,6 +65,7 @@ impl From<CoreFinding> for Finding {
             fingerprint: f.fingerprint,
             count: i64::try_from(f.count).unwrap_or(i64::MAX),
             decoded: f.decoded,
+            rule: f.rule,
             timestamp: f.timestamp,
         }
     }
@@ -171,7 +174,8 @@ pub struct RuleInfo {
     #[napi(js_name = "threat_type")]
     pub threat_type: String,
     pub severity: String,
-    /// `secret` (redacted, fingerprinted) or `indicator` (a path or command shape).
+    /// `secret` (redacted, fingerprinted), `indicator` (a path or command
+    /// shape) or `derived` (from where a rule matched, e.g. `model_tool_call`).
     pub kind: String,
     /// Hosts where this credential is expected traffic, not exfiltration.
     #[napi(js_name = "expected_hosts")]

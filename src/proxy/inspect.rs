@@ -167,7 +167,9 @@ impl Inspection {
         let d = self.detector.as_ref()?;
         let direction = ctx.direction;
         let work = StreamInspector {
-            inspector: d.body_inspector(ctx, location, content_encoding),
+            inspector: d
+                .body_inspector(ctx, location, content_encoding)
+                .with_content_type(content_type),
             inspection: self.clone(),
             direction,
         };

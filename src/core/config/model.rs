@@ -445,6 +445,11 @@ pub struct GuardianConfig {
     pub metrics_allow_remote: bool,
     /// A local command run for each finding at or above a severity.
     pub on_finding: Option<FindingHook>,
+    /// Findings in the text a model API streams back (tool calls are
+    /// always reported in full).
+    pub model_text: crate::core::scan::ModelText,
+    /// Model API hosts besides the built-in list (e.g. a local gateway).
+    pub model_hosts: Vec<HostPattern>,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first

@@ -14,9 +14,10 @@ use super::env::{self, ENV_CONFIG, ENV_HOME, ENV_PREFIX};
 use super::model::*;
 use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
+use crate::core::scan::ModelText;
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 21] = [
+pub const TOP_LEVEL_KEYS: [&str; 23] = [
     "mode",
     "listen",
     "home",
@@ -38,6 +39,8 @@ pub const TOP_LEVEL_KEYS: [&str; 21] = [
     "metrics_listen",
     "metrics_allow_remote",
     "on_finding",
+    "model_text",
+    "model_hosts",
 ];
 /// Keys accepted inside `on_finding`.
 pub const HOOK_KEYS: [&str; 5] = [
@@ -661,6 +664,13 @@ impl Validator<'_> {
                 serde_json::to_value(h).unwrap_or(Value::Null),
             );
         }
+        let model_text = self.model_text();
+        self.put("model_text", &model_text);
+        let model_hosts = self.host_list(
+            "model_hosts",
+            self.merged.get("model_hosts").cloned().as_ref(),
+        );
+        self.put("model_hosts", &model_hosts);
         let metrics = self.metrics(listen);
         if let Some((addr, remote)) = &metrics {
             self.eff.insert(
@@ -698,6 +708,8 @@ impl Validator<'_> {
             ring_capacity: usize::try_from(ring?).ok()?,
             shutdown_grace_ms: grace?,
             metrics_listen: metrics?.0,
+            model_text: model_text?,
+            model_hosts: model_hosts?,
             metrics_allow_remote: metrics?.1,
             on_finding: hook?,
         })
@@ -869,6 +881,36 @@ impl Validator<'_> {
             return None;
         }
         Some(n)
+    }
+
+    fn model_text(&mut self) -> Option<ModelText> {
+        let names = ModelText::ALL.map(|(n, _)| n);
+        match self.merged.get("model_text") {
+            None => Some(ModelText::default()),
+            Some(Value::String(s)) => {
+                let t = s.trim().to_ascii_lowercase();
+                if let Some((_, m)) = ModelText::ALL.iter().find(|(n, _)| *n == t) {
+                    return Some(*m);
+                }
+                self.is.error(
+                    "model_text",
+                    format!(
+                        "model_text {} is not one of \"off\", \"low\", \"full\"{}",
+                        q(s),
+                        suggest::suffix(s, names)
+                    ),
+                    "use \"low\" (the default: what a model API streams as text is reported at low \
+                     severity), \"full\" (the rule's own severity) or \"off\"; tool calls the model \
+                     streams are always reported in full, as model_tool_call",
+                );
+                None
+            }
+            Some(v) => {
+                self.is
+                    .type_error("model_text", "a string (\"off\", \"low\" or \"full\")", v);
+                None
+            }
+        }
     }
 
     fn redact(&mut self) -> Option<SnippetMode> {

@@ -7,6 +7,7 @@ pub use registry::{Rule, RuleError, RuleSet};
 #[cfg(test)]
 mod catalog_tests;
 pub mod corpus;
+pub mod derived;
 pub mod entropy;
 pub mod exfil;
 pub mod injection;

@@ -20,6 +20,7 @@ fn finding(fp: &str, source: &str, severity: Severity) -> Finding {
         count: 1,
         decoded: None,
         timestamp: timestamp_now(),
+        rule: None,
         repeats_of: None,
     }
 }

@@ -1,0 +1,700 @@
+//! Reassembly of streamed output: Server-Sent Events and newline-delimited
+//! JSON, as model APIs, MCP Streamable HTTP and tool servers send them.
+//!
+//! A model streams its answer as many small events, each carrying 3–12
+//! characters of text (`choices[].delta.content`, `delta.text`, …) or of a
+//! tool call's JSON arguments (`input_json_delta`, `tool_calls[].function
+//! .arguments`). A command split over events never appears whole in the raw
+//! body, so this module turns the events back into the texts the model
+//! wrote: one *text channel* per stream, and one *tool call* per call id.
+//!
+//! Everything here is pure and bounded: the parser keeps at most one event
+//! ([`MAX_EVENT_BYTES`]), a tool call at most the scan limit.
+
+use serde_json::Value;
+
+/// One event larger than this is not reassembled (its raw bytes are still
+/// scanned like any body).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// How a body is framed into events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// `text/event-stream`: `data:` lines, events end at a blank line.
+    Sse,
+    /// One JSON document per line (`application/x-ndjson`, Ollama).
+    Ndjson,
+}
+
+impl StreamFormat {
+    /// The framing a body declares by its content type, or shows in its first
+    /// bytes when it declares none (or `text/plain`).
+    pub fn detect(content_type: Option<&str>, first: &[u8]) -> Option<StreamFormat> {
+        let essence = content_type
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        match essence.as_str() {
+            "text/event-stream" => return Some(StreamFormat::Sse),
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines"
+            | "application/jsonlines" => return Some(StreamFormat::Ndjson),
+            "" | "text/plain" => {}
+            _ => return None,
+        }
+        let start = first
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(first.len());
+        let head = &first[start..];
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        ["data:", "event:", "id:", "retry:"]
+            .iter()
+            .any(|f| head.starts_with(f.as_bytes()))
+            .then_some(StreamFormat::Sse)
+    }
+}
+
+/// Splits a byte stream into event payloads, incrementally: an SSE event's
+/// joined `data:` lines, or an NDJSON line.
+#[derive(Debug)]
+pub struct EventParser {
+    format: StreamFormat,
+    line: Vec<u8>,
+    data: Vec<u8>,
+    has_data: bool,
+    /// The current line or event outgrew [`MAX_EVENT_BYTES`]: skipped.
+    oversized: bool,
+    /// The previous chunk ended in `\r`: a leading `\n` belongs to it.
+    after_cr: bool,
+}
+
+impl EventParser {
+    pub fn new(format: StreamFormat) -> Self {
+        EventParser {
+            format,
+            line: Vec::new(),
+            data: Vec::new(),
+            has_data: false,
+            oversized: false,
+            after_cr: false,
+        }
+    }
+
+    /// Feeds bytes; calls `event` with each complete event's payload.
+    pub fn push(&mut self, mut bytes: &[u8], event: &mut dyn FnMut(&[u8])) {
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = bytes.strip_prefix(b"\n") {
+                bytes = rest;
+            }
+        }
+        while !bytes.is_empty() {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) else {
+                self.extend_line(bytes);
+                return;
+            };
+            self.extend_line(&bytes[..end]);
+            let mut next = end + 1;
+            if bytes[end] == b'\r' {
+                match bytes.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            self.end_line(event);
+            bytes = &bytes[next..];
+        }
+    }
+
+    /// Ends the stream: a last event without its blank line still counts.
+    pub fn finish(&mut self, event: &mut dyn FnMut(&[u8])) {
+        if !self.line.is_empty() || self.oversized {
+            self.end_line(event);
+        }
+        if self.format == StreamFormat::Sse {
+            self.dispatch(event);
+        }
+    }
+
+    fn extend_line(&mut self, part: &[u8]) {
+        if self.oversized || self.line.len() + part.len() > MAX_EVENT_BYTES {
+            self.oversized = true;
+            self.line.clear();
+        } else {
+            self.line.extend_from_slice(part);
+        }
+    }
+
+    fn end_line(&mut self, event: &mut dyn FnMut(&[u8])) {
+        let line = std::mem::take(&mut self.line);
+        let oversized = std::mem::replace(&mut self.oversized, false);
+        match self.format {
+            StreamFormat::Ndjson => {
+                if !oversized && !line.iter().all(u8::is_ascii_whitespace) {
+                    event(&line);
+                }
+            }
+            StreamFormat::Sse => {
+                if oversized {
+                    // A data line too large to keep spoils its whole event.
+                    self.data.clear();
+                    self.has_data = false;
+                    return;
+                }
+                if line.is_empty() {
+                    self.dispatch(event);
+                    return;
+                }
+                let (field, value) = match memchr::memchr(b':', &line) {
+                    Some(0) => return, // a comment
+                    Some(i) => {
+                        let v = &line[i + 1..];
+                        (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                    }
+                    None => (line.as_slice(), &b""[..]),
+                };
+                if field == b"data" {
+                    if self.data.len() + value.len() + 1 > MAX_EVENT_BYTES {
+                        self.data.clear();
+                        self.has_data = false;
+                        return;
+                    }
+                    if self.has_data {
+                        self.data.push(b'\n');
+                    }
+                    self.data.extend_from_slice(value);
+                    self.has_data = true;
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self, event: &mut dyn FnMut(&[u8])) {
+        if self.has_data {
+            event(&self.data);
+        }
+        self.data.clear();
+        self.has_data = false;
+    }
+}
+
+/// What one event contributes to the reassembled stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Text the model (or a tool server) wrote, to append to the text channel.
+    Text(String),
+    /// A text that stands alone (a whole tool result): scanned as one unit.
+    Whole(String),
+    /// A tool call begins or is named.
+    ToolName { key: String, name: String },
+    /// More of a tool call's JSON arguments.
+    ToolArgs { key: String, text: String },
+    /// A tool call is complete.
+    ToolEnd { key: String },
+}
+
+/// The pieces of one event payload. JSON events are read in the shapes of
+/// the Anthropic, OpenAI (chat completions and responses), Gemini and Ollama
+/// streaming APIs; other JSON yields its string values as one whole text
+/// (MCP results, tool output: their escapes decoded), and non-JSON data is
+/// text.
+pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
+    let trimmed = payload.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"[DONE]" {
+        return;
+    }
+    let value: Value = match serde_json::from_slice(trimmed) {
+        Ok(v) => v,
+        Err(_) => {
+            out.push(Piece::Text(String::from_utf8_lossy(payload).into_owned()));
+            return;
+        }
+    };
+    let before = out.len();
+    let known = anthropic(&value, out)
+        || openai_chat(&value, out)
+        || openai_responses(&value, out)
+        || gemini(&value, out)
+        || ollama(&value, out);
+    if !known && out.len() == before {
+        let mut text = String::new();
+        string_values(&value, &mut text, 0);
+        if !text.is_empty() {
+            out.push(Piece::Whole(text));
+        }
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    cur.as_str()
+}
+
+/// Anthropic Messages streaming: `content_block_start|delta|stop`.
+fn anthropic(v: &Value, out: &mut Vec<Piece>) -> bool {
+    let Some(kind) = v.get("type").and_then(Value::as_str) else {
+        return false;
+    };
+    let key = || format!("a{}", v.get("index").and_then(Value::as_u64).unwrap_or(0));
+    match kind {
+        "content_block_start" => {
+            let Some(block) = v.get("content_block") else {
+                return true;
+            };
+            match block.get("type").and_then(Value::as_str) {
+                Some("tool_use" | "server_tool_use") => {
+                    let name = str_at(block, &["name"]).unwrap_or("").to_owned();
+                    out.push(Piece::ToolName { key: key(), name });
+                    if let Some(input) = block.get("input").filter(|i| !is_empty_json(i)) {
+                        out.push(Piece::ToolArgs {
+                            key: key(),
+                            text: input.to_string(),
+                        });
+                    }
+                }
+                Some("text") => {
+                    if let Some(t) = str_at(block, &["text"]).filter(|t| !t.is_empty()) {
+                        out.push(Piece::Text(t.to_owned()));
+                    }
+                }
+                _ => {}
+            }
+            true
+        }
+        "content_block_delta" => {
+            let Some(delta) = v.get("delta") else {
+                return true;
+            };
+            match delta.get("type").and_then(Value::as_str) {
+                Some("text_delta") => {
+                    if let Some(t) = str_at(delta, &["text"]) {
+                        out.push(Piece::Text(t.to_owned()));
+                    }
+                }
+                Some("thinking_delta") => {
+                    if let Some(t) = str_at(delta, &["thinking"]) {
+                        out.push(Piece::Text(t.to_owned()));
+                    }
+                }
+                Some("input_json_delta") => {
+                    if let Some(t) = str_at(delta, &["partial_json"]) {
+                        out.push(Piece::ToolArgs {
+                            key: key(),
+                            text: t.to_owned(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            true
+        }
+        "content_block_stop" => {
+            out.push(Piece::ToolEnd { key: key() });
+            true
+        }
+        "message_start" | "message_delta" | "message_stop" | "ping" => true,
+        _ => false,
+    }
+}
+
+/// OpenAI chat completions (`chat.completion.chunk`) and legacy completions.
+fn openai_chat(v: &Value, out: &mut Vec<Piece>) -> bool {
+    let Some(choices) = v.get("choices").and_then(Value::as_array) else {
+        return false;
+    };
+    for (ci, choice) in choices.iter().enumerate() {
+        let ci = choice
+            .get("index")
+            .and_then(Value::as_u64)
+            .unwrap_or(ci as u64);
+        if let Some(t) = str_at(choice, &["text"]) {
+            out.push(Piece::Text(t.to_owned()));
+        }
+        // A non-streamed answer carries `message` where a chunk has `delta`.
+        let delta = choice.get("delta").or_else(|| choice.get("message"));
+        if let Some(delta) = delta {
+            for field in ["content", "reasoning_content", "reasoning", "refusal"] {
+                if let Some(t) = str_at(delta, &[field]) {
+                    out.push(Piece::Text(t.to_owned()));
+                }
+            }
+            if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+                for (ti, call) in calls.iter().enumerate() {
+                    let ti = call
+                        .get("index")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(ti as u64);
+                    let key = format!("o{ci}.{ti}");
+                    if let Some(name) = str_at(call, &["function", "name"]) {
+                        out.push(Piece::ToolName {
+                            key: key.clone(),
+                            name: name.to_owned(),
+                        });
+                    }
+                    match call.get("function").and_then(|f| f.get("arguments")) {
+                        Some(Value::String(s)) if !s.is_empty() => out.push(Piece::ToolArgs {
+                            key,
+                            text: s.clone(),
+                        }),
+                        Some(args @ Value::Object(_)) => out.push(Piece::ToolArgs {
+                            key,
+                            text: args.to_string(),
+                        }),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if choice.get("finish_reason").is_some_and(|r| !r.is_null()) {
+            // Ends every tool call of this choice.
+            out.push(Piece::ToolEnd {
+                key: format!("o{ci}."),
+            });
+        }
+    }
+    true
+}
+
+/// OpenAI Responses API streaming events (`response.*`).
+fn openai_responses(v: &Value, out: &mut Vec<Piece>) -> bool {
+    let Some(kind) = v.get("type").and_then(Value::as_str) else {
+        return false;
+    };
+    if !kind.starts_with("response.") {
+        return false;
+    }
+    let key = || {
+        let id = str_at(v, &["item_id"])
+            .map(str::to_owned)
+            .or_else(|| str_at(v, &["item", "id"]).map(str::to_owned))
+            .unwrap_or_else(|| {
+                v.get("output_index")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+                    .to_string()
+            });
+        format!("r{id}")
+    };
+    match kind {
+        "response.output_text.delta"
+        | "response.reasoning_text.delta"
+        | "response.reasoning_summary_text.delta"
+        | "response.refusal.delta" => {
+            if let Some(t) = str_at(v, &["delta"]) {
+                out.push(Piece::Text(t.to_owned()));
+            }
+        }
+        "response.output_item.added" if str_at(v, &["item", "type"]) == Some("function_call") => {
+            let name = str_at(v, &["item", "name"]).unwrap_or("").to_owned();
+            out.push(Piece::ToolName { key: key(), name });
+        }
+        "response.function_call_arguments.delta" => {
+            if let Some(t) = str_at(v, &["delta"]) {
+                out.push(Piece::ToolArgs {
+                    key: key(),
+                    text: t.to_owned(),
+                });
+            }
+        }
+        "response.function_call_arguments.done" | "response.output_item.done" => {
+            out.push(Piece::ToolEnd { key: key() });
+        }
+        _ => {}
+    }
+    true
+}
+
+/// Gemini `streamGenerateContent` (`candidates[].content.parts[]`).
+fn gemini(v: &Value, out: &mut Vec<Piece>) -> bool {
+    let Some(cands) = v.get("candidates").and_then(Value::as_array) else {
+        return false;
+    };
+    for (ci, cand) in cands.iter().enumerate() {
+        let Some(parts) = cand
+            .get("content")
+            .and_then(|c| c.get("parts"))
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        for (pi, part) in parts.iter().enumerate() {
+            if let Some(t) = str_at(part, &["text"]) {
+                out.push(Piece::Text(t.to_owned()));
+            }
+            if let Some(call) = part.get("functionCall") {
+                let key = format!("g{ci}.{pi}.{}", out.len());
+                let name = str_at(call, &["name"]).unwrap_or("").to_owned();
+                out.push(Piece::ToolName {
+                    key: key.clone(),
+                    name,
+                });
+                if let Some(args) = call.get("args") {
+                    out.push(Piece::ToolArgs {
+                        key: key.clone(),
+                        text: args.to_string(),
+                    });
+                }
+                out.push(Piece::ToolEnd { key });
+            }
+        }
+    }
+    true
+}
+
+/// Ollama `/api/chat` and `/api/generate` NDJSON lines.
+fn ollama(v: &Value, out: &mut Vec<Piece>) -> bool {
+    if v.get("model").is_none() || v.get("done").is_none() {
+        return false;
+    }
+    if let Some(t) = str_at(v, &["response"]) {
+        out.push(Piece::Text(t.to_owned()));
+    }
+    if let Some(msg) = v.get("message") {
+        if let Some(t) = str_at(msg, &["content"]) {
+            out.push(Piece::Text(t.to_owned()));
+        }
+        if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
+            for call in calls {
+                let key = format!("l{}", out.len());
+                let name = str_at(call, &["function", "name"]).unwrap_or("").to_owned();
+                out.push(Piece::ToolName {
+                    key: key.clone(),
+                    name,
+                });
+                if let Some(args) = call.get("function").and_then(|f| f.get("arguments")) {
+                    let text = match args {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    out.push(Piece::ToolArgs {
+                        key: key.clone(),
+                        text,
+                    });
+                }
+                out.push(Piece::ToolEnd { key });
+            }
+        }
+    }
+    true
+}
+
+fn is_empty_json(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// Appends every string value of `v` (keys skipped), one per line.
+pub fn string_values(v: &Value, out: &mut String, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(s);
+        }
+        Value::Array(a) => a.iter().for_each(|x| string_values(x, out, depth + 1)),
+        Value::Object(m) => m.values().for_each(|x| string_values(x, out, depth + 1)),
+        _ => {}
+    }
+}
+
+/// What becomes of findings in the text a model provider streams back
+/// (see [`MODEL_PROVIDER_HOSTS`]): that text is the agent's own model
+/// explaining things, such as an install with `curl … | sh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelText {
+    /// Not reported.
+    Off,
+    /// Reported at severity `low`.
+    #[default]
+    Low,
+    /// Reported at the rule's own severity.
+    Full,
+}
+
+impl ModelText {
+    pub const ALL: [(&'static str, ModelText); 3] = [
+        ("off", ModelText::Off),
+        ("low", ModelText::Low),
+        ("full", ModelText::Full),
+    ];
+}
+
+/// Hosts of model APIs: on a stream from these, the text is the agent's
+/// own model speaking (see `DetectorOptions::model_text`).
+pub const MODEL_PROVIDER_HOSTS: &[&str] = &[
+    "api.anthropic.com",
+    "api.openai.com",
+    "generativelanguage.googleapis.com",
+    ".aiplatform.googleapis.com",
+    ".openai.azure.com",
+    "api.mistral.ai",
+    "api.groq.com",
+    "api.deepseek.com",
+    "api.x.ai",
+    "openrouter.ai",
+    "api.together.xyz",
+    "api.fireworks.ai",
+    "api.cohere.com",
+    "api.perplexity.ai",
+];
+
+/// Whether `host` (lower-cased, no port) matches an entry: an exact host,
+/// or `.suffix` for the domain and its subdomains.
+pub fn host_in(host: &str, entries: &[impl AsRef<str>]) -> bool {
+    entries.iter().any(|e| {
+        let e = e.as_ref();
+        match e.strip_prefix('.') {
+            Some(suffix) => {
+                host == suffix
+                    || (host.len() > suffix.len()
+                        && host.ends_with(suffix)
+                        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
+            }
+            None => host.eq_ignore_ascii_case(e),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(format: StreamFormat, chunks: &[&[u8]]) -> Vec<String> {
+        let mut p = EventParser::new(format);
+        let mut got = Vec::new();
+        for c in chunks {
+            p.push(c, &mut |e| {
+                got.push(String::from_utf8_lossy(e).into_owned())
+            });
+        }
+        p.finish(&mut |e| got.push(String::from_utf8_lossy(e).into_owned()));
+        got
+    }
+
+    #[test]
+    fn sse_events_join_data_lines_whatever_the_line_endings_and_splits() {
+        let body = b"event: x\r\ndata: one\r\ndata:two\r\n\r\n: comment\n\ndata: three\rid: 4\r\rdata: last";
+        let whole = events(StreamFormat::Sse, &[body]);
+        assert_eq!(whole, ["one\ntwo", "three", "last"]);
+        for cut in 0..body.len() {
+            let (a, b) = body.split_at(cut);
+            assert_eq!(events(StreamFormat::Sse, &[a, b]), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_event_is_skipped_and_the_next_one_kept() {
+        let mut body = b"data: ".to_vec();
+        body.extend(std::iter::repeat_n(b'a', MAX_EVENT_BYTES + 10));
+        body.extend_from_slice(b"\n\ndata: after\n\n");
+        assert_eq!(events(StreamFormat::Sse, &[&body]), ["after"]);
+    }
+
+    #[test]
+    fn ndjson_lines_are_events() {
+        assert_eq!(
+            events(StreamFormat::Ndjson, &[b"{\"a\":1}\n\n{\"b\"", b":2}"]),
+            ["{\"a\":1}", "{\"b\":2}"]
+        );
+    }
+
+    #[test]
+    fn the_format_comes_from_the_content_type_or_the_first_bytes() {
+        use StreamFormat::*;
+        assert_eq!(
+            StreamFormat::detect(Some("text/event-stream; charset=utf-8"), b""),
+            Some(Sse)
+        );
+        assert_eq!(
+            StreamFormat::detect(Some("application/x-ndjson"), b""),
+            Some(Ndjson)
+        );
+        assert_eq!(StreamFormat::detect(None, b"\n\ndata: {}"), Some(Sse));
+        assert_eq!(StreamFormat::detect(Some("text/html"), b"data: x"), None);
+        assert_eq!(StreamFormat::detect(None, b"HTTP/1.1 200 OK"), None);
+    }
+
+    fn all(payloads: &[&str]) -> Vec<Piece> {
+        let mut out = Vec::new();
+        for p in payloads {
+            pieces(p.as_bytes(), &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn provider_shapes_yield_text_and_tool_calls() {
+        let got = all(&[
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"Bash","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"cmd\":"}}"#,
+            r#"{"type":"content_block_stop","index":1}"#,
+            r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"yo","tool_calls":[{"index":0,"function":{"name":"run","arguments":"{\"a"}}]},"finish_reason":null}]}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"x"}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"g"}]}}]}"#,
+            r#"{"model":"llama","message":{"role":"assistant","content":"o"},"done":false}"#,
+            r#"{"jsonrpc":"2.0","result":{"content":[{"type":"text","text":"a \"q\""}]}}"#,
+            "plain text",
+            "[DONE]",
+        ]);
+        let expect = vec![
+            Piece::ToolName {
+                key: "a1".into(),
+                name: "Bash".into(),
+            },
+            Piece::Text("hi".into()),
+            Piece::ToolArgs {
+                key: "a1".into(),
+                text: "{\"cmd\":".into(),
+            },
+            Piece::ToolEnd { key: "a1".into() },
+            Piece::Text("yo".into()),
+            Piece::ToolName {
+                key: "o0.0".into(),
+                name: "run".into(),
+            },
+            Piece::ToolArgs {
+                key: "o0.0".into(),
+                text: "{\"a".into(),
+            },
+            Piece::ToolArgs {
+                key: "rfc_1".into(),
+                text: "x".into(),
+            },
+            Piece::Text("g".into()),
+            Piece::Text("o".into()),
+            Piece::Whole("2.0\na \"q\"\ntext".into()),
+            Piece::Text("plain text".into()),
+        ];
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn provider_hosts_match_exactly_or_by_suffix() {
+        assert!(host_in("api.openai.com", MODEL_PROVIDER_HOSTS));
+        assert!(host_in("x.openai.azure.com", MODEL_PROVIDER_HOSTS));
+        assert!(!host_in("evilapi.openai.com.example", MODEL_PROVIDER_HOSTS));
+        assert!(!host_in("notapi.anthropic.com", MODEL_PROVIDER_HOSTS));
+    }
+}
