@@ -761,8 +761,49 @@ fn may_decode_to_text(run: &[u8], url_safe: bool) -> bool {
 /// Finds base64 runs and decodes those that turn out to be text. The decoded
 /// runs are joined with newlines into one view. Returns `None` if none decoded.
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
+    base64_segments_closed(text, text.len() + 1, None)
+}
+
+/// Where a run of base64-class bytes ending at the end of `text` starts,
+/// if it is short enough to be decoded once complete: in a frame that is
+/// not the last, such a run may go on in the next frame.
+pub fn open_base64_run(text: &[u8]) -> Option<usize> {
+    let tail = text
+        .iter()
+        .rev()
+        .take(BASE64_MAX_RUN + 1)
+        .take_while(|&&b| B64_CLASS[usize::from(b)] != 0)
+        .count();
+    (tail > 0 && tail <= BASE64_MAX_RUN).then_some(text.len() - tail)
+}
+
+/// [`base64_segments`] of a frame that is not the last, whose carry-over
+/// would start at `carry`: a run still open at the end is left for the next
+/// scan, and `carry` is lowered to the start of that run and of any run it
+/// would cut, so the next scan decodes them whole.
+pub fn base64_segments_carrying(text: &[u8], carry: &mut usize) -> Option<Vec<u8>> {
+    let open = open_base64_run(text);
+    if let Some(o) = open {
+        *carry = (*carry).min(o);
+    }
+    base64_segments_closed(text, open.unwrap_or(text.len() + 1), Some(carry))
+}
+
+fn base64_segments_closed(
+    text: &[u8],
+    open: usize,
+    mut carry: Option<&mut usize>,
+) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
     for (start, end, url_safe) in base64_runs(text) {
+        if end >= open {
+            continue;
+        }
+        if let Some(from) = carry.as_deref_mut() {
+            if start < *from && end > *from {
+                *from = start;
+            }
+        }
         let Some(run) = text.get(start..end) else {
             continue;
         };

@@ -36,6 +36,11 @@ pub const CARRY_BYTES: usize = 1024;
 /// `HOLDBACK_BYTES` are judged in the next scan, when they can be seen whole:
 /// a regex may stop early on a value the next frame continues.
 pub const HOLDBACK_BYTES: usize = 256;
+/// An encoded region (percent, JSON or HTML escapes) that reaches into the
+/// carry-over is carried from its start, up to this many bytes back, so the
+/// next scan decodes it whole: a percent-encoded match up to a third of
+/// this is found wherever the body is split.
+pub const ENCODED_CARRY_BYTES: usize = 8 * 1024;
 
 /// Which matches one scan of a buffer reports: those ending in
 /// `(judged, hold]`. Matches ending at or before `judged` were judged by the
@@ -441,6 +446,27 @@ impl Detector {
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
+        self.scan_view_carrying(ctx, location, text, chain, depth, window, None, seen, out);
+    }
+
+    /// [`Detector::scan_view`] of a frame that is not the last, whose
+    /// carry-over would start at `carry.0`: lowers `carry.0` to the start of
+    /// every encoded region or base64 run it would cut, so the next scan
+    /// decodes them whole, and leaves base64 runs still open at the end for
+    /// that scan.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_view_carrying(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        text: &[u8],
+        chain: Option<&str>,
+        depth: usize,
+        window: Window,
+        mut carry: Option<&mut usize>,
+        seen: &mut HashSet<(usize, String)>,
+        out: &mut Vec<Located>,
+    ) {
         let set = self.rules(ctx.direction);
         let mut spans = Vec::new();
         set.spans(text, &mut spans);
@@ -460,6 +486,14 @@ impl Detector {
         let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
         for (label, transform) in local {
             for region in view_regions(label, text) {
+                if let Some(from) = carry.as_deref_mut() {
+                    if region.start < *from && region.end > *from {
+                        *from = region
+                            .start
+                            .max(text.len().saturating_sub(ENCODED_CARRY_BYTES))
+                            .min(*from);
+                    }
+                }
                 let Some(decoded) = text.get(region.clone()).and_then(transform) else {
                     continue;
                 };
@@ -475,8 +509,13 @@ impl Detector {
                 views.push((label, decoded, sub_window));
             }
         }
-        // Base64 segments come from anywhere and are judged whole.
-        if let Some(decoded) = decode::base64_segments(text) {
+        // Base64 segments come from anywhere and are judged whole; one still
+        // open at a frame's end is judged in the next scan, carried whole.
+        let base64 = match carry.as_deref_mut() {
+            Some(from) => decode::base64_segments_carrying(text, from),
+            None => decode::base64_segments(text),
+        };
+        if let Some(decoded) = base64 {
             let whole = Window::whole(decoded.len());
             views.push(("base64", decoded, whole));
         }
@@ -982,14 +1021,29 @@ impl BodyInspector {
                 buf.len().saturating_sub(HOLDBACK_BYTES)
             },
         };
+        // Where the carry-over starts: after a separator at most
+        // CARRY_BYTES back, so a token cut in half at its left edge is not
+        // rescanned as a shorter, different match; then lowered by the scan
+        // to the start of any encoded run it would cut.
+        let mut start = buf.len().saturating_sub(CARRY_BYTES);
+        if start > 0 {
+            let window_end = buf.len().min(start + 256);
+            if let Some(p) = buf[start..window_end]
+                .iter()
+                .position(|&b| !is_token_byte(b))
+            {
+                start += p;
+            }
+        }
         let mut located = Vec::new();
-        self.detector.scan_view(
+        self.detector.scan_view_carrying(
             &self.ctx,
             &self.location,
             &buf,
             self.chain.as_deref(),
             0,
             window,
+            (!is_final).then_some(&mut start),
             &mut self.seen,
             &mut located,
         );
@@ -999,18 +1053,6 @@ impl BodyInspector {
             located.into_iter().map(|l| l.finding).collect()
         };
         if !is_final {
-            let mut start = buf.len().saturating_sub(CARRY_BYTES);
-            // Start the carry after a separator so a token cut in half at its
-            // left edge is not rescanned as a shorter, different match.
-            if start > 0 {
-                let window_end = buf.len().min(start + 256);
-                if let Some(p) = buf[start..window_end]
-                    .iter()
-                    .position(|&b| !is_token_byte(b))
-                {
-                    start += p;
-                }
-            }
             self.from_start &= start == 0;
             self.carry = match buf {
                 std::borrow::Cow::Owned(mut joined) => {
