@@ -116,15 +116,63 @@ fn direction_of(b: u8) -> Direction {
     }
 }
 
-/// The scanner on arbitrary bytes, both directions, every snippet mode.
+/// The scanner on arbitrary bytes, both directions, every snippet mode;
+/// and a catalogue example planted (on a line of its own) in arbitrary text
+/// is still found: the same rule and fingerprint as when it stands alone.
 pub fn scan_text(data: &[u8]) {
     let Some((&sel, text)) = data.split_first() else {
         return;
     };
+    let direction = direction_of(sel);
     let d = detector(false, mode_of(sel >> 1));
-    for f in d.scan_text(&ctx(direction_of(sel)), "fuzz", text) {
+    for f in d.scan_text(&ctx(direction), "fuzz", text) {
         assert_finding_safe(&f);
     }
+    let mut u = Unstructured::new(text);
+    let Ok(which) = u.arbitrary::<u16>() else {
+        return;
+    };
+    let Some(plant) = plant_of(direction, which, &mut u) else {
+        return;
+    };
+    let rest = u.take_rest();
+    let cut = rest.len() / 2;
+    let body = [&rest[..cut], b"\n", &plant, b"\n", &rest[cut..]].concat();
+    assert_plant_found(&d, direction, &plant, &d.scan_text(&ctx(direction), "fuzz", &body));
+}
+
+/// A catalogue example for `direction`, its placeholders filled from `u`.
+fn plant_of(direction: Direction, which: u16, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+    let plants: Vec<&str> = plants()
+        .iter()
+        .filter(|(d, _)| *d == direction)
+        .map(|(_, t)| *t)
+        .collect();
+    let t = plants.get(usize::from(which) % plants.len().max(1))?;
+    Some(fill_template(t, u))
+}
+
+/// What `plant` raises on its own must be raised (same rule, same
+/// fingerprint) where it was planted: arbitrary bytes around it, on other
+/// lines, must not hide it. Plants that raise nothing alone prove nothing.
+fn assert_plant_found(d: &Detector, direction: Direction, plant: &[u8], found: &[Finding]) {
+    let alone: Seen = d
+        .scan_text(&ctx(direction), "fuzz", plant)
+        .into_iter()
+        .map(|f| (f.pattern, f.fingerprint))
+        .collect();
+    if alone.is_empty() {
+        return;
+    }
+    let got: Seen = found
+        .iter()
+        .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
+        .collect();
+    assert!(
+        !alone.is_disjoint(&got),
+        "planted {:?} raises {alone:?} alone but nothing of it when planted (got {got:?})",
+        String::from_utf8_lossy(plant)
+    );
 }
 
 /// `percent_decode` against a reference decoder.
@@ -430,6 +478,12 @@ enum Piece {
 
 /// Builds a body for `direction` from arbitrary pieces and planted examples.
 fn build_body(u: &mut Unstructured<'_>, direction: Direction) -> Vec<u8> {
+    build_planted_body(u, direction).0
+}
+
+/// Like [`build_body`], also returning each planted piece as it appears in
+/// the body (raw, percent- or base64-encoded).
+fn build_planted_body(u: &mut Unstructured<'_>, direction: Direction) -> (Vec<u8>, Vec<Vec<u8>>) {
     let pieces: Vec<Piece> = u.arbitrary().unwrap_or_default();
     let plants: Vec<&str> = plants()
         .iter()
@@ -437,7 +491,10 @@ fn build_body(u: &mut Unstructured<'_>, direction: Direction) -> Vec<u8> {
         .map(|(_, t)| *t)
         .collect();
     let mut body = Vec::new();
+    let mut planted = Vec::new();
     for p in pieces.into_iter().take(64) {
+        let at = body.len();
+        let is_plant = !matches!(p, Piece::Bytes(_) | Piece::Sep(_));
         let pick = |i: u16| plants.get(usize::from(i) % plants.len().max(1)).copied();
         match p {
             Piece::Bytes(b) => body.extend(b.into_iter().take(2048)),
@@ -460,12 +517,15 @@ fn build_body(u: &mut Unstructured<'_>, direction: Direction) -> Vec<u8> {
             }
             Piece::Sep(s) => body.push(b" \n\t&=;,\"'{}"[usize::from(s) % 11]),
         }
+        if is_plant && body.len() > at {
+            planted.push(body[at..].to_vec());
+        }
         body.push(b'\n');
         if body.len() > 256 * 1024 {
             break;
         }
     }
-    body
+    (body, planted)
 }
 
 /// What is compared between split and whole: which rule saw which value.
@@ -494,6 +554,8 @@ pub struct SplitCase {
     pub encoding: Option<&'static str>,
     pub body: Vec<u8>,
     pub cuts: Vec<usize>,
+    /// The examples planted in `body`, as they appear there.
+    pub planted: Vec<Vec<u8>>,
 }
 
 /// Runs a split case; returns the findings only one side produced
@@ -532,7 +594,7 @@ pub fn split_case(data: &[u8]) -> Option<SplitCase> {
         2 => Some("gzip"),
         _ => Some("br"),
     };
-    let body = build_body(&mut u, direction);
+    let (body, planted) = build_planted_body(&mut u, direction);
     let wire_len = match encoding {
         Some(c) => encode(c, &body, false).len(),
         None => body.len(),
@@ -548,6 +610,7 @@ pub fn split_case(data: &[u8]) -> Option<SplitCase> {
         encoding,
         body,
         cuts,
+        planted,
     })
 }
 
@@ -558,6 +621,14 @@ pub fn body_split(data: &[u8]) {
         return;
     };
     let (whole_only, split_only) = split_mismatch(&case);
+    // Both sides missing a planted example is a miss too, not agreement.
+    let d = detector(false, SnippetMode::Full);
+    let mut insp = d.body_inspector(ctx(case.direction), "body", None);
+    let mut whole = insp.feed(&case.body);
+    whole.extend(insp.finish());
+    for plant in &case.planted {
+        assert_plant_found(&d, case.direction, plant, &whole);
+    }
     if !whole_only.is_empty() || !split_only.is_empty() {
         panic!(
             "split changes findings: whole only {whole_only:?}, split only {split_only:?}; \
@@ -610,11 +681,44 @@ fn json_value(u: &mut Unstructured<'_>, depth: u8) -> serde_json::Value {
     }
 }
 
-/// Paths that could make a read hang or exhaust memory (devices, procfs):
-/// a real finding of its own (see SECURITY.md), kept out of this target so
-/// the fuzzer explores everything else.
-fn touches_special_files(s: &str) -> bool {
-    ["dev", "proc", "sys", "fd"].iter().any(|p| s.contains(p))
+/// Whether a string, taken as a path the config would open, lands in a
+/// pseudo-file system (`/dev`, `/proc`, `/sys`, `/run`), where a read can
+/// hang or never end (`/dev/zero`, `/proc/kmsg`). Resolved lexically from the
+/// working directory and `~` (HOME is a non-existent directory), so only
+/// such paths are guarded and every other input is explored.
+fn is_special_path(s: &str) -> bool {
+    use std::path::{Component, Path, PathBuf};
+    let s = s.trim();
+    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let joined = match s.strip_prefix('~') {
+        Some(rest) => PathBuf::from("/nonexistent-guardian-fuzz-home").join(rest.trim_start_matches('/')),
+        None => base.join(s),
+    };
+    let mut norm = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::Normal(p) => norm.push(p),
+            _ => {}
+        }
+    }
+    ["/dev", "/proc", "/sys", "/run"]
+        .iter()
+        .any(|p| norm.starts_with(Path::new(p)))
+}
+
+/// Points every string that names a pseudo-file somewhere harmless.
+fn guard_special_paths(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if is_special_path(s) => {
+            *s = format!("/nonexistent-guardian-fuzz{}", s.trim());
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(guard_special_paths),
+        serde_json::Value::Object(m) => m.values_mut().for_each(guard_special_paths),
+        _ => {}
+    }
 }
 
 /// Config parsing with arbitrary overrides and environment: never panics
@@ -644,10 +748,14 @@ pub fn config_check(data: &[u8]) {
         let (name, _) = ENV_KEYS[usize::from(u.arbitrary::<u8>().unwrap_or(0)) % ENV_KEYS.len()];
         env.insert(name.to_owned(), u.arbitrary::<String>().unwrap_or_default());
     }
-    let serialized = overrides.to_string();
-    if touches_special_files(&serialized) || env.values().any(|v| touches_special_files(v)) {
-        return;
+    let mut overrides = overrides;
+    guard_special_paths(&mut overrides);
+    for v in env.values_mut() {
+        if is_special_path(v) {
+            *v = format!("/nonexistent-guardian-fuzz{}", v.trim());
+        }
     }
+    let serialized = overrides.to_string();
     let input = ConfigInput {
         env,
         config_path: None,

@@ -511,7 +511,7 @@ impl Detector {
         }
         // Base64 segments come from anywhere and are judged whole; one still
         // open at a frame's end is judged in the next scan, carried whole.
-        let base64 = match carry.as_deref_mut() {
+        let base64 = match carry {
             Some(from) => decode::base64_segments_carrying(text, from),
             None => decode::base64_segments(text),
         };
