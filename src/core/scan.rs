@@ -594,6 +594,7 @@ impl Detector {
         let outranked = outranked_secrets(set, &hits, &verdicts);
         // Every finding of this text goes to the same destination: mask it once.
         let mut shown_dest: Option<String> = None;
+        let mut shown_location: Option<String> = None;
         for (i, hit) in hits.iter().enumerate() {
             if verdicts[i] != Verdict::Accepted || outranked[i] {
                 continue;
@@ -629,7 +630,11 @@ impl Detector {
                 dest: shown_dest
                     .get_or_insert_with(|| self.mask_dest(&ctx.dest))
                     .clone(),
-                location: redact::mask_labels(location, |l| self.outbound.has_credential(l)),
+                location: shown_location
+                    .get_or_insert_with(|| {
+                        redact::mask_labels(location, |l| self.outbound.has_credential(l))
+                    })
+                    .clone(),
                 snippet,
                 fingerprint,
                 count: 1,
@@ -757,17 +762,27 @@ fn outranked_secrets(set: &RuleSet, hits: &[Hit], verdicts: &[Verdict]) -> Vec<b
     out
 }
 
-/// A fresh finding id: `tgf_` and 16 random hex digits.
+/// A fresh finding id: `tgf_` and 16 hex digits, unique in the process and
+/// unpredictable across processes. A random per-process key (read from the
+/// OS once) is mixed with a counter through a bijection (splitmix64), so a
+/// finding costs no system call: on finding-dense text (bodies full of
+/// JWTs) one `getrandom` per finding was a measurable share of the scan.
 pub fn new_finding_id() -> String {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        b = n.to_le_bytes();
-    }
-    format!("tgf_{}", hex::encode(b))
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static KEY: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let key = *KEY.get_or_init(|| {
+        let k = random_key();
+        u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]])
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // splitmix64 of key + n: distinct n give distinct ids.
+    let mut z = key.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    format!("tgf_{z:016x}")
 }
 
 fn is_token_byte(b: u8) -> bool {
