@@ -4,7 +4,7 @@
 //!
 //! A text is scanned as several *views*: the raw bytes, then (bounded, at
 //! most [`MAX_VIEW_DEPTH`] levels deep) its percent-, JSON-, HTML- and
-//! base64-decoded forms. In each view the Aho-Corasick prefilter picks the
+//! base64-decoded forms. In each view the keyword prefilter picks the
 //! rules whose keywords occur and only those regexes run. Matches become
 //! findings already redacted; one secret seen through several views is one
 //! finding, tagged with the decoding chain that revealed it first.

@@ -25,7 +25,7 @@ pub struct RuleSpec {
     pub threat: ThreatType,
     pub severity: Severity,
     pub kind: RuleKind,
-    /// Lowercase ASCII literals for the Aho-Corasick prefilter. The regex only
+    /// Lowercase ASCII literals for the keyword prefilter. The regex only
     /// runs on text containing at least one of them (compared ASCII
     /// case-insensitively). Must be non-empty; each keyword must occur in
     /// every text the regex can match.
