@@ -543,6 +543,7 @@ impl Detector {
                 fingerprint,
                 count: 1,
                 decoded: chain.map(str::to_owned),
+                context: Default::default(),
                 timestamp: timestamp_now(),
                 repeats_of: None,
             };

@@ -25,7 +25,7 @@ use crate::core::scan::ScanContext;
 use super::auth::{AuthOutcome, RuntimeAuth};
 use super::body::InspectedBody;
 use super::guard::{normalize_host, PivotGuard, PivotRefused};
-use super::inspect::Inspection;
+use super::inspect::{ConnectionIds, Exchange, Inspection, MessageMeta, MessageTag};
 use super::server::{self, MitmTarget, ServerParts};
 use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
@@ -80,6 +80,8 @@ pub struct Shared {
     /// Serving configuration: CA, hyper builder, client, timeouts.
     pub server: ServerParts,
     peers: Mutex<PeerTable>,
+    /// Client connections accepted so far (the `c<n>` of finding contexts).
+    connections_seen: AtomicU64,
     /// Per-runtime routes, built on first use (one connection pool each).
     routes: Mutex<HashMap<String, Route>>,
 }
@@ -119,6 +121,7 @@ impl Shared {
             connector,
             server,
             peers: Mutex::new(PeerTable::default()),
+            connections_seen: AtomicU64::new(0),
             routes: Mutex::new(HashMap::new()),
         }
     }
@@ -219,6 +222,7 @@ struct Pending {
     source: String,
     dest: String,
     protocol: &'static str,
+    exchange: Arc<Exchange>,
 }
 
 /// The HTTP handler. The server clones it per request; the CONNECT's clone
@@ -229,14 +233,19 @@ pub struct GuardHandler {
     shared: Arc<Shared>,
     tunnel: Option<TunnelIdentity>,
     pending: Option<Pending>,
+    /// The client connection (shared with the sessions of its intercepted CONNECTs).
+    conn: Arc<ConnectionIds>,
 }
 
 impl GuardHandler {
+    /// The handler of one new client connection (numbered `c1`, `c2`, …).
     pub fn new(shared: Arc<Shared>) -> Self {
+        let id = shared.connections_seen.fetch_add(1, Ordering::Relaxed) + 1;
         GuardHandler {
             shared,
             tunnel: None,
             pending: None,
+            conn: Arc::new(ConnectionIds::new(id)),
         }
     }
 
@@ -392,6 +401,14 @@ impl GuardHandler {
         };
 
         let is_connect = req.method() == Method::CONNECT;
+        let exchange = self.conn.next_exchange(
+            req.method().as_str(),
+            (!is_connect).then(|| req.uri().path()),
+        );
+        let out_tag = MessageTag {
+            exchange: Arc::clone(&exchange),
+            meta: MessageMeta::from_headers(None, req.headers()),
+        };
         let Some(host) = req.uri().host().map(str::to_string) else {
             return text_response(
                 StatusCode::BAD_REQUEST,
@@ -440,7 +457,16 @@ impl GuardHandler {
         }
         if is_connect {
             return self
-                .connect(req, client_addr, source, runtime_name, host, port, dest)
+                .connect(
+                    req,
+                    client_addr,
+                    source,
+                    runtime_name,
+                    host,
+                    port,
+                    dest,
+                    out_tag,
+                )
                 .await;
         }
 
@@ -471,7 +497,7 @@ impl GuardHandler {
             if let Some(insp) = &shared.inspection {
                 let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
                 let url = scanned_target(&req);
-                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
             }
             let scheme = if https { "https" } else { "http" };
             let pq = req
@@ -496,6 +522,7 @@ impl GuardHandler {
                 source,
                 dest,
                 via_upstream_plain,
+                exchange,
             )
             .await
             .into();
@@ -504,7 +531,7 @@ impl GuardHandler {
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
             let url = scanned_target(&req);
-            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
             {
                 let encoding = req
                     .headers()
@@ -517,7 +544,7 @@ impl GuardHandler {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 if let Some(scan) =
-                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref())
+                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), out_tag)
                 {
                     let (parts, body) = req.into_parts();
                     req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
@@ -528,6 +555,7 @@ impl GuardHandler {
             source,
             dest,
             protocol,
+            exchange,
         });
         req.into()
     }
@@ -543,13 +571,14 @@ impl GuardHandler {
         host: String,
         port: u16,
         dest: String,
+        tag: MessageTag,
     ) -> RequestOrResponse {
         let shared = Arc::clone(&self.shared);
         // The target itself can carry a secret (a key as a DNS label), even
         // when the tunnel is blind: scan it as the request's URL.
         if let (Some(insp), Some(target)) = (&shared.inspection, req.uri().authority()) {
             let sctx = ScanContext::new(Direction::Outbound, "http", &source, &dest);
-            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers());
+            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers(), &tag);
         }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&port)
@@ -581,6 +610,7 @@ impl GuardHandler {
             });
             inner.pending = None;
             let target = MitmTarget {
+                exchange: Arc::clone(&tag.exchange),
                 peer: client_addr,
                 source,
                 runtime,
@@ -644,7 +674,7 @@ impl GuardHandler {
         let scans = shared
             .inspection
             .as_ref()
-            .and_then(|insp| insp.tunnel_scans(&source, &dest));
+            .and_then(|insp| insp.tunnel_scans(&source, &dest, &tag.exchange));
         tokio::spawn(async move {
             tunnel::relay(on_upgrade, server, source, dest, stats, cancel, scans).await;
             active.fetch_sub(1, Ordering::SeqCst);
@@ -662,7 +692,11 @@ impl GuardHandler {
             return res;
         };
         let sctx = ScanContext::new(Direction::Inbound, p.protocol, &p.source, &p.dest);
-        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers());
+        let tag = MessageTag {
+            exchange: p.exchange,
+            meta: MessageMeta::from_headers(Some(res.status().as_u16()), res.headers()),
+        };
+        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers(), &tag);
         let encoding = res
             .headers()
             .get(header::CONTENT_ENCODING)
@@ -673,7 +707,7 @@ impl GuardHandler {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref()) {
+        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), tag) {
             Some(scan) => {
                 let (parts, body) = res.into_parts();
                 Response::from_parts(parts, InspectedBody::wrap(body, scan))
