@@ -24,9 +24,16 @@ fn fake_github_token() -> String {
     format!("ghp_{tail}")
 }
 
+/// `<4 hex>.c<n>`.
 fn is_connection_id(id: &str) -> bool {
-    id.strip_prefix('c')
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    let Some((run, conn)) = id.split_once('.') else {
+        return false;
+    };
+    run.len() == 4
+        && run.bytes().all(|b| b.is_ascii_hexdigit())
+        && conn
+            .strip_prefix('c')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -155,10 +155,11 @@ pub struct FindingContext {
     /// Media type of the message the finding is in (`Content-Type` without parameters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// Client connection, e.g. `c17` (a per-run counter; requests inside an intercepted CONNECT share it).
+    /// Client connection, e.g. `3fa1.c17`: a random tag of the proxy run and
+    /// a counter (requests inside an intercepted CONNECT share the CONNECT's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<String>,
-    /// Exchange on that connection, e.g. `c17.r3`: request and response findings of one exchange share it.
+    /// Exchange on that connection, e.g. `3fa1.c17.r3`: request and response findings of one exchange share it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Size of the message in bytes as known when the finding was recorded:

@@ -50,10 +50,10 @@ pub struct Finding {
     /// Media type of the message (no parameters).
     #[napi(js_name = "content_type")]
     pub content_type: Option<String>,
-    /// Client connection, e.g. `c17`.
+    /// Client connection, e.g. `3fa1.c17` (run tag, counter).
     #[napi(js_name = "connection_id")]
     pub connection_id: Option<String>,
-    /// Exchange on that connection, e.g. `c17.r3`.
+    /// Exchange on that connection, e.g. `3fa1.c17.r3`.
     #[napi(js_name = "request_id")]
     pub request_id: Option<String>,
     /// Message size in bytes as known when recorded (Content-Length, else bytes forwarded so far).

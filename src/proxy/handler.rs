@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::http::uri::Authority;
@@ -58,13 +58,64 @@ pub struct Route {
     pub client: Client<GuardConnector, Body>,
 }
 
+/// The access and interception policy a config reload can change. Each
+/// client connection reads it once, when it is accepted: a reload applies
+/// to connections accepted after it (and the sessions inside their CONNECTs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub trusted_runtimes: Vec<String>,
+    /// Normalized host patterns (`host`, `*.suffix`, `.suffix`).
+    pub mitm_exclude_hosts: Vec<String>,
+    pub require_auth: bool,
+}
+
+/// The engine's current [`Policy`], swapped whole by a reload.
+pub type PolicyCell = Arc<RwLock<Arc<Policy>>>;
+
+impl Policy {
+    pub fn new(
+        trusted_runtimes: Vec<String>,
+        exclude_hosts: &[String],
+        require_auth: bool,
+    ) -> Self {
+        Policy {
+            trusted_runtimes,
+            mitm_exclude_hosts: exclude_hosts.iter().map(|h| normalize_host(h)).collect(),
+            require_auth,
+        }
+    }
+
+    /// The policy now (a poisoned lock still holds a whole policy).
+    pub fn current(cell: &PolicyCell) -> Arc<Policy> {
+        Arc::clone(&cell.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn is_trusted(&self, runtime: Option<&str>) -> bool {
+        self.trusted_runtimes
+            .iter()
+            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
+    }
+
+    fn is_excluded(&self, host: &str) -> bool {
+        let host = normalize_host(host);
+        self.mitm_exclude_hosts.iter().any(|e| {
+            if let Some(suffix) = e.strip_prefix("*.") {
+                host.ends_with(&format!(".{suffix}"))
+            } else if let Some(suffix) = e.strip_prefix('.') {
+                host == suffix || host.ends_with(e.as_str())
+            } else {
+                host == *e
+            }
+        })
+    }
+}
+
 /// State shared by every handler clone of one running engine.
 pub struct Shared {
     pub mitm_enabled: bool,
-    pub trusted_runtimes: Vec<String>,
-    pub mitm_exclude_hosts: Vec<String>,
+    /// Trusted runtimes, MITM exclusions, require_auth (reloadable).
+    pub policy: PolicyCell,
     pub auth: RuntimeAuth,
-    pub require_auth: bool,
     pub guard: Arc<PivotGuard>,
     pub inspection: Option<Inspection>,
     pub stats: Arc<ProxyStats>,
@@ -82,6 +133,8 @@ pub struct Shared {
     peers: Mutex<PeerTable>,
     /// Client connections accepted so far (the `c<n>` of finding contexts).
     connections_seen: AtomicU64,
+    /// This run's tag in connection ids.
+    run_tag: Arc<str>,
     /// Per-runtime routes, built on first use (one connection pool each).
     routes: Mutex<HashMap<String, Route>>,
 }
@@ -90,10 +143,8 @@ impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         mitm_enabled: bool,
-        trusted_runtimes: Vec<String>,
-        mitm_exclude_hosts: Vec<String>,
+        policy: PolicyCell,
         auth: RuntimeAuth,
-        require_auth: bool,
         guard: Arc<PivotGuard>,
         inspection: Option<Inspection>,
         stats: Arc<ProxyStats>,
@@ -104,13 +155,8 @@ impl Shared {
     ) -> Self {
         Shared {
             mitm_enabled,
-            trusted_runtimes,
-            mitm_exclude_hosts: mitm_exclude_hosts
-                .iter()
-                .map(|h| normalize_host(h))
-                .collect(),
+            policy,
             auth,
-            require_auth,
             guard,
             inspection,
             stats,
@@ -122,6 +168,7 @@ impl Shared {
             server,
             peers: Mutex::new(PeerTable::default()),
             connections_seen: AtomicU64::new(0),
+            run_tag: super::inspect::new_run_tag(),
             routes: Mutex::new(HashMap::new()),
         }
     }
@@ -188,25 +235,6 @@ impl Shared {
             }
         }
     }
-
-    fn is_trusted(&self, runtime: Option<&str>) -> bool {
-        self.trusted_runtimes
-            .iter()
-            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
-    }
-
-    fn is_excluded(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        self.mitm_exclude_hosts.iter().any(|e| {
-            if let Some(suffix) = e.strip_prefix("*.") {
-                host.ends_with(&format!(".{suffix}"))
-            } else if let Some(suffix) = e.strip_prefix('.') {
-                host == suffix || host.ends_with(e.as_str())
-            } else {
-                host == *e
-            }
-        })
-    }
 }
 
 /// Identity of a MITM'd CONNECT, inherited by the requests decrypted inside it.
@@ -235,17 +263,22 @@ pub struct GuardHandler {
     pending: Option<Pending>,
     /// The client connection (shared with the sessions of its intercepted CONNECTs).
     conn: Arc<ConnectionIds>,
+    /// The policy read when the connection was accepted.
+    policy: Arc<Policy>,
 }
 
 impl GuardHandler {
     /// The handler of one new client connection (numbered `c1`, `c2`, …).
     pub fn new(shared: Arc<Shared>) -> Self {
         let id = shared.connections_seen.fetch_add(1, Ordering::Relaxed) + 1;
+        let policy = Policy::current(&shared.policy);
+        let conn = Arc::new(ConnectionIds::new(Arc::clone(&shared.run_tag), id));
         GuardHandler {
+            policy,
             shared,
             tunnel: None,
             pending: None,
-            conn: Arc::new(ConnectionIds::new(id)),
+            conn,
         }
     }
 
@@ -380,7 +413,7 @@ impl GuardHandler {
                 _ => None,
             };
             shared.note_peer(client_addr, runtime);
-            if shared.require_auth && runtime.is_none() {
+            if self.policy.require_auth && runtime.is_none() {
                 if outcome == AuthOutcome::Anonymous {
                     ProxyStats::inc(&shared.stats.auth_failures);
                 }
@@ -582,8 +615,8 @@ impl GuardHandler {
         }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&port)
-            && shared.is_trusted(runtime.as_deref())
-            && !shared.is_excluded(&host);
+            && self.policy.is_trusted(runtime.as_deref())
+            && !self.policy.is_excluded(&host);
         if mitm {
             let authority = req
                 .uri()

@@ -4,7 +4,7 @@
 //! (counted) to the sink.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use hudsucker::hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -22,26 +22,43 @@ use super::stats::ProxyStats;
 /// Longest redacted path or content type kept in a finding.
 const MAX_CONTEXT_CHARS: usize = 256;
 
-/// One client connection's identity: `c<n>`, and the counter of its
+/// A short random tag of one proxy run (4 hex digits), so that connection
+/// ids of different runs, which count from 1 again, stay apart in the log.
+pub fn new_run_tag() -> Arc<str> {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b = [(n >> 8) as u8, n as u8];
+    }
+    Arc::from(hex::encode(b))
+}
+
+/// One client connection's identity: `<run>.c<n>`, and the counter of its
 /// exchanges. Requests inside an intercepted CONNECT share the CONNECT's.
 #[derive(Debug)]
 pub struct ConnectionIds {
+    run: Arc<str>,
     id: u64,
     next_request: AtomicU64,
 }
 
 impl ConnectionIds {
-    pub fn new(id: u64) -> Self {
+    pub fn new(run: Arc<str>, id: u64) -> Self {
         ConnectionIds {
+            run,
             id,
             next_request: AtomicU64::new(0),
         }
     }
 
-    /// The next exchange of this connection (`c17.r1`, `c17.r2`, …).
+    /// The next exchange of this connection (`<run>.c17.r1`, `.r2`, …).
     pub fn next_exchange(&self, method: &str, target: Option<&str>) -> Arc<Exchange> {
         let n = self.next_request.fetch_add(1, Ordering::Relaxed) + 1;
         Arc::new(Exchange {
+            run: Arc::clone(&self.run),
             connection: self.id,
             request: n,
             method: method.chars().take(32).collect(),
@@ -74,6 +91,7 @@ fn path_of(target: &str) -> String {
 /// never leaves this struct; [`Exchange::context`] gives the masked one.
 #[derive(Debug)]
 pub struct Exchange {
+    run: Arc<str>,
     connection: u64,
     request: u64,
     method: String,
@@ -130,14 +148,14 @@ fn masked(detector: &Detector, text: &str) -> String {
 }
 
 impl Exchange {
-    /// `c17`.
+    /// `<run>.c17`.
     pub fn connection_id(&self) -> String {
-        format!("c{}", self.connection)
+        format!("{}.c{}", self.run, self.connection)
     }
 
-    /// `c17.r3`.
+    /// `<run>.c17.r3`.
     pub fn request_id(&self) -> String {
-        format!("c{}.r{}", self.connection, self.request)
+        format!("{}.c{}.r{}", self.run, self.connection, self.request)
     }
 
     /// The finding context of a message of this exchange. `forwarded` is
@@ -164,10 +182,14 @@ impl Exchange {
     }
 }
 
+/// The engine's current detector, swapped whole by a config reload; each
+/// message's scan uses the detector current when the scan is queued.
+pub type DetectorCell = Arc<RwLock<Arc<Detector>>>;
+
 /// Detector + sink + counters + scan pool, shared by every handler clone.
 #[derive(Clone)]
 pub struct Inspection {
-    detector: Option<Arc<Detector>>,
+    detector: Option<DetectorCell>,
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     pool: ScanPool,
@@ -193,7 +215,7 @@ fn head_cost(url: &str, headers: &HeaderMap) -> usize {
 
 impl Inspection {
     pub fn new(
-        detector: Option<Arc<Detector>>,
+        detector: Option<DetectorCell>,
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
         pool: ScanPool,
@@ -206,9 +228,16 @@ impl Inspection {
         }
     }
 
+    /// The detector now, when inspecting.
+    fn detector(&self) -> Option<Arc<Detector>> {
+        self.detector
+            .as_ref()
+            .map(|c| Arc::clone(&c.read().unwrap_or_else(|e| e.into_inner())))
+    }
+
     /// The per-message scan bound (`max_scan_bytes`), when inspecting.
     pub fn max_scan_bytes(&self) -> Option<usize> {
-        self.detector.as_ref().map(|d| d.max_scan_bytes())
+        self.detector().map(|d| d.max_scan_bytes())
     }
 
     /// Counts `bytes` of a message beyond the scan bound (not scanned).
@@ -276,7 +305,7 @@ impl Inspection {
         headers: &HeaderMap,
         tag: &MessageTag,
     ) {
-        let Some(d) = self.detector.clone() else {
+        let Some(d) = self.detector() else {
             return;
         };
         let me = self.clone();
@@ -349,7 +378,7 @@ impl Inspection {
         body: bool,
         tag: Option<MessageTag>,
     ) -> Option<BodyScan> {
-        let d = self.detector.as_ref()?;
+        let d = &self.detector()?;
         let direction = ctx.direction;
         let work = StreamInspector {
             inspector: d.body_inspector(ctx, location, content_encoding),
@@ -378,7 +407,7 @@ impl Inspection {
 
     /// Queues the scan of one WebSocket message.
     pub fn scan_websocket(&self, ctx: &ScanContext, bytes: Bytes, tag: Option<&MessageTag>) {
-        let Some(d) = self.detector.clone() else {
+        let Some(d) = self.detector() else {
             return;
         };
         let max = d.max_scan_bytes();
