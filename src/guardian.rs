@@ -508,6 +508,62 @@ mod tests {
     use super::*;
     use crate::core::config::ConfigInput;
 
+    fn input(home: &std::path::Path, overrides: serde_json::Value) -> ConfigInput {
+        let mut o = serde_json::json!({ "home": home, "mode": "detect" });
+        if let (Some(base), Some(extra)) = (o.as_object_mut(), overrides.as_object()) {
+            base.extend(extra.clone());
+        }
+        ConfigInput {
+            env: [("HOME".to_owned(), home.display().to_string())].into(),
+            config_path: None,
+            overrides: o,
+        }
+    }
+
+    #[test]
+    fn reload_applies_reloadable_keys_names_restart_ones_and_rejects_invalid_configs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("tg");
+        let g = Guardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
+        assert_eq!(g.status().max_scan_bytes, 1024 * 1024);
+
+        let ok = g.reload(&input(
+            &home,
+            serde_json::json!({
+                "max_scan_bytes": "64k",
+                "require_auth": true,
+                "mitm": { "exclude_hosts": ["pinned.example"] },
+                "listen": "127.0.0.1:9999",
+                "dedup_window_secs": 5,
+            }),
+        ));
+        assert!(ok.applied, "{ok:?}");
+        assert_eq!(ok.restart_needed, vec!["listen", "dedup_window_secs"]);
+        let st = g.status();
+        assert_eq!(st.max_scan_bytes, 64 * 1024);
+        assert!(st.require_auth && st.proxy.require_auth);
+        assert_eq!(st.proxy.mitm.excluded_hosts, vec!["pinned.example"]);
+        assert_eq!((st.reload.applied, st.reload.rejected), (1, 0));
+        // The running listen address is kept, so it still differs next time.
+        assert_eq!(g.current.lock().unwrap().listen, g.config.listen);
+
+        let bad = g.reload(&input(&home, serde_json::json!({ "max_scan_bytes": 12 })));
+        assert!(!bad.applied);
+        assert!(
+            bad.issues.iter().any(|i| i.field == "max_scan_bytes"),
+            "{bad:?}"
+        );
+        assert!(bad
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("max_scan_bytes"));
+        let st = g.status();
+        assert_eq!(st.max_scan_bytes, 64 * 1024, "the running config is kept");
+        assert_eq!((st.reload.applied, st.reload.rejected), (1, 1));
+        assert_eq!(st.reload.last.map(|l| l.applied), Some(false));
+    }
+
     #[test]
     fn upstream_credentials_survive_encoding_for_the_proxy_parser() {
         let tmp = tempfile::tempdir().unwrap();

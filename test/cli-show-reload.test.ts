@@ -16,6 +16,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { FindingSchema } from '../mcp-tools/contract.js';
+
 import { cliSandbox, CLI_BIN } from './helpers/cli-sandbox.js';
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
 import { fakeAwsAccessKeyId, fakeGithubToken, findLeaks } from './helpers/secrets.js';
@@ -170,6 +172,16 @@ describe('show', () => {
     expect(ambiguous.stderr).toMatch(/matches \d+ findings/);
     expect(sb.run(['show']).code).toBe(2);
     expect(sb.run(['show', '--help']).stdout).toContain('Usage: traffic-guardian show');
+    // The MCP findings tool's schema keeps the context (and nothing else is added).
+    const viaMcp = FindingSchema.parse(inBody);
+    expect([viaMcp.method, viaMcp.path, viaMcp.content_type, viaMcp.request_id, viaMcp.connection_id, viaMcp.size_bytes]).toEqual([
+      'POST',
+      '/upload/[MASKED]/x',
+      'application/json',
+      inBody.request_id,
+      inBody.connection_id,
+      Buffer.byteLength(body),
+    ]);
     // Nothing secret in the path field or anywhere in the stored findings.
     expect(findLeaks(JSON.stringify(all), secrets)).toEqual([]);
   }, 60_000);

@@ -140,3 +140,50 @@ async fn findings_carry_their_exchange_without_secrets() {
     assert_eq!(back, inbound);
     engine.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bytes_relayed_in_a_tunnel_carry_the_connect_exchange() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy_with(test_settings(), builtin_detector()).await;
+    let key = fake_aws_key();
+    let mut tcp = connect_through(paddr, up).await;
+    let body = format!("{{\"aws\":\"{key}\"}}");
+    let req = format!(
+        "POST /echo HTTP/1.1\r\nHost: {up}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, req.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut answer)
+        .await
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    drop(tcp);
+    // The relay ends its scans when both sides have closed; poll (no time bound).
+    let f = loop {
+        engine.scan_idle().await;
+        if let Some(f) = sink
+            .all()
+            .into_iter()
+            .find(|f| f.location == "tunnel" && f.direction == Direction::Outbound)
+        {
+            break f;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let c = &f.context;
+    assert_eq!(c.method.as_deref(), Some("CONNECT"));
+    assert_eq!(
+        (c.path.as_deref(), c.status, c.content_type.as_deref()),
+        (None, None, None)
+    );
+    let conn = c.connection_id.as_deref().unwrap();
+    assert!(is_connection_id(conn), "{conn}");
+    assert_eq!(c.request_id, Some(format!("{conn}.r1")));
+    assert!(c.size_bytes.is_some_and(|n| n > 0));
+    let json = serde_json::to_string(&sink.all()).unwrap();
+    assert!(!json.contains(&key));
+    engine.stop().await.unwrap();
+}
