@@ -64,7 +64,7 @@ Options:
       --mitm               inspect HTTPS (creates the guardian's own CA on first use)
       --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
                            required with --mitm unless the config lists mitm.trusted_runtimes
-      --json               JSONL events on stdout: started, finding, stopped
+      --json               JSONL events on stdout: started, finding, reload, stopped
       --log-file FILE      write the output (banner, findings, summary; with --json
                            the events) to FILE instead of stdout, appended, mode
                            0600; warnings and errors go to FILE and to stderr.
