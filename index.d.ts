@@ -39,6 +39,16 @@ export declare class Guardian {
    * only. Throws `[INVALID_RUNTIME] …` naming the runtime, never the token.
    */
   addRuntime(name: string, token: string, upstreamProxy?: string | undefined | null): void
+  /**
+   * Re-reads and validates the configuration (same checks as
+   * `checkConfig`) and applies it to new connections: rule options,
+   * `mitm.trusted_runtimes`, `mitm.exclude_hosts`, `require_auth`,
+   * declared `runtimes`. Keys that need a restart (`listen`, `home`, …)
+   * are kept and listed in `restart_needed`. An invalid config is
+   * rejected (`applied: false`, `issues` name each bad field) and the
+   * running one kept. Never throws for a bad config.
+   */
+  reload(input?: ConfigInput | undefined | null): ReloadResult
   /** Queries findings (JSONL store plus the in-memory ring), newest first. */
   findings(query?: FindingQuery | undefined | null): FindingPage
 }
@@ -163,6 +173,20 @@ export interface Finding {
   decoded?: string
   /** For a derived finding kind (`model_tool_call`), the rule that matched inside it. */
   rule?: string
+  /** Request method of the exchange (proxy findings). */
+  method?: string
+  /** Redacted URL path: no query, credential-like segments `[MASKED]`. */
+  path?: string
+  /** Response status code (findings in a response). */
+  status?: number
+  /** Media type of the message (no parameters). */
+  content_type?: string
+  /** Client connection, e.g. `3fa1.c17` (run tag, counter). */
+  connection_id?: string
+  /** Exchange on that connection, e.g. `3fa1.c17.r3`. */
+  request_id?: string
+  /** Message size in bytes as known when recorded (Content-Length, else bytes forwarded so far). */
+  size_bytes?: number
   /** RFC 3339 UTC with milliseconds. */
   timestamp: string
 }
@@ -308,6 +332,8 @@ export interface GuardianStatus {
   store_error?: string
   last_error?: string
   config: ConfigSummary
+  /** Config reloads (SIGHUP / `traffic-guardian reload`) and the last result. */
+  reload: ReloadStatus
 }
 
 /** The paths of everything in the guardian home `home`. */
@@ -320,6 +346,8 @@ export interface HomeLayout {
   /** The suppression list (`traffic-guardian ignore`), mode 0600. */
   ignore_file: string
   status_file: string
+  /** Pid of the `traffic-guardian start` serving this home (signalled by `reload`). */
+  pid_file: string
   fingerprint_key_file: string
 }
 
@@ -386,6 +414,30 @@ export declare const MIN_TOKEN_LEN: number
  * with `ignore_file`, suppressed findings are left out and counted.
  */
 export declare function queryFindings(logDir: string, query?: FindingQuery | undefined | null): FindingPage
+
+/** What one config reload did. */
+export interface ReloadResult {
+  /** Whether the new config was applied; when false the running one is kept. */
+  applied: boolean
+  /** Why it was rejected (one `field: message (hint)` per line). */
+  error?: string
+  /** Every problem of a rejected config. */
+  issues: Array<ConfigIssue>
+  /** Keys that changed but only take effect after a restart (e.g. `listen`). */
+  restart_needed: Array<string>
+}
+
+/** Reload counters since start. */
+export interface ReloadStatus {
+  /** Reloads applied. */
+  applied: number
+  /** Reloads rejected (invalid config; the running one was kept). */
+  rejected: number
+  /** RFC 3339 time of the last reload. */
+  last_at?: string
+  /** The last reload's result. */
+  last?: ReloadResult
+}
 
 /** The built-in rule registry, EXFIL rules first. */
 export declare function ruleCatalog(): Array<RuleInfo>

@@ -17,6 +17,7 @@ import type {
   FindingPage,
   FindingQuery,
   GuardianStatus,
+  ReloadResult,
   StartInfo,
 } from '@clawsec/traffic-guardian/addon';
 
@@ -145,6 +146,13 @@ export interface TrafficGuardianService {
   findings(query?: FindingQuery): FindingPage;
   /** Re-validates the current config; never starts anything. */
   checkConfig(): ConfigReport;
+  /**
+   * Re-reads the config file and environment, validates them and applies
+   * them to new connections (see the addon's \`Guardian.reload\`; the
+   * \`on_finding\` hook is swapped here). An invalid config is rejected and
+   * the running one kept. The status file is rewritten at once. Never throws.
+   */
+  reload(): ReloadResult;
   /** The container env and mounts for `runtime` (a declared runtime, or one added with `addRuntime`). */
   wiring(runtime?: string, opts?: WiringOptions): ContainerWiring;
   /**
@@ -271,6 +279,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   let metrics: MetricsServer | undefined;
   let metricsError: string | undefined;
   let hook: FindingHookRunner | undefined;
+  let hookConfig: EffectiveView['on_finding'];
 
   function report(): ConfigReport {
     return checkTrafficConfig(configOptions);
@@ -391,6 +400,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       }
     };
     if (view.on_finding) hook = new FindingHookRunner(view.on_finding, logger);
+    hookConfig = view.on_finding;
     try {
       startInfo = await g.start(onFinding);
     } catch (err) {
@@ -500,6 +510,35 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       return queryFindings(view.log_dir, query);
     },
     checkConfig: report,
+    reload(): ReloadResult {
+      const g = guardian;
+      if (!g || !g.status().running) {
+        return { applied: false, error: 'the guardian is not running', issues: [], restart_needed: [] };
+      }
+      let result: ReloadResult;
+      try {
+        result = g.reload(buildConfigInput(options));
+      } catch (err) {
+        result = { applied: false, error: errorMessage(err), issues: [], restart_needed: [] };
+      }
+      if (result.applied) {
+        // The hook lives here, not in the addon: swap it when it changed.
+        const next = effectiveView(report()).on_finding;
+        if (JSON.stringify(next) !== JSON.stringify(hookConfig)) {
+          hook?.close();
+          hook = next ? new FindingHookRunner(next, logger) : undefined;
+          hookConfig = next;
+        }
+        logger.info({ restart_needed: result.restart_needed }, 'traffic guardian: configuration reloaded (applies to new connections)');
+      } else {
+        logger.error(
+          { errors: result.issues.map((e) => ({ field: e.field, message: e.message, hint: e.hint })), err: result.error },
+          'traffic guardian: config reload rejected; the running configuration is kept',
+        );
+      }
+      writeStatusFile();
+      return result;
+    },
     wiring(runtime?: string, opts: WiringOptions = {}): ContainerWiring {
       const r = report();
       const view: EffectiveView = effectiveView(r);

@@ -167,6 +167,13 @@ export const FindingSchema = z.object({
   decoded: z.string().optional(),
   /** On a `model_tool_call`, the rule that matched in the tool call. */
   rule: z.string().optional(),
+  method: z.string().optional().describe('Request method of the exchange.'),
+  path: z.string().optional().describe('Redacted URL path: no query, credential-like segments [MASKED].'),
+  status: z.number().optional().describe('Response status code (findings in a response).'),
+  content_type: z.string().optional(),
+  connection_id: z.string().optional().describe('Client connection (run tag and counter).'),
+  request_id: z.string().optional().describe('Exchange on that connection; findings of one request/response share it.'),
+  size_bytes: z.number().optional().describe('Message size in bytes as known when recorded.'),
   timestamp: z.string(),
 });
 export type ContractFinding = z.infer<typeof FindingSchema>;

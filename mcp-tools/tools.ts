@@ -147,7 +147,8 @@ export function renderFindings(d: FindingsData): string {
   for (const f of d.findings) {
     lines.push(
       `- ${f.timestamp} ${f.severity.toUpperCase()} ${f.threat_type} ${f.pattern} ${f.direction} ` +
-        `${f.protocol} ${f.source} -> ${f.dest} at ${f.location}${f.count > 1 ? ` (x${f.count})` : ''}: ${f.snippet}`,
+        `${f.protocol} ${f.source} -> ${f.dest} at ${f.location}${f.count > 1 ? ` (x${f.count})` : ''}` +
+        `${f.request_id ? ` [${[f.method, f.path, f.status !== undefined ? `-> ${f.status}` : undefined, f.request_id].filter((x) => x !== undefined && x !== '').join(' ')}]` : ''}: ${f.snippet}`,
     );
   }
   if (d.next_cursor) lines.push(`More findings: call again with cursor "${d.next_cursor}".`);

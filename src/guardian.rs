@@ -13,6 +13,7 @@ use crate::core::store::{
     FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
     StoreOptions, StoreStats,
 };
+use crate::proxy::handler::Policy;
 use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -101,11 +102,139 @@ pub struct GuardianStatus {
     pub require_auth: bool,
     /// Upstream proxy with credentials masked.
     pub upstream_proxy: Option<String>,
+    /// Config reloads since the guardian was built.
+    pub reload: ReloadStats,
+}
+
+/// What one config reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// Whether the new config was applied (else the running one is kept).
+    pub applied: bool,
+    /// Every problem of a rejected config (field, message, hint).
+    pub issues: Vec<ConfigIssue>,
+    /// The reason of a rejection, one issue per line.
+    pub error: Option<String>,
+    /// Keys that changed but only take effect after a restart.
+    pub restart_needed: Vec<&'static str>,
+}
+
+/// Reload counters and the last result, for status displays.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadStats {
+    pub applied: u64,
+    pub rejected: u64,
+    /// RFC 3339 time of the last reload attempt.
+    pub last_at: Option<String>,
+    pub last: Option<ReloadOutcome>,
+}
+
+/// Config keys a reload does not change: they name what a running guardian
+/// is built around (its socket, its directories, its CA and upstream, its
+/// store). Changing them takes a restart. Every other key is applied.
+pub const RESTART_ONLY_KEYS: &[&str] = &[
+    "mode",
+    "listen",
+    "home",
+    "log_dir",
+    "mitm.enabled",
+    "ca_bundle",
+    "upstream_proxy",
+    "allow_private_destinations",
+    "dedup_window_secs",
+    "rotate_bytes",
+    "rotate_keep",
+    "ring_capacity",
+    "shutdown_grace_ms",
+    "metrics_listen",
+    "metrics_allow_remote",
+];
+
+/// The restart-only keys whose value differs between two configs.
+fn restart_only_changes(old: &GuardianConfig, new: &GuardianConfig) -> Vec<&'static str> {
+    let changed = [
+        old.mode != new.mode,
+        old.listen != new.listen,
+        old.home != new.home,
+        old.log_dir != new.log_dir,
+        old.mitm.enabled != new.mitm.enabled,
+        old.ca_bundle != new.ca_bundle,
+        old.upstream_proxy != new.upstream_proxy,
+        old.allow_private_destinations != new.allow_private_destinations,
+        old.dedup_window_secs != new.dedup_window_secs,
+        old.rotate_bytes != new.rotate_bytes,
+        old.rotate_keep != new.rotate_keep,
+        old.ring_capacity != new.ring_capacity,
+        old.shutdown_grace_ms != new.shutdown_grace_ms,
+        old.metrics_listen != new.metrics_listen,
+        old.metrics_allow_remote != new.metrics_allow_remote,
+    ];
+    RESTART_ONLY_KEYS
+        .iter()
+        .zip(changed)
+        .filter_map(|(k, c)| c.then_some(*k))
+        .collect()
+}
+
+/// `new` with its restart-only keys taken from `running`: what runs after a reload.
+fn keep_restart_only(running: &GuardianConfig, new: GuardianConfig) -> GuardianConfig {
+    GuardianConfig {
+        mode: running.mode,
+        listen: running.listen,
+        home: running.home.clone(),
+        log_dir: running.log_dir.clone(),
+        mitm: config::MitmConfig {
+            enabled: running.mitm.enabled,
+            ..new.mitm
+        },
+        ca_bundle: running.ca_bundle.clone(),
+        upstream_proxy: running.upstream_proxy.clone(),
+        allow_private_destinations: running.allow_private_destinations.clone(),
+        dedup_window_secs: running.dedup_window_secs,
+        rotate_bytes: running.rotate_bytes,
+        rotate_keep: running.rotate_keep,
+        ring_capacity: running.ring_capacity,
+        shutdown_grace_ms: running.shutdown_grace_ms,
+        metrics_listen: running.metrics_listen,
+        metrics_allow_remote: running.metrics_allow_remote,
+        ..new
+    }
+}
+
+/// The detector of a config (rule options), with the home's fingerprint key.
+fn build_detector(config: &GuardianConfig) -> Result<Detector, GuardianError> {
+    let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
+    Ok(Detector::builtin(DetectorOptions {
+        max_scan_bytes: config.max_scan_bytes,
+        snippet_mode: config.redact_snippets,
+        fingerprint_key: key,
+        expected_destinations: config
+            .expected_destinations
+            .iter()
+            .map(|(id, hosts)| (id.clone(), hosts.iter().map(ToString::to_string).collect()))
+            .collect(),
+        model_text: config.model_text,
+        model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
+    })?)
+}
+
+/// The reloadable proxy policy of a config.
+fn policy_of(config: &GuardianConfig) -> Policy {
+    let settings = proxy_settings(config);
+    Policy::new(
+        settings.trusted_runtimes,
+        &settings.mitm_exclude_hosts,
+        settings.require_auth,
+    )
 }
 
 /// The guardian of one home directory.
 pub struct Guardian {
+    /// The config it was built with (restart-only keys come from here).
     config: GuardianConfig,
+    /// The config in effect: `config` plus every applied reload.
+    current: Mutex<GuardianConfig>,
+    reloads: Mutex<ReloadStats>,
     store: Arc<FindingStore>,
     engine: ProxyEngine,
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -172,19 +301,7 @@ impl Guardian {
     /// store. Nothing listens until [`Guardian::start`].
     pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
         config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
-        let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
-        let detector = Arc::new(Detector::builtin(DetectorOptions {
-            max_scan_bytes: config.max_scan_bytes,
-            snippet_mode: config.redact_snippets,
-            fingerprint_key: key,
-            expected_destinations: config
-                .expected_destinations
-                .iter()
-                .map(|(id, hosts)| (id.clone(), hosts.iter().map(ToString::to_string).collect()))
-                .collect(),
-            model_text: config.model_text,
-            model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
-        })?);
+        let detector = Arc::new(build_detector(&config)?);
         let store = Arc::new(FindingStore::open(StoreOptions {
             log_dir: config.log_dir.clone(),
             rotate_bytes: config.rotate_bytes,
@@ -195,6 +312,8 @@ impl Guardian {
         let sink: Arc<dyn FindingSink> = store.clone();
         let engine = ProxyEngine::new(proxy_settings(&config), Some(detector), sink);
         Ok(Guardian {
+            current: Mutex::new(config.clone()),
+            reloads: Mutex::new(ReloadStats::default()),
             config,
             store,
             engine,
@@ -264,6 +383,11 @@ impl Guardian {
     }
 
     pub fn status(&self) -> GuardianStatus {
+        let current = self
+            .current
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
         GuardianStatus {
             proxy: self.engine.status(),
             store: self.store.stats(),
@@ -271,11 +395,97 @@ impl Guardian {
             home: self.config.home.clone(),
             log_dir: self.config.log_dir.clone(),
             findings_file: self.store.findings_path(),
-            max_scan_bytes: self.config.max_scan_bytes,
-            redact_snippets: self.config.redact_snippets.as_str(),
+            max_scan_bytes: current.max_scan_bytes,
+            redact_snippets: current.redact_snippets.as_str(),
             runtimes: self.engine.runtime_names(),
-            require_auth: self.config.require_auth,
+            require_auth: current.require_auth,
             upstream_proxy: self.config.upstream_proxy.as_ref().map(|u| u.masked()),
+            reload: self.reloads.lock().map(|r| r.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Re-validates the configuration from `input` (same checks as
+    /// `checkConfig`) and applies it to connections accepted from now on:
+    /// rule options (`max_scan_bytes`, `redact_snippets`,
+    /// `expected_destinations`), `mitm.trusted_runtimes`,
+    /// `mitm.exclude_hosts`, `require_auth` and declared `runtimes`. The
+    /// keys of [`RESTART_ONLY_KEYS`] keep their running values and are
+    /// named in `restart_needed`. An invalid config changes nothing.
+    pub fn reload(&self, input: &config::ConfigInput) -> ReloadOutcome {
+        let outcome = self.try_reload(input);
+        if let Ok(mut r) = self.reloads.lock() {
+            if outcome.applied {
+                r.applied += 1;
+            } else {
+                r.rejected += 1;
+            }
+            r.last_at = Some(crate::core::finding::timestamp_now());
+            r.last = Some(outcome.clone());
+        }
+        match &outcome.error {
+            None => {
+                tracing::info!(restart_needed = ?outcome.restart_needed, "configuration reloaded")
+            }
+            Some(e) => {
+                tracing::warn!(error = %e, "configuration reload rejected; the running configuration is kept")
+            }
+        }
+        outcome
+    }
+
+    fn try_reload(&self, input: &config::ConfigInput) -> ReloadOutcome {
+        let rejected = |issues: Vec<ConfigIssue>, error: String| ReloadOutcome {
+            applied: false,
+            issues,
+            error: Some(error),
+            restart_needed: Vec::new(),
+        };
+        let report = check_config(input);
+        let new = match report.config {
+            Some(cfg) if report.ok => cfg,
+            _ => {
+                let text = format_issues(&report.errors);
+                return rejected(report.errors, text);
+            }
+        };
+        let Ok(mut current) = self.current.lock() else {
+            return rejected(Vec::new(), "internal state unavailable".into());
+        };
+        let restart_needed = restart_only_changes(&current, &new);
+        let next = keep_restart_only(&current, new);
+        let detector = match build_detector(&next) {
+            Ok(d) => Arc::new(d),
+            Err(e) => return rejected(Vec::new(), e.to_string()),
+        };
+        // Declared runtimes: new or re-keyed ones are registered, dropped
+        // ones forgotten (runtimes added at run time are left alone).
+        for r in &next.runtimes {
+            let old = current.runtimes.iter().find(|o| o.name == r.name);
+            if old.is_none_or(|o| o.token.expose() != r.token.expose()) {
+                if let Err(e) = self.engine.add_runtime(&r.name, r.token.expose(), None) {
+                    return rejected(
+                        vec![ConfigIssue {
+                            field: format!("runtimes.{}", r.name),
+                            message: e.to_string(),
+                            hint: "give each runtime its own token".into(),
+                        }],
+                        format!("  runtimes.{}: {e}", r.name),
+                    );
+                }
+            }
+        }
+        for o in &current.runtimes {
+            if !next.runtimes.iter().any(|r| r.name == o.name) {
+                self.engine.remove_runtime(&o.name);
+            }
+        }
+        self.engine.reload(Some(detector), policy_of(&next));
+        *current = next;
+        ReloadOutcome {
+            applied: true,
+            issues: Vec::new(),
+            error: None,
+            restart_needed,
         }
     }
 
@@ -299,6 +509,62 @@ impl Guardian {
 mod tests {
     use super::*;
     use crate::core::config::ConfigInput;
+
+    fn input(home: &std::path::Path, overrides: serde_json::Value) -> ConfigInput {
+        let mut o = serde_json::json!({ "home": home, "mode": "detect" });
+        if let (Some(base), Some(extra)) = (o.as_object_mut(), overrides.as_object()) {
+            base.extend(extra.clone());
+        }
+        ConfigInput {
+            env: [("HOME".to_owned(), home.display().to_string())].into(),
+            config_path: None,
+            overrides: o,
+        }
+    }
+
+    #[test]
+    fn reload_applies_reloadable_keys_names_restart_ones_and_rejects_invalid_configs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("tg");
+        let g = Guardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
+        assert_eq!(g.status().max_scan_bytes, 1024 * 1024);
+
+        let ok = g.reload(&input(
+            &home,
+            serde_json::json!({
+                "max_scan_bytes": "64k",
+                "require_auth": true,
+                "mitm": { "exclude_hosts": ["pinned.example"] },
+                "listen": "127.0.0.1:9999",
+                "dedup_window_secs": 5,
+            }),
+        ));
+        assert!(ok.applied, "{ok:?}");
+        assert_eq!(ok.restart_needed, vec!["listen", "dedup_window_secs"]);
+        let st = g.status();
+        assert_eq!(st.max_scan_bytes, 64 * 1024);
+        assert!(st.require_auth && st.proxy.require_auth);
+        assert_eq!(st.proxy.mitm.excluded_hosts, vec!["pinned.example"]);
+        assert_eq!((st.reload.applied, st.reload.rejected), (1, 0));
+        // The running listen address is kept, so it still differs next time.
+        assert_eq!(g.current.lock().unwrap().listen, g.config.listen);
+
+        let bad = g.reload(&input(&home, serde_json::json!({ "max_scan_bytes": 12 })));
+        assert!(!bad.applied);
+        assert!(
+            bad.issues.iter().any(|i| i.field == "max_scan_bytes"),
+            "{bad:?}"
+        );
+        assert!(bad
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("max_scan_bytes"));
+        let st = g.status();
+        assert_eq!(st.max_scan_bytes, 64 * 1024, "the running config is kept");
+        assert_eq!((st.reload.applied, st.reload.rejected), (1, 1));
+        assert_eq!(st.reload.last.map(|l| l.applied), Some(false));
+    }
 
     #[test]
     fn upstream_credentials_survive_encoding_for_the_proxy_parser() {

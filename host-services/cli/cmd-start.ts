@@ -5,10 +5,11 @@
  * says. The addon does not hold Node's event loop, so an interval keeps the
  * process alive until SIGINT/SIGTERM, which stop the service cleanly.
  */
-import { createWriteStream, fstatSync, fchmodSync, openSync } from 'node:fs';
+import { chmodSync, createWriteStream, fstatSync, fchmodSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-import type { Finding, GuardianStatus } from '@clawsec/traffic-guardian/addon';
+import { homeLayout } from '@clawsec/traffic-guardian/addon';
+import type { Finding, GuardianStatus, ReloadResult } from '@clawsec/traffic-guardian/addon';
 
 import { checkTrafficConfig, effectiveView } from '../config.js';
 import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../service.js';
@@ -49,7 +50,11 @@ The banner shows the listen address, home, findings file, the CA fingerprint
 when HTTPS inspection is on, and the exact container environment to use
 (tokens masked). On a terminal, findings appear as they happen with a live
 counter line; otherwise one plain line per finding. Ctrl-C (or SIGTERM) stops
-cleanly and prints a summary.
+cleanly and prints a summary. SIGHUP (or \`traffic-guardian reload\`) re-reads
+the config file and environment and applies them to new connections without
+a restart; an invalid config is rejected and the running one kept (see
+\`traffic-guardian reload --help\` for which keys need a restart). The pid is
+kept in <home>/guardian.pid while running.
 
 Options:
   -c, --config FILE        JSON config file (see \`traffic-guardian check-config\`)
@@ -59,7 +64,7 @@ Options:
       --mitm               inspect HTTPS (creates the guardian's own CA on first use)
       --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
                            required with --mitm unless the config lists mitm.trusted_runtimes
-      --json               JSONL events on stdout: started, finding, stopped
+      --json               JSONL events on stdout: started, finding, reload, stopped
       --log-file FILE      write the output (banner, findings, summary; with --json
                            the events) to FILE instead of stdout, appended, mode
                            0600; warnings and errors go to FILE and to stderr.
@@ -123,6 +128,22 @@ function portInUse(host: string, port: number): Promise<boolean> {
     srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
     srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(false)));
   });
+}
+
+/** Records this process as the home's guardian (what `traffic-guardian reload` signals). */
+function writePidFile(file: string): void {
+  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** Removes the pid file if it still names this process. */
+function removePidFile(file: string | undefined): void {
+  if (!file) return;
+  try {
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+  } catch {
+    // already gone
+  }
 }
 
 function running(s: ServiceStatus): s is ServiceStatus & GuardianStatus {
@@ -292,6 +313,15 @@ async function runGuardian(
   const info = result.info;
   const st0 = service.status();
   const home = running(st0) ? st0.home : '';
+  let pidFile: string | undefined;
+  if (home) {
+    try {
+      writePidFile(homeLayout(home).pid_file);
+      pidFile = homeLayout(home).pid_file;
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'cannot write the pid file; `traffic-guardian reload` will not find this guardian (SIGHUP still works)');
+    }
+  }
   const findingsFile = running(st0) ? st0.findings_file : '';
   let wiring: ContainerWiring | undefined;
   const perRuntime: { name: string; url: string }[] = [];
@@ -373,16 +403,36 @@ async function runGuardian(
           const after = service.status();
           const s = running(after) ? after : running(before) ? before : undefined;
           const uptime = running(before) ? before.uptime_ms : 0;
+          removePidFile(pidFile);
           if (json || !quiet) summary(io, json, pOut, s, uptime, byPattern, findingsFile, emit);
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          process.off('SIGHUP', stop);
+          process.off('SIGHUP', reload);
           resolve(exitCode);
         });
     };
+    // SIGHUP: re-read the config (the service validates, applies or rejects).
+    const reload = () => {
+      if (stopping) return;
+      const r: ReloadResult = service.reload();
+      clearLine();
+      if (json) {
+        emit({ event: 'reload', applied: r.applied, ...(r.error ? { error: r.error } : {}), issues: r.issues, restart_needed: r.restart_needed });
+      } else if (r.applied) {
+        if (!quiet) {
+          io.stderr.write(pOut.dim(`SIGHUP: configuration reloaded; applies to new connections\n`));
+          if (r.restart_needed.length > 0) io.stderr.write(`warning: changed but not applied until a restart: ${r.restart_needed.map((k) => safeText(k, 60)).join(', ')}\n`);
+        }
+      } else {
+        printError(io, 'config reload rejected: the running configuration is kept');
+        if (r.issues.length > 0) for (const e of r.issues) io.stderr.write(`  config ${safeText(e.field, 120)}: ${safeText(e.message, 600)}${e.hint ? ` (${safeText(e.hint, 600)})` : ''}\n`);
+        else io.stderr.write(`  ${safeText(r.error ?? 'unknown error', 1200)}\n`);
+      }
+      refresh();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    process.on('SIGHUP', stop);
+    process.on('SIGHUP', reload);
     refresh();
   });
 }

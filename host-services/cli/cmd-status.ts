@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
 import { homeLayout, ignoreList, queryFindings } from '@clawsec/traffic-guardian/addon';
+import type { GuardianStatus } from '@clawsec/traffic-guardian/addon';
 
 import { STATUS_FILE_NAME, type ServiceStatus } from '../service.js';
 import {
@@ -190,6 +191,13 @@ export function runStatus(args: string[], io: Io): number {
   }
   if (s.metrics_error) problems.push(`metrics not served: ${safeText(s.metrics_error, 300)}`);
   if (ign.error) problems.push(`ignore list unreadable: ${safeText(ign.error, 300)}`);
+  const rl = (s as { reload?: GuardianStatus['reload'] }).reload;
+  if (rl && rl.applied + rl.rejected > 0) {
+    const last = rl.last;
+    const what = last ? (last.applied ? `applied${last.restart_needed.length > 0 ? ` (needs a restart: ${last.restart_needed.map((k) => safeText(k, 60)).join(', ')})` : ''}` : `rejected: ${safeText((last.issues[0] ? `${last.issues[0].field}: ${last.issues[0].message}` : last.error) ?? '', 300)}`) : '?';
+    lines.push(`  reloads        ${rl.applied} applied, ${rl.rejected} rejected; last ${safeText(rl.last_at ?? '?')} ${what}`);
+    if (last && !last.applied) problems.push('the last config reload was rejected (the running configuration is kept)');
+  }
   if (problems.length > 0) lines.push(`  ${p.yellow('attention')}      ${problems.join(', ')}`);
   if (s.store_error) lines.push(`  ${p.red('store error')}    ${safeText(s.store_error, 400)}`);
   if (s.last_error) lines.push(`  ${p.red('last error')}     ${safeText(s.last_error, 400)}`);

@@ -29,9 +29,12 @@ export function findingLine(f: Finding, p: Paint): string {
   const threat = f.threat_type === 'EXFIL' ? p.red('EXFIL    ') : p.yellow('INJECTION');
   const count = f.count > 1 ? p.dim(` ×${f.count}`) : '';
   const decoded = f.decoded ? p.dim(` [${safeText(f.decoded, 40)}]`) : '';
+  // Which request: `POST /upload/[MASKED]/x → 404` (redacted path; proxy findings only).
+  const req = [f.method, f.path, f.status !== undefined && f.status !== null ? `→ ${f.status}` : undefined].filter((x) => x !== undefined && x !== null && x !== '');
+  const request = req.length > 0 ? p.dim(` (${req.map((x) => safeText(x, 120)).join(' ')})`) : '';
   return (
     `${p.dim(shortTime(f.timestamp))} ${sev} ${threat} ${p.bold(safeText(f.pattern, 60))}${count} ` +
-    `${safeText(f.source || '?', 60)} → ${safeText(f.dest || '?', 80)} ${p.dim(safeText(f.location, 40))}${decoded} ` +
+    `${safeText(f.source || '?', 60)} → ${safeText(f.dest || '?', 80)} ${p.dim(safeText(f.location, 40))}${decoded}${request} ` +
     `${safeText(f.snippet, 160)}`
   );
 }

@@ -9,10 +9,12 @@ import { runCheckConfig, CHECK_CONFIG_HELP } from './cmd-check-config.js';
 import { runNanoclaw, NANOCLAW_HELP } from './cmd-nanoclaw.js';
 import { runFindings, FINDINGS_HELP } from './cmd-findings.js';
 import { runIgnore, IGNORE_HELP } from './cmd-ignore.js';
+import { runReload, RELOAD_HELP } from './cmd-reload.js';
 import { runReport, REPORT_HELP } from './cmd-report.js';
 import { runRules, RULES_HELP } from './cmd-rules.js';
 import { runScan, SCAN_HELP } from './cmd-scan.js';
 import { runSetup, SETUP_HELP } from './cmd-setup.js';
+import { runShow, SHOW_HELP } from './cmd-show.js';
 import { runStart, START_HELP } from './cmd-start.js';
 import { runStatus, STATUS_HELP } from './cmd-status.js';
 import { CliError, EXIT, UsageError, defaultIo, packageVersion, printError, verbosityOf, type Io } from './common.js';
@@ -22,7 +24,9 @@ type Command = { run: (args: string[], io: Io) => number | Promise<number>; help
 const COMMANDS: Record<string, Command> = {
   start: { run: runStart, help: START_HELP, summary: 'run the guardian in the foreground (detect mode) and show findings live' },
   status: { run: runStatus, help: STATUS_HELP, summary: 'is a guardian running for this home? counters and addresses' },
+  reload: { run: runReload, help: RELOAD_HELP, summary: 'make the running `start` re-read its config (SIGHUP); applied or rejected' },
   findings: { run: runFindings, help: FINDINGS_HELP, summary: 'list stored findings (table or JSONL), or --follow new ones' },
+  show: { run: runShow, help: SHOW_HELP, summary: 'one finding with its exchange context, and the others of that exchange' },
   report: { run: runReport, help: REPORT_HELP, summary: 'summary of a period: by pattern, severity, destination, source' },
   ignore: { run: runIgnore, help: IGNORE_HELP, summary: 'suppress known findings (add, list, remove); they stay counted' },
   scan: { run: runScan, help: SCAN_HELP, summary: 'scan a saved body, raw HTTP message or HAR capture offline' },

@@ -209,6 +209,7 @@ mod tests {
             fingerprint: fp.into(),
             count: 1,
             decoded: None,
+            context: Default::default(),
             timestamp: "2026-01-01T00:00:00.000Z".into(),
             rule: None,
             repeats_of: None,

@@ -3,7 +3,8 @@
 //! One [`Finding`] is one JSON object: the same snake_case shape is written to
 //! the JSONL store, returned by the addon and sent through IPC/MCP. Required
 //! keys never change meaning; extra keys (`id`, `location`, `fingerprint`,
-//! `count`, `decoded`, `description`) only add context.
+//! `count`, `decoded`, `description`, and the exchange context of
+//! [`FindingContext`]) only add context.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -126,6 +127,10 @@ pub struct Finding {
     /// rule that matched inside it. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Which exchange the finding came from (proxy findings only; every key
+    /// optional and redacted). Its keys sit at the top level of the JSON.
+    #[serde(flatten)]
+    pub context: FindingContext,
     /// RFC 3339 UTC with milliseconds.
     pub timestamp: String,
     /// Set on a finding that carries folded repeats of the earlier finding
@@ -133,6 +138,45 @@ pub struct Finding {
     /// (`clawsec-traffic-count/v1`) for that id are superseded. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats_of: Option<String>,
+}
+
+/// The exchange a proxy finding came from, without any body: enough to
+/// answer "which request was this?". Stamped at the proxy edge; absent for
+/// offline scans. Nothing here is secret: `path` has no query and every
+/// segment a credential rule matches, or that looks like a credential, is
+/// `[MASKED]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingContext {
+    /// Request method (`GET`, `POST`, `CONNECT`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The request's URL path, redacted: no query or fragment, credential-like segments `[MASKED]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Response status code (inbound findings from a response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Media type of the message the finding is in (`Content-Type` without parameters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Client connection, e.g. `3fa1.c17`: a random tag of the proxy run and
+    /// a counter (requests inside an intercepted CONNECT share the CONNECT's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// Exchange on that connection, e.g. `3fa1.c17.r3`: request and response findings of one exchange share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Size of the message in bytes as known when the finding was recorded:
+    /// its `Content-Length`, else the bytes forwarded so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+impl FindingContext {
+    /// Whether no key is set (an offline finding).
+    pub fn is_empty(&self) -> bool {
+        *self == FindingContext::default()
+    }
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-04-26T00:00:00.000Z`.

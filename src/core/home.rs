@@ -10,6 +10,9 @@ pub const CA_DIR: &str = "ca";
 pub const IGNORE_FILE: &str = "ignore.json";
 /// The running guardian's owner-only status snapshot.
 pub const STATUS_FILE: &str = "status.json";
+/// Pid of the `traffic-guardian start` process serving this home (what
+/// `traffic-guardian reload` signals); removed when it stops.
+pub const PID_FILE: &str = "guardian.pid";
 pub use crate::core::keyfile::FINGERPRINT_KEY_FILE;
 
 /// Absolute paths of everything the guardian keeps in one home.
@@ -19,6 +22,7 @@ pub struct HomeLayout {
     pub ca_dir: PathBuf,
     pub ignore_file: PathBuf,
     pub status_file: PathBuf,
+    pub pid_file: PathBuf,
     pub fingerprint_key_file: PathBuf,
 }
 
@@ -29,6 +33,7 @@ impl HomeLayout {
             ca_dir: home.join(CA_DIR),
             ignore_file: home.join(IGNORE_FILE),
             status_file: home.join(STATUS_FILE),
+            pid_file: home.join(PID_FILE),
             fingerprint_key_file: home.join(FINGERPRINT_KEY_FILE),
         }
     }
@@ -45,6 +50,7 @@ mod tests {
             &l.ca_dir,
             &l.ignore_file,
             &l.status_file,
+            &l.pid_file,
             &l.fingerprint_key_file,
         ] {
             assert!(p.starts_with("/h") && p != Path::new("/h"), "{p:?}");

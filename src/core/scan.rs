@@ -639,6 +639,7 @@ impl Detector {
                 fingerprint,
                 count: 1,
                 decoded: chain.map(str::to_owned),
+                context: Default::default(),
                 timestamp: timestamp_now(),
                 rule: None,
                 repeats_of: None,

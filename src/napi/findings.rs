@@ -32,6 +32,9 @@ pub struct HomeLayout {
     pub ignore_file: String,
     #[napi(js_name = "status_file")]
     pub status_file: String,
+    /// Pid of the `traffic-guardian start` serving this home (signalled by `reload`).
+    #[napi(js_name = "pid_file")]
+    pub pid_file: String,
     #[napi(js_name = "fingerprint_key_file")]
     pub fingerprint_key_file: String,
 }
@@ -46,6 +49,7 @@ pub fn home_layout(home: String) -> HomeLayout {
         ca_dir: s(l.ca_dir),
         ignore_file: s(l.ignore_file),
         status_file: s(l.status_file),
+        pid_file: s(l.pid_file),
         fingerprint_key_file: s(l.fingerprint_key_file),
     }
 }

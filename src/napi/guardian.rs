@@ -232,6 +232,47 @@ pub struct GuardianStatus {
     #[napi(js_name = "last_error")]
     pub last_error: Option<String>,
     pub config: ConfigSummary,
+    /// Config reloads (SIGHUP / `traffic-guardian reload`) and the last result.
+    pub reload: ReloadStatus,
+}
+
+/// What one config reload did.
+#[napi(object)]
+pub struct ReloadResult {
+    /// Whether the new config was applied; when false the running one is kept.
+    pub applied: bool,
+    /// Why it was rejected (one `field: message (hint)` per line).
+    pub error: Option<String>,
+    /// Every problem of a rejected config.
+    pub issues: Vec<super::config::ConfigIssue>,
+    /// Keys that changed but only take effect after a restart (e.g. `listen`).
+    #[napi(js_name = "restart_needed")]
+    pub restart_needed: Vec<String>,
+}
+
+impl From<crate::guardian::ReloadOutcome> for ReloadResult {
+    fn from(o: crate::guardian::ReloadOutcome) -> Self {
+        ReloadResult {
+            applied: o.applied,
+            error: o.error,
+            issues: o.issues.into_iter().map(Into::into).collect(),
+            restart_needed: o.restart_needed.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+}
+
+/// Reload counters since start.
+#[napi(object)]
+pub struct ReloadStatus {
+    /// Reloads applied.
+    pub applied: i64,
+    /// Reloads rejected (invalid config; the running one was kept).
+    pub rejected: i64,
+    /// RFC 3339 time of the last reload.
+    #[napi(js_name = "last_at")]
+    pub last_at: Option<String>,
+    /// The last reload's result.
+    pub last: Option<ReloadResult>,
 }
 
 impl From<CoreStatus> for GuardianStatus {
@@ -313,6 +354,12 @@ impl From<CoreStatus> for GuardianStatus {
                 runtimes: s.runtimes.clone(),
                 require_auth: s.require_auth,
                 upstream_proxy: s.upstream_proxy.clone(),
+            },
+            reload: ReloadStatus {
+                applied: to_i64(s.reload.applied),
+                rejected: to_i64(s.reload.rejected),
+                last_at: s.reload.last_at.clone(),
+                last: s.reload.last.clone().map(ReloadResult::from),
             },
         }
     }
@@ -402,6 +449,19 @@ impl Guardian {
         self.inner
             .add_runtime(&name, &token, upstream_proxy.as_deref())
             .map_err(|e| Error::new(Status::InvalidArg, format!("[INVALID_RUNTIME] {e}")))
+    }
+
+    /// Re-reads and validates the configuration (same checks as
+    /// `checkConfig`) and applies it to new connections: rule options,
+    /// `mitm.trusted_runtimes`, `mitm.exclude_hosts`, `require_auth`,
+    /// declared `runtimes`. Keys that need a restart (`listen`, `home`, …)
+    /// are kept and listed in `restart_needed`. An invalid config is
+    /// rejected (`applied: false`, `issues` name each bad field) and the
+    /// running one kept. Never throws for a bad config.
+    #[napi]
+    pub fn reload(&self, input: Option<ConfigInput>) -> ReloadResult {
+        let input = input.unwrap_or_default().into();
+        self.inner.reload(&input).into()
     }
 
     /// Queries findings (JSONL store plus the in-memory ring), newest first.

@@ -43,6 +43,24 @@ pub struct Finding {
     pub decoded: Option<String>,
     /// For a derived finding kind (`model_tool_call`), the rule that matched inside it.
     pub rule: Option<String>,
+    /// Request method of the exchange (proxy findings).
+    pub method: Option<String>,
+    /// Redacted URL path: no query, credential-like segments `[MASKED]`.
+    pub path: Option<String>,
+    /// Response status code (findings in a response).
+    pub status: Option<u32>,
+    /// Media type of the message (no parameters).
+    #[napi(js_name = "content_type")]
+    pub content_type: Option<String>,
+    /// Client connection, e.g. `3fa1.c17` (run tag, counter).
+    #[napi(js_name = "connection_id")]
+    pub connection_id: Option<String>,
+    /// Exchange on that connection, e.g. `3fa1.c17.r3`.
+    #[napi(js_name = "request_id")]
+    pub request_id: Option<String>,
+    /// Message size in bytes as known when recorded (Content-Length, else bytes forwarded so far).
+    #[napi(js_name = "size_bytes")]
+    pub size_bytes: Option<i64>,
     /// RFC 3339 UTC with milliseconds.
     pub timestamp: String,
 }
@@ -66,6 +84,16 @@ impl From<CoreFinding> for Finding {
             count: i64::try_from(f.count).unwrap_or(i64::MAX),
             decoded: f.decoded,
             rule: f.rule,
+            method: f.context.method,
+            path: f.context.path,
+            status: f.context.status.map(u32::from),
+            content_type: f.context.content_type,
+            connection_id: f.context.connection_id,
+            request_id: f.context.request_id,
+            size_bytes: f
+                .context
+                .size_bytes
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             timestamp: f.timestamp,
         }
     }

@@ -138,6 +138,12 @@ impl RuntimeAuth {
         Ok(())
     }
 
+    /// Forgets a runtime: its token is refused from the next request on.
+    pub fn remove(&self, name: &str) {
+        let mut table = self.runtimes.write().unwrap_or_else(|e| e.into_inner());
+        table.retain(|e| e.name != name);
+    }
+
     /// Names of the known runtimes (never their tokens).
     pub fn names(&self) -> Vec<String> {
         self.read().iter().map(|e| e.name.clone()).collect()

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use hudsucker::hyper_util::client::legacy::Client;
@@ -27,9 +27,9 @@ use super::auth::RuntimeAuth;
 use super::ca::{CaInfo, GuardianCa};
 use super::error::ProxyError;
 use super::guard::PivotGuard;
-use super::handler::Shared;
+use super::handler::{Policy, PolicyCell, Shared};
 use super::host::raise_nofile_limit;
-use super::inspect::Inspection;
+use super::inspect::{DetectorCell, Inspection};
 use super::limits::ConnLimiter;
 use super::scan_pool::{ScanPause, ScanPool};
 use super::server::{self, ServerParts};
@@ -127,7 +127,10 @@ struct StatusInner {
 /// The guardian's proxy: one per configuration; start/stop/start is allowed.
 pub struct ProxyEngine {
     settings: ProxySettings,
-    detector: Option<Arc<Detector>>,
+    /// The detector, swapped by [`ProxyEngine::reload`].
+    detector: Option<DetectorCell>,
+    /// Trusted runtimes, MITM exclusions, require_auth; swapped by a reload.
+    policy: PolicyCell,
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     lifecycle: tokio::sync::Mutex<Option<Running>>,
@@ -186,9 +189,15 @@ impl ProxyEngine {
         sink: Arc<dyn FindingSink>,
     ) -> Self {
         let settings_runtimes = settings.runtimes.clone();
+        let policy = Policy::new(
+            settings.trusted_runtimes.clone(),
+            &settings.mitm_exclude_hosts,
+            settings.require_auth,
+        );
         ProxyEngine {
             settings,
-            detector,
+            detector: detector.map(|d| Arc::new(RwLock::new(d))),
+            policy: Arc::new(RwLock::new(Arc::new(policy))),
             sink,
             stats: Arc::new(ProxyStats::default()),
             lifecycle: tokio::sync::Mutex::new(None),
@@ -222,6 +231,24 @@ impl ProxyEngine {
         self.auth
             .add(name, token, upstream)
             .map_err(|e| ProxyError::Settings(e.to_string()))
+    }
+
+    /// Applies a reloaded configuration to connections accepted from now on
+    /// (and to messages whose scan starts from now on): the detector (rule
+    /// options), trusted runtimes, MITM exclusions and require_auth. What is
+    /// already open keeps what it started with. `detector` is ignored when
+    /// the engine inspects nothing.
+    pub fn reload(&self, detector: Option<Arc<Detector>>, policy: Policy) {
+        if let (Some(cell), Some(d)) = (&self.detector, detector) {
+            *cell.write().unwrap_or_else(|e| e.into_inner()) = d;
+        }
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+        info!("proxy configuration reloaded");
+    }
+
+    /// Removes a runtime's credential (a reload dropped it from the config).
+    pub fn remove_runtime(&self, name: &str) {
+        self.auth.remove(name);
     }
 
     /// Names of the runtimes known now (declared and added).
@@ -401,10 +428,8 @@ impl ProxyEngine {
         let (closing_tx, closing_rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(
             ca.is_some(),
-            st.trusted_runtimes.clone(),
-            st.mitm_exclude_hosts.clone(),
+            Arc::clone(&self.policy),
             self.auth.clone(),
-            st.require_auth,
             Arc::clone(&guard),
             inspection,
             Arc::clone(&self.stats),
@@ -505,6 +530,7 @@ impl ProxyEngine {
     /// State, uptime, address, MITM summary and counters.
     pub fn status(&self) -> ProxyStatus {
         let st = &self.settings;
+        let policy = Policy::current(&self.policy);
         let (state, started_at, uptime_ms, listen, ca, last_error, leaves) =
             match self.status.lock() {
                 Ok(s) => (
@@ -529,14 +555,14 @@ impl ProxyEngine {
             uptime_ms,
             listen,
             inspect: st.inspect && self.detector.is_some(),
-            require_auth: st.require_auth,
+            require_auth: policy.require_auth,
             upstream_proxy: st.upstream_proxy.as_deref().map(mask_url_credentials),
             mitm: MitmSummary {
                 enabled: st.mitm_enabled,
                 ca_fingerprint: ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
                 ca_cert_path: ca.map(|c| c.cert_path),
-                trusted_runtimes: st.trusted_runtimes.clone(),
-                excluded_hosts: st.mitm_exclude_hosts.clone(),
+                trusted_runtimes: policy.trusted_runtimes.clone(),
+                excluded_hosts: policy.mitm_exclude_hosts.clone(),
                 cached_leaf_certs: leaves,
             },
             last_error,

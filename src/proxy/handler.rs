@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::http::uri::Authority;
@@ -25,7 +25,7 @@ use crate::core::scan::ScanContext;
 use super::auth::{AuthOutcome, RuntimeAuth};
 use super::body::InspectedBody;
 use super::guard::{normalize_host, PivotGuard, PivotRefused};
-use super::inspect::Inspection;
+use super::inspect::{ConnectionIds, Exchange, Inspection, MessageMeta, MessageTag};
 use super::server::{self, MitmTarget, ServerParts};
 use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
@@ -58,13 +58,64 @@ pub struct Route {
     pub client: Client<GuardConnector, Body>,
 }
 
+/// The access and interception policy a config reload can change. Each
+/// client connection reads it once, when it is accepted: a reload applies
+/// to connections accepted after it (and the sessions inside their CONNECTs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub trusted_runtimes: Vec<String>,
+    /// Normalized host patterns (`host`, `*.suffix`, `.suffix`).
+    pub mitm_exclude_hosts: Vec<String>,
+    pub require_auth: bool,
+}
+
+/// The engine's current [`Policy`], swapped whole by a reload.
+pub type PolicyCell = Arc<RwLock<Arc<Policy>>>;
+
+impl Policy {
+    pub fn new(
+        trusted_runtimes: Vec<String>,
+        exclude_hosts: &[String],
+        require_auth: bool,
+    ) -> Self {
+        Policy {
+            trusted_runtimes,
+            mitm_exclude_hosts: exclude_hosts.iter().map(|h| normalize_host(h)).collect(),
+            require_auth,
+        }
+    }
+
+    /// The policy now (a poisoned lock still holds a whole policy).
+    pub fn current(cell: &PolicyCell) -> Arc<Policy> {
+        Arc::clone(&cell.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn is_trusted(&self, runtime: Option<&str>) -> bool {
+        self.trusted_runtimes
+            .iter()
+            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
+    }
+
+    fn is_excluded(&self, host: &str) -> bool {
+        let host = normalize_host(host);
+        self.mitm_exclude_hosts.iter().any(|e| {
+            if let Some(suffix) = e.strip_prefix("*.") {
+                host.ends_with(&format!(".{suffix}"))
+            } else if let Some(suffix) = e.strip_prefix('.') {
+                host == suffix || host.ends_with(e.as_str())
+            } else {
+                host == *e
+            }
+        })
+    }
+}
+
 /// State shared by every handler clone of one running engine.
 pub struct Shared {
     pub mitm_enabled: bool,
-    pub trusted_runtimes: Vec<String>,
-    pub mitm_exclude_hosts: Vec<String>,
+    /// Trusted runtimes, MITM exclusions, require_auth (reloadable).
+    pub policy: PolicyCell,
     pub auth: RuntimeAuth,
-    pub require_auth: bool,
     pub guard: Arc<PivotGuard>,
     pub inspection: Option<Inspection>,
     pub stats: Arc<ProxyStats>,
@@ -80,6 +131,10 @@ pub struct Shared {
     /// Serving configuration: CA, hyper builder, client, timeouts.
     pub server: ServerParts,
     peers: Mutex<PeerTable>,
+    /// Client connections accepted so far (the `c<n>` of finding contexts).
+    connections_seen: AtomicU64,
+    /// This run's tag in connection ids.
+    run_tag: Arc<str>,
     /// Per-runtime routes, built on first use (one connection pool each).
     routes: Mutex<HashMap<String, Route>>,
 }
@@ -88,10 +143,8 @@ impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         mitm_enabled: bool,
-        trusted_runtimes: Vec<String>,
-        mitm_exclude_hosts: Vec<String>,
+        policy: PolicyCell,
         auth: RuntimeAuth,
-        require_auth: bool,
         guard: Arc<PivotGuard>,
         inspection: Option<Inspection>,
         stats: Arc<ProxyStats>,
@@ -102,13 +155,8 @@ impl Shared {
     ) -> Self {
         Shared {
             mitm_enabled,
-            trusted_runtimes,
-            mitm_exclude_hosts: mitm_exclude_hosts
-                .iter()
-                .map(|h| normalize_host(h))
-                .collect(),
+            policy,
             auth,
-            require_auth,
             guard,
             inspection,
             stats,
@@ -119,6 +167,8 @@ impl Shared {
             connector,
             server,
             peers: Mutex::new(PeerTable::default()),
+            connections_seen: AtomicU64::new(0),
+            run_tag: super::inspect::new_run_tag(),
             routes: Mutex::new(HashMap::new()),
         }
     }
@@ -185,25 +235,6 @@ impl Shared {
             }
         }
     }
-
-    fn is_trusted(&self, runtime: Option<&str>) -> bool {
-        self.trusted_runtimes
-            .iter()
-            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
-    }
-
-    fn is_excluded(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        self.mitm_exclude_hosts.iter().any(|e| {
-            if let Some(suffix) = e.strip_prefix("*.") {
-                host.ends_with(&format!(".{suffix}"))
-            } else if let Some(suffix) = e.strip_prefix('.') {
-                host == suffix || host.ends_with(e.as_str())
-            } else {
-                host == *e
-            }
-        })
-    }
 }
 
 /// Identity of a MITM'd CONNECT, inherited by the requests decrypted inside it.
@@ -219,6 +250,7 @@ struct Pending {
     source: String,
     dest: String,
     protocol: &'static str,
+    exchange: Arc<Exchange>,
 }
 
 /// The HTTP handler. The server clones it per request; the CONNECT's clone
@@ -229,14 +261,24 @@ pub struct GuardHandler {
     shared: Arc<Shared>,
     tunnel: Option<TunnelIdentity>,
     pending: Option<Pending>,
+    /// The client connection (shared with the sessions of its intercepted CONNECTs).
+    conn: Arc<ConnectionIds>,
+    /// The policy read when the connection was accepted.
+    policy: Arc<Policy>,
 }
 
 impl GuardHandler {
+    /// The handler of one new client connection (numbered `c1`, `c2`, …).
     pub fn new(shared: Arc<Shared>) -> Self {
+        let id = shared.connections_seen.fetch_add(1, Ordering::Relaxed) + 1;
+        let policy = Policy::current(&shared.policy);
+        let conn = Arc::new(ConnectionIds::new(Arc::clone(&shared.run_tag), id));
         GuardHandler {
+            policy,
             shared,
             tunnel: None,
             pending: None,
+            conn,
         }
     }
 
@@ -371,7 +413,7 @@ impl GuardHandler {
                 _ => None,
             };
             shared.note_peer(client_addr, runtime);
-            if shared.require_auth && runtime.is_none() {
+            if self.policy.require_auth && runtime.is_none() {
                 if outcome == AuthOutcome::Anonymous {
                     ProxyStats::inc(&shared.stats.auth_failures);
                 }
@@ -392,6 +434,14 @@ impl GuardHandler {
         };
 
         let is_connect = req.method() == Method::CONNECT;
+        let exchange = self.conn.next_exchange(
+            req.method().as_str(),
+            (!is_connect).then(|| req.uri().path()),
+        );
+        let out_tag = MessageTag {
+            exchange: Arc::clone(&exchange),
+            meta: MessageMeta::from_headers(None, req.headers()),
+        };
         let Some(host) = req.uri().host().map(str::to_string) else {
             return text_response(
                 StatusCode::BAD_REQUEST,
@@ -440,7 +490,16 @@ impl GuardHandler {
         }
         if is_connect {
             return self
-                .connect(req, client_addr, source, runtime_name, host, port, dest)
+                .connect(
+                    req,
+                    client_addr,
+                    source,
+                    runtime_name,
+                    host,
+                    port,
+                    dest,
+                    out_tag,
+                )
                 .await;
         }
 
@@ -471,7 +530,7 @@ impl GuardHandler {
             if let Some(insp) = &shared.inspection {
                 let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
                 let url = scanned_target(&req);
-                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
             }
             let scheme = if https { "https" } else { "http" };
             let pq = req
@@ -496,6 +555,7 @@ impl GuardHandler {
                 source,
                 dest,
                 via_upstream_plain,
+                exchange,
             )
             .await
             .into();
@@ -504,7 +564,7 @@ impl GuardHandler {
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
             let url = scanned_target(&req);
-            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers());
+            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
             {
                 let encoding = req
                     .headers()
@@ -517,7 +577,7 @@ impl GuardHandler {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 if let Some(scan) =
-                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref())
+                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), out_tag)
                 {
                     let (parts, body) = req.into_parts();
                     req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
@@ -528,6 +588,7 @@ impl GuardHandler {
             source,
             dest,
             protocol,
+            exchange,
         });
         req.into()
     }
@@ -543,18 +604,19 @@ impl GuardHandler {
         host: String,
         port: u16,
         dest: String,
+        tag: MessageTag,
     ) -> RequestOrResponse {
         let shared = Arc::clone(&self.shared);
         // The target itself can carry a secret (a key as a DNS label), even
         // when the tunnel is blind: scan it as the request's URL.
         if let (Some(insp), Some(target)) = (&shared.inspection, req.uri().authority()) {
             let sctx = ScanContext::new(Direction::Outbound, "http", &source, &dest);
-            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers());
+            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers(), &tag);
         }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&port)
-            && shared.is_trusted(runtime.as_deref())
-            && !shared.is_excluded(&host);
+            && self.policy.is_trusted(runtime.as_deref())
+            && !self.policy.is_excluded(&host);
         if mitm {
             let authority = req
                 .uri()
@@ -581,6 +643,7 @@ impl GuardHandler {
             });
             inner.pending = None;
             let target = MitmTarget {
+                exchange: Arc::clone(&tag.exchange),
                 peer: client_addr,
                 source,
                 runtime,
@@ -644,7 +707,7 @@ impl GuardHandler {
         let scans = shared
             .inspection
             .as_ref()
-            .and_then(|insp| insp.tunnel_scans(&source, &dest));
+            .and_then(|insp| insp.tunnel_scans(&source, &dest, &tag.exchange));
         tokio::spawn(async move {
             tunnel::relay(on_upgrade, server, source, dest, stats, cancel, scans).await;
             active.fetch_sub(1, Ordering::SeqCst);
@@ -662,7 +725,11 @@ impl GuardHandler {
             return res;
         };
         let sctx = ScanContext::new(Direction::Inbound, p.protocol, &p.source, &p.dest);
-        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers());
+        let tag = MessageTag {
+            exchange: p.exchange,
+            meta: MessageMeta::from_headers(Some(res.status().as_u16()), res.headers()),
+        };
+        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers(), &tag);
         let encoding = res
             .headers()
             .get(header::CONTENT_ENCODING)
@@ -673,7 +740,7 @@ impl GuardHandler {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref()) {
+        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), tag) {
             Some(scan) => {
                 let (parts, body) = res.into_parts();
                 Response::from_parts(parts, InspectedBody::wrap(body, scan))

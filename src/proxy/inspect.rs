@@ -3,12 +3,15 @@
 //! pool (never scanning on the forwarding path), and hands findings
 //! (counted) to the sink.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
+use hudsucker::hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hudsucker::hyper::HeaderMap;
 
-use crate::core::finding::{Direction, Finding};
+use crate::core::finding::{Direction, Finding, FindingContext};
+use crate::core::redact;
 use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::store::FindingSink;
 
@@ -16,10 +19,177 @@ use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
 use super::sniff::{body_verdict, BodyVerdict};
 use super::stats::ProxyStats;
 
+/// Longest redacted path or content type kept in a finding.
+const MAX_CONTEXT_CHARS: usize = 256;
+
+/// A short random tag of one proxy run (4 hex digits), so that connection
+/// ids of different runs, which count from 1 again, stay apart in the log.
+pub fn new_run_tag() -> Arc<str> {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b = [(n >> 8) as u8, n as u8];
+    }
+    Arc::from(hex::encode(b))
+}
+
+/// One client connection's identity: `<run>.c<n>`, and the counter of its
+/// exchanges. Requests inside an intercepted CONNECT share the CONNECT's.
+#[derive(Debug)]
+pub struct ConnectionIds {
+    run: Arc<str>,
+    id: u64,
+    next_request: AtomicU64,
+}
+
+impl ConnectionIds {
+    pub fn new(run: Arc<str>, id: u64) -> Self {
+        ConnectionIds {
+            run,
+            id,
+            next_request: AtomicU64::new(0),
+        }
+    }
+
+    /// The next exchange of this connection (`<run>.c17.r1`, `.r2`, …).
+    pub fn next_exchange(&self, method: &str, target: Option<&str>) -> Arc<Exchange> {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed) + 1;
+        Arc::new(Exchange {
+            run: Arc::clone(&self.run),
+            connection: self.id,
+            request: n,
+            method: method.chars().take(32).collect(),
+            raw_path: target.map(path_of),
+            path: OnceLock::new(),
+        })
+    }
+}
+
+/// The path of a request target (origin or absolute form), without query
+/// or fragment. Still raw: masked only when a finding needs it.
+fn path_of(target: &str) -> String {
+    let rest = match target.find("://") {
+        Some(i) => {
+            let after = &target[i + 3..];
+            after.find('/').map_or("", |j| &after[j..])
+        }
+        None => target,
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let path = &rest[..end];
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// One request/response exchange, as its findings show it. The raw path
+/// never leaves this struct; [`Exchange::context`] gives the masked one.
+#[derive(Debug)]
+pub struct Exchange {
+    run: Arc<str>,
+    connection: u64,
+    request: u64,
+    method: String,
+    raw_path: Option<String>,
+    /// Masked on the scan pool, once, by the first finding that needs it.
+    path: OnceLock<Option<String>>,
+}
+
+/// What a scanned message adds to its exchange in a finding.
+#[derive(Debug, Clone, Default)]
+pub struct MessageMeta {
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    pub content_length: Option<u64>,
+}
+
+impl MessageMeta {
+    /// Content type and length from a message's header fields.
+    pub fn from_headers(status: Option<u16>, headers: &HeaderMap) -> Self {
+        MessageMeta {
+            status,
+            content_type: headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            content_length: headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
+        }
+    }
+}
+
+/// A message's exchange and its own head facts, as stamped on findings.
+#[derive(Debug, Clone)]
+pub struct MessageTag {
+    pub exchange: Arc<Exchange>,
+    pub meta: MessageMeta,
+}
+
+/// Text from traffic made safe for a finding: credential-like labels
+/// `[MASKED]`, bounded length.
+fn masked(detector: &Detector, text: &str) -> String {
+    let rules = detector.rules(Direction::Outbound);
+    let out = redact::mask_labels(text, |l| rules.has_credential(l));
+    if out.chars().count() > MAX_CONTEXT_CHARS {
+        let mut cut: String = out.chars().take(MAX_CONTEXT_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        out
+    }
+}
+
+impl Exchange {
+    /// `<run>.c17`.
+    pub fn connection_id(&self) -> String {
+        format!("{}.c{}", self.run, self.connection)
+    }
+
+    /// `<run>.c17.r3`.
+    pub fn request_id(&self) -> String {
+        format!("{}.c{}.r{}", self.run, self.connection, self.request)
+    }
+
+    /// The finding context of a message of this exchange. `forwarded` is
+    /// the message's bytes forwarded so far (used without a Content-Length).
+    fn context(
+        &self,
+        detector: &Detector,
+        meta: &MessageMeta,
+        forwarded: Option<u64>,
+    ) -> FindingContext {
+        let path = self
+            .path
+            .get_or_init(|| self.raw_path.as_deref().map(|p| masked(detector, p)))
+            .clone();
+        FindingContext {
+            method: Some(masked(detector, &self.method)),
+            path,
+            status: meta.status,
+            content_type: meta.content_type.as_deref().map(|c| masked(detector, c)),
+            connection_id: Some(self.connection_id()),
+            request_id: Some(self.request_id()),
+            size_bytes: meta.content_length.or(forwarded),
+        }
+    }
+}
+
+/// The engine's current detector, swapped whole by a config reload; each
+/// message's scan uses the detector current when the scan is queued.
+pub type DetectorCell = Arc<RwLock<Arc<Detector>>>;
+
 /// Detector + sink + counters + scan pool, shared by every handler clone.
 #[derive(Clone)]
 pub struct Inspection {
-    detector: Option<Arc<Detector>>,
+    detector: Option<DetectorCell>,
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     pool: ScanPool,
@@ -45,7 +215,7 @@ fn head_cost(url: &str, headers: &HeaderMap) -> usize {
 
 impl Inspection {
     pub fn new(
-        detector: Option<Arc<Detector>>,
+        detector: Option<DetectorCell>,
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
         pool: ScanPool,
@@ -58,9 +228,16 @@ impl Inspection {
         }
     }
 
+    /// The detector now, when inspecting.
+    fn detector(&self) -> Option<Arc<Detector>> {
+        self.detector
+            .as_ref()
+            .map(|c| Arc::clone(&c.read().unwrap_or_else(|e| e.into_inner())))
+    }
+
     /// The per-message scan bound (`max_scan_bytes`), when inspecting.
     pub fn max_scan_bytes(&self) -> Option<usize> {
-        self.detector.as_ref().map(|d| d.max_scan_bytes())
+        self.detector().map(|d| d.max_scan_bytes())
     }
 
     /// Counts `bytes` of a message beyond the scan bound (not scanned).
@@ -74,10 +251,23 @@ impl Inspection {
         self.detector.is_some()
     }
 
-    /// Counts findings and hands them to the sink.
-    pub fn record(&self, findings: Vec<Finding>) {
+    /// Stamps findings with their exchange (when known), counts them and
+    /// hands them to the sink. Runs on the scan pool, never on forwarding.
+    pub fn record(
+        &self,
+        mut findings: Vec<Finding>,
+        detector: &Detector,
+        tag: Option<&MessageTag>,
+        forwarded: Option<u64>,
+    ) {
         if findings.is_empty() {
             return;
+        }
+        if let Some(t) = tag {
+            let context = t.exchange.context(detector, &t.meta, forwarded);
+            for f in &mut findings {
+                f.context = context.clone();
+            }
         }
         self.stats.count_findings(&findings);
         self.sink.record(findings);
@@ -90,13 +280,20 @@ impl Inspection {
         method: &str,
         url: &str,
         headers: &HeaderMap,
+        tag: &MessageTag,
     ) {
-        self.scan_head(ctx, Some(method), Some(url), None, headers);
+        self.scan_head(ctx, Some(method), Some(url), None, headers, tag);
     }
 
     /// Queues the scan of a response status and its headers.
-    pub fn scan_response_head(&self, ctx: &ScanContext, status: u16, headers: &HeaderMap) {
-        self.scan_head(ctx, None, None, Some(status), headers);
+    pub fn scan_response_head(
+        &self,
+        ctx: &ScanContext,
+        status: u16,
+        headers: &HeaderMap,
+        tag: &MessageTag,
+    ) {
+        self.scan_head(ctx, None, None, Some(status), headers, tag);
     }
 
     fn scan_head(
@@ -106,8 +303,9 @@ impl Inspection {
         url: Option<&str>,
         status: Option<u16>,
         headers: &HeaderMap,
+        tag: &MessageTag,
     ) {
-        let Some(d) = self.detector.clone() else {
+        let Some(d) = self.detector() else {
             return;
         };
         let me = self.clone();
@@ -115,6 +313,7 @@ impl Inspection {
         let method = method.map(str::to_owned);
         let url = url.map(str::to_owned);
         let headers = headers.clone();
+        let tag = tag.clone();
         let cost = head_cost(url.as_deref().unwrap_or_default(), &headers);
         self.pool.submit(cost, move || {
             let head = MessageHead {
@@ -123,7 +322,7 @@ impl Inspection {
                 status,
                 headers: header_pairs(&headers),
             };
-            me.record(d.scan_head(&ctx, &head));
+            me.record(d.scan_head(&ctx, &head), &d, Some(&tag), None);
         });
     }
 
@@ -134,23 +333,37 @@ impl Inspection {
         ctx: ScanContext,
         content_encoding: Option<&str>,
         content_type: Option<&str>,
+        tag: MessageTag,
     ) -> Option<BodyScan> {
         let trailers = Trailers {
             inspection: self.clone(),
             ctx: ctx.clone(),
+            tag: tag.clone(),
         };
-        let mut scan = self.stream_scan(ctx, "body", content_encoding, content_type, true)?;
+        let mut scan =
+            self.stream_scan(ctx, "body", content_encoding, content_type, true, Some(tag))?;
         scan.trailers = Some(trailers);
         Some(scan)
     }
 
     /// The two stream scanners (outbound, inbound) of a relayed tunnel,
     /// location `tunnel`, or `None` when inspection is off.
-    pub fn tunnel_scans(&self, source: &str, dest: &str) -> Option<(BodyScan, BodyScan)> {
+    pub fn tunnel_scans(
+        &self,
+        source: &str,
+        dest: &str,
+        exchange: &Arc<Exchange>,
+    ) -> Option<(BodyScan, BodyScan)> {
         let ctx = |direction| ScanContext::new(direction, "http", source, dest);
+        let tag = || {
+            Some(MessageTag {
+                exchange: Arc::clone(exchange),
+                meta: MessageMeta::default(),
+            })
+        };
         Some((
-            self.stream_scan(ctx(Direction::Outbound), "tunnel", None, None, false)?,
-            self.stream_scan(ctx(Direction::Inbound), "tunnel", None, None, false)?,
+            self.stream_scan(ctx(Direction::Outbound), "tunnel", None, None, false, tag())?,
+            self.stream_scan(ctx(Direction::Inbound), "tunnel", None, None, false, tag())?,
         ))
     }
 
@@ -163,15 +376,19 @@ impl Inspection {
         content_encoding: Option<&str>,
         content_type: Option<&str>,
         body: bool,
+        tag: Option<MessageTag>,
     ) -> Option<BodyScan> {
-        let d = self.detector.as_ref()?;
+        let d = &self.detector()?;
         let direction = ctx.direction;
         let work = StreamInspector {
             inspector: d
                 .body_inspector(ctx, location, content_encoding)
                 .with_content_type(content_type),
+            detector: Arc::clone(d),
             inspection: self.clone(),
             direction,
+            tag,
+            fed: 0,
         };
         // Without a content coding the forwarded bytes are the scanned
         // bytes, so the scan limit is known here, before anything is queued.
@@ -191,8 +408,8 @@ impl Inspection {
     }
 
     /// Queues the scan of one WebSocket message.
-    pub fn scan_websocket(&self, ctx: &ScanContext, bytes: Bytes) {
-        let Some(d) = self.detector.clone() else {
+    pub fn scan_websocket(&self, ctx: &ScanContext, bytes: Bytes, tag: Option<&MessageTag>) {
+        let Some(d) = self.detector() else {
             return;
         };
         let max = d.max_scan_bytes();
@@ -208,11 +425,14 @@ impl Inspection {
             self.stats
                 .count_unscanned(Unscanned::Limit, (bytes.len() - max) as u64);
         }
+        let size = bytes.len() as u64;
         let bytes = bytes.slice(..bytes.len().min(max));
         let me = self.clone();
         let ctx = ctx.clone();
+        let tag = tag.cloned();
         self.pool.submit(bytes.len(), move || {
-            me.record(d.scan_text(&ctx, "websocket", &bytes));
+            let found = d.scan_text(&ctx, "websocket", &bytes);
+            me.record(found, &d, tag.as_ref(), Some(size));
         });
     }
 }
@@ -226,14 +446,21 @@ struct Sniff {
 /// The pool side of one stream: its inspector, fed in order.
 struct StreamInspector {
     inspector: BodyInspector,
+    detector: Arc<Detector>,
     inspection: Inspection,
     direction: Direction,
+    /// The exchange and message stamped on findings.
+    tag: Option<MessageTag>,
+    /// Bytes fed so far (the message size when it has no Content-Length).
+    fed: u64,
 }
 
 impl StreamWork for StreamInspector {
     fn feed(&mut self, frame: &[u8]) {
+        self.fed += frame.len() as u64;
         let found = self.inspector.feed(frame);
-        self.inspection.record(found);
+        self.inspection
+            .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
     }
 
     fn saturated(&self) -> bool {
@@ -242,7 +469,8 @@ impl StreamWork for StreamInspector {
 
     fn finish(&mut self) {
         let found = self.inspector.finish();
-        self.inspection.record(found);
+        self.inspection
+            .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
         let st = self.inspector.stats();
         let stats = &self.inspection.stats;
         ProxyStats::add(
@@ -281,6 +509,7 @@ pub struct BodyScan {
 struct Trailers {
     inspection: Inspection,
     ctx: ScanContext,
+    tag: MessageTag,
 }
 
 impl BodyScan {
@@ -335,7 +564,8 @@ impl BodyScan {
     /// Queues the scan of a body's trailer fields, as they are forwarded.
     pub fn trailers(&mut self, fields: &HeaderMap) {
         if let Some(t) = &self.trailers {
-            t.inspection.scan_head(&t.ctx, None, None, None, fields);
+            t.inspection
+                .scan_head(&t.ctx, None, None, None, fields, &t.tag);
         }
     }
 

@@ -477,6 +477,8 @@ pub(crate) struct ReceivedTarget(pub String);
 
 /// Who and where an intercepted CONNECT goes.
 pub struct MitmTarget {
+    /// The CONNECT exchange (its relayed bytes are stamped with it).
+    pub exchange: Arc<super::inspect::Exchange>,
     pub peer: SocketAddr,
     pub source: String,
     /// The authenticated runtime (its upstream route), if any.
@@ -739,7 +741,7 @@ async fn relay_plain<T>(
     let scans = shared
         .inspection
         .as_ref()
-        .and_then(|insp| insp.tunnel_scans(&target.source, &target.dest));
+        .and_then(|insp| insp.tunnel_scans(&target.source, &target.dest, &target.exchange));
     tunnel::relay_io(
         io,
         server,

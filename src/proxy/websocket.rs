@@ -27,6 +27,7 @@ use crate::core::finding::Direction;
 use crate::core::scan::ScanContext;
 
 use super::handler::Shared;
+use super::inspect::{Exchange, MessageMeta, MessageTag};
 use super::stats::ProxyStats;
 use super::upstream::GuardConnector;
 use super::ws_frames::{negotiated_deflate, WsReader};
@@ -38,6 +39,8 @@ struct Observed<T> {
     reader: Option<WsReader>,
     shared: Arc<Shared>,
     ctx: ScanContext,
+    /// The upgrade exchange; messages are stamped with it.
+    tag: MessageTag,
 }
 
 impl<T> Observed<T> {
@@ -56,7 +59,7 @@ impl<T> Observed<T> {
                 if msg.dropped > 0 {
                     insp.count_truncated(msg.dropped);
                 }
-                insp.scan_websocket(&self.ctx, Bytes::from(msg.payload));
+                insp.scan_websocket(&self.ctx, Bytes::from(msg.payload), Some(&self.tag));
             }
         }
     }
@@ -91,6 +94,7 @@ fn bad_gateway(dest: &str) -> Response<Body> {
 
 /// Forwards the upgrade request upstream and, on 101, bridges both sides.
 /// `target` is the absolute URI (`http`/`https` scheme) of the destination.
+#[allow(clippy::too_many_arguments)]
 pub async fn bridge(
     shared: Arc<Shared>,
     connector: GuardConnector,
@@ -99,6 +103,7 @@ pub async fn bridge(
     source: String,
     dest: String,
     via_upstream_plain: bool,
+    exchange: Arc<Exchange>,
 ) -> Response<Body> {
     let Some(client_upgrade) = req.extensions_mut().remove::<OnUpgrade>() else {
         let mut res = Response::new(Body::from("WebSocket request cannot be upgraded\n"));
@@ -209,12 +214,23 @@ pub async fn bridge(
             reader: max.map(|m| WsReader::new(m, deflate)),
             shared: Arc::clone(&shared),
             ctx: ctx(Direction::Outbound),
+            tag: MessageTag {
+                exchange: Arc::clone(&exchange),
+                meta: MessageMeta::default(),
+            },
         };
         let server = Observed {
             inner: TokioIo::new(server),
             reader: max.map(|m| WsReader::new(m, deflate)),
             shared: Arc::clone(&shared),
             ctx: ctx(Direction::Inbound),
+            tag: MessageTag {
+                exchange: Arc::clone(&exchange),
+                meta: MessageMeta {
+                    status: Some(101),
+                    ..MessageMeta::default()
+                },
+            },
         };
         // A WebSocket has no half-close: when either side's stream ends
         // (after its close frame, or cut), what it sent is delivered and

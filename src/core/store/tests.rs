@@ -19,6 +19,7 @@ fn finding(fp: &str, source: &str, severity: Severity) -> Finding {
         fingerprint: fp.into(),
         count: 1,
         decoded: None,
+        context: Default::default(),
         timestamp: timestamp_now(),
         rule: None,
         repeats_of: None,
