@@ -524,13 +524,19 @@ impl Detector {
                 Some(c) => format!("{c}>{label}"),
                 None => label.to_owned(),
             };
-            self.scan_view(
+            // A decoded region reaching the end of a frame that is not the
+            // last may go on in the next one: so may a base64 run at its end,
+            // decoded once whole (the region is carried whole).
+            let mut open_end = decoded.len();
+            let nested_carry = (sub_window.hold < decoded.len()).then_some(&mut open_end);
+            self.scan_view_carrying(
                 ctx,
                 location,
                 &decoded,
                 Some(&sub_chain),
                 depth + 1,
                 sub_window,
+                nested_carry,
                 seen,
                 out,
             );

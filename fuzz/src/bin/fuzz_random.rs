@@ -341,6 +341,7 @@ fn main() {
                 encoding,
                 body,
                 cuts,
+                planted: Vec::new(),
             };
             let (whole_only, split_only) = traffic_guardian_fuzz::split_mismatch(&case);
             println!("whole only {whole_only:?}; split only {split_only:?}");
