@@ -104,6 +104,7 @@ export function renderStatus(d: StatusData): string {
   } else {
     lines.push(`Traffic guardian is not running (state ${d.state}, mode ${d.mode})${d.reason ? `: ${d.reason}` : '.'}`);
   }
+  if (d.inspection === false) lines.push('Inspection OFF — benchmarking aid, finds nothing: traffic is forwarded but never scanned.');
   lines.push(
     d.https_inspection
       ? `HTTPS inspection: on${d.ca_fingerprint ? ` (CA SHA-256 ${d.ca_fingerprint})` : ''}.`

@@ -51,6 +51,9 @@ Examples:
   traffic-guardian status --json | jq .status.counters
 `;
 
+/** How the bare proxy (`inspect: false`, `start --no-inspect`) is named everywhere. */
+export const INSPECTION_OFF = 'inspection OFF — benchmarking aid, finds nothing';
+
 /** A status older than this is stale even if its pid exists (pids get reused). */
 export const STALE_AFTER_MS = 15_000;
 
@@ -154,6 +157,7 @@ export function runStatus(args: string[], io: Io): number {
   const lines = [
     `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
     `  listen         ${safeText(s.listen ?? '?')}`,
+    ...(s.inspect === false ? [`  ${p.red('inspection')}     ${p.red(INSPECTION_OFF)}`] : []),
     ...(s.metrics_listen ? [`  metrics        http://${safeText(s.metrics_listen)}/metrics`] : []),
     ...(s.hook ? [`  on_finding     runs ${s.hook.hook_runs}, failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}, queued ${s.hook.hook_queued}`] : []),
     `  home           ${safeText(s.home, 400)}`,

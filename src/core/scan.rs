@@ -797,6 +797,23 @@ impl BodyInspector {
         out
     }
 
+    /// Bytes were skipped (not fed) after what was fed so far: judges what
+    /// was held back, as at the end of a body, and resumes with the next
+    /// frame as a fresh start (nothing carried across the gap, not
+    /// truncated). For bodies without a content coding only: a decoder
+    /// cannot skip bytes.
+    pub fn skip(&mut self) -> Vec<Finding> {
+        if self.finished || self.decoder.is_some() {
+            return Vec::new();
+        }
+        let out = self.scan_chunk(&[], true);
+        self.carry = Vec::new();
+        self.judged = 0;
+        self.from_start = false;
+        self.truncated = false;
+        out
+    }
+
     pub fn stats(&self) -> BodyStats {
         BodyStats {
             scanned_bytes: self.scanned,

@@ -12,9 +12,11 @@ use crate::core::finding::{Direction, Finding};
 use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::store::FindingSink;
 
+use super::budget::{StreamBudgetSettings, TokenBucket};
 use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
-use super::sniff::{body_verdict, BodyVerdict};
+use super::sniff::{body_verdict, event_stream_type, BodyVerdict};
 use super::stats::ProxyStats;
+use super::ws_frames::WsMessage;
 
 /// Detector + sink + counters + scan pool, shared by every handler clone.
 #[derive(Clone)]
@@ -23,6 +25,7 @@ pub struct Inspection {
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     pool: ScanPool,
+    budget: StreamBudgetSettings,
 }
 
 /// Header pairs for a [`MessageHead`]. The scanner itself skips the
@@ -49,12 +52,14 @@ impl Inspection {
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
         pool: ScanPool,
+        budget: StreamBudgetSettings,
     ) -> Self {
         Inspection {
             detector,
             sink,
             stats,
             pool,
+            budget,
         }
     }
 
@@ -139,23 +144,54 @@ impl Inspection {
             inspection: self.clone(),
             ctx: ctx.clone(),
         };
-        let mut scan = self.stream_scan(ctx, "body", content_encoding, content_type, true)?;
+        let long_lived = content_type.is_some_and(event_stream_type);
+        let mut scan = self.stream_scan(
+            ctx,
+            "body",
+            content_encoding,
+            content_type,
+            true,
+            long_lived,
+        )?;
         scan.trailers = Some(trailers);
         Some(scan)
     }
 
     /// The two stream scanners (outbound, inbound) of a relayed tunnel,
-    /// location `tunnel`, or `None` when inspection is off.
-    pub fn tunnel_scans(&self, source: &str, dest: &str) -> Option<(BodyScan, BodyScan)> {
+    /// location `tunnel`, and its WebSocket message scanner (for a
+    /// WebSocket upgraded inside it), or `None` when inspection is off.
+    pub fn tunnel_scans(&self, source: &str, dest: &str) -> Option<TunnelScans> {
         let ctx = |direction| ScanContext::new(direction, "http", source, dest);
-        Some((
-            self.stream_scan(ctx(Direction::Outbound), "tunnel", None, None, false)?,
-            self.stream_scan(ctx(Direction::Inbound), "tunnel", None, None, false)?,
-        ))
+        Some(TunnelScans {
+            outbound: self.stream_scan(
+                ctx(Direction::Outbound),
+                "tunnel",
+                None,
+                None,
+                false,
+                true,
+            )?,
+            inbound: self.stream_scan(
+                ctx(Direction::Inbound),
+                "tunnel",
+                None,
+                None,
+                false,
+                true,
+            )?,
+            websocket: WsMessages {
+                inspection: self.clone(),
+                source: source.to_owned(),
+                dest: dest.to_owned(),
+            },
+        })
     }
 
     /// A streaming scanner for one byte stream at `location` (`body`, or
     /// `tunnel` for plaintext HTTP relayed inside a blind CONNECT tunnel).
+    /// A `long_lived` stream without a content coding gets the sliding
+    /// budget of [`super::budget`] instead of the one-time `max_scan_bytes`
+    /// (a decoder cannot skip bytes, so a coded stream keeps the latter).
     fn stream_scan(
         &self,
         ctx: ScanContext,
@@ -163,21 +199,32 @@ impl Inspection {
         content_encoding: Option<&str>,
         content_type: Option<&str>,
         body: bool,
+        long_lived: bool,
     ) -> Option<BodyScan> {
         let d = self.detector.as_ref()?;
         let direction = ctx.direction;
+        let mut inspector = d.body_inspector(ctx, location, content_encoding);
+        let sliding = long_lived && content_encoding.is_none();
+        let bucket = sliding.then(|| {
+            // The bucket bounds what is scanned; the inspector itself never stops.
+            inspector.set_limit(u64::MAX);
+            let bytes = match self.budget.bytes {
+                0 => d.max_scan_bytes() as u64,
+                n => n,
+            };
+            TokenBucket::new(bytes, self.budget.period, self.budget.clock.clone())
+        });
         let work = StreamInspector {
-            inspector: d.body_inspector(ctx, location, content_encoding),
+            inspector,
             inspection: self.clone(),
             direction,
         };
         // Without a content coding the forwarded bytes are the scanned
         // bytes, so the scan limit is known here, before anything is queued.
-        let raw_limit = content_encoding
-            .is_none()
-            .then(|| d.max_scan_bytes() as u64);
+        let raw_limit = (content_encoding.is_none() && !sliding).then(|| d.max_scan_bytes() as u64);
         Some(BodyScan {
             handle: self.pool.stream(Box::new(work), body),
+            bucket,
             raw_limit,
             offset: 0,
             sniff: body.then(|| Sniff {
@@ -215,6 +262,40 @@ impl Inspection {
     }
 }
 
+/// What inspects a relayed tunnel: both directions as byte streams, and
+/// the messages of a WebSocket upgraded inside it.
+pub struct TunnelScans {
+    pub outbound: BodyScan,
+    pub inbound: BodyScan,
+    pub websocket: WsMessages,
+}
+
+/// Counts and scans the WebSocket messages read from one relayed connection.
+pub struct WsMessages {
+    inspection: Inspection,
+    source: String,
+    dest: String,
+}
+
+impl WsMessages {
+    /// Bytes of one message kept for scanning (`max_scan_bytes`).
+    pub fn max(&self) -> usize {
+        self.inspection.max_scan_bytes().unwrap_or(0)
+    }
+
+    /// Counts one complete data message and queues its scan.
+    pub fn message(&self, direction: Direction, msg: WsMessage) {
+        let stats = &self.inspection.stats;
+        ProxyStats::inc(&stats.websocket_messages);
+        if msg.dropped > 0 {
+            self.inspection.count_truncated(msg.dropped);
+        }
+        let ctx = ScanContext::new(direction, "websocket", &self.source, &self.dest);
+        self.inspection
+            .scan_websocket(&ctx, Bytes::from(msg.payload));
+    }
+}
+
 /// What the first frame of a body is judged with.
 struct Sniff {
     content_type: Option<String>,
@@ -236,6 +317,11 @@ impl StreamWork for StreamInspector {
 
     fn saturated(&self) -> bool {
         self.inspector.stats().truncated
+    }
+
+    fn gap(&mut self) {
+        let found = self.inspector.skip();
+        self.inspection.record(found);
     }
 
     fn finish(&mut self) {
@@ -264,6 +350,8 @@ impl StreamWork for StreamInspector {
 /// (at end of stream, on error, or when dropped early).
 pub struct BodyScan {
     handle: StreamHandle,
+    /// The sliding budget of a long-lived stream (then `raw_limit` is `None`).
+    bucket: Option<TokenBucket>,
     /// `max_scan_bytes` when forwarded bytes are scanned bytes (no coding).
     raw_limit: Option<u64>,
     /// Forwarded bytes so far.
@@ -282,8 +370,9 @@ struct Trailers {
 }
 
 impl BodyScan {
-    /// Decides, before queueing `len` bytes, whether they are to be scanned.
-    fn admit(&mut self, first: &[u8]) {
+    /// Decides, before queueing a frame, how much of it is to be scanned:
+    /// returns the length of its prefix to queue (the rest is counted).
+    fn admit(&mut self, first: &[u8]) -> usize {
         if let Some(s) = self.sniff.take() {
             let verdict = body_verdict(
                 s.content_type.as_deref(),
@@ -305,6 +394,14 @@ impl BodyScan {
                 self.handle.count(Unscanned::Limit, self.offset - limit);
             }
         }
+        match self.bucket.as_mut() {
+            Some(bucket) if !self.handle.stopped() => {
+                let granted = bucket.take(len);
+                self.handle.count(Unscanned::StreamBudget, len - granted);
+                usize::try_from(granted).unwrap_or(first.len())
+            }
+            _ => first.len(),
+        }
     }
 
     /// Hands one data frame (a cheap clone) to the pool, as it is forwarded.
@@ -312,8 +409,13 @@ impl BodyScan {
         if frame.is_empty() {
             return;
         }
-        self.admit(frame);
-        self.handle.push(frame.clone());
+        let take = self.admit(frame);
+        if take > 0 {
+            self.handle.push(frame.slice(..take));
+        }
+        if take < frame.len() {
+            self.handle.gap();
+        }
     }
 
     /// Like [`BodyScan::push`] for bytes read into a borrowed buffer (tunnels):
@@ -322,11 +424,17 @@ impl BodyScan {
         if bytes.is_empty() {
             return;
         }
-        self.admit(bytes);
+        let take = self.admit(bytes);
         if self.handle.stopped() {
             self.handle.push_counted(bytes.len());
-        } else {
-            self.handle.push(Bytes::copy_from_slice(bytes));
+            return;
+        }
+        if take > 0 {
+            self.handle
+                .push(Bytes::copy_from_slice(bytes.get(..take).unwrap_or(bytes)));
+        }
+        if take < bytes.len() {
+            self.handle.gap();
         }
     }
 

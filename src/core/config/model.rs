@@ -445,6 +445,9 @@ pub struct GuardianConfig {
     pub metrics_allow_remote: bool,
     /// A local command run for each finding at or above a severity.
     pub on_finding: Option<FindingHook>,
+    /// Inspect traffic (default true). `false` is the bare proxy, a
+    /// benchmarking aid that finds nothing.
+    pub inspect: bool,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first

@@ -16,7 +16,7 @@ use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 21] = [
+pub const TOP_LEVEL_KEYS: [&str; 22] = [
     "mode",
     "listen",
     "home",
@@ -38,6 +38,7 @@ pub const TOP_LEVEL_KEYS: [&str; 21] = [
     "metrics_listen",
     "metrics_allow_remote",
     "on_finding",
+    "inspect",
 ];
 /// Keys accepted inside `on_finding`.
 pub const HOOK_KEYS: [&str; 5] = [
@@ -671,6 +672,9 @@ impl Validator<'_> {
                 .insert("metrics_allow_remote".into(), Value::from(*remote));
         }
 
+        let inspect = self.inspect();
+        self.put("inspect", &inspect);
+
         if let Some(h) = &home {
             self.check_dir("home", h);
         }
@@ -700,6 +704,7 @@ impl Validator<'_> {
             metrics_listen: metrics?.0,
             metrics_allow_remote: metrics?.1,
             on_finding: hook?,
+            inspect: inspect?,
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
@@ -1256,6 +1261,29 @@ impl Validator<'_> {
                     "a URL string such as \"http://user:token@host:port\"",
                     v,
                 );
+                None
+            }
+        }
+    }
+
+    /// `inspect` (default true). `false` runs the bare proxy: nothing is
+    /// scanned and nothing is found (a benchmarking baseline), said loudly.
+    fn inspect(&mut self) -> Option<bool> {
+        match self.merged.get("inspect") {
+            None => Some(true),
+            Some(Value::Bool(b)) => {
+                if !*b {
+                    self.is.warn(
+                        "inspect",
+                        "inspect is false: inspection OFF, benchmarking aid, finds nothing. Traffic is \
+                         forwarded and counted but never scanned",
+                        "remove \"inspect\": false (or --no-inspect) to detect secrets and injections again",
+                    );
+                }
+                Some(*b)
+            }
+            Some(v) => {
+                self.is.type_error("inspect", "a boolean", v);
                 None
             }
         }
