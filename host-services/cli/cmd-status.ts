@@ -168,7 +168,7 @@ export function runStatus(args: string[], io: Io): number {
     `  connections    open ${c.open_connections}; closed silent ${c.silent_connections_closed}, idle ${c.idle_connections_closed}`,
     `  scanned        out ${formatBytes(c.bytes_scanned_outbound)}, in ${formatBytes(c.bytes_scanned_inbound)}`,
     `  scan queue     ${formatBytes(c.scan_queue_bytes ?? 0)} now, peak ${formatBytes(c.scan_queue_peak_bytes ?? 0)}; scan time ${formatDuration(c.scan_time_ms ?? 0)}`,
-    `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}`,
+    `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}, long streams over their scan rate ${formatBytes(c.unscanned_stream_budget_bytes ?? 0)}`,
     `  findings       ${c.findings_exfil + c.findings_injection} (EXFIL ${c.findings_exfil}, INJECTION ${c.findings_injection}; ` +
       `${p.severity('critical', `critical ${c.findings_critical}`)}, ${p.severity('high', `high ${c.findings_high}`)}, ` +
       `${p.severity('medium', `medium ${c.findings_medium}`)}, ${p.severity('low', `low ${c.findings_low}`)})`,
