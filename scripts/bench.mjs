@@ -3,10 +3,12 @@
 // Builds the release bench binaries, runs the proxy bench (direct / bare
 // proxy / guardian, plain HTTP and HTTPS with MITM) and the criterion
 // detector bench, then writes BENCHMARKS.md with absolute figures, the
-// ratios guardian/bare and guardian/direct, the targets and the machine.
+// ratios guardian/bare and guardian/direct, the targets and the machine,
+// and target/bench/result.json (the issue-18 ratios and targets, machine, load).
 //
 // Options (after `npm run bench --`):
-//   --quick        short windows; writes target/bench/BENCHMARKS.quick.md instead
+//   --quick        short windows (a smoke run); writes target/bench/BENCHMARKS.quick.md
+//                  and target/bench/result.quick.json instead
 //   --skip-scanner do not run the criterion detector bench
 //   --scanner      only the quick detector table on the realistic corpus
 //                  (examples/scan_corpus.rs: class × direction, MB/s, a few
@@ -352,7 +354,7 @@ function target18(id, name, value, ok, detail = {}) {
 const cmd = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 out('# Benchmarks');
 out();
-out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through a **bare proxy** (this crate\'s `ProxyEngine` with `inspect: false` — the same connection loop with inspection off and the same settings: MITM on for every client, the same pivot guard and CA bundle) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
+out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through the **bare proxy** (the same guardian, same build and config, with `inspect: false` — what `traffic-guardian start --no-inspect` runs: the same connection loop, MITM on for every client, pivot guard and CA bundle, nothing scanned) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
 out();
 out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
 out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);
@@ -381,7 +383,7 @@ const p = proxy.plan;
   // Issue 18: the ratios on realistic payloads, one line each.
   out('## Realistic payloads (issue 18)');
   out();
-  out(`Uploads are a ${p.upload_len / 1024} KiB OpenAI chat-completion request (messages and tools), downloads a 1 MiB Anthropic Messages response (text and tool_use blocks), both with real documentation text from this machine (\`benches/common/corpus.rs\`). The bare proxy is the engine with inspection off.`);
+  out(`Uploads are a ${p.upload_len / 1024} KiB OpenAI chat-completion request (messages and tools), downloads a 1 MiB Anthropic Messages response (text and tool_use blocks), both with real documentation text from this machine (\`benches/common/corpus.rs\`). The bare proxy is the same guardian with \`inspect: false\` (\`start --no-inspect\`).`);
   out();
   out('| measure | bare proxy | guardian | guardian / bare |');
   out('|---|---:|---:|---:|');
