@@ -293,7 +293,6 @@ async fn an_injection_after_padding_in_an_sse_stream_is_found_once_the_budget_re
     clock.advance(Duration::from_secs(60));
     let found = send(event(format!("{{\"note\":\"{INJECTION}\"}}").as_bytes())).await;
     received.extend(read_exactly(&mut body, found).await);
-    drop(send);
     drop(events);
     let rest = body.collect().await.unwrap().to_bytes();
     received.extend_from_slice(&rest);

@@ -100,10 +100,7 @@ enum WsPhase {
         pending: Vec<u8>,
     },
     /// After `101`: both directions are WebSocket frames.
-    Frames {
-        out: WsReader,
-        inb: WsReader,
-    },
+    Frames(Box<(WsReader, WsReader)>),
     Off,
 }
 
@@ -197,10 +194,11 @@ impl WsWatch {
                 for m in inb.feed(&rest) {
                     self.messages.message(Direction::Inbound, m);
                 }
-                self.phase = WsPhase::Frames { out, inb };
+                self.phase = WsPhase::Frames(Box::new((out, inb)));
                 end.saturating_sub(before).min(len)
             }
-            (WsPhase::Frames { out, inb }, side) => {
+            (WsPhase::Frames(readers), side) => {
+                let (out, inb) = &mut **readers;
                 let (reader, direction) = if side {
                     (out, Direction::Outbound)
                 } else {
