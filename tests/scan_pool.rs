@@ -317,3 +317,67 @@ async fn an_injection_after_padding_in_an_sse_stream_is_found_once_the_budget_re
     assert_eq!(c.truncated_messages, 0, "{c:?}");
     engine.stop().await.unwrap();
 }
+
+/// An event stream is not blinded by overload either: while the scan pool
+/// is paused, what does not fit its queues is counted (`overload`) and
+/// skipped, and once the pool has caught up the stream's next event is
+/// scanned again (a message body would stop being inspected for good).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sse_stream_resumes_scanning_after_an_overload() {
+    const STREAM_QUEUE: usize = 64 * 1024;
+    let settings = ProxySettings {
+        scan_pool: ScanPoolSettings {
+            threads: 1,
+            stream_queue_bytes: STREAM_QUEUE,
+            total_queue_bytes: 4 * STREAM_QUEUE,
+        },
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let (up, events) = spawn_sse_upstream().await;
+    let mut conn = proxy_conn(paddr).await;
+    let req = Request::get(format!("http://{up}/events"))
+        .header("host", up.to_string())
+        .body(body_of(Vec::new()))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    let mut body = res.into_body();
+    let pause = engine.pause_scanning().expect("inspection is on");
+    // 8 × 16 KiB while nothing is scanned: half of it fits the stream's queue.
+    for _ in 0..8 {
+        let mut e = b"data: ".to_vec();
+        e.extend(text(16 * 1024 - 8));
+        e.extend_from_slice(b"\n\n");
+        events.send(e).await.unwrap();
+        read_exactly(&mut body, 16 * 1024).await;
+    }
+    let overload = engine.status().counters.scan.unscanned_bytes.overload;
+    assert_eq!(overload, 4 * 16 * 1024, "what did not fit is counted");
+    drop(pause);
+    // Wait (by counting, not by time) until the pool has drained the queue.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while engine.status().counters.scan.queue_bytes > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool never drained"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let inj = format!("data: {INJECTION}\n\n").into_bytes();
+    let n = inj.len();
+    events.send(inj).await.unwrap();
+    read_exactly(&mut body, n).await;
+    drop(events);
+    body.collect().await.unwrap();
+    engine.scan_idle().await;
+    let all = sink.all();
+    assert_eq!(
+        all.len(),
+        1,
+        "the event after the overload is scanned: {all:?}"
+    );
+    assert_eq!(all[0].direction, Direction::Inbound);
+    let c = engine.status().counters.scan;
+    assert_eq!(c.unscanned_bytes.overload, overload, "{c:?}");
+    engine.stop().await.unwrap();
+}

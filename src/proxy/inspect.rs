@@ -222,8 +222,12 @@ impl Inspection {
         // Without a content coding the forwarded bytes are the scanned
         // bytes, so the scan limit is known here, before anything is queued.
         let raw_limit = (content_encoding.is_none() && !sliding).then(|| d.max_scan_bytes() as u64);
+        let mut handle = self.pool.stream(Box::new(work), body);
+        if sliding {
+            handle.set_resumable();
+        }
         Some(BodyScan {
-            handle: self.pool.stream(Box::new(work), body),
+            handle,
             bucket,
             raw_limit,
             offset: 0,

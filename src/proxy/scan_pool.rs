@@ -414,6 +414,7 @@ impl ScanPool {
                 saturated: AtomicBool::new(false),
             }),
             stopped: None,
+            resumable: false,
             body,
             ended: false,
         }
@@ -442,11 +443,20 @@ pub struct StreamHandle {
     queue: Arc<StreamQueue>,
     /// Once set, later bytes are only counted, under this reason.
     stopped: Option<Unscanned>,
+    /// A long-lived stream: a frame that does not fit the queues is
+    /// counted and skipped (a gap), and later frames are queued again once
+    /// there is room, instead of the stream's inspection stopping for good.
+    resumable: bool,
     body: bool,
     ended: bool,
 }
 
 impl StreamHandle {
+    /// Makes overload skip frames rather than stop the stream (see `resumable`).
+    pub fn set_resumable(&mut self) {
+        self.resumable = true;
+    }
+
     /// Stops scanning this stream: its later bytes are counted under `reason`.
     pub fn stop(&mut self, reason: Unscanned) {
         self.stopped.get_or_insert(reason);
@@ -486,8 +496,12 @@ impl StreamHandle {
         let over_stream = st.bytes.saturating_add(n) > self.pool.settings.stream_queue_bytes;
         if over_stream || !self.pool.reserve(n) {
             drop(st);
-            self.stopped = Some(Unscanned::Overload);
             self.count(Unscanned::Overload, n as u64);
+            if self.resumable {
+                self.gap();
+            } else {
+                self.stopped = Some(Unscanned::Overload);
+            }
             return;
         }
         st.bytes += n;
