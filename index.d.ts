@@ -289,6 +289,11 @@ export interface GuardianCounters {
   unscanned_limit_bytes: number
   /** Binary bodies (images, audio, video, fonts, archives, wasm), not scanned. */
   unscanned_binary_bytes: number
+  /**
+   * Long-lived streams (event streams, tunnels) beyond their sliding scan
+   * budget, not scanned; scanned again once the budget refills.
+   */
+  unscanned_stream_budget_bytes: number
   /** Client connections open now (a gauge). */
   open_connections: number
   /** Connections closed on accept: `max_connections` were open. */
@@ -327,6 +332,11 @@ export interface GuardianStatus {
   log_dir: string
   findings_file: string
   https: HttpsInfo
+  /**
+   * Whether traffic is inspected. `false`: started with `inspect: false`
+   * (`--no-inspect`), the bare proxy, a benchmarking aid that finds nothing.
+   */
+  inspect: boolean
   counters: GuardianCounters
   /** Why findings are not being written to disk right now (they stay queryable in memory). */
   store_error?: string

@@ -1,7 +1,8 @@
 //! What the guardian costs: the same loopback traffic sent direct to the
-//! origin, through a bare proxy (this crate's engine with `inspect: false`,
-//! same settings) and through the full guardian (config → detector, store,
-//! proxy; built-in rules), for plain HTTP and HTTPS with MITM.
+//! origin, through the bare proxy (the same guardian, same build and config,
+//! with `inspect: false`, what `traffic-guardian start --no-inspect` runs)
+//! and through the full guardian (config → detector, store, proxy; built-in
+//! rules), for plain HTTP and HTTPS with MITM.
 //!
 //! Run: `npm run bench` (builds, runs this and the scanner bench, writes
 //! BENCHMARKS.md), or directly:
@@ -23,10 +24,8 @@ use hudsucker::hyper::Method;
 use serde_json::{json, Value};
 
 use traffic_guardian::core::config::ConfigInput;
-use traffic_guardian::core::finding::Finding;
-use traffic_guardian::core::store::FindingSink;
 use traffic_guardian::guardian::Guardian;
-use traffic_guardian::proxy::{ProxyEngine, ProxySettings, StartInfo};
+use traffic_guardian::proxy::StartInfo;
 
 mod common;
 
@@ -34,13 +33,6 @@ use common::client::{exchange, tls_trusting, Scheme, Sender, Target, Variant};
 use common::measure::{closed_loop, fixed_rate, percentiles, sse, Sample, Shape};
 use common::upstream::{self, Payloads, DOWNLOAD_LEN, SMALL_LEN, UPLOAD_LEN};
 use common::{BenchError, BenchResult};
-
-/// The bare proxy's sink: it never receives anything (no detector).
-struct NullSink;
-
-impl FindingSink for NullSink {
-    fn record(&self, _findings: Vec<Finding>) {}
-}
 
 /// Durations and sizes of one run.
 #[derive(Debug, Clone)]
@@ -145,24 +137,10 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Settings of the bare proxy: what the guardian's config maps to, with inspection off.
-fn bare_settings(ca_dir: PathBuf, origin_ca: &Path) -> ProxySettings {
-    ProxySettings {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
-        ca_dir,
-        extra_ca_bundle: Some(origin_ca.to_path_buf()),
-        allow_private_destinations: vec!["127.0.0.1".into()],
-        shutdown_grace: Duration::from_secs(1),
-        inspect: false,
-        ..ProxySettings::default()
-    }
-}
-
 /// The full guardian, configured the way an operator would (mode detect,
-/// MITM for every client, the origin's CA as `ca_bundle`).
-fn guardian(home: &Path, origin_ca: &Path) -> BenchResult<Guardian> {
+/// MITM for every client, the origin's CA as `ca_bundle`); with `inspect`
+/// false it is the bare proxy of `traffic-guardian start --no-inspect`.
+fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<Guardian> {
     let input = ConfigInput {
         env: BTreeMap::new(),
         config_path: None,
@@ -173,6 +151,7 @@ fn guardian(home: &Path, origin_ca: &Path) -> BenchResult<Guardian> {
             "allow_private_destinations": ["127.0.0.1"],
             "mitm": { "enabled": true, "trusted_runtimes": ["*"] },
             "ca_bundle": origin_ca,
+            "inspect": inspect,
         }),
     };
     Ok(Guardian::from_input(&input)?)
@@ -209,28 +188,17 @@ fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
         .ok_or("--rss-child needs --ca-bundle")?;
     let rt = runtime()?;
     let home = tempfile::tempdir()?;
-    let mut bare: Option<ProxyEngine> = None;
     let mut guard: Option<Guardian> = None;
     let info = rt.block_on(async {
-        match kind {
-            "bare" => {
-                let e = ProxyEngine::new(
-                    bare_settings(home.path().join("ca"), &origin_ca),
-                    None,
-                    Arc::new(NullSink),
-                );
-                let info = e.start().await?;
-                bare = Some(e);
-                Ok::<_, BenchError>(info)
-            }
-            "guardian" => {
-                let g = guardian(home.path(), &origin_ca)?;
-                let info = g.start().await?;
-                guard = Some(g);
-                Ok(info)
-            }
-            other => Err(format!("unknown --rss-child {other}").into()),
-        }
+        let inspect = match kind {
+            "bare" => false,
+            "guardian" => true,
+            other => return Err::<_, BenchError>(format!("unknown --rss-child {other}").into()),
+        };
+        let g = guardian(home.path(), &origin_ca, inspect)?;
+        let info = g.start().await?;
+        guard = Some(g);
+        Ok(info)
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -248,9 +216,6 @@ fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
         }
     }
     rt.block_on(async {
-        if let Some(e) = &bare {
-            let _ = e.stop().await;
-        }
         if let Some(g) = &guard {
             let _ = g.stop().await;
         }
@@ -353,15 +318,16 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
     let https_origin = upstream::spawn_https(Arc::clone(&payloads), &pki).await?;
 
     let homes = tempfile::tempdir()?;
-    let bare = ProxyEngine::new(
-        bare_settings(homes.path().join("bare-ca"), &pki.ca_pem_path),
-        None,
-        Arc::new(NullSink),
-    );
+    let bhome = homes.path().join("bare");
+    std::fs::create_dir_all(&bhome)?;
+    let bare = guardian(&bhome, &pki.ca_pem_path, false)?;
+    if bare.status().proxy.inspect {
+        return Err("the bare proxy (inspect: false) reports inspection on".into());
+    }
     let bare_info = bare.start().await?;
     let ghome = homes.path().join("guardian");
     std::fs::create_dir_all(&ghome)?;
-    let guard = guardian(&ghome, &pki.ca_pem_path)?;
+    let guard = guardian(&ghome, &pki.ca_pem_path, true)?;
     let guard_info = guard.start().await?;
     let world = World {
         http_origin,

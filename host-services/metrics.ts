@@ -99,6 +99,7 @@ export function renderMetrics(findings: FindingCounters, c: Counters | undefined
     ['{reason="overload"}', v('unscanned_overload_bytes')],
     ['{reason="max_scan_bytes"}', v('unscanned_limit_bytes')],
     ['{reason="binary"}', v('unscanned_binary_bytes')],
+    ['{reason="stream_budget"}', v('unscanned_stream_budget_bytes')],
   ]);
   metric(out, 'traffic_guardian_scan_queue_bytes', 'gauge', 'Bytes waiting for the scan threads now.', [['', v('scan_queue_bytes')]]);
   metric(out, 'traffic_guardian_scan_queue_peak_bytes', 'gauge', 'Highest scan queue depth seen (bytes).', [['', v('scan_queue_peak_bytes')]]);

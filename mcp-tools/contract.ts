@@ -189,6 +189,10 @@ export const StatusDataSchema = z.object({
   started_at: z.string().optional(),
   uptime_ms: z.number(),
   listen: z.string().optional().describe('Address the proxy listens on (host side).'),
+  inspection: z
+    .boolean()
+    .optional()
+    .describe('false: started with inspect false (--no-inspect): inspection OFF, a benchmarking aid that finds nothing.'),
   https_inspection: z.boolean().describe('Whether HTTPS is inspected (MITM with a host-side CA).'),
   ca_fingerprint: z.string().optional().describe('SHA-256 fingerprint of the CA certificate, when HTTPS inspection is on.'),
   require_auth: z.boolean(),

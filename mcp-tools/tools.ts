@@ -104,6 +104,7 @@ export function renderStatus(d: StatusData): string {
   } else {
     lines.push(`Traffic guardian is not running (state ${d.state}, mode ${d.mode})${d.reason ? `: ${d.reason}` : '.'}`);
   }
+  if (d.inspection === false) lines.push('Inspection OFF — benchmarking aid, finds nothing: traffic is forwarded but never scanned.');
   lines.push(
     d.https_inspection
       ? `HTTPS inspection: on${d.ca_fingerprint ? ` (CA SHA-256 ${d.ca_fingerprint})` : ''}.`
@@ -121,7 +122,8 @@ export function renderStatus(d: StatusData): string {
     lines.push(
       `Scan queue: ${n('scan_queue_bytes')} bytes now, peak ${n('scan_queue_peak_bytes')} bytes; scan time ${n('scan_time_ms')} ms. ` +
         `Forwarded without scanning: ${n('unscanned_overload_bytes')} bytes (scan threads behind), ` +
-        `${n('unscanned_limit_bytes')} bytes (over max_scan_bytes), ${n('unscanned_binary_bytes')} bytes (binary bodies).`,
+        `${n('unscanned_limit_bytes')} bytes (over max_scan_bytes), ${n('unscanned_binary_bytes')} bytes (binary bodies), ` +
+        `${n('unscanned_stream_budget_bytes')} bytes (long streams over their scan rate, scanned again once it refills).`,
     );
   }
   lines.push(

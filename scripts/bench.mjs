@@ -3,10 +3,12 @@
 // Builds the release bench binaries, runs the proxy bench (direct / bare
 // proxy / guardian, plain HTTP and HTTPS with MITM) and the criterion
 // detector bench, then writes BENCHMARKS.md with absolute figures, the
-// ratios guardian/bare and guardian/direct, the targets and the machine.
+// ratios guardian/bare and guardian/direct, the targets and the machine,
+// and target/bench/result.json (the issue-18 ratios and targets, machine, load).
 //
 // Options (after `npm run bench --`):
-//   --quick        short windows; writes target/bench/BENCHMARKS.quick.md instead
+//   --quick        short windows (a smoke run); writes target/bench/BENCHMARKS.quick.md
+//                  and target/bench/result.quick.json instead
 //   --skip-scanner do not run the criterion detector bench
 //   --scanner      only the quick detector table on the realistic corpus
 //                  (examples/scan_corpus.rs: class × direction, MB/s, a few
@@ -287,10 +289,72 @@ for (const dir of ['outbound', 'inbound']) {
   target(`detector on benign text, ${dir}, one core: ≥ 1 GB/s (worst size)`, `${(worst.mbs / 1000).toFixed(2)} GB/s at ${worst.size} B`, worst.mbs >= 1000);
 }
 
+// Targets from issue 18 (realistic payloads; the bare proxy is the same
+// guardian with `inspect: false`, i.e. `traffic-guardian start --no-inspect`).
+const targets18 = [];
+function target18(id, name, value, ok, detail = {}) {
+  targets18.push({ id, name, value, ok, ...detail });
+}
+{
+  const pair = (scenario, scheme) => [get(scenario, scheme, 'bare'), get(scenario, scheme, 'guardian')];
+  for (const scheme of schemes) {
+    for (const [sc, what] of [
+      ['download_1m_identity', 'identity'],
+      ['download_1m_gzip', 'gzip'],
+    ]) {
+      const [b, g] = pair(sc, scheme);
+      if (b && g) {
+        target18(`${sc}_${scheme}`, `1 MiB JSON download, ${what}, ${label[scheme]}: guardian ≥ 50% of bare req/s`, ratio(g.req_s, b.req_s), g.req_s >= 0.5 * b.req_s, {
+          bare_req_s: b.req_s,
+          guardian_req_s: g.req_s,
+          ratio: g.req_s / b.req_s,
+        });
+      }
+    }
+  }
+  for (const scheme of schemes) {
+    const u = get('small_saturation', scheme, 'guardian');
+    const l = get('small_under_download', scheme, 'guardian');
+    if (u && l) {
+      const r = l.req_s / u.req_s;
+      const p99 = u.latency.p99_us ? l.latency.p99_us / u.latency.p99_us : NaN;
+      target18(`small_under_download_req_s_${scheme}`, `1 KiB GETs while ${proxy.plan.transfer_conns} connections download 1 MiB, ${label[scheme]}: guardian ≥ 80% of its unloaded req/s`, ratio(l.req_s, u.req_s), r >= 0.8, {
+        unloaded_req_s: u.req_s,
+        loaded_req_s: l.req_s,
+        ratio: r,
+      });
+      target18(`small_under_download_p99_${scheme}`, `the same, p99 ≤ 2× unloaded, ${label[scheme]}`, `${fmt(p99, 2)}×`, p99 <= 2, {
+        unloaded_p99_us: u.latency.p99_us,
+        loaded_p99_us: l.latency.p99_us,
+        ratio: p99,
+      });
+    }
+  }
+  for (const [sc, scheme, name] of [
+    ['small_saturation', 'http', '1 KiB GETs, HTTP'],
+    ['upload_64k', 'http', '64 KiB JSON POSTs, HTTP'],
+    ['small_saturation', 'https', '1 KiB GETs, HTTPS (MITM)'],
+  ]) {
+    const [b, g] = pair(sc, scheme);
+    if (b && g) {
+      target18(`${sc}_${scheme}`, `${name}: guardian ≥ 90% of bare req/s`, ratio(g.req_s, b.req_s), g.req_s >= 0.9 * b.req_s, {
+        bare_req_s: b.req_s,
+        guardian_req_s: g.req_s,
+        ratio: g.req_s / b.req_s,
+      });
+    }
+  }
+  for (const m of proxy.load_memory ?? []) {
+    if (m.variant !== 'guardian') continue;
+    const mb = (m.peak_rss_kb * 1024) / 1e6;
+    target18(`peak_rss_under_downloads_${m.scheme}`, `peak RSS under the download load, ${label[m.scheme]}: ≤ 200 MB`, `${mb.toFixed(1)} MB`, mb <= 200, { peak_rss_mb: mb });
+  }
+}
+
 const cmd = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 out('# Benchmarks');
 out();
-out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through a **bare proxy** (this crate\'s `ProxyEngine` with `inspect: false` — the same connection loop with inspection off and the same settings: MITM on for every client, the same pivot guard and CA bundle) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
+out('What the traffic guardian costs, measured on loopback in one run: the same traffic sent **direct** to the origin, through the **bare proxy** (the same guardian, same build and config, with `inspect: false` — what `traffic-guardian start --no-inspect` runs: the same connection loop, MITM on for every client, pivot guard and CA bundle, nothing scanned) and through the **guardian** (`Guardian::from_input`: mode `detect`, the full built-in rule set, findings store). HTTPS goes through MITM on both proxies.');
 out();
 out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
 out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);
@@ -301,6 +365,12 @@ if (Number(machine.loadBefore[0]) > 0.5 || Number(machine.loadAfter[0]) > machin
     `- **The machine was shared**: other processes (builds and tests of other developers) ran during the measurement. Client, origin and proxy all run on the same ${machine.cores} cores, so absolute figures are low and noisy; the ratios are the figures to read — every scenario runs the three variants in interleaved rounds (order alternated) so that load changes hit them alike.`,
   );
 }
+out();
+out('## Targets (issue 18: realistic payloads, bare = the same build with inspect off)');
+out();
+out('| target | measured | |');
+out('|---|---|---|');
+for (const t of targets18) out(`| ${t.name} | ${t.value} | ${t.ok ? 'met' : '**missed**'} |`);
 out();
 out('## Targets (issue 8)');
 out();
@@ -313,7 +383,7 @@ const p = proxy.plan;
   // Issue 18: the ratios on realistic payloads, one line each.
   out('## Realistic payloads (issue 18)');
   out();
-  out(`Uploads are a ${p.upload_len / 1024} KiB OpenAI chat-completion request (messages and tools), downloads a 1 MiB Anthropic Messages response (text and tool_use blocks), both with real documentation text from this machine (\`benches/common/corpus.rs\`). The bare proxy is the engine with inspection off.`);
+  out(`Uploads are a ${p.upload_len / 1024} KiB OpenAI chat-completion request (messages and tools), downloads a 1 MiB Anthropic Messages response (text and tool_use blocks), both with real documentation text from this machine (\`benches/common/corpus.rs\`). The bare proxy is the same guardian with \`inspect: false\` (\`start --no-inspect\`).`);
   out();
   out('| measure | bare proxy | guardian | guardian / bare |');
   out('|---|---:|---:|---:|');
@@ -490,7 +560,23 @@ const md = `${lines.join('\n')}\n`;
 const outDir = join(root, 'target', 'bench');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, quick ? 'proxy.quick.json' : 'proxy.json'), `${JSON.stringify(proxy, null, 2)}\n`);
+// One JSON result of the run: the issue-18 ratios and targets, the machine.
+const result = {
+  command: cmd,
+  quick,
+  date: started.toISOString(),
+  elapsed_s: elapsedS,
+  machine,
+  targets_issue18: targets18,
+  targets_issue8: targets,
+  detector_corpus: corpusScan,
+  proxy_file: join(outDir, quick ? 'proxy.quick.json' : 'proxy.json'),
+};
+const resultPath = join(outDir, quick ? 'result.quick.json' : 'result.json');
+writeFileSync(resultPath, `${JSON.stringify(result, null, 2)}\n`);
 const mdPath = quick ? join(outDir, 'BENCHMARKS.quick.md') : join(root, 'BENCHMARKS.md');
 writeFileSync(mdPath, md);
 console.log(`\n${md}`);
-console.log(`bench: wrote ${mdPath}`);
+console.log('issue 18 targets:');
+console.table(targets18.map((t) => ({ target: t.name, measured: t.value, met: t.ok ? 'met' : 'MISSED' })));
+console.log(`bench: wrote ${mdPath} and ${resultPath}`);

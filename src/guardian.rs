@@ -290,7 +290,7 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
             .map(ToString::to_string)
             .collect(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
-        inspect: true,
+        inspect: cfg.inspect,
         // Stall timeouts keep their defaults (ProxySettings is their one home).
         ..ProxySettings::default()
     }

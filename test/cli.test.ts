@@ -667,6 +667,41 @@ describe('start, status, findings, report with real traffic', () => {
     expect(ids).toHaveLength(3);
   });
 
+  it('start --no-inspect: the bare proxy forwards a fake secret, finds nothing, and says so in banner and status', async () => {
+    const bare = join(tmp, 'bare');
+    const child = spawn(process.execPath, [BIN, 'start', '--config', cfg, '--listen', '127.0.0.1:0', '--no-inspect'], { env: cleanEnv(bare), stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const m = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(out.stdout), 15_000);
+      const port = Number(m[1]);
+      expect(out.stdout).toMatch(/inspection\s+inspection OFF — benchmarking aid, finds nothing/);
+      const res = await proxiedRequest({ host: '127.0.0.1', port }, upstream.url('/collect'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ aws: AWS }),
+      });
+      expect(res.status).toBe(200);
+      expect(upstream.received.at(-1)?.body).toContain(AWS); // forwarded unchanged
+      const st = await waitFor(() => {
+        const r = run(['status', '--json'], { home: bare });
+        const j = JSON.parse(r.stdout) as { running: boolean; status: { inspect: boolean; counters: Record<string, number> } };
+        return r.code === 0 && j.running && (j.status.counters['requests'] ?? 0) >= 1 ? j : undefined;
+      }, 10_000);
+      expect(st.status.inspect).toBe(false);
+      expect(st.status.counters['bytes_scanned_outbound']).toBe(0);
+      expect(run(['status'], { home: bare }).stdout).toMatch(/inspection\s+inspection OFF — benchmarking aid, finds nothing/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    outputs.push(out.stdout, out.stderr);
+    expect(out.stdout).toMatch(/findings\s+0 \(EXFIL 0, INJECTION 0\)/);
+    expect(jsonl(run(['findings', '--json'], { home: bare }).stdout)).toEqual([]);
+  });
+
   it('start --mitm: banner has the CA and its mount; curl through it over HTTPS is inspected', async () => {
     const pkiDir = join(tmp, 'pki');
     mkdirSync(pkiDir, { recursive: true });

@@ -134,7 +134,7 @@ describe('/metrics with real traffic', () => {
     const scanned = byName.get('traffic_guardian_scanned_bytes_total')?.metrics.find((m) => m.labels?.['direction'] === 'outbound');
     expect(Number(scanned?.value)).toBeGreaterThan(0);
     expect(byName.get('traffic_guardian_scan_queue_bytes')?.type).toBe('GAUGE');
-    expect(byName.get('traffic_guardian_unscanned_bytes_total')?.metrics.map((m) => m.labels?.['reason']).sort()).toEqual(['binary', 'max_scan_bytes', 'overload']);
+    expect(byName.get('traffic_guardian_unscanned_bytes_total')?.metrics.map((m) => m.labels?.['reason']).sort()).toEqual(['binary', 'max_scan_bytes', 'overload', 'stream_budget']);
     expect(Number(byName.get('traffic_guardian_up')?.metrics[0]?.value)).toBe(1);
 
     // Nothing from the traffic itself: no secret, no destination, no snippet.

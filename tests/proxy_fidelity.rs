@@ -463,3 +463,149 @@ async fn websocket_frames_and_deflate_pass_unchanged_and_every_message_is_inspec
     drop(tcp);
     engine.stop().await.unwrap();
 }
+
+// ------------------------------------------- ws:// inside a blind CONNECT
+
+async fn read_head(tcp: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// `ws://` through CONNECT without MITM (the default proxy path of Python
+/// `websockets` and of undici): after the `101` inside the blind tunnel,
+/// the frames are parsed on copies. A masked outbound message split in two
+/// fragments and a `permessage-deflate` compressed inbound message are
+/// both found, as WebSocket messages, and the relayed bytes are unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_frames_inside_a_blind_connect_tunnel_are_parsed_and_scanned() {
+    let key = fake_aws_key();
+    let outbound_text = format!("{{\"creds\":\"aws={key}\"}}");
+    let (first, second) = outbound_text.as_bytes().split_at(14);
+    let frag1 = ws_frame(false, false, 0x1, first, Some([1, 2, 3, 4]));
+    let frag2 = ws_frame(true, false, 0x0, second, Some([9, 8, 7, 6]));
+    let inbound = ws_frame(true, true, 0x1, &raw_deflate(INJECTION.as_bytes()), None);
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    let expect_up = [frag1.clone(), frag2.clone()].concat();
+    let inbound_s = inbound.clone();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let head = read_head(&mut s).await;
+        assert!(
+            head.to_ascii_lowercase().contains("upgrade: websocket"),
+            "{head}"
+        );
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+              Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut got = vec![0u8; expect_up.len()];
+        s.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, expect_up, "client frames relayed unchanged");
+        s.write_all(&inbound_s).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    });
+
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let mut tcp = connect_through(paddr, up).await;
+    tcp.write_all(
+        format!(
+            "GET /chat HTTP/1.1\r\nHost: {up}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let head = read_head(&mut tcp).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.contains("permessage-deflate"),
+        "extensions pass: {head}"
+    );
+    tcp.write_all(&frag1).await.unwrap();
+    tcp.write_all(&frag2).await.unwrap();
+    let mut got = vec![0u8; inbound.len()];
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_exact(&mut got))
+        .await
+        .expect("server frame arrives")
+        .unwrap();
+    assert_eq!(got, inbound, "server frame relayed unchanged");
+    drop(tcp);
+    server.await.unwrap();
+    engine.scan_idle().await;
+
+    let all = sink.all();
+    let ws = |dir| {
+        all.iter()
+            .filter(|f| {
+                f.direction == dir
+                    && f.location.starts_with("websocket")
+                    && f.protocol == "websocket"
+            })
+            .count()
+    };
+    assert_eq!(
+        ws(Direction::Outbound),
+        1,
+        "masked, fragmented key: {all:?}"
+    );
+    assert_eq!(ws(Direction::Inbound), 1, "compressed injection: {all:?}");
+    assert_eq!(all.len(), 2, "nothing else, nothing twice: {all:?}");
+    for f in &all {
+        assert!(!f.snippet.contains(&key), "secret leaked into a snippet");
+    }
+    assert_eq!(engine.status().counters.websocket_messages, 2);
+    engine.stop().await.unwrap();
+}
+
+/// The same path with a real WebSocket client library (tungstenite) over
+/// the CONNECT tunnel: its masked messages are found, and the echo too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_client_through_a_blind_connect_tunnel_is_inspected() {
+    use futures::{SinkExt, StreamExt};
+    use hudsucker::tokio_tungstenite;
+    use tokio_tungstenite::tungstenite::Message;
+    let echo = spawn_ws_echo().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    let tcp = connect_through(paddr, echo).await;
+    let (mut ws, res) = tokio_tungstenite::client_async(format!("ws://{echo}/"), tcp)
+        .await
+        .expect("handshake through the tunnel");
+    assert_eq!(res.status(), 101);
+    let key = fake_aws_key();
+    ws.send(Message::text(format!("key {key} please")))
+        .await
+        .unwrap();
+    let back = ws.next().await.unwrap().unwrap();
+    assert!(back.is_text());
+    ws.send(Message::binary(INJECTION.as_bytes().to_vec()))
+        .await
+        .unwrap();
+    let back = ws.next().await.unwrap().unwrap();
+    assert!(back.is_binary());
+    ws.close(None).await.unwrap();
+    engine.scan_idle().await;
+    let all = sink.all();
+    let at = |dir, pat: &str| {
+        all.iter().any(|f| {
+            f.direction == dir && f.location.starts_with("websocket") && f.pattern.contains(pat)
+        })
+    };
+    assert!(at(Direction::Outbound, "aws"), "masked key: {all:?}");
+    assert!(
+        at(Direction::Inbound, "ignore"),
+        "echoed injection: {all:?}"
+    );
+    assert!(engine.status().counters.websocket_messages >= 4);
+    engine.stop().await.unwrap();
+}

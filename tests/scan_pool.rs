@@ -179,3 +179,205 @@ async fn bare_engine_starts_no_scan_pool() {
     assert!(!engine.status().inspect);
     engine.stop().await.unwrap();
 }
+
+/// An upstream that answers one request with a chunked `text/event-stream`
+/// and sends each event handed to it through the channel, then ends.
+async fn spawn_sse_upstream() -> (SocketAddr, tokio::sync::mpsc::Sender<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(s.read_u8().await.unwrap());
+        }
+        s.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+              transfer-encoding: chunked\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        while let Some(ev) = rx.recv().await {
+            s.write_all(format!("{:x}\r\n", ev.len()).as_bytes())
+                .await
+                .unwrap();
+            s.write_all(&ev).await.unwrap();
+            s.write_all(b"\r\n").await.unwrap();
+        }
+        s.write_all(b"0\r\n\r\n").await.unwrap();
+        let _ = s.shutdown().await;
+    });
+    (addr, tx)
+}
+
+/// Reads `n` more body bytes of `body`, frame by frame.
+async fn read_exactly(body: &mut hudsucker::hyper::body::Incoming, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let frame = body.frame().await.expect("stream open").unwrap();
+        if let Ok(d) = frame.into_data() {
+            got.extend_from_slice(&d);
+        }
+    }
+    got
+}
+
+/// Streams never go blind: an SSE stream gets a sliding scan budget (a
+/// token bucket per stream, refilled with the clock), not a one-time
+/// `max_scan_bytes`. Padding past the budget is forwarded unscanned and
+/// counted (`stream_budget`); an injection right behind it is not seen, but
+/// once the budget has refilled (the injected clock moves a minute) the
+/// next injection is found. No timing: the clock is driven by the test.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_injection_after_padding_in_an_sse_stream_is_found_once_the_budget_refills() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use traffic_guardian::proxy::budget::{ManualClock, StreamBudgetSettings};
+    const BUDGET: u64 = 64 * 1024;
+    let clock = Arc::new(ManualClock::default());
+    let settings = ProxySettings {
+        stream_budget: StreamBudgetSettings {
+            bytes: 0, // = max_scan_bytes per minute
+            period: Duration::from_secs(60),
+            clock: clock.clone(),
+        },
+        ..test_settings()
+    };
+    // The budget is max_scan_bytes: before, a stream went blind after it.
+    let det = detector_with(DetectorOptions {
+        max_scan_bytes: BUDGET as usize,
+        ..DetectorOptions::default()
+    });
+    let (engine, sink, paddr) = start_proxy_with(settings, det).await;
+    let (up, events) = spawn_sse_upstream().await;
+    let mut conn = proxy_conn(paddr).await;
+    let req = Request::get(format!("http://{up}/events"))
+        .header("host", up.to_string())
+        .header("accept", "text/event-stream")
+        .body(body_of(Vec::new()))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.into_body();
+    let event = |data: &[u8]| {
+        let mut e = b"data: ".to_vec();
+        e.extend_from_slice(data);
+        e.extend_from_slice(b"\n\n");
+        e
+    };
+    let mut sent = Vec::new();
+    let mut send = |e: Vec<u8>| {
+        sent.extend_from_slice(&e);
+        let len = e.len();
+        let tx = events.clone();
+        async move {
+            tx.send(e).await.unwrap();
+            len
+        }
+    };
+    let mut received = Vec::new();
+    // 1. Padding: twice the budget, in 16 KiB events.
+    let mut padding = 0;
+    for _ in 0..8 {
+        padding += send(event(&text(16 * 1024 - 8))).await;
+        received.extend(read_exactly(&mut body, 16 * 1024).await);
+    }
+    assert!(padding as u64 > BUDGET);
+    // 2. An injection right behind the padding: the bucket is empty, so it
+    // is forwarded unscanned (upper case: a finding of its own if it were scanned).
+    let skipped = send(event(INJECTION.to_uppercase().as_bytes())).await;
+    received.extend(read_exactly(&mut body, skipped).await);
+    // 3. A minute later the bucket is full again: the next injection is found.
+    clock.advance(Duration::from_secs(60));
+    let found = send(event(format!("{{\"note\":\"{INJECTION}\"}}").as_bytes())).await;
+    received.extend(read_exactly(&mut body, found).await);
+    drop(events);
+    let rest = body.collect().await.unwrap().to_bytes();
+    received.extend_from_slice(&rest);
+    assert!(received == sent, "the stream is forwarded unchanged");
+    engine.scan_idle().await;
+    let all = sink.all();
+    assert_eq!(all.len(), 1, "only the injection after the refill: {all:?}");
+    assert_eq!(all[0].direction, Direction::Inbound);
+    assert_eq!(all[0].location, "body");
+    let c = engine.status().counters;
+    let total = (padding + skipped + found) as u64;
+    assert_eq!(
+        c.scan.unscanned_bytes.stream_budget,
+        (padding + skipped) as u64 - BUDGET,
+        "everything between the budget's end and the refill: {c:?}"
+    );
+    assert_eq!(
+        c.bytes_scanned_inbound,
+        total - c.scan.unscanned_bytes.stream_budget
+    );
+    assert_eq!(c.scan.unscanned_bytes.limit, 0, "{c:?}");
+    assert_eq!(c.truncated_messages, 0, "{c:?}");
+    engine.stop().await.unwrap();
+}
+
+/// An event stream is not blinded by overload either: while the scan pool
+/// is paused, what does not fit its queues is counted (`overload`) and
+/// skipped, and once the pool has caught up the stream's next event is
+/// scanned again (a message body would stop being inspected for good).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sse_stream_resumes_scanning_after_an_overload() {
+    const STREAM_QUEUE: usize = 64 * 1024;
+    let settings = ProxySettings {
+        scan_pool: ScanPoolSettings {
+            threads: 1,
+            stream_queue_bytes: STREAM_QUEUE,
+            total_queue_bytes: 4 * STREAM_QUEUE,
+        },
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let (up, events) = spawn_sse_upstream().await;
+    let mut conn = proxy_conn(paddr).await;
+    let req = Request::get(format!("http://{up}/events"))
+        .header("host", up.to_string())
+        .body(body_of(Vec::new()))
+        .unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    let mut body = res.into_body();
+    let pause = engine.pause_scanning().expect("inspection is on");
+    // 8 × 16 KiB while nothing is scanned: half of it fits the stream's queue.
+    for _ in 0..8 {
+        let mut e = b"data: ".to_vec();
+        e.extend(text(16 * 1024 - 8));
+        e.extend_from_slice(b"\n\n");
+        events.send(e).await.unwrap();
+        read_exactly(&mut body, 16 * 1024).await;
+    }
+    let overload = engine.status().counters.scan.unscanned_bytes.overload;
+    assert_eq!(overload, 4 * 16 * 1024, "what did not fit is counted");
+    drop(pause);
+    // Wait (by counting, not by time) until the pool has drained the queue.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while engine.status().counters.scan.queue_bytes > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool never drained"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let inj = format!("data: {INJECTION}\n\n").into_bytes();
+    let n = inj.len();
+    events.send(inj).await.unwrap();
+    read_exactly(&mut body, n).await;
+    drop(events);
+    body.collect().await.unwrap();
+    engine.scan_idle().await;
+    let all = sink.all();
+    assert_eq!(
+        all.len(),
+        1,
+        "the event after the overload is scanned: {all:?}"
+    );
+    assert_eq!(all[0].direction, Direction::Inbound);
+    let c = engine.status().counters.scan;
+    assert_eq!(c.unscanned_bytes.overload, overload, "{c:?}");
+    engine.stop().await.unwrap();
+}

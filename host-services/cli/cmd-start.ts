@@ -33,10 +33,10 @@ import {
   type Io,
   type Paint,
 } from './common.js';
-import { readStatus } from './cmd-status.js';
+import { INSPECTION_OFF, readStatus } from './cmd-status.js';
 import { findingLine } from './format.js';
 
-export const START_HELP = `Usage: traffic-guardian start [--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--json]
+export const START_HELP = `Usage: traffic-guardian start [--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--no-inspect] [--json]
 
 Runs the guardian in the foreground: an HTTP/HTTPS proxy that detects
 secrets leaving your containers (EXFIL) and prompt-injection payloads coming
@@ -64,6 +64,10 @@ Options:
       --mitm               inspect HTTPS (creates the guardian's own CA on first use)
       --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
                            required with --mitm unless the config lists mitm.trusted_runtimes
+      --no-inspect         inspection OFF: the bare proxy (same build, same access
+                           control) that scans nothing and finds nothing. A
+                           benchmarking aid to measure the guardian's cost side
+                           by side; never use it to protect anything
       --json               JSONL events on stdout: started, finding, reload, stopped
       --log-file FILE      write the output (banner, findings, summary; with --json
                            the events) to FILE instead of stdout, appended, mode
@@ -173,6 +177,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
     listen: { type: 'string', short: 'l' },
     mitm: { type: 'boolean' },
     'trust-runtime': { type: 'string', multiple: true },
+    'no-inspect': { type: 'boolean' },
     json: { type: 'boolean' },
     'log-file': { type: 'string' },
   });
@@ -199,6 +204,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
   }
   const trust = optList(values, 'trust-runtime');
   if (trust.length > 0 && !optBool(values, 'mitm')) throw new UsageError('--trust-runtime only applies with --mitm');
+  if (optBool(values, 'no-inspect')) overrides['inspect'] = false;
   if (optBool(values, 'mitm')) overrides['mitm'] = { enabled: true, ...(trust.length > 0 ? { trusted_runtimes: trust } : {}) };
   const opts = configOptions(io, values, overrides);
   const logStream = logFile !== undefined ? openLogFile(logFile) : undefined;
@@ -341,6 +347,8 @@ async function runGuardian(
       findings_file: findingsFile,
       status_file: service.statusFile ?? null,
       https: info.https,
+      inspect: running(st0) ? st0.inspect : true,
+      ...(running(st0) && !st0.inspect ? { warning: INSPECTION_OFF } : {}),
       wiring: wiring ? { env: wiring.maskedEnv, mounts: wiring.mounts, warnings: wiring.warnings, runtimes: perRuntime } : null,
     });
   } else if (!quiet) {
@@ -351,6 +359,7 @@ async function runGuardian(
       `  findings file  ${safeText(findingsFile, 400)}`,
       `  https          ${info.https.mitm ? `inspected (MITM) — CA fingerprint ${safeText(info.https.ca_fingerprint ?? '?')}` : 'tunnelled, not inspected (--mitm to inspect)'}`,
     ];
+    if (running(st0) && !st0.inspect) lines.push(`  ${p.bold(p.red('inspection'))}     ${p.red(INSPECTION_OFF)}`);
     if (st0.metrics_listen) lines.push(`  metrics        http://${safeText(st0.metrics_listen)}/metrics`);
     if (st0.metrics_error) lines.push(`  ${p.yellow('metrics')}        not served: ${safeText(st0.metrics_error, 400)}`);
     if (info.https.mitm && info.https.ca_cert_path) lines.push(`  CA public cert ${safeText(info.https.ca_cert_path, 400)}`);

@@ -52,6 +52,9 @@ Examples:
   traffic-guardian status --json | jq .status.counters
 `;
 
+/** How the bare proxy (`inspect: false`, `start --no-inspect`) is named everywhere. */
+export const INSPECTION_OFF = 'inspection OFF — benchmarking aid, finds nothing';
+
 /** A status older than this is stale even if its pid exists (pids get reused). */
 export const STALE_AFTER_MS = 15_000;
 
@@ -155,6 +158,7 @@ export function runStatus(args: string[], io: Io): number {
   const lines = [
     `${p.green('● running')}  pid ${s.pid}, up ${formatDuration(s.uptime_ms)}, mode ${safeText(s.mode)}`,
     `  listen         ${safeText(s.listen ?? '?')}`,
+    ...(s.inspect === false ? [`  ${p.red('inspection')}     ${p.red(INSPECTION_OFF)}`] : []),
     ...(s.metrics_listen ? [`  metrics        http://${safeText(s.metrics_listen)}/metrics`] : []),
     ...(s.hook ? [`  on_finding     runs ${s.hook.hook_runs}, failed ${s.hook.hook_failures}, timed out ${s.hook.hook_timeouts}, dropped ${s.hook.hook_dropped}, queued ${s.hook.hook_queued}`] : []),
     `  home           ${safeText(s.home, 400)}`,
@@ -165,7 +169,7 @@ export function runStatus(args: string[], io: Io): number {
     `  connections    open ${c.open_connections}; closed silent ${c.silent_connections_closed}, idle ${c.idle_connections_closed}`,
     `  scanned        out ${formatBytes(c.bytes_scanned_outbound)}, in ${formatBytes(c.bytes_scanned_inbound)}`,
     `  scan queue     ${formatBytes(c.scan_queue_bytes ?? 0)} now, peak ${formatBytes(c.scan_queue_peak_bytes ?? 0)}; scan time ${formatDuration(c.scan_time_ms ?? 0)}`,
-    `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}`,
+    `  unscanned      overload ${formatBytes(c.unscanned_overload_bytes ?? 0)}, over max_scan_bytes ${formatBytes(c.unscanned_limit_bytes ?? 0)}, binary ${formatBytes(c.unscanned_binary_bytes ?? 0)}, long streams over their scan rate ${formatBytes(c.unscanned_stream_budget_bytes ?? 0)}`,
     `  findings       ${c.findings_exfil + c.findings_injection} (EXFIL ${c.findings_exfil}, INJECTION ${c.findings_injection}; ` +
       `${p.severity('critical', `critical ${c.findings_critical}`)}, ${p.severity('high', `high ${c.findings_high}`)}, ` +
       `${p.severity('medium', `medium ${c.findings_medium}`)}, ${p.severity('low', `low ${c.findings_low}`)})`,

@@ -153,6 +153,7 @@ function statusData(ctx: TrafficRequestContext): StatusData {
     mode: s.mode,
     uptime_ms: 'uptime_ms' in s ? s.uptime_ms : 0,
     https_inspection: 'https' in s ? s.https.mitm : false,
+    inspection: 'inspect' in s ? s.inspect : true,
     require_auth: 'config' in s ? s.config.require_auth : false,
     chained_upstream: 'config' in s ? typeof s.config.upstream_proxy === 'string' && s.config.upstream_proxy.length > 0 : false,
     max_scan_bytes: 'config' in s ? s.config.max_scan_bytes : 0,

@@ -899,6 +899,9 @@ impl BodyInspector {
     /// streams a file of any size through the same windows.
     pub fn set_limit(&mut self, limit: u64) {
         self.limit = limit;
+        if let StreamState::Events(view) = &mut self.stream {
+            view.text.set_limit(limit);
+        }
     }
 
     /// Inspects the next frame of the body (as forwarded, still encoded).
@@ -936,13 +939,16 @@ impl BodyInspector {
             self.stream = match StreamFormat::detect(self.content_type.as_deref(), data) {
                 Some(format) if self.chain.is_none() => {
                     let provider = self.detector.is_model_host(&self.ctx.dest_host());
-                    StreamState::Events(Box::new(StreamView::new(
+                    let mut view = StreamView::new(
                         &self.detector,
                         &self.ctx,
                         &self.location,
                         format,
                         provider,
-                    )))
+                    );
+                    // The reassembled text is bounded like the body itself.
+                    view.text.set_limit(self.limit);
+                    StreamState::Events(Box::new(view))
                 }
                 _ => StreamState::Plain,
             };
@@ -994,6 +1000,32 @@ impl BodyInspector {
         self.stream_policy(&mut out);
         self.finished = true;
         self.carry = Vec::new();
+        out
+    }
+
+    /// Bytes were skipped (not fed) after what was fed so far: judges what
+    /// was held back, as at the end of a body, and resumes with the next
+    /// frame as a fresh start (nothing carried across the gap, not
+    /// truncated). For bodies without a content coding only: a decoder
+    /// cannot skip bytes.
+    pub fn skip(&mut self) -> Vec<Finding> {
+        if self.finished || self.decoder.is_some() {
+            return Vec::new();
+        }
+        let mut out = self.scan_chunk(&[], true);
+        // The events around a gap cannot be joined: judge what the stream
+        // view holds and start a fresh one after it.
+        if let StreamState::Events(view) = &mut self.stream {
+            view.finish(&self.detector, &self.ctx, &self.location, &mut out);
+        }
+        self.stream_policy(&mut out);
+        if matches!(self.stream, StreamState::Events(_)) {
+            self.stream = StreamState::Undecided;
+        }
+        self.carry = Vec::new();
+        self.judged = 0;
+        self.from_start = false;
+        self.truncated = false;
         out
     }
 

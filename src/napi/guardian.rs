@@ -155,6 +155,10 @@ pub struct GuardianCounters {
     /// Binary bodies (images, audio, video, fonts, archives, wasm), not scanned.
     #[napi(js_name = "unscanned_binary_bytes")]
     pub unscanned_binary_bytes: i64,
+    /// Long-lived streams (event streams, tunnels) beyond their sliding scan
+    /// budget, not scanned; scanned again once the budget refills.
+    #[napi(js_name = "unscanned_stream_budget_bytes")]
+    pub unscanned_stream_budget_bytes: i64,
     /// Client connections open now (a gauge).
     #[napi(js_name = "open_connections")]
     pub open_connections: i64,
@@ -225,6 +229,9 @@ pub struct GuardianStatus {
     #[napi(js_name = "findings_file")]
     pub findings_file: String,
     pub https: HttpsInfo,
+    /// Whether traffic is inspected. `false`: started with `inspect: false`
+    /// (`--no-inspect`), the bare proxy, a benchmarking aid that finds nothing.
+    pub inspect: bool,
     pub counters: GuardianCounters,
     /// Why findings are not being written to disk right now (they stay queryable in memory).
     #[napi(js_name = "store_error")]
@@ -298,6 +305,7 @@ impl From<CoreStatus> for GuardianStatus {
                     .as_ref()
                     .map(|p| p.display().to_string()),
             },
+            inspect: s.proxy.inspect,
             counters: GuardianCounters {
                 connections: to_i64(c.connections),
                 requests: to_i64(c.requests),
@@ -334,6 +342,7 @@ impl From<CoreStatus> for GuardianStatus {
                 unscanned_overload_bytes: to_i64(c.scan.unscanned_bytes.overload),
                 unscanned_limit_bytes: to_i64(c.scan.unscanned_bytes.limit),
                 unscanned_binary_bytes: to_i64(c.scan.unscanned_bytes.binary),
+                unscanned_stream_budget_bytes: to_i64(c.scan.unscanned_bytes.stream_budget),
                 open_connections: to_i64(c.open_connections),
                 rejected_total_cap: to_i64(c.rejected_total_cap),
                 rejected_client_cap: to_i64(c.rejected_client_cap),

@@ -400,6 +400,7 @@ impl ProxyEngine {
                 Arc::clone(&self.sink),
                 Arc::clone(&self.stats),
                 self.ensure_pool()?,
+                st.stream_budget.clone(),
             )),
             _ => None,
         };

@@ -15,9 +15,11 @@ use crate::core::redact;
 use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::store::FindingSink;
 
+use super::budget::{StreamBudgetSettings, TokenBucket};
 use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
-use super::sniff::{body_verdict, BodyVerdict};
+use super::sniff::{body_verdict, event_stream_type, BodyVerdict};
 use super::stats::ProxyStats;
+use super::ws_frames::WsMessage;
 
 /// Longest redacted path or content type kept in a finding.
 const MAX_CONTEXT_CHARS: usize = 256;
@@ -193,6 +195,7 @@ pub struct Inspection {
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     pool: ScanPool,
+    budget: StreamBudgetSettings,
 }
 
 /// Header pairs for a [`MessageHead`]. The scanner itself skips the
@@ -219,12 +222,14 @@ impl Inspection {
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
         pool: ScanPool,
+        budget: StreamBudgetSettings,
     ) -> Self {
         Inspection {
             detector,
             sink,
             stats,
             pool,
+            budget,
         }
     }
 
@@ -340,20 +345,29 @@ impl Inspection {
             ctx: ctx.clone(),
             tag: tag.clone(),
         };
-        let mut scan =
-            self.stream_scan(ctx, "body", content_encoding, content_type, true, Some(tag))?;
+        let long_lived = content_type.is_some_and(event_stream_type);
+        let mut scan = self.stream_scan(
+            ctx,
+            "body",
+            content_encoding,
+            content_type,
+            true,
+            long_lived,
+            Some(tag),
+        )?;
         scan.trailers = Some(trailers);
         Some(scan)
     }
 
     /// The two stream scanners (outbound, inbound) of a relayed tunnel,
-    /// location `tunnel`, or `None` when inspection is off.
+    /// location `tunnel`, and its WebSocket message scanner (for a
+    /// WebSocket upgraded inside it), or `None` when inspection is off.
     pub fn tunnel_scans(
         &self,
         source: &str,
         dest: &str,
         exchange: &Arc<Exchange>,
-    ) -> Option<(BodyScan, BodyScan)> {
+    ) -> Option<TunnelScans> {
         let ctx = |direction| ScanContext::new(direction, "http", source, dest);
         let tag = || {
             Some(MessageTag {
@@ -361,14 +375,40 @@ impl Inspection {
                 meta: MessageMeta::default(),
             })
         };
-        Some((
-            self.stream_scan(ctx(Direction::Outbound), "tunnel", None, None, false, tag())?,
-            self.stream_scan(ctx(Direction::Inbound), "tunnel", None, None, false, tag())?,
-        ))
+        Some(TunnelScans {
+            outbound: self.stream_scan(
+                ctx(Direction::Outbound),
+                "tunnel",
+                None,
+                None,
+                false,
+                true,
+                tag(),
+            )?,
+            inbound: self.stream_scan(
+                ctx(Direction::Inbound),
+                "tunnel",
+                None,
+                None,
+                false,
+                true,
+                tag(),
+            )?,
+            websocket: WsMessages {
+                inspection: self.clone(),
+                source: source.to_owned(),
+                dest: dest.to_owned(),
+                tag: tag(),
+            },
+        })
     }
 
     /// A streaming scanner for one byte stream at `location` (`body`, or
     /// `tunnel` for plaintext HTTP relayed inside a blind CONNECT tunnel).
+    /// A `long_lived` stream without a content coding gets the sliding
+    /// budget of [`super::budget`] instead of the one-time `max_scan_bytes`
+    /// (a decoder cannot skip bytes, so a coded stream keeps the latter).
+    #[allow(clippy::too_many_arguments)]
     fn stream_scan(
         &self,
         ctx: ScanContext,
@@ -376,14 +416,26 @@ impl Inspection {
         content_encoding: Option<&str>,
         content_type: Option<&str>,
         body: bool,
+        long_lived: bool,
         tag: Option<MessageTag>,
     ) -> Option<BodyScan> {
         let d = &self.detector()?;
         let direction = ctx.direction;
+        let mut inspector = d
+            .body_inspector(ctx, location, content_encoding)
+            .with_content_type(content_type);
+        let sliding = long_lived && content_encoding.is_none();
+        let bucket = sliding.then(|| {
+            // The bucket bounds what is scanned; the inspector itself never stops.
+            inspector.set_limit(u64::MAX);
+            let bytes = match self.budget.bytes {
+                0 => d.max_scan_bytes() as u64,
+                n => n,
+            };
+            TokenBucket::new(bytes, self.budget.period, self.budget.clock.clone())
+        });
         let work = StreamInspector {
-            inspector: d
-                .body_inspector(ctx, location, content_encoding)
-                .with_content_type(content_type),
+            inspector,
             detector: Arc::clone(d),
             inspection: self.clone(),
             direction,
@@ -392,11 +444,14 @@ impl Inspection {
         };
         // Without a content coding the forwarded bytes are the scanned
         // bytes, so the scan limit is known here, before anything is queued.
-        let raw_limit = content_encoding
-            .is_none()
-            .then(|| d.max_scan_bytes() as u64);
+        let raw_limit = (content_encoding.is_none() && !sliding).then(|| d.max_scan_bytes() as u64);
+        let mut handle = self.pool.stream(Box::new(work), body);
+        if sliding {
+            handle.set_resumable();
+        }
         Some(BodyScan {
-            handle: self.pool.stream(Box::new(work), body),
+            handle,
+            bucket,
             raw_limit,
             offset: 0,
             sniff: body.then(|| Sniff {
@@ -437,6 +492,42 @@ impl Inspection {
     }
 }
 
+/// What inspects a relayed tunnel: both directions as byte streams, and
+/// the messages of a WebSocket upgraded inside it.
+pub struct TunnelScans {
+    pub outbound: BodyScan,
+    pub inbound: BodyScan,
+    pub websocket: WsMessages,
+}
+
+/// Counts and scans the WebSocket messages read from one relayed connection.
+pub struct WsMessages {
+    inspection: Inspection,
+    source: String,
+    dest: String,
+    /// The tunnel's exchange, stamped on the messages' findings.
+    tag: Option<MessageTag>,
+}
+
+impl WsMessages {
+    /// Bytes of one message kept for scanning (`max_scan_bytes`).
+    pub fn max(&self) -> usize {
+        self.inspection.max_scan_bytes().unwrap_or(0)
+    }
+
+    /// Counts one complete data message and queues its scan.
+    pub fn message(&self, direction: Direction, msg: WsMessage) {
+        let stats = &self.inspection.stats;
+        ProxyStats::inc(&stats.websocket_messages);
+        if msg.dropped > 0 {
+            self.inspection.count_truncated(msg.dropped);
+        }
+        let ctx = ScanContext::new(direction, "websocket", &self.source, &self.dest);
+        self.inspection
+            .scan_websocket(&ctx, Bytes::from(msg.payload), self.tag.as_ref());
+    }
+}
+
 /// What the first frame of a body is judged with.
 struct Sniff {
     content_type: Option<String>,
@@ -467,6 +558,12 @@ impl StreamWork for StreamInspector {
         self.inspector.stats().truncated
     }
 
+    fn gap(&mut self) {
+        let found = self.inspector.skip();
+        self.inspection
+            .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
+    }
+
     fn finish(&mut self) {
         let found = self.inspector.finish();
         self.inspection
@@ -494,6 +591,8 @@ impl StreamWork for StreamInspector {
 /// (at end of stream, on error, or when dropped early).
 pub struct BodyScan {
     handle: StreamHandle,
+    /// The sliding budget of a long-lived stream (then `raw_limit` is `None`).
+    bucket: Option<TokenBucket>,
     /// `max_scan_bytes` when forwarded bytes are scanned bytes (no coding).
     raw_limit: Option<u64>,
     /// Forwarded bytes so far.
@@ -513,8 +612,9 @@ struct Trailers {
 }
 
 impl BodyScan {
-    /// Decides, before queueing `len` bytes, whether they are to be scanned.
-    fn admit(&mut self, first: &[u8]) {
+    /// Decides, before queueing a frame, how much of it is to be scanned:
+    /// returns the length of its prefix to queue (the rest is counted).
+    fn admit(&mut self, first: &[u8]) -> usize {
         if let Some(s) = self.sniff.take() {
             let verdict = body_verdict(
                 s.content_type.as_deref(),
@@ -536,6 +636,14 @@ impl BodyScan {
                 self.handle.count(Unscanned::Limit, self.offset - limit);
             }
         }
+        match self.bucket.as_mut() {
+            Some(bucket) if !self.handle.stopped() => {
+                let granted = bucket.take(len);
+                self.handle.count(Unscanned::StreamBudget, len - granted);
+                usize::try_from(granted).unwrap_or(first.len())
+            }
+            _ => first.len(),
+        }
     }
 
     /// Hands one data frame (a cheap clone) to the pool, as it is forwarded.
@@ -543,8 +651,13 @@ impl BodyScan {
         if frame.is_empty() {
             return;
         }
-        self.admit(frame);
-        self.handle.push(frame.clone());
+        let take = self.admit(frame);
+        if take > 0 {
+            self.handle.push(frame.slice(..take));
+        }
+        if take < frame.len() {
+            self.handle.gap();
+        }
     }
 
     /// Like [`BodyScan::push`] for bytes read into a borrowed buffer (tunnels):
@@ -553,11 +666,17 @@ impl BodyScan {
         if bytes.is_empty() {
             return;
         }
-        self.admit(bytes);
+        let take = self.admit(bytes);
         if self.handle.stopped() {
             self.handle.push_counted(bytes.len());
-        } else {
-            self.handle.push(Bytes::copy_from_slice(bytes));
+            return;
+        }
+        if take > 0 {
+            self.handle
+                .push(Bytes::copy_from_slice(bytes.get(..take).unwrap_or(bytes)));
+        }
+        if take < bytes.len() {
+            self.handle.gap();
         }
     }
 

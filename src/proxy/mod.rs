@@ -47,6 +47,7 @@ macro_rules! forward_async_write {
 
 pub mod auth;
 pub mod body;
+pub mod budget;
 pub mod ca;
 pub mod engine;
 pub mod error;

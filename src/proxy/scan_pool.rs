@@ -32,6 +32,9 @@ pub enum Unscanned {
     Limit,
     /// A binary body (image, audio, video, font, archive, wasm).
     Binary,
+    /// A long-lived stream beyond its sliding scan budget (bytes per
+    /// minute): skipped for now, scanned again once the budget refills.
+    StreamBudget,
 }
 
 impl ProxyStats {
@@ -45,6 +48,7 @@ impl ProxyStats {
                 Unscanned::Overload => &self.unscanned_overload_bytes,
                 Unscanned::Limit => &self.unscanned_limit_bytes,
                 Unscanned::Binary => &self.unscanned_binary_bytes,
+                Unscanned::StreamBudget => &self.unscanned_stream_budget_bytes,
             },
             n,
         );
@@ -98,6 +102,26 @@ pub trait StreamWork: Send + 'static {
     fn finish(&mut self);
     /// Whether the stream wants no more bytes (past its scan limit).
     fn saturated(&self) -> bool;
+    /// Bytes between the previous frame and the next were not scanned
+    /// (forwarded past the stream's scan budget): the next frame does not
+    /// continue the previous one.
+    fn gap(&mut self) {}
+}
+
+/// One queued item of a stream.
+enum Frame {
+    Data(Bytes),
+    /// Unscanned bytes were skipped here.
+    Gap,
+}
+
+impl Frame {
+    fn len(&self) -> usize {
+        match self {
+            Frame::Data(b) => b.len(),
+            Frame::Gap => 0,
+        }
+    }
 }
 
 type OnceJob = Box<dyn FnOnce() + Send + 'static>;
@@ -226,11 +250,18 @@ impl Inner {
             let finish = std::mem::take(&mut st.finish);
             (frames, finish, st.work.take())
         };
-        let bytes: usize = frames.iter().map(Bytes::len).sum();
+        let bytes: usize = frames.iter().map(Frame::len).sum();
         self.timed(|| {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if let Some(w) = work.as_mut() {
                     for f in &frames {
+                        let f = match f {
+                            Frame::Data(f) => f,
+                            Frame::Gap => {
+                                w.gap();
+                                continue;
+                            }
+                        };
                         if q.saturated.load(Ordering::Acquire) {
                             self.stats.count_unscanned(Unscanned::Limit, f.len() as u64);
                             continue;
@@ -383,6 +414,7 @@ impl ScanPool {
                 saturated: AtomicBool::new(false),
             }),
             stopped: None,
+            resumable: false,
             body,
             ended: false,
         }
@@ -390,7 +422,7 @@ impl ScanPool {
 }
 
 struct StreamState {
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<Frame>,
     bytes: usize,
     finish: bool,
     /// In the ready queue or being run by a worker.
@@ -411,11 +443,20 @@ pub struct StreamHandle {
     queue: Arc<StreamQueue>,
     /// Once set, later bytes are only counted, under this reason.
     stopped: Option<Unscanned>,
+    /// A long-lived stream: a frame that does not fit the queues is
+    /// counted and skipped (a gap), and later frames are queued again once
+    /// there is room, instead of the stream's inspection stopping for good.
+    resumable: bool,
     body: bool,
     ended: bool,
 }
 
 impl StreamHandle {
+    /// Makes overload skip frames rather than stop the stream (see `resumable`).
+    pub fn set_resumable(&mut self) {
+        self.resumable = true;
+    }
+
     /// Stops scanning this stream: its later bytes are counted under `reason`.
     pub fn stop(&mut self, reason: Unscanned) {
         self.stopped.get_or_insert(reason);
@@ -455,12 +496,34 @@ impl StreamHandle {
         let over_stream = st.bytes.saturating_add(n) > self.pool.settings.stream_queue_bytes;
         if over_stream || !self.pool.reserve(n) {
             drop(st);
-            self.stopped = Some(Unscanned::Overload);
             self.count(Unscanned::Overload, n as u64);
+            if self.resumable {
+                self.gap();
+            } else {
+                self.stopped = Some(Unscanned::Overload);
+            }
             return;
         }
         st.bytes += n;
-        st.frames.push_back(frame);
+        st.frames.push_back(Frame::Data(frame));
+        self.pool.pending.fetch_add(1, Ordering::AcqRel);
+        if !st.scheduled {
+            st.scheduled = true;
+            self.pool.schedule(Work::Stream(Arc::clone(&self.queue)));
+        }
+    }
+
+    /// Marks a gap: bytes were forwarded here without being queued (past
+    /// the stream's scan budget). The scan resumes with the next frame.
+    pub fn gap(&mut self) {
+        if self.ended || self.stopped() {
+            return;
+        }
+        let mut st = lock(&self.queue.state);
+        if matches!(st.frames.back(), Some(Frame::Gap)) {
+            return;
+        }
+        st.frames.push_back(Frame::Gap);
         self.pool.pending.fetch_add(1, Ordering::AcqRel);
         if !st.scheduled {
             st.scheduled = true;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use super::budget::StreamBudgetSettings;
 use super::error::ProxyError;
 use super::scan_pool::ScanPoolSettings;
 
@@ -64,6 +65,9 @@ pub struct ProxySettings {
     pub max_connections: usize,
     /// Client connections open at once from one client IP address; likewise.
     pub max_connections_per_client: usize,
+    /// The sliding scan budget of long-lived streams (event streams,
+    /// relayed tunnels): see [`super::budget`].
+    pub stream_budget: StreamBudgetSettings,
 }
 
 /// Default of [`ProxySettings::request_body_idle_timeout`].
@@ -109,6 +113,7 @@ impl Default for ProxySettings {
             keep_alive_idle_timeout: DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            stream_budget: StreamBudgetSettings::default(),
         }
     }
 }
@@ -153,6 +158,7 @@ impl fmt::Debug for ProxySettings {
                 "max_connections_per_client",
                 &self.max_connections_per_client,
             )
+            .field("stream_budget", &self.stream_budget)
             .finish()
     }
 }

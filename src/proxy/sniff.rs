@@ -15,6 +15,30 @@ pub enum BodyVerdict {
     Binary,
 }
 
+/// Whether a declared media type is an event stream: a body that can stay
+/// open for hours, one event after another (Server-Sent Events, the
+/// transport of MCP Streamable HTTP and of streamed LLM answers, and
+/// newline-delimited JSON streams). Such bodies get the sliding scan budget
+/// of [`super::budget`] instead of the one-time `max_scan_bytes`.
+pub fn event_stream_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "text/event-stream"
+            | "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines"
+            | "application/json-seq"
+            | "application/stream+json"
+    )
+}
+
 /// Whether a declared media type names a format family that cannot carry
 /// text (parameters and case ignored). `application/octet-stream` counts:
 /// its body is skipped only when its first bytes are a known binary format.

@@ -61,6 +61,8 @@ pub struct ProxyStats {
     pub unscanned_limit_bytes: AtomicU64,
     /// Forwarded bytes of binary bodies (images, audio, video, fonts, archives, wasm).
     pub unscanned_binary_bytes: AtomicU64,
+    /// Forwarded bytes of long-lived streams beyond their sliding scan budget.
+    pub unscanned_stream_budget_bytes: AtomicU64,
     /// Client connections open now (a gauge, not cumulative).
     pub open_connections: AtomicU64,
     /// Connections closed on accept because `max_connections` were open.
@@ -112,6 +114,9 @@ pub struct UnscannedBytes {
     pub limit: u64,
     /// Binary bodies (images, audio, video, fonts, archives, wasm).
     pub binary: u64,
+    /// Long-lived streams (event streams, tunnels) beyond their sliding
+    /// scan budget; scanned again once the budget refills.
+    pub stream_budget: u64,
 }
 
 /// The scan pool's load.
@@ -282,6 +287,7 @@ impl ProxyStats {
                     overload: get(&self.unscanned_overload_bytes),
                     limit: get(&self.unscanned_limit_bytes),
                     binary: get(&self.unscanned_binary_bytes),
+                    stream_budget: get(&self.unscanned_stream_budget_bytes),
                 },
             },
             open_connections: get(&self.open_connections),

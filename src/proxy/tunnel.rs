@@ -3,12 +3,17 @@
 //! inspected. Some clients (Node's undici `ProxyAgent`) tunnel plain
 //! `http://` through CONNECT too; when the client's first bytes are an HTTP
 //! request line, copies of both directions are scanned as streams (bounded
-//! by `max_scan_bytes` per direction), and the relayed bytes stay untouched.
+//! by a sliding budget per direction, see [`super::budget`]), and the relayed
+//! bytes stay untouched. When that plaintext HTTP upgrades to a WebSocket
+//! (`ws://` through CONNECT, Python `websockets`' default proxy path), the
+//! frames after the `101` are parsed on copies like in the MITM bridge
+//! (outbound unmasked, fragments joined, `permessage-deflate` inflated when
+//! negotiated) and each message is scanned.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -19,8 +24,13 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
 
-use super::inspect::BodyScan;
+use super::inspect::{BodyScan, TunnelScans, WsMessages};
 use super::stats::{ProxyStats, TunnelRecord};
+use super::ws_frames::{negotiated_deflate, WsReader};
+use crate::core::finding::Direction;
+
+/// Bytes of a request or response head kept to find a WebSocket upgrade.
+const MAX_WS_HEAD: usize = 64 * 1024;
 
 const UNDECIDED: u8 = 0;
 const PLAINTEXT_HTTP: u8 = 1;
@@ -77,6 +87,134 @@ pub(crate) fn starts_http_request(bytes: &[u8]) -> bool {
     http_request_start(bytes) != Some(false)
 }
 
+/// Where a plaintext tunnel is in finding a WebSocket upgrade: the
+/// client's first request head, the server's first response head, then
+/// frames. Any other exchange leaves the tunnel scanned as a byte stream.
+enum WsPhase {
+    /// Reading the client's first request head.
+    RequestHead(Vec<u8>),
+    /// The client asked for `Upgrade: websocket`; reading the server's
+    /// response head. Client bytes sent meanwhile wait for the reader.
+    ResponseHead {
+        head: Vec<u8>,
+        pending: Vec<u8>,
+    },
+    /// After `101`: both directions are WebSocket frames.
+    Frames(Box<(WsReader, WsReader)>),
+    Off,
+}
+
+/// The WebSocket watch of one tunnel, shared by its two directions.
+struct WsWatch {
+    phase: WsPhase,
+    messages: WsMessages,
+}
+
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Header values named `name` (ASCII, case-insensitive) in a raw head.
+fn header_values<'a>(head: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    head.split(|&b| b == b'\n').skip(1).filter_map(move |line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+impl WsWatch {
+    /// Observes `bytes` from one side; returns how many of them (a prefix)
+    /// are still HTTP, for the byte-stream scan. Messages completed by the
+    /// bytes are scanned.
+    fn observe(&mut self, client_side: bool, bytes: &[u8]) -> usize {
+        let len = bytes.len();
+        match (&mut self.phase, client_side) {
+            (WsPhase::Off, _) => len,
+            (WsPhase::RequestHead(head), true) => {
+                let before = head.len();
+                head.extend_from_slice(bytes);
+                let Some(end) = head_end(head) else {
+                    if head.len() > MAX_WS_HEAD {
+                        self.phase = WsPhase::Off;
+                    }
+                    return len;
+                };
+                let upgrade = header_values(&head[..end], "upgrade")
+                    .any(|v| v.eq_ignore_ascii_case("websocket"));
+                self.phase = if upgrade {
+                    WsPhase::ResponseHead {
+                        head: Vec::new(),
+                        pending: head.get(end..).unwrap_or_default().to_vec(),
+                    }
+                } else {
+                    WsPhase::Off
+                };
+                if upgrade {
+                    end.saturating_sub(before).min(len)
+                } else {
+                    len
+                }
+            }
+            // Server bytes before the client's first request: not a WebSocket answer.
+            (WsPhase::RequestHead(_), false) => len,
+            (WsPhase::ResponseHead { pending, .. }, true) => {
+                // A client may not send frames before `101`; kept for the reader if it does.
+                pending.extend_from_slice(bytes);
+                if pending.len() > MAX_WS_HEAD {
+                    self.phase = WsPhase::Off;
+                }
+                0
+            }
+            (WsPhase::ResponseHead { head, pending }, false) => {
+                let before = head.len();
+                head.extend_from_slice(bytes);
+                let Some(end) = head_end(head) else {
+                    if head.len() > MAX_WS_HEAD {
+                        self.phase = WsPhase::Off;
+                    }
+                    return len;
+                };
+                let switched =
+                    head.starts_with(b"HTTP/1.1 101") || head.starts_with(b"HTTP/1.0 101");
+                if !switched {
+                    self.phase = WsPhase::Off;
+                    return len;
+                }
+                let deflate =
+                    header_values(&head[..end], "sec-websocket-extensions").any(negotiated_deflate);
+                let max = self.messages.max();
+                let mut out = WsReader::new(max, deflate);
+                let mut inb = WsReader::new(max, deflate);
+                let rest = head.get(end..).unwrap_or_default().to_vec();
+                let early = std::mem::take(pending);
+                for m in out.feed(&early) {
+                    self.messages.message(Direction::Outbound, m);
+                }
+                for m in inb.feed(&rest) {
+                    self.messages.message(Direction::Inbound, m);
+                }
+                self.phase = WsPhase::Frames(Box::new((out, inb)));
+                end.saturating_sub(before).min(len)
+            }
+            (WsPhase::Frames(readers), side) => {
+                let (out, inb) = &mut **readers;
+                let (reader, direction) = if side {
+                    (out, Direction::Outbound)
+                } else {
+                    (inb, Direction::Inbound)
+                };
+                if reader.stopped().is_none() {
+                    for m in reader.feed(bytes) {
+                        self.messages.message(direction, m);
+                    }
+                }
+                0
+            }
+        }
+    }
+}
+
 /// Passive inspection of one direction of a tunnel. The client's first
 /// bytes decide, for both directions, whether the tunnel carries plaintext
 /// HTTP (scanned) or anything else (TLS, other protocols: not scanned).
@@ -84,6 +222,8 @@ struct TunnelScan {
     protocol: Arc<AtomicU8>,
     client_side: bool,
     scan: Option<BodyScan>,
+    /// Set for tunnels whose protocol the client's first bytes decide.
+    ws: Option<Arc<Mutex<WsWatch>>>,
 }
 
 impl TunnelScan {
@@ -102,8 +242,15 @@ impl TunnelScan {
         }
         match state {
             PLAINTEXT_HTTP => {
+                let http = match &self.ws {
+                    Some(ws) => ws
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .observe(self.client_side, bytes),
+                    None => bytes.len(),
+                };
                 if let Some(scan) = self.scan.as_mut() {
-                    scan.feed(bytes);
+                    scan.feed(bytes.get(..http).unwrap_or(bytes));
                 }
             }
             // Server bytes before the client spoke are not scanned.
@@ -151,7 +298,7 @@ pub async fn relay(
     dest: String,
     stats: Arc<ProxyStats>,
     cancel: watch::Receiver<bool>,
-    scans: Option<(BodyScan, BodyScan)>,
+    scans: Option<TunnelScans>,
 ) {
     let started = Instant::now();
     match on_upgrade.await {
@@ -195,7 +342,7 @@ pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
     dest: String,
     stats: Arc<ProxyStats>,
     mut cancel: watch::Receiver<bool>,
-    scans: Option<(BodyScan, BodyScan)>,
+    scans: Option<TunnelScans>,
     known: Protocol,
     started: Instant,
 ) {
@@ -203,9 +350,19 @@ pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
         Protocol::Undecided => UNDECIDED,
         Protocol::Plaintext => PLAINTEXT_HTTP,
     }));
-    let (out_scan, in_scan) = match scans {
-        Some((o, i)) => (Some(o), Some(i)),
-        None => (None, None),
+    let (out_scan, in_scan, ws) = match scans {
+        Some(s) => {
+            // A WebSocket is looked for only where the client's first
+            // bytes decide (they must be its upgrade request).
+            let ws = (known == Protocol::Undecided).then(|| {
+                Arc::new(Mutex::new(WsWatch {
+                    phase: WsPhase::RequestHead(Vec::new()),
+                    messages: s.websocket,
+                }))
+            });
+            (Some(s.outbound), Some(s.inbound), ws)
+        }
+        None => (None, None, None),
     };
     let up = Arc::new(AtomicU64::new(0));
     let down = Arc::new(AtomicU64::new(0));
@@ -216,6 +373,7 @@ pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
             protocol: Arc::clone(&protocol),
             client_side: true,
             scan: Some(scan),
+            ws: ws.clone(),
         }),
     };
     let mut server = Counted {
@@ -225,6 +383,7 @@ pub async fn relay_io<C: AsyncRead + AsyncWrite + Unpin>(
             protocol: Arc::clone(&protocol),
             client_side: false,
             scan: Some(scan),
+            ws,
         }),
     };
     tokio::select! {

@@ -450,6 +450,9 @@ pub struct GuardianConfig {
     pub model_text: crate::core::scan::ModelText,
     /// Model API hosts besides the built-in list (e.g. a local gateway).
     pub model_hosts: Vec<HostPattern>,
+    /// Inspect traffic (default true). `false` is the bare proxy, a
+    /// benchmarking aid that finds nothing.
+    pub inspect: bool,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first

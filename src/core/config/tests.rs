@@ -1397,3 +1397,23 @@ fn device_files_and_fifos_are_refused_without_reading_them() {
         );
     }
 }
+
+#[test]
+fn inspect_defaults_to_true_and_false_is_the_loud_bare_proxy() {
+    let e = Env::new();
+    let r = e.with(json!({}));
+    assert!(assert_ok(&r).inspect);
+    assert_eq!(r.effective["inspect"], true);
+    assert!(!r.warnings.iter().any(|w| w.field == "inspect"));
+    let r = e.with(json!({ "inspect": false }));
+    assert!(!assert_ok(&r).inspect);
+    assert_eq!(r.effective["inspect"], false);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field == "inspect" && w.message.contains("benchmarking aid, finds nothing")),
+        "{:?}",
+        r.warnings
+    );
+    assert_err(&e.with(json!({ "inspect": "no" })), "inspect", "a boolean");
+}

@@ -17,7 +17,7 @@ use super::{ConfigInput, ConfigIssue, ConfigReport};
 use crate::core::scan::ModelText;
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 23] = [
+pub const TOP_LEVEL_KEYS: [&str; 24] = [
     "mode",
     "listen",
     "home",
@@ -41,6 +41,7 @@ pub const TOP_LEVEL_KEYS: [&str; 23] = [
     "on_finding",
     "model_text",
     "model_hosts",
+    "inspect",
 ];
 /// Keys accepted inside `on_finding`.
 pub const HOOK_KEYS: [&str; 5] = [
@@ -681,6 +682,9 @@ impl Validator<'_> {
                 .insert("metrics_allow_remote".into(), Value::from(*remote));
         }
 
+        let inspect = self.inspect();
+        self.put("inspect", &inspect);
+
         if let Some(h) = &home {
             self.check_dir("home", h);
         }
@@ -712,6 +716,7 @@ impl Validator<'_> {
             model_hosts: model_hosts?,
             metrics_allow_remote: metrics?.1,
             on_finding: hook?,
+            inspect: inspect?,
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
@@ -1298,6 +1303,29 @@ impl Validator<'_> {
                     "a URL string such as \"http://user:token@host:port\"",
                     v,
                 );
+                None
+            }
+        }
+    }
+
+    /// `inspect` (default true). `false` runs the bare proxy: nothing is
+    /// scanned and nothing is found (a benchmarking baseline), said loudly.
+    fn inspect(&mut self) -> Option<bool> {
+        match self.merged.get("inspect") {
+            None => Some(true),
+            Some(Value::Bool(b)) => {
+                if !*b {
+                    self.is.warn(
+                        "inspect",
+                        "inspect is false: inspection OFF, benchmarking aid, finds nothing. Traffic is \
+                         forwarded and counted but never scanned",
+                        "remove \"inspect\": false (or --no-inspect) to detect secrets and injections again",
+                    );
+                }
+                Some(*b)
+            }
+            Some(v) => {
+                self.is.type_error("inspect", "a boolean", v);
                 None
             }
         }
