@@ -6,6 +6,7 @@ use crate::core::config::{
     self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
 };
 use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
+use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
 use crate::core::scan::{Detector, DetectorOptions};
@@ -38,6 +39,89 @@ pub enum GuardianError {
     Rules(#[from] RuleError),
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    #[error("known secrets: {0}")]
+    KnownSecrets(String),
+}
+
+/// One secret value the host registers directly (`createTrafficGuardian({
+/// knownSecrets })`): kept only as keyed hashes once the guardian is built.
+#[derive(Clone)]
+pub struct KnownSecretValue {
+    pub name: String,
+    pub value: config::SecretString,
+    /// Hosts (exact or `.suffix`) where sending it is expected.
+    pub expected_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for KnownSecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownSecretValue")
+            .field("name", &self.name)
+            .field("value", &"****")
+            .finish()
+    }
+}
+
+/// The registry of known secrets for `config` plus `extra`, keyed by the
+/// fingerprint key: the config's `known_secrets_file` (re-checked 0600) and
+/// the host's own values. `None` when there are none, so scans pay nothing.
+pub fn build_known_secrets(
+    config: &GuardianConfig,
+    key: &[u8; 32],
+    extra: &[KnownSecretValue],
+) -> Result<Option<Arc<KnownSecrets>>, GuardianError> {
+    let mut ks = KnownSecrets::new(key);
+    let hosts_for = |name: &str| -> Vec<String> {
+        config
+            .known_secret_hosts
+            .get(name)
+            .map(|h| h.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    };
+    if let Some(path) = &config.known_secrets_file {
+        let text = config::read_private_text(path).map_err(|(msg, hint)| {
+            GuardianError::KnownSecrets(format!(
+                "known_secrets_file {} {msg}; {hint}",
+                path.display()
+            ))
+        })?;
+        let (pairs, errors, _warnings) = parse_secrets_file(&text);
+        drop(text);
+        if let Some(e) = errors.first() {
+            return Err(GuardianError::KnownSecrets(format!(
+                "known_secrets_file {} line {}: {}",
+                path.display(),
+                e.line,
+                e.message
+            )));
+        }
+        for (name, mut value) in pairs {
+            let label = SecretLabel::Known {
+                expected_hosts: hosts_for(&name),
+                name,
+            };
+            let r = ks.register(label, &value);
+            value.fill(0);
+            r.map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+        }
+    }
+    for v in extra {
+        let mut expected_hosts = hosts_for(&v.name);
+        expected_hosts.extend(
+            v.expected_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase()),
+        );
+        ks.register(
+            SecretLabel::Known {
+                name: v.name.clone(),
+                expected_hosts,
+            },
+            v.value.expose().as_bytes(),
+        )
+        .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+    }
+    Ok((!ks.is_empty()).then(|| Arc::new(ks)))
 }
 
 /// Formats issues one per line as `field: message (hint)`.
@@ -171,8 +255,17 @@ impl Guardian {
     /// Prepares the home (0700), the fingerprint key, the rules and the
     /// store. Nothing listens until [`Guardian::start`].
     pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
+        Guardian::with_known_secrets(config, &[])
+    }
+
+    /// [`Guardian::new`], also looking for the host's own secret values.
+    pub fn with_known_secrets(
+        config: GuardianConfig,
+        known: &[KnownSecretValue],
+    ) -> Result<Guardian, GuardianError> {
         config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
         let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
+        let known_secrets = build_known_secrets(&config, &key, known)?;
         let detector = Arc::new(Detector::builtin(DetectorOptions {
             max_scan_bytes: config.max_scan_bytes,
             snippet_mode: config.redact_snippets,
@@ -182,6 +275,7 @@ impl Guardian {
                 .iter()
                 .map(|(id, hosts)| (id.clone(), hosts.iter().map(ToString::to_string).collect()))
                 .collect(),
+            known_secrets,
         })?);
         let store = Arc::new(FindingStore::open(StoreOptions {
             log_dir: config.log_dir.clone(),
@@ -202,9 +296,17 @@ impl Guardian {
 
     /// Validates `input` (same checks as `checkConfig`) and builds a guardian.
     pub fn from_input(input: &config::ConfigInput) -> Result<Guardian, GuardianError> {
+        Guardian::from_input_with_secrets(input, &[])
+    }
+
+    /// [`Guardian::from_input`] plus the host's own known secret values.
+    pub fn from_input_with_secrets(
+        input: &config::ConfigInput,
+        known: &[KnownSecretValue],
+    ) -> Result<Guardian, GuardianError> {
         let report = check_config(input);
         match report.config {
-            Some(cfg) if report.ok => Guardian::new(cfg),
+            Some(cfg) if report.ok => Guardian::with_known_secrets(cfg, known),
             _ => Err(GuardianError::Config(format_issues(&report.errors))),
         }
     }

@@ -97,6 +97,7 @@ fn detector() -> Arc<Detector> {
             snippet_mode: SnippetMode::Full,
             fingerprint_key: [3u8; 32],
             expected_destinations: BTreeMap::new(),
+            known_secrets: None,
         })
         .unwrap(),
     )

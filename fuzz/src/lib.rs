@@ -29,6 +29,7 @@ fn make_detector(max_scan_bytes: usize, mode: SnippetMode) -> Arc<Detector> {
         snippet_mode: mode,
         fingerprint_key: KEY,
         expected_destinations: BTreeMap::new(),
+        known_secrets: None,
     }) {
         Ok(d) => Arc::new(d),
         Err(e) => panic!("built-in rules must compile: {e}"),

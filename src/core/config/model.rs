@@ -445,6 +445,11 @@ pub struct GuardianConfig {
     pub metrics_allow_remote: bool,
     /// A local command run for each finding at or above a severity.
     pub on_finding: Option<FindingHook>,
+    /// A file of `NAME=value` secrets (0600) whose values are looked for in
+    /// outbound traffic; read at start, kept only as keyed hashes.
+    pub known_secrets_file: Option<PathBuf>,
+    /// Known secret NAME → hosts where sending it is expected.
+    pub known_secret_hosts: BTreeMap<String, Vec<HostPattern>>,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first
