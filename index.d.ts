@@ -94,6 +94,11 @@ export interface ConfigInput {
   config_path?: string
   /** Explicit options (config keys), highest precedence. */
   overrides?: any
+  /**
+   * Secret values the host knows, looked for in outbound traffic (only by
+   * `new Guardian`): kept as keyed hashes, never returned, logged or stored.
+   */
+  known_secrets?: Array<KnownSecretInput>
 }
 
 /** One configuration problem, addressed to the operator. */
@@ -374,6 +379,16 @@ export declare function ignoreList(file: string): Array<IgnoreEntry>
 
 /** Removes the entry with this id; returns it, or null when there is none. */
 export declare function ignoreRemove(file: string, id: string): IgnoreEntry | null
+
+/** One secret value the host registers with the guardian. */
+export interface KnownSecretInput {
+  /** Shown in findings (`A-Z a-z 0-9 _ . -`, at most 64). */
+  name: string
+  /** The value (8 to 256 bytes). Never shown anywhere. */
+  value: string
+  /** Hosts (exact or `.suffix`) where sending it is expected traffic. */
+  expected_hosts?: Array<string>
+}
 
 /** Shortest runtime token the validator accepts; `setup` asks for the same. */
 export declare const MIN_TOKEN_LEN: number
