@@ -80,6 +80,28 @@ export interface CaInfo {
   created: boolean
 }
 
+/** One canary as listed: identity only, never a value or hash. */
+export interface CanaryInfo {
+  /** `can_` + 12 hex digits. */
+  id: string
+  group: string
+  /** `aws`, `github`, `anthropic`, `openai`, `slack` or `generic`. */
+  kind: string
+  created_at: string
+}
+
+/** The canaries recorded in the home `home`. */
+export declare function canaryList(home: string): Array<CanaryInfo>
+
+/**
+ * Mints a canary of `kind` for `group` in the home `home` (created 0700 if
+ * needed) and records it by hash. The running guardian loads it at start.
+ */
+export declare function canaryNew(home: string, group: string, kind: string): MintedCanary
+
+/** Removes canary `id` from the home; returns it, or `null` if absent. */
+export declare function canaryRetire(home: string, id: string): CanaryInfo | null
+
 /**
  * Validates a configuration without starting anything. The same
  * validator runs when a `Guardian` is constructed.
@@ -324,6 +346,8 @@ export interface HomeLayout {
   ignore_file: string
   status_file: string
   fingerprint_key_file: string
+  /** Canary credentials by keyed hash (`traffic-guardian canary`), mode 0600. */
+  canary_file: string
 }
 
 /** A whole HTTP message for an offline scan. */
@@ -392,6 +416,13 @@ export interface KnownSecretInput {
 
 /** Shortest runtime token the validator accepts; `setup` asks for the same. */
 export declare const MIN_TOKEN_LEN: number
+
+/** A minted canary: `lines` are `NAME=value` to plant, shown once. */
+export interface MintedCanary {
+  info: CanaryInfo
+  /** `[env name, value]` pairs. */
+  lines: Array<Array<string>>
+}
 
 /**
  * Reads findings from a log directory without a running guardian (the

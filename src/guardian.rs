@@ -2,6 +2,7 @@
 //! and a proxy engine, with the lifecycle the host drives. No napi here: the
 //! binding in `napi/` wraps this, and Rust tests drive it directly.
 
+use crate::core::canary;
 use crate::core::config::{
     self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
 };
@@ -69,8 +70,14 @@ pub fn build_known_secrets(
     config: &GuardianConfig,
     key: &[u8; 32],
     extra: &[KnownSecretValue],
+    canaries: &[canary::CanaryRecord],
 ) -> Result<Option<Arc<KnownSecrets>>, GuardianError> {
     let mut ks = KnownSecrets::new(key);
+    canary::register_all(&mut ks, canaries)
+        .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+    if !canaries.is_empty() {
+        tracing::info!(canaries = canaries.len(), "canary credentials loaded");
+    }
     let hosts_for = |name: &str| -> Vec<String> {
         config
             .known_secret_hosts
@@ -265,7 +272,9 @@ impl Guardian {
     ) -> Result<Guardian, GuardianError> {
         config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
         let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
-        let known_secrets = build_known_secrets(&config, &key, known)?;
+        let canaries = canary::load(&crate::core::home::HomeLayout::of(&config.home).canary_file)
+            .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+        let known_secrets = build_known_secrets(&config, &key, known, &canaries)?;
         let detector = Arc::new(Detector::builtin(DetectorOptions {
             max_scan_bytes: config.max_scan_bytes,
             snippet_mode: config.redact_snippets,

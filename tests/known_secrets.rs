@@ -469,7 +469,8 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
         } else {
             value(12 + (i * 7) % 53)
         };
-        ks.register(known(&format!("S{i}"), &[]), v.as_bytes()).unwrap();
+        ks.register(known(&format!("S{i}"), &[]), v.as_bytes())
+            .unwrap();
     }
     let docs = c.get(corpus::Class::Docs).expect("docs class");
     let start = docs.bytes.len() / 2;
@@ -489,10 +490,47 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
         for piece in class.pieces(corpus::PIECE) {
             let f = det.scan_text(&ctx, "body", piece);
             for f in f.iter().filter(|f| f.pattern == "known_secret") {
-                assert!(f.snippet.contains("CONTROL"), "{}: {f:?}", class.class.name());
+                assert!(
+                    f.snippet.contains("CONTROL"),
+                    "{}: {f:?}",
+                    class.class.name()
+                );
                 control_seen += 1;
             }
         }
     }
     assert!(control_seen >= 1, "the control value was not found");
+}
+
+/// A canary is reported everywhere, its own provider's host included, and
+/// names its group and id.
+#[test]
+fn a_canary_is_reported_even_to_its_own_provider() {
+    use traffic_guardian::core::canary::{self, CanaryKind};
+    let key = traffic_guardian::core::scan::random_key();
+    let mut r = [0u8; 256];
+    getrandom::fill(&mut r).unwrap();
+    let m = canary::mint(&key, "ops", CanaryKind::Anthropic, &r, [9; 6], "t".into()).unwrap();
+    let mut ks = KnownSecrets::new(&key);
+    canary::register_all(&mut ks, &[m.record.clone()]).unwrap();
+    let det = Arc::new(
+        Detector::builtin(DetectorOptions {
+            fingerprint_key: key,
+            known_secrets: Some(Arc::new(ks)),
+            ..DetectorOptions::default()
+        })
+        .unwrap(),
+    );
+    let v = &m.lines[0].1;
+    for dest in ["api.anthropic.com:443", "paste.example:443"] {
+        let body = format!("{{\"headers\":{{\"x-api-key\":\"{v}\"}}}}");
+        let f = det.scan_text(&out_ctx(dest), "body", body.as_bytes());
+        let c = f
+            .iter()
+            .find(|f| f.pattern == "canary_token")
+            .unwrap_or_else(|| panic!("{dest}: {f:?}"));
+        assert_eq!(c.severity, Severity::Critical);
+        assert!(c.snippet.contains("ops/can_090909090909"), "{}", c.snippet);
+        assert_clean(&f, v);
+    }
 }

@@ -10,6 +10,8 @@ pub const CA_DIR: &str = "ca";
 pub const IGNORE_FILE: &str = "ignore.json";
 /// The running guardian's owner-only status snapshot.
 pub const STATUS_FILE: &str = "status.json";
+/// Canary credentials by keyed hash only (`traffic-guardian canary`), 0600.
+pub const CANARY_FILE: &str = "canaries.json";
 pub use crate::core::keyfile::FINGERPRINT_KEY_FILE;
 
 /// Absolute paths of everything the guardian keeps in one home.
@@ -20,6 +22,7 @@ pub struct HomeLayout {
     pub ignore_file: PathBuf,
     pub status_file: PathBuf,
     pub fingerprint_key_file: PathBuf,
+    pub canary_file: PathBuf,
 }
 
 impl HomeLayout {
@@ -30,6 +33,7 @@ impl HomeLayout {
             ignore_file: home.join(IGNORE_FILE),
             status_file: home.join(STATUS_FILE),
             fingerprint_key_file: home.join(FINGERPRINT_KEY_FILE),
+            canary_file: home.join(CANARY_FILE),
         }
     }
 }
@@ -46,6 +50,7 @@ mod tests {
             &l.ignore_file,
             &l.status_file,
             &l.fingerprint_key_file,
+            &l.canary_file,
         ] {
             assert!(p.starts_with("/h") && p != Path::new("/h"), "{p:?}");
         }

@@ -2,6 +2,7 @@
 //!
 //! Bytes and context go in ([`scan::Detector`]), redacted findings come out
 //! ([`finding::Finding`]); [`store`] deduplicates, persists and queries them.
+pub mod canary;
 pub mod config;
 pub mod decode;
 pub mod dedup;
