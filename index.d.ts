@@ -431,7 +431,10 @@ export interface MintedCanary {
  */
 export declare function queryFindings(logDir: string, query?: FindingQuery | undefined | null): FindingPage
 
-/** The built-in rule registry, EXFIL rules first. */
+/**
+ * The built-in rule registry, EXFIL rules first, then the patterns raised
+ * by the other detectors (known secrets, canaries), kind `known` / `canary`.
+ */
 export declare function ruleCatalog(): Array<RuleInfo>
 
 /** A rule of the built-in registry. */
@@ -441,7 +444,10 @@ export interface RuleInfo {
   /** `EXFIL` (runs on outbound traffic) or `INJECTION` (inbound). */
   threat_type: string
   severity: string
-  /** `secret` (redacted, fingerprinted) or `indicator` (a path or command shape). */
+  /**
+   * `secret` (redacted, fingerprinted), `indicator` (a path or command shape),
+   * `known` (a host-registered value) or `canary` (a planted canary credential).
+   */
   kind: string
   /** Hosts where this credential is expected traffic, not exfiltration. */
   expected_hosts: Array<string>

@@ -253,6 +253,7 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
             .collect(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: true,
+        shape: cfg.exfil_shape,
         // Stall timeouts keep their defaults (ProxySettings is their one home).
         ..ProxySettings::default()
     }

@@ -116,6 +116,52 @@ impl SecretLabel {
     }
 }
 
+/// A finding pattern raised by a detector other than a regex rule: listed
+/// with the rules (`traffic-guardian rules`, pattern filters) so filters and
+/// suppressions accept it.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorPattern {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub severity: crate::core::finding::Severity,
+    /// Shown as the rule's kind.
+    pub kind: &'static str,
+}
+
+/// Every pattern raised outside the regex rules, defined once.
+pub const DETECTOR_PATTERNS: &[DetectorPattern] = &[
+    DetectorPattern {
+        id: KNOWN_SECRET_PATTERN,
+        description: "A value the host registered (known_secrets_file, createTrafficGuardian knownSecrets) leaving in any common encoding (raw, reversed, base64, hex, percent, JSON) to a host not expected for it; the snippet names it, never shows it",
+        severity: crate::core::finding::Severity::Critical,
+        kind: "known",
+    },
+    DetectorPattern {
+        id: CANARY_PATTERN,
+        description: "A canary credential (traffic-guardian canary new) seen in traffic to any host, its own provider's included; the snippet names the group and canary id",
+        severity: crate::core::finding::Severity::Critical,
+        kind: "canary",
+    },
+    DetectorPattern {
+        id: crate::core::shape::VOLUME_PATTERN,
+        description: "More request bytes to one destination, or from one group, within the sliding window than exfil_shape allows (dest_bytes, group_bytes); the snippet summarises sizes",
+        severity: crate::core::finding::Severity::High,
+        kind: "shape",
+    },
+    DetectorPattern {
+        id: crate::core::shape::DNS_LABEL_PATTERN,
+        description: "Many unique high-entropy subdomain labels of one registrable domain within the window (data encoded in host names); the labels are masked",
+        severity: crate::core::finding::Severity::High,
+        kind: "shape",
+    },
+    DetectorPattern {
+        id: crate::core::shape::FRAGMENTED_PATTERN,
+        description: "Many high-entropy fragments (URL path segments, query values) sent to one destination within the window: a secret cut into small pieces",
+        severity: crate::core::finding::Severity::High,
+        kind: "shape",
+    },
+];
+
 /// Finding pattern of an operator's known secret.
 pub const KNOWN_SECRET_PATTERN: &str = "known_secret";
 /// Finding pattern of a canary credential.

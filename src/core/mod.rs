@@ -15,4 +15,5 @@ pub mod known_secrets;
 pub mod redact;
 pub mod rules;
 pub mod scan;
+pub mod shape;
 pub mod store;

@@ -1,6 +1,7 @@
 use super::types::{Finding, RuleInfo};
 use crate::core::config::{parse_size, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
-use crate::core::finding::Direction;
+use crate::core::finding::{Direction, ThreatType};
+use crate::core::known_secrets::DETECTOR_PATTERNS;
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleKind;
 use crate::core::scan::{BodyInspector, Detector, DetectorOptions, MessageHead, ScanContext};
@@ -233,7 +234,8 @@ impl StreamScanner {
     }
 }
 
-/// The built-in rule registry, EXFIL rules first.
+/// The built-in rule registry, EXFIL rules first, then the patterns raised
+/// by the other detectors (known secrets, canaries), kind `known` / `canary`.
 #[napi]
 pub fn rule_catalog() -> Vec<RuleInfo> {
     builtin_specs()
@@ -249,5 +251,13 @@ pub fn rule_catalog() -> Vec<RuleInfo> {
             .to_owned(),
             expected_hosts: s.expected_hosts.iter().map(|h| (*h).to_owned()).collect(),
         })
+        .chain(DETECTOR_PATTERNS.iter().map(|d| RuleInfo {
+            id: d.id.to_owned(),
+            description: d.description.to_owned(),
+            threat_type: ThreatType::Exfil.as_str().to_owned(),
+            severity: d.severity.as_str().to_owned(),
+            kind: d.kind.to_owned(),
+            expected_hosts: Vec::new(),
+        }))
         .collect()
 }

@@ -171,7 +171,8 @@ pub struct RuleInfo {
     #[napi(js_name = "threat_type")]
     pub threat_type: String,
     pub severity: String,
-    /// `secret` (redacted, fingerprinted) or `indicator` (a path or command shape).
+    /// `secret` (redacted, fingerprinted), `indicator` (a path or command shape),
+    /// `known` (a host-registered value) or `canary` (a planted canary credential).
     pub kind: String,
     /// Hosts where this credential is expected traffic, not exfiltration.
     #[napi(js_name = "expected_hosts")]

@@ -373,6 +373,7 @@ impl ProxyEngine {
                 Arc::clone(&self.sink),
                 Arc::clone(&self.stats),
                 self.ensure_pool()?,
+                st.shape,
             )),
             _ => None,
         };

@@ -8,9 +8,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hudsucker::hyper::HeaderMap;
 
-use crate::core::finding::{Direction, Finding};
-use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
+use crate::core::finding::{
+    timestamp_now, Direction, Finding, Severity, ThreatType, PLATFORM, SCHEMA_VERSION,
+};
+use crate::core::scan::{new_finding_id, BodyInspector, Detector, MessageHead, ScanContext};
+use crate::core::shape::{ShapeAlert, ShapeThresholds, ShapeTracker, DNS_LABEL_PATTERN};
 use crate::core::store::FindingSink;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
 use super::sniff::{body_verdict, BodyVerdict};
@@ -23,6 +28,25 @@ pub struct Inspection {
     sink: Arc<dyn FindingSink>,
     stats: Arc<ProxyStats>,
     pool: ScanPool,
+    shape: Arc<ShapeWatch>,
+}
+
+/// The exfiltration-shape windows of one engine, with the clock they run on
+/// (the proxy is the edge that reads it; [`ShapeTracker`] is pure).
+struct ShapeWatch {
+    tracker: Mutex<ShapeTracker>,
+    origin: Instant,
+}
+
+impl ShapeWatch {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut ShapeTracker, u64) -> T) -> Option<T> {
+        let now = self.now_ms();
+        self.tracker.lock().ok().map(|mut t| f(&mut t, now))
+    }
 }
 
 /// Header pairs for a [`MessageHead`]. The scanner itself skips the
@@ -49,13 +73,61 @@ impl Inspection {
         sink: Arc<dyn FindingSink>,
         stats: Arc<ProxyStats>,
         pool: ScanPool,
+        shape: ShapeThresholds,
     ) -> Self {
         Inspection {
             detector,
             sink,
             stats,
             pool,
+            shape: Arc::new(ShapeWatch {
+                tracker: Mutex::new(ShapeTracker::new(shape)),
+                origin: Instant::now(),
+            }),
         }
+    }
+
+    /// Findings for shape alerts about traffic in `ctx`: evidence
+    /// summarised, the destination masked.
+    fn record_shape(&self, ctx: &ScanContext, alerts: Vec<ShapeAlert>) {
+        let Some(d) = &self.detector else {
+            return;
+        };
+        let findings: Vec<Finding> = alerts
+            .into_iter()
+            .map(|a| {
+                let dest = if a.pattern == DNS_LABEL_PATTERN {
+                    let port = ctx.dest.rsplit_once(':').map_or("", |(_, p)| p);
+                    format!("{}:{port}", a.subject)
+                } else {
+                    d.mask_dest(&ctx.dest)
+                };
+                Finding {
+                    schema_version: SCHEMA_VERSION.to_owned(),
+                    platform: PLATFORM.to_owned(),
+                    id: new_finding_id(),
+                    direction: Direction::Outbound,
+                    protocol: ctx.protocol.clone(),
+                    threat_type: ThreatType::Exfil,
+                    pattern: a.pattern.to_owned(),
+                    severity: Severity::High,
+                    source: ctx.source.clone(),
+                    dest,
+                    location: "shape".to_owned(),
+                    snippet: a.summary,
+                    fingerprint: crate::core::redact::fingerprint(
+                        &d.options().fingerprint_key,
+                        a.pattern,
+                        a.subject.as_bytes(),
+                    ),
+                    count: 1,
+                    decoded: None,
+                    timestamp: timestamp_now(),
+                    repeats_of: None,
+                }
+            })
+            .collect();
+        self.record(findings);
     }
 
     /// The per-message scan bound (`max_scan_bytes`), when inspecting.
@@ -91,6 +163,16 @@ impl Inspection {
         url: &str,
         headers: &HeaderMap,
     ) {
+        if ctx.direction == Direction::Outbound && self.detector.is_some() {
+            let host = ctx.dest_host();
+            let alerts = self
+                .shape
+                .with(|t, now| t.observe_request(now, &host, url))
+                .unwrap_or_default();
+            if !alerts.is_empty() {
+                self.record_shape(ctx, alerts);
+            }
+        }
         self.scan_head(ctx, Some(method), Some(url), None, headers);
     }
 
@@ -139,8 +221,13 @@ impl Inspection {
             inspection: self.clone(),
             ctx: ctx.clone(),
         };
+        let volume = (ctx.direction == Direction::Outbound).then(|| Trailers {
+            inspection: self.clone(),
+            ctx: ctx.clone(),
+        });
         let mut scan = self.stream_scan(ctx, "body", content_encoding, content_type, true)?;
         scan.trailers = Some(trailers);
+        scan.volume = volume;
         Some(scan)
     }
 
@@ -185,6 +272,7 @@ impl Inspection {
                 content_encoding: content_encoding.map(str::to_owned),
             }),
             trailers: None,
+            volume: None,
         })
     }
 
@@ -272,6 +360,8 @@ pub struct BodyScan {
     sniff: Option<Sniff>,
     /// Where a message body's trailers are scanned (as header fields).
     trailers: Option<Trailers>,
+    /// Where an outbound body's size is counted for volume anomalies.
+    volume: Option<Trailers>,
 }
 
 /// How a body's trailer fields (chunked trailers, HTTP/2 trailing HEADERS,
@@ -340,5 +430,29 @@ impl BodyScan {
     /// Ends the stream; later calls do nothing.
     pub fn finish(&mut self) {
         self.handle.end();
+        self.count_volume();
+    }
+
+    /// Counts an outbound body's forwarded size, once (at its end, or when
+    /// dropped: a sender may stop polling once `Content-Length` is reached).
+    fn count_volume(&mut self) {
+        if let Some(v) = self.volume.take() {
+            let host = v.ctx.dest_host();
+            let bytes = self.offset;
+            let alerts = v
+                .inspection
+                .shape
+                .with(|t, now| t.observe_bytes(now, &v.ctx.source, &host, bytes))
+                .unwrap_or_default();
+            if !alerts.is_empty() {
+                v.inspection.record_shape(&v.ctx, alerts);
+            }
+        }
+    }
+}
+
+impl Drop for BodyScan {
+    fn drop(&mut self) {
+        self.count_volume();
     }
 }

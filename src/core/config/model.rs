@@ -450,6 +450,8 @@ pub struct GuardianConfig {
     pub known_secrets_file: Option<PathBuf>,
     /// Known secret NAME → hosts where sending it is expected.
     pub known_secret_hosts: BTreeMap<String, Vec<HostPattern>>,
+    /// Thresholds of the volume and shape detectors (`exfil_*` keys).
+    pub exfil_shape: crate::core::shape::ShapeThresholds,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first

@@ -16,7 +16,7 @@ use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 23] = [
+pub const TOP_LEVEL_KEYS: [&str; 28] = [
     "mode",
     "listen",
     "home",
@@ -40,6 +40,11 @@ pub const TOP_LEVEL_KEYS: [&str; 23] = [
     "on_finding",
     "known_secrets_file",
     "known_secret_hosts",
+    "exfil_window_secs",
+    "exfil_dest_bytes",
+    "exfil_group_bytes",
+    "exfil_dest_fragments",
+    "exfil_dns_labels",
 ];
 /// Keys accepted inside `on_finding`.
 pub const HOOK_KEYS: [&str; 5] = [
@@ -669,6 +674,29 @@ impl Validator<'_> {
         }
         let known_hosts = self.known_secret_hosts();
         self.put("known_secret_hosts", &known_hosts);
+        let d = crate::core::shape::ShapeThresholds::default();
+        let mut shape = |key: &str, default: u64, min: u64, max: u64, sizes: bool| {
+            let v = self.bounded(key, default, min, max, sizes);
+            self.put(key, &v);
+            v
+        };
+        let exfil_window = shape("exfil_window_secs", d.window_secs, 10, 86_400, false);
+        let exfil_dest_bytes = shape("exfil_dest_bytes", d.dest_bytes, 1 << 20, 1 << 40, true);
+        let exfil_group_bytes = shape("exfil_group_bytes", d.group_bytes, 1 << 20, 1 << 40, true);
+        let exfil_fragments = shape(
+            "exfil_dest_fragments",
+            u64::from(d.dest_fragments),
+            5,
+            1_000_000,
+            false,
+        );
+        let exfil_labels = shape(
+            "exfil_dns_labels",
+            u64::from(d.dns_unique_labels),
+            5,
+            1_000_000,
+            false,
+        );
         let metrics = self.metrics(listen);
         if let Some((addr, remote)) = &metrics {
             self.eff.insert(
@@ -710,6 +738,13 @@ impl Validator<'_> {
             on_finding: hook?,
             known_secrets_file: known_file?,
             known_secret_hosts: known_hosts?,
+            exfil_shape: crate::core::shape::ShapeThresholds {
+                window_secs: exfil_window?,
+                dest_bytes: exfil_dest_bytes?,
+                group_bytes: exfil_group_bytes?,
+                dest_fragments: u32::try_from(exfil_fragments?).ok()?,
+                dns_unique_labels: u32::try_from(exfil_labels?).ok()?,
+            },
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
