@@ -105,6 +105,16 @@ describe('traffic-guardian canary', () => {
     const rep = run(['report']);
     expect(rep.code, rep.stderr).toBe(0);
     expect(rep.stdout).toContain('canary_token');
+    // The pattern filter and suppressions accept the new kind (rule ids are checked against the catalog).
+    const only = run(['findings', '--pattern', 'canary_token', '--json']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stdout).toContain('canary_token');
+    const html = run(['report', '--format', 'html']);
+    expect(html.code, html.stderr).toBe(0);
+    expect(html.stdout).toContain('canary_token');
+    const rules = run(['rules', '--json']);
+    const ids = (JSON.parse(rules.stdout) as { id: string }[]).map((r) => r.id);
+    for (const id of ['known_secret', 'canary_token', 'volume_anomaly', 'dns_label_exfil', 'fragmented_exfil']) expect(ids).toContain(id);
     const r = run(['canary', 'retire', id]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`retired ${id}`);

@@ -144,7 +144,7 @@ pub const DETECTOR_PATTERNS: &[DetectorPattern] = &[
     },
     DetectorPattern {
         id: crate::core::shape::VOLUME_PATTERN,
-        description: "More request bytes to one destination, or from one group, within the sliding window than exfil_shape allows (dest_bytes, group_bytes); the snippet summarises sizes",
+        description: "More request bytes to one destination, or from one group, within the sliding window (exfil_window_secs) than exfil_dest_bytes or exfil_group_bytes allow; the snippet summarises sizes",
         severity: crate::core::finding::Severity::High,
         kind: "shape",
     },
