@@ -116,7 +116,7 @@ fn random_value(i: usize) -> Vec<u8> {
     let len = 12 + (i * 7) % 53;
     let mut raw = vec![0u8; len];
     let _ = getrandom::fill(&mut raw);
-    let alpha: &[u8] = if i % 4 == 0 {
+    let alpha: &[u8] = if i.is_multiple_of(4) {
         b"0123456789abcdef"
     } else {
         ALPHA

@@ -463,8 +463,8 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
     let c = corpus::build(&corpus::Sources::machine(), 256 << 10);
     let key = traffic_guardian::core::scan::random_key();
     let mut ks = KnownSecrets::new(&key);
-    for i in 0..1000 {
-        let v = if i % 4 == 0 {
+    for i in 0..1000usize {
+        let v = if i.is_multiple_of(4) {
             hex::encode(value(6 + i % 26))
         } else {
             value(12 + (i * 7) % 53)
@@ -512,7 +512,7 @@ fn a_canary_is_reported_even_to_its_own_provider() {
     getrandom::fill(&mut r).unwrap();
     let m = canary::mint(&key, "ops", CanaryKind::Anthropic, &r, [9; 6], "t".into()).unwrap();
     let mut ks = KnownSecrets::new(&key);
-    canary::register_all(&mut ks, &[m.record.clone()]).unwrap();
+    canary::register_all(&mut ks, std::slice::from_ref(&m.record)).unwrap();
     let det = Arc::new(
         Detector::builtin(DetectorOptions {
             fingerprint_key: key,

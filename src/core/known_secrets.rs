@@ -521,6 +521,9 @@ impl KnownSecrets {
     }
 }
 
+/// `(NAME, value)` pairs, errors, warnings of a `NAME=value` file.
+pub type ParsedSecrets = (Vec<(String, Vec<u8>)>, Vec<LineIssue>, Vec<LineIssue>);
+
 /// One problem in a `NAME=value` file, by line number; never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineIssue {
@@ -533,7 +536,7 @@ pub struct LineIssue {
 /// around the value is removed. Returns the pairs plus problems: malformed
 /// lines and bad names are errors, values too short or too long to match are
 /// warnings (skipped). Messages name the line and NAME, never the value.
-pub fn parse_secrets_file(text: &str) -> (Vec<(String, Vec<u8>)>, Vec<LineIssue>, Vec<LineIssue>) {
+pub fn parse_secrets_file(text: &str) -> ParsedSecrets {
     let mut pairs = Vec::new();
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     for (i, raw) in text.lines().enumerate() {

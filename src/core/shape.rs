@@ -159,7 +159,7 @@ impl ShapeTracker {
                 d.seen.retain(|_, t| now_ms.saturating_sub(*t) <= w);
                 let unique = d.seen.len();
                 let over = unique >= self.t.dns_unique_labels as usize;
-                if over && !d.alerted_at.is_some_and(|t| now_ms.saturating_sub(t) <= w) {
+                if over && d.alerted_at.is_none_or(|t| now_ms.saturating_sub(t) > w) {
                     d.alerted_at = Some(now_ms);
                     out.push(ShapeAlert {
                         pattern: DNS_LABEL_PATTERN,
