@@ -90,6 +90,28 @@ export interface CaInfo {
   created: boolean
 }
 
+/** One canary as listed: identity only, never a value or hash. */
+export interface CanaryInfo {
+  /** `can_` + 12 hex digits. */
+  id: string
+  group: string
+  /** `aws`, `github`, `anthropic`, `openai`, `slack` or `generic`. */
+  kind: string
+  created_at: string
+}
+
+/** The canaries recorded in the home `home`. */
+export declare function canaryList(home: string): Array<CanaryInfo>
+
+/**
+ * Mints a canary of `kind` for `group` in the home `home` (created 0700 if
+ * needed) and records it by hash. The running guardian loads it at start.
+ */
+export declare function canaryNew(home: string, group: string, kind: string): MintedCanary
+
+/** Removes canary `id` from the home; returns it, or `null` if absent. */
+export declare function canaryRetire(home: string, id: string): CanaryInfo | null
+
 /**
  * Validates a configuration without starting anything. The same
  * validator runs when a `Guardian` is constructed.
@@ -104,6 +126,11 @@ export interface ConfigInput {
   config_path?: string
   /** Explicit options (config keys), highest precedence. */
   overrides?: any
+  /**
+   * Secret values the host knows, looked for in outbound traffic (only by
+   * `new Guardian`): kept as keyed hashes, never returned, logged or stored.
+   */
+  known_secrets?: Array<KnownSecretInput>
 }
 
 /** One configuration problem, addressed to the operator. */
@@ -359,6 +386,8 @@ export interface HomeLayout {
   /** Pid of the `traffic-guardian start` serving this home (signalled by `reload`). */
   pid_file: string
   fingerprint_key_file: string
+  /** Canary credentials by keyed hash (`traffic-guardian canary`), mode 0600. */
+  canary_file: string
 }
 
 /** A whole HTTP message for an offline scan. */
@@ -415,8 +444,25 @@ export declare function ignoreList(file: string): Array<IgnoreEntry>
 /** Removes the entry with this id; returns it, or null when there is none. */
 export declare function ignoreRemove(file: string, id: string): IgnoreEntry | null
 
+/** One secret value the host registers with the guardian. */
+export interface KnownSecretInput {
+  /** Shown in findings (`A-Z a-z 0-9 _ . -`, at most 64). */
+  name: string
+  /** The value (8 to 256 bytes). Never shown anywhere. */
+  value: string
+  /** Hosts (exact or `.suffix`) where sending it is expected traffic. */
+  expected_hosts?: Array<string>
+}
+
 /** Shortest runtime token the validator accepts; `setup` asks for the same. */
 export declare const MIN_TOKEN_LEN: number
+
+/** A minted canary: `lines` are `NAME=value` to plant, shown once. */
+export interface MintedCanary {
+  info: CanaryInfo
+  /** `[env name, value]` pairs. */
+  lines: Array<Array<string>>
+}
 
 /**
  * Reads findings from a log directory without a running guardian (the
@@ -449,7 +495,10 @@ export interface ReloadStatus {
   last?: ReloadResult
 }
 
-/** The built-in rule registry, EXFIL rules first. */
+/**
+ * The built-in rule registry, EXFIL rules first, then the patterns raised
+ * by the other detectors (known secrets, canaries), kind `known` / `canary`.
+ */
 export declare function ruleCatalog(): Array<RuleInfo>
 
 /** A rule of the built-in registry. */
@@ -461,7 +510,9 @@ export interface RuleInfo {
   severity: string
   /**
    * `secret` (redacted, fingerprinted), `indicator` (a path or command
-   * shape) or `derived` (from where a rule matched, e.g. `model_tool_call`).
+   * shape), `derived` (from where a rule matched, e.g. `model_tool_call`),
+   * `known` (a host-registered value), `canary` (a planted canary
+   * credential) or `shape` (volume and shape of outbound traffic).
    */
   kind: string
   /** Hosts where this credential is expected traffic, not exfiltration. */

@@ -773,12 +773,15 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, checkConfig, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, checkConfig, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
 export { caExport }
 export { caInfo }
+export { canaryList }
+export { canaryNew }
+export { canaryRetire }
 export { checkConfig }
 export { homeLayout }
 export { ignoreAdd }

@@ -9,10 +9,13 @@
 //! MB/s (10^6 bytes/s): wall clock, and per second of this thread's own CPU
 //! time (which other processes on a shared machine do not inflate).
 //! `--rules` also lists the rule ids that fired per class (ids only).
+//! `--known N` registers N random known-secret values (12 to 64 bytes, a
+//! quarter of them hex) with the detector, as `known_secrets_file` would.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use traffic_guardian::core::finding::Direction;
+use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
 
 #[path = "../benches/common/corpus.rs"]
@@ -45,10 +48,24 @@ fn run() -> Result<(), String> {
     let t = Instant::now();
     let corpus = corpus::build(&corpus::Sources::machine(), cap);
     let built = t.elapsed();
-    let det = Arc::new(
-        Detector::builtin(DetectorOptions::default())
-            .map_err(|e| format!("built-in rules: {e}"))?,
-    );
+    let known = arg(&args, "--known", 0.0)? as usize;
+    let mut opts = DetectorOptions::default();
+    if known > 0 {
+        let mut ks = KnownSecrets::new(&opts.fingerprint_key);
+        for i in 0..known {
+            let label = SecretLabel::Known {
+                name: format!("SECRET_{i}"),
+                expected_hosts: Vec::new(),
+            };
+            ks.register(label, &random_value(i))
+                .map_err(|e| format!("known secret: {e}"))?;
+        }
+        opts.known_secrets = Some(Arc::new(ks));
+    }
+    let det = Arc::new(Detector::builtin(opts).map_err(|e| format!("built-in rules: {e}"))?);
+    if known > 0 {
+        println!("known secrets: {known} values registered");
+    }
     println!(
         "corpus built in {:.2}s (cap {:.1} MiB per class); detector: built-in rules, scan_message, {} KiB pieces, one thread",
         built.as_secs_f64(),
@@ -91,6 +108,22 @@ fn run() -> Result<(), String> {
         fired.iter().for_each(|l| println!("{l}"));
     }
     Ok(())
+}
+
+/// The `i`th registered value: 12 to 64 bytes, every fourth one hex.
+fn random_value(i: usize) -> Vec<u8> {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/!@";
+    let len = 12 + (i * 7) % 53;
+    let mut raw = vec![0u8; len];
+    let _ = getrandom::fill(&mut raw);
+    let alpha: &[u8] = if i.is_multiple_of(4) {
+        b"0123456789abcdef"
+    } else {
+        ALPHA
+    };
+    raw.iter()
+        .map(|b| alpha[usize::from(*b) % alpha.len()])
+        .collect()
 }
 
 /// The head a proxy would pass with a body of this class.

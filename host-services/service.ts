@@ -14,6 +14,7 @@ import type {
   ConfigIssue,
   ConfigReport,
   Finding,
+  KnownSecretInput,
   FindingPage,
   FindingQuery,
   GuardianStatus,
@@ -75,6 +76,22 @@ export interface CreateTrafficGuardianOptions extends ConfigOptions {
   onFinding?: (finding: Finding) => void;
   /** How often `<home>/status.json` is refreshed while running (default 2000 ms). */
   statusIntervalMs?: number;
+  /**
+   * Secret values the host knows (NAME → value, or entries with expected
+   * hosts), reported as `known_secret` (critical) when they leave in any
+   * common encoding to any other host. Handed to the addon once, kept there
+   * only as keyed hashes; never written, logged or sent over IPC/MCP.
+   */
+  knownSecrets?: Readonly<Record<string, string>> | readonly KnownSecretInput[];
+}
+
+/** `knownSecrets` as the addon takes it. */
+function knownSecretList(
+  known: CreateTrafficGuardianOptions['knownSecrets'],
+): KnownSecretInput[] | undefined {
+  if (known === undefined) return undefined;
+  if (Array.isArray(known)) return known.map((k: KnownSecretInput) => ({ ...k }));
+  return Object.entries(known as Readonly<Record<string, string>>).map(([name, value]) => ({ name, value }));
 }
 
 export type StartResult =
@@ -261,6 +278,7 @@ export function writeJsonAtomic(path: string, value: unknown, mode: number): voi
 export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}): TrafficGuardianService {
   const logger = options.logger ?? (options.log ? fromMsgDataLogger(options.log) : silentLogger);
   const input: ConfigInput = buildConfigInput(options);
+  let pendingKnown = knownSecretList(options.knownSecrets);
   const configOptions: ConfigOptions = { env: options.env, config: options.config, configPath: options.configPath };
   const intervalMs = Math.max(100, options.statusIntervalMs ?? 2000);
 
@@ -294,7 +312,9 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       return undefined;
     }
     try {
-      guardian = new Guardian(input);
+      guardian = new Guardian({ ...input, known_secrets: pendingKnown });
+      // The addon keeps only keyed hashes: drop this process's reference.
+      pendingKnown = undefined;
       guardianError = undefined;
     } catch (err) {
       guardianError = { message: errorMessage(err), errors: [], mode: effectiveView(r).mode };

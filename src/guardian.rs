@@ -2,10 +2,12 @@
 //! and a proxy engine, with the lifecycle the host drives. No napi here: the
 //! binding in `napi/` wraps this, and Rust tests drive it directly.
 
+use crate::core::canary;
 use crate::core::config::{
     self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
 };
 use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
+use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
 use crate::core::scan::{Detector, DetectorOptions};
@@ -39,6 +41,95 @@ pub enum GuardianError {
     Rules(#[from] RuleError),
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    #[error("known secrets: {0}")]
+    KnownSecrets(String),
+}
+
+/// One secret value the host registers directly (`createTrafficGuardian({
+/// knownSecrets })`): kept only as keyed hashes once the guardian is built.
+#[derive(Clone)]
+pub struct KnownSecretValue {
+    pub name: String,
+    pub value: config::SecretString,
+    /// Hosts (exact or `.suffix`) where sending it is expected.
+    pub expected_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for KnownSecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownSecretValue")
+            .field("name", &self.name)
+            .field("value", &"****")
+            .finish()
+    }
+}
+
+/// The registry of known secrets for `config` plus `extra`, keyed by the
+/// fingerprint key: the config's `known_secrets_file` (re-checked 0600) and
+/// the host's own values. `None` when there are none, so scans pay nothing.
+pub fn build_known_secrets(
+    config: &GuardianConfig,
+    key: &[u8; 32],
+    extra: &[KnownSecretValue],
+    canaries: &[canary::CanaryRecord],
+) -> Result<Option<Arc<KnownSecrets>>, GuardianError> {
+    let mut ks = KnownSecrets::new(key);
+    canary::register_all(&mut ks, canaries)
+        .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+    if !canaries.is_empty() {
+        tracing::info!(canaries = canaries.len(), "canary credentials loaded");
+    }
+    let hosts_for = |name: &str| -> Vec<String> {
+        config
+            .known_secret_hosts
+            .get(name)
+            .map(|h| h.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    };
+    if let Some(path) = &config.known_secrets_file {
+        let text = config::read_private_text(path).map_err(|(msg, hint)| {
+            GuardianError::KnownSecrets(format!(
+                "known_secrets_file {} {msg}; {hint}",
+                path.display()
+            ))
+        })?;
+        let (pairs, errors, _warnings) = parse_secrets_file(&text);
+        drop(text);
+        if let Some(e) = errors.first() {
+            return Err(GuardianError::KnownSecrets(format!(
+                "known_secrets_file {} line {}: {}",
+                path.display(),
+                e.line,
+                e.message
+            )));
+        }
+        for (name, mut value) in pairs {
+            let label = SecretLabel::Known {
+                expected_hosts: hosts_for(&name),
+                name,
+            };
+            let r = ks.register(label, &value);
+            value.fill(0);
+            r.map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+        }
+    }
+    for v in extra {
+        let mut expected_hosts = hosts_for(&v.name);
+        expected_hosts.extend(
+            v.expected_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase()),
+        );
+        ks.register(
+            SecretLabel::Known {
+                name: v.name.clone(),
+                expected_hosts,
+            },
+            v.value.expose().as_bytes(),
+        )
+        .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+    }
+    Ok((!ks.is_empty()).then(|| Arc::new(ks)))
 }
 
 /// Formats issues one per line as `field: message (hint)`.
@@ -201,8 +292,13 @@ fn keep_restart_only(running: &GuardianConfig, new: GuardianConfig) -> GuardianC
     }
 }
 
-/// The detector of a config (rule options), with the home's fingerprint key.
-fn build_detector(config: &GuardianConfig) -> Result<Detector, GuardianError> {
+/// The detector of a config (rule options), with the home's fingerprint key
+/// and the known secrets and canaries registered at start (a reload keeps
+/// them: the host's own values are not kept anywhere to be read again).
+fn build_detector(
+    config: &GuardianConfig,
+    known_secrets: Option<Arc<KnownSecrets>>,
+) -> Result<Detector, GuardianError> {
     let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
     Ok(Detector::builtin(DetectorOptions {
         max_scan_bytes: config.max_scan_bytes,
@@ -215,6 +311,7 @@ fn build_detector(config: &GuardianConfig) -> Result<Detector, GuardianError> {
             .collect(),
         model_text: config.model_text,
         model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
+        known_secrets,
     })?)
 }
 
@@ -238,6 +335,8 @@ pub struct Guardian {
     store: Arc<FindingStore>,
     engine: ProxyEngine,
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Known secrets and canaries registered at start, kept across reloads.
+    known_secrets: Option<Arc<KnownSecrets>>,
 }
 
 impl std::fmt::Debug for Guardian {
@@ -291,6 +390,7 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
             .collect(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: cfg.inspect,
+        shape: cfg.exfil_shape,
         // Stall timeouts keep their defaults (ProxySettings is their one home).
         ..ProxySettings::default()
     }
@@ -300,8 +400,20 @@ impl Guardian {
     /// Prepares the home (0700), the fingerprint key, the rules and the
     /// store. Nothing listens until [`Guardian::start`].
     pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
+        Guardian::with_known_secrets(config, &[])
+    }
+
+    /// [`Guardian::new`], also looking for the host's own secret values.
+    pub fn with_known_secrets(
+        config: GuardianConfig,
+        known: &[KnownSecretValue],
+    ) -> Result<Guardian, GuardianError> {
         config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
-        let detector = Arc::new(build_detector(&config)?);
+        let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
+        let canaries = canary::load(&crate::core::home::HomeLayout::of(&config.home).canary_file)
+            .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
+        let known_secrets = build_known_secrets(&config, &key, known, &canaries)?;
+        let detector = Arc::new(build_detector(&config, known_secrets.clone())?);
         let store = Arc::new(FindingStore::open(StoreOptions {
             log_dir: config.log_dir.clone(),
             rotate_bytes: config.rotate_bytes,
@@ -318,14 +430,23 @@ impl Guardian {
             store,
             engine,
             flusher: Mutex::new(None),
+            known_secrets,
         })
     }
 
     /// Validates `input` (same checks as `checkConfig`) and builds a guardian.
     pub fn from_input(input: &config::ConfigInput) -> Result<Guardian, GuardianError> {
+        Guardian::from_input_with_secrets(input, &[])
+    }
+
+    /// [`Guardian::from_input`] plus the host's own known secret values.
+    pub fn from_input_with_secrets(
+        input: &config::ConfigInput,
+        known: &[KnownSecretValue],
+    ) -> Result<Guardian, GuardianError> {
         let report = check_config(input);
         match report.config {
-            Some(cfg) if report.ok => Guardian::new(cfg),
+            Some(cfg) if report.ok => Guardian::with_known_secrets(cfg, known),
             _ => Err(GuardianError::Config(format_issues(&report.errors))),
         }
     }
@@ -453,7 +574,7 @@ impl Guardian {
         };
         let restart_needed = restart_only_changes(&current, &new);
         let next = keep_restart_only(&current, new);
-        let detector = match build_detector(&next) {
+        let detector = match build_detector(&next, self.known_secrets.clone()) {
             Ok(d) => Arc::new(d),
             Err(e) => return rejected(Vec::new(), e.to_string()),
         };

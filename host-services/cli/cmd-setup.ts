@@ -293,6 +293,15 @@ export function runSetup(args: string[], io: Io): number {
       ],
     },
     {
+      title: 'Canaries and known secrets (optional)',
+      text: [
+        `Plant a canary credential in ${group !== undefined ? `the "${group}"` : 'each'} group: nothing legitimate ever sends it, so any sighting (to any host, its own provider's included) is a critical canary_token finding naming the group and canary id.`,
+        `  traffic-guardian canary new --group ${group ?? '<group>'} --kind aws >> groups/${group ?? '<group>'}/.env   # or github, anthropic, openai, slack, generic`,
+        'The value is printed once (NAME=value lines) and the home keeps only keyed hashes (canaries.json, 0600); put it where an agent could find it (the group\'s .env, a config file in its workspace), then restart the guardian. `canary list` and `canary retire ID` manage them.',
+        'Secrets with no format of their own (a database password, an internal token): list them as NAME=value lines in a 0600 file and set "known_secrets_file" in the config (or pass createTrafficGuardian({ knownSecrets })); "known_secret_hosts" names where each may go. Any other destination, in any common encoding, is a critical known_secret finding.',
+      ],
+    },
+    {
       title: 'Container clients',
       text: [
         'What inside the container uses this wiring:',

@@ -5,6 +5,7 @@
  * addon NanoClaw uses; this file only maps errors to messages and exit codes.
  */
 import { runCa, CA_HELP } from './cmd-ca.js';
+import { runCanary, CANARY_HELP } from './cmd-canary.js';
 import { runCheckConfig, CHECK_CONFIG_HELP } from './cmd-check-config.js';
 import { runNanoclaw, NANOCLAW_HELP } from './cmd-nanoclaw.js';
 import { runFindings, FINDINGS_HELP } from './cmd-findings.js';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   setup: { run: runSetup, help: SETUP_HELP, summary: 'step-by-step container wiring for your runtime (runs nothing)' },
   nanoclaw: { run: runNanoclaw, help: NANOCLAW_HELP, summary: 'apply the integration edits to a NanoClaw v1/v2 checkout (--dry-run: diff)' },
   ca: { run: runCa, help: CA_HELP, summary: 'create the HTTPS-inspection CA, show its fingerprint, export the public cert' },
+  canary: { run: runCanary, help: CANARY_HELP, summary: 'mint, list and retire canary credentials planted in a group (any sighting is critical)' },
   rules: { run: runRules, help: RULES_HELP, summary: 'the built-in detection rules (--markdown for the README table)' },
 };
 

@@ -13,6 +13,8 @@ pub const STATUS_FILE: &str = "status.json";
 /// Pid of the `traffic-guardian start` process serving this home (what
 /// `traffic-guardian reload` signals); removed when it stops.
 pub const PID_FILE: &str = "guardian.pid";
+/// Canary credentials by keyed hash only (`traffic-guardian canary`), 0600.
+pub const CANARY_FILE: &str = "canaries.json";
 pub use crate::core::keyfile::FINGERPRINT_KEY_FILE;
 
 /// Absolute paths of everything the guardian keeps in one home.
@@ -24,6 +26,7 @@ pub struct HomeLayout {
     pub status_file: PathBuf,
     pub pid_file: PathBuf,
     pub fingerprint_key_file: PathBuf,
+    pub canary_file: PathBuf,
 }
 
 impl HomeLayout {
@@ -35,6 +38,7 @@ impl HomeLayout {
             status_file: home.join(STATUS_FILE),
             pid_file: home.join(PID_FILE),
             fingerprint_key_file: home.join(FINGERPRINT_KEY_FILE),
+            canary_file: home.join(CANARY_FILE),
         }
     }
 }
@@ -52,6 +56,7 @@ mod tests {
             &l.status_file,
             &l.pid_file,
             &l.fingerprint_key_file,
+            &l.canary_file,
         ] {
             assert!(p.starts_with("/h") && p != Path::new("/h"), "{p:?}");
         }

@@ -2,6 +2,7 @@
 //!
 //! Bytes and context go in ([`scan::Detector`]), redacted findings come out
 //! ([`finding::Finding`]); [`store`] deduplicates, persists and queries them.
+pub mod canary;
 pub mod config;
 pub mod decode;
 pub mod dedup;
@@ -10,7 +11,9 @@ pub mod home;
 pub mod ignore;
 pub mod jsonpath;
 pub mod keyfile;
+pub mod known_secrets;
 pub mod redact;
 pub mod rules;
 pub mod scan;
+pub mod shape;
 pub mod store;

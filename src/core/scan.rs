@@ -12,6 +12,7 @@
 use crate::core::decode::{self, DecodeStop, StreamDecoder};
 use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
 use crate::core::jsonpath::JsonPath;
+use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
@@ -131,6 +132,8 @@ pub struct DetectorOptions {
     /// Hosts treated as model providers besides [`MODEL_PROVIDER_HOSTS`]
     /// (exact host or `.suffix`), e.g. a local gateway.
     pub model_hosts: Vec<String>,
+    /// Values the host knows and canaries, by keyed hash (see [`KnownSecrets`]).
+    pub known_secrets: Option<Arc<KnownSecrets>>,
 }
 
 impl std::fmt::Debug for DetectorOptions {
@@ -142,6 +145,7 @@ impl std::fmt::Debug for DetectorOptions {
             .field("expected_destinations", &self.expected_destinations)
             .field("model_text", &self.model_text)
             .field("model_hosts", &self.model_hosts)
+            .field("known_secrets", &self.known_secrets)
             .finish()
     }
 }
@@ -155,6 +159,7 @@ impl Default for DetectorOptions {
             expected_destinations: BTreeMap::new(),
             model_text: ModelText::default(),
             model_hosts: Vec::new(),
+            known_secrets: None,
         }
     }
 }
@@ -360,7 +365,18 @@ impl Detector {
     /// or that looks like a credential becomes `[MASKED]`. A secret sent as
     /// a DNS label must not come back through the finding's `dest`.
     pub fn mask_dest(&self, dest: &str) -> String {
-        redact::mask_labels(dest, |label| self.outbound.has_credential(label))
+        redact::mask_labels(dest, |label| self.is_credential_label(label))
+    }
+
+    /// A host label, path segment or log field that a credential rule
+    /// matches, or that is a known secret or canary in any form.
+    fn is_credential_label(&self, label: &[u8]) -> bool {
+        self.outbound.has_credential(label)
+            || self
+                .opts
+                .known_secrets
+                .as_ref()
+                .is_some_and(|k| k.is_known(label))
     }
 
     /// Whether `host` is a model API (built-in list or `model_hosts`).
@@ -470,8 +486,17 @@ impl Detector {
         let set = self.rules(ctx.direction);
         let mut spans = Vec::new();
         set.spans(text, &mut spans);
+        let mut known = Vec::new();
+        if let (Some(k), Direction::Outbound) = (&self.opts.known_secrets, ctx.direction) {
+            k.find(text, &mut known);
+        }
         if !spans.is_empty() {
-            self.match_rules(ctx, location, text, chain, window, set, &spans, seen, out);
+            self.match_rules(
+                ctx, location, text, chain, window, set, &spans, &known, seen, out,
+            );
+        }
+        if !known.is_empty() {
+            self.report_known(ctx, location, chain, window, &known, seen, out);
         }
         if depth >= MAX_VIEW_DEPTH {
             return;
@@ -553,6 +578,7 @@ impl Detector {
         window: Window,
         set: &RuleSet,
         spans: &[(usize, Range<usize>)],
+        known: &[KnownHit],
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
@@ -588,6 +614,10 @@ impl Detector {
                     label: rule.spec.id,
                 })
             })
+            .chain(known.iter().map(|k| Redaction {
+                range: k.range.clone(),
+                label: crate::core::known_secrets::KNOWN_SECRET_PATTERN,
+            }))
             .collect();
         let host = ctx.dest_host();
         let verdicts: Vec<Verdict> = hits
@@ -638,7 +668,7 @@ impl Detector {
                     .clone(),
                 location: shown_location
                     .get_or_insert_with(|| {
-                        redact::mask_labels(location, |l| self.outbound.has_credential(l))
+                        redact::mask_labels(location, |l| self.is_credential_label(l))
                     })
                     .clone(),
                 snippet,
@@ -655,6 +685,69 @@ impl Detector {
                 // The secret, not the match: an assignment rule's match
                 // starts in the key, and the path should name that key.
                 raw_start: chain.is_none().then_some(hit.secret.start),
+            });
+        }
+    }
+}
+
+impl Detector {
+    /// Findings for known secrets and canaries seen in one view: critical,
+    /// labelled with the value's name, never its bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn report_known(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        chain: Option<&str>,
+        window: Window,
+        known: &[KnownHit],
+        seen: &mut HashSet<(usize, String)>,
+        out: &mut Vec<Located>,
+    ) {
+        let Some(ks) = &self.opts.known_secrets else {
+            return;
+        };
+        let host = ctx.dest_host();
+        for hit in known {
+            if hit.range.end <= window.judged || hit.range.end > window.hold {
+                continue;
+            }
+            let Some(label) = ks.label(hit.entry) else {
+                continue;
+            };
+            if label.expected_at(&host) {
+                continue;
+            }
+            let pattern = label.pattern();
+            let shown = label.display();
+            let fingerprint =
+                redact::fingerprint(&self.opts.fingerprint_key, pattern, shown.as_bytes());
+            if !seen.insert((usize::MAX, fingerprint.clone())) {
+                continue;
+            }
+            out.push(Located {
+                finding: Finding {
+                    schema_version: SCHEMA_VERSION.to_owned(),
+                    platform: PLATFORM.to_owned(),
+                    id: new_finding_id(),
+                    direction: ctx.direction,
+                    protocol: ctx.protocol.clone(),
+                    threat_type: crate::core::finding::ThreatType::Exfil,
+                    pattern: pattern.to_owned(),
+                    severity: crate::core::finding::Severity::Critical,
+                    source: ctx.source.clone(),
+                    dest: self.mask_dest(&ctx.dest),
+                    location: redact::mask_labels(location, |l| self.is_credential_label(l)),
+                    snippet: format!("[REDACTED:{pattern}] {shown} ({})", hit.form.as_str()),
+                    fingerprint,
+                    count: 1,
+                    decoded: chain.map(str::to_owned),
+                    rule: None,
+                    context: Default::default(),
+                    timestamp: timestamp_now(),
+                    repeats_of: None,
+                },
+                raw_start: chain.is_none().then_some(hit.range.start),
             });
         }
     }

@@ -15,6 +15,41 @@ pub struct ConfigInput {
     pub config_path: Option<String>,
     /// Explicit options (config keys), highest precedence.
     pub overrides: Option<serde_json::Value>,
+    /// Secret values the host knows, looked for in outbound traffic (only by
+    /// `new Guardian`): kept as keyed hashes, never returned, logged or stored.
+    #[napi(js_name = "known_secrets")]
+    pub known_secrets: Option<Vec<KnownSecretInput>>,
+}
+
+/// One secret value the host registers with the guardian.
+#[napi(object)]
+#[derive(Clone)]
+pub struct KnownSecretInput {
+    /// Shown in findings (`A-Z a-z 0-9 _ . -`, at most 64).
+    pub name: String,
+    /// The value (8 to 256 bytes). Never shown anywhere.
+    pub value: String,
+    /// Hosts (exact or `.suffix`) where sending it is expected traffic.
+    #[napi(js_name = "expected_hosts")]
+    pub expected_hosts: Option<Vec<String>>,
+}
+
+/// Moves the known secret values out of `input` (they never reach the
+/// config validator or its `effective` view).
+pub(crate) fn take_known_secrets(
+    input: &mut ConfigInput,
+) -> Vec<crate::guardian::KnownSecretValue> {
+    input
+        .known_secrets
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| crate::guardian::KnownSecretValue {
+            name: k.name,
+            value: crate::core::config::SecretString::new(k.value),
+            expected_hosts: k.expected_hosts.unwrap_or_default(),
+        })
+        .collect()
 }
 
 impl From<ConfigInput> for CoreInput {

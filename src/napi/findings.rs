@@ -37,6 +37,9 @@ pub struct HomeLayout {
     pub pid_file: String,
     #[napi(js_name = "fingerprint_key_file")]
     pub fingerprint_key_file: String,
+    /// Canary credentials by keyed hash (`traffic-guardian canary`), mode 0600.
+    #[napi(js_name = "canary_file")]
+    pub canary_file: String,
 }
 
 /// The paths of everything in the guardian home `home`.
@@ -51,6 +54,7 @@ pub fn home_layout(home: String) -> HomeLayout {
         status_file: s(l.status_file),
         pid_file: s(l.pid_file),
         fingerprint_key_file: s(l.fingerprint_key_file),
+        canary_file: s(l.canary_file),
     }
 }
 

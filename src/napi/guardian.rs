@@ -21,6 +21,7 @@ fn js_error(e: GuardianError) -> Error {
         GuardianError::Key(_) => "KEY_FILE",
         GuardianError::Store(_) => "STORE",
         GuardianError::Rules(_) => "RULES",
+        GuardianError::KnownSecrets(_) => "KNOWN_SECRETS",
         GuardianError::Proxy(ProxyError::AlreadyRunning { .. }) => "ALREADY_RUNNING",
         GuardianError::Proxy(ProxyError::NotRunning { .. }) => "NOT_RUNNING",
         GuardianError::Proxy(ProxyError::Bind { .. }) => "BIND_FAILED",
@@ -388,8 +389,10 @@ impl Guardian {
     #[napi(constructor)]
     pub fn new(input: Option<ConfigInput>) -> Result<Self> {
         super::logging::init();
-        let input = input.unwrap_or_default().into();
-        let inner = CoreGuardian::from_input(&input).map_err(js_error)?;
+        let mut input = input.unwrap_or_default();
+        let known = super::config::take_known_secrets(&mut input);
+        let input = input.into();
+        let inner = CoreGuardian::from_input_with_secrets(&input, &known).map_err(js_error)?;
         Ok(Guardian {
             inner: Arc::new(inner),
         })

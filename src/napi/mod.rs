@@ -4,6 +4,7 @@
 //! the boundary. The generated `index.d.ts` is the contract with TypeScript.
 
 pub mod ca;
+pub mod canary;
 pub mod config;
 pub mod findings;
 pub mod guardian;

@@ -1,6 +1,7 @@
 use super::types::{Finding, RuleInfo};
 use crate::core::config::{parse_size, MAX_MAX_SCAN_BYTES, MIN_MAX_SCAN_BYTES};
-use crate::core::finding::Direction;
+use crate::core::finding::{Direction, ThreatType};
+use crate::core::known_secrets::DETECTOR_PATTERNS;
 use crate::core::rules::derived::DERIVED_KINDS;
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleKind;
@@ -240,7 +241,8 @@ impl StreamScanner {
     }
 }
 
-/// The built-in rule registry, EXFIL rules first.
+/// The built-in rule registry, EXFIL rules first, then the patterns raised
+/// by the other detectors (known secrets, canaries), kind `known` / `canary`.
 #[napi]
 pub fn rule_catalog() -> Vec<RuleInfo> {
     builtin_specs()
@@ -262,6 +264,14 @@ pub fn rule_catalog() -> Vec<RuleInfo> {
             threat_type: k.threat.as_str().to_owned(),
             severity: k.severity.as_str().to_owned(),
             kind: "derived".to_owned(),
+            expected_hosts: Vec::new(),
+        }))
+        .chain(DETECTOR_PATTERNS.iter().map(|d| RuleInfo {
+            id: d.id.to_owned(),
+            description: d.description.to_owned(),
+            threat_type: ThreatType::Exfil.as_str().to_owned(),
+            severity: d.severity.as_str().to_owned(),
+            kind: d.kind.to_owned(),
             expected_hosts: Vec::new(),
         }))
         .collect()

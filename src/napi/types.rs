@@ -203,7 +203,9 @@ pub struct RuleInfo {
     pub threat_type: String,
     pub severity: String,
     /// `secret` (redacted, fingerprinted), `indicator` (a path or command
-    /// shape) or `derived` (from where a rule matched, e.g. `model_tool_call`).
+    /// shape), `derived` (from where a rule matched, e.g. `model_tool_call`),
+    /// `known` (a host-registered value), `canary` (a planted canary
+    /// credential) or `shape` (volume and shape of outbound traffic).
     pub kind: String,
     /// Hosts where this credential is expected traffic, not exfiltration.
     #[napi(js_name = "expected_hosts")]

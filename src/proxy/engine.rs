@@ -401,6 +401,7 @@ impl ProxyEngine {
                 Arc::clone(&self.stats),
                 self.ensure_pool()?,
                 st.stream_budget.clone(),
+                st.shape,
             )),
             _ => None,
         };

@@ -10,10 +10,16 @@ use bytes::Bytes;
 use hudsucker::hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hudsucker::hyper::HeaderMap;
 
-use crate::core::finding::{Direction, Finding, FindingContext};
+use crate::core::finding::{
+    timestamp_now, Direction, Finding, FindingContext, Severity, ThreatType, PLATFORM,
+    SCHEMA_VERSION,
+};
 use crate::core::redact;
-use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
+use crate::core::scan::{new_finding_id, BodyInspector, Detector, MessageHead, ScanContext};
+use crate::core::shape::{ShapeAlert, ShapeThresholds, ShapeTracker, DNS_LABEL_PATTERN};
 use crate::core::store::FindingSink;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use super::budget::{StreamBudgetSettings, TokenBucket};
 use super::scan_pool::{ScanPool, StreamHandle, StreamWork, Unscanned};
@@ -196,6 +202,25 @@ pub struct Inspection {
     stats: Arc<ProxyStats>,
     pool: ScanPool,
     budget: StreamBudgetSettings,
+    shape: Arc<ShapeWatch>,
+}
+
+/// The exfiltration-shape windows of one engine, with the clock they run on
+/// (the proxy is the edge that reads it; [`ShapeTracker`] is pure).
+struct ShapeWatch {
+    tracker: Mutex<ShapeTracker>,
+    origin: Instant,
+}
+
+impl ShapeWatch {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut ShapeTracker, u64) -> T) -> Option<T> {
+        let now = self.now_ms();
+        self.tracker.lock().ok().map(|mut t| f(&mut t, now))
+    }
 }
 
 /// Header pairs for a [`MessageHead`]. The scanner itself skips the
@@ -223,6 +248,7 @@ impl Inspection {
         stats: Arc<ProxyStats>,
         pool: ScanPool,
         budget: StreamBudgetSettings,
+        shape: ShapeThresholds,
     ) -> Self {
         Inspection {
             detector,
@@ -230,6 +256,10 @@ impl Inspection {
             stats,
             pool,
             budget,
+            shape: Arc::new(ShapeWatch {
+                tracker: Mutex::new(ShapeTracker::new(shape)),
+                origin: Instant::now(),
+            }),
         }
     }
 
@@ -238,6 +268,51 @@ impl Inspection {
         self.detector
             .as_ref()
             .map(|c| Arc::clone(&c.read().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    /// Findings for shape alerts about traffic in `ctx`: evidence
+    /// summarised, the destination masked.
+    fn record_shape(&self, ctx: &ScanContext, alerts: Vec<ShapeAlert>, tag: Option<&MessageTag>) {
+        let Some(d) = self.detector() else {
+            return;
+        };
+        let findings: Vec<Finding> = alerts
+            .into_iter()
+            .map(|a| {
+                let dest = if a.pattern == DNS_LABEL_PATTERN {
+                    let port = ctx.dest.rsplit_once(':').map_or("", |(_, p)| p);
+                    format!("{}:{port}", a.subject)
+                } else {
+                    d.mask_dest(&ctx.dest)
+                };
+                Finding {
+                    schema_version: SCHEMA_VERSION.to_owned(),
+                    platform: PLATFORM.to_owned(),
+                    id: new_finding_id(),
+                    direction: Direction::Outbound,
+                    protocol: ctx.protocol.clone(),
+                    threat_type: ThreatType::Exfil,
+                    pattern: a.pattern.to_owned(),
+                    severity: Severity::High,
+                    source: ctx.source.clone(),
+                    dest,
+                    location: "shape".to_owned(),
+                    snippet: a.summary,
+                    fingerprint: crate::core::redact::fingerprint(
+                        &d.options().fingerprint_key,
+                        a.pattern,
+                        a.subject.as_bytes(),
+                    ),
+                    count: 1,
+                    decoded: None,
+                    rule: None,
+                    context: FindingContext::default(),
+                    timestamp: timestamp_now(),
+                    repeats_of: None,
+                }
+            })
+            .collect();
+        self.record(findings, &d, tag, None);
     }
 
     /// The per-message scan bound (`max_scan_bytes`), when inspecting.
@@ -287,6 +362,16 @@ impl Inspection {
         headers: &HeaderMap,
         tag: &MessageTag,
     ) {
+        if ctx.direction == Direction::Outbound && self.enabled() {
+            let host = ctx.dest_host();
+            let alerts = self
+                .shape
+                .with(|t, now| t.observe_request(now, &host, url))
+                .unwrap_or_default();
+            if !alerts.is_empty() {
+                self.record_shape(ctx, alerts, Some(tag));
+            }
+        }
         self.scan_head(ctx, Some(method), Some(url), None, headers, tag);
     }
 
@@ -345,6 +430,11 @@ impl Inspection {
             ctx: ctx.clone(),
             tag: tag.clone(),
         };
+        let volume = (ctx.direction == Direction::Outbound).then(|| Trailers {
+            inspection: self.clone(),
+            ctx: ctx.clone(),
+            tag: tag.clone(),
+        });
         let long_lived = content_type.is_some_and(event_stream_type);
         let mut scan = self.stream_scan(
             ctx,
@@ -356,6 +446,7 @@ impl Inspection {
             Some(tag),
         )?;
         scan.trailers = Some(trailers);
+        scan.volume = volume;
         Some(scan)
     }
 
@@ -459,6 +550,7 @@ impl Inspection {
                 content_encoding: content_encoding.map(str::to_owned),
             }),
             trailers: None,
+            volume: None,
         })
     }
 
@@ -601,6 +693,8 @@ pub struct BodyScan {
     sniff: Option<Sniff>,
     /// Where a message body's trailers are scanned (as header fields).
     trailers: Option<Trailers>,
+    /// Where an outbound body's size is counted for volume anomalies.
+    volume: Option<Trailers>,
 }
 
 /// How a body's trailer fields (chunked trailers, HTTP/2 trailing HEADERS,
@@ -691,5 +785,29 @@ impl BodyScan {
     /// Ends the stream; later calls do nothing.
     pub fn finish(&mut self) {
         self.handle.end();
+        self.count_volume();
+    }
+
+    /// Counts an outbound body's forwarded size, once (at its end, or when
+    /// dropped: a sender may stop polling once `Content-Length` is reached).
+    fn count_volume(&mut self) {
+        if let Some(v) = self.volume.take() {
+            let host = v.ctx.dest_host();
+            let bytes = self.offset;
+            let alerts = v
+                .inspection
+                .shape
+                .with(|t, now| t.observe_bytes(now, &v.ctx.source, &host, bytes))
+                .unwrap_or_default();
+            if !alerts.is_empty() {
+                v.inspection.record_shape(&v.ctx, alerts, Some(&v.tag));
+            }
+        }
+    }
+}
+
+impl Drop for BodyScan {
+    fn drop(&mut self) {
+        self.count_volume();
     }
 }

@@ -52,6 +52,9 @@ pub struct ProxySettings {
     /// Threads and queue bounds of the scan pool (inspection runs there,
     /// never on the threads that forward traffic).
     pub scan_pool: ScanPoolSettings,
+    /// Thresholds of the volume and shape detectors (sliding windows per
+    /// destination, group and domain).
+    pub shape: crate::core::shape::ShapeThresholds,
     /// A client connection that sends no byte at all for this long after it
     /// is accepted is closed (it holds a descriptor and proves nothing).
     pub first_byte_timeout: Duration,
@@ -109,6 +112,7 @@ impl Default for ProxySettings {
             request_body_idle_timeout: DEFAULT_REQUEST_BODY_IDLE_TIMEOUT,
             upstream_response_head_timeout: DEFAULT_UPSTREAM_RESPONSE_HEAD_TIMEOUT,
             scan_pool: ScanPoolSettings::default(),
+            shape: crate::core::shape::ShapeThresholds::default(),
             first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
             keep_alive_idle_timeout: DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,

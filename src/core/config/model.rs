@@ -453,6 +453,13 @@ pub struct GuardianConfig {
     /// Inspect traffic (default true). `false` is the bare proxy, a
     /// benchmarking aid that finds nothing.
     pub inspect: bool,
+    /// A file of `NAME=value` secrets (0600) whose values are looked for in
+    /// outbound traffic; read at start, kept only as keyed hashes.
+    pub known_secrets_file: Option<PathBuf>,
+    /// Known secret NAME → hosts where sending it is expected.
+    pub known_secret_hosts: BTreeMap<String, Vec<HostPattern>>,
+    /// Thresholds of the volume and shape detectors (`exfil_*` keys).
+    pub exfil_shape: crate::core::shape::ShapeThresholds,
 }
 
 /// The operator's local alert hook: `command` (argv, no shell; the first

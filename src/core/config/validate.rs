@@ -17,7 +17,7 @@ use super::{ConfigInput, ConfigIssue, ConfigReport};
 use crate::core::scan::ModelText;
 
 /// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 24] = [
+pub const TOP_LEVEL_KEYS: [&str; 31] = [
     "mode",
     "listen",
     "home",
@@ -42,6 +42,13 @@ pub const TOP_LEVEL_KEYS: [&str; 24] = [
     "model_text",
     "model_hosts",
     "inspect",
+    "known_secrets_file",
+    "known_secret_hosts",
+    "exfil_window_secs",
+    "exfil_dest_bytes",
+    "exfil_group_bytes",
+    "exfil_dest_fragments",
+    "exfil_dns_labels",
 ];
 /// Keys accepted inside `on_finding`.
 pub const HOOK_KEYS: [&str; 5] = [
@@ -672,6 +679,35 @@ impl Validator<'_> {
             self.merged.get("model_hosts").cloned().as_ref(),
         );
         self.put("model_hosts", &model_hosts);
+        let known_file = self.known_secrets_file();
+        if let Some(k) = &known_file {
+            self.put("known_secrets_file", &Some(k));
+        }
+        let known_hosts = self.known_secret_hosts();
+        self.put("known_secret_hosts", &known_hosts);
+        let d = crate::core::shape::ShapeThresholds::default();
+        let mut shape = |key: &str, default: u64, min: u64, max: u64, sizes: bool| {
+            let v = self.bounded(key, default, min, max, sizes);
+            self.put(key, &v);
+            v
+        };
+        let exfil_window = shape("exfil_window_secs", d.window_secs, 10, 86_400, false);
+        let exfil_dest_bytes = shape("exfil_dest_bytes", d.dest_bytes, 1 << 20, 1 << 40, true);
+        let exfil_group_bytes = shape("exfil_group_bytes", d.group_bytes, 1 << 20, 1 << 40, true);
+        let exfil_fragments = shape(
+            "exfil_dest_fragments",
+            u64::from(d.dest_fragments),
+            5,
+            1_000_000,
+            false,
+        );
+        let exfil_labels = shape(
+            "exfil_dns_labels",
+            u64::from(d.dns_unique_labels),
+            5,
+            1_000_000,
+            false,
+        );
         let metrics = self.metrics(listen);
         if let Some((addr, remote)) = &metrics {
             self.eff.insert(
@@ -717,6 +753,15 @@ impl Validator<'_> {
             metrics_allow_remote: metrics?.1,
             on_finding: hook?,
             inspect: inspect?,
+            known_secrets_file: known_file?,
+            known_secret_hosts: known_hosts?,
+            exfil_shape: crate::core::shape::ShapeThresholds {
+                window_secs: exfil_window?,
+                dest_bytes: exfil_dest_bytes?,
+                group_bytes: exfil_group_bytes?,
+                dest_fragments: u32::try_from(exfil_fragments?).ok()?,
+                dns_unique_labels: u32::try_from(exfil_labels?).ok()?,
+            },
         })
         .filter(|_| self.is.errors.is_empty())
         .or_else(|| {
@@ -1676,6 +1721,92 @@ impl Validator<'_> {
         ok.then_some(out)
     }
 
+    /// The operator's `NAME=value` file: owner-only (0600) and well-formed.
+    /// Read here only to check it; values are dropped at once and never
+    /// appear in a message.
+    fn known_secrets_file(&mut self) -> Option<Option<PathBuf>> {
+        const KEY: &str = "known_secrets_file";
+        let s = match self.merged.get(KEY) {
+            None | Some(Value::Null) => return Some(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => {
+                self.is.type_error(
+                    KEY,
+                    "a path string to a file of NAME=value lines (mode 0600)",
+                    v,
+                );
+                return None;
+            }
+        };
+        let path = self.path_field(KEY, &s)?;
+        let note = self.note(KEY);
+        let shown = path.display().to_string();
+        let text = match read_private_text(&path) {
+            Ok(t) => t,
+            Err((msg, hint)) => {
+                self.is
+                    .error(KEY, format!("{KEY} {shown}{note} {msg}"), hint);
+                return None;
+            }
+        };
+        let (pairs, errors, warnings) = crate::core::known_secrets::parse_secrets_file(&text);
+        drop(pairs);
+        drop(text);
+        for w in warnings {
+            self.is.warn(
+                KEY,
+                format!("{KEY} {shown} line {}: {}", w.line, w.message),
+                "remove that line, or register a longer value",
+            );
+        }
+        let ok = errors.is_empty();
+        for e in errors {
+            self.is.error(
+                KEY,
+                format!("{KEY} {shown} line {}: {}", e.line, e.message),
+                "write one NAME=value per line (blank lines and # comments are allowed)",
+            );
+        }
+        ok.then_some(Some(path))
+    }
+
+    fn known_secret_hosts(&mut self) -> Option<BTreeMap<String, Vec<HostPattern>>> {
+        const KEY: &str = "known_secret_hosts";
+        let m = match self.merged.get(KEY) {
+            None => return Some(BTreeMap::new()),
+            Some(Value::Object(m)) => m,
+            Some(v) => {
+                self.is.type_error(
+                    KEY,
+                    "an object mapping known secret names to lists of host names",
+                    v,
+                );
+                return None;
+            }
+        };
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (name, hosts) in m {
+            let field = format!("{KEY}.{name}");
+            if !crate::core::known_secrets::valid_name(name) {
+                self.is.error(
+                    &field,
+                    format!("{KEY} has an invalid name {}", q(name)),
+                    "use the NAME of a line of known_secrets_file (A-Z a-z 0-9 _ . -)",
+                );
+                ok = false;
+                continue;
+            }
+            match self.host_list(&field, Some(hosts)) {
+                Some(list) => {
+                    out.insert(name.clone(), list);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     fn expected(&mut self) -> Option<BTreeMap<String, Vec<HostPattern>>> {
         let m = match self.merged.get("expected_destinations") {
             None => return Some(BTreeMap::new()),
@@ -2179,6 +2310,50 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Reads a private text file (a file of secrets): it must be a regular
+/// file the current user owns, with no access for group or others (0600).
+/// Errors are `(message, hint)` and name the fix.
+pub(crate) fn read_private_text(path: &Path) -> Result<String, (String, String)> {
+    use std::io::Read;
+    let f = fs::File::open(path).map_err(|e| {
+        (
+            format!("cannot be read: {e}"),
+            "create it (mode 0600) or fix the path".to_owned(),
+        )
+    })?;
+    let meta = f.metadata().map_err(|e| {
+        (
+            format!("cannot be inspected: {e}"),
+            "check the path".to_owned(),
+        )
+    })?;
+    if !meta.is_file() {
+        return Err((
+            "is not a regular file".to_owned(),
+            "point it at a file of NAME=value lines".to_owned(),
+        ));
+    }
+    crate::core::keyfile::check_private_file(
+        path,
+        &meta,
+        "write the values to a new file only you can read",
+    )
+    .map_err(|e| {
+        (
+            format!("is refused: {}", e.problem),
+            format!("it holds secrets and must be mode 0600: {}", e.fix),
+        )
+    })?;
+    let mut text = String::new();
+    f.take(4 << 20).read_to_string(&mut text).map_err(|e| {
+        (
+            format!("cannot be read as UTF-8 text: {e}"),
+            "write one NAME=value per line".to_owned(),
+        )
+    })?;
+    Ok(text)
 }
 
 fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
