@@ -201,6 +201,11 @@ struct Hit {
     rule: usize,
     full: Range<usize>,
     secret: Range<usize>,
+    /// Reported by this scan (inside its window). Hits outside it were or
+    /// will be reported by another scan of the same bytes, but still take
+    /// part in redaction and in which overlapping match wins, so the verdict
+    /// does not depend on where the frame ended.
+    judged_here: bool,
 }
 
 impl Detector {
@@ -588,19 +593,19 @@ impl Detector {
                 continue;
             };
             find_in_span(rule, text, span.clone(), |full, secret| {
-                if full.end <= window.judged || full.end > window.hold {
-                    return; // judged by the previous scan, or by the next
-                }
+                // Judged by the previous scan, or by the next, when outside.
+                let judged_here = full.end > window.judged && full.end <= window.hold;
                 if !secret.is_empty() {
                     hits.push(Hit {
                         rule: *ri,
                         full,
                         secret,
+                        judged_here,
                     });
                 }
             });
         }
-        if hits.is_empty() {
+        if !hits.iter().any(|h| h.judged_here) {
             return;
         }
         // Every secret is redacted in every snippet, including secrets whose
@@ -632,7 +637,7 @@ impl Detector {
         let mut shown_dest: Option<String> = None;
         let mut shown_location: Option<String> = None;
         for (i, hit) in hits.iter().enumerate() {
-            if verdicts[i] != Verdict::Accepted || outranked[i] {
+            if !hit.judged_here || verdicts[i] != Verdict::Accepted || outranked[i] {
                 continue;
             }
             let Some(rule) = set.rules().get(hit.rule) else {

@@ -112,7 +112,7 @@ macro_rules! path_intent {
             r#"(?:(?:^|[\s;&|(`"'])(?:sudo\s{1,4})?(?:cat|tac|less|more|head|tail|nl|strings|xxd|od|hexdump|base64|base32|cp|mv|scp|rsync|sftp|tar\s{1,4}-?[A-Za-z]{1,6}|zip(?:\s{1,4}-[rq]{1,2})?|7z\s{1,4}a|gzip|bzip2|xz|curl|wget|nc|ncat|socat|source|gpg|openssl|grep|type|copy|xcopy|Get-Content|gc)(?:\s{1,4}|["']\s{0,2},\s{0,2}["'])"#,
             r#"(?:(?:-{1,2}[A-Za-z0-9][^\s"';&|<>]{0,30}|[^\s"';&|<>]{0,30}[/.~$@:=%][^\s"';&|<>]{0,30})(?:\s{1,4}|["']\s{0,2},\s{0,2}["'])){0,3}"#,
             // a JSON field, a query or form parameter, a request line, a URL
-            r#"|"[A-Za-z0-9_ .-]{1,40}"\s{0,3}:\s{0,3}|(?:^|[?&])[A-Za-z0-9_.\[\]-]{1,40}=|(?:GET|HEAD|POST|PUT|DELETE|PATCH)\s{1,4}|[a-z]{2,8}://[A-Za-z0-9.:@_-]{1,253})"#,
+            r#"|"[A-Za-z0-9_ .-]{1,40}"\s{0,3}:\s{0,3}|(?:(?m:^)|[?&])[A-Za-z0-9_.\[\]-]{1,40}=|(?:GET|HEAD|POST|PUT|DELETE|PATCH)\s{1,4}|[a-z]{2,8}://[A-Za-z0-9.:@_-]{1,253})"#,
             // an optional quote and directory part, then the path itself
             r#"["']?(?:[^\s"'<>|;&,()]{0,80}?(?:[/=@:\\]|%2[Ff]))?"#,
             $body
