@@ -758,8 +758,15 @@ fn may_decode_to_text(run: &[u8], url_safe: bool) -> bool {
     binary * 10 <= total
 }
 
+/// Between two decoded base64 runs in one view: a line break, and a NUL
+/// that the long gaps of multi-line rules (`[^\x00]{0,3000}?`) do not cross,
+/// so a match never joins two runs and what is found in one run does not
+/// depend on which other runs the same scan decoded.
+const SEGMENT_SEPARATOR: &[u8] = b"\n\x00\n";
+
 /// Finds base64 runs and decodes those that turn out to be text. The decoded
-/// runs are joined with newlines into one view. Returns `None` if none decoded.
+/// runs are joined by [`SEGMENT_SEPARATOR`] into one view. Returns `None` if
+/// none decoded.
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
     base64_segments_closed(text, text.len() + 1, None)
 }
@@ -814,7 +821,7 @@ fn base64_segments_closed(
         // again, so no run costs an allocation of its own.
         let before = out.len();
         if before > 0 {
-            out.push(b'\n');
+            out.extend_from_slice(SEGMENT_SEPARATOR);
         }
         let at = out.len();
         let decoded = if url_safe {
@@ -1043,7 +1050,7 @@ mod tests {
                 if let Ok(d) = d.map(|d| d.to_vec()) {
                     if mostly_text(&d) {
                         if !out.is_empty() {
-                            out.push(b'\n');
+                            out.extend_from_slice(SEGMENT_SEPARATOR);
                         }
                         out.extend_from_slice(&d);
                     }
