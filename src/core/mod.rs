@@ -10,6 +10,7 @@ pub mod home;
 pub mod ignore;
 pub mod jsonpath;
 pub mod keyfile;
+pub mod normalize;
 pub mod redact;
 pub mod rules;
 pub mod scan;
