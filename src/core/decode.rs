@@ -516,6 +516,10 @@ fn is_base64(b: u8) -> bool {
         | (b == b'_')
 }
 
+fn is_text_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'
+}
+
 fn mostly_text(bytes: &[u8]) -> bool {
     if bytes.len() < 12 {
         return false;
@@ -903,6 +907,14 @@ pub fn encoded_segments(text: &[u8], gzip_cap: usize) -> Segments {
             && hex.len().is_multiple_of(2)
             && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
         {
+            // Hashes and ids decode to binary: judge the first 16 bytes
+            // before decoding the rest.
+            let mut head = Vec::with_capacity(16);
+            if !hex_decode_into(&hex[..2 * HEX_MIN_PAIRS], &mut head)
+                || head.iter().filter(|&&b| !is_text_byte(b)).count() * 10 > hex.len() / 2
+            {
+                continue;
+            }
             let mut decoded = Vec::with_capacity(hex.len() / 2);
             if hex_decode_into(hex, &mut decoded) && mostly_text(&decoded) {
                 push_segment(&mut seg.hex, &decoded);

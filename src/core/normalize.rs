@@ -192,6 +192,36 @@ fn assignments(text: &[u8]) -> Vec<(&[u8], Vec<u8>)> {
     out
 }
 
+/// Whether [`shell_normalize`] changes `text`: some trigger other than a
+/// variable pair, or a pair whose first name was assigned a literal.
+fn would_change(text: &[u8], vars: &[(&[u8], Vec<u8>)]) -> bool {
+    let continuation = memchr::memmem::find_iter(text, b"\\\n").any(|i| {
+        i > 0
+            && text.get(i - 1).is_some_and(|&b| is_word(b))
+            && text.get(i + 2).is_some_and(|&b| is_word(b))
+    });
+    continuation
+        || shell_triggers(text).any(|r| {
+            let t = &text[r.start..];
+            let pair = t.first() == Some(&b'}') || (t.len() > 2 && t[2] == b'$' && t[1] != b'{');
+            if !pair {
+                return true;
+            }
+            // `}${b}` or `$a$`: a named reference around it was assigned.
+            let at = if t[0] == b'}' { r.start + 1 } else { r.start };
+            let name_of = |i: usize| var_ref(&text[i..]).map(|(n, _)| &text[i..][n]);
+            let before = text[..at]
+                .iter()
+                .rposition(|&b| b == b'$')
+                .and_then(name_of);
+            let after = name_of(if t[0] == b'}' { r.start + 1 } else { r.start });
+            [before, after]
+                .into_iter()
+                .flatten()
+                .any(|n| vars.iter().any(|(v, _)| *v == n))
+        })
+}
+
 /// The shell view of `text` (see the module doc), or `None` when it changes
 /// nothing.
 pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
@@ -204,6 +234,11 @@ pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
     } else {
         Vec::new()
     };
+    // Most regions (`$a$b` in a script, `'it''s'` in SQL) change nothing:
+    // tell before copying the region.
+    if !would_change(text, &vars) {
+        return None;
+    }
     let mut out = Vec::with_capacity(text.len());
     let mut changed = false;
     let mut i = 0;
