@@ -321,10 +321,13 @@ pub fn percent_decode(text: &[u8]) -> Option<Vec<u8>> {
 
 /// Undoes JSON string escapes (`\/`, `\"`, `\\`, `\n`, `\uXXXX` incl.
 /// surrogate pairs). Returns `None` when the text has no `\u` or `\/`
-/// escapes (plain `\n` alone hides nothing).
+/// escapes and no `\"` opening a shell expansion (plain `\n` or `\"`
+/// alone hides nothing).
 pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
     let has_trigger = memchr::memmem::find(text, b"\\u").is_some()
-        || memchr::memmem::find(text, b"\\/").is_some();
+        || memchr::memmem::find(text, b"\\/").is_some()
+        || memchr::memmem::find(text, b"\\\"$").is_some()
+        || memchr::memmem::find(text, b"\\\"`").is_some();
     if !has_trigger {
         return None;
     }
@@ -452,16 +455,6 @@ pub fn percent_escapes(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     })
 }
 
-/// The escapes that make `json_unescape` worth running (`\u`, `\/`): the
-/// view decodes every escape near them, but plain `\n` alone hides nothing.
-pub fn json_trigger_escapes(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    memchr::memchr_iter(b'\\', text).filter_map(move |i| match text.get(i + 1) {
-        Some(b'u') => Some(i..(i + 6).min(text.len())),
-        Some(b'/') => Some(i..i + 2),
-        _ => None,
-    })
-}
-
 /// Where `html_unescape` changes `text`: each entity it decodes.
 pub fn html_entities(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     memchr::memchr_iter(b'&', text).filter_map(move |amp| {
@@ -470,8 +463,12 @@ pub fn html_entities(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     })
 }
 
-/// Shortest base64 run worth decoding (18 bytes of payload).
+/// Shortest base64 run decoded on the 90 % text rule (18 bytes of payload).
 pub const BASE64_MIN_RUN: usize = 24;
+/// Shortest base64 run found at all (12 bytes of payload): runs shorter than
+/// [`BASE64_MIN_RUN`] are decoded only when padded (`=` follows), and kept
+/// only when every decoded byte is text.
+pub const BASE64_SHORT_RUN: usize = 16;
 /// Longest base64 run decoded; longer runs are images or archives.
 pub const BASE64_MAX_RUN: usize = 64 * 1024;
 
@@ -519,6 +516,10 @@ fn is_base64(b: u8) -> bool {
         | (b == b'_')
 }
 
+fn is_text_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'
+}
+
 fn mostly_text(bytes: &[u8]) -> bool {
     if bytes.len() < 12 {
         return false;
@@ -531,19 +532,19 @@ fn mostly_text(bytes: &[u8]) -> bool {
 }
 
 /// The base64 runs in `text` worth decoding: `[start, end)` of every run of
-/// base64-class bytes with length in [`BASE64_MIN_RUN`, `BASE64_MAX_RUN`]
+/// base64-class bytes with length in [`BASE64_SHORT_RUN`, `BASE64_MAX_RUN`]
 /// that does not mix the standard and URL-safe alphabets, with whether it is
 /// URL-safe. Every run is returned: their total length is at most the
 /// text's, so decoding them all stays linear.
 ///
 /// Bytes are classified 64 at a time into a bit mask (SIMD compares), and
-/// shifted ANDs of two consecutive masks tell whether 24 base64 bytes stand
+/// shifted ANDs of two consecutive masks tell whether 16 base64 bytes stand
 /// in a row anywhere in them; a run's ends are read off the masks too. The
 /// same runs as a byte-by-byte walk (tested), while prose, code and short
 /// ids cost a few instructions per 16 bytes.
 fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     const CHUNK: usize = 64;
-    const _: () = assert!(BASE64_MIN_RUN == 24);
+    const _: () = assert!(BASE64_MIN_RUN == 24 && BASE64_SHORT_RUN == 16);
     let mut runs = Vec::new();
     let mut chunk = 0usize;
     // The mask of the 64 bytes before `chunk` (0 where already consumed).
@@ -551,21 +552,45 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     while chunk < text.len() {
         let current = base64_mask(text.get(chunk..).unwrap_or_default());
         let both = (u128::from(current) << CHUNK) | u128::from(previous);
-        // Bit i stays set when bits i..i+24 of `both` are all set.
+        // Bit i stays set when bits i..i+16 (i..i+24) of `both` are all set.
         let r2 = both & (both >> 1);
         let r4 = r2 & (r2 >> 2);
         let r8 = r4 & (r4 >> 4);
         let r16 = r8 & (r8 >> 8);
         let r24 = r16 & (r16 >> 8);
+        // The lowest window of 24 starts the next long run (bit 128: none).
+        let first = if r24 == 0 {
+            2 * CHUNK
+        } else {
+            r24.trailing_zeros() as usize
+        };
+        // Short runs count only when padded: a `=` in this chunk right
+        // after 16 to 23 base64 bytes, before the next long run. All bit
+        // operations: bit j of `ends` is such a `=`.
+        if r16 != 0 {
+            let eq = u128::from(eq_mask(text.get(chunk..).unwrap_or_default(), b'=')) << CHUNK;
+            let mut ends = eq & (r16 << 16) & !(r24 << 24);
+            if first < 2 * CHUNK {
+                ends &= (1u128 << first) - 1;
+            }
+            while ends != 0 {
+                let j = ends.trailing_zeros() as usize;
+                ends &= ends - 1;
+                // Base64 bytes right below bit j: 16 to 23 of them.
+                let len = (!(both << (2 * CHUNK - j))).leading_zeros() as usize;
+                if let Some(end) = (chunk + j).checked_sub(CHUNK) {
+                    push_run(text, end - len.min(end), end, &mut runs);
+                }
+            }
+        }
         if r24 == 0 {
             previous = current;
             chunk += CHUNK;
             continue;
         }
-        // Bit i of `both` is byte chunk - 64 + i. The lowest window of 24
-        // starts the run: a run reaching further back would have been found
-        // with the previous chunk, and `previous` is 0 before a resume.
-        let first = r24.trailing_zeros() as usize;
+        // Bit i of `both` is byte chunk - 64 + i. A run reaching further
+        // back would have been found with the previous chunk, and
+        // `previous` is 0 before a resume.
         let Some(start) = (chunk + first).checked_sub(CHUNK) else {
             break; // unreachable: bits below 64 are 0 at the start
         };
@@ -589,21 +614,54 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
         // The byte at `end` is not base64: continue right after the run.
         chunk = end;
         previous = 0;
-        if !(BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
-            continue;
-        }
-        let Some(run) = text.get(start..end) else {
-            continue;
-        };
-        let seen = run
-            .iter()
-            .fold(0, |acc, &b| acc | B64_CLASS[usize::from(b)]);
-        let mixed = seen & (B64_STD_ONLY | B64_URL_ONLY) == B64_STD_ONLY | B64_URL_ONLY;
-        if !mixed {
-            runs.push((start, end, seen & B64_URL_ONLY != 0));
+        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
+            push_run(text, start, end, &mut runs);
         }
     }
     runs
+}
+
+/// Pushes `[start, end)` with its alphabet unless it mixes both.
+fn push_run(text: &[u8], start: usize, end: usize, runs: &mut Vec<(usize, usize, bool)>) {
+    let Some(run) = text.get(start..end) else {
+        return;
+    };
+    let seen = run
+        .iter()
+        .fold(0, |acc, &b| acc | B64_CLASS[usize::from(b)]);
+    let mixed = seen & (B64_STD_ONLY | B64_URL_ONLY) == B64_STD_ONLY | B64_URL_ONLY;
+    if !mixed {
+        runs.push((start, end, seen & B64_URL_ONLY != 0));
+    }
+}
+
+/// Bit i set when `bytes[i]` (i < 64) is `needle`.
+fn eq_mask(bytes: &[u8], needle: u8) -> u64 {
+    let mut padded = [0u8; 64];
+    let block: &[u8; 64] = match bytes.first_chunk::<64>() {
+        Some(block) => block,
+        None => {
+            padded[..bytes.len()].copy_from_slice(bytes);
+            &padded
+        }
+    };
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        let mut mask = 0u64;
+        for (k, sixteen) in block.chunks_exact(16).enumerate() {
+            if let Ok(sixteen) = <&[u8; 16]>::try_from(sixteen) {
+                mask |= u64::from(simd::eq_mask16(sixteen, needle)) << (16 * k);
+            }
+        }
+        mask
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        block
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &b)| m | (u64::from(b == needle) << i))
+    }
 }
 
 /// Bit i set when `bytes[i]` (i < 64) is a base64-class byte.
@@ -676,6 +734,17 @@ mod simd {
     pub(super) fn base64_mask64(bytes: &[u8; 64]) -> u64 {
         // SAFETY: the caller checked AVX2 at run time.
         unsafe { base64_mask64_avx2(bytes) }
+    }
+
+    /// Bit i set when byte i of the 16 equals `needle` (SSE2, part of every
+    /// x86_64 CPU).
+    pub(super) fn eq_mask16(bytes: &[u8; 16], needle: u8) -> u16 {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads
+        // exactly the 16 bytes of `bytes`.
+        unsafe {
+            let x: __m128i = _mm_loadu_si128(bytes.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(needle as i8))) as u16
+        }
     }
 
     #[target_feature(enable = "avx2")]
@@ -768,7 +837,69 @@ const SEGMENT_SEPARATOR: &[u8] = b"\n\x00\n";
 /// runs are joined by [`SEGMENT_SEPARATOR`] into one view. Returns `None` if
 /// none decoded.
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
-    base64_segments_closed(text, text.len() + 1, None)
+    encoded_segments(text, 0).base64
+}
+
+/// The views [`encoded_segments`] decodes from the base64-class runs of a
+/// text, each the decoded runs joined by [`SEGMENT_SEPARATOR`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Segments {
+    /// Base64 runs that decode to text (short runs only when padded or
+    /// whole quanta, and only when every byte is printable).
+    pub base64: Option<Vec<u8>>,
+    /// Runs of at least [`HEX_MIN_PAIRS`] hex digit pairs (optionally
+    /// `0x`-prefixed, as one number) that decode to text.
+    pub hex: Option<Vec<u8>>,
+    /// Base64 runs holding a gzip member (`H4sI…`), inflated to text.
+    pub gzip: Option<Vec<u8>>,
+}
+
+/// Fewest hex digit pairs a hex run (or a run of `\xNN` escapes)
+/// must hold to be decoded: 16 bytes of payload.
+pub const HEX_MIN_PAIRS: usize = 16;
+
+/// Appends `decoded` to a view, after a [`SEGMENT_SEPARATOR`].
+fn push_segment(view: &mut Option<Vec<u8>>, decoded: &[u8]) {
+    let out = view.get_or_insert_with(Vec::new);
+    if !out.is_empty() {
+        out.extend_from_slice(SEGMENT_SEPARATOR);
+    }
+    out.extend_from_slice(decoded);
+}
+
+/// Decodes a run of hex digits (even length) straight into `out`; `false`
+/// (with `out` unchanged) when a byte is not a hex digit.
+fn hex_decode_into(run: &[u8], out: &mut Vec<u8>) -> bool {
+    if !run.len().is_multiple_of(2) {
+        return false;
+    }
+    let before = out.len();
+    for pair in run.chunks_exact(2) {
+        match (hex_val(pair[0]), hex_val(pair[1])) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => {
+                out.truncate(before);
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Every decoded byte printable (or a line break / tab): the bar for short
+/// base64 runs, where 12 to 17 bytes make the 90 % rule too loose.
+fn all_text(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
+}
+
+/// The base64, hex and base64-gzip views of `text`, from one pass over its
+/// base64-class runs (hex digits are base64-class, so a hex run is such a
+/// run). A gzip member is inflated to at most `gzip_cap` bytes (0: gzip
+/// runs are not inflated).
+pub fn encoded_segments(text: &[u8], gzip_cap: usize) -> Segments {
+    encoded_segments_closed(text, gzip_cap, text.len() + 1, None)
 }
 
 /// Where a run of base64-class bytes ending at the end of `text` starts,
@@ -784,23 +915,25 @@ pub fn open_base64_run(text: &[u8]) -> Option<usize> {
     (tail > 0 && tail <= BASE64_MAX_RUN).then_some(text.len() - tail)
 }
 
-/// [`base64_segments`] of a frame that is not the last, whose carry-over
+/// [`encoded_segments`] of a frame that is not the last, whose carry-over
 /// would start at `carry`: a run still open at the end is left for the next
 /// scan, and `carry` is lowered to the start of that run and of any run it
 /// would cut, so the next scan decodes them whole.
-pub fn base64_segments_carrying(text: &[u8], carry: &mut usize) -> Option<Vec<u8>> {
+pub fn encoded_segments_carrying(text: &[u8], gzip_cap: usize, carry: &mut usize) -> Segments {
     let open = open_base64_run(text);
     if let Some(o) = open {
         *carry = (*carry).min(o);
     }
-    base64_segments_closed(text, open.unwrap_or(text.len() + 1), Some(carry))
+    encoded_segments_closed(text, gzip_cap, open.unwrap_or(text.len() + 1), Some(carry))
 }
 
-fn base64_segments_closed(
+fn encoded_segments_closed(
     text: &[u8],
+    gzip_cap: usize,
     open: usize,
     mut carry: Option<&mut usize>,
-) -> Option<Vec<u8>> {
+) -> Segments {
+    let mut seg = Segments::default();
     let mut out: Vec<u8> = Vec::new();
     for (start, end, url_safe) in base64_runs(text) {
         if end >= open {
@@ -814,6 +947,40 @@ fn base64_segments_closed(
         let Some(run) = text.get(start..end) else {
             continue;
         };
+        // Hex: whole run of hex digit pairs, `0x` allowed in front.
+        let hex = run
+            .strip_prefix(b"0x")
+            .or_else(|| run.strip_prefix(b"0X"))
+            .unwrap_or(run);
+        if hex.len() >= 2 * HEX_MIN_PAIRS
+            && hex.len().is_multiple_of(2)
+            && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
+        {
+            // Hashes and ids decode to binary: judge the first 16 bytes
+            // before decoding the rest.
+            let mut head = Vec::with_capacity(16);
+            if !hex_decode_into(&hex[..2 * HEX_MIN_PAIRS], &mut head)
+                || head.iter().filter(|&&b| !is_text_byte(b)).count() * 10 > hex.len() / 2
+            {
+                continue;
+            }
+            let mut decoded = Vec::with_capacity(hex.len() / 2);
+            if hex_decode_into(hex, &mut decoded) && mostly_text(&decoded) {
+                push_segment(&mut seg.hex, &decoded);
+            }
+            continue;
+        }
+        if gzip_cap > 0 && run.starts_with(b"H4sI") {
+            let engine = if url_safe { &B64_URL } else { &B64_STD };
+            if let Ok(packed) = engine.decode(run) {
+                let (inflated, _) = decode_body(&[ContentCoding::Gzip], &packed, gzip_cap);
+                if mostly_text(&inflated) {
+                    push_segment(&mut seg.gzip, &inflated);
+                }
+            }
+            continue;
+        }
+        let short = run.len() < BASE64_MIN_RUN;
         if !may_decode_to_text(run, url_safe) {
             continue;
         }
@@ -829,11 +996,160 @@ fn base64_segments_closed(
         } else {
             B64_STD.decode_vec(run, &mut out)
         };
-        if decoded.is_err() || !out.get(at..).is_some_and(mostly_text) {
+        let text_ok = out
+            .get(at..)
+            .is_some_and(|d| mostly_text(d) && (!short || all_text(d)));
+        if decoded.is_err() || !text_ok {
             out.truncate(before);
         }
     }
-    (!out.is_empty()).then_some(out)
+    seg.base64 = (!out.is_empty()).then_some(out);
+    seg
+}
+
+/// The end of a run of at least [`HEX_MIN_PAIRS`] `\\xNN` escapes (as in
+/// shell `printf` and C strings) starting at `start`, if there is one.
+pub fn hex_escape_run_at(text: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    let mut pairs = 0usize;
+    while text.get(at) == Some(&b'\\')
+        && text.get(at + 1) == Some(&b'x')
+        && text.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
+        && text.get(at + 3).is_some_and(u8::is_ascii_hexdigit)
+    {
+        pairs += 1;
+        at += 4;
+    }
+    (pairs >= HEX_MIN_PAIRS).then_some(at)
+}
+
+/// Every run of [`hex_escape_run_at`] in `text`, in order.
+pub fn hex_escape_runs(text: &[u8]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut resume = 0usize;
+    for start in memchr::memmem::find_iter(text, b"\\x") {
+        if start < resume {
+            continue;
+        }
+        if let Some(end) = hex_escape_run_at(text, start) {
+            resume = end;
+            runs.push(start..end);
+        }
+    }
+    runs
+}
+
+/// What one pass over the backslashes of a text finds for three views:
+/// JSON escapes worth decoding (`\\u`, `\\/`, `\\"` before `$` or a
+/// backtick), runs of `\\xNN` escapes, and
+/// backslash-newlines between two word bytes (a shell line continuation
+/// splitting a word).
+#[derive(Debug, Default)]
+pub struct BackslashTriggers {
+    pub json: Vec<Range<usize>>,
+    pub hex: Vec<Range<usize>>,
+    pub continuation: Vec<Range<usize>>,
+}
+
+fn is_shell_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.')
+}
+
+/// See [`BackslashTriggers`]. Each list is in order.
+pub fn backslash_triggers(text: &[u8]) -> BackslashTriggers {
+    let mut t = BackslashTriggers::default();
+    let mut resume = 0usize;
+    for i in memchr::memchr_iter(b'\\', text) {
+        if i < resume {
+            continue;
+        }
+        match text.get(i + 1) {
+            Some(b'u') => t.json.push(i..(i + 6).min(text.len())),
+            Some(b'/') => t.json.push(i..i + 2),
+            // An escaped quote opening a shell expansion (`sh -c \"$(curl`,
+            // `rm -rf \"$HOME\"/*`): the command reads right only unescaped.
+            // Escaped quotes alone are everywhere in JSON and trigger nothing.
+            Some(b'"') if matches!(text.get(i + 2), Some(b'$') | Some(b'`')) => {
+                t.json.push(i..i + 3)
+            }
+            Some(b'x') => {
+                if let Some(end) = hex_escape_run_at(text, i) {
+                    t.hex.push(i..end);
+                    resume = end;
+                }
+            }
+            Some(b'\n')
+                if i > 0
+                    && text.get(i - 1).is_some_and(|&b| is_shell_word(b))
+                    && text.get(i + 2).is_some_and(|&b| is_shell_word(b)) =>
+            {
+                t.continuation.push(i..i + 2)
+            }
+            Some(b'\\') => resume = i + 2, // an escaped backslash escapes nothing
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Decodes the escaped hex runs of [`hex_escape_runs`] in `text` that turn
+/// out to be text, leaving everything else as it is. `None` when no run
+/// decodes to text.
+pub fn hex_unescape(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    for run in hex_escape_runs(text) {
+        // The two digits after every `x` of the run.
+        let unit = &text[run.clone()];
+        let digits: Vec<u8> = memchr::memchr_iter(b'x', unit)
+            .flat_map(|x| unit.get(x + 1..x + 3).unwrap_or_default().iter().copied())
+            .collect();
+        let mut decoded = Vec::with_capacity(digits.len() / 2);
+        if !hex_decode_into(&digits, &mut decoded) || !mostly_text(&decoded) {
+            continue;
+        }
+        let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+        buf.extend_from_slice(&text[copied..run.start]);
+        buf.extend_from_slice(&decoded);
+        copied = run.end;
+    }
+    let mut buf = out?;
+    buf.extend_from_slice(&text[copied..]);
+    Some(buf)
+}
+
+/// Percent-decodes like [`percent_decode`] and reads `+` as a space, as a
+/// form body (`application/x-www-form-urlencoded`) or a query string does.
+/// `None` when the text has no `+` (then it equals the percent view).
+pub fn form_decode(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memchr(b'+', text)?;
+    let mut out = percent_decode_plus(text);
+    if out.as_slice() == text {
+        return None;
+    }
+    out.shrink_to_fit();
+    Some(out)
+}
+
+fn percent_decode_plus(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < text.len() => {
+                if let (Some(h), Some(l)) = (hex_val(text[i + 1]), hex_val(text[i + 2])) {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -958,7 +1274,10 @@ mod tests {
             let run = &text[start..i];
             let has_std = run.iter().any(|&b| b == b'+' || b == b'/');
             let has_url = run.iter().any(|&b| b == b'-' || b == b'_');
-            if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&run.len()) && !(has_std && has_url) {
+            let padded = text.get(i) == Some(&b'=');
+            let long = (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&run.len());
+            let short = (BASE64_SHORT_RUN..BASE64_MIN_RUN).contains(&run.len()) && padded;
+            if (long || short) && !(has_std && has_url) {
                 runs.push((start, i, has_url));
             }
         }
@@ -1042,13 +1361,14 @@ mod tests {
             let mut out = Vec::new();
             for (start, end, url) in base64_runs(text) {
                 let run = &text[start..end];
+                let short = run.len() < BASE64_MIN_RUN;
                 let d = if url {
                     B64_URL.decode(run)
                 } else {
                     B64_STD.decode(run)
                 };
                 if let Ok(d) = d.map(|d| d.to_vec()) {
-                    if mostly_text(&d) {
+                    if mostly_text(&d) && (!short || all_text(&d)) {
                         if !out.is_empty() {
                             out.extend_from_slice(SEGMENT_SEPARATOR);
                         }

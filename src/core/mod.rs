@@ -12,6 +12,7 @@ pub mod ignore;
 pub mod jsonpath;
 pub mod keyfile;
 pub mod known_secrets;
+pub mod normalize;
 pub mod redact;
 pub mod rules;
 pub mod scan;

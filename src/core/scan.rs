@@ -3,8 +3,9 @@
 //! `scanText`/`scanMessage`, the benches and the fuzzers all come here.
 //!
 //! A text is scanned as several *views*: the raw bytes, then (bounded, at
-//! most [`MAX_VIEW_DEPTH`] levels deep) its percent-, JSON-, HTML- and
-//! base64-decoded forms. In each view the keyword prefilter picks the
+//! most [`MAX_VIEW_DEPTH`] levels deep) its percent- (and form-), JSON-,
+//! HTML-, hex-, base64- and base64-gzip-decoded forms, and its shell- and
+//! Unicode-normalised forms (see [`normalize`]). In each view the keyword prefilter picks the
 //! rules whose keywords occur and only those regexes run. Matches become
 //! findings already redacted; one secret seen through several views is one
 //! finding, tagged with the decoding chain that revealed it first.
@@ -13,6 +14,7 @@ use crate::core::decode::{self, DecodeStop, StreamDecoder};
 use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
 use crate::core::jsonpath::JsonPath;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
+use crate::core::normalize;
 use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
@@ -508,14 +510,9 @@ impl Detector {
         }
         // Percent, JSON and HTML views are decoded only around what they
         // change: elsewhere they equal the text just scanned.
-        let local: [(&str, ViewTransform); 3] = [
-            ("percent", decode::percent_decode),
-            ("json", decode::json_unescape),
-            ("html", decode::html_unescape),
-        ];
         let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
-        for (label, transform) in local {
-            for region in view_regions(label, text) {
+        for (label, transform, regions) in view_regions(text) {
+            for region in regions {
                 if let Some(from) = carry.as_deref_mut() {
                     if region.start < *from && region.end > *from {
                         *from = region
@@ -539,15 +536,23 @@ impl Detector {
                 views.push((label, decoded, sub_window));
             }
         }
-        // Base64 segments come from anywhere and are judged whole; one still
-        // open at a frame's end is judged in the next scan, carried whole.
-        let base64 = match carry {
-            Some(from) => decode::base64_segments_carrying(text, from),
-            None => decode::base64_segments(text),
+        // Base64 (and hex, and gzip in base64) segments come from anywhere
+        // and are judged whole. A gzip member inflates to at most the scan
+        // limit. A run still open at a frame's end is judged in the next
+        // scan, carried whole.
+        let segments = match carry {
+            Some(from) => decode::encoded_segments_carrying(text, self.opts.max_scan_bytes, from),
+            None => decode::encoded_segments(text, self.opts.max_scan_bytes),
         };
-        if let Some(decoded) = base64 {
-            let whole = Window::whole(decoded.len());
-            views.push(("base64", decoded, whole));
+        for (label, decoded) in [
+            ("base64", segments.base64),
+            ("hex", segments.hex),
+            ("base64>gzip", segments.gzip),
+        ] {
+            if let Some(decoded) = decoded {
+                let whole = Window::whole(decoded.len());
+                views.push((label, decoded, whole));
+            }
         }
         for (label, decoded, sub_window) in views {
             let sub_chain = match chain {
@@ -763,25 +768,52 @@ impl Detector {
 /// not seen through that view (the raw view still sees its undecoded form).
 pub const VIEW_MARGIN: usize = 512;
 
-/// The parts of `text` whose `label` view differs from `text`, each widened
-/// by [`VIEW_MARGIN`] and merged with its neighbours.
-fn view_regions(label: &str, text: &[u8]) -> Vec<Range<usize>> {
-    let mut regions: Vec<Range<usize>> = Vec::new();
-    let mut add = |changed: Range<usize>| {
-        let start = changed.start.saturating_sub(VIEW_MARGIN);
-        let end = changed.end.saturating_add(VIEW_MARGIN).min(text.len());
-        match regions.last_mut() {
-            Some(last) if start <= last.end => last.end = last.end.max(end),
-            _ => regions.push(start..end),
+/// The local views, each with the parts of `text` where it differs from
+/// `text`, each part widened by [`VIEW_MARGIN`] and merged with its
+/// neighbours. One pass per trigger byte: the backslashes serve the JSON,
+/// hex and shell views together.
+fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
+    let widen = |changed: Vec<Range<usize>>| {
+        let mut regions: Vec<Range<usize>> = Vec::new();
+        for c in changed {
+            let start = c.start.saturating_sub(VIEW_MARGIN);
+            let end = c.end.saturating_add(VIEW_MARGIN).min(text.len());
+            match regions.last_mut() {
+                Some(last) if start <= last.end => last.end = last.end.max(end),
+                _ => regions.push(start..end),
+            }
         }
+        regions
     };
-    match label {
-        "percent" => decode::percent_escapes(text).for_each(&mut add),
-        "json" => decode::json_trigger_escapes(text).for_each(&mut add),
-        "html" => decode::html_entities(text).for_each(&mut add),
-        _ => {}
-    }
-    regions
+    let percent = widen(decode::percent_escapes(text).collect());
+    let backslash = decode::backslash_triggers(text);
+    let mut shell = backslash.continuation;
+    shell.extend(normalize::shell_triggers(text));
+    // Three finders, each in order: merge them (nothing to sort: no alloc).
+    shell.sort_unstable_by_key(|r| r.start);
+    [
+        (
+            "percent",
+            decode::percent_decode as ViewTransform,
+            percent.clone(),
+        ),
+        // The form view differs from the percent view only by `+`, which
+        // `form_decode` looks for in each region.
+        ("form", decode::form_decode, percent),
+        ("json", decode::json_unescape, widen(backslash.json)),
+        (
+            "html",
+            decode::html_unescape,
+            widen(decode::html_entities(text).collect()),
+        ),
+        ("hex", decode::hex_unescape, widen(backslash.hex)),
+        ("shell", normalize::shell_normalize, widen(shell)),
+        (
+            "unicode",
+            normalize::unicode_normalize,
+            widen(normalize::unicode_triggers(text).collect()),
+        ),
+    ]
 }
 
 /// Calls `found(match, secret)` for each match of `rule` that starts in

