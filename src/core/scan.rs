@@ -20,7 +20,7 @@ use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
 use regex_automata::Input;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -469,7 +469,9 @@ impl Detector {
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
-        self.scan_view_carrying(ctx, location, text, chain, depth, window, None, seen, out);
+        self.scan_view_carrying(
+            ctx, location, text, chain, depth, window, None, None, seen, out,
+        );
     }
 
     /// [`Detector::scan_view`] of a frame that is not the last, whose
@@ -487,6 +489,7 @@ impl Detector {
         depth: usize,
         window: Window,
         mut carry: Option<&mut usize>,
+        cursor: Option<&mut RuleCursor>,
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
@@ -499,7 +502,7 @@ impl Detector {
         }
         if !spans.is_empty() {
             self.match_rules(
-                ctx, location, text, chain, window, set, &spans, &known, seen, out,
+                ctx, location, text, chain, window, set, &spans, &known, cursor, seen, out,
             );
         }
         if !known.is_empty() {
@@ -572,6 +575,7 @@ impl Detector {
                 depth + 1,
                 sub_window,
                 nested_carry,
+                None,
                 seen,
                 out,
             );
@@ -589,6 +593,7 @@ impl Detector {
         set: &RuleSet,
         spans: &[(usize, Range<usize>)],
         known: &[KnownHit],
+        mut cursor: Option<&mut RuleCursor>,
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
@@ -597,7 +602,24 @@ impl Detector {
             let Some(rule) = set.rules().get(*ri) else {
                 continue;
             };
-            find_in_span(rule, text, span.clone(), |full, secret| {
+            // A rule's matches are found left to right, each search resuming
+            // where the last match ended: a streamed body resumes each rule
+            // where its last judged match ended, as one scan of the whole would.
+            let mut span = span.clone();
+            if let Some(&r) = cursor.as_deref().and_then(|c| c.resume.get(ri)) {
+                span.start = span.start.max(r);
+                if span.start >= span.end {
+                    continue;
+                }
+            }
+            let last_end = cursor
+                .as_deref_mut()
+                .map(|c| c.last_end.entry(*ri).or_insert(0));
+            let mut last = 0;
+            find_in_span(rule, text, span, |full, secret| {
+                if full.end <= window.hold {
+                    last = last.max(full.end);
+                }
                 // Judged by the previous scan, or by the next, when outside.
                 let judged_here = full.end > window.judged && full.end <= window.hold;
                 if !secret.is_empty() {
@@ -609,6 +631,9 @@ impl Detector {
                     });
                 }
             });
+            if let Some(e) = last_end {
+                *e = (*e).max(last);
+            }
         }
         if !hits.iter().any(|h| h.judged_here) {
             return;
@@ -956,6 +981,7 @@ pub struct BodyInspector {
     /// The body's content type, until the stream framing is decided.
     content_type: Option<String>,
     stream: StreamState,
+    cursor: RuleCursor,
 }
 
 /// Whether a body is reassembled as an event stream (decided on its first
@@ -1012,6 +1038,7 @@ impl BodyInspector {
             chain: None,
             content_type: None,
             stream: StreamState::Undecided,
+            cursor: RuleCursor::default(),
         }
     }
 
@@ -1154,6 +1181,7 @@ impl BodyInspector {
         }
         self.carry = Vec::new();
         self.judged = 0;
+        self.cursor = RuleCursor::default();
         self.from_start = false;
         self.truncated = false;
         out
@@ -1228,6 +1256,7 @@ impl BodyInspector {
             0,
             window,
             (!is_final).then_some(&mut start),
+            Some(&mut self.cursor),
             &mut self.seen,
             &mut located,
         );
@@ -1249,8 +1278,35 @@ impl BodyInspector {
             };
             // What this scan judged, in the next buffer's coordinates.
             self.judged = window.hold.saturating_sub(start);
+            self.cursor.shift(start);
         }
         out
+    }
+}
+
+/// Where each rule's left-to-right search stands in a streamed body, so the
+/// matches a frame reports are the ones a scan of the whole body finds
+/// (regex matches never overlap: where one ended decides the next).
+#[derive(Debug, Default)]
+struct RuleCursor {
+    /// Rule → offset in this buffer where its search resumes.
+    resume: HashMap<usize, usize>,
+    /// Rule → end of its last match judged by this scan or before.
+    last_end: HashMap<usize, usize>,
+}
+
+impl RuleCursor {
+    /// Moves the cursor to a buffer that starts `start` bytes into this one.
+    fn shift(&mut self, start: usize) {
+        let last = std::mem::take(&mut self.last_end);
+        for (rule, end) in last {
+            let r = self.resume.entry(rule).or_insert(0);
+            *r = (*r).max(end);
+        }
+        self.resume.retain(|_, r| {
+            *r = r.saturating_sub(start);
+            *r > 0
+        });
     }
 }
 
