@@ -604,33 +604,47 @@ impl Detector {
             };
             // A rule's matches are found left to right, each search resuming
             // where the last match ended: a streamed body resumes each rule
-            // where its last judged match ended, as one scan of the whole would.
-            let mut span = span.clone();
-            if let Some(&r) = cursor.as_deref().and_then(|c| c.resume.get(ri)) {
-                span.start = span.start.max(r);
-                if span.start >= span.end {
-                    continue;
-                }
-            }
+            // where its last judged match ended, as one scan of the whole
+            // would. Matches ending before that point were judged already;
+            // they are collected only to rank overlapping matches.
+            let resume = cursor.as_deref().and_then(|c| c.resume.get(ri)).copied();
             let last_end = cursor
                 .as_deref_mut()
                 .map(|c| c.last_end.entry(*ri).or_insert(0));
             let mut last = 0;
-            find_in_span(rule, text, span, |full, secret| {
-                if full.end <= window.hold {
-                    last = last.max(full.end);
-                }
-                // Judged by the previous scan, or by the next, when outside.
-                let judged_here = full.end > window.judged && full.end <= window.hold;
-                if !secret.is_empty() {
-                    hits.push(Hit {
-                        rule: *ri,
-                        full,
-                        secret,
-                        judged_here,
-                    });
-                }
-            });
+            if let Some(r) = resume.filter(|&r| r > span.start) {
+                find_in_span(rule, text, span.start..r.min(span.end), |full, secret| {
+                    if full.end <= r && !secret.is_empty() {
+                        hits.push(Hit {
+                            rule: *ri,
+                            full,
+                            secret,
+                            judged_here: false,
+                        });
+                    }
+                });
+            }
+            let mut span = span.clone();
+            if let Some(r) = resume {
+                span.start = span.start.max(r);
+            }
+            if span.start < span.end {
+                find_in_span(rule, text, span, |full, secret| {
+                    if full.end <= window.hold {
+                        last = last.max(full.end);
+                    }
+                    // Judged by the previous scan, or by the next, when outside.
+                    let judged_here = full.end > window.judged && full.end <= window.hold;
+                    if !secret.is_empty() {
+                        hits.push(Hit {
+                            rule: *ri,
+                            full,
+                            secret,
+                            judged_here,
+                        });
+                    }
+                });
+            }
             if let Some(e) = last_end {
                 *e = (*e).max(last);
             }
