@@ -1443,8 +1443,10 @@ impl StreamView {
                     self.tool(detector, ctx, location, &key, out).name = name
                 }
                 Piece::ToolArgs { key, text } => {
+                    // All open calls of a stream together hold at most the scan limit.
+                    let held: usize = self.tools.iter().map(|c| c.args.len()).sum();
                     let call = self.tool(detector, ctx, location, &key, out);
-                    if call.args.len() + text.len() <= cap {
+                    if held + text.len() <= cap {
                         call.args.extend_from_slice(text.as_bytes());
                     }
                 }
