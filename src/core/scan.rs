@@ -104,6 +104,23 @@ fn host_of(dest: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Whether `host` (lower-cased, no port) matches an entry: an exact host,
+/// or `.suffix` for the domain and its subdomains.
+pub fn host_in(host: &str, entries: &[impl AsRef<str>]) -> bool {
+    entries.iter().any(|e| {
+        let e = e.as_ref().trim();
+        match e.strip_prefix('.') {
+            Some(suffix) => {
+                host == suffix
+                    || (host.len() > suffix.len()
+                        && host.ends_with(suffix)
+                        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
+            }
+            None => host.eq_ignore_ascii_case(e),
+        }
+    })
+}
+
 /// The request line or status line and headers of one HTTP message.
 #[derive(Debug, Clone, Default)]
 pub struct MessageHead<'a> {
@@ -260,20 +277,34 @@ impl Detector {
     /// Scans one complete text (a WebSocket message, an offline body).
     /// At most `max_scan_bytes` are inspected.
     pub fn scan_text(&self, ctx: &ScanContext, location: &str, bytes: &[u8]) -> Vec<Finding> {
-        let limit = bytes.len().min(self.opts.max_scan_bytes);
+        let (text, out) = self.scan_whole(ctx, location, bytes, None);
+        locate_in_json(text, location, out)
+    }
+
+    /// Scans at most `max_scan_bytes` of a complete text, reached through
+    /// `chain` (`None` for the text itself): every match inside it is judged.
+    /// Returns the part scanned with what was found in it.
+    fn scan_whole<'t>(
+        &self,
+        ctx: &ScanContext,
+        location: &str,
+        bytes: &'t [u8],
+        chain: Option<&str>,
+    ) -> (&'t [u8], Vec<Located>) {
+        let text = &bytes[..bytes.len().min(self.opts.max_scan_bytes)];
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         self.scan_view(
             ctx,
             location,
-            &bytes[..limit],
-            None,
+            text,
+            chain,
             0,
-            Window::whole(limit),
+            Window::whole(text.len()),
             &mut seen,
             &mut out,
         );
-        locate_in_json(&bytes[..limit], location, out)
+        (text, out)
     }
 
     /// Scans the URL and headers of a message. The guardian's own
@@ -388,8 +419,7 @@ impl Detector {
 
     /// Whether `host` is a model API (built-in list or `model_hosts`).
     pub fn is_model_host(&self, host: &str) -> bool {
-        event_stream::host_in(host, MODEL_PROVIDER_HOSTS)
-            || event_stream::host_in(host, &self.opts.model_hosts)
+        host_in(host, MODEL_PROVIDER_HOSTS) || host_in(host, &self.opts.model_hosts)
     }
 
     /// Scans a text that stands alone, reached through `chain` (a text
@@ -401,41 +431,17 @@ impl Detector {
         text: &[u8],
         chain: &str,
     ) -> Vec<Finding> {
-        let limit = text.len().min(self.opts.max_scan_bytes);
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        self.scan_view(
-            ctx,
-            location,
-            &text[..limit],
-            Some(chain),
-            0,
-            Window::whole(limit),
-            &mut seen,
-            &mut out,
-        );
+        let (_, out) = self.scan_whole(ctx, location, text, Some(chain));
         out.into_iter().map(|l| l.finding).collect()
     }
 
     fn expected_destination(&self, spec: &RuleSpec, host: &str) -> bool {
-        let matches = |entry: &str| {
-            let entry = entry.trim();
-            match entry.strip_prefix('.') {
-                Some(suffix) => {
-                    host == suffix
-                        || (host.len() > suffix.len()
-                            && host.ends_with(suffix)
-                            && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
-                }
-                None => host.eq_ignore_ascii_case(entry),
-            }
-        };
-        spec.expected_hosts.iter().any(|e| matches(e))
+        host_in(host, spec.expected_hosts)
             || self
                 .opts
                 .expected_destinations
                 .get(spec.id)
-                .is_some_and(|hosts| hosts.iter().any(|e| matches(e)))
+                .is_some_and(|hosts| host_in(host, hosts))
     }
 
     /// Whether a match is reported, is a known-benign credential (a documented

@@ -559,25 +559,9 @@ pub const MODEL_PROVIDER_HOSTS: &[&str] = &[
     "api.perplexity.ai",
 ];
 
-/// Whether `host` (lower-cased, no port) matches an entry: an exact host,
-/// or `.suffix` for the domain and its subdomains.
-pub fn host_in(host: &str, entries: &[impl AsRef<str>]) -> bool {
-    entries.iter().any(|e| {
-        let e = e.as_ref();
-        match e.strip_prefix('.') {
-            Some(suffix) => {
-                host == suffix
-                    || (host.len() > suffix.len()
-                        && host.ends_with(suffix)
-                        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
-            }
-            None => host.eq_ignore_ascii_case(e),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::host_in;
     use super::*;
 
     fn events(format: StreamFormat, chunks: &[&[u8]]) -> Vec<String> {
