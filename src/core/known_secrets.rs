@@ -679,34 +679,28 @@ fn forms_of(value: &[u8]) -> Vec<(Form, bool, Vec<u8>)> {
                 .to_vec();
             wipe(&mut j);
             if inner.as_slice() != value {
-                let slashed: Vec<u8> = inner
-                    .iter()
-                    .flat_map(|&b| {
-                        if b == b'/' {
-                            vec![b'\\', b'/']
-                        } else {
-                            vec![b]
-                        }
-                    })
-                    .collect();
+                let slashed = escape_slashes(&inner);
                 if slashed != inner {
                     out.push((Form::JsonEscaped, false, slashed));
                 }
                 out.push((Form::JsonEscaped, false, inner));
             } else if value.contains(&b'/') {
-                let slashed: Vec<u8> = value
-                    .iter()
-                    .flat_map(|&b| {
-                        if b == b'/' {
-                            vec![b'\\', b'/']
-                        } else {
-                            vec![b]
-                        }
-                    })
-                    .collect();
+                let slashed = escape_slashes(value);
                 out.push((Form::JsonEscaped, false, slashed));
             }
         }
+    }
+    out
+}
+
+/// `bytes` with every `/` written `\/`, as some JSON encoders write it.
+fn escape_slashes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for &b in bytes {
+        if b == b'/' {
+            out.push(b'\\');
+        }
+        out.push(b);
     }
     out
 }
