@@ -60,7 +60,13 @@ async fn start_stop_start_and_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bind_failure_is_a_typed_error_and_start_works_once_the_port_is_free() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port below Linux's ephemeral range (32768+): once freed, no other
+    // test of this binary binding port 0 can be handed it before the
+    // restart below.
+    let taken = (0..10_000u16)
+        .map(|i| 20_000 + (std::process::id() as u16).wrapping_add(i) % 10_000)
+        .find_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
+        .expect("a free port in 20000-29999");
     let addr = taken.local_addr().unwrap();
     let settings = ProxySettings {
         listen: addr,
