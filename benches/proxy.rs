@@ -620,9 +620,14 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
 
 /// The child's next JSON line (30 s at most).
 async fn next_line(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> BenchResult<Value> {
-    match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-        Ok(Some(l)) => Ok(serde_json::from_str(&l)?),
-        _ => Err("child did not answer".into()),
+    // The child speaks one JSON object per line; a profiler wrapping it may
+    // print lines of its own, which are skipped.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(120), rx.recv()).await {
+            Ok(Some(l)) if !l.trim_start().starts_with('{') => continue,
+            Ok(Some(l)) => return Ok(serde_json::from_str(&l)?),
+            _ => return Err("child did not answer".into()),
+        }
     }
 }
 
@@ -649,7 +654,20 @@ async fn child_memory(
     load: Load<'_>,
 ) -> BenchResult<Value> {
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
+    // `TG_BENCH_CHILD_WRAPPER=heaptrack` (or `valgrind --tool=massif`) runs the
+    // measured proxy under a memory profiler; the figures then include it.
+    let wrapper: Vec<String> = std::env::var("TG_BENCH_CHILD_WRAPPER")
+        .map(|w| w.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let mut child = command
         .arg("--rss-child")
         .arg(kind)
         .arg("--ca-bundle")

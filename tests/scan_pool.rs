@@ -381,3 +381,54 @@ async fn an_sse_stream_resumes_scanning_after_an_overload() {
     assert_eq!(c.unscanned_bytes.overload, overload, "{c:?}");
     engine.stop().await.unwrap();
 }
+
+/// Each inspected stream holds its inspector (a zlib state and buffers for
+/// a gzip body) until the pool has run its end, so a pool that falls behind
+/// must not let their number grow without bound: a stream that finds no
+/// room is forwarded intact and counted, never inspected.
+#[tokio::test(flavor = "multi_thread")]
+async fn gzip_downloads_beyond_the_pools_room_are_forwarded_and_counted() {
+    const TOTAL_QUEUE: usize = 512 * 1024;
+    const DOWNLOADS: usize = 12;
+    let (up, _) = spawn_http_upstream().await;
+    let settings = ProxySettings {
+        scan_pool: ScanPoolSettings {
+            threads: 1,
+            stream_queue_bytes: TOTAL_QUEUE,
+            total_queue_bytes: TOTAL_QUEUE,
+        },
+        ..test_settings()
+    };
+    let (engine, sink, paddr) = start_proxy(settings).await;
+    let want = gzip(gzip_plain_text().as_bytes());
+    let pause = engine.pause_scanning().expect("inspection is on");
+    for _ in 0..DOWNLOADS {
+        let mut conn = proxy_conn(paddr).await;
+        let req = Request::get(format!("http://{up}/gzip"))
+            .header("host", up.to_string())
+            .body(body_of(Vec::new()))
+            .unwrap();
+        let res = conn.send_request(req).await.unwrap();
+        let got = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(sha(&got), sha(&want), "gzip body changed in transit");
+    }
+    let c = engine.status().counters.scan;
+    assert!(
+        c.unscanned_bytes.overload >= want.len() as u64,
+        "downloads without room are counted: {c:?}"
+    );
+    assert!(c.queue_peak_bytes <= TOTAL_QUEUE as u64, "{c:?}");
+    drop(pause);
+    engine.scan_idle().await;
+    let found = sink
+        .all()
+        .into_iter()
+        .filter(|f| f.direction == Direction::Inbound && f.location == "body")
+        .count();
+    assert!(
+        (1..DOWNLOADS).contains(&found),
+        "the admitted downloads are scanned, the others are not: {found}"
+    );
+    assert_eq!(engine.status().counters.scan.queue_bytes, 0);
+    engine.stop().await.unwrap();
+}

@@ -223,13 +223,54 @@ impl ShapeWatch {
     }
 }
 
-/// Header pairs for a [`MessageHead`]. The scanner itself skips the
-/// guardian's own `Proxy-Authorization` (one check, for proxy and offline scans).
-fn header_pairs(headers: &HeaderMap) -> Vec<(&str, &[u8])> {
-    headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .collect()
+/// Queue bytes a stream's inspector is estimated to hold until its end has
+/// run (`heaptrack` of the download load: a zlib state is about 40 KiB and
+/// the decoder's buffers about 28 KiB; a plain inspector's carry about 8 KiB).
+const CODED_STREAM_STATE_BYTES: usize = 80 * 1024;
+const PLAIN_STREAM_STATE_BYTES: usize = 8 * 1024;
+
+/// A message head's fields, copied for a queued scan job (the scanner itself
+/// skips the guardian's own `Proxy-Authorization`). A `HeaderMap`
+/// clone would not do: hyper parses header values as slices of its read
+/// buffer, so a queued clone pins the whole buffer (often with the first
+/// body bytes in it, a few hundred KiB). Under a download load thousands of
+/// queued heads held over 1 GB that way (`heaptrack`, `--only load_memory`).
+struct CopiedFields {
+    names: String,
+    values: Vec<u8>,
+    /// Where each field's name and value end in `names` and `values`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl CopiedFields {
+    fn new(headers: &HeaderMap) -> Self {
+        let mut f = CopiedFields {
+            names: String::new(),
+            values: Vec::with_capacity(headers.iter().map(|(_, v)| v.len()).sum()),
+            ends: Vec::with_capacity(headers.len()),
+        };
+        for (name, value) in headers {
+            f.names.push_str(name.as_str());
+            f.values.extend_from_slice(value.as_bytes());
+            f.ends.push((f.names.len(), f.values.len()));
+        }
+        f
+    }
+
+    fn pairs(&self) -> Vec<(&str, &[u8])> {
+        let mut start = (0, 0);
+        self.ends
+            .iter()
+            .map(|&(n, v)| {
+                let pair = (
+                    self.names.get(start.0..n).unwrap_or_default(),
+                    self.values.get(start.1..v).unwrap_or_default(),
+                );
+                start = (n, v);
+                pair
+            })
+            .collect()
+    }
 }
 
 /// Bytes a head occupies in the scan queue.
@@ -402,15 +443,15 @@ impl Inspection {
         let ctx = ctx.clone();
         let method = method.map(str::to_owned);
         let url = url.map(str::to_owned);
-        let headers = headers.clone();
+        let cost = head_cost(url.as_deref().unwrap_or_default(), headers);
+        let fields = CopiedFields::new(headers);
         let tag = tag.clone();
-        let cost = head_cost(url.as_deref().unwrap_or_default(), &headers);
         self.pool.submit(cost, move || {
             let head = MessageHead {
                 method: method.as_deref(),
                 url: url.as_deref(),
                 status,
-                headers: header_pairs(&headers),
+                headers: fields.pairs(),
             };
             me.record(d.scan_head(&ctx, &head), &d, Some(&tag), None);
         });
@@ -512,31 +553,39 @@ impl Inspection {
     ) -> Option<BodyScan> {
         let d = &self.detector()?;
         let direction = ctx.direction;
-        let mut inspector = d
-            .body_inspector(ctx, location, content_encoding)
-            .with_content_type(content_type);
         let sliding = long_lived && content_encoding.is_none();
         let bucket = sliding.then(|| {
-            // The bucket bounds what is scanned; the inspector itself never stops.
-            inspector.set_limit(u64::MAX);
             let bytes = match self.budget.bytes {
                 0 => d.max_scan_bytes() as u64,
                 n => n,
             };
             TokenBucket::new(bytes, self.budget.period, self.budget.clock.clone())
         });
-        let work = StreamInspector {
-            inspector,
-            detector: Arc::clone(d),
-            inspection: self.clone(),
-            direction,
-            tag,
-            fed: 0,
-        };
         // Without a content coding the forwarded bytes are the scanned
         // bytes, so the scan limit is known here, before anything is queued.
         let raw_limit = (content_encoding.is_none() && !sliding).then(|| d.max_scan_bytes() as u64);
-        let mut handle = self.pool.stream(Box::new(work), body);
+        let state_bytes = match content_encoding {
+            Some(_) => CODED_STREAM_STATE_BYTES,
+            None => PLAIN_STREAM_STATE_BYTES,
+        };
+        let make = || -> Box<dyn StreamWork> {
+            let mut inspector = d
+                .body_inspector(ctx, location, content_encoding)
+                .with_content_type(content_type);
+            if sliding {
+                // The bucket bounds what is scanned; the inspector itself never stops.
+                inspector.set_limit(u64::MAX);
+            }
+            Box::new(StreamInspector {
+                inspector,
+                detector: Arc::clone(d),
+                inspection: self.clone(),
+                direction,
+                tag,
+                fed: 0,
+            })
+        };
+        let mut handle = self.pool.stream(state_bytes, body, make);
         if sliding {
             handle.set_resumable();
         }
@@ -740,14 +789,14 @@ impl BodyScan {
         }
     }
 
-    /// Hands one data frame (a cheap clone) to the pool, as it is forwarded.
+    /// Hands one data frame to the pool (copied), as it is forwarded.
     pub fn push(&mut self, frame: &Bytes) {
         if frame.is_empty() {
             return;
         }
         let take = self.admit(frame);
         if take > 0 {
-            self.handle.push(frame.slice(..take));
+            self.handle.push(frame.get(..take).unwrap_or(frame));
         }
         if take < frame.len() {
             self.handle.gap();
@@ -766,8 +815,7 @@ impl BodyScan {
             return;
         }
         if take > 0 {
-            self.handle
-                .push(Bytes::copy_from_slice(bytes.get(..take).unwrap_or(bytes)));
+            self.handle.push(bytes.get(..take).unwrap_or(bytes));
         }
         if take < bytes.len() {
             self.handle.gap();

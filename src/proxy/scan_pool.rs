@@ -1,6 +1,21 @@
 //! The scan pool: inspection runs on its own bounded set of std threads,
-//! never on the async workers that forward traffic. Forwarding hands each
-//! frame (a cheap `Bytes` clone) to the pool and moves on at once.
+//! never on the async workers that forward traffic. Forwarding copies each
+//! frame into its stream's queue and moves on at once.
+//!
+//! Frames are copied, not kept as `Bytes` clones: a body frame slices the
+//! read buffer it came from (hyper's reads are up to a few hundred KiB), so
+//! a small queued clone pins its whole buffer. Counted by frame length, a
+//! 64 MiB queue of such clones held over 1 GB under a download load
+//! (`heaptrack` on `benches/proxy.rs --only load_memory`). Copies go into
+//! chunks of [`CHUNK_BYTES`], and the queues count their capacity, which is
+//! the memory they really hold.
+//!
+//! A stream's inspector (its decoder above all) is queue memory too, held
+//! from the stream's start until the pool has run its end: each stream
+//! reserves an estimate of it up front, and a stream that finds no room is
+//! not inspected at all (its bytes are counted as `overload`). Without this,
+//! a pool that falls behind a gzip download load kept thousands of zlib
+//! states alive (over 400 MB).
 //!
 //! Each stream (a message body, one direction of a tunnel) keeps its own
 //! inspector and a FIFO of pending frames; the stream is scheduled onto the
@@ -14,11 +29,10 @@
 //! (`overload`). Forwarding never waits for the pool.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::stats::ProxyStats;
@@ -108,17 +122,24 @@ pub trait StreamWork: Send + 'static {
     fn gap(&mut self) {}
 }
 
+/// Smallest chunk a stream's queued bytes are copied into: small frames
+/// (SSE events, tunnel reads) share one allocation instead of one each.
+pub const CHUNK_BYTES: usize = 16 * 1024;
+
 /// One queued item of a stream.
 enum Frame {
-    Data(Bytes),
+    /// Copied frames, in order, filling up to the chunk's capacity;
+    /// `reserved` bytes of the queue are held for it.
+    Data { bytes: Vec<u8>, reserved: usize },
     /// Unscanned bytes were skipped here.
     Gap,
 }
 
 impl Frame {
-    fn len(&self) -> usize {
+    /// Queue bytes the frame holds: its allocation, not its length.
+    fn cost(&self) -> usize {
         match self {
-            Frame::Data(b) => b.len(),
+            Frame::Data { reserved, .. } => *reserved,
             Frame::Gap => 0,
         }
     }
@@ -137,8 +158,19 @@ struct Ready {
     shutdown: bool,
 }
 
+/// What reserved bytes of the total queue hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Frames and jobs waiting for (or being run by) a worker.
+    Queued,
+    /// A stream's inspector, from its start until its end has run.
+    State,
+}
+
 struct Inner {
     ready: Mutex<Ready>,
+    /// Bytes reserved of `settings.total_queue_bytes` (queued and state).
+    held: AtomicU64,
     wake: Condvar,
     settings: ScanPoolSettings,
     stats: Arc<ProxyStats>,
@@ -166,25 +198,30 @@ impl Inner {
     }
 
     /// Reserves `n` bytes of the total queue, or `false` when full.
-    fn reserve(&self, n: usize) -> bool {
+    /// Queued bytes and stream state share the bound; only queued bytes
+    /// are shown as the queue's depth.
+    fn reserve(&self, n: usize, kind: Held) -> bool {
         let n = n as u64;
-        let queued = &self.stats.scan_queue_bytes;
-        let before = queued.fetch_add(n, Ordering::AcqRel);
+        let before = self.held.fetch_add(n, Ordering::AcqRel);
         if before.saturating_add(n) > self.settings.total_queue_bytes as u64 {
-            queued.fetch_sub(n, Ordering::AcqRel);
+            self.held.fetch_sub(n, Ordering::AcqRel);
             return false;
         }
-        let now = before + n;
-        self.stats
-            .scan_queue_peak_bytes
-            .fetch_max(now, Ordering::Relaxed);
+        if kind == Held::Queued {
+            let now = self.stats.scan_queue_bytes.fetch_add(n, Ordering::AcqRel) + n;
+            self.stats
+                .scan_queue_peak_bytes
+                .fetch_max(now, Ordering::Relaxed);
+        }
         true
     }
 
-    fn release(&self, n: usize) {
-        self.stats
-            .scan_queue_bytes
-            .fetch_sub(n as u64, Ordering::AcqRel);
+    fn release(&self, n: usize, kind: Held) {
+        let n = n as u64;
+        self.held.fetch_sub(n, Ordering::AcqRel);
+        if kind == Held::Queued {
+            self.stats.scan_queue_bytes.fetch_sub(n, Ordering::AcqRel);
+        }
     }
 
     fn done(&self, jobs: usize) {
@@ -233,7 +270,7 @@ impl Inner {
                     self.timed(|| {
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     });
-                    self.release(cost);
+                    self.release(cost, Held::Queued);
                     self.done(1);
                 }
                 Work::Stream(q) => self.run_stream(q),
@@ -250,13 +287,13 @@ impl Inner {
             let finish = std::mem::take(&mut st.finish);
             (frames, finish, st.work.take())
         };
-        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let bytes: usize = frames.iter().map(Frame::cost).sum();
         self.timed(|| {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if let Some(w) = work.as_mut() {
                     for f in &frames {
                         let f = match f {
-                            Frame::Data(f) => f,
+                            Frame::Data { bytes, .. } => bytes,
                             Frame::Gap => {
                                 w.gap();
                                 continue;
@@ -280,7 +317,10 @@ impl Inner {
         {
             let mut st = lock(&q.state);
             st.bytes = st.bytes.saturating_sub(bytes);
-            if !finish {
+            if finish {
+                drop(work);
+                self.release(q.state_bytes, Held::State);
+            } else {
                 st.work = work;
             }
             if st.frames.is_empty() && !st.finish {
@@ -289,7 +329,7 @@ impl Inner {
                 self.schedule(Work::Stream(Arc::clone(&q)));
             }
         }
-        self.release(bytes);
+        self.release(bytes, Held::Queued);
         self.done(frames.len() + usize::from(finish));
     }
 }
@@ -336,6 +376,7 @@ impl ScanPool {
             stats,
             pending: AtomicUsize::new(0),
             open_bodies: AtomicUsize::new(0),
+            held: AtomicU64::new(0),
             idle: Notify::new(),
         });
         for i in 0..settings.effective_threads() {
@@ -385,7 +426,7 @@ impl ScanPool {
     /// Queues an independent job costing `cost` bytes of queue; counted as
     /// unscanned (`overload`) instead when the queue is full.
     pub fn submit(&self, cost: usize, job: impl FnOnce() + Send + 'static) {
-        if !self.inner.reserve(cost) {
+        if !self.inner.reserve(cost, Held::Queued) {
             self.inner
                 .stats
                 .count_unscanned(Unscanned::Overload, cost as u64);
@@ -395,10 +436,20 @@ impl ScanPool {
         self.inner.schedule(Work::Once(Box::new(job), cost));
     }
 
-    /// Opens a stream whose frames `work` scans in order. `body` streams
-    /// count for [`ScanPool::idle`] until they end.
-    pub fn stream(&self, work: Box<dyn StreamWork>, body: bool) -> StreamHandle {
-        if body {
+    /// Opens a stream whose frames the work made by `make` scans in order.
+    /// `state_bytes` estimates what that work holds (its decoder, its
+    /// buffers): it is reserved from the total queue until the stream's end
+    /// has run. Without room, `make` is not called and the stream's bytes
+    /// are only counted (`overload`). `body` streams count for
+    /// [`ScanPool::idle`] until they end.
+    pub fn stream(
+        &self,
+        state_bytes: usize,
+        body: bool,
+        make: impl FnOnce() -> Box<dyn StreamWork>,
+    ) -> StreamHandle {
+        let admitted = self.inner.reserve(state_bytes, Held::State);
+        if body && admitted {
             self.inner.open_bodies.fetch_add(1, Ordering::AcqRel);
         }
         StreamHandle {
@@ -409,13 +460,15 @@ impl ScanPool {
                     bytes: 0,
                     finish: false,
                     scheduled: false,
-                    work: Some(work),
+                    work: admitted.then(make),
                 }),
                 saturated: AtomicBool::new(false),
+                state_bytes: if admitted { state_bytes } else { 0 },
             }),
-            stopped: None,
+            stopped: (!admitted).then_some(Unscanned::Overload),
             resumable: false,
-            body,
+            body: body && admitted,
+            admitted,
             ended: false,
         }
     }
@@ -435,6 +488,8 @@ struct StreamQueue {
     state: Mutex<StreamState>,
     /// Set by the worker once the stream's scan limit is reached.
     saturated: AtomicBool,
+    /// Queue bytes reserved for the stream's work until its end has run.
+    state_bytes: usize,
 }
 
 /// The forwarding side of a stream: never blocks.
@@ -448,6 +503,8 @@ pub struct StreamHandle {
     /// there is room, instead of the stream's inspection stopping for good.
     resumable: bool,
     body: bool,
+    /// Whether the stream got its work (room for its state) at the start.
+    admitted: bool,
     ended: bool,
 }
 
@@ -482,8 +539,8 @@ impl StreamHandle {
         }
     }
 
-    /// Hands a frame to the pool, or counts it as unscanned.
-    pub fn push(&mut self, frame: Bytes) {
+    /// Copies a frame into the stream's queue, or counts it as unscanned.
+    pub fn push(&mut self, frame: &[u8]) {
         if self.ended || frame.is_empty() {
             return;
         }
@@ -491,12 +548,27 @@ impl StreamHandle {
             self.push_counted(frame.len());
             return;
         }
-        let n = frame.len();
         let mut st = lock(&self.queue.state);
-        let over_stream = st.bytes.saturating_add(n) > self.pool.settings.stream_queue_bytes;
-        if over_stream || !self.pool.reserve(n) {
+        // Fill the chunk at the tail first (not yet taken by a worker).
+        let mut rest = frame;
+        if let Some(Frame::Data {
+            bytes: tail,
+            reserved,
+        }) = st.frames.back_mut()
+        {
+            let room = reserved.saturating_sub(tail.len());
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            tail.extend_from_slice(now);
+            rest = later;
+        }
+        if rest.is_empty() {
+            return;
+        }
+        let cap = rest.len().max(CHUNK_BYTES);
+        let over_stream = st.bytes.saturating_add(cap) > self.pool.settings.stream_queue_bytes;
+        if over_stream || !self.pool.reserve(cap, Held::Queued) {
             drop(st);
-            self.count(Unscanned::Overload, n as u64);
+            self.count(Unscanned::Overload, rest.len() as u64);
             if self.resumable {
                 self.gap();
             } else {
@@ -504,8 +576,13 @@ impl StreamHandle {
             }
             return;
         }
-        st.bytes += n;
-        st.frames.push_back(Frame::Data(frame));
+        let mut chunk = Vec::with_capacity(cap);
+        chunk.extend_from_slice(rest);
+        st.bytes += cap;
+        st.frames.push_back(Frame::Data {
+            bytes: chunk,
+            reserved: cap,
+        });
         self.pool.pending.fetch_add(1, Ordering::AcqRel);
         if !st.scheduled {
             st.scheduled = true;
@@ -537,6 +614,10 @@ impl StreamHandle {
             return;
         }
         self.ended = true;
+        if !self.admitted {
+            // Nothing to run at the end of a stream that was never inspected.
+            return;
+        }
         {
             let mut st = lock(&self.queue.state);
             st.finish = true;
@@ -555,5 +636,109 @@ impl StreamHandle {
 impl Drop for StreamHandle {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// Counts what it is fed; shares its counters with the test.
+    struct Counting {
+        fed: Arc<AtomicU64>,
+        finished: Arc<AtomicUsize>,
+    }
+
+    impl StreamWork for Counting {
+        fn feed(&mut self, frame: &[u8]) {
+            self.fed.fetch_add(frame.len() as u64, Ordering::Relaxed);
+        }
+        fn finish(&mut self) {
+            self.finished.fetch_add(1, Ordering::Relaxed);
+        }
+        fn saturated(&self) -> bool {
+            false
+        }
+    }
+
+    fn pool(total: usize) -> (ScanPool, Arc<ProxyStats>) {
+        let stats = Arc::new(ProxyStats::default());
+        let settings = ScanPoolSettings {
+            threads: 1,
+            stream_queue_bytes: total,
+            total_queue_bytes: total,
+        };
+        (
+            ScanPool::start(settings, Arc::clone(&stats)).expect("threads start"),
+            stats,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_room_for_its_state_is_never_built_and_only_counted() {
+        const STATE: usize = 10_000;
+        let (pool, stats) = pool(3 * STATE);
+        let fed = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let built = Arc::new(AtomicUsize::new(0));
+        let pause = pool.pause();
+        let mut handles: Vec<StreamHandle> = (0..5)
+            .map(|_| {
+                let (fed, finished, built) = (fed.clone(), finished.clone(), built.clone());
+                pool.stream(STATE, true, move || {
+                    built.fetch_add(1, Ordering::Relaxed);
+                    Box::new(Counting { fed, finished })
+                })
+            })
+            .collect();
+        assert_eq!(built.load(Ordering::Relaxed), 3, "room for three states");
+        for h in &mut handles {
+            h.push(b"0123456789");
+        }
+        // The three admitted streams hold their state; the pushes above did
+        // not fit a chunk beside it, so all five count their bytes.
+        assert_eq!(stats.unscanned_overload_bytes.load(Ordering::Relaxed), 50);
+        assert_eq!(pool.queued_bytes(), 0);
+        for h in &mut handles {
+            h.end();
+        }
+        drop(pause);
+        pool.idle().await;
+        assert_eq!(finished.load(Ordering::Relaxed), 3, "only built streams end");
+        assert_eq!(fed.load(Ordering::Relaxed), 0);
+        assert_eq!(pool.inner.held.load(Ordering::Acquire), 0, "state released");
+        pool.shutdown();
+    }
+
+    #[tokio::test]
+    async fn small_frames_share_a_chunk_and_the_queue_counts_the_chunk() {
+        let (pool, stats) = pool(1 << 20);
+        let fed = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let pause = pool.pause();
+        let mut h = {
+            let (fed, finished) = (fed.clone(), finished.clone());
+            pool.stream(0, true, move || Box::new(Counting { fed, finished }))
+        };
+        for _ in 0..100 {
+            h.push(&[b'x'; 100]); // 10,000 bytes: one chunk
+        }
+        assert_eq!(pool.queued_bytes(), CHUNK_BYTES as u64);
+        // Fills the chunk; the other 10,000 bytes start a second one.
+        h.push(&[b'y'; CHUNK_BYTES]);
+        assert_eq!(pool.queued_bytes(), 2 * CHUNK_BYTES as u64);
+        // Fills the second chunk; the rest (2 chunks + 10,000 bytes) gets a
+        // chunk of exactly its own size.
+        h.push(&vec![b'z'; 3 * CHUNK_BYTES]);
+        assert_eq!(pool.queued_bytes(), 4 * CHUNK_BYTES as u64 + 10_000);
+        h.end();
+        drop(pause);
+        pool.idle().await;
+        assert_eq!(fed.load(Ordering::Relaxed), 10_000 + 4 * CHUNK_BYTES as u64);
+        assert_eq!(finished.load(Ordering::Relaxed), 1);
+        assert_eq!(pool.queued_bytes(), 0);
+        assert_eq!(stats.unscanned_overload_bytes.load(Ordering::Relaxed), 0);
+        pool.shutdown();
     }
 }
