@@ -1158,10 +1158,17 @@ impl BodyInspector {
 
     /// Ends the body: flushes the decoder and scans what was held back.
     pub fn finish(&mut self) -> Vec<Finding> {
+        self.end(true)
+    }
+
+    /// Ends the body; `flush` is false when its bytes stopped short (a gap
+    /// in a decoded body), where flushing would only report the cut as a
+    /// decoding failure.
+    fn end(&mut self, flush: bool) -> Vec<Finding> {
         if self.finished {
             return Vec::new();
         }
-        let tail = match self.decoder.as_mut() {
+        let tail = match self.decoder.as_mut().filter(|_| flush) {
             Some(d) => {
                 let t = d.finish();
                 self.note_decoder_state();
@@ -1183,10 +1190,13 @@ impl BodyInspector {
     /// Bytes were skipped (not fed) after what was fed so far: judges what
     /// was held back, as at the end of a body, and resumes with the next
     /// frame as a fresh start (nothing carried across the gap, not
-    /// truncated). For bodies without a content coding only: a decoder
-    /// cannot skip bytes.
+    /// truncated). A decoder cannot skip bytes: a decoded body ends at its
+    /// first gap, with what was decoded so far judged.
     pub fn skip(&mut self) -> Vec<Finding> {
-        if self.finished || self.decoder.is_some() {
+        if self.decoder.is_some() {
+            return self.end(false);
+        }
+        if self.finished {
             return Vec::new();
         }
         let mut out = self.scan_chunk(&[], true);

@@ -117,8 +117,8 @@ pub trait StreamWork: Send + 'static {
     /// Whether the stream wants no more bytes (past its scan limit).
     fn saturated(&self) -> bool;
     /// Bytes between the previous frame and the next were not scanned
-    /// (forwarded past the stream's scan budget): the next frame does not
-    /// continue the previous one.
+    /// (forwarded past the stream's scan budget, or not queued under
+    /// overload): the next frame, if any, does not continue the previous one.
     fn gap(&mut self) {}
 }
 
@@ -569,9 +569,10 @@ impl StreamHandle {
         if over_stream || !self.pool.reserve(cap, Held::Queued) {
             drop(st);
             self.count(Unscanned::Overload, rest.len() as u64);
-            if self.resumable {
-                self.gap();
-            } else {
+            // The inspector learns that its bytes stop short here (a decoded
+            // body then ends without reporting a decoding failure).
+            self.gap();
+            if !self.resumable {
                 self.stopped = Some(Unscanned::Overload);
             }
             return;
@@ -705,7 +706,11 @@ mod tests {
         }
         drop(pause);
         pool.idle().await;
-        assert_eq!(finished.load(Ordering::Relaxed), 3, "only built streams end");
+        assert_eq!(
+            finished.load(Ordering::Relaxed),
+            3,
+            "only built streams end"
+        );
         assert_eq!(fed.load(Ordering::Relaxed), 0);
         assert_eq!(pool.inner.held.load(Ordering::Acquire), 0, "state released");
         pool.shutdown();

@@ -342,6 +342,32 @@ fn stream_decodes_gzip_copy_and_stops_at_the_limit() {
     assert!(insp.stats().decode_failed);
 }
 
+/// A gzip body whose later bytes were not queued (overload) ends at the
+/// gap: what was decoded is judged, and the cut is no decoding failure.
+#[test]
+fn a_gap_ends_a_decoded_body_without_a_decode_failure() {
+    let d = detector(1 << 20);
+    let key = fake_aws();
+    let plain = format!("{key} {}", "lorem ipsum ".repeat(20_000));
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(plain.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let (head, tail) = gz.split_at(gz.len() / 2);
+    let mut insp = d.body_inspector(out_ctx("x:80"), "body", Some("gzip"));
+    let mut f = insp.feed(head);
+    f.extend(insp.skip());
+    f.extend(insp.feed(tail));
+    f.extend(insp.finish());
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_no_leak(&f, &key);
+    assert!(!insp.stats().decode_failed);
+    // Without the gap, the same cut is a decoding failure.
+    let mut insp = d.body_inspector(out_ctx("x:80"), "body", Some("gzip"));
+    insp.feed(head);
+    insp.finish();
+    assert!(insp.stats().decode_failed);
+}
+
 #[test]
 fn scan_message_honours_content_encoding_and_dedups_head_and_body() {
     let d = detector(1 << 20);
