@@ -122,6 +122,24 @@ pub trait StreamWork: Send + 'static {
     fn gap(&mut self) {}
 }
 
+/// The nice value of scan threads: when the cores are busy, forwarding
+/// (the async workers, at the process's own priority) runs first and the
+/// pool falls behind, which the queue bounds turn into counted unscanned
+/// bytes rather than slower traffic. On an idle core scans run at full speed.
+pub const SCAN_THREAD_NICE: i32 = 10;
+
+/// Lowers the calling (scan) thread's CPU priority to [`SCAN_THREAD_NICE`].
+/// Linux applies a `PRIO_PROCESS` nice to the one thread named by its id.
+fn yield_to_forwarding() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), SCAN_THREAD_NICE) {
+            tracing::debug!(error = %e, "scan thread keeps the process priority");
+        }
+    }
+}
+
 /// Smallest chunk a stream's queued bytes are copied into: small frames
 /// (SSE events, tunnel reads) share one allocation instead of one each.
 pub const CHUNK_BYTES: usize = 16 * 1024;
@@ -383,7 +401,10 @@ impl ScanPool {
             let worker = Arc::clone(&inner);
             std::thread::Builder::new()
                 .name(format!("tg-scan-{i}"))
-                .spawn(move || worker.run())?;
+                .spawn(move || {
+                    yield_to_forwarding();
+                    worker.run()
+                })?;
         }
         Ok(ScanPool { inner })
     }
@@ -674,6 +695,52 @@ mod tests {
             ScanPool::start(settings, Arc::clone(&stats)).expect("threads start"),
             stats,
         )
+    }
+
+    /// The nice value of each `tg-scan-*` thread of this process.
+    #[cfg(target_os = "linux")]
+    fn scan_thread_nices() -> Vec<i32> {
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with("tg-scan-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // Fields after the parenthesised name: state is field 3, nice field 19.
+            let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or_default();
+            if let Some(n) = after
+                .split_whitespace()
+                .nth(16)
+                .and_then(|v| v.parse().ok())
+            {
+                nices.push(n);
+            }
+        }
+        nices
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn scan_threads_run_below_the_forwarding_priority() {
+        let (pool, _) = pool(1 << 20);
+        // The threads set their priority as they start: wait for them by
+        // counting, not by time.
+        let mut nices = Vec::new();
+        for _ in 0..1000 {
+            nices = scan_thread_nices();
+            if !nices.is_empty() && nices.iter().all(|n| *n == SCAN_THREAD_NICE) {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        pool.shutdown();
+        assert!(!nices.is_empty(), "no scan thread found");
+        assert!(nices.iter().all(|n| *n == SCAN_THREAD_NICE), "{nices:?}");
     }
 
     #[tokio::test]
