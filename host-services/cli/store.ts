@@ -9,7 +9,7 @@ import { homeLayout, queryFindings, ruleCatalog } from '@clawsec/traffic-guardia
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
 import { CliError, UsageError, didYouMean, optString, printWarning, progress, safeText, type Io } from './common.js';
-import { DIRECTIONS, SEVERITIES, THREATS } from './format.js';
+import { DIRECTIONS, SEVERITIES, THREATS, isOneOf } from './format.js';
 
 const RELATIVE = /^\d{1,6}[smhdw]$/;
 
@@ -33,19 +33,19 @@ export function queryFromFlags(values: Record<string, unknown>, defaults: { sinc
   const sev = optString(values, 'severity');
   if (sev !== undefined) {
     const s = sev.toLowerCase();
-    if (!(SEVERITIES as readonly string[]).includes(s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
+    if (!isOneOf(SEVERITIES, s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
     q.min_severity = s;
   }
   const type = optString(values, 'type');
   if (type !== undefined) {
     const t = type.toUpperCase();
-    if (!(THREATS as readonly string[]).includes(t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
+    if (!isOneOf(THREATS, t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
     q.threat_type = t;
   }
   const dir = optString(values, 'direction');
   if (dir !== undefined) {
     const d = dir.toLowerCase();
-    if (!(DIRECTIONS as readonly string[]).includes(d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
+    if (!isOneOf(DIRECTIONS, d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
     q.direction = d;
   }
   const pattern = optString(values, 'pattern');
