@@ -44,6 +44,7 @@ export const {
   ignoreList,
   ignoreRemove,
   MIN_TOKEN_LEN,
+  normalizeTimeBound,
   queryFindings,
   ruleCatalog,
   runtimeCredentials,

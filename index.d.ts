@@ -497,6 +497,15 @@ export interface MintedCanary {
 }
 
 /**
+ * Checks a findings time bound (`since` / `until`: an age such as `90s`,
+ * `15m`, `1h`, `7d`, `2w`, or an RFC 3339 time) with the store's own
+ * parser, and returns it in a spelling that means the same later: an age
+ * stays an age (weeks as days), a time becomes RFC 3339 UTC. Throws
+ * `InvalidArg` saying what is expected.
+ */
+export declare function normalizeTimeBound(value: string): string
+
+/**
  * Reads findings from a log directory without a running guardian (the
  * CLI's `findings` and `report`), newest first. Torn lines are skipped;
  * with `ignore_file`, suppressed findings are left out and counted.

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
@@ -792,6 +792,7 @@ export { ignoreAdd }
 export { ignoreList }
 export { ignoreRemove }
 export { MIN_TOKEN_LEN }
+export { normalizeTimeBound }
 export { queryFindings }
 export { ruleCatalog }
 export { runtimeCredentials }

@@ -179,3 +179,15 @@ pub fn ignore_remove(file: String, id: String) -> Result<Option<IgnoreEntry>> {
         .map(|o| o.map(IgnoreEntry::from))
         .map_err(ignore_error)
 }
+
+/// Checks a findings time bound (`since` / `until`: an age such as `90s`,
+/// `15m`, `1h`, `7d`, `2w`, or an RFC 3339 time) with the store's own
+/// parser, and returns it in a spelling that means the same later: an age
+/// stays an age (weeks as days), a time becomes RFC 3339 UTC. Throws
+/// `InvalidArg` saying what is expected.
+#[napi]
+pub fn normalize_time_bound(value: String) -> Result<String> {
+    crate::core::time_bound::parse(&value)
+        .and_then(crate::core::time_bound::TimeBound::canonical)
+        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+}
