@@ -5,8 +5,7 @@
  * CLI) and logs lifecycle events in pino's shape — never secrets.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 import { Guardian, homeLayout, queryFindings } from '@clawsec/traffic-guardian/addon';
 import type {
@@ -31,6 +30,7 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
+import { writeFileAtomicSync } from './atomic.js';
 import { FindingHookRunner, type HookCounters } from './hook.js';
 import { FindingCounters, renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { buildWiring, prepareCaPublicDir, wiringToSpawn, type ContainerWiring } from './wiring.js';
@@ -256,21 +256,9 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Atomic JSON write: unique tmp (exclusive create) + rename. */
+/** Atomic JSON write (pretty-printed, newline-terminated) with `mode`. */
 export function writeJsonAtomic(path: string, value: unknown, mode: number): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode, flag: 'wx' });
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // tmp may not exist
-    }
-    throw err;
-  }
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode });
 }
 
 /**

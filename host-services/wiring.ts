@@ -5,9 +5,11 @@
  * the variables common clients read. The CA key never leaves the host: the
  * mounted directory is a separate export holding certificates only.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 
 import { caExport, caPublicLayout } from '@clawsec/traffic-guardian/addon';
+
+import { writeFileAtomicSync } from './atomic.js';
 
 /** Where the CA directory appears inside containers. */
 export const DEFAULT_CONTAINER_CA_DIR = '/usr/local/share/clawsec-traffic-guardian';
@@ -183,9 +185,7 @@ export function prepareCaPublicDir(caDir: string, outDir: string): { dir: string
 }
 
 function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, text, { mode: 0o644 });
 }
 
 /**
