@@ -113,6 +113,21 @@ export declare function canaryNew(home: string, group: string, kind: string): Mi
 export declare function canaryRetire(home: string, id: string): CanaryInfo | null
 
 /**
+ * The files of the CA public directory `dir` (the home's `ca_public.dir`,
+ * or any directory the operator exports to).
+ */
+export declare function caPublicLayout(dir: string): CaPublicLayout
+
+/** The files of a CA public directory: certificates only, never the key. */
+export interface CaPublicLayout {
+  dir: string
+  /** The guardian CA certificate alone (`NODE_EXTRA_CA_CERTS`). */
+  cert_file: string
+  /** The CA plus the host's system roots (`SSL_CERT_FILE` and friends). */
+  bundle_file: string
+}
+
+/**
  * Validates a configuration without starting anything. The same
  * validator runs when a `Guardian` is constructed.
  */
@@ -166,6 +181,9 @@ export interface ConfigSummary {
   upstream_proxy?: string
 }
 
+/** Which way the inspected bytes travel. */
+export type Direction = 'outbound' | 'inbound'
+
 /** One finding, schema `clawsec-traffic-finding/v1`. */
 export interface Finding {
   /** Always `clawsec-traffic-finding/v1`. */
@@ -175,15 +193,15 @@ export interface Finding {
   /** Unique finding id (`tgf_` + 16 hex digits). */
   id: string
   /** `outbound` (container to internet) or `inbound` (internet to container). */
-  direction: string
+  direction: Direction
   /** `http`, `https` (inspected inside MITM), `websocket`, or `text` (offline scan). */
   protocol: string
   /** `EXFIL` or `INJECTION`. */
-  threat_type: string
+  threat_type: ThreatType
   /** Stable rule id, e.g. `aws_access_key_id`, `reverse_shell_dev_tcp`. */
   pattern: string
   /** `low`, `medium`, `high` or `critical`. */
-  severity: string
+  severity: Severity
   /** Client address, or the runtime name when the client authenticated. */
   source: string
   /** Destination `host:port`. */
@@ -242,13 +260,13 @@ export interface FindingQuery {
   /** RFC 3339 time, or an age. */
   until?: string
   /** `outbound` or `inbound`. */
-  direction?: string
+  direction?: Direction
   /** `EXFIL` or `INJECTION`. */
-  threat_type?: string
+  threat_type?: ThreatType
   /** A rule id. */
   pattern?: string
   /** `low`, `medium`, `high` or `critical`: this severity or worse. */
-  min_severity?: string
+  min_severity?: Severity
   /** Only findings whose `source` is one of these (per-group isolation). */
   sources?: Array<string>
   /** Page size: default 50, at most 1000. */
@@ -277,80 +295,85 @@ export interface GuardianCounters {
   findings_medium: number
   findings_high: number
   findings_critical: number
-  /** Messages longer than `max_scan_bytes`: the rest was forwarded uninspected. */
+  /** r" Messages longer than `max_scan_bytes`: the rest was forwarded uninspected. */
   truncated_messages: number
   decode_failures: number
   upstream_errors: number
-  /** HTTPS connections tunnelled blind (not inspected). */
+  /** r" HTTPS connections tunnelled blind (not inspected). */
   tunnels: number
   mitm_connections: number
   auth_failures: number
   pivot_refusals: number
   websocket_messages: number
   /**
-   * Client bytes that broke HTTP or TLS: malformed or oversized heads,
-   * invalid body framing, failed MITM handshakes.
+   * r" Client bytes that broke HTTP or TLS: malformed or oversized heads,
+   * r" invalid body framing, failed MITM handshakes.
    */
   client_protocol_errors: number
-  /** Clients cut off for stalling (request head or body). */
+  /** r" Clients cut off for stalling (request head or body). */
   client_timeouts: number
-  /** Upstreams that sent no response head in time (answered 504). */
+  /** r" Upstreams that sent no response head in time (answered 504). */
   upstream_timeouts: number
-  /** Bytes waiting for the scan threads now. */
+  /** r" Bytes waiting for the scan threads now. */
   scan_queue_bytes: number
-  /** Highest scan queue depth seen (bytes). */
+  /** r" Highest scan queue depth seen (bytes). */
   scan_queue_peak_bytes: number
-  /** Time the scan threads spent scanning (sum of job durations). */
+  /** r" Time the scan threads spent scanning (sum of job durations). */
   scan_time_ms: number
-  /** The same in seconds, with nanosecond precision (the histogram's sum). */
+  /** r" The same in seconds, with nanosecond precision (the histogram's sum). */
   scan_time_seconds: number
-  /** Scan jobs finished (the histogram's count). */
+  /** r" Scan jobs finished (the histogram's count). */
   scan_jobs: number
-  /** Upper bounds (seconds) of the scan-time histogram's buckets. */
+  /** r" Upper bounds (seconds) of the scan-time histogram's buckets. */
   scan_time_bucket_bounds: Array<number>
-  /** Cumulative jobs per bound (Prometheus `le` semantics). */
+  /** r" Cumulative jobs per bound (Prometheus `le` semantics). */
   scan_time_bucket_counts: Array<number>
-  /** Forwarded unscanned because the scan queues were full. */
+  /** r" Forwarded unscanned because the scan queues were full. */
   unscanned_overload_bytes: number
-  /** Forwarded unscanned past a message's `max_scan_bytes`. */
+  /** r" Forwarded unscanned past a message's `max_scan_bytes`. */
   unscanned_limit_bytes: number
-  /** Binary bodies (images, audio, video, fonts, archives, wasm), not scanned. */
+  /** r" Binary bodies (images, audio, video, fonts, archives, wasm), not scanned. */
   unscanned_binary_bytes: number
   /**
-   * Long-lived streams (event streams, tunnels) beyond their sliding scan
-   * budget, not scanned; scanned again once the budget refills.
+   * r" Long-lived streams (event streams, tunnels) beyond their sliding scan
+   * r" budget, not scanned; scanned again once the budget refills.
    */
   unscanned_stream_budget_bytes: number
-  /** Client connections open now (a gauge). */
+  /** r" Client connections open now (a gauge). */
   open_connections: number
-  /** Connections closed on accept: `max_connections` were open. */
+  /** r" Connections closed on accept: `max_connections` were open. */
   rejected_total_cap: number
-  /** Connections closed on accept: their address had `max_connections_per_client` open. */
+  /** r" Connections closed on accept: their address had `max_connections_per_client` open. */
   rejected_client_cap: number
-  /** Connections closed for sending nothing within the first-byte timeout. */
+  /** r" Connections closed for sending nothing within the first-byte timeout. */
   silent_connections_closed: number
-  /** Keep-alive connections closed after the idle timeout. */
+  /** r" Keep-alive connections closed after the idle timeout. */
   idle_connections_closed: number
-  /** Findings emitted after dedup. */
+  /** r" Findings emitted after dedup. */
   findings_emitted: number
-  /** Findings written to the JSONL file. */
+  /** r" Findings written to the JSONL file. */
   findings_written: number
-  /** Repeats folded into other findings' `count`. */
+  /** r" Repeats folded into other findings' `count`. */
   occurrences_folded: number
-  /** Findings (and count records) whose write failed when first tried. */
+  /** r" Findings (and count records) whose write failed when first tried. */
   write_errors: number
-  /** Records waiting to be retried after a failed write (bounded queue). */
+  /** r" Records waiting to be retried after a failed write (bounded queue). */
   findings_pending: number
-  /** Records lost because the retry queue overflowed. */
+  /** r" Records lost because the retry queue overflowed. */
   findings_dropped: number
 }
 
+/** Whether the guardian runs. There is no blocking mode, by design. */
+export type GuardianMode = 'off' | 'detect'
+
+/** A guardian's lifecycle state. */
+export type GuardianState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed'
+
 /** A guardian's state. Contains no secrets. */
 export interface GuardianStatus {
-  /** `stopped`, `starting`, `running`, `stopping` or `failed`. */
-  state: string
+  state: GuardianState
   running: boolean
-  mode: string
+  mode: GuardianMode
   started_at?: string
   uptime_ms: number
   /** `host:port` while running. */
@@ -379,21 +402,30 @@ export declare function homeLayout(home: string): HomeLayout
 /** Where the guardian keeps each thing in a home (defined once, in Rust). */
 export interface HomeLayout {
   home: string
+  /** The CA (public certificate and its 0600 key); never mounted. */
   ca_dir: string
   /** The suppression list (`traffic-guardian ignore`), mode 0600. */
   ignore_file: string
+  /** The running guardian's status snapshot, mode 0600. */
   status_file: string
   /** Pid of the `traffic-guardian start` serving this home (signalled by `reload`). */
   pid_file: string
   fingerprint_key_file: string
   /** Canary credentials by keyed hash (`traffic-guardian canary`), mode 0600. */
   canary_file: string
+  /**
+   * The config file read when neither the caller nor
+   * `NANOCLAW_TRAFFIC_GUARDIAN_CONFIG` names one.
+   */
+  config_file: string
+  /** The CA's public export, mounted read-only into containers. */
+  ca_public: CaPublicLayout
 }
 
 /** A whole HTTP message for an offline scan. */
 export interface HttpMessage {
   /** `outbound` (a request) or `inbound` (a response). */
-  direction: string
+  direction: Direction
   dest?: string
   source?: string
   /** Defaults to `http`. */
@@ -465,6 +497,15 @@ export interface MintedCanary {
 }
 
 /**
+ * Checks a findings time bound (`since` / `until`: an age such as `90s`,
+ * `15m`, `1h`, `7d`, `2w`, or an RFC 3339 time) with the store's own
+ * parser, and returns it in a spelling that means the same later: an age
+ * stays an age (weeks as days), a time becomes RFC 3339 UTC. Throws
+ * `InvalidArg` saying what is expected.
+ */
+export declare function normalizeTimeBound(value: string): string
+
+/**
  * Reads findings from a log directory without a running guardian (the
  * CLI's `findings` and `report`), newest first. Torn lines are skipped;
  * with `ignore_file`, suppressed findings are left out and counted.
@@ -506,8 +547,8 @@ export interface RuleInfo {
   id: string
   description: string
   /** `EXFIL` (runs on outbound traffic) or `INJECTION` (inbound). */
-  threat_type: string
-  severity: string
+  threat_type: ThreatType
+  severity: Severity
   /**
    * `secret` (redacted, fingerprinted), `indicator` (a path or command
    * shape), `derived` (from where a rule matched, e.g. `model_tool_call`),
@@ -518,6 +559,23 @@ export interface RuleInfo {
   /** Hosts where this credential is expected traffic, not exfiltration. */
   expected_hosts: Array<string>
 }
+
+/** One runtime's proxy credential, as the validated config holds it. */
+export interface RuntimeCredential {
+  /** The runtime (NanoClaw group folder) name. */
+  name: string
+  /** Its proxy token, unmasked. */
+  token: string
+}
+
+/**
+ * The runtime credentials of a configuration, resolved from the same
+ * layers as `checkConfig` (defaults < file < env < overrides), with the
+ * tokens unmasked: what the host needs to give each container its proxy
+ * URL. Host side only: never send the result over IPC or MCP, never log
+ * it. Empty when the config is invalid (nothing can start then).
+ */
+export declare function runtimeCredentials(input?: ConfigInput | undefined | null): Array<RuntimeCredential>
 
 /**
  * Scans a message exactly as the proxy would: URL, headers, then the body
@@ -534,25 +592,28 @@ export declare function scanText(text: string | Buffer, ctx: ScanTextContext): A
 /** Context of an offline text scan. */
 export interface ScanTextContext {
   /** `outbound` runs EXFIL rules, `inbound` runs INJECTION rules. */
-  direction: string
+  direction: Direction
   /** Destination `host:port` (decides expected destinations). */
   dest?: string
   source?: string
 }
+
+/** Impact of a finding, from least to most severe. */
+export type Severity = 'low' | 'medium' | 'high' | 'critical'
 
 /** What `start()` resolves with once the listener is bound. */
 export interface StartInfo {
   /** `host:port` the proxy listens on. */
   address: string
   port: number
-  mode: string
+  mode: GuardianMode
   https: HttpsInfo
 }
 
 /** Options of a [`StreamScanner`]. */
 export interface StreamScanOptions {
   /** `outbound` runs EXFIL rules, `inbound` runs INJECTION rules. */
-  direction: string
+  direction: Direction
   /** Destination `host:port` (decides expected destinations). */
   dest?: string
   source?: string
@@ -585,3 +646,6 @@ export interface StreamScanStats {
   /** The content-encoding could not be decoded: the rest was not scanned. */
   decode_failed: boolean
 }
+
+/** What kind of threat a rule recognises. */
+export type ThreatType = 'EXFIL' | 'INJECTION'

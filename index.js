@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, checkConfig, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, queryFindings, ruleCatalog, scanMessage, scanText } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
@@ -782,14 +782,22 @@ export { caInfo }
 export { canaryList }
 export { canaryNew }
 export { canaryRetire }
+export { caPublicLayout }
 export { checkConfig }
+export { Direction }
+export { GuardianMode }
+export { GuardianState }
 export { homeLayout }
 export { ignoreAdd }
 export { ignoreList }
 export { ignoreRemove }
 export { MIN_TOKEN_LEN }
+export { normalizeTimeBound }
 export { queryFindings }
 export { ruleCatalog }
+export { runtimeCredentials }
 export { scanMessage }
 export { scanText }
+export { Severity }
+export { ThreatType }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -4,10 +4,7 @@
  * default live in Rust (defaults < file < env < overrides); this module only
  * selects what to hand over, so the TypeScript side cannot drift from them.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-
-import { checkConfig as addonCheckConfig } from '@clawsec/traffic-guardian/addon';
+import { checkConfig as addonCheckConfig, runtimeCredentials } from '@clawsec/traffic-guardian/addon';
 import type { ConfigInput, ConfigIssue, ConfigReport } from '@clawsec/traffic-guardian/addon';
 
 import { hookFromEffective, type HookConfig } from './hook.js';
@@ -119,47 +116,14 @@ export function effectiveView(report: ConfigReport): EffectiveView {
   };
 }
 
-const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
-
-function runtimesFrom(value: unknown): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!Array.isArray(value)) return out;
-  for (const r of value) {
-    if (!r || typeof r !== 'object') continue;
-    const name = (r as Record<string, unknown>)['name'];
-    const token = (r as Record<string, unknown>)['token'];
-    if (typeof name === 'string' && typeof token === 'string') out.set(name, token);
-  }
-  return out;
-}
-
 /**
- * The runtime credentials (name → token) from the same sources the addon
- * merged: overrides win, else the config file. The addon's `effective` masks
- * tokens, and wiring needs the real ones to give each container its proxy
- * URL. Only names the validated config declares are returned.
+ * The runtime credentials (name → token) of the configuration `input`
+ * resolves to, from the addon: the same layers and precedence as the
+ * validator (defaults < file < environment < overrides), tokens unmasked
+ * (`effective` masks them). Wiring needs them to give each container its
+ * proxy URL. Host side only: never put them in an IPC or MCP answer, a log
+ * line or the status file. Empty when the config is invalid.
  */
-export function resolveRuntimeTokens(input: ConfigInput, view: EffectiveView): Map<string, string> {
-  const declared = new Set(view.runtimes);
-  const overrides = (input.overrides ?? {}) as Record<string, unknown>;
-  let found = runtimesFrom(overrides['runtimes']);
-  if (found.size === 0) {
-    const path =
-      input.config_path ??
-      input.env?.['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ??
-      (view.home ? join(view.home, 'config.json') : undefined);
-    if (path) {
-      try {
-        if (statSync(path).size <= MAX_CONFIG_FILE_BYTES) {
-          const parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-          found = runtimesFrom(parsed['runtimes']);
-        }
-      } catch {
-        // The addon already reported an unreadable or invalid file.
-      }
-    }
-  }
-  const out = new Map<string, string>();
-  for (const [name, token] of found) if (declared.has(name)) out.set(name, token);
-  return out;
+export function resolveRuntimeTokens(input: ConfigInput): Map<string, string> {
+  return new Map(runtimeCredentials(input).map((c) => [c.name, c.token]));
 }

@@ -5,10 +5,9 @@
  * CLI) and logs lifecycle events in pino's shape — never secrets.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
-import { Guardian, queryFindings } from '@clawsec/traffic-guardian/addon';
+import { Guardian, homeLayout, queryFindings } from '@clawsec/traffic-guardian/addon';
 import type {
   ConfigInput,
   ConfigIssue,
@@ -31,6 +30,7 @@ import {
   type ConfigOptions,
   type EffectiveView,
 } from './config.js';
+import { writeFileAtomicSync } from './atomic.js';
 import { FindingHookRunner, type HookCounters } from './hook.js';
 import { FindingCounters, renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { buildWiring, prepareCaPublicDir, wiringToSpawn, type ContainerWiring } from './wiring.js';
@@ -245,30 +245,20 @@ function withoutEnv(args: readonly string[], names: ReadonlySet<string>): string
   return out;
 }
 
+/** The home layout relative to the home itself (the addon defines it). */
+const RELATIVE_LAYOUT = homeLayout('');
 /** Status file name inside the guardian home. */
-export const STATUS_FILE_NAME = 'status.json';
+export const STATUS_FILE_NAME = RELATIVE_LAYOUT.status_file;
 /** Public CA export dir inside the guardian home (mounted into containers). */
-export const CA_PUBLIC_DIR_NAME = 'ca-public';
+export const CA_PUBLIC_DIR_NAME = RELATIVE_LAYOUT.ca_public.dir;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Atomic JSON write: unique tmp (exclusive create) + rename. */
+/** Atomic JSON write (pretty-printed, newline-terminated) with `mode`. */
 export function writeJsonAtomic(path: string, value: unknown, mode: number): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode, flag: 'wx' });
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // tmp may not exist
-    }
-    throw err;
-  }
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode });
 }
 
 /**
@@ -364,7 +354,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
   function statusFilePath(): string | undefined {
     const g = guardian;
     const home = g ? g.status().home : undefined;
-    return home ? join(home, STATUS_FILE_NAME) : undefined;
+    return home ? homeLayout(home).status_file : undefined;
   }
 
   function writeStatusFile(): void {
@@ -567,7 +557,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
           `unknown runtime ${JSON.stringify(runtime)}: declare it in the guardian config's runtimes (with a token) first`,
         );
       }
-      const tokens = resolveRuntimeTokens(input, view);
+      const tokens = resolveRuntimeTokens(input);
       const token = runtime !== undefined ? (addedTokens.get(runtime) ?? tokens.get(runtime)) : undefined;
       const s = guardian?.status();
       const listen = s?.running && s.listen ? s.listen : view.listen;
@@ -575,9 +565,9 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
       // Mode off touches no disk: no CA export either.
       const mitm = view.mode === 'off' ? false : (s?.https.mitm ?? view.mitm_enabled);
       if (mitm) {
-        const home = s?.home ?? view.home;
+        const layout = homeLayout(s?.home ?? view.home);
         try {
-          caPublicDir = prepareCaPublicDir(join(home, 'ca'), join(home, CA_PUBLIC_DIR_NAME)).dir;
+          caPublicDir = prepareCaPublicDir(layout.ca_dir, layout.ca_public.dir).dir;
         } catch (err) {
           logger.warn({ err: errorMessage(err) }, 'traffic guardian: cannot export the CA public certificate');
         }
@@ -603,7 +593,7 @@ export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}
     addRuntime(name: string, opts: { token?: string; upstreamProxy?: string } = {}): string {
       const g = ensureGuardian();
       if (!g) throw new Error(`traffic guardian unavailable: ${guardianError?.message ?? 'unknown error'}`);
-      const declared = resolveRuntimeTokens(input, effectiveView(report())).get(name);
+      const declared = resolveRuntimeTokens(input).get(name);
       const token = opts.token ?? addedTokens.get(name) ?? declared ?? randomBytes(24).toString('hex');
       g.addRuntime(name, token, opts.upstreamProxy);
       addedTokens.set(name, token);

@@ -5,10 +5,11 @@
  * the variables common clients read. The CA key never leaves the host: the
  * mounted directory is a separate export holding certificates only.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 
-import { caExport } from '@clawsec/traffic-guardian/addon';
+import { caExport, caPublicLayout } from '@clawsec/traffic-guardian/addon';
+
+import { writeFileAtomicSync } from './atomic.js';
 
 /** Where the CA directory appears inside containers. */
 export const DEFAULT_CONTAINER_CA_DIR = '/usr/local/share/clawsec-traffic-guardian';
@@ -16,9 +17,6 @@ export const DEFAULT_CONTAINER_CA_DIR = '/usr/local/share/clawsec-traffic-guardi
 export const DEFAULT_CONTAINER_HOST = 'host.docker.internal';
 /** Destinations containers reach directly (never through the proxy). */
 export const DEFAULT_NO_PROXY = ['localhost', '127.0.0.1', '::1'] as const;
-
-const CA_FILE = 'ca.pem';
-const BUNDLE_FILE = 'bundle.pem';
 
 /** System trust bundles looked for, to build a bundle that keeps public roots. */
 const SYSTEM_BUNDLES = [
@@ -138,19 +136,21 @@ export function buildWiring(input: WiringInput): ContainerWiring {
 
   if (input.mitm) {
     const ctrDir = input.containerCaDir ?? DEFAULT_CONTAINER_CA_DIR;
-    if (!input.caPublicDir || !existsSync(join(input.caPublicDir, CA_FILE))) {
+    const hostFiles = input.caPublicDir ? caPublicLayout(input.caPublicDir) : undefined;
+    if (!hostFiles || !existsSync(hostFiles.cert_file)) {
       warnings.push('HTTPS inspection is on but the CA public certificate is not exported yet: start the guardian first');
     } else {
-      mounts.push({ hostPath: input.caPublicDir, containerPath: ctrDir, readonly: true });
-      const hasBundle = existsSync(join(input.caPublicDir, BUNDLE_FILE));
+      mounts.push({ hostPath: hostFiles.dir, containerPath: ctrDir, readonly: true });
+      const hasBundle = existsSync(hostFiles.bundle_file);
       if (!hasBundle) {
         warnings.push(
           'no system trust bundle was found to combine with the CA: SSL_CERT_FILE and friends point at the guardian CA alone, ' +
             'so hosts excluded from inspection will fail verification in OpenSSL-based clients',
         );
       }
-      const bundle = `${ctrDir}/${hasBundle ? BUNDLE_FILE : CA_FILE}`;
-      env['NODE_EXTRA_CA_CERTS'] = `${ctrDir}/${CA_FILE}`;
+      const ctrFiles = caPublicLayout(ctrDir);
+      const bundle = hasBundle ? ctrFiles.bundle_file : ctrFiles.cert_file;
+      env['NODE_EXTRA_CA_CERTS'] = ctrFiles.cert_file;
       env['SSL_CERT_FILE'] = bundle;
       env['REQUESTS_CA_BUNDLE'] = bundle;
       env['CURL_CA_BUNDLE'] = bundle;
@@ -172,21 +172,20 @@ export function prepareCaPublicDir(caDir: string, outDir: string): { dir: string
   mkdirSync(outDir, { recursive: true, mode: 0o755 });
   chmodSync(outDir, 0o755);
   const exported = caExport(caDir, outDir);
-  const certPath = join(outDir, CA_FILE);
+  const files = caPublicLayout(outDir);
+  const certPath = files.cert_file;
   const pem = readFileSync(exported, 'utf8');
   if (exported !== certPath) writeAtomic(certPath, pem);
   chmodSync(certPath, 0o644);
   const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
   if (!system) return { dir: outDir, certPath };
-  const bundlePath = join(outDir, BUNDLE_FILE);
+  const bundlePath = files.bundle_file;
   writeAtomic(bundlePath, `${pem.trimEnd()}\n${readFileSync(system, 'utf8')}`);
   return { dir: outDir, certPath, bundlePath };
 }
 
 function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, text, { mode: 0o644 });
 }
 
 /**

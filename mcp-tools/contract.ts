@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 
+import type { Direction, GuardianState, Severity, ThreatType } from '@clawsec/traffic-guardian/addon';
+
 /** Schema tag carried by every reply, so a reader can reject foreign files. */
 export const IPC_SCHEMA = 'clawsec-traffic-ipc/v1' as const;
 
@@ -56,9 +58,35 @@ export function isValidGroupFolder(value: unknown): value is string {
 // Shared enums
 // ---------------------------------------------------------------------------
 
-export const DirectionSchema = z.enum(['outbound', 'inbound']);
-export const ThreatTypeSchema = z.enum(['EXFIL', 'INJECTION']);
-export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);
+/**
+ * Every member of the addon's string union `T` (defined once, by a Rust
+ * enum, in the generated `index.d.ts`), as the run-time list zod needs: the
+ * container has no addon, so the values are written here, and a missing or
+ * unknown member is a compile error, so the list cannot drift from Rust.
+ */
+function everyMember<T extends string>() {
+  return <const L extends readonly [T, ...T[]]>(
+    list: L & ([T] extends [L[number]] ? unknown : { missing: Exclude<T, L[number]> }),
+  ): L => list;
+}
+
+/** `Direction`, outbound first. */
+export const DIRECTIONS = everyMember<Direction>()(['outbound', 'inbound']);
+/** `ThreatType`. */
+export const THREATS = everyMember<ThreatType>()(['EXFIL', 'INJECTION']);
+/** `Severity`, least severe first. */
+export const SEVERITIES = everyMember<Severity>()(['low', 'medium', 'high', 'critical']);
+/** `GuardianState`. */
+export const GUARDIAN_STATES = everyMember<GuardianState>()(['stopped', 'starting', 'running', 'stopping', 'failed']);
+
+/** Whether `value` is one of `list` (narrows it to the list's union). */
+export function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}
+
+export const DirectionSchema = z.enum(DIRECTIONS);
+export const ThreatTypeSchema = z.enum(THREATS);
+export const SeveritySchema = z.enum(SEVERITIES);
 
 /** RFC 3339 timestamp, or a relative window such as `15m`, `1h`, `7d`. */
 export const SinceSchema = z
@@ -178,7 +206,7 @@ export const FindingSchema = z.object({
 });
 export type ContractFinding = z.infer<typeof FindingSchema>;
 
-export const GuardianStateSchema = z.enum(['stopped', 'starting', 'running', 'stopping', 'failed']);
+export const GuardianStateSchema = z.enum(GUARDIAN_STATES);
 
 /** What `clawsec_traffic_status` returns. Host file paths, tokens and the CA key are never included. */
 export const StatusDataSchema = z.object({

@@ -6,7 +6,8 @@ use crate::core::canary;
 use crate::core::config::{
     self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
 };
-use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
+use crate::core::home::HomeLayout;
+use crate::core::keyfile::{load_or_create_key, KeyFileError};
 use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
@@ -299,7 +300,7 @@ fn build_detector(
     config: &GuardianConfig,
     known_secrets: Option<Arc<KnownSecrets>>,
 ) -> Result<Detector, GuardianError> {
-    let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
+    let key = load_or_create_key(&HomeLayout::of(&config.home).fingerprint_key_file)?;
     Ok(Detector::builtin(DetectorOptions {
         max_scan_bytes: config.max_scan_bytes,
         snippet_mode: config.redact_snippets,
@@ -409,8 +410,9 @@ impl Guardian {
         known: &[KnownSecretValue],
     ) -> Result<Guardian, GuardianError> {
         config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
-        let key = load_or_create_key(&config.home.join(FINGERPRINT_KEY_FILE))?;
-        let canaries = canary::load(&crate::core::home::HomeLayout::of(&config.home).canary_file)
+        let layout = HomeLayout::of(&config.home);
+        let key = load_or_create_key(&layout.fingerprint_key_file)?;
+        let canaries = canary::load(&layout.canary_file)
             .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
         let known_secrets = build_known_secrets(&config, &key, known, &canaries)?;
         let detector = Arc::new(build_detector(&config, known_secrets.clone())?);

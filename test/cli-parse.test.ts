@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { safeText } from '../host-services/cli/common.js';
+import { colorEnabled, paint, safeText } from '../host-services/cli/common.js';
 import { destFromUrl, harEntries, looksLikeHttp, parseRawHttp } from '../host-services/cli/http-input.js';
 import { checkTime } from '../host-services/cli/store.js';
 
@@ -101,5 +101,29 @@ describe('time flags', () => {
     expect(checkTime('--since', '2026-01-31T12:00:00+01:00')).toBe('2026-01-31T11:00:00.000Z');
     expect(() => checkTime('--since', 'yesterday')).toThrow(/not a time/);
     expect(() => checkTime('--since', '1y')).toThrow(/not a time/);
+  });
+});
+
+describe('colour (util.styleText behind our own TTY / NO_COLOR decision)', () => {
+  const tty = { isTTY: true } as NodeJS.WriteStream;
+  const pipe = { isTTY: false } as NodeJS.WriteStream;
+
+  it('is on only for a TTY without NO_COLOR or TERM=dumb', () => {
+    expect(colorEnabled(tty, {})).toBe(true);
+    expect(colorEnabled(pipe, {})).toBe(false);
+    expect(colorEnabled(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(colorEnabled(tty, { NO_COLOR: '' })).toBe(true);
+    expect(colorEnabled(tty, { TERM: 'dumb' })).toBe(false);
+  });
+
+  it('writes the same SGR codes whatever process.stdout is, and nothing when off', () => {
+    const on = paint(true);
+    expect(on.bold('a')).toBe('\x1b[1ma\x1b[22m');
+    expect(on.dim('a')).toBe('\x1b[2ma\x1b[22m');
+    expect(on.red('a')).toBe('\x1b[31ma\x1b[39m');
+    expect(on.severity('critical', 'c')).toBe('\x1b[1m\x1b[35mc\x1b[39m\x1b[22m');
+    expect(on.severity('low', 'l')).toBe('\x1b[36ml\x1b[39m');
+    const off = paint(false);
+    expect(off.severity('critical', 'c') + off.bold('b') + off.green('g')).toBe('cbg');
   });
 });

@@ -19,12 +19,14 @@ import {
   StatusDataSchema,
   FindingsRequestSchema,
   IPC_SCHEMA,
+  SinceSchema,
   TrafficRequestSchema,
   isValidRequestId,
   newRequestId,
   type StatusData,
 } from '../mcp-tools/contract.js';
 import { callTrafficHost, writeTaskFileAtomic } from '../mcp-tools/ipc-client.js';
+import { normalizeTimeBound } from '@clawsec/traffic-guardian/addon';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, type TempHome } from './helpers/guardian.js';
 import { makeNanoclawDataDir, type NanoclawDataDir } from './helpers/ipc-dir.js';
 import { nanoclawWatcher, type Watcher } from './helpers/nanoclaw-watcher.js';
@@ -94,6 +96,43 @@ describe('contract', () => {
     expect(ok.success).toBe(true);
     const bad = TrafficRequestSchema.safeParse({ type: 'clawsec_traffic_status', requestId: 'r1', min_severtiy: 'high' });
     expect(bad.success).toBe(false);
+  });
+
+  it('accepts only times the host parses: the container grammar is a subset of the addon\'s', () => {
+    const hostAccepts = (v: string): boolean => {
+      try {
+        normalizeTimeBound(v);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const values: string[] = [];
+    for (const unit of ['ms', 's', 'm', 'h', 'd', 'w', 'y', 'H', '']) {
+      for (const n of ['0', '1', '15', '24', '999999', '1000000', '-1', '1.5', ' 1']) values.push(`${n}${unit}`);
+    }
+    values.push(
+      '2026-04-26T00:00:00Z',
+      '2026-04-26T00:00:00.000Z',
+      '2026-04-26T00:00:00+02:00',
+      '2026-04-26T00:00:00',
+      '2026-04-26',
+      '2026-04-26 00:00:00Z',
+      '2026-04-26T00:00Z',
+      '2026-04-26T00:00+02:00',
+      '2026-04-26T00:00:00.123456789Z',
+      'yesterday',
+      '',
+    );
+    let accepted = 0;
+    for (const v of values) {
+      if (!SinceSchema.safeParse(v).success) continue;
+      accepted++;
+      expect(hostAccepts(v), v).toBe(true);
+    }
+    // The check can fail: both sides accept the documented forms.
+    expect(accepted).toBeGreaterThanOrEqual(4 * 5 + 3);
+    for (const v of ['yesterday', '1y', '2026-04-26T00:00:00', '']) expect(hostAccepts(v), v).toBe(false);
   });
 
   it('validates findings filters', () => {

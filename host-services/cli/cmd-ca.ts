@@ -4,9 +4,9 @@
  * (fingerprint, public certificate), so the private key is never read here.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
-import { caEnsure, caInfo } from '@clawsec/traffic-guardian/addon';
+import { caEnsure, caInfo, homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { DEFAULT_CONTAINER_CA_DIR, prepareCaPublicDir } from '../wiring.js';
 import { CONFIG_OPTIONS, EXIT, CliError, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
@@ -52,7 +52,7 @@ export function runCa(args: string[], io: Io): number {
   const out = optString(values, 'out');
   if (sub !== 'export' && out !== undefined) throw new UsageError('--out is only for `ca export`');
   const { view } = requirePaths(io, values);
-  const caDir = join(view.home, 'ca');
+  const caDir = homeLayout(view.home).ca_dir;
   const p = paint(colorEnabled(io.stdout, io.env));
   const addonError = (what: string, err: unknown) => new CliError(`${what}: ${(err as Error).message}`, `check that ${caDir} is writable by you only`);
 

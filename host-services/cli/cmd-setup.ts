@@ -5,12 +5,10 @@
  * the text are for the operator to review and run themselves.
  */
 import { networkInterfaces, platform } from 'node:os';
-import { join } from 'node:path';
 
-import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
+import { MIN_TOKEN_LEN, caPublicLayout, homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { CONTAINER_CLIENTS, NODE20_FETCH_WARNING, containerNodeCheck, containerShellCheck } from '../clients.js';
-import { CA_PUBLIC_DIR_NAME } from '../service.js';
 import { resolveRuntimeTokens } from '../config.js';
 import { DEFAULT_CONTAINER_CA_DIR, DEFAULT_CONTAINER_HOST, buildWiring, parseListen, wiringToDockerArgs } from '../wiring.js';
 import { CONFIG_OPTIONS, EXIT, CliError, UsageError, colorEnabled, loadConfig, optBool, optString, paint, parse, printWarning, safeText, type Io } from './common.js';
@@ -179,11 +177,13 @@ export function runSetup(args: string[], io: Io): number {
   const needsAuth = !isLoopbackHost(f.bind);
   const group = optString(values, 'group') ?? view.runtimes[0] ?? (needsAuth ? 'main' : undefined);
   if (group !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(group)) throw new UsageError(`--group ${JSON.stringify(group)} is not a NanoClaw group folder name`);
-  const tokens = resolveRuntimeTokens(input, view);
+  const tokens = resolveRuntimeTokens(input);
+  const layout = homeLayout(view.home);
+  const ctrFiles = caPublicLayout(DEFAULT_CONTAINER_CA_DIR);
   const token = group !== undefined ? tokens.get(group) : undefined;
   const mitm = optBool(values, 'mitm') || view.mitm_enabled;
-  const caPublicDir = join(view.home, CA_PUBLIC_DIR_NAME);
-  const configPath = optString(values, 'config') ?? io.env['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ?? join(view.home, 'config.json');
+  const caPublicDir = layout.ca_public.dir;
+  const configPath = optString(values, 'config') ?? io.env['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ?? layout.config_file;
 
   const tokenPlaceholder = `<${MIN_TOKEN_LEN}+ random characters, e.g. from \`openssl rand -hex 24\`>`;
   const shownToken = token === undefined ? tokenPlaceholder : reveal ? token : '****';
@@ -204,8 +204,8 @@ export function runSetup(args: string[], io: Io): number {
   const caPending = mitm && wiring.mounts.length === 0;
   if (caPending) {
     wiring.mounts.push({ hostPath: caPublicDir, containerPath: DEFAULT_CONTAINER_CA_DIR, readonly: true });
-    env['NODE_EXTRA_CA_CERTS'] = `${DEFAULT_CONTAINER_CA_DIR}/ca.pem`;
-    for (const k of ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']) env[k] = `${DEFAULT_CONTAINER_CA_DIR}/bundle.pem`;
+    env['NODE_EXTRA_CA_CERTS'] = ctrFiles.cert_file;
+    for (const k of ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']) env[k] = ctrFiles.bundle_file;
     if (!reveal) Object.assign(wiring.maskedEnv, env);
     else Object.assign(wiring.env, env);
   }
@@ -270,12 +270,12 @@ export function runSetup(args: string[], io: Io): number {
           {
             title: 'HTTPS inspection (CA)',
             text: [
-              `Create the CA and export only its public certificate (the key stays in ${join(view.home, 'ca')}):`,
+              `Create the CA and export only its public certificate (the key stays in ${layout.ca_dir}):`,
               `  traffic-guardian ca init`,
               `  traffic-guardian ca export --out ${caPublicDir}`,
               `Mount ${caPublicDir} read-only at ${DEFAULT_CONTAINER_CA_DIR} (a directory mount, which Apple Container also supports); the env above points NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and GIT_SSL_CAINFO there.`,
               'Optional manual step — review before running, only if a tool in the image ignores those variables (traffic-guardian never runs this):',
-              `  Debian/Ubuntu/Alpine image: cp ${DEFAULT_CONTAINER_CA_DIR}/ca.pem /usr/local/share/ca-certificates/clawsec-traffic-guardian.crt && update-ca-certificates`,
+              `  Debian/Ubuntu/Alpine image: cp ${ctrFiles.cert_file} /usr/local/share/ca-certificates/clawsec-traffic-guardian.crt && update-ca-certificates`,
               'Only containers listed in mitm.trusted_runtimes are inspected; others keep end-to-end TLS (tunnelled, not inspected).',
             ],
           },

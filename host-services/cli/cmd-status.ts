@@ -5,7 +5,6 @@
  * process is gone, or that stopped being refreshed, is reported as stale.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { existsSync } from 'node:fs';
 
@@ -79,7 +78,7 @@ function pidAlive(pid: unknown): boolean {
 
 /** Reads and judges `<home>/status.json`. */
 export function readStatus(home: string, now = Date.now()): StatusReading {
-  const file = join(home, STATUS_FILE_NAME);
+  const file = homeLayout(home).status_file;
   let text: string;
   try {
     if (statSync(file).size > 1024 * 1024) throw new CliError(`status file ${file} is unexpectedly large`, 'remove it; a running guardian rewrites it');

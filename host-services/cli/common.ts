@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs, styleText, type ParseArgsConfig } from 'node:util';
 
 import { buildConfigInput, checkTrafficConfig, effectiveView, type ConfigOptions, type EffectiveView } from '../config.js';
 import type { ConfigInput, ConfigReport } from '@clawsec/traffic-guardian/addon';
@@ -101,6 +101,8 @@ export function colorEnabled(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv)
   return stream.isTTY === true;
 }
 
+type StyleFormat = Parameters<typeof styleText>[0];
+
 export interface Paint {
   enabled: boolean;
   bold(s: string): string;
@@ -113,17 +115,24 @@ export interface Paint {
   severity(sev: string, text?: string): string;
 }
 
+/**
+ * Styles text with Node's `util.styleText` when `enabled`. Whether colour is
+ * wanted is decided once, by `colorEnabled` for the stream actually written
+ * (NO_COLOR, TERM=dumb, not a TTY), so styleText's own check of
+ * `process.stdout` is turned off (`validateStream: false`; older Node 20
+ * releases ignore the option and never check).
+ */
 export function paint(enabled: boolean): Paint {
-  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  const wrap = (style: StyleFormat) => (s: string) => (enabled ? styleText(style, s, { validateStream: false }) : s);
   const p = {
     enabled,
-    bold: wrap(1, 22),
-    dim: wrap(2, 22),
-    red: wrap(31, 39),
-    yellow: wrap(33, 39),
-    green: wrap(32, 39),
-    cyan: wrap(36, 39),
-    magenta: wrap(35, 39),
+    bold: wrap('bold'),
+    dim: wrap('dim'),
+    red: wrap('red'),
+    yellow: wrap('yellow'),
+    green: wrap('green'),
+    cyan: wrap('cyan'),
+    magenta: wrap('magenta'),
   };
   return {
     ...p,

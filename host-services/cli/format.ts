@@ -53,6 +53,5 @@ export function findingsTable(findings: readonly Finding[], p: Paint, maxWidth?:
   return table(['TIME', 'SEVERITY', 'TYPE', 'PATTERN', 'SOURCE', 'DEST', 'SNIPPET'], rows, p, undefined, maxWidth);
 }
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export const THREATS = ['EXFIL', 'INJECTION'] as const;
-export const DIRECTIONS = ['outbound', 'inbound'] as const;
+/** The addon's enums as run-time lists (checked against its types in the contract). */
+export { DIRECTIONS, SEVERITIES, THREATS, isOneOf } from '../../mcp-tools/contract.js';

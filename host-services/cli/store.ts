@@ -5,22 +5,23 @@
  */
 import { existsSync } from 'node:fs';
 
-import { homeLayout, queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
+import { homeLayout, normalizeTimeBound, queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
 import { CliError, UsageError, didYouMean, optString, printWarning, progress, safeText, type Io } from './common.js';
-import { DIRECTIONS, SEVERITIES, THREATS } from './format.js';
+import { DIRECTIONS, SEVERITIES, THREATS, isOneOf } from './format.js';
 
-const RELATIVE = /^\d{1,6}[smhdw]$/;
-
-/** Accepts `90s`, `15m`, `1h`, `7d`, `2w` or an ISO/RFC 3339 time. */
+/**
+ * Accepts `90s`, `15m`, `1h`, `7d`, `2w` or an RFC 3339 time, with the
+ * store's own parser (the addon's): an age stays an age (weeks as days), a
+ * time is returned in UTC.
+ */
 export function checkTime(flag: string, value: string): string {
-  if (RELATIVE.test(value)) {
-    if (value.endsWith('w')) return `${Number(value.slice(0, -1)) * 7}d`;
-    return value;
+  try {
+    return normalizeTimeBound(value);
+  } catch {
+    throw new UsageError(`${flag} ${JSON.stringify(value)} is not a time`, `use an age such as 15m, 1h, 7d, or an ISO time such as 2026-01-31T12:00:00Z`);
   }
-  if (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
-  throw new UsageError(`${flag} ${JSON.stringify(value)} is not a time`, `use an age such as 15m, 1h, 7d, or an ISO time such as 2026-01-31T12:00:00Z`);
 }
 
 /** Builds a query from the shared filter flags. */
@@ -33,19 +34,19 @@ export function queryFromFlags(values: Record<string, unknown>, defaults: { sinc
   const sev = optString(values, 'severity');
   if (sev !== undefined) {
     const s = sev.toLowerCase();
-    if (!(SEVERITIES as readonly string[]).includes(s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
+    if (!isOneOf(SEVERITIES, s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
     q.min_severity = s;
   }
   const type = optString(values, 'type');
   if (type !== undefined) {
     const t = type.toUpperCase();
-    if (!(THREATS as readonly string[]).includes(t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
+    if (!isOneOf(THREATS, t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
     q.threat_type = t;
   }
   const dir = optString(values, 'direction');
   if (dir !== undefined) {
     const d = dir.toLowerCase();
-    if (!(DIRECTIONS as readonly string[]).includes(d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
+    if (!isOneOf(DIRECTIONS, d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
     q.direction = d;
   }
   const pattern = optString(values, 'pattern');

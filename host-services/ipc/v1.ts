@@ -8,11 +8,11 @@
  * symlink planted by the container), and the file is created exclusively
  * and renamed into place so a polling reader never sees half a reply.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
 import { RESULTS_DIR_NAME, isValidGroupFolder, isValidRequestId, type TrafficResponse } from '../../mcp-tools/contract.js';
+import { writeFileAtomic } from '../atomic.js';
 import type { TrafficLogger } from '../service.js';
 import { handleTrafficRequest, type TrafficServiceLike } from './handler.js';
 
@@ -62,30 +62,13 @@ async function ensureResultsDir(groupDir: string, resultsDir: string): Promise<v
 }
 
 /**
- * Writes `value` to `dir/name` atomically: exclusive-create a unique tmp
- * (never follows a planted symlink), fsync, chmod 0644, rename.
+ * Writes `value` to `dir/name` atomically, 0644: an exclusively created
+ * unique tmp (never follows a planted symlink), fsync, rename.
  */
 export async function writeReplyAtomic(dir: string, name: string, value: unknown): Promise<string> {
   const final = join(dir, name);
   if (!final.startsWith(dir + sep)) throw new Error('reply path escapes the results directory');
-  const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(JSON.stringify(value), 'utf8');
-    await fh.sync();
-    await fh.chmod(0o644);
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, final);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(final, JSON.stringify(value), { mode: 0o644 });
   return final;
 }
 

@@ -5,9 +5,10 @@
  * already present (a second run changes nothing), and renders a unified
  * diff for `--dry-run`. Also renders the same edits as INSTALL.md text.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+import { writeFileAtomicSync } from '../atomic.js';
 import { NANOCLAW_PLANS, type NanoclawEdit, type NanoclawLine, type NanoclawPlan } from './edits.js';
 
 export class NanoclawApplyError extends Error {
@@ -167,9 +168,7 @@ export function writeNanoclawChanges(dir: string, changes: readonly FileChange[]
   for (const c of changes) {
     const path = join(dir, c.file);
     mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.tg-${process.pid}.tmp`;
-    writeFileSync(tmp, c.after, { flag: 'wx' });
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, c.after);
   }
 }
 

@@ -18,3 +18,4 @@ pub mod rules;
 pub mod scan;
 pub mod shape;
 pub mod store;
+pub mod time_bound;

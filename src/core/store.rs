@@ -12,9 +12,7 @@
 //! (`clawsec-traffic-count/v1`), which readers add to the finding they name.
 
 use crate::core::dedup::Deduper;
-use crate::core::finding::{
-    format_timestamp, parse_timestamp_ms, Direction, Finding, Severity, ThreatType,
-};
+use crate::core::finding::{Direction, Finding, Severity, ThreatType};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -605,36 +603,12 @@ fn salvage(line: &[u8]) -> Option<Record> {
 }
 
 fn parse_time_bound(field: &'static str, value: &str, now: u64) -> Result<String, StoreError> {
-    let v = value.trim();
-    let rel = v
-        .strip_suffix("ms")
-        .map(|n| (n, 1u64))
-        .or_else(|| v.strip_suffix('s').map(|n| (n, 1000)))
-        .or_else(|| v.strip_suffix('m').map(|n| (n, 60_000)))
-        .or_else(|| v.strip_suffix('h').map(|n| (n, 3_600_000)))
-        .or_else(|| v.strip_suffix('d').map(|n| (n, 86_400_000)));
-    let ms = if let Some((n, unit)) =
-        rel.filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    {
-        let n: u64 = n.parse().map_err(|_| StoreError::Query {
+    crate::core::time_bound::parse(value)
+        .and_then(|b| b.to_timestamp(now))
+        .map_err(|e| StoreError::Query {
             field,
-            message: "relative time is too large".into(),
-        })?;
-        now.saturating_sub(n.saturating_mul(unit)) as i64
-    } else {
-        parse_timestamp_ms(v).ok_or_else(|| StoreError::Query {
-            field,
-            message: "expected an RFC 3339 time (2026-04-26T00:00:00Z) or an age like 15m, 1h, 7d"
-                .into(),
-        })?
-    };
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(
-        |_| StoreError::Query {
-            field,
-            message: "time out of range".into(),
-        },
-    )?;
-    Ok(format_timestamp(t))
+            message: e.to_string(),
+        })
 }
 
 struct Filter {

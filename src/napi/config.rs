@@ -110,6 +110,37 @@ pub fn check_config(input: Option<ConfigInput>) -> ConfigReport {
     }
 }
 
+/// One runtime's proxy credential, as the validated config holds it.
+#[napi(object)]
+pub struct RuntimeCredential {
+    /// The runtime (NanoClaw group folder) name.
+    pub name: String,
+    /// Its proxy token, unmasked.
+    pub token: String,
+}
+
+/// The runtime credentials of a configuration, resolved from the same
+/// layers as `checkConfig` (defaults < file < env < overrides), with the
+/// tokens unmasked: what the host needs to give each container its proxy
+/// URL. Host side only: never send the result over IPC or MCP, never log
+/// it. Empty when the config is invalid (nothing can start then).
+#[napi]
+pub fn runtime_credentials(input: Option<ConfigInput>) -> Vec<RuntimeCredential> {
+    // `known_secrets` are not config: the conversion leaves them out.
+    let report = guardian::check_config(&input.unwrap_or_default().into());
+    match report.into_result() {
+        Ok(config) => config
+            .runtimes
+            .into_iter()
+            .map(|r| RuntimeCredential {
+                name: r.name,
+                token: r.token.expose().to_owned(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Shortest runtime token the validator accepts; `setup` asks for the same.
 #[napi]
 pub const MIN_TOKEN_LEN: u32 = crate::core::config::MIN_TOKEN_LEN as u32;

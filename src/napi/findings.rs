@@ -1,5 +1,5 @@
 use super::types::{FindingPage, FindingQuery};
-use crate::core::home::HomeLayout as CoreLayout;
+use crate::core::home::{CaPublicLayout as CoreCaPublic, HomeLayout as CoreLayout};
 use crate::core::ignore::{self, IgnoreEntry as CoreEntry, IgnoreError};
 use crate::core::store::query_dir;
 use napi::{Error, Result, Status};
@@ -25,11 +25,13 @@ pub fn query_findings(log_dir: String, query: Option<FindingQuery>) -> Result<Fi
 #[derive(Debug, Clone)]
 pub struct HomeLayout {
     pub home: String,
+    /// The CA (public certificate and its 0600 key); never mounted.
     #[napi(js_name = "ca_dir")]
     pub ca_dir: String,
     /// The suppression list (`traffic-guardian ignore`), mode 0600.
     #[napi(js_name = "ignore_file")]
     pub ignore_file: String,
+    /// The running guardian's status snapshot, mode 0600.
     #[napi(js_name = "status_file")]
     pub status_file: String,
     /// Pid of the `traffic-guardian start` serving this home (signalled by `reload`).
@@ -40,22 +42,64 @@ pub struct HomeLayout {
     /// Canary credentials by keyed hash (`traffic-guardian canary`), mode 0600.
     #[napi(js_name = "canary_file")]
     pub canary_file: String,
+    /// The config file read when neither the caller nor
+    /// `NANOCLAW_TRAFFIC_GUARDIAN_CONFIG` names one.
+    #[napi(js_name = "config_file")]
+    pub config_file: String,
+    /// The CA's public export, mounted read-only into containers.
+    #[napi(js_name = "ca_public")]
+    pub ca_public: CaPublicLayout,
+}
+
+/// The files of a CA public directory: certificates only, never the key.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct CaPublicLayout {
+    pub dir: String,
+    /// The guardian CA certificate alone (`NODE_EXTRA_CA_CERTS`).
+    #[napi(js_name = "cert_file")]
+    pub cert_file: String,
+    /// The CA plus the host's system roots (`SSL_CERT_FILE` and friends).
+    #[napi(js_name = "bundle_file")]
+    pub bundle_file: String,
+}
+
+fn path_string(p: std::path::PathBuf) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+impl From<CoreCaPublic> for CaPublicLayout {
+    fn from(l: CoreCaPublic) -> Self {
+        CaPublicLayout {
+            dir: path_string(l.dir),
+            cert_file: path_string(l.cert_file),
+            bundle_file: path_string(l.bundle_file),
+        }
+    }
 }
 
 /// The paths of everything in the guardian home `home`.
 #[napi]
 pub fn home_layout(home: String) -> HomeLayout {
     let l = CoreLayout::of(Path::new(&home));
-    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
     HomeLayout {
-        home: s(l.home),
-        ca_dir: s(l.ca_dir),
-        ignore_file: s(l.ignore_file),
-        status_file: s(l.status_file),
-        pid_file: s(l.pid_file),
-        fingerprint_key_file: s(l.fingerprint_key_file),
-        canary_file: s(l.canary_file),
+        home: path_string(l.home),
+        ca_dir: path_string(l.ca_dir),
+        ignore_file: path_string(l.ignore_file),
+        status_file: path_string(l.status_file),
+        pid_file: path_string(l.pid_file),
+        fingerprint_key_file: path_string(l.fingerprint_key_file),
+        canary_file: path_string(l.canary_file),
+        config_file: path_string(l.config_file),
+        ca_public: l.ca_public.into(),
     }
+}
+
+/// The files of the CA public directory `dir` (the home's `ca_public.dir`,
+/// or any directory the operator exports to).
+#[napi]
+pub fn ca_public_layout(dir: String) -> CaPublicLayout {
+    CoreCaPublic::of(Path::new(&dir)).into()
 }
 
 /// One suppression entry, schema `clawsec-traffic-ignore/v1`. Every
@@ -134,4 +178,16 @@ pub fn ignore_remove(file: String, id: String) -> Result<Option<IgnoreEntry>> {
     ignore::remove(Path::new(&file), &id)
         .map(|o| o.map(IgnoreEntry::from))
         .map_err(ignore_error)
+}
+
+/// Checks a findings time bound (`since` / `until`: an age such as `90s`,
+/// `15m`, `1h`, `7d`, `2w`, or an RFC 3339 time) with the store's own
+/// parser, and returns it in a spelling that means the same later: an age
+/// stays an age (weeks as days), a time becomes RFC 3339 UTC. Throws
+/// `InvalidArg` saying what is expected.
+#[napi]
+pub fn normalize_time_bound(value: String) -> Result<String> {
+    crate::core::time_bound::parse(&value)
+        .and_then(crate::core::time_bound::TimeBound::canonical)
+        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
 }

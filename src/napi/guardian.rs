@@ -1,8 +1,9 @@
 use super::config::ConfigInput;
 use super::types::{Finding, FindingPage, FindingQuery};
+use crate::core::config::Mode as CoreMode;
 use crate::core::finding::Finding as CoreFinding;
 use crate::guardian::{Guardian as CoreGuardian, GuardianError, GuardianStatus as CoreStatus};
-use crate::proxy::{ProxyError, StartInfo as CoreStartInfo};
+use crate::proxy::{ProxyError, ProxyState, StartInfo as CoreStartInfo};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -34,6 +35,48 @@ fn js_error(e: GuardianError) -> Error {
     Error::new(status, format!("[{code}] {e}"))
 }
 
+/// A guardian's lifecycle state.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardianState {
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+    Failed,
+}
+
+impl From<ProxyState> for GuardianState {
+    fn from(s: ProxyState) -> Self {
+        match s {
+            ProxyState::Stopped => GuardianState::Stopped,
+            ProxyState::Starting => GuardianState::Starting,
+            ProxyState::Running => GuardianState::Running,
+            ProxyState::Stopping => GuardianState::Stopping,
+            ProxyState::Failed => GuardianState::Failed,
+        }
+    }
+}
+
+/// Whether the guardian runs. There is no blocking mode, by design.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardianMode {
+    /// Nothing listens (the default).
+    Off,
+    /// Detect and log; traffic is always forwarded unchanged.
+    Detect,
+}
+
+impl From<CoreMode> for GuardianMode {
+    fn from(m: CoreMode) -> Self {
+        match m {
+            CoreMode::Off => GuardianMode::Off,
+            CoreMode::Detect => GuardianMode::Detect,
+        }
+    }
+}
+
 /// HTTPS inspection state.
 #[napi(object)]
 pub struct HttpsInfo {
@@ -53,12 +96,12 @@ pub struct StartInfo {
     /// `host:port` the proxy listens on.
     pub address: String,
     pub port: u32,
-    pub mode: String,
+    pub mode: GuardianMode,
     pub https: HttpsInfo,
 }
 
 impl StartInfo {
-    fn from_core(info: CoreStartInfo, mode: &str) -> Self {
+    fn from_core(info: CoreStartInfo, mode: CoreMode) -> Self {
         let address = if info.address.contains(':') {
             format!("[{}]:{}", info.address, info.port)
         } else {
@@ -67,7 +110,7 @@ impl StartInfo {
         StartInfo {
             address,
             port: u32::from(info.port),
-            mode: mode.to_owned(),
+            mode: mode.into(),
             https: HttpsInfo {
                 mitm: info.mitm,
                 ca_fingerprint: info.ca_fingerprint,
@@ -77,122 +120,105 @@ impl StartInfo {
     }
 }
 
-/// Traffic and finding counters since start.
-#[napi(object)]
-pub struct GuardianCounters {
-    pub connections: i64,
-    pub requests: i64,
-    pub responses: i64,
-    #[napi(js_name = "bytes_scanned_outbound")]
-    pub bytes_scanned_outbound: i64,
-    #[napi(js_name = "bytes_scanned_inbound")]
-    pub bytes_scanned_inbound: i64,
-    #[napi(js_name = "findings_exfil")]
-    pub findings_exfil: i64,
-    #[napi(js_name = "findings_injection")]
-    pub findings_injection: i64,
-    #[napi(js_name = "findings_low")]
-    pub findings_low: i64,
-    #[napi(js_name = "findings_medium")]
-    pub findings_medium: i64,
-    #[napi(js_name = "findings_high")]
-    pub findings_high: i64,
-    #[napi(js_name = "findings_critical")]
-    pub findings_critical: i64,
+/// Declares [`GuardianCounters`] (and so its TypeScript interface) and its
+/// conversion from the core status together, one entry per counter: a new
+/// counter is one entry here (plus the proxy's own `stats.rs`). `c` is the
+/// proxy's counters, `store` the finding store's.
+macro_rules! guardian_counters {
+    (|$c:ident, $store:ident| $( $(#[doc = $doc:literal])* $field:ident $js:literal : $ty:ty = $value:expr ;)+) => {
+        /// Traffic and finding counters since start.
+        #[napi(object)]
+        pub struct GuardianCounters {
+            $( $(#[doc = $doc])* #[napi(js_name = $js)] pub $field: $ty, )+
+        }
+
+        impl GuardianCounters {
+            fn from_core(s: &CoreStatus) -> Self {
+                let $c = &s.proxy.counters;
+                let $store = &s.store;
+                GuardianCounters { $( $field: $value, )+ }
+            }
+        }
+    };
+}
+
+guardian_counters! { |c, store|
+    connections "connections": i64 = to_i64(c.connections);
+    requests "requests": i64 = to_i64(c.requests);
+    responses "responses": i64 = to_i64(c.responses);
+    bytes_scanned_outbound "bytes_scanned_outbound": i64 = to_i64(c.bytes_scanned_outbound);
+    bytes_scanned_inbound "bytes_scanned_inbound": i64 = to_i64(c.bytes_scanned_inbound);
+    findings_exfil "findings_exfil": i64 = to_i64(c.findings_by_threat.exfil);
+    findings_injection "findings_injection": i64 = to_i64(c.findings_by_threat.injection);
+    findings_low "findings_low": i64 = to_i64(c.findings_by_severity.low);
+    findings_medium "findings_medium": i64 = to_i64(c.findings_by_severity.medium);
+    findings_high "findings_high": i64 = to_i64(c.findings_by_severity.high);
+    findings_critical "findings_critical": i64 = to_i64(c.findings_by_severity.critical);
     /// Messages longer than `max_scan_bytes`: the rest was forwarded uninspected.
-    #[napi(js_name = "truncated_messages")]
-    pub truncated_messages: i64,
-    #[napi(js_name = "decode_failures")]
-    pub decode_failures: i64,
-    #[napi(js_name = "upstream_errors")]
-    pub upstream_errors: i64,
+    truncated_messages "truncated_messages": i64 = to_i64(c.truncated_messages);
+    decode_failures "decode_failures": i64 = to_i64(c.decode_failures);
+    upstream_errors "upstream_errors": i64 = to_i64(c.upstream_errors);
     /// HTTPS connections tunnelled blind (not inspected).
-    pub tunnels: i64,
-    #[napi(js_name = "mitm_connections")]
-    pub mitm_connections: i64,
-    #[napi(js_name = "auth_failures")]
-    pub auth_failures: i64,
-    #[napi(js_name = "pivot_refusals")]
-    pub pivot_refusals: i64,
-    #[napi(js_name = "websocket_messages")]
-    pub websocket_messages: i64,
+    tunnels "tunnels": i64 = to_i64(c.tunnels);
+    mitm_connections "mitm_connections": i64 = to_i64(c.mitm_connections);
+    auth_failures "auth_failures": i64 = to_i64(c.auth_failures);
+    pivot_refusals "pivot_refusals": i64 = to_i64(c.pivot_refusals);
+    websocket_messages "websocket_messages": i64 = to_i64(c.websocket_messages);
     /// Client bytes that broke HTTP or TLS: malformed or oversized heads,
     /// invalid body framing, failed MITM handshakes.
-    #[napi(js_name = "client_protocol_errors")]
-    pub client_protocol_errors: i64,
+    client_protocol_errors "client_protocol_errors": i64 = to_i64(c.client_protocol_errors);
     /// Clients cut off for stalling (request head or body).
-    #[napi(js_name = "client_timeouts")]
-    pub client_timeouts: i64,
+    client_timeouts "client_timeouts": i64 = to_i64(c.client_timeouts);
     /// Upstreams that sent no response head in time (answered 504).
-    #[napi(js_name = "upstream_timeouts")]
-    pub upstream_timeouts: i64,
+    upstream_timeouts "upstream_timeouts": i64 = to_i64(c.upstream_timeouts);
     /// Bytes waiting for the scan threads now.
-    #[napi(js_name = "scan_queue_bytes")]
-    pub scan_queue_bytes: i64,
+    scan_queue_bytes "scan_queue_bytes": i64 = to_i64(c.scan.queue_bytes);
     /// Highest scan queue depth seen (bytes).
-    #[napi(js_name = "scan_queue_peak_bytes")]
-    pub scan_queue_peak_bytes: i64,
+    scan_queue_peak_bytes "scan_queue_peak_bytes": i64 = to_i64(c.scan.queue_peak_bytes);
     /// Time the scan threads spent scanning (sum of job durations).
-    #[napi(js_name = "scan_time_ms")]
-    pub scan_time_ms: i64,
+    scan_time_ms "scan_time_ms": i64 = to_i64(c.scan.time_ms);
     /// The same in seconds, with nanosecond precision (the histogram's sum).
-    #[napi(js_name = "scan_time_seconds")]
-    pub scan_time_seconds: f64,
+    scan_time_seconds "scan_time_seconds": f64 = c.scan.time_ns as f64 / 1e9;
     /// Scan jobs finished (the histogram's count).
-    #[napi(js_name = "scan_jobs")]
-    pub scan_jobs: i64,
+    scan_jobs "scan_jobs": i64 = to_i64(c.scan.jobs);
     /// Upper bounds (seconds) of the scan-time histogram's buckets.
-    #[napi(js_name = "scan_time_bucket_bounds")]
-    pub scan_time_bucket_bounds: Vec<f64>,
+    scan_time_bucket_bounds "scan_time_bucket_bounds": Vec<f64> = crate::proxy::stats::SCAN_TIME_BUCKETS_NS
+        .iter()
+        .map(|&ns| ns as f64 / 1e9)
+        .collect();
     /// Cumulative jobs per bound (Prometheus `le` semantics).
-    #[napi(js_name = "scan_time_bucket_counts")]
-    pub scan_time_bucket_counts: Vec<i64>,
+    scan_time_bucket_counts "scan_time_bucket_counts": Vec<i64> = c.scan.time_buckets.iter().map(|&n| to_i64(n)).collect();
     /// Forwarded unscanned because the scan queues were full.
-    #[napi(js_name = "unscanned_overload_bytes")]
-    pub unscanned_overload_bytes: i64,
+    unscanned_overload_bytes "unscanned_overload_bytes": i64 = to_i64(c.scan.unscanned_bytes.overload);
     /// Forwarded unscanned past a message's `max_scan_bytes`.
-    #[napi(js_name = "unscanned_limit_bytes")]
-    pub unscanned_limit_bytes: i64,
+    unscanned_limit_bytes "unscanned_limit_bytes": i64 = to_i64(c.scan.unscanned_bytes.limit);
     /// Binary bodies (images, audio, video, fonts, archives, wasm), not scanned.
-    #[napi(js_name = "unscanned_binary_bytes")]
-    pub unscanned_binary_bytes: i64,
+    unscanned_binary_bytes "unscanned_binary_bytes": i64 = to_i64(c.scan.unscanned_bytes.binary);
     /// Long-lived streams (event streams, tunnels) beyond their sliding scan
     /// budget, not scanned; scanned again once the budget refills.
-    #[napi(js_name = "unscanned_stream_budget_bytes")]
-    pub unscanned_stream_budget_bytes: i64,
+    unscanned_stream_budget_bytes "unscanned_stream_budget_bytes": i64 = to_i64(c.scan.unscanned_bytes.stream_budget);
     /// Client connections open now (a gauge).
-    #[napi(js_name = "open_connections")]
-    pub open_connections: i64,
+    open_connections "open_connections": i64 = to_i64(c.open_connections);
     /// Connections closed on accept: `max_connections` were open.
-    #[napi(js_name = "rejected_total_cap")]
-    pub rejected_total_cap: i64,
+    rejected_total_cap "rejected_total_cap": i64 = to_i64(c.rejected_total_cap);
     /// Connections closed on accept: their address had `max_connections_per_client` open.
-    #[napi(js_name = "rejected_client_cap")]
-    pub rejected_client_cap: i64,
+    rejected_client_cap "rejected_client_cap": i64 = to_i64(c.rejected_client_cap);
     /// Connections closed for sending nothing within the first-byte timeout.
-    #[napi(js_name = "silent_connections_closed")]
-    pub silent_connections_closed: i64,
+    silent_connections_closed "silent_connections_closed": i64 = to_i64(c.silent_connections_closed);
     /// Keep-alive connections closed after the idle timeout.
-    #[napi(js_name = "idle_connections_closed")]
-    pub idle_connections_closed: i64,
+    idle_connections_closed "idle_connections_closed": i64 = to_i64(c.idle_connections_closed);
     /// Findings emitted after dedup.
-    #[napi(js_name = "findings_emitted")]
-    pub findings_emitted: i64,
+    findings_emitted "findings_emitted": i64 = to_i64(store.findings_emitted);
     /// Findings written to the JSONL file.
-    #[napi(js_name = "findings_written")]
-    pub findings_written: i64,
+    findings_written "findings_written": i64 = to_i64(store.findings_written);
     /// Repeats folded into other findings' `count`.
-    #[napi(js_name = "occurrences_folded")]
-    pub occurrences_folded: i64,
+    occurrences_folded "occurrences_folded": i64 = to_i64(store.occurrences_folded);
     /// Findings (and count records) whose write failed when first tried.
-    #[napi(js_name = "write_errors")]
-    pub write_errors: i64,
+    write_errors "write_errors": i64 = to_i64(store.write_errors);
     /// Records waiting to be retried after a failed write (bounded queue).
-    #[napi(js_name = "findings_pending")]
-    pub findings_pending: i64,
+    findings_pending "findings_pending": i64 = to_i64(store.pending_writes);
     /// Records lost because the retry queue overflowed.
-    #[napi(js_name = "findings_dropped")]
-    pub findings_dropped: i64,
+    findings_dropped "findings_dropped": i64 = to_i64(store.dropped_writes);
 }
 
 /// Effective settings worth showing; secrets masked.
@@ -214,10 +240,9 @@ pub struct ConfigSummary {
 /// A guardian's state. Contains no secrets.
 #[napi(object)]
 pub struct GuardianStatus {
-    /// `stopped`, `starting`, `running`, `stopping` or `failed`.
-    pub state: String,
+    pub state: GuardianState,
     pub running: bool,
-    pub mode: String,
+    pub mode: GuardianMode,
     #[napi(js_name = "started_at")]
     pub started_at: Option<String>,
     #[napi(js_name = "uptime_ms")]
@@ -285,11 +310,10 @@ pub struct ReloadStatus {
 
 impl From<CoreStatus> for GuardianStatus {
     fn from(s: CoreStatus) -> Self {
-        let c = &s.proxy.counters;
         GuardianStatus {
-            state: s.proxy.state.as_str().to_owned(),
-            running: s.proxy.state.as_str() == "running",
-            mode: s.mode.as_str().to_owned(),
+            state: s.proxy.state.into(),
+            running: s.proxy.state == ProxyState::Running,
+            mode: s.mode.into(),
             started_at: s.proxy.started_at.clone(),
             uptime_ms: to_i64(s.proxy.uptime_ms),
             listen: s.proxy.listen.clone(),
@@ -307,55 +331,7 @@ impl From<CoreStatus> for GuardianStatus {
                     .map(|p| p.display().to_string()),
             },
             inspect: s.proxy.inspect,
-            counters: GuardianCounters {
-                connections: to_i64(c.connections),
-                requests: to_i64(c.requests),
-                responses: to_i64(c.responses),
-                bytes_scanned_outbound: to_i64(c.bytes_scanned_outbound),
-                bytes_scanned_inbound: to_i64(c.bytes_scanned_inbound),
-                findings_exfil: to_i64(c.findings_by_threat.exfil),
-                findings_injection: to_i64(c.findings_by_threat.injection),
-                findings_low: to_i64(c.findings_by_severity.low),
-                findings_medium: to_i64(c.findings_by_severity.medium),
-                findings_high: to_i64(c.findings_by_severity.high),
-                findings_critical: to_i64(c.findings_by_severity.critical),
-                truncated_messages: to_i64(c.truncated_messages),
-                decode_failures: to_i64(c.decode_failures),
-                upstream_errors: to_i64(c.upstream_errors),
-                tunnels: to_i64(c.tunnels),
-                mitm_connections: to_i64(c.mitm_connections),
-                auth_failures: to_i64(c.auth_failures),
-                pivot_refusals: to_i64(c.pivot_refusals),
-                websocket_messages: to_i64(c.websocket_messages),
-                client_protocol_errors: to_i64(c.client_protocol_errors),
-                client_timeouts: to_i64(c.client_timeouts),
-                upstream_timeouts: to_i64(c.upstream_timeouts),
-                scan_queue_bytes: to_i64(c.scan.queue_bytes),
-                scan_queue_peak_bytes: to_i64(c.scan.queue_peak_bytes),
-                scan_time_ms: to_i64(c.scan.time_ms),
-                scan_time_seconds: c.scan.time_ns as f64 / 1e9,
-                scan_jobs: to_i64(c.scan.jobs),
-                scan_time_bucket_bounds: crate::proxy::stats::SCAN_TIME_BUCKETS_NS
-                    .iter()
-                    .map(|&ns| ns as f64 / 1e9)
-                    .collect(),
-                scan_time_bucket_counts: c.scan.time_buckets.iter().map(|&n| to_i64(n)).collect(),
-                unscanned_overload_bytes: to_i64(c.scan.unscanned_bytes.overload),
-                unscanned_limit_bytes: to_i64(c.scan.unscanned_bytes.limit),
-                unscanned_binary_bytes: to_i64(c.scan.unscanned_bytes.binary),
-                unscanned_stream_budget_bytes: to_i64(c.scan.unscanned_bytes.stream_budget),
-                open_connections: to_i64(c.open_connections),
-                rejected_total_cap: to_i64(c.rejected_total_cap),
-                rejected_client_cap: to_i64(c.rejected_client_cap),
-                silent_connections_closed: to_i64(c.silent_connections_closed),
-                idle_connections_closed: to_i64(c.idle_connections_closed),
-                findings_emitted: to_i64(s.store.findings_emitted),
-                findings_written: to_i64(s.store.findings_written),
-                occurrences_folded: to_i64(s.store.occurrences_folded),
-                write_errors: to_i64(s.store.write_errors),
-                findings_pending: to_i64(s.store.pending_writes),
-                findings_dropped: to_i64(s.store.dropped_writes),
-            },
+            counters: GuardianCounters::from_core(&s),
             store_error: s.store.last_error.clone(),
             last_error: s.proxy.last_error.clone(),
             config: ConfigSummary {
@@ -420,7 +396,7 @@ impl Guardian {
             }
             None => self.inner.set_listener(None),
         }
-        let mode = self.inner.config().mode.as_str();
+        let mode = self.inner.config().mode;
         match self.inner.start().await {
             Ok(info) => Ok(StartInfo::from_core(info, mode)),
             Err(e) => {

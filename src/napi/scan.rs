@@ -47,6 +47,7 @@ fn bytes(value: &Either<String, Buffer>) -> &[u8] {
 #[napi(object)]
 pub struct ScanTextContext {
     /// `outbound` runs EXFIL rules, `inbound` runs INJECTION rules.
+    #[napi(ts_type = "Direction")]
     pub direction: String,
     /// Destination `host:port` (decides expected destinations).
     pub dest: Option<String>,
@@ -75,6 +76,7 @@ pub fn scan_text(text: Either<String, Buffer>, ctx: ScanTextContext) -> Result<V
 #[napi(object)]
 pub struct HttpMessage {
     /// `outbound` (a request) or `inbound` (a response).
+    #[napi(ts_type = "Direction")]
     pub direction: String,
     pub dest: Option<String>,
     pub source: Option<String>,
@@ -119,6 +121,7 @@ pub fn scan_message(msg: HttpMessage) -> Result<Vec<Finding>> {
 #[napi(object)]
 pub struct StreamScanOptions {
     /// `outbound` runs EXFIL rules, `inbound` runs INJECTION rules.
+    #[napi(ts_type = "Direction")]
     pub direction: String,
     /// Destination `host:port` (decides expected destinations).
     pub dest: Option<String>,
@@ -249,8 +252,8 @@ pub fn rule_catalog() -> Vec<RuleInfo> {
         .map(|s| RuleInfo {
             id: s.id.to_owned(),
             description: s.description.to_owned(),
-            threat_type: s.threat.as_str().to_owned(),
-            severity: s.severity.as_str().to_owned(),
+            threat_type: s.threat.into(),
+            severity: s.severity.into(),
             kind: match s.kind {
                 RuleKind::Secret => "secret",
                 RuleKind::Indicator => "indicator",
@@ -261,16 +264,16 @@ pub fn rule_catalog() -> Vec<RuleInfo> {
         .chain(DERIVED_KINDS.iter().map(|k| RuleInfo {
             id: k.id.to_owned(),
             description: k.description.to_owned(),
-            threat_type: k.threat.as_str().to_owned(),
-            severity: k.severity.as_str().to_owned(),
+            threat_type: k.threat.into(),
+            severity: k.severity.into(),
             kind: "derived".to_owned(),
             expected_hosts: Vec::new(),
         }))
         .chain(DETECTOR_PATTERNS.iter().map(|d| RuleInfo {
             id: d.id.to_owned(),
             description: d.description.to_owned(),
-            threat_type: ThreatType::Exfil.as_str().to_owned(),
-            severity: d.severity.as_str().to_owned(),
+            threat_type: ThreatType::Exfil.into(),
+            severity: d.severity.into(),
             kind: d.kind.to_owned(),
             expected_hosts: Vec::new(),
         }))

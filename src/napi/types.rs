@@ -1,9 +1,71 @@
 //! JavaScript shapes of core types. Keys stay snake_case so the objects are
 //! the same JSON as the JSONL file, IPC replies and MCP responses.
 
-use crate::core::finding::Finding as CoreFinding;
+use crate::core::finding::{
+    Direction as CoreDirection, Finding as CoreFinding, Severity as CoreSeverity,
+    ThreatType as CoreThreatType,
+};
 use crate::core::store::{FindingPage as CorePage, FindingQuery as CoreQuery};
 use napi_derive::napi;
+
+/// Which way the inspected bytes travel.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Container to internet: EXFIL rules run here.
+    Outbound,
+    /// Internet to container: INJECTION rules run here.
+    Inbound,
+}
+
+impl From<CoreDirection> for Direction {
+    fn from(d: CoreDirection) -> Self {
+        match d {
+            CoreDirection::Outbound => Direction::Outbound,
+            CoreDirection::Inbound => Direction::Inbound,
+        }
+    }
+}
+
+/// What kind of threat a rule recognises.
+#[napi(string_enum = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreatType {
+    /// Secrets going out.
+    Exfil,
+    /// Payloads coming in.
+    Injection,
+}
+
+impl From<CoreThreatType> for ThreatType {
+    fn from(t: CoreThreatType) -> Self {
+        match t {
+            CoreThreatType::Exfil => ThreatType::Exfil,
+            CoreThreatType::Injection => ThreatType::Injection,
+        }
+    }
+}
+
+/// Impact of a finding, from least to most severe.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<CoreSeverity> for Severity {
+    fn from(s: CoreSeverity) -> Self {
+        match s {
+            CoreSeverity::Low => Severity::Low,
+            CoreSeverity::Medium => Severity::Medium,
+            CoreSeverity::High => Severity::High,
+            CoreSeverity::Critical => Severity::Critical,
+        }
+    }
+}
 
 /// One finding, schema `clawsec-traffic-finding/v1`.
 #[napi(object)]
@@ -17,16 +79,16 @@ pub struct Finding {
     /// Unique finding id (`tgf_` + 16 hex digits).
     pub id: String,
     /// `outbound` (container to internet) or `inbound` (internet to container).
-    pub direction: String,
+    pub direction: Direction,
     /// `http`, `https` (inspected inside MITM), `websocket`, or `text` (offline scan).
     pub protocol: String,
     /// `EXFIL` or `INJECTION`.
     #[napi(js_name = "threat_type")]
-    pub threat_type: String,
+    pub threat_type: ThreatType,
     /// Stable rule id, e.g. `aws_access_key_id`, `reverse_shell_dev_tcp`.
     pub pattern: String,
     /// `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    pub severity: Severity,
     /// Client address, or the runtime name when the client authenticated.
     pub source: String,
     /// Destination `host:port`.
@@ -71,11 +133,11 @@ impl From<CoreFinding> for Finding {
             schema_version: f.schema_version,
             platform: f.platform,
             id: f.id,
-            direction: f.direction.as_str().to_owned(),
+            direction: f.direction.into(),
             protocol: f.protocol,
-            threat_type: f.threat_type.as_str().to_owned(),
+            threat_type: f.threat_type.into(),
             pattern: f.pattern,
-            severity: f.severity.as_str().to_owned(),
+            severity: f.severity.into(),
             source: f.source,
             dest: f.dest,
             location: f.location,
@@ -108,14 +170,15 @@ pub struct FindingQuery {
     /// RFC 3339 time, or an age.
     pub until: Option<String>,
     /// `outbound` or `inbound`.
+    #[napi(ts_type = "Direction")]
     pub direction: Option<String>,
     /// `EXFIL` or `INJECTION`.
-    #[napi(js_name = "threat_type")]
+    #[napi(js_name = "threat_type", ts_type = "ThreatType")]
     pub threat_type: Option<String>,
     /// A rule id.
     pub pattern: Option<String>,
     /// `low`, `medium`, `high` or `critical`: this severity or worse.
-    #[napi(js_name = "min_severity")]
+    #[napi(js_name = "min_severity", ts_type = "Severity")]
     pub min_severity: Option<String>,
     /// Only findings whose `source` is one of these (per-group isolation).
     pub sources: Option<Vec<String>>,
@@ -200,8 +263,8 @@ pub struct RuleInfo {
     pub description: String,
     /// `EXFIL` (runs on outbound traffic) or `INJECTION` (inbound).
     #[napi(js_name = "threat_type")]
-    pub threat_type: String,
-    pub severity: String,
+    pub threat_type: ThreatType,
+    pub severity: Severity,
     /// `secret` (redacted, fingerprinted), `indicator` (a path or command
     /// shape), `derived` (from where a rule matched, e.g. `model_tool_call`),
     /// `known` (a host-registered value), `canary` (a planted canary
