@@ -174,6 +174,9 @@ struct Ready {
     queue: VecDeque<Work>,
     paused: bool,
     shutdown: bool,
+    /// Workers waiting for work: only then does scheduling pay for a wake-up
+    /// (a futex syscall on the forwarding thread).
+    sleeping: usize,
 }
 
 /// What reserved bytes of the total queue hold.
@@ -211,8 +214,11 @@ impl Inner {
             return;
         }
         r.queue.push_back(work);
+        let wake = r.sleeping > 0 && !r.paused;
         drop(r);
-        self.wake.notify_one();
+        if wake {
+            self.wake.notify_one();
+        }
     }
 
     /// Reserves `n` bytes of the total queue, or `false` when full.
@@ -269,7 +275,9 @@ impl Inner {
                     return Some(w);
                 }
             }
+            r.sleeping += 1;
             r = self.wake.wait(r).unwrap_or_else(|e| e.into_inner());
+            r.sleeping -= 1;
         }
     }
 
@@ -388,6 +396,7 @@ impl ScanPool {
                 queue: VecDeque::new(),
                 paused: false,
                 shutdown: false,
+                sleeping: 0,
             }),
             wake: Condvar::new(),
             settings,
