@@ -348,19 +348,7 @@ impl std::fmt::Debug for Guardian {
 }
 
 fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
-    // Userinfo is percent-encoded (RFC 3986), which the proxy's parser
-    // decodes; form encoding would turn a space into a literal `+`.
-    let upstream_proxy = cfg.upstream_proxy.as_ref().map(|u| {
-        let base = format!("{}://{}", u.scheme, u.authority());
-        match url::Url::parse(&base) {
-            Ok(mut url) => {
-                let _ = url.set_username(u.username.as_deref().unwrap_or(""));
-                let _ = url.set_password(u.password.as_ref().map(|p| p.expose()));
-                url.as_str().trim_end_matches('/').to_owned()
-            }
-            Err(_) => base,
-        }
-    });
+    // The config's typed values go to the proxy as they are: it parses nothing again.
     ProxySettings {
         listen: cfg.listen,
         mitm_enabled: cfg.mitm.enabled,
@@ -368,26 +356,17 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
             TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
             TrustedRuntimes::Named(n) => n.clone(),
         },
-        mitm_exclude_hosts: cfg
-            .mitm
-            .exclude_hosts
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        mitm_exclude_hosts: cfg.mitm.exclude_hosts.clone(),
         ca_dir: cfg.home.join(CA_DIR),
         extra_ca_bundle: cfg.ca_bundle.clone(),
-        upstream_proxy,
+        upstream_proxy: cfg.upstream_proxy.clone(),
         runtimes: cfg
             .runtimes
             .iter()
             .map(|r| (r.name.clone(), r.token.expose().to_owned()))
             .collect(),
         require_auth: cfg.require_auth,
-        allow_private_destinations: cfg
-            .allow_private_destinations
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        allow_private_destinations: cfg.allow_private_destinations.clone(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: cfg.inspect,
         shape: cfg.exfil_shape,
@@ -688,7 +667,7 @@ mod tests {
     }
 
     #[test]
-    fn upstream_credentials_survive_encoding_for_the_proxy_parser() {
+    fn upstream_credentials_reach_the_proxy_decoded() {
         let tmp = tempfile::tempdir().unwrap();
         let input = ConfigInput {
             env: [("HOME".to_owned(), tmp.path().display().to_string())].into(),
@@ -702,15 +681,14 @@ mod tests {
         assert!(report.ok, "{:?}", report.errors);
         let cfg = report.config.unwrap();
         let settings = proxy_settings(&cfg);
-        let raw = settings.upstream_proxy.unwrap();
-        let parsed = crate::proxy::UpstreamProxy::parse(&raw).unwrap();
+        let parsed = settings.upstream_proxy.unwrap();
         assert_eq!(parsed.authority(), "gateway.internal:10255");
         let expected = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             "agent one:t+k n@x",
         );
         assert_eq!(
-            parsed.authorization.as_deref(),
+            parsed.basic_authorization().as_deref(),
             Some(format!("Basic {expected}").as_str())
         );
     }

@@ -1394,7 +1394,8 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
         mitm_enabled: true,
         trusted_runtimes: vec!["*".into()],
         ca_dir: home.path().join("ca"),
-        upstream_proxy,
+        upstream_proxy: upstream_proxy
+            .map(|u| traffic_guardian::proxy::parse_upstream_proxy(&u).unwrap()),
         ..common::test_settings()
     };
 
@@ -1503,7 +1504,10 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
         mitm_enabled: true,
         trusted_runtimes: vec!["*".into()],
         ca_dir: home.path().join("ca"),
-        upstream_proxy: Some(format!("http://{silent_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!("http://{silent_addr}"))
+                .unwrap(),
+        ),
         ..stall_settings()
     };
     let (engine, _sink, proxy) = common::start_proxy(settings).await;

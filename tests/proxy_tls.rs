@@ -233,7 +233,9 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     engine.stop().await.unwrap();
 
     let settings = ProxySettings {
-        mitm_exclude_hosts: vec!["127.0.0.1".into()],
+        mitm_exclude_hosts: vec![traffic_guardian::core::config::HostPattern::Exact(
+            "127.0.0.1".into(),
+        )],
         ..mitm_settings(home.path(), &pki)
     };
     let (engine, sink, paddr) = start_proxy(settings).await;
@@ -261,7 +263,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..mitm_settings(home.path(), &pki)
     };
     let ca_dir = settings.ca_dir.clone();
@@ -323,7 +330,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     // Blind CONNECT through the gateway.
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, _sink, paddr) = start_proxy(settings).await;
@@ -341,7 +353,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     // Wrong gateway credentials: the CONNECT is refused upstream and reported as 502.
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:wrong@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:wrong@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, _sink, paddr) = start_proxy(settings).await;
@@ -483,7 +500,12 @@ async fn websocket_goes_through_the_upstream_proxy_too() {
     };
     let (gateway, gw_sink, gw_addr) = start_proxy(gateway_settings).await;
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, sink, paddr) = start_proxy(settings).await;

@@ -33,9 +33,10 @@ use super::inspect::{DetectorCell, Inspection};
 use super::limits::ConnLimiter;
 use super::scan_pool::{ScanPause, ScanPool};
 use super::server::{self, ServerParts};
-use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
+use super::settings::{check_upstream_supported, parse_upstream_proxy, ProxySettings};
 use super::stats::{ProxyStats, StatsSnapshot};
 use super::upstream::{build_client_tls, GuardConnector};
+use crate::core::config::UpstreamProxy;
 
 /// Slow clients get this long to send a request head.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -175,6 +176,16 @@ pub(crate) fn build_h2c_client(connector: GuardConnector) -> Client<GuardConnect
     client_builder().http2_only(true).build(connector.h2c())
 }
 
+/// The upstream proxy as the status shows it: user name and password
+/// both hidden (`http://***@host:port`).
+fn masked_upstream(up: &UpstreamProxy) -> String {
+    if up.username.is_some() || up.password.is_some() {
+        format!("{}://***@{}", up.scheme, up.authority())
+    } else {
+        format!("{}://{}", up.scheme, up.authority())
+    }
+}
+
 fn provider() -> Arc<CryptoProvider> {
     // Two providers are compiled in (ring, aws-lc-rs): always name one.
     Arc::new(hudsucker::rustls::crypto::ring::default_provider())
@@ -226,7 +237,7 @@ impl ProxyEngine {
     ) -> Result<(), ProxyError> {
         let upstream = upstream_proxy
             .filter(|u| !u.trim().is_empty())
-            .map(UpstreamProxy::parse)
+            .map(parse_upstream_proxy)
             .transpose()?;
         self.auth
             .add(name, token, upstream)
@@ -356,13 +367,10 @@ impl ProxyEngine {
     async fn start_inner(&self) -> Result<(Running, StartInfo, SocketAddr), ProxyError> {
         let st = &self.settings;
         let provider = provider();
-        let upstream = st
-            .upstream_proxy
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
-            .map(UpstreamProxy::parse)
-            .transpose()?
-            .map(Arc::new);
+        if let Some(up) = &st.upstream_proxy {
+            check_upstream_supported(up)?;
+        }
+        let upstream = st.upstream_proxy.clone().map(Arc::new);
         let client_tls = build_client_tls(Arc::clone(&provider), st.extra_ca_bundle.as_deref())?;
         let ca = if st.mitm_enabled {
             let dir = st.ca_dir.clone();
@@ -558,13 +566,17 @@ impl ProxyEngine {
             listen,
             inspect: st.inspect && self.detector.is_some(),
             require_auth: policy.require_auth,
-            upstream_proxy: st.upstream_proxy.as_deref().map(mask_url_credentials),
+            upstream_proxy: st.upstream_proxy.as_ref().map(masked_upstream),
             mitm: MitmSummary {
                 enabled: st.mitm_enabled,
                 ca_fingerprint: ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
                 ca_cert_path: ca.map(|c| c.cert_path),
                 trusted_runtimes: policy.trusted_runtimes.clone(),
-                excluded_hosts: policy.mitm_exclude_hosts.clone(),
+                excluded_hosts: policy
+                    .mitm_exclude_hosts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
                 cached_leaf_certs: leaves,
             },
             last_error,

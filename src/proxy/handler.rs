@@ -27,11 +27,11 @@ use super::body::InspectedBody;
 use super::guard::{normalize_host, PivotGuard, PivotRefused};
 use super::inspect::{ConnectionIds, Exchange, Inspection, MessageMeta, MessageTag};
 use super::server::{self, MitmTarget, ServerParts};
-use super::settings::UpstreamProxy;
 use super::stats::ProxyStats;
 use super::tunnel;
 use super::upstream::{authority_string, open_tunnel, GuardConnector, ResolveFailed};
 use super::websocket;
+use crate::core::config::{HostPattern, UpstreamProxy};
 
 /// Ports of protocols that are not HTTP(S) (several speak first from the
 /// server side, which interception would stall): always tunnelled blind.
@@ -64,8 +64,8 @@ pub struct Route {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     pub trusted_runtimes: Vec<String>,
-    /// Normalized host patterns (`host`, `*.suffix`, `.suffix`).
-    pub mitm_exclude_hosts: Vec<String>,
+    /// Hosts never decrypted, as the config parsed them (`host`, `.suffix`).
+    pub mitm_exclude_hosts: Vec<HostPattern>,
     pub require_auth: bool,
 }
 
@@ -75,12 +75,12 @@ pub type PolicyCell = Arc<RwLock<Arc<Policy>>>;
 impl Policy {
     pub fn new(
         trusted_runtimes: Vec<String>,
-        exclude_hosts: &[String],
+        exclude_hosts: &[HostPattern],
         require_auth: bool,
     ) -> Self {
         Policy {
             trusted_runtimes,
-            mitm_exclude_hosts: exclude_hosts.iter().map(|h| normalize_host(h)).collect(),
+            mitm_exclude_hosts: exclude_hosts.to_vec(),
             require_auth,
         }
     }
@@ -96,17 +96,13 @@ impl Policy {
             .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
     }
 
+    /// Whether `host` (as the client named it, `[v6]` included) is never
+    /// decrypted: matched by [`HostPattern::matches`], the config's one rule.
     fn is_excluded(&self, host: &str) -> bool {
         let host = normalize_host(host);
-        self.mitm_exclude_hosts.iter().any(|e| {
-            if let Some(suffix) = e.strip_prefix("*.") {
-                host.ends_with(&format!(".{suffix}"))
-            } else if let Some(suffix) = e.strip_prefix('.') {
-                host == suffix || host.ends_with(e.as_str())
-            } else {
-                host == *e
-            }
-        })
+        self.mitm_exclude_hosts
+            .iter()
+            .any(|p| p.matches_normalized(&host))
     }
 }
 
@@ -518,9 +514,9 @@ impl GuardHandler {
             if let Some(auth) = route
                 .upstream
                 .as_ref()
-                .and_then(|u| u.authorization.as_deref())
+                .and_then(|u| u.basic_authorization())
             {
-                if let Ok(v) = HeaderValue::from_str(auth) {
+                if let Ok(v) = HeaderValue::from_str(&auth) {
                     req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
                 }
             }

@@ -70,7 +70,7 @@ pub use ca::{ca_info, ensure_ca, export_ca_cert, fingerprint_sha256, CaInfo};
 pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};
 pub use error::ProxyError;
 pub use scan_pool::{ScanPause, ScanPoolSettings};
-pub use settings::{ProxySettings, UpstreamProxy};
+pub use settings::{parse_upstream_proxy, ProxySettings};
 pub use stats::{ScanCounters, StatsSnapshot, TunnelRecord, UnscannedBytes};
 
 /// Tracing directive every subscriber must add after the operator's filter.

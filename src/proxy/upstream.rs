@@ -25,7 +25,7 @@ use tokio_rustls::TlsConnector;
 
 use super::error::ProxyError;
 use super::guard::{normalize_host, PivotGuard};
-use super::settings::UpstreamProxy;
+use crate::core::config::UpstreamProxy;
 
 /// Largest response head accepted from an upstream proxy's CONNECT answer.
 const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
@@ -175,7 +175,7 @@ pub async fn open_tunnel(
             http_connect(
                 &mut tcp,
                 &authority_string(host, port),
-                up.authorization.as_deref(),
+                up.basic_authorization().as_deref(),
             )
             .await?;
             Ok(tcp)

@@ -167,9 +167,9 @@ pub async fn bridge(
         if let Some(auth) = shared
             .upstream
             .as_ref()
-            .and_then(|u| u.authorization.as_deref())
+            .and_then(|u| u.basic_authorization())
         {
-            if let Ok(v) = HeaderValue::from_str(auth) {
+            if let Ok(v) = HeaderValue::from_str(&auth) {
                 up_req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
             }
         }

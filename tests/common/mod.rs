@@ -146,7 +146,10 @@ impl TestSink {
 /// Settings for tests: loopback listener on a free port, 127.0.0.1 allow-listed.
 pub fn test_settings() -> ProxySettings {
     ProxySettings {
-        allow_private_destinations: vec!["127.0.0.1".into()],
+        allow_private_destinations: vec![traffic_guardian::core::config::AllowedDestination::Ip {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: None,
+        }],
         shutdown_grace: Duration::from_secs(3),
         ..ProxySettings::default()
     }

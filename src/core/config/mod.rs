@@ -26,6 +26,7 @@ pub use model::*;
 pub(crate) use validate::parse_allowed;
 pub use validate::parse_size;
 pub(crate) use validate::read_private_text;
+pub use validate::{parse_upstream_url, UpstreamPort};
 pub use validate::{HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 
 /// What to validate. `env` is passed in (not read from the process) so the
