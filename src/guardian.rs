@@ -15,7 +15,7 @@ use crate::core::store::{
     FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
     StoreOptions, StoreStats,
 };
-use crate::proxy::handler::Policy;
+use crate::proxy::state::Policy;
 use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

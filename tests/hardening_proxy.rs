@@ -804,8 +804,8 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_flood_is_relayed_and_others_keep_being_served() {
     use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite::accept_async;
-    use hudsucker::tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::accept_async;
+    use tokio_tungstenite::tungstenite::Message;
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws_addr = listener.local_addr().unwrap();

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use common::*;
 use futures::StreamExt;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Request;
+use hyper::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use traffic_guardian::core::finding::{Direction, ThreatType};
 use traffic_guardian::proxy::ProxySettings;

@@ -430,8 +430,8 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wss_inside_mitm_is_scanned_both_ways() {
     use futures::StreamExt;
-    use hudsucker::rustls::pki_types::ServerName;
-    use hudsucker::rustls::{ClientConfig, RootCertStore};
+    use tokio_rustls::rustls::pki_types::ServerName;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
     let pki = test_pki();
     let wss = spawn_wss_echo(&pki).await;
@@ -455,7 +455,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
     for c in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let provider = std::sync::Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -465,10 +465,9 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
         .unwrap();
-    let (mut ws, _) =
-        hudsucker::tokio_tungstenite::client_async(format!("wss://{wss}/socket"), tls)
-            .await
-            .unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://{wss}/socket"), tls)
+        .await
+        .unwrap();
     let key = fake_aws_key();
     for text in [format!("token {key}"), INJECTION.to_string()] {
         assert_echoed(&mut ws, &text).await;

@@ -69,6 +69,11 @@ pub fn is_pivot_destination(ip: IpAddr, host_addrs: &[IpAddr]) -> bool {
     ip_is_private_pivot(ip) || host_addrs.contains(&ip)
 }
 
+/// Whether an error (or one of its causes) is a pivot-guard refusal.
+pub(crate) fn is_pivot_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
+    super::error::error_in_chain::<PivotRefused>(err).is_some()
+}
+
 /// Why a destination was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pivot guard: refusing to connect to {host} (loopback, link-local, metadata or host-interface destination not in allow_private_destinations)")]
