@@ -3,9 +3,7 @@
 //! binding in `napi/` wraps this, and Rust tests drive it directly.
 
 use crate::core::canary;
-use crate::core::config::{
-    self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
-};
+use crate::core::config::{self, ConfigIssue, ConfigReport, GuardianConfig, Mode};
 use crate::core::keyfile::{load_or_create_key, KeyFileError, FINGERPRINT_KEY_FILE};
 use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
@@ -352,10 +350,7 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
     ProxySettings {
         listen: cfg.listen,
         mitm_enabled: cfg.mitm.enabled,
-        trusted_runtimes: match &cfg.mitm.trusted_runtimes {
-            TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
-            TrustedRuntimes::Named(n) => n.clone(),
-        },
+        trusted_runtimes: cfg.mitm.trusted_runtimes.clone(),
         mitm_exclude_hosts: cfg.mitm.exclude_hosts.clone(),
         ca_dir: cfg.home.join(CA_DIR),
         extra_ca_bundle: cfg.ca_bundle.clone(),

@@ -1392,7 +1392,7 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
     let home = tempfile::tempdir().unwrap();
     let mitm = |upstream_proxy: Option<String>| traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         upstream_proxy: upstream_proxy
             .map(|u| traffic_guardian::proxy::parse_upstream_proxy(&u).unwrap()),
@@ -1502,7 +1502,7 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
     let home = tempfile::tempdir().unwrap();
     let settings = traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         upstream_proxy: Some(
             traffic_guardian::proxy::parse_upstream_proxy(&format!("http://{silent_addr}"))
@@ -1553,7 +1553,7 @@ async fn any_method_inside_an_intercepted_connect_is_inspected_and_nested_connec
     let home = tempfile::tempdir().unwrap();
     let (engine, sink, proxy) = common::start_proxy(traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         ..common::test_settings()
     })
@@ -1794,7 +1794,7 @@ async fn connect_to_a_plain_http_port_with_mitm_is_served_and_inspected() {
     let home = tempfile::tempdir().unwrap();
     let settings = traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         ..common::test_settings()
     };

@@ -16,7 +16,7 @@ use traffic_guardian::proxy::ProxySettings;
 fn mitm_settings(home: &std::path::Path) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         ..test_settings()
     }

@@ -26,7 +26,7 @@ use traffic_guardian::proxy::{export_ca_cert, ProxySettings};
 fn mitm_settings(home: &std::path::Path, pki: &TestPki) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         extra_ca_bundle: Some(pki.ca_pem_path.clone()),
         ..test_settings()

@@ -45,7 +45,7 @@ async fn no_secret_reaches_the_logs_at_trace_level() {
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         extra_ca_bundle: Some(pki.ca_pem_path.clone()),
         runtimes: vec![("agent".into(), "runtime-token-xyz123".into())],

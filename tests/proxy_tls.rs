@@ -15,7 +15,7 @@ use traffic_guardian::proxy::{ca_info, ensure_ca, export_ca_cert, ProxySettings}
 fn mitm_settings(home: &std::path::Path, pki: &TestPki) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         extra_ca_bundle: Some(pki.ca_pem_path.clone()),
         ..test_settings()
@@ -191,7 +191,9 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     let (up, _) = spawn_https_upstream(&pki).await;
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
-        trusted_runtimes: vec!["agent-main".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::Named(vec![
+            "agent-main".into(),
+        ]),
         runtimes: vec![("agent-main".into(), "main-token".into())],
         ..mitm_settings(home.path(), &pki)
     };

@@ -542,7 +542,7 @@ impl ProxyEngine {
                 enabled: st.mitm_enabled,
                 ca_fingerprint: ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
                 ca_cert_path: ca.map(|c| c.cert_path),
-                trusted_runtimes: policy.trusted_runtimes.clone(),
+                trusted_runtimes: policy.trusted_runtimes.names(),
                 excluded_hosts: policy
                     .mitm_exclude_hosts
                     .iter()

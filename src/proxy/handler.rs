@@ -486,7 +486,7 @@ impl RequestHandler {
 mod tests {
     //! The decisions, without a network: requests in, decisions out.
     use super::*;
-    use crate::core::config::{HostPattern, UpstreamProxy};
+    use crate::core::config::{HostPattern, TrustedRuntimes, UpstreamProxy};
     use crate::proxy::auth::RuntimeAuth;
     use crate::proxy::limits::ConnLimiter;
     use crate::proxy::pivot::PivotGuard;
@@ -542,11 +542,12 @@ mod tests {
     }
 
     fn policy(trusted: &[&str], exclude: &[HostPattern], require_auth: bool) -> Policy {
-        Policy::new(
-            trusted.iter().map(|t| t.to_string()).collect(),
-            exclude,
-            require_auth,
-        )
+        let trusted = if trusted == ["*"] {
+            TrustedRuntimes::All
+        } else {
+            TrustedRuntimes::Named(trusted.iter().map(|t| t.to_string()).collect())
+        };
+        Policy::new(trusted, exclude, require_auth)
     }
 
     fn peer() -> SocketAddr {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::core::config::{
-    parse_upstream_url, AllowedDestination, HostPattern, UpstreamPort, UpstreamProxy,
+    parse_upstream_url, AllowedDestination, HostPattern, TrustedRuntimes, UpstreamPort,
+    UpstreamProxy,
 };
 
 use super::budget::StreamBudgetSettings;
@@ -21,9 +22,9 @@ pub struct ProxySettings {
     pub listen: SocketAddr,
     /// Decrypt HTTPS (MITM) for trusted runtimes; otherwise CONNECT is tunnelled blind.
     pub mitm_enabled: bool,
-    /// Runtime names whose CONNECTs are decrypted; `"*"` means every client,
-    /// including clients without credentials.
-    pub trusted_runtimes: Vec<String>,
+    /// Runtimes whose CONNECTs are decrypted; `All` (`"*"`) means every
+    /// client, including clients without credentials.
+    pub trusted_runtimes: TrustedRuntimes,
     /// Hosts never decrypted (exact, or `.suffix` for a domain and its subdomains).
     pub mitm_exclude_hosts: Vec<HostPattern>,
     /// Directory of the guardian's CA (`<home>/ca`).
@@ -101,7 +102,7 @@ impl Default for ProxySettings {
         ProxySettings {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             mitm_enabled: false,
-            trusted_runtimes: Vec::new(),
+            trusted_runtimes: TrustedRuntimes::Named(Vec::new()),
             mitm_exclude_hosts: Vec::new(),
             ca_dir: PathBuf::from("ca"),
             extra_ca_bundle: None,

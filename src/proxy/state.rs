@@ -14,7 +14,7 @@ use hyper_util::server::conn::auto::Builder as ServerBuilder;
 use tokio::sync::watch;
 use tokio_rustls::rustls::ClientConfig;
 
-use crate::core::config::{HostPattern, UpstreamProxy};
+use crate::core::config::{HostPattern, TrustedRuntimes, UpstreamProxy};
 
 use super::auth::RuntimeAuth;
 use super::body::Body;
@@ -47,9 +47,10 @@ pub struct Route {
 /// The access and interception policy a config reload can change. Each
 /// client connection reads it once, when it is accepted: a reload applies
 /// to connections accepted after it (and the sessions inside their CONNECTs).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    pub trusted_runtimes: Vec<String>,
+    /// Whose CONNECTs are decrypted (when MITM is on).
+    pub trusted_runtimes: TrustedRuntimes,
     /// Hosts never decrypted, as the config parsed them (`host`, `.suffix`).
     pub mitm_exclude_hosts: Vec<HostPattern>,
     pub require_auth: bool,
@@ -60,7 +61,7 @@ pub type PolicyCell = Arc<RwLock<Arc<Policy>>>;
 
 impl Policy {
     pub fn new(
-        trusted_runtimes: Vec<String>,
+        trusted_runtimes: TrustedRuntimes,
         exclude_hosts: &[HostPattern],
         require_auth: bool,
     ) -> Self {
@@ -77,9 +78,7 @@ impl Policy {
     }
 
     pub(crate) fn is_trusted(&self, runtime: Option<&str>) -> bool {
-        self.trusted_runtimes
-            .iter()
-            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
+        self.trusted_runtimes.trusts(runtime)
     }
 
     /// Whether `host` (as the client named it, `[v6]` included) is never

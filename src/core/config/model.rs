@@ -160,6 +160,14 @@ pub enum TrustedRuntimes {
 }
 
 impl TrustedRuntimes {
+    /// As written in the config: `["*"]`, or the runtime names.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
+            TrustedRuntimes::Named(n) => n.clone(),
+        }
+    }
+
     /// Whether a runtime (None = unauthenticated client) is inspected.
     pub fn trusts(&self, runtime: Option<&str>) -> bool {
         match self {
