@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use hudsucker::hyper::Method;
+use hyper::Method;
 use serde_json::{json, Value};
 
 use traffic_guardian::core::config::ConfigInput;

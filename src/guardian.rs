@@ -3,9 +3,7 @@
 //! binding in `napi/` wraps this, and Rust tests drive it directly.
 
 use crate::core::canary;
-use crate::core::config::{
-    self, ConfigIssue, ConfigReport, GuardianConfig, Mode, TrustedRuntimes, TRUST_ALL_RUNTIMES,
-};
+use crate::core::config::{self, ConfigIssue, ConfigReport, GuardianConfig, Mode};
 use crate::core::home::HomeLayout;
 use crate::core::keyfile::{load_or_create_key, KeyFileError};
 use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
@@ -16,7 +14,7 @@ use crate::core::store::{
     FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
     StoreOptions, StoreStats,
 };
-use crate::proxy::handler::Policy;
+use crate::proxy::state::Policy;
 use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -349,46 +347,22 @@ impl std::fmt::Debug for Guardian {
 }
 
 fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
-    // Userinfo is percent-encoded (RFC 3986), which the proxy's parser
-    // decodes; form encoding would turn a space into a literal `+`.
-    let upstream_proxy = cfg.upstream_proxy.as_ref().map(|u| {
-        let base = format!("{}://{}", u.scheme, u.authority());
-        match url::Url::parse(&base) {
-            Ok(mut url) => {
-                let _ = url.set_username(u.username.as_deref().unwrap_or(""));
-                let _ = url.set_password(u.password.as_ref().map(|p| p.expose()));
-                url.as_str().trim_end_matches('/').to_owned()
-            }
-            Err(_) => base,
-        }
-    });
+    // The config's typed values go to the proxy as they are: it parses nothing again.
     ProxySettings {
         listen: cfg.listen,
         mitm_enabled: cfg.mitm.enabled,
-        trusted_runtimes: match &cfg.mitm.trusted_runtimes {
-            TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
-            TrustedRuntimes::Named(n) => n.clone(),
-        },
-        mitm_exclude_hosts: cfg
-            .mitm
-            .exclude_hosts
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        trusted_runtimes: cfg.mitm.trusted_runtimes.clone(),
+        mitm_exclude_hosts: cfg.mitm.exclude_hosts.clone(),
         ca_dir: cfg.home.join(CA_DIR),
         extra_ca_bundle: cfg.ca_bundle.clone(),
-        upstream_proxy,
+        upstream_proxy: cfg.upstream_proxy.clone(),
         runtimes: cfg
             .runtimes
             .iter()
             .map(|r| (r.name.clone(), r.token.expose().to_owned()))
             .collect(),
         require_auth: cfg.require_auth,
-        allow_private_destinations: cfg
-            .allow_private_destinations
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        allow_private_destinations: cfg.allow_private_destinations.clone(),
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: cfg.inspect,
         shape: cfg.exfil_shape,
@@ -690,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn upstream_credentials_survive_encoding_for_the_proxy_parser() {
+    fn upstream_credentials_reach_the_proxy_decoded() {
         let tmp = tempfile::tempdir().unwrap();
         let input = ConfigInput {
             env: [("HOME".to_owned(), tmp.path().display().to_string())].into(),
@@ -704,15 +678,14 @@ mod tests {
         assert!(report.ok, "{:?}", report.errors);
         let cfg = report.config.unwrap();
         let settings = proxy_settings(&cfg);
-        let raw = settings.upstream_proxy.unwrap();
-        let parsed = crate::proxy::UpstreamProxy::parse(&raw).unwrap();
+        let parsed = settings.upstream_proxy.unwrap();
         assert_eq!(parsed.authority(), "gateway.internal:10255");
         let expected = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             "agent one:t+k n@x",
         );
         assert_eq!(
-            parsed.authorization.as_deref(),
+            parsed.basic_authorization().as_deref(),
             Some(format!("Basic {expected}").as_str())
         );
     }

@@ -8,7 +8,7 @@
 //! Layers, innermost first:
 //! - [`core`]: pure detector — finding schema, rule registry, decoders,
 //!   scanner, redaction, dedup, JSONL store, config. No sockets, no napi.
-//! - [`proxy`]: the hudsucker-based forward proxy that feeds traffic to the
+//! - [`proxy`]: the hyper-based forward proxy that feeds traffic to the
 //!   scanner as it is forwarded, plus the host-held CA.
 //! - [`guardian`]: one guardian's lifecycle (config → detector, store, proxy).
 //! - `napi`: the thin N-API binding that Node.js loads (`index.js`).

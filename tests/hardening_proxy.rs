@@ -804,8 +804,8 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_flood_is_relayed_and_others_keep_being_served() {
     use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite::accept_async;
-    use hudsucker::tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::accept_async;
+    use tokio_tungstenite::tungstenite::Message;
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws_addr = listener.local_addr().unwrap();
@@ -1392,9 +1392,10 @@ async fn plaintext_post_inside_an_intercepted_connect_is_inspected_and_chained()
     let home = tempfile::tempdir().unwrap();
     let mitm = |upstream_proxy: Option<String>| traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
-        upstream_proxy,
+        upstream_proxy: upstream_proxy
+            .map(|u| traffic_guardian::proxy::parse_upstream_proxy(&u).unwrap()),
         ..common::test_settings()
     };
 
@@ -1501,9 +1502,12 @@ async fn a_silent_upstream_proxy_is_timed_out_for_tunnels_and_intercepted_upload
     let home = tempfile::tempdir().unwrap();
     let settings = traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
-        upstream_proxy: Some(format!("http://{silent_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!("http://{silent_addr}"))
+                .unwrap(),
+        ),
         ..stall_settings()
     };
     let (engine, _sink, proxy) = common::start_proxy(settings).await;
@@ -1549,7 +1553,7 @@ async fn any_method_inside_an_intercepted_connect_is_inspected_and_nested_connec
     let home = tempfile::tempdir().unwrap();
     let (engine, sink, proxy) = common::start_proxy(traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         ..common::test_settings()
     })
@@ -1790,7 +1794,7 @@ async fn connect_to_a_plain_http_port_with_mitm_is_served_and_inspected() {
     let home = tempfile::tempdir().unwrap();
     let settings = traffic_guardian::proxy::ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         ..common::test_settings()
     };

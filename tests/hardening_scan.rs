@@ -22,7 +22,7 @@ use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
 use traffic_guardian::core::store::{FindingQuery, FindingStore, StoreOptions};
 use traffic_guardian::guardian::{Guardian, GuardianError};
-use traffic_guardian::proxy::UpstreamProxy;
+use traffic_guardian::proxy::parse_upstream_proxy;
 
 const KIB: usize = 1024;
 
@@ -394,9 +394,9 @@ fn other_errors_never_echo_input_secrets() {
         format!("http://user:{pw}@127.0.0.1:3128/path"),
         format!("http://user:{pw}@exa mple:3128"),
     ] {
-        if let Err(e) = UpstreamProxy::parse(&url) {
-            assert_clean("UpstreamProxy::parse error", &e.to_string(), &pw);
-            assert_clean("UpstreamProxy::parse error Debug", &format!("{e:?}"), &pw);
+        if let Err(e) = parse_upstream_proxy(&url) {
+            assert_clean("parse_upstream_proxy error", &e.to_string(), &pw);
+            assert_clean("parse_upstream_proxy error Debug", &format!("{e:?}"), &pw);
         }
     }
     let key = fake_aws_key();

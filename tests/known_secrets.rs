@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Request;
+use hyper::Request;
 use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::finding::{Direction, Finding, Severity};
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Request;
+use hyper::Request;
 use traffic_guardian::core::finding::{Direction, Finding};
 
 /// A fake classic GitHub token, random per call, in the real format.

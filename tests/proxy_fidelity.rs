@@ -16,7 +16,7 @@ use traffic_guardian::proxy::ProxySettings;
 fn mitm_settings(home: &std::path::Path) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         ..test_settings()
     }
@@ -573,7 +573,6 @@ async fn websocket_frames_inside_a_blind_connect_tunnel_are_parsed_and_scanned()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_websocket_client_through_a_blind_connect_tunnel_is_inspected() {
     use futures::{SinkExt, StreamExt};
-    use hudsucker::tokio_tungstenite;
     use tokio_tungstenite::tungstenite::Message;
     let echo = spawn_ws_echo().await;
     let (engine, sink, paddr) = start_proxy(test_settings()).await;

@@ -13,20 +13,20 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
-use hudsucker::hyper::body::Incoming;
-use hudsucker::hyper::server::conn::http2;
-use hudsucker::hyper::service::service_fn;
-use hudsucker::hyper::{Request, Response};
-use hudsucker::hyper_util::rt::{TokioExecutor, TokioIo};
-use hudsucker::rustls::ServerConfig;
+use hyper::body::Incoming;
+use hyper::server::conn::http2;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig;
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::proxy::{export_ca_cert, ProxySettings};
 
 fn mitm_settings(home: &std::path::Path, pki: &TestPki) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         extra_ca_bundle: Some(pki.ca_pem_path.clone()),
         ..test_settings()

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use common::*;
 use futures::StreamExt;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Request;
+use hyper::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use traffic_guardian::core::finding::{Direction, ThreatType};
 use traffic_guardian::proxy::ProxySettings;
@@ -469,7 +469,7 @@ async fn hostile_clients_get_an_answer_or_a_close_and_others_keep_being_served()
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.path().join("ca"),
         ..test_settings()
     };

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use traffic_guardian::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyState};
+use traffic_guardian::proxy::{
+    parse_upstream_proxy, ProxyEngine, ProxyError, ProxySettings, ProxyState,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn start_stop_start_and_typed_errors() {
@@ -147,41 +149,56 @@ async fn stop_closes_lingering_tunnels_after_the_grace_period() {
     assert_eq!(engine.status().counters.tunnels, 1);
 }
 
-/// A malformed upstream proxy URL fails `start` with an error that names
-/// the setting and the expected form without repeating the value (it can
-/// carry credentials); the status shows the value only with its
-/// credentials masked, as it does for a valid one.
+/// A malformed upstream proxy URL is refused by the one parser with an
+/// error that names the setting and the expected form without repeating
+/// the value (it can carry credentials). A well-formed one the proxy
+/// cannot chain to (the config accepts `https://`) fails `start` the same
+/// way; the status shows the value only with its credentials masked.
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_upstream_proxy_errors_never_echo_the_value() {
     let mut pw = [0u8; 9];
     getrandom::fill(&mut pw).unwrap();
     let pw: String = pw.iter().map(|b| format!("{b:02x}")).collect();
-    for raw in [
-        format!("socks5://gwuser:{pw}@10.9.8.7:1080"),
-        format!("http://gwuser:{pw}@[::1:3128"),
-        format!("http://gwuser:{pw}@gwhost.internal:70000"),
-    ] {
-        let settings = ProxySettings {
-            upstream_proxy: Some(raw.clone()),
-            ..test_settings()
-        };
-        let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
-        let err = engine.start().await.unwrap_err();
+    let check = |err: &ProxyError, raw: &str| {
         assert!(matches!(err, ProxyError::UpstreamProxy(_)), "{err}");
         let shown = format!("{err} {err:?}");
         for part in [pw.as_str(), "gwuser", "10.9.8.7", "gwhost.internal"] {
             assert!(!shown.contains(part), "{raw} leaks {part}: {shown}");
         }
-        let status = format!("{:?}", engine.status());
-        assert!(
-            !status.contains(&pw) && !status.contains("gwuser"),
-            "{status}"
-        );
         assert!(err.to_string().contains("upstream_proxy"), "{err}");
         assert!(
             err.to_string().contains("http://[user:pass@]host:port"),
             "{err}"
         );
-        assert_eq!(engine.status().state, ProxyState::Failed);
+    };
+    for raw in [
+        format!("socks5://gwuser:{pw}@10.9.8.7:1080"),
+        format!("http://gwuser:{pw}@[::1:3128"),
+        format!("http://gwuser:{pw}@gwhost.internal:70000"),
+    ] {
+        let err = parse_upstream_proxy(&raw).unwrap_err();
+        check(&err, &raw);
     }
+    let raw = format!("https://gwuser:{pw}@gwhost.internal:3128");
+    let report =
+        traffic_guardian::guardian::check_config(&traffic_guardian::core::config::ConfigInput {
+            env: Default::default(),
+            config_path: None,
+            overrides: serde_json::json!({ "home": "/nonexistent-tg-home", "upstream_proxy": raw }),
+        });
+    let upstream = report.config.and_then(|c| c.upstream_proxy);
+    assert!(upstream.is_some(), "{:?}", report.errors);
+    let settings = ProxySettings {
+        upstream_proxy: upstream,
+        ..test_settings()
+    };
+    let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
+    let err = engine.start().await.unwrap_err();
+    check(&err, &raw);
+    let status = format!("{:?}", engine.status());
+    assert!(
+        !status.contains(&pw) && !status.contains("gwuser"),
+        "{status}"
+    );
+    assert_eq!(engine.status().state, ProxyState::Failed);
 }

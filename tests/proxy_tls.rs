@@ -15,7 +15,7 @@ use traffic_guardian::proxy::{ca_info, ensure_ca, export_ca_cert, ProxySettings}
 fn mitm_settings(home: &std::path::Path, pki: &TestPki) -> ProxySettings {
     ProxySettings {
         mitm_enabled: true,
-        trusted_runtimes: vec!["*".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::All,
         ca_dir: home.join("ca"),
         extra_ca_bundle: Some(pki.ca_pem_path.clone()),
         ..test_settings()
@@ -191,7 +191,9 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     let (up, _) = spawn_https_upstream(&pki).await;
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
-        trusted_runtimes: vec!["agent-main".into()],
+        trusted_runtimes: traffic_guardian::core::config::TrustedRuntimes::Named(vec![
+            "agent-main".into(),
+        ]),
         runtimes: vec![("agent-main".into(), "main-token".into())],
         ..mitm_settings(home.path(), &pki)
     };
@@ -233,7 +235,9 @@ async fn untrusted_runtime_and_excluded_host_are_tunnelled_blind() {
     engine.stop().await.unwrap();
 
     let settings = ProxySettings {
-        mitm_exclude_hosts: vec!["127.0.0.1".into()],
+        mitm_exclude_hosts: vec![traffic_guardian::core::config::HostPattern::Exact(
+            "127.0.0.1".into(),
+        )],
         ..mitm_settings(home.path(), &pki)
     };
     let (engine, sink, paddr) = start_proxy(settings).await;
@@ -261,7 +265,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     let home = tempfile::tempdir().unwrap();
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..mitm_settings(home.path(), &pki)
     };
     let ca_dir = settings.ca_dir.clone();
@@ -323,7 +332,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     // Blind CONNECT through the gateway.
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, _sink, paddr) = start_proxy(settings).await;
@@ -341,7 +355,12 @@ async fn chains_through_an_upstream_proxy_with_its_credentials() {
 
     // Wrong gateway credentials: the CONNECT is refused upstream and reported as 502.
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:wrong@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:wrong@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, _sink, paddr) = start_proxy(settings).await;
@@ -413,8 +432,8 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wss_inside_mitm_is_scanned_both_ways() {
     use futures::StreamExt;
-    use hudsucker::rustls::pki_types::ServerName;
-    use hudsucker::rustls::{ClientConfig, RootCertStore};
+    use tokio_rustls::rustls::pki_types::ServerName;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
     let pki = test_pki();
     let wss = spawn_wss_echo(&pki).await;
@@ -438,7 +457,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
     for c in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let provider = std::sync::Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -448,10 +467,9 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
         .unwrap();
-    let (mut ws, _) =
-        hudsucker::tokio_tungstenite::client_async(format!("wss://{wss}/socket"), tls)
-            .await
-            .unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://{wss}/socket"), tls)
+        .await
+        .unwrap();
     let key = fake_aws_key();
     for text in [format!("token {key}"), INJECTION.to_string()] {
         assert_echoed(&mut ws, &text).await;
@@ -483,7 +501,12 @@ async fn websocket_goes_through_the_upstream_proxy_too() {
     };
     let (gateway, gw_sink, gw_addr) = start_proxy(gateway_settings).await;
     let settings = ProxySettings {
-        upstream_proxy: Some(format!("http://gw-agent:gw-secret-token@{gw_addr}")),
+        upstream_proxy: Some(
+            traffic_guardian::proxy::parse_upstream_proxy(&format!(
+                "http://gw-agent:gw-secret-token@{gw_addr}"
+            ))
+            .unwrap(),
+        ),
         ..test_settings()
     };
     let (engine, sink, paddr) = start_proxy(settings).await;

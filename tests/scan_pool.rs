@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Request;
+use hyper::Request;
 use sha2::{Digest, Sha256};
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::scan::DetectorOptions;
@@ -213,7 +213,7 @@ async fn spawn_sse_upstream() -> (SocketAddr, tokio::sync::mpsc::Sender<Vec<u8>>
 }
 
 /// Reads `n` more body bytes of `body`, frame by frame.
-async fn read_exactly(body: &mut hudsucker::hyper::body::Incoming, n: usize) -> Vec<u8> {
+async fn read_exactly(body: &mut hyper::body::Incoming, n: usize) -> Vec<u8> {
     let mut got = Vec::new();
     while got.len() < n {
         let frame = body.frame().await.expect("stream open").unwrap();

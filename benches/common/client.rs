@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hudsucker::hyper::body::Incoming;
-use hudsucker::hyper::client::conn::http1::{self, SendRequest};
-use hudsucker::hyper::{header, Method, Request, Response};
-use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::rustls::pki_types::{CertificateDer, ServerName};
-use hudsucker::rustls::{ClientConfig, RootCertStore};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{header, Method, Request, Response};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
 use super::BenchResult;
@@ -78,7 +78,7 @@ pub fn tls_trusting(pem_path: &Path) -> BenchResult<TlsConnector> {
         let cert: CertificateDer<'static> = cert?;
         roots.add(cert)?;
     }
-    let provider = Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::future::join_all;
 use http_body_util::BodyExt;
-use hudsucker::hyper::Method;
+use hyper::Method;
 use tokio::time::Instant as TokioInstant;
 
 use super::client::{exchange, Sender, Target};

@@ -11,18 +11,18 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
-use hudsucker::hyper::body::{Frame, Incoming};
-use hudsucker::hyper::server::conn::http1;
-use hudsucker::hyper::service::service_fn;
-use hudsucker::hyper::{header, Request, Response, StatusCode};
-use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::rcgen::{
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{header, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rcgen::{
     self, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     SanType,
 };
-use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use hudsucker::rustls::ServerConfig;
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::ServerConfig;
 
 use super::corpus;
 use super::payload;
@@ -266,7 +266,7 @@ pub fn make_pki() -> BenchResult<Pki> {
     let ca_pem_path = dir.path().join("origin-ca.pem");
     std::fs::write(&ca_pem_path, ca_cert.pem())?;
 
-    let provider = Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

@@ -110,12 +110,7 @@ pub fn host_in(host: &str, entries: &[impl AsRef<str>]) -> bool {
     entries.iter().any(|e| {
         let e = e.as_ref().trim();
         match e.strip_prefix('.') {
-            Some(suffix) => {
-                host == suffix
-                    || (host.len() > suffix.len()
-                        && host.ends_with(suffix)
-                        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.')
-            }
+            Some(suffix) => crate::core::config::is_domain_or_subdomain(host, suffix),
             None => host.eq_ignore_ascii_case(e),
         }
     })

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 
-use super::settings::UpstreamProxy;
+use crate::core::config::UpstreamProxy;
 
 /// Outcome of checking a client's `Proxy-Authorization`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +243,9 @@ mod tests {
             clone.check(Some(&basic(&format!("one:{tok}")))),
             AuthOutcome::Invalid
         );
-        let up = UpstreamProxy::parse("http://agent-one:secret-one@127.0.0.1:9").unwrap();
+        let up =
+            super::super::settings::parse_upstream_proxy("http://agent-one:secret-one@127.0.0.1:9")
+                .unwrap();
         auth.add("one", tok, Some(up)).unwrap();
         assert_eq!(
             clone.check(Some(&basic(&format!("one:{tok}")))),

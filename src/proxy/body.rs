@@ -1,7 +1,7 @@
-//! Body wrappers. [`InspectedBody`] hands a cheap clone of every data frame
+//! The proxy's [`Body`] and its wrappers. [`InspectedBody`] hands a cheap clone of every data frame
 //! to the scan pool as it passes and hands the frame on unchanged at once:
 //! no collecting, no buffering, no waiting for a scan (SSE events stream
-//! through as they come). [`GuardedBody`] bounds how long a client may stall inside a
+//! through as they come). [`IdleTimeoutBody`] bounds how long a client may stall inside a
 //! request body, and tells the forwarder how the body ended.
 
 use std::error::Error as StdError;
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use hudsucker::hyper::body::{Body as HttpBody, Frame, SizeHint};
-use hudsucker::Body;
+use http_body_util::{Empty, Full};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
@@ -26,16 +26,112 @@ use super::inspect::BodyScan;
 use super::limits::ConnPermit;
 use super::stats::ProxyStats;
 
+/// Why a [`Body`] failed: the peer's connection (hyper), or a condition the
+/// guardian raised (a request body's idle timeout). The cause is kept as
+/// the error's source.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("network error")]
+    Network(#[from] hyper::Error),
+    #[error("io error")]
+    Io(#[from] io::Error),
+}
+
+/// Every request and response body the proxy handles: as received
+/// (`Incoming`, unboxed), written by the guardian, or wrapped to be observed.
+#[derive(Debug)]
+pub struct Body(BodyKind);
+
+#[derive(Debug)]
+enum BodyKind {
+    Incoming(Incoming),
+    Full(Full<Bytes>),
+    Empty(Empty<Bytes>),
+    Boxed(BoxBody<Bytes, BodyError>),
+}
+
+impl Body {
+    /// A body without bytes.
+    pub fn empty() -> Self {
+        Body(BodyKind::Empty(Empty::new()))
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut self.0 {
+            BodyKind::Incoming(b) => Pin::new(b).poll_frame(cx).map_err(BodyError::from),
+            BodyKind::Full(b) => Pin::new(b).poll_frame(cx).map_err(|e| match e {}),
+            BodyKind::Empty(b) => Pin::new(b).poll_frame(cx).map_err(|e| match e {}),
+            BodyKind::Boxed(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            BodyKind::Incoming(b) => b.is_end_stream(),
+            BodyKind::Full(b) => b.is_end_stream(),
+            BodyKind::Empty(b) => b.is_end_stream(),
+            BodyKind::Boxed(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            BodyKind::Incoming(b) => b.size_hint(),
+            BodyKind::Full(b) => b.size_hint(),
+            BodyKind::Empty(b) => b.size_hint(),
+            BodyKind::Boxed(b) => b.size_hint(),
+        }
+    }
+}
+
+impl From<Incoming> for Body {
+    fn from(b: Incoming) -> Self {
+        Body(BodyKind::Incoming(b))
+    }
+}
+
+impl From<BoxBody<Bytes, BodyError>> for Body {
+    fn from(b: BoxBody<Bytes, BodyError>) -> Self {
+        Body(BodyKind::Boxed(b))
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body(BodyKind::Full(Full::new(b)))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
 /// Wraps `inner`; frames, size hint and end-of-stream are passed through as is.
 pub struct InspectedBody {
     inner: Body,
-    // A Mutex only to make the wrapper `Sync` (hudsucker's boxed body needs it);
+    // A Mutex only to make the wrapper `Sync` (`BoxBody` needs it);
     // it is never contended: one task polls a body.
     scan: Mutex<BodyScan>,
 }
 
 impl InspectedBody {
-    /// Wraps `inner` into a hudsucker body that feeds `scan`.
+    /// Wraps `inner` into a body that feeds `scan`.
     pub fn wrap(inner: Body, scan: BodyScan) -> Body {
         Body::from(BoxBody::new(InspectedBody {
             inner,
@@ -52,7 +148,7 @@ impl InspectedBody {
 
 impl HttpBody for InspectedBody {
     type Data = Bytes;
-    type Error = hudsucker::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -82,7 +178,7 @@ impl HttpBody for InspectedBody {
     }
 }
 
-/// A request body's fate, shared between its [`GuardedBody`] and the
+/// A request body's fate, shared between its [`IdleTimeoutBody`] and the
 /// exchange forwarding it.
 #[derive(Debug, Default)]
 pub struct BodyWatch {
@@ -266,7 +362,7 @@ impl ExchangeBody {
 
 impl HttpBody for ExchangeBody {
     type Data = Bytes;
-    type Error = hudsucker::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -334,7 +430,7 @@ forward_async_write!(NotedIo);
 pub fn is_protocol_violation(err: &(dyn StdError + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if let Some(h) = e.downcast_ref::<hudsucker::hyper::Error>() {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_parse() || h.is_parse_too_large() || h.is_parse_version_h2() {
                 return true;
             }
@@ -356,7 +452,7 @@ pub fn is_protocol_violation(err: &(dyn StdError + 'static)) -> bool {
 /// arrives for `idle` while the forwarder waits for one, the body ends with
 /// an error so the upstream request is dropped instead of held forever.
 /// Only request bodies are guarded; response bodies may idle for minutes.
-pub struct GuardedBody {
+pub struct IdleTimeoutBody {
     inner: Body,
     idle: Duration,
     timer: Option<Pin<Box<Sleep>>>,
@@ -365,7 +461,7 @@ pub struct GuardedBody {
     faults: Arc<ConnFaults>,
 }
 
-impl GuardedBody {
+impl IdleTimeoutBody {
     /// Wraps `inner`; an already finished body settles `watch` at once.
     pub fn wrap(
         inner: Body,
@@ -377,7 +473,7 @@ impl GuardedBody {
         if inner.is_end_stream() {
             watch.settle(BodyState::Done);
         }
-        Body::from(BoxBody::new(GuardedBody {
+        Body::from(BoxBody::new(IdleTimeoutBody {
             inner,
             idle,
             timer: None,
@@ -388,9 +484,9 @@ impl GuardedBody {
     }
 }
 
-impl HttpBody for GuardedBody {
+impl HttpBody for IdleTimeoutBody {
     type Data = Bytes;
-    type Error = hudsucker::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -430,7 +526,7 @@ impl HttpBody for GuardedBody {
                 }
                 this.faults.count(&this.stats.client_timeouts);
                 this.watch.settle(BodyState::IdleTimeout);
-                Poll::Ready(Some(Err(hudsucker::Error::Io(io::Error::new(
+                Poll::Ready(Some(Err(BodyError::Io(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "no request body byte within the idle timeout",
                 )))))
@@ -447,7 +543,7 @@ impl HttpBody for GuardedBody {
     }
 }
 
-impl Drop for GuardedBody {
+impl Drop for IdleTimeoutBody {
     fn drop(&mut self) {
         // Dropped before its end (the upstream answered early or failed): nothing more will come.
         self.watch.settle(BodyState::Done);

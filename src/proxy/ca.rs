@@ -1,8 +1,8 @@
 //! The guardian's certificate authority: created once in `<home>/ca` (dir
 //! 0700, key 0600, cert 0644) or loaded from there (a key another user owns
 //! or can read is refused), and the leaf issuer used
-//! for MITM. Leaves carry IP SANs for IP hosts (hudsucker's own authority puts
-//! every host in a DNS SAN, which clients reject for `https://127.0.0.1`).
+//! for MITM. Leaves carry IP SANs for IP hosts (hudsucker's rcgen authority
+//! puts every host in a DNS SAN, which clients reject for `https://127.0.0.1`).
 //! The private key never leaves this module: only the certificate PEM, its
 //! fingerprint and its path are exposed.
 
@@ -14,22 +14,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hudsucker::certificate_authority::CertificateAuthority;
-use hudsucker::hyper::http::uri::Authority;
-use hudsucker::rcgen::{
+use rcgen::{
     self, BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
     IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
-use hudsucker::rustls::crypto::CryptoProvider;
-use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use hudsucker::rustls::server::{ClientHello, ResolvesServerCert};
-use hudsucker::rustls::sign::CertifiedKey;
-use hudsucker::rustls::ServerConfig;
 use sha2::{Digest, Sha256};
+use tokio_rustls::rustls::crypto::CryptoProvider;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
+use tokio_rustls::rustls::ServerConfig;
 use tracing::{debug, info, warn};
 
 use super::error::ProxyError;
-use super::guard::normalize_host;
+use super::pivot::normalize_host;
 
 /// File name of the CA certificate inside the CA directory.
 pub const CA_CERT_FILE: &str = "ca-cert.pem";
@@ -399,12 +397,6 @@ impl GuardianCa {
                 Arc::clone(&self.fallback)
             }
         }
-    }
-}
-
-impl CertificateAuthority for GuardianCa {
-    async fn gen_server_config(&self, authority: &Authority) -> Arc<ServerConfig> {
-        self.server_config_for(authority.host())
     }
 }
 

@@ -8,15 +8,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use hudsucker::hyper_util::client::legacy::Client;
-use hudsucker::hyper_util::rt::{TokioExecutor, TokioTimer};
-use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
-use hudsucker::rustls::crypto::CryptoProvider;
-use hudsucker::Body;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ServerBuilder;
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::crypto::CryptoProvider;
 use tracing::{info, warn};
 
 use crate::core::finding::format_timestamp;
@@ -26,22 +24,20 @@ use crate::core::store::FindingSink;
 use super::auth::RuntimeAuth;
 use super::ca::{CaInfo, GuardianCa};
 use super::error::ProxyError;
-use super::guard::PivotGuard;
-use super::handler::{Policy, PolicyCell, Shared};
 use super::host::raise_nofile_limit;
 use super::inspect::{DetectorCell, Inspection};
 use super::limits::ConnLimiter;
+use super::pivot::PivotGuard;
 use super::scan_pool::{ScanPause, ScanPool};
-use super::server::{self, ServerParts};
-use super::settings::{mask_url_credentials, ProxySettings, UpstreamProxy};
+use super::server;
+use super::settings::{check_upstream_supported, parse_upstream_proxy, ProxySettings};
+use super::state::{Policy, PolicyCell, ServerParts, Shared};
 use super::stats::{ProxyStats, StatsSnapshot};
-use super::upstream::{build_client_tls, GuardConnector};
+use super::upstream::{build_client, build_client_tls, build_h2c_client, UpstreamConnector};
+use crate::core::config::UpstreamProxy;
 
 /// Slow clients get this long to send a request head.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Idle pooled upstream connections are closed after this long.
-const UPSTREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Lifecycle state of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,34 +146,20 @@ impl std::fmt::Debug for ProxyEngine {
     }
 }
 
-/// The client forwarded requests go through (one per upstream route).
-/// Idle upstream connections expire instead of lingering for the life of the process.
-/// The upstream client settings: header names as the client sent them, and
-/// idle upstream connections expire instead of lingering for the life of
-/// the process.
-fn client_builder() -> hyper_util::client::legacy::Builder {
-    let mut client = Client::builder(TokioExecutor::new());
-    client
-        .http1_title_case_headers(false)
-        .http1_preserve_header_case(true)
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
-    client
-}
-
-/// The client every forwarded request uses (HTTP/1.1 or h2 by ALPN).
-pub(crate) fn build_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
-    client_builder().build(connector)
-}
-
-/// The client for h2c with prior knowledge inside an intercepted CONNECT.
-pub(crate) fn build_h2c_client(connector: GuardConnector) -> Client<GuardConnector, Body> {
-    client_builder().http2_only(true).build(connector.h2c())
+/// The upstream proxy as the status shows it: user name and password
+/// both hidden (`http://***@host:port`).
+fn masked_upstream(up: &UpstreamProxy) -> String {
+    if up.username.is_some() || up.password.is_some() {
+        format!("{}://***@{}", up.scheme, up.authority())
+    } else {
+        format!("{}://{}", up.scheme, up.authority())
+    }
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    // Two providers are compiled in (ring, aws-lc-rs): always name one.
-    Arc::new(hudsucker::rustls::crypto::ring::default_provider())
+    // ring is the one provider compiled in; named rather than installed
+    // process-wide, so that the host process's own rustls users are unaffected.
+    Arc::new(tokio_rustls::rustls::crypto::ring::default_provider())
 }
 
 impl ProxyEngine {
@@ -226,7 +208,7 @@ impl ProxyEngine {
     ) -> Result<(), ProxyError> {
         let upstream = upstream_proxy
             .filter(|u| !u.trim().is_empty())
-            .map(UpstreamProxy::parse)
+            .map(parse_upstream_proxy)
             .transpose()?;
         self.auth
             .add(name, token, upstream)
@@ -356,13 +338,10 @@ impl ProxyEngine {
     async fn start_inner(&self) -> Result<(Running, StartInfo, SocketAddr), ProxyError> {
         let st = &self.settings;
         let provider = provider();
-        let upstream = st
-            .upstream_proxy
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
-            .map(UpstreamProxy::parse)
-            .transpose()?
-            .map(Arc::new);
+        if let Some(up) = &st.upstream_proxy {
+            check_upstream_supported(up)?;
+        }
+        let upstream = st.upstream_proxy.clone().map(Arc::new);
         let client_tls = build_client_tls(Arc::clone(&provider), st.extra_ca_bundle.as_deref())?;
         let ca = if st.mitm_enabled {
             let dir = st.ca_dir.clone();
@@ -406,7 +385,7 @@ impl ProxyEngine {
             _ => None,
         };
         let (cancel_tx, cancel_rx) = watch::channel(false);
-        let connector = GuardConnector::new(
+        let connector = UpstreamConnector::new(
             Arc::clone(&client_tls),
             upstream.clone(),
             Arc::clone(&guard),
@@ -558,13 +537,17 @@ impl ProxyEngine {
             listen,
             inspect: st.inspect && self.detector.is_some(),
             require_auth: policy.require_auth,
-            upstream_proxy: st.upstream_proxy.as_deref().map(mask_url_credentials),
+            upstream_proxy: st.upstream_proxy.as_ref().map(masked_upstream),
             mitm: MitmSummary {
                 enabled: st.mitm_enabled,
                 ca_fingerprint: ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
                 ca_cert_path: ca.map(|c| c.cert_path),
-                trusted_runtimes: policy.trusted_runtimes.clone(),
-                excluded_hosts: policy.mitm_exclude_hosts.clone(),
+                trusted_runtimes: policy.trusted_runtimes.names(),
+                excluded_hosts: policy
+                    .mitm_exclude_hosts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
                 cached_leaf_certs: leaves,
             },
             last_error,
@@ -582,7 +565,7 @@ impl Drop for ProxyEngine {
 }
 
 /// Binds the client-facing listener with `TCP_NODELAY`, which accepted
-/// sockets inherit on Linux: hudsucker does not set it, and without it
+/// sockets inherit on Linux: without it
 /// Nagle holds the second small TLS record of a MITM'd response until the
 /// client's delayed ACK (+40 ms to the first SSE event, measured).
 fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {

@@ -1,6 +1,7 @@
 //! Typed errors of the proxy engine. Messages never contain traffic bytes,
 //! header values or credentials, only addresses, paths and causes.
 
+use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -41,4 +42,18 @@ pub enum ProxyError {
     /// The proxy task ended with an error.
     #[error("proxy server error: {0}")]
     Server(String),
+}
+
+/// The first error of type `E` in `err`'s chain of causes, `err` included.
+pub(crate) fn error_in_chain<'a, E: StdError + 'static>(
+    err: &'a (dyn StdError + 'static),
+) -> Option<&'a E> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cur = e.source();
+    }
+    None
 }

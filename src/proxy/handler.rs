@@ -1,241 +1,42 @@
-//! hudsucker handlers: access control of the proxy (credentials, pivot
-//! guard), the MITM-or-blind decision for CONNECT, and inspection hooks. No
-//! code path here blocks or alters forwarded traffic: requests and responses
+//! The request handler: access control of the proxy (credentials, pivot
+//! guard), the MITM-or-blind choice for CONNECT, and inspection hooks. It
+//! *decides* what happens to a request and returns a [`Decision`]; the
+//! connection loop ([`super::server`]) *acts* on it (forwards, answers,
+//! opens tunnels, bridges WebSockets). The split follows hudsucker's
+//! handler traits, which decide while the proxy acts.
+//!
+//! No decision blocks or alters forwarded traffic: requests and responses
 //! are passed on with their bodies wrapped only to observe frames. The only
-//! answers the proxy writes itself are about the proxy (407, 403 pivot
-//! guard, 400 non-proxy request, 502 upstream failure, 503 while stopping).
+//! answers the proxy writes itself are about the proxy (see
+//! [`super::responses`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::error::Error as StdError;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use hudsucker::hyper::header::{self, HeaderValue};
-use hudsucker::hyper::http::uri::Authority;
-use hudsucker::hyper::{Method, Request, Response, StatusCode};
-use hudsucker::hyper_util::client::legacy::Client;
-use hudsucker::{Body, RequestOrResponse};
-use tokio::sync::watch;
+use hyper::header::{self, HeaderValue};
+use hyper::http::uri::Authority;
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
 use tracing::{debug, trace};
 
 use crate::core::finding::Direction;
 use crate::core::scan::ScanContext;
 
-use super::auth::{AuthOutcome, RuntimeAuth};
-use super::body::InspectedBody;
-use super::guard::{normalize_host, PivotGuard, PivotRefused};
-use super::inspect::{ConnectionIds, Exchange, Inspection, MessageMeta, MessageTag};
-use super::server::{self, MitmTarget, ServerParts};
-use super::settings::UpstreamProxy;
+use super::auth::AuthOutcome;
+use super::body::{Body, InspectedBody};
+use super::inspect::{ConnectionIds, Exchange, MessageMeta, MessageTag};
+use super::pivot::is_pivot_refusal;
+use super::responses::{self, bad_gateway, pivot_refused, text_response};
+use super::state::{Policy, Shared};
 use super::stats::ProxyStats;
-use super::tunnel;
-use super::upstream::{authority_string, open_tunnel, GuardConnector, ResolveFailed};
-use super::websocket;
+use super::upstream::{authority_string, UpstreamConnector};
 
 /// Ports of protocols that are not HTTP(S) (several speak first from the
 /// server side, which interception would stall): always tunnelled blind.
 const NEVER_MITM_PORTS: &[u16] = &[
     21, 22, 23, 25, 110, 143, 465, 587, 993, 995, 3306, 5432, 6379, 11211, 27017,
 ];
-
-/// Client connections remembered for counting and WebSocket attribution.
-const PEER_TABLE_CAPACITY: usize = 4096;
-
-/// Remembers recent client connections (address → runtime name, if authenticated).
-#[derive(Default)]
-struct PeerTable {
-    map: HashMap<SocketAddr, Option<String>>,
-    order: VecDeque<SocketAddr>,
-}
-
-/// Where a runtime's requests go upstream: its own upstream proxy
-/// (credentials) when it was given one, else the engine's.
-#[derive(Clone)]
-pub struct Route {
-    pub upstream: Option<Arc<UpstreamProxy>>,
-    pub connector: GuardConnector,
-    pub client: Client<GuardConnector, Body>,
-}
-
-/// The access and interception policy a config reload can change. Each
-/// client connection reads it once, when it is accepted: a reload applies
-/// to connections accepted after it (and the sessions inside their CONNECTs).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Policy {
-    pub trusted_runtimes: Vec<String>,
-    /// Normalized host patterns (`host`, `*.suffix`, `.suffix`).
-    pub mitm_exclude_hosts: Vec<String>,
-    pub require_auth: bool,
-}
-
-/// The engine's current [`Policy`], swapped whole by a reload.
-pub type PolicyCell = Arc<RwLock<Arc<Policy>>>;
-
-impl Policy {
-    pub fn new(
-        trusted_runtimes: Vec<String>,
-        exclude_hosts: &[String],
-        require_auth: bool,
-    ) -> Self {
-        Policy {
-            trusted_runtimes,
-            mitm_exclude_hosts: exclude_hosts.iter().map(|h| normalize_host(h)).collect(),
-            require_auth,
-        }
-    }
-
-    /// The policy now (a poisoned lock still holds a whole policy).
-    pub fn current(cell: &PolicyCell) -> Arc<Policy> {
-        Arc::clone(&cell.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    fn is_trusted(&self, runtime: Option<&str>) -> bool {
-        self.trusted_runtimes
-            .iter()
-            .any(|t| t == "*" || runtime.is_some_and(|r| r == t))
-    }
-
-    fn is_excluded(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        self.mitm_exclude_hosts.iter().any(|e| {
-            if let Some(suffix) = e.strip_prefix("*.") {
-                host.ends_with(&format!(".{suffix}"))
-            } else if let Some(suffix) = e.strip_prefix('.') {
-                host == suffix || host.ends_with(e.as_str())
-            } else {
-                host == *e
-            }
-        })
-    }
-}
-
-/// State shared by every handler clone of one running engine.
-pub struct Shared {
-    pub mitm_enabled: bool,
-    /// Trusted runtimes, MITM exclusions, require_auth (reloadable).
-    pub policy: PolicyCell,
-    pub auth: RuntimeAuth,
-    pub guard: Arc<PivotGuard>,
-    pub inspection: Option<Inspection>,
-    pub stats: Arc<ProxyStats>,
-    pub upstream: Option<Arc<UpstreamProxy>>,
-    /// Set by `stop`: requests still arriving on lingering connections get 503.
-    pub stopping: AtomicBool,
-    /// Turns true when blind tunnels must close.
-    pub cancel: watch::Receiver<bool>,
-    /// Tunnels and bridged WebSockets still open (waited for on stop).
-    pub active_tunnels: Arc<AtomicU64>,
-    /// The connector every forwarded request uses (also for WebSockets).
-    pub connector: GuardConnector,
-    /// Serving configuration: CA, hyper builder, client, timeouts.
-    pub server: ServerParts,
-    peers: Mutex<PeerTable>,
-    /// Client connections accepted so far (the `c<n>` of finding contexts).
-    connections_seen: AtomicU64,
-    /// This run's tag in connection ids.
-    run_tag: Arc<str>,
-    /// Per-runtime routes, built on first use (one connection pool each).
-    routes: Mutex<HashMap<String, Route>>,
-}
-
-impl Shared {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        mitm_enabled: bool,
-        policy: PolicyCell,
-        auth: RuntimeAuth,
-        guard: Arc<PivotGuard>,
-        inspection: Option<Inspection>,
-        stats: Arc<ProxyStats>,
-        upstream: Option<Arc<UpstreamProxy>>,
-        cancel: watch::Receiver<bool>,
-        connector: GuardConnector,
-        server: ServerParts,
-    ) -> Self {
-        Shared {
-            mitm_enabled,
-            policy,
-            auth,
-            guard,
-            inspection,
-            stats,
-            upstream,
-            stopping: AtomicBool::new(false),
-            cancel,
-            active_tunnels: Arc::new(AtomicU64::new(0)),
-            connector,
-            server,
-            peers: Mutex::new(PeerTable::default()),
-            connections_seen: AtomicU64::new(0),
-            run_tag: super::inspect::new_run_tag(),
-            routes: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The route of `runtime`'s traffic: its own upstream proxy (and a
-    /// client pooling connections through it) when it has one, else the
-    /// engine's. A runtime re-added with other credentials gets a new route.
-    pub fn route(&self, runtime: Option<&str>) -> Route {
-        let default = || Route {
-            upstream: self.upstream.clone(),
-            connector: self.connector.clone(),
-            client: self.server.client.clone(),
-        };
-        let Some(name) = runtime else {
-            return default();
-        };
-        let Some(up) = self.auth.upstream_for(name) else {
-            return default();
-        };
-        let Ok(mut routes) = self.routes.lock() else {
-            return default();
-        };
-        if let Some(r) = routes.get(name) {
-            if r.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
-                return r.clone();
-            }
-        }
-        let connector = GuardConnector::new(
-            Arc::clone(&self.server.client_tls),
-            Some(Arc::clone(&up)),
-            Arc::clone(&self.guard),
-        );
-        let route = Route {
-            upstream: Some(up),
-            client: super::engine::build_client(connector.clone()),
-            connector,
-        };
-        routes.insert(name.to_owned(), route.clone());
-        route
-    }
-
-    /// Notes a client connection; counts it the first time it is seen.
-    fn note_peer(&self, addr: SocketAddr, runtime: Option<&str>) {
-        if let Ok(mut t) = self.peers.lock() {
-            match t.map.get_mut(&addr) {
-                Some(slot) => {
-                    if runtime.is_some() {
-                        *slot = runtime.map(str::to_string);
-                    }
-                }
-                None => {
-                    ProxyStats::inc(&self.stats.connections);
-                    t.map.insert(addr, runtime.map(str::to_string));
-                    t.order.push_back(addr);
-                    while t.map.len() > PEER_TABLE_CAPACITY {
-                        match t.order.pop_front() {
-                            Some(old) => {
-                                t.map.remove(&old);
-                            }
-                            None => break,
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 /// Identity of a MITM'd CONNECT, inherited by the requests decrypted inside it.
 #[derive(Debug, Clone)]
@@ -244,7 +45,7 @@ struct TunnelIdentity {
     runtime: Option<String>,
 }
 
-/// What `handle_response` needs to know about the request it answers.
+/// What `response` needs to know about the request it answers.
 #[derive(Debug, Clone)]
 struct Pending {
     source: String,
@@ -253,11 +54,81 @@ struct Pending {
     exchange: Arc<Exchange>,
 }
 
-/// The HTTP handler. The server clones it per request; the CONNECT's clone
-/// serves the requests inside its MITM session, which is how those inherit
-/// the CONNECT's identity.
+/// Where a CONNECT goes and on whose behalf.
+#[derive(Debug, Clone)]
+pub struct ConnectTarget {
+    /// The CONNECT exchange (its relayed bytes are stamped with it).
+    pub exchange: Arc<Exchange>,
+    pub source: String,
+    /// The authenticated runtime (its upstream route), if any.
+    pub runtime: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub dest: String,
+}
+
+/// Who and where an intercepted CONNECT goes.
+#[derive(Debug, Clone)]
+pub struct MitmTarget {
+    pub connect: ConnectTarget,
+    pub peer: SocketAddr,
+    pub authority: Authority,
+}
+
+/// A WebSocket upgrade to bridge.
+pub struct WebSocketTarget {
+    /// The absolute URI (`http`/`https` scheme) of the destination.
+    pub target: Uri,
+    /// The connector of the runtime's route.
+    pub connector: UpstreamConnector,
+    pub source: String,
+    pub dest: String,
+    /// Sent in absolute form to an upstream proxy, with its credentials.
+    pub via_upstream_plain: bool,
+    pub exchange: Arc<Exchange>,
+}
+
+/// What the connection loop does with one request.
+pub enum Decision {
+    /// Send the request upstream through `client` (the runtime's route),
+    /// then hand the response to [`RequestHandler::response`].
+    Forward {
+        req: Request<Body>,
+        client: Client<UpstreamConnector, Body>,
+    },
+    /// Answer with the guardian's own response.
+    Answer(Response<Body>),
+    /// Decrypt the CONNECT: answer `200` and serve what the client sends
+    /// inside with `handler` (which carries the CONNECT's identity).
+    Intercept {
+        req: Request<Body>,
+        handler: Box<RequestHandler>,
+        target: MitmTarget,
+    },
+    /// Relay the CONNECT blind: connect upstream first (a failure is
+    /// answered with a status), then answer `200` and relay the bytes.
+    Tunnel {
+        req: Request<Body>,
+        target: ConnectTarget,
+    },
+    /// Forward the upgrade request and, on `101`, bridge both sides.
+    WebSocket {
+        req: Request<Body>,
+        target: WebSocketTarget,
+    },
+}
+
+impl From<Response<Body>> for Decision {
+    fn from(res: Response<Body>) -> Self {
+        Decision::Answer(res)
+    }
+}
+
+/// The request handler. The connection loop clones it per request; the
+/// CONNECT's clone serves the requests inside its MITM session, which is
+/// how those inherit the CONNECT's identity.
 #[derive(Clone)]
-pub struct GuardHandler {
+pub struct RequestHandler {
     shared: Arc<Shared>,
     tunnel: Option<TunnelIdentity>,
     pending: Option<Pending>,
@@ -267,13 +138,12 @@ pub struct GuardHandler {
     policy: Arc<Policy>,
 }
 
-impl GuardHandler {
+impl RequestHandler {
     /// The handler of one new client connection (numbered `c1`, `c2`, …).
     pub fn new(shared: Arc<Shared>) -> Self {
-        let id = shared.connections_seen.fetch_add(1, Ordering::Relaxed) + 1;
         let policy = Policy::current(&shared.policy);
-        let conn = Arc::new(ConnectionIds::new(Arc::clone(&shared.run_tag), id));
-        GuardHandler {
+        let conn = shared.next_connection();
+        RequestHandler {
             policy,
             shared,
             tunnel: None,
@@ -288,21 +158,16 @@ impl GuardHandler {
     }
 }
 
-/// A plain-text answer written by the guardian itself (about the proxy, never upstream content).
-pub(crate) fn text_response(status: StatusCode, body: String) -> Response<Body> {
-    let mut res = Response::new(Body::from(body));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
-}
+/// A request target as the client sent it inside an intercepted tunnel,
+/// kept when it differs from the forwarded one in more than scheme and
+/// authority (userinfo), so that it is scanned as received.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceivedTarget(pub String);
 
 /// The request target to scan: as the client sent it (userinfo included)
 /// when an intercepted tunnel's origin replaced it, else the request URI.
 fn scanned_target<B>(req: &Request<B>) -> String {
-    match req.extensions().get::<server::ReceivedTarget>() {
+    match req.extensions().get::<ReceivedTarget>() {
         Some(t) => t.0.clone(),
         None => req.uri().to_string(),
     }
@@ -319,18 +184,6 @@ fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
     has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
 }
 
-pub(crate) fn pivot_response(host: &str) -> Response<Body> {
-    text_response(
-        StatusCode::FORBIDDEN,
-        format!(
-            "clawsec traffic guardian: refusing to connect to {host} on the client's behalf.\n\
-             Loopback, link-local, cloud-metadata and host-interface (e.g. docker bridge) \
-             destinations of the proxy host are not reachable through this proxy (pivot guard: access control of the proxy itself, \
-             not traffic filtering). Add the destination to allow_private_destinations to permit it.\n"
-        ),
-    )
-}
-
 /// Whether an authority names a port that is not a valid TCP port (hyper
 /// parses any digits; `port_u16` is then `None` and the default would be used).
 fn has_invalid_port(authority: &str) -> bool {
@@ -340,56 +193,13 @@ fn has_invalid_port(authority: &str) -> bool {
     }
 }
 
-/// Whether an error (or one of its causes) is a pivot-guard refusal.
-pub(crate) fn is_pivot_refusal(err: &(dyn StdError + 'static)) -> bool {
-    error_chain_has::<PivotRefused>(err)
-}
-
-fn error_chain_has<E: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
-    error_in_chain::<E>(err).is_some()
-}
-
-fn error_in_chain<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        cur = e.source();
-    }
-    None
-}
-
-/// The 502 for a failed upstream connection; a name that did not resolve
-/// is said to be one (the resolver's own words stay in the debug log).
-fn bad_gateway(err: &(dyn StdError + 'static), fallback: String) -> Response<Body> {
-    let text = match error_in_chain::<ResolveFailed>(err) {
-        Some(r) => format!(
-            "clawsec traffic guardian: cannot resolve host `{}`\n",
-            r.host
-        ),
-        None => fallback,
-    };
-    text_response(StatusCode::BAD_GATEWAY, text)
-}
-
-impl GuardHandler {
-    /// Access control, CONNECT handling and request inspection. A returned
-    /// request is forwarded upstream by the server; a response is the answer.
-    pub async fn request(
-        &mut self,
-        client_addr: SocketAddr,
-        mut req: Request<Body>,
-    ) -> RequestOrResponse {
+impl RequestHandler {
+    /// Access control, the CONNECT choice and request inspection: what the
+    /// connection loop is to do with `req`.
+    pub fn request(&mut self, client_addr: SocketAddr, mut req: Request<Body>) -> Decision {
         let shared = Arc::clone(&self.shared);
         if shared.stopping.load(Ordering::Relaxed) {
-            let mut res = text_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "clawsec traffic guardian is stopping\n".to_string(),
-            );
-            res.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return res.into();
+            return responses::stopping().into();
         }
 
         // Who is asking: inherited inside a MITM session, else from credentials.
@@ -417,15 +227,7 @@ impl GuardHandler {
                 if outcome == AuthOutcome::Anonymous {
                     ProxyStats::inc(&shared.stats.auth_failures);
                 }
-                let mut res = text_response(
-                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                    "clawsec traffic guardian: runtime credentials required\n".to_string(),
-                );
-                res.headers_mut().insert(
-                    header::PROXY_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"clawsec-traffic-guardian\""),
-                );
-                return res.into();
+                return responses::auth_required().into();
             }
             runtime_name = runtime.map(str::to_string);
             runtime
@@ -443,10 +245,8 @@ impl GuardHandler {
             meta: MessageMeta::from_headers(None, req.headers()),
         };
         let Some(host) = req.uri().host().map(str::to_string) else {
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                "clawsec traffic guardian is a forward proxy: send absolute-form requests or CONNECT\n"
-                    .to_string(),
+            return responses::bad_request(
+                "clawsec traffic guardian is a forward proxy: send absolute-form requests or CONNECT\n",
             )
             .into();
         };
@@ -457,9 +257,8 @@ impl GuardHandler {
         {
             // hyper accepts any digits as a port; out of range it would silently become 80/443.
             ProxyStats::inc(&shared.stats.client_protocol_errors);
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                "clawsec traffic guardian: the request target's port is out of range\n".into(),
+            return responses::bad_request(
+                "clawsec traffic guardian: the request target's port is out of range\n",
             )
             .into();
         }
@@ -474,7 +273,7 @@ impl GuardHandler {
             if let Err(refused) = shared.guard.check_host(&host, port) {
                 ProxyStats::inc(&shared.stats.pivot_refusals);
                 debug!(dest = %dest, "pivot guard refused destination");
-                return pivot_response(&refused.host).into();
+                return pivot_refused(&refused.host).into();
             }
         }
 
@@ -489,18 +288,15 @@ impl GuardHandler {
             .into();
         }
         if is_connect {
-            return self
-                .connect(
-                    req,
-                    client_addr,
-                    source,
-                    runtime_name,
-                    host,
-                    port,
-                    dest,
-                    out_tag,
-                )
-                .await;
+            let target = ConnectTarget {
+                exchange: Arc::clone(&exchange),
+                source,
+                runtime: runtime_name,
+                host,
+                port,
+                dest,
+            };
+            return self.connect(req, client_addr, target, out_tag);
         }
 
         ProxyStats::inc(&shared.stats.requests);
@@ -510,21 +306,6 @@ impl GuardHandler {
 
         // The runtime's own upstream route (its credentials), else the global one.
         let route = shared.route(runtime_name.as_deref());
-        req.extensions_mut()
-            .insert(server::RouteClient(route.client.clone()));
-
-        // Plain HTTP through the upstream proxy carries the upstream's own credentials.
-        if !https {
-            if let Some(auth) = route
-                .upstream
-                .as_ref()
-                .and_then(|u| u.authorization.as_deref())
-            {
-                if let Ok(v) = HeaderValue::from_str(auth) {
-                    req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
-                }
-            }
-        }
 
         if is_websocket_upgrade(&req) {
             if let Some(insp) = &shared.inspection {
@@ -538,50 +319,56 @@ impl GuardHandler {
                 .path_and_query()
                 .map(|pq| pq.as_str().to_string())
                 .unwrap_or_else(|| "/".to_string());
-            let Ok(target) = format!("{scheme}://{dest}{pq}").parse::<hudsucker::hyper::Uri>()
-            else {
-                return text_response(StatusCode::BAD_REQUEST, "invalid WebSocket target\n".into())
-                    .into();
+            let Ok(target) = format!("{scheme}://{dest}{pq}").parse::<Uri>() else {
+                return responses::bad_request("invalid WebSocket target\n").into();
             };
-            let via_upstream_plain = route.upstream.is_some() && !https;
             // The upstream credentials are added by the bridge, not the client's.
             req.headers_mut().remove(header::PROXY_AUTHORIZATION);
-            req.extensions_mut().remove::<server::RouteClient>();
-            return websocket::bridge(
-                shared,
-                route.connector,
+            return Decision::WebSocket {
                 req,
-                target,
-                source,
-                dest,
-                via_upstream_plain,
-                exchange,
-            )
-            .await
-            .into();
+                target: WebSocketTarget {
+                    target,
+                    via_upstream_plain: route.upstream.is_some() && !https,
+                    connector: route.connector,
+                    source,
+                    dest,
+                    exchange,
+                },
+            };
+        }
+
+        // Plain HTTP through the upstream proxy carries the upstream's own credentials.
+        if !https {
+            if let Some(auth) = route
+                .upstream
+                .as_ref()
+                .and_then(|u| u.basic_authorization())
+            {
+                if let Ok(v) = HeaderValue::from_str(&auth) {
+                    req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
+                }
+            }
         }
 
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
             let url = scanned_target(&req);
             insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
+            let encoding = req
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if let Some(scan) =
+                insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), out_tag)
             {
-                let encoding = req
-                    .headers()
-                    .get(header::CONTENT_ENCODING)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let content_type = req
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                if let Some(scan) =
-                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), out_tag)
-                {
-                    let (parts, body) = req.into_parts();
-                    req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
-                }
+                let (parts, body) = req.into_parts();
+                req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
             }
         }
         self.pending = Some(Pending {
@@ -590,135 +377,61 @@ impl GuardHandler {
             protocol,
             exchange,
         });
-        req.into()
+        Decision::Forward {
+            req,
+            client: route.client,
+        }
     }
 
-    /// CONNECT: MITM for trusted runtimes when enabled, otherwise a blind tunnel we relay ourselves.
-    #[allow(clippy::too_many_arguments)]
-    async fn connect(
+    /// CONNECT: MITM for trusted runtimes when enabled, otherwise a blind tunnel.
+    fn connect(
         &mut self,
-        mut req: Request<Body>,
+        req: Request<Body>,
         client_addr: SocketAddr,
-        source: String,
-        runtime: Option<String>,
-        host: String,
-        port: u16,
-        dest: String,
+        target: ConnectTarget,
         tag: MessageTag,
-    ) -> RequestOrResponse {
+    ) -> Decision {
         let shared = Arc::clone(&self.shared);
         // The target itself can carry a secret (a key as a DNS label), even
         // when the tunnel is blind: scan it as the request's URL.
-        if let (Some(insp), Some(target)) = (&shared.inspection, req.uri().authority()) {
-            let sctx = ScanContext::new(Direction::Outbound, "http", &source, &dest);
-            insp.scan_request_head(&sctx, "CONNECT", target.as_str(), req.headers(), &tag);
+        if let (Some(insp), Some(authority)) = (&shared.inspection, req.uri().authority()) {
+            let sctx = ScanContext::new(Direction::Outbound, "http", &target.source, &target.dest);
+            insp.scan_request_head(&sctx, "CONNECT", authority.as_str(), req.headers(), &tag);
         }
         let mitm = shared.mitm_enabled
-            && !NEVER_MITM_PORTS.contains(&port)
-            && self.policy.is_trusted(runtime.as_deref())
-            && !self.policy.is_excluded(&host);
-        if mitm {
-            let authority = req
-                .uri()
-                .authority()
-                .cloned()
-                .or_else(|| dest.parse::<Authority>().ok());
-            let (Some(on_upgrade), Some(authority)) = (
-                req.extensions_mut()
-                    .remove::<hudsucker::hyper::upgrade::OnUpgrade>(),
-                authority,
-            ) else {
-                return text_response(
-                    StatusCode::BAD_REQUEST,
-                    "CONNECT cannot be upgraded\n".into(),
-                )
-                .into();
-            };
-            ProxyStats::inc(&shared.stats.mitm_connections);
-            debug!(dest = %dest, "CONNECT: intercepting (MITM)");
-            let mut inner = self.clone();
-            inner.tunnel = Some(TunnelIdentity {
-                source: source.clone(),
-                runtime: runtime.clone(),
-            });
-            inner.pending = None;
-            let target = MitmTarget {
-                exchange: Arc::clone(&tag.exchange),
-                peer: client_addr,
-                source,
-                runtime,
-                host,
-                port,
-                dest,
-                authority,
-            };
-            tokio::spawn(server::mitm_session(inner, on_upgrade, target));
-            return Response::new(Body::empty()).into();
+            && !NEVER_MITM_PORTS.contains(&target.port)
+            && self.policy.is_trusted(target.runtime.as_deref())
+            && !self.policy.is_excluded(&target.host);
+        if !mitm {
+            return Decision::Tunnel { req, target };
         }
-
-        // Connect first, so that a failure is answered with a status, not a dead tunnel.
-        // A silent upstream proxy (or an unanswered SYN) must not hold the client forever.
-        let head_timeout = shared.server.upstream_response_head_timeout;
-        let opened = tokio::time::timeout(
-            head_timeout,
-            open_tunnel(
-                &host,
-                port,
-                shared.route(runtime.as_deref()).upstream.as_deref(),
-                &shared.guard,
-            ),
-        )
-        .await;
-        let Ok(opened) = opened else {
-            return server::upstream_timeout(&shared.stats, head_timeout).into();
-        };
-        let server = match opened {
-            Ok(s) => s,
-            Err(e) => {
-                if error_chain_has::<PivotRefused>(e.as_ref()) {
-                    ProxyStats::inc(&shared.stats.pivot_refusals);
-                    return pivot_response(&normalize_host(&host)).into();
-                }
-                ProxyStats::inc(&shared.stats.upstream_errors);
-                debug!(dest = %dest, error = %e, "CONNECT: upstream connection failed");
-                return bad_gateway(
-                    e.as_ref(),
-                    format!("clawsec traffic guardian: cannot connect to {dest}\n"),
-                )
-                .into();
-            }
-        };
-        let Some(on_upgrade) = req
-            .extensions_mut()
-            .remove::<hudsucker::hyper::upgrade::OnUpgrade>()
+        let Some(authority) = req
+            .uri()
+            .authority()
+            .cloned()
+            .or_else(|| target.dest.parse::<Authority>().ok())
         else {
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                "CONNECT cannot be upgraded\n".into(),
-            )
-            .into();
+            return responses::bad_request("CONNECT cannot be upgraded\n").into();
         };
-        ProxyStats::inc(&shared.stats.tunnels);
-        debug!(dest = %dest, "CONNECT: blind tunnel");
-        let active = Arc::clone(&shared.active_tunnels);
-        active.fetch_add(1, Ordering::SeqCst);
-        let stats = Arc::clone(&shared.stats);
-        let cancel = shared.cancel.clone();
-        let scans = shared
-            .inspection
-            .as_ref()
-            .and_then(|insp| insp.tunnel_scans(&source, &dest, &tag.exchange));
-        tokio::spawn(async move {
-            tunnel::relay(on_upgrade, server, source, dest, stats, cancel, scans).await;
-            active.fetch_sub(1, Ordering::SeqCst);
+        let mut inner = self.clone();
+        inner.tunnel = Some(TunnelIdentity {
+            source: target.source.clone(),
+            runtime: target.runtime.clone(),
         });
-        Response::new(Body::empty()).into()
+        inner.pending = None;
+        Decision::Intercept {
+            req,
+            handler: Box::new(inner),
+            target: MitmTarget {
+                connect: target,
+                peer: client_addr,
+                authority,
+            },
+        }
     }
-}
 
-impl GuardHandler {
     /// Inspects an upstream response (head now, body as it streams through).
-    pub async fn response(&mut self, res: Response<Body>) -> Response<Body> {
+    pub fn response(&mut self, res: Response<Body>) -> Response<Body> {
         let shared = Arc::clone(&self.shared);
         ProxyStats::inc(&shared.stats.responses);
         let (Some(insp), Some(p)) = (&shared.inspection, self.pending.take()) else {
@@ -750,15 +463,15 @@ impl GuardHandler {
     }
 
     /// Answers a failed upstream request (pivot refusal or 502).
-    pub fn error(&mut self, err: hudsucker::hyper_util::client::legacy::Error) -> Response<Body> {
-        if error_chain_has::<PivotRefused>(&err) {
+    pub fn error(&mut self, err: hyper_util::client::legacy::Error) -> Response<Body> {
+        if is_pivot_refusal(&err) {
             ProxyStats::inc(&self.shared.stats.pivot_refusals);
             let host = self
                 .pending
                 .as_ref()
                 .map(|p| p.dest.clone())
                 .unwrap_or_default();
-            return pivot_response(&host);
+            return pivot_refused(&host);
         }
         ProxyStats::inc(&self.shared.stats.upstream_errors);
         debug!(error = %err, "forwarding failed");
@@ -766,5 +479,271 @@ impl GuardHandler {
             &err,
             "clawsec traffic guardian: upstream request failed\n".to_string(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The decisions, without a network: requests in, decisions out.
+    use super::*;
+    use crate::core::config::{HostPattern, TrustedRuntimes, UpstreamProxy};
+    use crate::proxy::auth::RuntimeAuth;
+    use crate::proxy::limits::ConnLimiter;
+    use crate::proxy::pivot::PivotGuard;
+    use crate::proxy::state::{PolicyCell, ServerParts};
+    use crate::proxy::upstream::{build_client, build_client_tls, build_h2c_client};
+    use base64::Engine as _;
+    use std::sync::RwLock;
+    use std::time::Duration;
+
+    const TOKEN: &str = "tok-decisions-0123456789";
+
+    fn shared(mitm: bool, policy: Policy, upstream: Option<UpstreamProxy>) -> Arc<Shared> {
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let client_tls = build_client_tls(provider, None).unwrap();
+        let guard = Arc::new(PivotGuard::new(&[]));
+        let upstream = upstream.map(Arc::new);
+        let connector = UpstreamConnector::new(
+            Arc::clone(&client_tls),
+            upstream.clone(),
+            Arc::clone(&guard),
+        );
+        let stats = Arc::new(ProxyStats::default());
+        let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
+        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
+        let cell: PolicyCell = Arc::new(RwLock::new(Arc::new(policy)));
+        Arc::new(Shared::new(
+            mitm,
+            cell,
+            RuntimeAuth::new(&[("agent".to_string(), TOKEN.to_string())]),
+            guard,
+            None,
+            Arc::clone(&stats),
+            upstream,
+            cancel,
+            connector.clone(),
+            ServerParts {
+                ca: None,
+                http: hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                ),
+                client: build_client(connector.clone()),
+                client_tls,
+                client_h2c: build_h2c_client(connector),
+                request_body_idle_timeout: Duration::from_secs(1),
+                header_read_timeout: Duration::from_secs(1),
+                upstream_response_head_timeout: Duration::from_secs(1),
+                closing,
+                first_byte_timeout: Duration::from_secs(1),
+                keep_alive_idle_timeout: Duration::from_secs(1),
+                limiter: Arc::new(ConnLimiter::new(8, 8, stats)),
+            },
+        ))
+    }
+
+    fn policy(trusted: &[&str], exclude: &[HostPattern], require_auth: bool) -> Policy {
+        let trusted = if trusted == ["*"] {
+            TrustedRuntimes::All
+        } else {
+            TrustedRuntimes::Named(trusted.iter().map(|t| t.to_string()).collect())
+        };
+        Policy::new(trusted, exclude, require_auth)
+    }
+
+    fn peer() -> SocketAddr {
+        "10.1.2.3:40000".parse().unwrap()
+    }
+
+    fn req(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+        let mut b = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    fn basic(user: &str, pass: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    }
+
+    fn answer_status(d: &Decision) -> Option<StatusCode> {
+        match d {
+            Decision::Answer(res) => Some(res.status()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn access_control_answers_itself() {
+        let s = shared(false, policy(&[], &[], true), None);
+        let mut h = RequestHandler::new(Arc::clone(&s));
+        // No credentials while they are required: 407 with a challenge.
+        let d = h.request(peer(), req("GET", "http://example.com/", &[]));
+        let Decision::Answer(res) = d else {
+            panic!("expected an answer")
+        };
+        assert_eq!(res.status(), StatusCode::PROXY_AUTHENTICATION_REQUIRED);
+        assert!(res.headers().contains_key(header::PROXY_AUTHENTICATE));
+        // Origin-form: not a proxy request.
+        let auth = basic("agent", TOKEN);
+        let d = h.request(peer(), req("GET", "/x", &[("proxy-authorization", &auth)]));
+        assert_eq!(answer_status(&d), Some(StatusCode::BAD_REQUEST));
+        // A port out of range is refused rather than replaced by the default.
+        let d = h.request(
+            peer(),
+            req(
+                "GET",
+                "http://example.com:70000/",
+                &[("proxy-authorization", &auth)],
+            ),
+        );
+        assert_eq!(answer_status(&d), Some(StatusCode::BAD_REQUEST));
+        // The pivot guard: the proxy host's loopback is not reachable.
+        let d = h.request(
+            peer(),
+            req(
+                "GET",
+                "http://127.0.0.1:8080/",
+                &[("proxy-authorization", &auth)],
+            ),
+        );
+        assert_eq!(answer_status(&d), Some(StatusCode::FORBIDDEN));
+        assert_eq!(s.stats.pivot_refusals.load(Ordering::Relaxed), 1);
+        // While stopping, everything gets 503.
+        s.stopping.store(true, Ordering::Relaxed);
+        let d = h.request(
+            peer(),
+            req(
+                "GET",
+                "http://example.com/",
+                &[("proxy-authorization", &auth)],
+            ),
+        );
+        assert_eq!(answer_status(&d), Some(StatusCode::SERVICE_UNAVAILABLE));
+    }
+
+    #[tokio::test]
+    async fn plain_requests_are_forwarded_without_the_clients_credentials() {
+        let up = crate::proxy::parse_upstream_proxy("http://gw:gw-pass@10.0.0.9:3128").unwrap();
+        let expected = up.basic_authorization();
+        let s = shared(false, policy(&[], &[], false), Some(up));
+        let mut h = RequestHandler::new(s);
+        let auth = basic("agent", TOKEN);
+        let d = h.request(
+            peer(),
+            req(
+                "POST",
+                "http://example.com/api",
+                &[("proxy-authorization", &auth)],
+            ),
+        );
+        let Decision::Forward { req: forwarded, .. } = d else {
+            panic!("expected a forward")
+        };
+        // The guardian's credential is consumed; the upstream proxy's own goes out.
+        let sent = forwarded
+            .headers()
+            .get(header::PROXY_AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        assert_eq!(sent, expected);
+        assert_ne!(sent.as_deref(), Some(auth.as_str()));
+        // A WebSocket upgrade is bridged; the bridge adds the upstream's credentials.
+        let d = h.request(
+            peer(),
+            req(
+                "GET",
+                "http://example.com/ws",
+                &[("upgrade", "websocket"), ("connection", "Upgrade")],
+            ),
+        );
+        let Decision::WebSocket {
+            req: upgrade,
+            target,
+        } = d
+        else {
+            panic!("expected a websocket bridge")
+        };
+        assert!(target.via_upstream_plain);
+        assert_eq!(target.target.to_string(), "http://example.com:80/ws");
+        assert!(!upgrade.headers().contains_key(header::PROXY_AUTHORIZATION));
+    }
+
+    #[tokio::test]
+    async fn connect_is_intercepted_only_when_enabled_trusted_and_not_excluded() {
+        let excluded = [HostPattern::Suffix("pinned.example".into())];
+        let kind = |mitm: bool, trusted: &[&str], host: &str| {
+            let s = shared(mitm, policy(trusted, &excluded, false), None);
+            let mut h = RequestHandler::new(s);
+            let auth = basic("agent", TOKEN);
+            match h.request(
+                peer(),
+                req("CONNECT", host, &[("proxy-authorization", &auth)]),
+            ) {
+                Decision::Intercept { target, .. } => {
+                    assert_eq!(target.connect.runtime.as_deref(), Some("agent"));
+                    "intercept"
+                }
+                Decision::Tunnel { target, .. } => {
+                    assert_eq!(target.source, "agent");
+                    "tunnel"
+                }
+                Decision::Answer(_) => "answer",
+                _ => "other",
+            }
+        };
+        assert_eq!(kind(true, &["agent"], "api.example.com:443"), "intercept");
+        assert_eq!(kind(true, &["*"], "api.example.com:443"), "intercept");
+        assert_eq!(kind(false, &["agent"], "api.example.com:443"), "tunnel");
+        assert_eq!(kind(true, &["other"], "api.example.com:443"), "tunnel");
+        // `.pinned.example` covers the domain and its subdomains only.
+        assert_eq!(kind(true, &["*"], "pinned.example:443"), "tunnel");
+        assert_eq!(kind(true, &["*"], "API.Pinned.Example.:443"), "tunnel");
+        assert_eq!(kind(true, &["*"], "notpinned.example:443"), "intercept");
+        // Protocols that are not HTTP(S) are never intercepted.
+        assert_eq!(kind(true, &["*"], "mail.example.com:25"), "tunnel");
+        assert_eq!(kind(true, &["*"], "127.0.0.1:443"), "answer");
+    }
+
+    #[tokio::test]
+    async fn requests_inside_an_intercepted_tunnel_inherit_its_identity() {
+        let s = shared(true, policy(&["*"], &[], true), None);
+        let mut h = RequestHandler::new(s);
+        let auth = basic("agent", TOKEN);
+        let d = h.request(
+            peer(),
+            req(
+                "CONNECT",
+                "api.example.com:443",
+                &[("proxy-authorization", &auth)],
+            ),
+        );
+        let Decision::Intercept { mut handler, .. } = d else {
+            panic!("expected an intercept")
+        };
+        // No credentials inside: the CONNECT's runtime is inherited.
+        let d = handler.request(peer(), req("GET", "https://api.example.com/v1", &[]));
+        assert!(matches!(d, Decision::Forward { .. }));
+        // A CONNECT inside the tunnel is refused.
+        let d = handler.request(peer(), req("CONNECT", "other.example:443", &[]));
+        assert_eq!(answer_status(&d), Some(StatusCode::METHOD_NOT_ALLOWED));
+    }
+
+    #[test]
+    fn wildcard_exclusions_are_rejected_by_the_config_and_unrepresentable_here() {
+        // The validator and the proxy agree: `*.suffix` is refused with a
+        // hint to write `.suffix`, which is what the proxy matches.
+        let err = crate::core::config::parse_host_pattern("*.pinned.example").unwrap_err();
+        assert!(err.1.contains(".pinned.example"), "{err:?}");
+        let p = crate::core::config::parse_host_pattern(".pinned.example").unwrap();
+        let pol = policy(&["*"], &[p], false);
+        assert!(pol.is_excluded("pinned.example"));
+        assert!(pol.is_excluded("a.pinned.example"));
+        assert!(!pol.is_excluded("apinned.example"));
+        let ip = crate::core::config::parse_host_pattern("[::1]").unwrap();
+        assert!(policy(&[], &[ip], false).is_excluded("[::1]"));
     }
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
-use hudsucker::hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use hudsucker::hyper::HeaderMap;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::HeaderMap;
 
 use crate::core::finding::{
     timestamp_now, Direction, Finding, FindingContext, Severity, ThreatType, PLATFORM,

@@ -1,7 +1,30 @@
-//! The guardian's runtime: a hyper-based forward proxy (hudsucker's body,
-//! handler and CA types, the guardian's own connection loop) that shows what
-//! passes through it to the detector core, without slowing, buffering,
-//! blocking or changing the traffic.
+//! The guardian's runtime: a forward proxy on hyper that shows what passes
+//! through it to the detector core, without slowing, buffering, blocking or
+//! changing the traffic.
+//!
+//! How the modules depend on each other (no cycles):
+//!
+//! - [`server`] is the connection loop: it owns every client connection
+//!   (and the sessions inside intercepted CONNECTs), asks [`handler`] what
+//!   to do with each request and carries the [`handler::Decision`] out,
+//!   with [`websocket`] and [`tunnel`] for upgrades and relays;
+//! - [`handler`] decides (access control, MITM or blind, inspection hooks)
+//!   and acts on nothing itself;
+//! - [`state`] holds what every connection shares (policy, routes, serving
+//!   parts), [`responses`] the guardian's own answers, [`upstream`] the
+//!   connector and clients, [`pivot`] the pivot guard.
+//!
+//! ## hudsucker
+//!
+//! The design card names hudsucker (MITM proxy toolkit on hyper). Its
+//! ideas stay: handlers that *decide* while the proxy *acts*
+//! ([`handler::Decision`]), one [`body::Body`] type over received, written
+//! and wrapped bodies, and the request normalisation before forwarding
+//! (`server::for_upstream`: HTTP/1.1, joined `Cookie` fields, `Host` from
+//! the URI). It is no longer a dependency: the connection loop, the CA
+//! and the WebSocket bridge are the guardian's own, and hudsucker would
+//! compile in a second crypto provider (aws-lc-rs, through the default
+//! features of its tokio-rustls and rcgen). ring is the only one.
 
 /// `AsyncWrite` for a stream wrapper that observes only reads: every write
 /// call goes to its `inner` stream unchanged.
@@ -51,15 +74,17 @@ pub mod budget;
 pub mod ca;
 pub mod engine;
 pub mod error;
-pub mod guard;
 pub mod handler;
 pub mod host;
 pub mod inspect;
 pub mod limits;
+pub mod pivot;
+pub mod responses;
 pub mod scan_pool;
 pub mod server;
 pub mod settings;
 pub mod sniff;
+pub mod state;
 pub mod stats;
 pub mod tunnel;
 pub mod upstream;
@@ -70,12 +95,5 @@ pub use ca::{ca_info, ensure_ca, export_ca_cert, fingerprint_sha256, CaInfo};
 pub use engine::{MitmSummary, ProxyEngine, ProxyState, ProxyStatus, StartInfo};
 pub use error::ProxyError;
 pub use scan_pool::{ScanPause, ScanPoolSettings};
-pub use settings::{ProxySettings, UpstreamProxy};
+pub use settings::{parse_upstream_proxy, ProxySettings};
 pub use stats::{ScanCounters, StatsSnapshot, TunnelRecord, UnscannedBytes};
-
-/// Tracing directive every subscriber must add after the operator's filter.
-/// hudsucker's request spans record the full request URI (query strings
-/// included); the guardian no longer runs hudsucker's serving code (see
-/// [`server`]), but the directive stays so that no hudsucker span can put a
-/// secret in the logs at `info`/`debug`/`trace`. Its error events stay visible.
-pub const REQUIRED_LOG_DIRECTIVE: &str = "hudsucker=error";

@@ -15,15 +15,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hudsucker::hyper::body::Incoming;
-use hudsucker::hyper::header::{self, HeaderValue};
-use hudsucker::hyper::http::uri::{Authority, Scheme};
-use hudsucker::hyper::upgrade::OnUpgrade;
-use hudsucker::hyper::{Request, Response, StatusCode, Uri, Version};
-use hudsucker::hyper_util::client::legacy::Client;
-use hudsucker::hyper_util::rt::{TokioExecutor, TokioIo};
-use hudsucker::hyper_util::server::conn::auto::Builder as ServerBuilder;
-use hudsucker::{Body, RequestOrResponse};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::http::uri::{Authority, Scheme};
+use hyper::upgrade::OnUpgrade;
+use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
@@ -32,57 +29,29 @@ use tokio_rustls::LazyConfigAcceptor;
 use tracing::debug;
 
 use super::body::{
-    is_protocol_violation, BodyState, BodyWatch, ConnFaults, Exchange, ExchangeBody, GuardedBody,
-    NotedIo,
+    is_protocol_violation, Body, BodyState, BodyWatch, ConnFaults, Exchange, ExchangeBody,
+    IdleTimeoutBody, NotedIo,
 };
-use super::ca::GuardianCa;
-use super::handler::{is_pivot_refusal, text_response, GuardHandler, Shared};
-use super::limits::{CapHit, ConnLimiter, ConnPermit};
+use super::error::error_in_chain;
+use super::handler::{ConnectTarget, Decision, MitmTarget, ReceivedTarget, RequestHandler};
+use super::limits::{CapHit, ConnPermit};
+use super::pivot::{is_pivot_refusal, normalize_host};
+use super::responses::{
+    self, bad_gateway, closing_response, pivot_refused, text_response, upstream_timeout,
+};
+use super::state::Shared;
 use super::stats::ProxyStats;
 use super::tunnel::{self, Prefixed};
-use super::upstream::{open_tunnel, GuardConnector};
+use super::upstream::open_tunnel;
+use super::websocket;
 
 /// How many bytes of a CONNECT tunnel are looked at, at most, to tell TLS
 /// from a request line (a method of up to 24 characters and a space).
 const PEEK_BYTES: usize = 32;
 
-/// Request extension set by the handler: the client of the request's
-/// runtime route (its own upstream credentials). Absent: the default client.
-#[derive(Clone)]
-pub struct RouteClient(pub Client<GuardConnector, Body>);
-
 /// How long an intercepted tunnel waits for the client's first bytes
 /// before it also connects upstream to see whether the server speaks first.
 const SERVER_FIRST_GRACE: Duration = Duration::from_millis(250);
-
-/// The serving half of the engine, shared through [`Shared`].
-pub struct ServerParts {
-    /// The guardian CA when MITM is on.
-    pub ca: Option<Arc<GuardianCa>>,
-    /// hyper's server configuration (header timeout, header case).
-    pub http: ServerBuilder<TokioExecutor>,
-    /// The client every forwarded request goes through.
-    pub client: Client<GuardConnector, Body>,
-    /// TLS towards origins, for the per-runtime routes built later.
-    pub client_tls: Arc<hudsucker::rustls::ClientConfig>,
-    /// The client for HTTP/2 with prior knowledge over plain TCP (h2c
-    /// inside an intercepted CONNECT: the client knew the origin speaks it).
-    pub client_h2c: Client<GuardConnector, Body>,
-    pub request_body_idle_timeout: Duration,
-    /// The request head timeout, also for what precedes hyper inside an
-    /// intercepted CONNECT (the first bytes, the TLS handshake).
-    pub header_read_timeout: Duration,
-    pub upstream_response_head_timeout: Duration,
-    /// Turns true when the engine stops accepting: connections finish their
-    /// in-flight exchange and close.
-    pub closing: watch::Receiver<bool>,
-    /// A client connection that sends nothing this long after accept is closed.
-    pub first_byte_timeout: Duration,
-    /// A keep-alive connection idle this long between exchanges is closed.
-    pub keep_alive_idle_timeout: Duration,
-    /// Caps on open client connections (total, per client address).
-    pub limiter: Arc<ConnLimiter>,
-}
 
 /// How often the host's interface addresses are re-read for the pivot guard
 /// (containers come and go, and with them bridge and veth addresses).
@@ -136,8 +105,8 @@ pub async fn run(
 
 async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, permit: ConnPermit) {
     let faults = Arc::new(ConnFaults::default());
-    let service = GuardService {
-        handler: GuardHandler::new(Arc::clone(&shared)),
+    let service = ConnectionService {
+        handler: RequestHandler::new(Arc::clone(&shared)),
         peer,
         faults: Arc::clone(&faults),
         inner: None,
@@ -153,11 +122,11 @@ async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, per
 async fn serve_io<I>(
     shared: &Shared,
     io: I,
-    service: GuardService,
+    service: ConnectionService,
     faults: &ConnFaults,
     first_byte: Duration,
 ) where
-    I: hudsucker::hyper::rt::Read + hudsucker::hyper::rt::Write + Unpin + Send + 'static,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let mut closing = shared.server.closing.clone();
     let conn = shared
@@ -247,30 +216,21 @@ fn count_connection_error(
 }
 
 fn is_timeout(err: &(dyn StdError + 'static)) -> bool {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if e.downcast_ref::<hudsucker::hyper::Error>()
-            .is_some_and(|h| h.is_timeout())
-        {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
+    error_in_chain::<hyper::Error>(err).is_some_and(hyper::Error::is_timeout)
 }
 
 /// The per-connection hyper service: one handler per request, inheriting the
 /// CONNECT's identity inside intercepted tunnels.
 #[derive(Clone)]
-struct GuardService {
-    handler: GuardHandler,
+struct ConnectionService {
+    handler: RequestHandler,
     peer: SocketAddr,
     faults: Arc<ConnFaults>,
     /// Scheme and authority of the intercepted CONNECT this session runs in.
     inner: Option<(Scheme, Authority)>,
 }
 
-impl hudsucker::hyper::service::Service<Request<Incoming>> for GuardService {
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -285,9 +245,10 @@ impl hudsucker::hyper::service::Service<Request<Incoming>> for GuardService {
     }
 }
 
-impl GuardService {
-    /// One exchange: access control and inspection by the handler, then the
-    /// upstream request, bounded by the body idle and response head timeouts.
+impl ConnectionService {
+    /// One exchange: the handler decides, then this carries the decision
+    /// out (the upstream request is bounded by the body idle and response
+    /// head timeouts).
     async fn dispatch(mut self, req: Request<Incoming>) -> Response<Body> {
         let shared = Arc::clone(self.handler.shared());
         let req = match &self.inner {
@@ -306,7 +267,7 @@ impl GuardService {
         self.faults.note_consumed();
         let watch = Arc::new(BodyWatch::default());
         let req = req.map(|body| {
-            GuardedBody::wrap(
+            IdleTimeoutBody::wrap(
                 Body::from(body),
                 shared.server.request_body_idle_timeout,
                 Arc::clone(&watch),
@@ -314,24 +275,40 @@ impl GuardService {
                 Arc::clone(&self.faults),
             )
         });
-        let req = match self.handler.request(self.peer, req).await {
-            RequestOrResponse::Request(req) => req,
-            RequestOrResponse::Response(res) => return res,
-        };
-        // CONNECT and WebSocket upgrades are always answered by the handler.
-        // The handler names the client of the runtime's upstream route; h2c
-        // inside a tunnel goes on as h2c, everything else as the origin
-        // chooses by ALPN (HTTP/1.1 for plain `http`).
-        let mut req = req;
-        let route_client = req.extensions_mut().remove::<RouteClient>();
-        let client = if self.inner.is_some()
-            && req.version() == Version::HTTP_2
-            && req.uri().scheme() == Some(&Scheme::HTTP)
-        {
-            shared.server.client_h2c.clone()
-        } else {
-            route_client.map_or_else(|| shared.server.client.clone(), |c| c.0)
-        };
+        match self.handler.request(self.peer, req) {
+            Decision::Answer(res) => res,
+            Decision::Forward { req, client } => {
+                // h2c inside a tunnel goes on as h2c; everything else as
+                // the origin chooses by ALPN (HTTP/1.1 for plain `http`),
+                // through the client of the runtime's upstream route.
+                let client = if self.inner.is_some()
+                    && req.version() == Version::HTTP_2
+                    && req.uri().scheme() == Some(&Scheme::HTTP)
+                {
+                    shared.server.client_h2c.clone()
+                } else {
+                    client
+                };
+                self.forward(&shared, client, req, &watch).await
+            }
+            Decision::Intercept {
+                req,
+                handler,
+                target,
+            } => intercept(&shared, req, *handler, target),
+            Decision::Tunnel { req, target } => blind_tunnel(&shared, req, target).await,
+            Decision::WebSocket { req, target } => websocket::bridge(shared, req, target).await,
+        }
+    }
+
+    /// Sends `req` upstream and hands the response to the handler.
+    async fn forward(
+        &mut self,
+        shared: &Arc<Shared>,
+        client: hyper_util::client::legacy::Client<super::upstream::UpstreamConnector, Body>,
+        req: Request<Body>,
+        watch: &BodyWatch,
+    ) -> Response<Body> {
         let sent = client.request(for_upstream(req, self.inner.is_some()));
         let mut sent = pin!(sent);
         let head_timeout = shared.server.upstream_response_head_timeout;
@@ -362,7 +339,7 @@ impl GuardService {
             },
         };
         match result {
-            Ok(res) => self.handler.response(res.map(Body::from)).await,
+            Ok(res) => self.handler.response(res.map(Body::from)),
             Err(err) => match watch.state() {
                 BodyState::IdleTimeout => closing_response(
                     StatusCode::REQUEST_TIMEOUT,
@@ -381,26 +358,95 @@ impl GuardService {
     }
 }
 
-/// The 504 for an upstream that kept the guardian waiting longer than `after`.
-pub(crate) fn upstream_timeout(stats: &ProxyStats, after: Duration) -> Response<Body> {
-    ProxyStats::inc(&stats.upstream_timeouts);
-    debug!("upstream did not answer in time");
-    closing_response(
-        StatusCode::GATEWAY_TIMEOUT,
-        format!(
-            "clawsec traffic guardian: the upstream sent no response within {} s\n",
-            after.as_secs()
-        ),
-    )
+/// Takes the upgrade of a CONNECT the client is to get `200` for.
+fn take_upgrade(req: &mut Request<Body>) -> Option<OnUpgrade> {
+    req.extensions_mut().remove::<OnUpgrade>()
 }
 
-/// An answer of the guardian after which the client connection is closed
-/// (the rest of a stalled or broken request is not read).
-fn closing_response(status: StatusCode, text: String) -> Response<Body> {
-    let mut res = text_response(status, text);
-    res.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    res
+/// Carries out [`Decision::Intercept`]: `200` now, the MITM session once
+/// the client's side is upgraded.
+fn intercept(
+    shared: &Shared,
+    mut req: Request<Body>,
+    handler: RequestHandler,
+    target: MitmTarget,
+) -> Response<Body> {
+    let Some(on_upgrade) = take_upgrade(&mut req) else {
+        return responses::bad_request("CONNECT cannot be upgraded\n");
+    };
+    ProxyStats::inc(&shared.stats.mitm_connections);
+    debug!(dest = %target.connect.dest, "CONNECT: intercepting (MITM)");
+    tokio::spawn(mitm_session(handler, on_upgrade, target));
+    Response::new(Body::empty())
+}
+
+/// Carries out [`Decision::Tunnel`]: connects first, so that a failure is
+/// answered with a status, not a dead tunnel; then `200` and the relay.
+async fn blind_tunnel(
+    shared: &Arc<Shared>,
+    mut req: Request<Body>,
+    target: ConnectTarget,
+) -> Response<Body> {
+    // A silent upstream proxy (or an unanswered SYN) must not hold the client forever.
+    let head_timeout = shared.server.upstream_response_head_timeout;
+    let opened = tokio::time::timeout(
+        head_timeout,
+        open_tunnel(
+            &target.host,
+            target.port,
+            shared.route(target.runtime.as_deref()).upstream.as_deref(),
+            &shared.guard,
+        ),
+    )
+    .await;
+    let Ok(opened) = opened else {
+        return upstream_timeout(&shared.stats, head_timeout);
+    };
+    let server = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            if is_pivot_refusal(e.as_ref()) {
+                ProxyStats::inc(&shared.stats.pivot_refusals);
+                return pivot_refused(&normalize_host(&target.host));
+            }
+            ProxyStats::inc(&shared.stats.upstream_errors);
+            debug!(dest = %target.dest, error = %e, "CONNECT: upstream connection failed");
+            return bad_gateway(
+                e.as_ref(),
+                format!(
+                    "clawsec traffic guardian: cannot connect to {}\n",
+                    target.dest
+                ),
+            );
+        }
+    };
+    let Some(on_upgrade) = take_upgrade(&mut req) else {
+        return responses::bad_request("CONNECT cannot be upgraded\n");
+    };
+    ProxyStats::inc(&shared.stats.tunnels);
+    debug!(dest = %target.dest, "CONNECT: blind tunnel");
+    let active = Arc::clone(&shared.active_tunnels);
+    active.fetch_add(1, Ordering::SeqCst);
+    let stats = Arc::clone(&shared.stats);
+    let cancel = shared.cancel.clone();
+    let scans = shared
+        .inspection
+        .as_ref()
+        .and_then(|insp| insp.tunnel_scans(&target.source, &target.dest, &target.exchange));
+    tokio::spawn(async move {
+        tunnel::relay(
+            on_upgrade,
+            server,
+            target.source,
+            target.dest,
+            stats,
+            cancel,
+            scans,
+        )
+        .await;
+        active.fetch_sub(1, Ordering::SeqCst);
+    });
+    Response::new(Body::empty())
 }
 
 /// Requests inside an intercepted tunnel come in origin form (HTTP/1) or
@@ -433,7 +479,7 @@ fn with_origin(
     uri.scheme = Some(scheme.clone());
     uri.authority = Some(authority.clone());
     if uri.path_and_query.is_none() {
-        uri.path_and_query = Some(hudsucker::hyper::http::uri::PathAndQuery::from_static("/"));
+        uri.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
     }
     parts.uri = Uri::from_parts(uri).ok()?;
     Some(Request::from_parts(parts, body))
@@ -469,33 +515,13 @@ fn for_upstream(mut req: Request<Body>, keep_host: bool) -> Request<Body> {
     req
 }
 
-/// A request target as the client sent it inside an intercepted tunnel,
-/// kept when it differs from the forwarded one in more than scheme and
-/// authority (userinfo), so that it is scanned as received.
-#[derive(Debug, Clone)]
-pub(crate) struct ReceivedTarget(pub String);
-
-/// Who and where an intercepted CONNECT goes.
-pub struct MitmTarget {
-    /// The CONNECT exchange (its relayed bytes are stamped with it).
-    pub exchange: Arc<super::inspect::Exchange>,
-    pub peer: SocketAddr,
-    pub source: String,
-    /// The authenticated runtime (its upstream route), if any.
-    pub runtime: Option<String>,
-    pub host: String,
-    pub port: u16,
-    pub dest: String,
-    pub authority: Authority,
-}
-
 /// Serves an intercepted CONNECT once the client's first bytes show what
 /// it speaks: TLS is decrypted with a leaf of the guardian CA and served as
 /// HTTPS; plaintext HTTP (any method) is served as HTTP; anything else is
 /// relayed byte for byte through the same path as blind tunnels (pivot
 /// guard, upstream proxy). Every way goes through the upstream proxy when
 /// one is configured.
-pub async fn mitm_session(handler: GuardHandler, on_upgrade: OnUpgrade, target: MitmTarget) {
+pub async fn mitm_session(handler: RequestHandler, on_upgrade: OnUpgrade, target: MitmTarget) {
     let shared = Arc::clone(handler.shared());
     let started = Instant::now();
     let mut cancel = shared.cancel.clone();
@@ -509,7 +535,7 @@ pub async fn mitm_session(handler: GuardHandler, on_upgrade: OnUpgrade, target: 
 }
 
 async fn session(
-    handler: GuardHandler,
+    handler: RequestHandler,
     on_upgrade: OnUpgrade,
     target: MitmTarget,
     started: Instant,
@@ -518,7 +544,7 @@ async fn session(
     let upgraded = match on_upgrade.await {
         Ok(u) => u,
         Err(e) => {
-            debug!(dest = %target.dest, error = %e, "CONNECT upgrade failed");
+            debug!(dest = %target.connect.dest, error = %e, "CONNECT upgrade failed");
             return;
         }
     };
@@ -543,7 +569,7 @@ async fn session(
                 Ok(0) => return !first.is_empty(),
                 Ok(n) => first.extend_from_slice(buf.get(..n).unwrap_or_default()),
                 Err(e) => {
-                    debug!(dest = %target.dest, error = %e, "intercepted tunnel closed early");
+                    debug!(dest = %target.connect.dest, error = %e, "intercepted tunnel closed early");
                     return false;
                 }
             }
@@ -561,8 +587,8 @@ async fn session(
         let opened = tokio::time::timeout(
             shared.server.upstream_response_head_timeout,
             open_tunnel(
-                &target.host,
-                target.port,
+                &target.connect.host,
+                target.connect.port,
                 shared.upstream.as_deref(),
                 &shared.guard,
             ),
@@ -585,13 +611,13 @@ async fn session(
         () = server_first => Opening::Server,
         _ = tokio::time::sleep(shared.server.header_read_timeout) => {
             ProxyStats::inc(&shared.stats.client_timeouts);
-            debug!(dest = %target.dest, "intercepted tunnel: client sent nothing in time");
+            debug!(dest = %target.connect.dest, "intercepted tunnel: client sent nothing in time");
             return;
         }
     };
     let io = Prefixed::new(first.clone(), io);
     if opening == Opening::Server {
-        debug!(dest = %target.dest, "intercepted tunnel: the server spoke first; relayed");
+        debug!(dest = %target.connect.dest, "intercepted tunnel: the server spoke first; relayed");
         relay_plain(&shared, io, target, started, early_server).await;
     } else if first.starts_with(&[0x16, 0x03]) {
         serve_tls(handler, io, target).await;
@@ -609,7 +635,7 @@ enum Opening {
     Server,
 }
 
-async fn serve_tls<T>(handler: GuardHandler, io: T, target: MitmTarget)
+async fn serve_tls<T>(handler: RequestHandler, io: T, target: MitmTarget)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -620,12 +646,13 @@ where
     };
     let handshake = async {
         let start =
-            match LazyConfigAcceptor::new(hudsucker::rustls::server::Acceptor::default(), io).await
+            match LazyConfigAcceptor::new(tokio_rustls::rustls::server::Acceptor::default(), io)
+                .await
             {
                 Ok(start) => start,
                 Err(e) => {
                     faults.count(&shared.stats.client_protocol_errors);
-                    debug!(dest = %target.dest, error = %e, "unreadable TLS client hello");
+                    debug!(dest = %target.connect.dest, error = %e, "unreadable TLS client hello");
                     return None;
                 }
             };
@@ -633,13 +660,13 @@ where
             .client_hello()
             .server_name()
             .map(str::to_string)
-            .unwrap_or_else(|| target.host.clone());
+            .unwrap_or_else(|| target.connect.host.clone());
         let config = ca.server_config_for(&name);
         match start.into_stream(config).await {
             Ok(tls) => Some(tls),
             Err(e) => {
                 faults.count(&shared.stats.client_protocol_errors);
-                debug!(dest = %target.dest, error = %e, "MITM TLS handshake failed");
+                debug!(dest = %target.connect.dest, error = %e, "MITM TLS handshake failed");
                 None
             }
         }
@@ -650,11 +677,11 @@ where
         Ok(None) => return,
         Err(_) => {
             faults.count(&shared.stats.client_timeouts);
-            debug!(dest = %target.dest, "MITM TLS handshake timed out");
+            debug!(dest = %target.connect.dest, "MITM TLS handshake timed out");
             return;
         }
     };
-    let service = GuardService {
+    let service = ConnectionService {
         handler,
         peer: target.peer,
         faults: Arc::clone(&faults),
@@ -671,14 +698,14 @@ where
 /// request: full inspection (URL, headers, decoded bodies, WebSocket
 /// bridging) and the same connector (pivot guard, upstream proxy with its
 /// credentials).
-async fn serve_plain<T>(handler: GuardHandler, io: T, target: MitmTarget)
+async fn serve_plain<T>(handler: RequestHandler, io: T, target: MitmTarget)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shared = Arc::clone(handler.shared());
     let faults = Arc::new(ConnFaults::default());
-    debug!(dest = %target.dest, "intercepted CONNECT carries plaintext HTTP");
-    let service = GuardService {
+    debug!(dest = %target.connect.dest, "intercepted CONNECT carries plaintext HTTP");
+    let service = ConnectionService {
         handler,
         peer: target.peer,
         faults: Arc::clone(&faults),
@@ -700,15 +727,15 @@ async fn relay_plain<T>(
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let route = shared.route(target.runtime.as_deref());
+    let route = shared.route(target.connect.runtime.as_deref());
     let opened = match server {
         Some(server) => Ok(Ok(server)),
         None => {
             tokio::time::timeout(
                 shared.server.upstream_response_head_timeout,
                 open_tunnel(
-                    &target.host,
-                    target.port,
+                    &target.connect.host,
+                    target.connect.port,
                     route.upstream.as_deref(),
                     &shared.guard,
                 ),
@@ -718,7 +745,7 @@ async fn relay_plain<T>(
     };
     let Ok(opened) = opened else {
         ProxyStats::inc(&shared.stats.upstream_timeouts);
-        debug!(dest = %target.dest, "intercepted tunnel: upstream did not answer in time");
+        debug!(dest = %target.connect.dest, "intercepted tunnel: upstream did not answer in time");
         return;
     };
     let server = match opened {
@@ -729,24 +756,27 @@ async fn relay_plain<T>(
             } else {
                 ProxyStats::inc(&shared.stats.upstream_errors);
             }
-            debug!(dest = %target.dest, error = %e, "intercepted tunnel: upstream connection failed");
+            debug!(dest = %target.connect.dest, error = %e, "intercepted tunnel: upstream connection failed");
             return;
         }
     };
     ProxyStats::inc(&shared.stats.tunnels);
-    debug!(dest = %target.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
+    debug!(dest = %target.connect.dest, "intercepted CONNECT carries neither TLS nor HTTP: relayed");
     // Not TLS and not a request line (or a server's banner): in a tunnel
     // the operator chose to inspect, both directions are scanned as
     // streams, which is all a protocol of unknown framing can be checked as.
-    let scans = shared
-        .inspection
-        .as_ref()
-        .and_then(|insp| insp.tunnel_scans(&target.source, &target.dest, &target.exchange));
+    let scans = shared.inspection.as_ref().and_then(|insp| {
+        insp.tunnel_scans(
+            &target.connect.source,
+            &target.connect.dest,
+            &target.connect.exchange,
+        )
+    });
     tunnel::relay_io(
         io,
         server,
-        target.source,
-        target.dest,
+        target.connect.source,
+        target.connect.dest,
         Arc::clone(&shared.stats),
         shared.cancel.clone(),
         scans,

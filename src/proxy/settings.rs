@@ -6,7 +6,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine as _;
+use crate::core::config::{
+    parse_upstream_url, AllowedDestination, HostPattern, TrustedRuntimes, UpstreamPort,
+    UpstreamProxy,
+};
 
 use super::budget::StreamBudgetSettings;
 use super::error::ProxyError;
@@ -19,23 +22,23 @@ pub struct ProxySettings {
     pub listen: SocketAddr,
     /// Decrypt HTTPS (MITM) for trusted runtimes; otherwise CONNECT is tunnelled blind.
     pub mitm_enabled: bool,
-    /// Runtime names whose CONNECTs are decrypted; `"*"` means every client,
-    /// including clients without credentials.
-    pub trusted_runtimes: Vec<String>,
-    /// Hosts never decrypted (exact, or `*.suffix` / `.suffix` for subdomains).
-    pub mitm_exclude_hosts: Vec<String>,
+    /// Runtimes whose CONNECTs are decrypted; `All` (`"*"`) means every
+    /// client, including clients without credentials.
+    pub trusted_runtimes: TrustedRuntimes,
+    /// Hosts never decrypted (exact, or `.suffix` for a domain and its subdomains).
+    pub mitm_exclude_hosts: Vec<HostPattern>,
     /// Directory of the guardian's CA (`<home>/ca`).
     pub ca_dir: PathBuf,
     /// Extra PEM roots trusted for upstream TLS, besides the webpki roots.
     pub extra_ca_bundle: Option<PathBuf>,
-    /// Upstream proxy URL (`http://user:pass@host:port`) all traffic goes through.
-    pub upstream_proxy: Option<String>,
+    /// Upstream proxy (`http://user:pass@host:port`) all traffic goes through.
+    pub upstream_proxy: Option<UpstreamProxy>,
     /// Runtime credentials: `(name, token)` pairs accepted in `Proxy-Authorization`.
     pub runtimes: Vec<(String, String)>,
     /// Answer 407 to clients without valid runtime credentials.
     pub require_auth: bool,
     /// Destinations the pivot guard lets through: IPs, CIDRs (`127.0.0.0/8`) or host names.
-    pub allow_private_destinations: Vec<String>,
+    pub allow_private_destinations: Vec<AllowedDestination>,
     /// How long `stop` waits for in-flight exchanges.
     pub shutdown_grace: Duration,
     /// `false` = bare proxy (no detector calls, no body wrapping), used as the
@@ -99,7 +102,7 @@ impl Default for ProxySettings {
         ProxySettings {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             mitm_enabled: false,
-            trusted_runtimes: Vec::new(),
+            trusted_runtimes: TrustedRuntimes::Named(Vec::new()),
             mitm_exclude_hosts: Vec::new(),
             ca_dir: PathBuf::from("ca"),
             extra_ca_bundle: None,
@@ -137,10 +140,8 @@ impl fmt::Debug for ProxySettings {
             .field("mitm_exclude_hosts", &self.mitm_exclude_hosts)
             .field("ca_dir", &self.ca_dir)
             .field("extra_ca_bundle", &self.extra_ca_bundle)
-            .field(
-                "upstream_proxy",
-                &self.upstream_proxy.as_deref().map(mask_url_credentials),
-            )
+            // Its Debug masks the credentials.
+            .field("upstream_proxy", &self.upstream_proxy)
             .field("runtimes", &runtimes)
             .field("require_auth", &self.require_auth)
             .field(
@@ -167,111 +168,33 @@ impl fmt::Debug for ProxySettings {
     }
 }
 
-/// Replaces the user-info part of a URL with `***` so it can be shown.
-pub fn mask_url_credentials(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}***@{}", &url[..scheme_end + 3], &url[at + 1..])
-        }
-        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
-        _ => url.to_string(),
-    }
+/// Parses an upstream proxy URL handed over at run time (a runtime's own
+/// gateway): `http://[user[:pass]@]host[:port]`, with the config's one
+/// parser (a missing port is 80). Only plain-HTTP proxies are supported.
+/// The value may hold credentials: errors name the field and the fix,
+/// never the value.
+pub fn parse_upstream_proxy(raw: &str) -> Result<UpstreamProxy, ProxyError> {
+    let up = parse_upstream_url(raw, UpstreamPort::SchemeDefault).map_err(|(msg, _hint)| {
+        ProxyError::UpstreamProxy(format!("upstream_proxy {msg}; expected {UPSTREAM_FORM}"))
+    })?;
+    check_upstream_supported(&up)?;
+    Ok(up)
 }
 
-/// A parsed upstream proxy: where to connect and what to authenticate with.
-#[derive(Clone)]
-pub struct UpstreamProxy {
-    pub host: String,
-    pub port: u16,
-    /// Full `Proxy-Authorization` value (`Basic ...`) for the upstream, if it has credentials.
-    pub authorization: Option<String>,
-}
+/// The form of an upstream proxy URL the proxy can chain to.
+const UPSTREAM_FORM: &str = "http://[user:pass@]host:port";
 
-impl fmt::Debug for UpstreamProxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UpstreamProxy")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("authorization", &self.authorization.as_ref().map(|_| "***"))
-            .finish()
+/// The config also accepts `https://` upstream proxies; the proxy speaks
+/// only plain HTTP to its upstream, and says so when it starts.
+pub fn check_upstream_supported(up: &UpstreamProxy) -> Result<(), ProxyError> {
+    if up.scheme == "http" {
+        Ok(())
+    } else {
+        Err(ProxyError::UpstreamProxy(format!(
+            "upstream_proxy must use the http:// scheme (only plain-HTTP upstream proxies \
+             are supported); expected {UPSTREAM_FORM}"
+        )))
     }
-}
-
-impl UpstreamProxy {
-    /// Parses `http://[user[:pass]@]host[:port]`. Only plain-HTTP proxies are
-    /// supported (the usual form of gateways such as OneCLI).
-    pub fn parse(raw: &str) -> Result<Self, ProxyError> {
-        // The value may hold credentials: errors name the field and the fix, never the value.
-        let url = url::Url::parse(raw).map_err(|e| {
-            ProxyError::UpstreamProxy(format!(
-                "upstream_proxy is not a valid URL ({e}); expected http://[user:pass@]host:port"
-            ))
-        })?;
-        if url.scheme() != "http" {
-            return Err(ProxyError::UpstreamProxy(
-                "upstream_proxy must use the http:// scheme (only plain-HTTP upstream proxies \
-                 are supported); expected http://[user:pass@]host:port"
-                    .into(),
-            ));
-        }
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
-            ProxyError::UpstreamProxy(
-                "upstream_proxy has no host; expected http://[user:pass@]host:port".into(),
-            )
-        })?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let authorization = if url.username().is_empty() && url.password().is_none() {
-            None
-        } else {
-            let user = percent_decode(url.username());
-            let pass = percent_decode(url.password().unwrap_or(""));
-            let mut raw_cred = user;
-            raw_cred.push(b':');
-            raw_cred.extend_from_slice(&pass);
-            Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(raw_cred)
-            ))
-        };
-        Ok(UpstreamProxy {
-            host,
-            port,
-            authorization,
-        })
-    }
-
-    /// `host:port` with IPv6 hosts in brackets, as used for connecting.
-    pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// Decodes `%XX` escapes; invalid escapes are kept literally.
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-            if let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2)) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -282,7 +205,9 @@ mod tests {
     fn debug_masks_tokens_and_upstream_credentials() {
         let s = ProxySettings {
             runtimes: vec![("rt".into(), "tok-secret-123".into())],
-            upstream_proxy: Some("http://x:gw-secret@10.0.0.1:10255".into()),
+            upstream_proxy: Some(
+                parse_upstream_proxy("http://x:gw-secret@10.0.0.1:10255").unwrap(),
+            ),
             ..ProxySettings::default()
         };
         let shown = format!("{s:?}");
@@ -293,17 +218,22 @@ mod tests {
 
     #[test]
     fn upstream_parses_credentials() {
-        let u = UpstreamProxy::parse("http://x:a%40b@127.0.0.1:3128").unwrap();
+        use base64::Engine as _;
+        let u = parse_upstream_proxy("http://x:a%40b@127.0.0.1:3128").unwrap();
         assert_eq!(u.host, "127.0.0.1");
         assert_eq!(u.port, 3128);
         let expected = base64::engine::general_purpose::STANDARD.encode("x:a@b");
-        assert_eq!(u.authorization.unwrap(), format!("Basic {expected}"));
-        assert!(UpstreamProxy::parse("https://h:1").is_err());
-        assert!(UpstreamProxy::parse("http://h")
+        assert_eq!(
+            u.basic_authorization().unwrap(),
+            format!("Basic {expected}")
+        );
+        assert!(parse_upstream_proxy("https://h:1").is_err());
+        assert!(parse_upstream_proxy("http://h")
             .unwrap()
-            .authorization
+            .basic_authorization()
             .is_none());
-        assert!(!format!("{:?}", UpstreamProxy::parse("http://u:pw@h:1").unwrap()).contains("pw"));
+        assert_eq!(parse_upstream_proxy("http://h").unwrap().port, 80);
+        assert!(!format!("{:?}", parse_upstream_proxy("http://u:pw@h:1").unwrap()).contains("pw"));
     }
 
     #[test]
@@ -316,7 +246,7 @@ mod tests {
             "http://gwuser:gw-pass-Zq81@gwhost7x:99999",
             "http://gwuser:gw-pass-Zq81@gw host7x:1",
         ] {
-            let err = UpstreamProxy::parse(raw).expect_err(raw).to_string();
+            let err = parse_upstream_proxy(raw).expect_err(raw).to_string();
             for part in ["gwuser", "gw-pass-Zq81", "10.0.0.1", "gwhost7x"] {
                 assert!(!err.contains(part), "{err}");
             }
@@ -326,8 +256,10 @@ mod tests {
     }
 
     #[test]
-    fn percent_decode_edges() {
-        assert_eq!(percent_decode("a%2"), b"a%2".to_vec());
-        assert_eq!(percent_decode("%41%zz"), b"A%zz".to_vec());
+    fn userinfo_percent_decoding_edges() {
+        // One decoder for config and run-time URLs: invalid or cut escapes stay as written.
+        let u = parse_upstream_proxy("http://a%2:%41%zz@h:1").unwrap();
+        assert_eq!(u.username.as_deref(), Some("a%2"));
+        assert_eq!(u.password.as_ref().map(|p| p.expose()), Some("A%zz"));
     }
 }

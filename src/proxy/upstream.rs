@@ -12,20 +12,25 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use hudsucker::hyper::Uri;
-use hudsucker::hyper_util::client::legacy::connect::{Connected, Connection};
-use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::rustls::crypto::CryptoProvider;
-use hudsucker::rustls::pki_types::ServerName;
-use hudsucker::rustls::{ClientConfig, RootCertStore};
+use hyper::Uri;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::crypto::CryptoProvider;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
+use super::body::Body;
 use super::error::ProxyError;
-use super::guard::{normalize_host, PivotGuard};
-use super::settings::UpstreamProxy;
+use super::pivot::{normalize_host, PivotGuard};
+use crate::core::config::UpstreamProxy;
+
+/// Idle pooled upstream connections are closed after this long.
+const UPSTREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Largest response head accepted from an upstream proxy's CONNECT answer.
 const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
@@ -64,6 +69,29 @@ pub fn build_client_tls(
     // the client spoke (hyper translates between them).
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// The upstream client settings: header names as the client sent them, and
+/// idle upstream connections expire instead of lingering for the life of
+/// the process.
+fn client_builder() -> hyper_util::client::legacy::Builder {
+    let mut client = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+    client
+        .http1_title_case_headers(false)
+        .http1_preserve_header_case(true)
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT);
+    client
+}
+
+/// The client every forwarded request uses (HTTP/1.1 or h2 by ALPN).
+pub(crate) fn build_client(connector: UpstreamConnector) -> Client<UpstreamConnector, Body> {
+    client_builder().build(connector)
+}
+
+/// The client for h2c with prior knowledge inside an intercepted CONNECT.
+pub(crate) fn build_h2c_client(connector: UpstreamConnector) -> Client<UpstreamConnector, Body> {
+    client_builder().http2_only(true).build(connector.h2c())
 }
 
 /// Resolves `host:port`, applies the pivot guard to the addresses, and connects.
@@ -175,7 +203,7 @@ pub async fn open_tunnel(
             http_connect(
                 &mut tcp,
                 &authority_string(host, port),
-                up.authorization.as_deref(),
+                up.basic_authorization().as_deref(),
             )
             .await?;
             Ok(tcp)
@@ -183,7 +211,7 @@ pub async fn open_tunnel(
     }
 }
 
-/// A connection made by [`GuardConnector`].
+/// A connection made by [`UpstreamConnector`].
 pub enum Conn {
     /// Plain TCP; `proxied` when it goes to the upstream proxy (absolute-form requests).
     Plain { tcp: TcpStream, proxied: bool },
@@ -247,9 +275,10 @@ impl AsyncWrite for Conn {
     }
 }
 
-/// The connector hudsucker's client uses for every forwarded request.
+/// The connector of the upstream client: every forwarded request, and
+/// WebSockets, connect through it (pivot guard, upstream proxy, TLS).
 #[derive(Clone)]
-pub struct GuardConnector {
+pub struct UpstreamConnector {
     tls: TlsConnector,
     /// The same TLS configuration offering only `http/1.1` (WebSocket
     /// bridges speak HTTP/1.1 upgrades).
@@ -261,7 +290,7 @@ pub struct GuardConnector {
     h2c: bool,
 }
 
-impl GuardConnector {
+impl UpstreamConnector {
     pub fn new(
         tls: Arc<ClientConfig>,
         upstream: Option<Arc<UpstreamProxy>>,
@@ -269,7 +298,7 @@ impl GuardConnector {
     ) -> Self {
         let mut http1 = (*tls).clone();
         http1.alpn_protocols = vec![b"http/1.1".to_vec()];
-        GuardConnector {
+        UpstreamConnector {
             tls: TlsConnector::from(tls),
             tls_http1: TlsConnector::from(Arc::new(http1)),
             upstream,
@@ -325,7 +354,7 @@ impl GuardConnector {
     }
 }
 
-impl tower_service::Service<Uri> for GuardConnector {
+impl tower_service::Service<Uri> for UpstreamConnector {
     type Response = TokioIo<Conn>;
     type Error = Box<dyn StdError + Send + Sync>;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;

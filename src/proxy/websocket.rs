@@ -1,5 +1,4 @@
-//! WebSocket upgrades, bridged by the guardian itself rather than by
-//! hudsucker, so that they use the same connector as every other request
+//! WebSocket upgrades, bridged by the guardian itself, so that they use the same connector as every other request
 //! (pivot guard on resolved addresses, upstream proxy chaining, verified
 //! TLS). After `101` the connection is relayed byte for byte: frames,
 //! fragmentation, masking and negotiated extensions (`permessage-deflate`)
@@ -14,11 +13,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hudsucker::hyper::header::{self, HeaderValue};
-use hudsucker::hyper::upgrade::OnUpgrade;
-use hudsucker::hyper::{Request, Response, StatusCode, Uri};
-use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::Body;
+use hyper::header::{self, HeaderValue};
+use hyper::upgrade::OnUpgrade;
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tracing::debug;
@@ -26,10 +24,13 @@ use tracing::debug;
 use crate::core::finding::Direction;
 use crate::core::scan::ScanContext;
 
-use super::handler::Shared;
-use super::inspect::{Exchange, MessageMeta, MessageTag};
+use super::body::Body;
+use super::handler::WebSocketTarget;
+use super::inspect::{MessageMeta, MessageTag};
+use super::pivot::{is_pivot_refusal, normalize_host};
+use super::responses::{pivot_refused, websocket_bad_gateway as bad_gateway};
+use super::state::Shared;
 use super::stats::ProxyStats;
-use super::upstream::GuardConnector;
 use super::ws_frames::{negotiated_deflate, WsReader};
 
 /// Shows the bytes read through it to a WebSocket message reader, and
@@ -84,27 +85,21 @@ impl<T: AsyncRead + Unpin> AsyncRead for Observed<T> {
 
 forward_async_write!(Observed);
 
-fn bad_gateway(dest: &str) -> Response<Body> {
-    let mut res = Response::new(Body::from(format!(
-        "clawsec traffic guardian: cannot open the WebSocket to {dest}\n"
-    )));
-    *res.status_mut() = StatusCode::BAD_GATEWAY;
-    res
-}
-
-/// Forwards the upgrade request upstream and, on 101, bridges both sides.
-/// `target` is the absolute URI (`http`/`https` scheme) of the destination.
-#[allow(clippy::too_many_arguments)]
+/// Carries out a WebSocket decision: forwards the upgrade request
+/// upstream and, on 101, bridges both sides.
 pub async fn bridge(
     shared: Arc<Shared>,
-    connector: GuardConnector,
     mut req: Request<Body>,
-    target: Uri,
-    source: String,
-    dest: String,
-    via_upstream_plain: bool,
-    exchange: Arc<Exchange>,
+    ws: WebSocketTarget,
 ) -> Response<Body> {
+    let WebSocketTarget {
+        target,
+        connector,
+        source,
+        dest,
+        via_upstream_plain,
+        exchange,
+    } = ws;
     let Some(client_upgrade) = req.extensions_mut().remove::<OnUpgrade>() else {
         let mut res = Response::new(Body::from("WebSocket request cannot be upgraded\n"));
         *res.status_mut() = StatusCode::BAD_REQUEST;
@@ -118,18 +113,16 @@ pub async fn bridge(
     {
         Ok(io) => io,
         Err(e) => {
-            if super::handler::is_pivot_refusal(e.as_ref()) {
+            if is_pivot_refusal(e.as_ref()) {
                 ProxyStats::inc(&shared.stats.pivot_refusals);
-                return super::handler::pivot_response(&super::guard::normalize_host(
-                    target.host().unwrap_or_default(),
-                ));
+                return pivot_refused(&normalize_host(target.host().unwrap_or_default()));
             }
             ProxyStats::inc(&shared.stats.upstream_errors);
             debug!(dest = %dest, error = %e, "websocket connect failed");
             return bad_gateway(&dest);
         }
     };
-    let (mut sender, conn) = match hudsucker::hyper::client::conn::http1::handshake(io).await {
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(io).await {
         Ok(pair) => pair,
         Err(e) => {
             ProxyStats::inc(&shared.stats.upstream_errors);
@@ -167,9 +160,9 @@ pub async fn bridge(
         if let Some(auth) = shared
             .upstream
             .as_ref()
-            .and_then(|u| u.authorization.as_deref())
+            .and_then(|u| u.basic_authorization())
         {
-            if let Ok(v) = HeaderValue::from_str(auth) {
+            if let Ok(v) = HeaderValue::from_str(&auth) {
                 up_req.headers_mut().insert(header::PROXY_AUTHORIZATION, v);
             }
         }
@@ -187,7 +180,7 @@ pub async fn bridge(
         // Refused upgrade: the server's answer goes back unchanged.
         return res.map(Body::from);
     }
-    let server_upgrade = hudsucker::hyper::upgrade::on(&mut res);
+    let server_upgrade = hyper::upgrade::on(&mut res);
     let (parts, _) = res.into_parts();
     let deflate = parts
         .headers

@@ -15,21 +15,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
-use hudsucker::hyper::body::{Frame, Incoming};
-use hudsucker::hyper::server::conn::http1;
-use hudsucker::hyper::service::service_fn;
-use hudsucker::hyper::{Request, Response, StatusCode};
-use hudsucker::hyper_util::rt::TokioIo;
-use hudsucker::rcgen::{
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rcgen::{
     self, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     SanType,
 };
-use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use hudsucker::rustls::ServerConfig;
-use hudsucker::tokio_tungstenite;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::ServerConfig;
 
 use traffic_guardian::core::finding::{Finding, Severity, ThreatType};
 use traffic_guardian::core::rules::{RuleKind, RuleSpec};
@@ -146,7 +145,10 @@ impl TestSink {
 /// Settings for tests: loopback listener on a free port, 127.0.0.1 allow-listed.
 pub fn test_settings() -> ProxySettings {
     ProxySettings {
-        allow_private_destinations: vec!["127.0.0.1".into()],
+        allow_private_destinations: vec![traffic_guardian::core::config::AllowedDestination::Ip {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: None,
+        }],
         shutdown_grace: Duration::from_secs(3),
         ..ProxySettings::default()
     }
@@ -332,7 +334,7 @@ pub fn test_pki() -> TestPki {
     let ca_pem_path = dir.path().join("upstream-ca.pem");
     std::fs::write(&ca_pem_path, ca_cert.pem()).unwrap();
 
-    let provider = Arc::new(hudsucker::rustls::crypto::ring::default_provider());
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -584,11 +586,9 @@ fn parse_curl(head: &Path, body: &Path) -> CurlResult {
 }
 
 /// A raw HTTP/1.1 client connection to the proxy (requests in absolute form).
-pub async fn proxy_conn(
-    proxy: SocketAddr,
-) -> hudsucker::hyper::client::conn::http1::SendRequest<TestBody> {
+pub async fn proxy_conn(proxy: SocketAddr) -> hyper::client::conn::http1::SendRequest<TestBody> {
     let tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
-    let (send, conn) = hudsucker::hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
         .unwrap();
     tokio::spawn(async move {

@@ -160,6 +160,14 @@ pub enum TrustedRuntimes {
 }
 
 impl TrustedRuntimes {
+    /// As written in the config: `["*"]`, or the runtime names.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            TrustedRuntimes::All => vec![TRUST_ALL_RUNTIMES.to_owned()],
+            TrustedRuntimes::Named(n) => n.clone(),
+        }
+    }
+
     /// Whether a runtime (None = unauthenticated client) is inspected.
     pub fn trusts(&self, runtime: Option<&str>) -> bool {
         match self {
@@ -214,17 +222,26 @@ pub enum HostPattern {
 impl HostPattern {
     /// Whether `host` (any case, optional trailing dot, no port) matches.
     pub fn matches(&self, host: &str) -> bool {
-        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        self.matches_normalized(&host.trim_end_matches('.').to_ascii_lowercase())
+    }
+
+    /// [`HostPattern::matches`] for a host already lowercase, without
+    /// brackets or a trailing dot (no allocation).
+    pub fn matches_normalized(&self, host: &str) -> bool {
         match self {
-            HostPattern::Exact(e) => h == *e,
-            HostPattern::Suffix(s) => {
-                h == *s
-                    || (h.len() > s.len()
-                        && h.ends_with(s.as_str())
-                        && h.as_bytes().get(h.len() - s.len() - 1) == Some(&b'.'))
-            }
+            HostPattern::Exact(e) => host == e,
+            HostPattern::Suffix(s) => is_domain_or_subdomain(host, s),
         }
     }
+}
+
+/// Whether `host` is `domain` or one of its subdomains (label boundary:
+/// `badexample.com` is not under `example.com`). Both lowercase.
+pub fn is_domain_or_subdomain(host: &str, domain: &str) -> bool {
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes().get(host.len() - domain.len() - 1) == Some(&b'.'))
 }
 
 impl fmt::Display for HostPattern {
@@ -369,6 +386,22 @@ impl UpstreamProxy {
             _ => String::new(),
         };
         format!("{}://{}{}", self.scheme, creds, self.authority())
+    }
+
+    /// The `Proxy-Authorization` value (`Basic base64(user:pass)`) this
+    /// upstream expects, or `None` without credentials.
+    pub fn basic_authorization(&self) -> Option<String> {
+        use base64::Engine as _;
+        if self.username.is_none() && self.password.is_none() {
+            return None;
+        }
+        let mut raw = self.username.clone().unwrap_or_default();
+        raw.push(':');
+        raw.push_str(self.password.as_ref().map_or("", SecretString::expose));
+        Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
     }
 }
 

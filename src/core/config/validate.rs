@@ -2101,9 +2101,30 @@ pub(crate) fn parse_listen(raw: &str) -> Result<SocketAddr, (String, String)> {
     Ok(SocketAddr::new(host, port))
 }
 
-/// Validates an upstream proxy URL. Errors never include the URL: it may
-/// carry credentials.
+/// Validates an upstream proxy URL of the config, where the port is
+/// always written. Errors never include the URL: it may carry credentials.
 pub(crate) fn parse_upstream(raw: &str) -> Result<UpstreamProxy, (String, String)> {
+    parse_upstream_url(raw, UpstreamPort::Required)
+}
+
+/// Whether an upstream proxy URL must name its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamPort {
+    /// The config file: the port is always written.
+    Required,
+    /// A URL handed over at run time (a runtime's own gateway, whose URL
+    /// went through WHATWG serialisation, which drops a default `:80`):
+    /// a missing port is the scheme's default.
+    SchemeDefault,
+}
+
+/// The one parser of upstream proxy URLs (`scheme://[user[:pass]@]host:port`):
+/// userinfo is percent-decoded (RFC 3986). Errors never include the URL:
+/// it may carry credentials.
+pub fn parse_upstream_url(
+    raw: &str,
+    port_rule: UpstreamPort,
+) -> Result<UpstreamProxy, (String, String)> {
     let hint = "write it as http://user:token@host:port (or https://…)".to_string();
     let s = raw.trim();
     let url =
@@ -2118,7 +2139,9 @@ pub(crate) fn parse_upstream(raw: &str) -> Result<UpstreamProxy, (String, String
     };
     let port = match url.port() {
         Some(p) => p,
-        None if authority_has_port(s) => url.port_or_known_default().unwrap_or(0),
+        None if authority_has_port(s) || port_rule == UpstreamPort::SchemeDefault => {
+            url.port_or_known_default().unwrap_or(0)
+        }
         None => return Err(("has no port".into(), hint)),
     };
     if !(url.path().is_empty() || url.path() == "/")
@@ -2161,26 +2184,13 @@ fn authority_has_port(s: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Decodes the `%XX` escapes of URL userinfo (invalid escapes stay as
+/// written), with the scanner's percent decoder.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b.get(i).copied().unwrap_or(0);
-        if c == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
+    match crate::core::decode::percent_decode(s.as_bytes()) {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => s.to_owned(),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn valid_runtime_name(s: &str) -> bool {

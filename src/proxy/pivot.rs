@@ -7,7 +7,7 @@
 //! allow-list destinations they mean to expose. Traffic the guardian does
 //! forward is never blocked or altered.
 
-use crate::core::config::{parse_allowed, AllowedDestination};
+use crate::core::config::AllowedDestination;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
@@ -69,6 +69,11 @@ pub fn is_pivot_destination(ip: IpAddr, host_addrs: &[IpAddr]) -> bool {
     ip_is_private_pivot(ip) || host_addrs.contains(&ip)
 }
 
+/// Whether an error (or one of its causes) is a pivot-guard refusal.
+pub(crate) fn is_pivot_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
+    super::error::error_in_chain::<PivotRefused>(err).is_some()
+}
+
 /// Why a destination was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pivot guard: refusing to connect to {host} (loopback, link-local, metadata or host-interface destination not in allow_private_destinations)")]
@@ -77,16 +82,11 @@ pub struct PivotRefused {
 }
 
 impl PivotGuard {
-    /// Builds the guard from allow-list entries: `host`, `host:port`, IPs
-    /// (optionally with a port) or CIDRs. Entries were validated with the
-    /// config; one that does not parse allows nothing.
-    pub fn new(allow: &[String]) -> Self {
-        let allow = allow
-            .iter()
-            .filter_map(|raw| parse_allowed(raw.trim()).ok())
-            .collect();
+    /// Builds the guard from the config's allow-list entries: `host`,
+    /// `host:port`, IPs (optionally with a port) or CIDRs.
+    pub fn new(allow: &[AllowedDestination]) -> Self {
         PivotGuard {
-            allow,
+            allow: allow.to_vec(),
             host_addrs: RwLock::default(),
         }
     }
@@ -180,6 +180,14 @@ impl PivotGuard {
 mod tests {
     use super::*;
 
+    /// Allow-list entries as the config parses them.
+    fn allow(entries: &[&str]) -> Vec<AllowedDestination> {
+        entries
+            .iter()
+            .map(|e| crate::core::config::parse_allowed(e).unwrap())
+            .collect()
+    }
+
     #[test]
     fn default_refuses_host_addresses() {
         let g = PivotGuard::new(&[]);
@@ -213,22 +221,14 @@ mod tests {
 
     #[test]
     fn allow_list_ip_cidr_and_name() {
-        let g = PivotGuard::new(&[
-            "127.0.0.1".into(),
-            "169.254.0.0/16".into(),
-            "localhost".into(),
-        ]);
+        let g = PivotGuard::new(&allow(&["127.0.0.1", "169.254.0.0/16", "localhost"]));
         assert!(g.check_host("127.0.0.1", 80).is_ok());
         assert!(g.check_host("127.0.0.2", 80).is_err());
         assert!(g.check_host("169.254.169.254", 80).is_ok());
         assert!(g.check_host("localhost", 80).is_ok());
         assert!(g.check_host("::1", 80).is_err());
         // Port-restricted entries allow that port only.
-        let g = PivotGuard::new(&[
-            "127.0.0.1:8080".into(),
-            "[::1]:9000".into(),
-            "localhost:3000".into(),
-        ]);
+        let g = PivotGuard::new(&allow(&["127.0.0.1:8080", "[::1]:9000", "localhost:3000"]));
         assert!(g.check_host("127.0.0.1", 8080).is_ok());
         assert!(g.check_host("127.0.0.1", 22).is_err());
         assert!(g.check_host("::1", 9000).is_ok());
@@ -275,7 +275,7 @@ mod tests {
             vec![other]
         );
         // Explicitly allowed, it passes.
-        let g = PivotGuard::new(&["172.17.0.1:5432".into()]).with_host_addrs(host);
+        let g = PivotGuard::new(&allow(&["172.17.0.1:5432"])).with_host_addrs(host);
         assert!(g.check_host("172.17.0.1", 5432).is_ok());
         assert!(g.check_host("172.17.0.1", 22).is_err());
         assert_eq!(g.check_resolved("x", vec![bridge]).unwrap(), vec![bridge]);
@@ -291,7 +291,7 @@ mod tests {
             g.check_resolved("mixed.example", vec![lo, pubip]).unwrap(),
             vec![pubip]
         );
-        let g = PivotGuard::new(&["127.0.0.1".into()]);
+        let g = PivotGuard::new(&allow(&["127.0.0.1"]));
         assert_eq!(g.check_resolved("x", vec![lo]).unwrap(), vec![lo]);
     }
 }
