@@ -29,12 +29,16 @@ pub(super) const RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         id: "putty_private_key",
-        description: "PuTTY private key file (PuTTY-User-Key-File-2/3) with its private lines",
+        description: "PuTTY private key file (PuTTY-User-Key-File-2/3): the first of its private lines",
         severity: Severity::Critical,
-        keywords: &["putty-user-key-file-"],
-        pattern: named!(r"PuTTY-User-Key-File-[23]:[^\r\n]{1,80}(?-u:[^\x00]){0,3000}?Private-Lines:\s{0,3}[0-9]{1,3}\s{1,3}(?P<secret>[A-Za-z0-9+/=\r\n]{40,4000})"),
+        keywords: &["private-lines:"],
+        // The first private line only, ended by its line break: a whole
+        // file (its header, a gap, up to 4 KB of lines) is longer than a
+        // body's carry-over, so a split body would find a different value.
+        // The other lines are masked in snippets like any token-like run.
+        pattern: named!(r"Private-Lines:[ \t]{0,3}[0-9]{1,3}[ \t]{0,3}\r?\n(?P<secret>[A-Za-z0-9+/=]{32,64})(?:\r?\n|$)"),
         examples: &["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAI«b64:40»\nPrivate-Lines: 1\nAAAAI«b64:40»\nPrivate-MAC: «hex:64»\n", "PuTTY-User-Key-File-2: ssh-rsa\r\nEncryption: none\r\nPrivate-Lines: 14\r\n«b64:64»\r\n«b64:64»\r\n"],
-        counter_examples: &["PuTTY-User-Key-File-3: ssh-ed25519 (header only)"],
+        counter_examples: &["PuTTY-User-Key-File-3: ssh-ed25519 (header only)", "Private-Lines: 14\n(see the PuTTY manual)", "Private-Lines: 1\n«b64:80»\n"],
         ..SECRET
     },
     RuleSpec {
