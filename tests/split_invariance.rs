@@ -177,3 +177,29 @@ fn a_putty_key_is_found_the_same_wherever_the_body_is_split() {
     );
     assert_split_invariant("putty rsa-4096", Direction::Outbound, rsa4096.as_bytes());
 }
+
+#[test]
+fn a_secret_assignment_on_the_line_after_another_is_found() {
+    // body_split fuzz failure (generic_secret_assignment, planted example
+    // missed): the rule matched `SECRET_KEY=sk-lf-…` on the line before
+    // (silenced there by the Langfuse rule) and its right end took the line
+    // break, the left boundary of `password=` on the next line.
+    let body = format!(
+        "{}\nLANGFUSE_SECRET_KEY={}\npassword={}&user=bob\n{}",
+        filler(300),
+        expand("sk-lf-«hex:8»-«hex:4»-«hex:4»-«hex:4»-«hex:12»").text,
+        expand("«alnum:32»").text,
+        filler(200)
+    );
+    let whole = scan(&detector(), Direction::Outbound, &[body.as_bytes()]);
+    let rules: BTreeSet<&str> = whole.iter().map(|(r, _)| r.as_str()).collect();
+    assert!(
+        rules.contains("generic_secret_assignment") && rules.contains("langfuse_secret_key"),
+        "{rules:?}"
+    );
+    assert_split_invariant(
+        "assignment after a key",
+        Direction::Outbound,
+        body.as_bytes(),
+    );
+}

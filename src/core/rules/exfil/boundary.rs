@@ -58,9 +58,23 @@ macro_rules! token {
     };
 }
 
+/// The same, also taking the start of a line, which consumes no byte.
+macro_rules! name_or_line_left {
+    () => {
+        r"(?:(?m:^)|[^0-9A-Za-z])"
+    };
+}
+
 /// A credential found by its name or context; `$pattern` holds the
 /// `secret` group and starts with the name, which must not sit inside a word.
+/// `line` also takes a name at the start of a line: for a rule whose right
+/// end consumes a byte (`\n`, `&`), so that a match ending a line does not
+/// take the left boundary of a name starting the next (matches of one rule
+/// never overlap).
 macro_rules! named {
+    (line $pattern:literal) => {
+        concat!(name_or_line_left!(), $pattern)
+    };
     ($pattern:literal) => {
         concat!(name_left!(), $pattern)
     };
@@ -125,6 +139,7 @@ pub const LEFT_BOUNDARIES: &[&str] = &[
     concat!(token_left!(), "(?P<secret>"),
     concat!(token_left_nodot!(), "(?P<secret>"),
     name_left!(),
+    name_or_line_left!(),
     PATH_INTENT_LEFT,
 ];
 

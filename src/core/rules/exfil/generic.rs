@@ -118,7 +118,7 @@ pub(super) const RULES: &[RuleSpec] = &[
         description: "High-entropy value assigned to a secret-named key (api_key, client_secret, access_token, password…)",
         severity: Severity::Low,
         keywords: &["apikey", "api_key", "secretkey", "secret_key", "clientsecret", "client_secret", "accesstoken", "access_token", "authtoken", "auth_token", "privatekey", "private_key", "passw"],
-        pattern: named!(r#"(?i:(?:api_?key|apikey|secret_?key|client_?secret|access_?token|auth_?token|private_?key|password|passwd)[a-z0-9_]{0,10})["']?\s{0,3}(?:=|:|:=|=>)\s{0,3}["']?(?P<secret>[A-Za-z0-9_/+=~-]{20,128})(?:["'\s,;&}]|$)"#),
+        pattern: named!(line r#"(?i:(?:api_?key|apikey|secret_?key|client_?secret|access_?token|auth_?token|private_?key|password|passwd)[a-z0-9_]{0,10})["']?\s{0,3}(?:=|:|:=|=>)\s{0,3}["']?(?P<secret>[A-Za-z0-9_/+=~-]{20,128})(?:["'\s,;&}]|$)"#),
         allow: &[],
         min_entropy: 3.5,
         examples: &["MY_SERVICE_API_KEY=«alnum:32»\n", r#"{"client_secret": "«b64url:40»"}"#, "password=«alnum:32»&user=bob"],
