@@ -29,16 +29,22 @@ pub(super) const RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         id: "putty_private_key",
-        description: "PuTTY private key file (PuTTY-User-Key-File-2/3): the first of its private lines",
+        description: "PuTTY private key file (PuTTY-User-Key-File-2/3) with its private lines",
         severity: Severity::Critical,
         keywords: &["private-lines:"],
-        // The first private line only, ended by its line break: a whole
-        // file (its header, a gap, up to 4 KB of lines) is longer than a
-        // body's carry-over, so a split body would find a different value.
-        // The other lines are masked in snippets like any token-like run.
-        pattern: named!(r"Private-Lines:[ \t]{0,3}[0-9]{1,3}[ \t]{0,3}\r?\n(?P<secret>[A-Za-z0-9+/=]{32,64})(?:\r?\n|$)"),
-        examples: &["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAI«b64:40»\nPrivate-Lines: 1\nAAAAI«b64:40»\nPrivate-MAC: «hex:64»\n", "PuTTY-User-Key-File-2: ssh-rsa\r\nEncryption: none\r\nPrivate-Lines: 14\r\n«b64:64»\r\n«b64:64»\r\n"],
-        counter_examples: &["PuTTY-User-Key-File-3: ssh-ed25519 (header only)", "Private-Lines: 14\n(see the PuTTY manual)", "Private-Lines: 1\n«b64:80»\n"],
+        // From `Private-Lines: N` to the `Private-MAC:` every key file ends
+        // its private lines with: an explicit end, so the run cannot go on
+        // into the lines after a key cut short. (It used to start at the
+        // header, 3000 bytes back, and run greedily over 4000 characters,
+        // longer than a body's carry-over, so a split body found another
+        // value.) Private blocks longer than about 500 bytes (RSA keys of
+        // 2048 bits and more) are still longer than what a split body is
+        // sure to see whole.
+        pattern: named!(r"Private-Lines:[ \t]{0,3}[0-9]{1,3}[ \t]{0,3}\r?\n(?P<secret>[A-Za-z0-9+/=]{32,64}(?:\r?\n[A-Za-z0-9+/=]{1,64}){0,63}?)\r?\nPrivate-MAC:"),
+        // The public line is fixed text: it is not secret, and the match
+        // does not cover it.
+        examples: &["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIPublicKeyPublicKeyPublicKeyPublicKeyPub\nPrivate-Lines: 1\nAAAAI«b64:40»\nPrivate-MAC: «hex:64»\n", "PuTTY-User-Key-File-2: ssh-rsa\r\nEncryption: none\r\nPrivate-Lines: 2\r\n«b64:64»\r\n«b64:64»\r\nPrivate-MAC: «hex:40»\r\n"],
+        counter_examples: &["PuTTY-User-Key-File-3: ssh-ed25519 (header only)", "Private-Lines: 14\n(see the PuTTY manual)", "Private-Lines: 2\n«b64:64»\n«b64:64»\n", "Private-Lines: 1\n«b64:80»\nPrivate-MAC: «hex:64»\n"],
         ..SECRET
     },
     RuleSpec {
