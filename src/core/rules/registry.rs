@@ -44,6 +44,44 @@ pub struct Rule {
     /// How far after a keyword occurrence's end a match can end (at most
     /// `reach`): small for rules that end soon after their keyword.
     pub tail: usize,
+    /// Checks of one keyword occurrence (one per branch of a top-level
+    /// alternation), when the pattern allows them: see [`Confirm`].
+    pub confirm: Option<Vec<Confirm>>,
+}
+
+/// The part of a rule's pattern that every match spells from one of the
+/// rule's keywords onwards (`system\s+(?:prompt|…)` of a prompt rule, all
+/// of `pat[A-Za-z0-9]{14}\.…` after a token rule's left boundary), compiled
+/// for anchored searches. Every match holds a keyword occurrence where this
+/// part matches, so an occurrence where it does not cannot be in a match
+/// and costs no span. On real text most occurrences of a common keyword
+/// (`system`, `pat`, `curl`) fail it within a few bytes, and the rule's
+/// regex then never runs there.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    /// The pattern from the keyword on, searched anchored at an occurrence.
+    pub regex: meta::Regex,
+    /// The longest the pattern before that point can be (its open
+    /// repetitions counted as [`OPEN_REPETITION_REACH`]): a match starts at
+    /// most this far before a confirmed occurrence.
+    pub lead: usize,
+    /// The longest match of the part, so the farthest a match ends after
+    /// the start of a confirmed occurrence; at most [`UNBOUNDED_REACH`].
+    pub reach: usize,
+}
+
+impl Confirm {
+    /// Whether the part can match from `at` (within its reach).
+    #[inline]
+    pub fn at(&self, text: &[u8], at: usize) -> bool {
+        let end = text.len().min(at.saturating_add(self.reach));
+        at <= end
+            && self.regex.is_match(
+                regex_automata::Input::new(text)
+                    .span(at..end)
+                    .anchored(regex_automata::Anchored::Yes),
+            )
+    }
 }
 
 /// The most a rule's reach can be. A match longer than this is not seen
@@ -229,9 +267,136 @@ fn literal_keyword_distance(
     })
 }
 
-/// A pattern compiled for span searches, with its longest match and how
-/// far its keyword can lie from the match's start and end.
-type SpanRegex = (meta::Regex, Option<usize>, Option<usize>, Option<usize>);
+/// A pattern compiled for span searches, with its longest match, how
+/// far its keyword can lie from the match's start and end, and its
+/// occurrence check.
+type SpanRegex = (
+    meta::Regex,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<Vec<Confirm>>,
+);
+
+/// `hir` with each case-insensitive letter (`[Aa]`) spelled as its
+/// lowercase literal. Only for literal analysis: a match of `hir` with
+/// those letters lowercased is a match of the result, so a prefix literal
+/// of the result is one of `hir`, compared case-insensitively. Spares the
+/// extractor the 2^n spellings of an `(?i)` word.
+fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Class(Class::Bytes(class)) => match class.ranges() {
+            [a, b]
+                if a.start() == a.end()
+                    && b.start() == b.end()
+                    && a.start().is_ascii_uppercase()
+                    && a.start().to_ascii_lowercase() == b.start() =>
+            {
+                Hir::literal([b.start()])
+            }
+            _ => hir.clone(),
+        },
+        HirKind::Class(Class::Unicode(class)) => match class.ranges() {
+            [a, b]
+                if a.start() == a.end()
+                    && b.start() == b.end()
+                    && a.start().is_ascii_uppercase()
+                    && a.start().to_ascii_lowercase() == b.start() =>
+            {
+                let mut buf = [0u8; 4];
+                Hir::literal(b.start().encode_utf8(&mut buf).as_bytes())
+            }
+            _ => hir.clone(),
+        },
+        HirKind::Concat(items) => Hir::concat(items.iter().map(fold_case).collect()),
+        HirKind::Alternation(items) => Hir::alternation(items.iter().map(fold_case).collect()),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(fold_case(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(fold_case(&cap.sub)),
+            ..cap.clone()
+        }),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Look(_) => hir.clone(),
+    }
+}
+
+/// Whether every match of `hir` begins with one of `keywords` (lowercase),
+/// compared ASCII case-insensitively: its prefix literals are finite and
+/// each starts with a keyword.
+fn starts_with_keyword(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let folded = fold_case(hir);
+    // Small classes are spelled out (`SK[0-9a-f]` must read as `sk0`..`skf`
+    // to meet its keywords), but spelling large ones can overflow the
+    // extractor's budget, which then cuts every literal short: try both.
+    [10, 64].into_iter().any(|limit_class| {
+        let seq = Extractor::new()
+            .kind(ExtractKind::Prefix)
+            .limit_class(limit_class)
+            .limit_total(4096)
+            .limit_literal_len(64)
+            .extract(&folded);
+        seq.literals().is_some_and(|literals| {
+            !literals.is_empty()
+                && literals.iter().all(|lit| {
+                    let lit = lit.as_bytes();
+                    keywords.iter().any(|k| {
+                        lit.len() >= k.len() && lit[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+                    })
+                })
+        })
+    })
+}
+
+/// The [`Confirm`]s of a pattern: one per branch of a top-level
+/// alternation, each at the first point of the branch's sequence from
+/// which every match begins with a keyword, with the longest the sequence
+/// before it can be. `None` when a branch has no such point.
+fn derive_confirm(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<Vec<Confirm>> {
+    use regex_syntax::hir::{Hir, HirKind};
+    let items: Vec<Hir> = match hir.kind() {
+        HirKind::Concat(items) => items.clone(),
+        HirKind::Capture(cap) => return derive_confirm(&cap.sub, keywords),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(derive_confirm(b, keywords)?);
+            }
+            return Some(all);
+        }
+        _ => vec![hir.clone()],
+    };
+    let mut before = 0usize;
+    for k in 0..items.len() {
+        let rest = Hir::concat(items[k..].to_vec());
+        if starts_with_keyword(&rest, keywords) {
+            let reach =
+                practical_longest(&rest).map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
+            let regex = meta::Builder::new()
+                .configure(
+                    meta::Config::new()
+                        .utf8_empty(false)
+                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                        .nfa_size_limit(Some(32 << 20)),
+                )
+                .build_from_hir(&rest)
+                .ok()?;
+            return Some(vec![Confirm {
+                regex,
+                lead: before,
+                reach,
+            }]);
+        }
+        before = before.checked_add(practical_longest(&items[k])?)?;
+        if before > UNBOUNDED_REACH {
+            return None;
+        }
+    }
+    None
+}
 
 /// Rules are static data, so each pattern is compiled and measured once per
 /// process; every detector after the first (a restart, a test) clones it.
@@ -272,6 +437,7 @@ fn compile_for_spans(pattern: &str, keywords: &[&str]) -> Result<SpanRegex, Stri
     let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
     let lead = keyword_distance(&hir, &lowered, End::Start);
     let tail = keyword_distance(&hir, &lowered, End::Finish);
+    let confirm = derive_confirm(&hir, &lowered);
     let regex = meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -280,7 +446,7 @@ fn compile_for_spans(pattern: &str, keywords: &[&str]) -> Result<SpanRegex, Stri
         )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    Ok((regex, longest, lead, tail))
+    Ok((regex, longest, lead, tail, confirm))
 }
 
 /// The compiled rules for one direction.
@@ -306,7 +472,7 @@ impl RuleSet {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
             }
-            let (regex, longest, lead, tail) =
+            let (regex, longest, lead, tail, confirm) =
                 compile_for_spans_cached(spec.pattern, spec.keywords).map_err(|message| {
                     RuleError::Span {
                         id: spec.id,
@@ -333,6 +499,7 @@ impl RuleSet {
                 reach,
                 lead: lead.map_or(reach, |o| o.min(reach)),
                 tail: tail.map_or(reach, |o| o.min(reach)),
+                confirm,
             });
         }
         let prefilter = KeywordFilter::new(&keywords)?;
@@ -373,14 +540,38 @@ impl RuleSet {
                 let (Some(rule), Some(slot)) = (self.rules.get(r), open.get_mut(r)) else {
                     continue;
                 };
-                let (reach, lead, tail) = (rule.reach, rule.lead, rule.tail);
-                let start = at
-                    .saturating_sub(lead)
-                    .max((at + len).saturating_sub(reach));
-                let end = (at + len + tail)
-                    .min(at + reach)
-                    .max(at + len)
-                    .min(text.len());
+                let (start, end) = match rule.confirm.as_deref() {
+                    // A match through a confirmed occurrence starts at most
+                    // `lead` before it and ends at most `reach` after it.
+                    Some(confirms) => {
+                        let mut bounds: Option<(usize, usize)> = None;
+                        for c in confirms {
+                            if c.at(text, at) {
+                                let (s, e) = (
+                                    at.saturating_sub(c.lead),
+                                    at.saturating_add(c.reach).max(at + len).min(text.len()),
+                                );
+                                bounds =
+                                    Some(bounds.map_or((s, e), |(bs, be)| (bs.min(s), be.max(e))));
+                            }
+                        }
+                        match bounds {
+                            Some(b) => b,
+                            None => continue,
+                        }
+                    }
+                    None => {
+                        let (reach, lead, tail) = (rule.reach, rule.lead, rule.tail);
+                        (
+                            at.saturating_sub(lead)
+                                .max((at + len).saturating_sub(reach)),
+                            (at + len + tail)
+                                .min(at + reach)
+                                .max(at + len)
+                                .min(text.len()),
+                        )
+                    }
+                };
                 match slot {
                     Some(span) if start <= span.end && end >= span.start => {
                         span.start = span.start.min(start);
