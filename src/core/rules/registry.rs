@@ -59,8 +59,9 @@ pub struct Rule {
 /// regex then never runs there.
 #[derive(Debug, Clone)]
 pub struct Confirm {
-    /// The pattern from the keyword on, searched anchored at an occurrence.
-    pub regex: meta::Regex,
+    /// The pattern from the keyword on, as a lazy DFA stepped byte by byte
+    /// from an occurrence (shared: the compiled rules are cloned per detector).
+    dfa: std::sync::Arc<ConfirmDfa>,
     /// The longest the pattern before that point can be (its open
     /// repetitions counted as [`OPEN_REPETITION_REACH`]): a match starts at
     /// most this far before a confirmed occurrence.
@@ -70,17 +71,111 @@ pub struct Confirm {
     pub reach: usize,
 }
 
+/// Bytes an occurrence check reads at most. A check still undecided there
+/// (a `[^\n]{0,400}` still running) passes the occurrence: the rule's
+/// regex then decides, as without a check. Keeps the check's cost per
+/// occurrence bounded whatever the pattern.
+pub const CONFIRM_WINDOW: usize = 192;
+
+type CachePool = regex_automata::util::pool::Pool<
+    regex_automata::hybrid::dfa::Cache,
+    Box<
+        dyn Fn() -> regex_automata::hybrid::dfa::Cache
+            + Send
+            + Sync
+            + std::panic::UnwindSafe
+            + std::panic::RefUnwindSafe,
+    >,
+>;
+
+/// An anchored lazy DFA with a cache per thread.
+struct ConfirmDfa {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    caches: CachePool,
+}
+
+impl std::fmt::Debug for ConfirmDfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmDfa").finish_non_exhaustive()
+    }
+}
+
+impl ConfirmDfa {
+    fn new(hir: &regex_syntax::hir::Hir) -> Option<ConfirmDfa> {
+        use regex_automata::hybrid::dfa::DFA;
+        use regex_automata::nfa::thompson;
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .which_captures(thompson::WhichCaptures::None)
+                    .nfa_size_limit(Some(32 << 20)),
+            )
+            .build_from_hir(hir)
+            .ok()?;
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .starts_for_each_pattern(false)
+                    .match_kind(regex_automata::MatchKind::All)
+                    .cache_capacity(1 << 20),
+            )
+            .build_from_nfa(nfa)
+            .ok()?;
+        let for_caches = dfa.clone();
+        Some(ConfirmDfa {
+            dfa,
+            caches: regex_automata::util::pool::Pool::new(Box::new(move || {
+                for_caches.create_cache()
+            })),
+        })
+    }
+}
+
 impl Confirm {
-    /// Whether the part can match from `at` (within its reach).
+    /// Whether the part can match from `at` (within its reach): `false`
+    /// only when the DFA dies, or ends without a match, within
+    /// [`CONFIRM_WINDOW`] bytes.
     #[inline]
     pub fn at(&self, text: &[u8], at: usize) -> bool {
+        self.try_at(text, at).unwrap_or(true)
+    }
+
+    fn try_at(&self, text: &[u8], at: usize) -> Option<bool> {
+        use regex_automata::util::start;
+        let d = &self.dfa;
+        let mut cache = d.caches.get();
         let end = text.len().min(at.saturating_add(self.reach));
-        at <= end
-            && self.regex.is_match(
-                regex_automata::Input::new(text)
-                    .span(at..end)
-                    .anchored(regex_automata::Anchored::Yes),
-            )
+        let stop = end.min(at.saturating_add(CONFIRM_WINDOW));
+        let config = start::Config::new()
+            .anchored(regex_automata::Anchored::Yes)
+            .look_behind(at.checked_sub(1).and_then(|i| text.get(i).copied()));
+        let mut sid = d.dfa.start_state(&mut cache, &config).ok()?;
+        for &b in text.get(at..stop)? {
+            sid = d.dfa.next_state(&mut cache, sid, b).ok()?;
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    return Some(true);
+                }
+                if sid.is_dead() {
+                    return Some(false);
+                }
+                if sid.is_quit() {
+                    return None;
+                }
+            }
+        }
+        if stop < end {
+            // Still running at the window's end: undecided.
+            return None;
+        }
+        // At the reach (or the text's end): one more step decides.
+        sid = if end < text.len() {
+            d.dfa.next_state(&mut cache, sid, text[end]).ok()?
+        } else {
+            d.dfa.next_eoi_state(&mut cache, sid).ok()?
+        };
+        Some(sid.is_match())
     }
 }
 
@@ -375,17 +470,9 @@ fn derive_confirm(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> Option<Vec
         if starts_with_keyword(&rest, keywords) {
             let reach =
                 practical_longest(&rest).map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
-            let regex = meta::Builder::new()
-                .configure(
-                    meta::Config::new()
-                        .utf8_empty(false)
-                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                        .nfa_size_limit(Some(32 << 20)),
-                )
-                .build_from_hir(&rest)
-                .ok()?;
+            let dfa = std::sync::Arc::new(ConfirmDfa::new(&rest)?);
             return Some(vec![Confirm {
-                regex,
+                dfa,
                 lead: before,
                 reach,
             }]);
