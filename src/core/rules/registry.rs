@@ -93,13 +93,15 @@ type CachePool = regex_automata::util::pool::Pool<
 
 /// An anchored lazy DFA with a cache per thread.
 struct ConfirmDfa {
+    /// The pattern part the DFA was built from (checks are shared by it).
+    hir: regex_syntax::hir::Hir,
     dfa: regex_automata::hybrid::dfa::DFA,
     caches: CachePool,
 }
 
 impl std::fmt::Debug for ConfirmDfa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfirmDfa").finish_non_exhaustive()
+        write!(f, "{}", self.hir)
     }
 }
 
@@ -127,6 +129,7 @@ impl ConfirmDfa {
             .ok()?;
         let for_caches = dfa.clone();
         Some(ConfirmDfa {
+            hir: hir.clone(),
             dfa,
             caches: regex_automata::util::pool::Pool::new(Box::new(move || {
                 for_caches.create_cache()
@@ -541,40 +544,51 @@ fn confirm_points(
             starts,
         }])
     };
-    let mut before = before;
-    for k in 0..items.len() {
-        let rest = Hir::concat(items[k..].to_vec());
-        if let Some(starts) = starts_with_keyword(&rest, keywords) {
-            return build(rest, before, starts);
-        }
-        match items[k].kind() {
-            HirKind::Literal(lit) => {
-                for j in 1..lit.0.len() {
-                    let mut seq = vec![Hir::literal(lit.0[j..].to_vec())];
-                    seq.extend_from_slice(&items[k + 1..]);
-                    let rest = Hir::concat(seq);
-                    if let Some(starts) = starts_with_keyword(&rest, keywords) {
-                        return build(rest, before.checked_add(j)?, starts);
+    // First a plain point (or a literal split at a keyword) anywhere in
+    // the sequence: one check. Only where there is none, alternations are
+    // opened (a check per branch).
+    for open in [false, true] {
+        let mut before = before;
+        for k in 0..items.len() {
+            let rest = Hir::concat(items[k..].to_vec());
+            if let Some(starts) = starts_with_keyword(&rest, keywords) {
+                return build(rest, before, starts);
+            }
+            match items[k].kind() {
+                HirKind::Literal(lit) => {
+                    for j in 1..lit.0.len() {
+                        let mut seq = vec![Hir::literal(lit.0[j..].to_vec())];
+                        seq.extend_from_slice(&items[k + 1..]);
+                        let rest = Hir::concat(seq);
+                        if let Some(starts) = starts_with_keyword(&rest, keywords) {
+                            return build(rest, before.checked_add(j)?, starts);
+                        }
                     }
                 }
-            }
-            HirKind::Alternation(branches) if depth < 2 => {
-                let mut all = Vec::new();
-                let opened = branches.iter().try_for_each(|b| {
-                    let mut seq = vec![b.clone()];
-                    seq.extend_from_slice(&items[k + 1..]);
-                    all.extend(confirm_points(&seq, before, keywords, depth + 1)?);
-                    (all.len() <= MAX_CONFIRMS).then_some(())
-                });
-                if opened.is_some() {
-                    return Some(all);
+                HirKind::Alternation(branches) if open && depth < 2 => {
+                    let mut all: Vec<Confirm> = Vec::new();
+                    let opened = branches.iter().try_for_each(|b| {
+                        let mut seq = vec![b.clone()];
+                        seq.extend_from_slice(&items[k + 1..]);
+                        for c in confirm_points(&seq, before, keywords, depth + 1)? {
+                            // Branches that meet again at one keyword share a check.
+                            match all.iter_mut().find(|a| a.dfa.hir == c.dfa.hir) {
+                                Some(a) => a.lead = a.lead.max(c.lead),
+                                None => all.push(c),
+                            }
+                        }
+                        (all.len() <= MAX_CONFIRMS).then_some(())
+                    });
+                    if opened.is_some() {
+                        return Some(all);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        before = before.checked_add(practical_longest(&items[k])?)?;
-        if before > UNBOUNDED_REACH {
-            return None;
+            before = before.checked_add(practical_longest(&items[k])?)?;
+            if before > UNBOUNDED_REACH {
+                return None;
+            }
         }
     }
     None
