@@ -11,6 +11,8 @@
 //! `--rules` also lists the rule ids that fired per class (ids only).
 //! `--known N` registers N random known-secret values (12 to 64 bytes, a
 //! quarter of them hex) with the detector, as `known_secrets_file` would.
+//! `--only CLASS` measures one class and `--dir out|in` one direction (for
+//! profiling one case under `perf record`).
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,19 @@ fn run() -> Result<(), String> {
     let cap = (arg(&args, "--cap-mib", 4.0)? * (1 << 20) as f64) as usize;
     let min_time = Duration::from_secs_f64(arg(&args, "--secs", 0.3)?);
     let list_rules = args.iter().any(|a| a == "--rules");
+    let text_arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let only = text_arg("--only");
+    let dirs: Vec<Direction> = match text_arg("--dir").as_deref() {
+        None => vec![Direction::Outbound, Direction::Inbound],
+        Some("out") => vec![Direction::Outbound],
+        Some("in") => vec![Direction::Inbound],
+        Some(d) => return Err(format!("--dir {d}: expected out or in")),
+    };
 
     let t = Instant::now();
     let corpus = corpus::build(&corpus::Sources::machine(), cap);
@@ -77,9 +92,12 @@ fn run() -> Result<(), String> {
     println!("|---|---:|---:|---:|---:|---:|");
     let mut fired = Vec::new();
     for c in &corpus.classes {
+        if only.as_deref().is_some_and(|o| o != c.class.name()) {
+            continue;
+        }
         let mut cells = Vec::new();
         let mut found = Vec::new();
-        for direction in [Direction::Outbound, Direction::Inbound] {
+        for &direction in &dirs {
             let m = measure(&det, c, direction, min_time);
             cells.push(format!("{:.0} / {:.0}", m.wall_mbs, m.cpu_mbs));
             found.push(m.findings.len().to_string());
@@ -94,12 +112,11 @@ fn run() -> Result<(), String> {
             ));
         }
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             c.class.name(),
             c.bytes.len(),
             c.files,
-            cells[0],
-            cells[1],
+            cells.join(" | "),
             found.join(" / ")
         );
     }

@@ -1281,7 +1281,10 @@ impl BodyInspector {
             0,
             window,
             (!is_final).then_some(&mut start),
-            Some(&mut self.cursor),
+            // The last scan of a body needs the cursor only to resume
+            // rules a previous frame left mid-way: a body scanned whole has
+            // none, and its rules need no bookkeeping.
+            (!is_final || !self.cursor.resume.is_empty()).then_some(&mut self.cursor),
             &mut self.seen,
             &mut located,
         );
