@@ -121,6 +121,22 @@ describe('nanoclaw apply --known-env', () => {
     expect(readdirSync(home).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('--dry-run names what it would register and writes nothing', () => {
+    const dir = join(t.home, 'dry');
+    const dryHome = join(t.home, 'dry-home');
+    cpSync(join(ROOT, 'test', 'fixtures', 'nanoclaw-v2'), dir, { recursive: true });
+    writeFileSync(join(dir, '.env'), `ONECLI_API_KEY=${values.INTERNAL_TOKEN}\n`);
+    const r = spawnSync(process.execPath, [BIN, 'nanoclaw', 'apply', dir, '--known-env', '--dry-run', '--home', dryHome], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { PATH: process.env['PATH'] ?? '', HOME: t.home, NO_COLOR: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('would register 1 .env value(s) as known secrets: ONECLI_API_KEY');
+    expect(findLeaks(r.stdout + r.stderr, Object.values(values))).toEqual([]);
+    expect(existsSync(join(dryHome, 'nanoclaw-env.secrets'))).toBe(false);
+  });
+
   describe('a guardian using the file', () => {
     let svc: TrafficGuardianService | undefined;
     let upstream: Upstream;
