@@ -4,12 +4,16 @@
  * list, host-services/nanoclaw/edits.ts). `nanoclaw edits [--line v1|v2]`
  * prints them as INSTALL.md does.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { NanoclawApplyError, planNanoclawApply, renderEditsMarkdown, unifiedDiff, writeNanoclawChanges } from '../nanoclaw/apply.js';
-import { CliError, EXIT, UsageError, optBool, optString, parse, type Io } from './common.js';
+import { planKnownEnv, writeKnownEnv, type KnownEnvResult } from '../nanoclaw/known-env.js';
+import { CONFIG_OPTIONS, CliError, EXIT, UsageError, optBool, optString, parse, requirePaths, type Io } from './common.js';
 
-export const NANOCLAW_HELP = `Usage: traffic-guardian nanoclaw apply <nanoclaw-dir> [--dry-run]
+export const NANOCLAW_HELP = `Usage: traffic-guardian nanoclaw apply <nanoclaw-dir> [--dry-run] [--known-env]
        traffic-guardian nanoclaw edits --line v1|v2
 
 apply   detects NanoClaw v1 (1.2.21+) or v2 (2.0.x) from <dir>/package.json
@@ -22,16 +26,23 @@ edits   prints the edits of one line as Markdown (what INSTALL.md shows).
 
 Options:
       --dry-run       print a unified diff instead of writing
+      --known-env     also register the values of <dir>/.env as known
+                      secrets named by their keys: they are written only to
+                      <home>/nanoclaw-env.secrets (0600) for
+                      "known_secrets_file"; only the names are printed
+  -c, --config FILE   config file (to find the home, with --known-env)
+      --home DIR      guardian home (with --known-env)
       --line LINE     v1 or v2 (edits)
   -h, --help          show this help
 
 Examples:
   traffic-guardian nanoclaw apply ~/nanoclaw --dry-run
   traffic-guardian nanoclaw apply ~/nanoclaw
+  traffic-guardian nanoclaw apply ~/nanoclaw --known-env
 `;
 
 export function runNanoclaw(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, line: { type: 'string' } }, true);
+  const { values, positionals } = parse(args, { ...CONFIG_OPTIONS, 'dry-run': { type: 'boolean' }, 'known-env': { type: 'boolean' }, line: { type: 'string' } }, true);
   if (optBool(values, 'help')) {
     io.stdout.write(NANOCLAW_HELP);
     return EXIT.OK;
@@ -54,19 +65,34 @@ export function runNanoclaw(args: string[], io: Io): number {
     throw err;
   }
   const dry = optBool(values, 'dry-run');
+  const knownEnv = optBool(values, 'known-env');
+  const envPath = join(root, '.env');
+  if (knownEnv && !existsSync(envPath)) throw new CliError(`--known-env: ${envPath} does not exist`, 'NanoClaw keeps its host secrets in the .env at the root of the checkout; create it or leave out --known-env');
+  const home = knownEnv ? homeLayout(requirePaths(io, values).view.home).home : '';
   io.stdout.write(`NanoClaw ${result.version} (${result.line}) at ${root}\n`);
   if (result.changes.length === 0) {
     io.stdout.write('already applied: nothing to change\n');
+    if (knownEnv) reportKnownEnv(io, dry ? planKnownEnv(envPath, home) : writeKnownEnv(envPath, home), dry);
     return EXIT.OK;
   }
   if (dry) {
     for (const c of result.changes) io.stdout.write(unifiedDiff(c));
+    if (knownEnv) reportKnownEnv(io, planKnownEnv(envPath, home), true);
     io.stdout.write(`dry run: ${result.changes.length} file(s) would change; nothing was written\n`);
     return EXIT.OK;
   }
   writeNanoclawChanges(root, result.changes);
+  if (knownEnv) reportKnownEnv(io, writeKnownEnv(envPath, home), false);
   for (const c of result.changes) io.stdout.write(`${c.before === undefined ? 'created' : 'edited '} ${c.file}\n`);
   io.stdout.write(`\nInstall the package (if not done yet):\n${result.plan.before.map((l) => `  ${l}`).join('\n')}\n`);
   io.stdout.write(`Then rebuild:\n${result.plan.after.map((l) => `  ${l}`).join('\n')}\n`);
   return EXIT.OK;
+}
+
+/** Names and counts only: a value is never printed. */
+function reportKnownEnv(io: Io, r: KnownEnvResult, dry: boolean): void {
+  io.stdout.write(`${dry ? 'would register' : 'registered'} ${r.names.length} .env value(s) as known secrets${r.names.length ? `: ${r.names.join(', ')}` : ''}\n`);
+  for (const s of r.skipped) io.stdout.write(`  skipped ${s.name}: ${s.reason}\n`);
+  if (dry) return;
+  io.stdout.write(`  written to ${r.file} (0600). Point the guardian at it: "known_secrets_file": ${JSON.stringify(r.file)} in its config, then \`traffic-guardian reload\`\n`);
 }

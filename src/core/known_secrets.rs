@@ -5,16 +5,17 @@
 //! At registration every value is expanded into its *forms* (raw, reversed,
 //! base64 standard and URL-safe at the three alignments, hex, percent- and
 //! JSON-escaped); each form is kept as an HMAC-SHA-256 digest (16 bytes) plus
-//! 32-bit keyed hashes of its first few 8-byte grams for the prefilter. The
+//! 32-bit keyed hashes of its first few 6-byte grams for the prefilter. The
 //! clear value is dropped (overwritten) before `register` returns.
 //!
-//! Matching a view costs one keyed 8-byte hash every `stride` bytes (the
-//! stride is the shortest form's length minus 7, capped at [`MAX_STRIDE`]):
-//! every form holds one gram starting at a stride position within its first
-//! `stride` bytes, and that gram is registered with its offset. A bitset
-//! rejects nearly every position; the rest look up a map of gram hashes and
-//! confirm a candidate with the full keyed digest. Exact by construction:
-//! no false positive beyond a 128-bit digest collision.
+//! Matching a view costs one keyed multiply of a 6-byte gram and one bit
+//! test every `stride` bytes (the stride is the shortest form's length minus
+//! 5, capped at [`MAX_STRIDE`]): every form holds one gram starting at a
+//! stride position within its first `stride` bytes, and that gram is
+//! registered with its offset. A 128 KiB two-bit Bloom filter rejects nearly every
+//! position; the rest look up a map of gram hashes and confirm a candidate
+//! with the full keyed digest. Exact by construction: no false positive
+//! beyond a 128-bit digest collision.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -22,8 +23,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
-/// Bytes of one prefilter gram.
-const GRAM: usize = 8;
+/// Bytes of one prefilter gram: short, so the stride (shortest form minus
+/// `GRAM - 1`) stays long for short values; 48 bits still make a real gram
+/// hit in ordinary text rare.
+const GRAM: usize = 6;
 /// Most bytes between two sampled positions.
 pub const MAX_STRIDE: usize = 32;
 /// Shortest value accepted: shorter ones would match ordinary text.
@@ -33,8 +36,9 @@ pub const MIN_SECRET_LEN: usize = 8;
 pub const MAX_SECRET_LEN: usize = 256;
 /// Longest name accepted.
 pub const MAX_NAME_LEN: usize = 64;
-/// log2 of the prefilter bitset's size in bits (512 KiB).
-const BITS_LOG2: u32 = 22;
+/// log2 of the prefilter's size in bits (128 KiB): small enough to stay in
+/// a core's cache next to the rule automata.
+const BITS_LOG2: u32 = 20;
 
 /// How a registered value appeared in the scanned view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,9 +258,14 @@ pub struct KnownSecrets {
     labels: Vec<SecretLabel>,
     forms: Vec<FormRec>,
     stride: usize,
-    bits: Vec<u64>,
+    /// Bytes of the shortest form.
+    shortest: usize,
+    bits: Box<[u64; BIT_WORDS]>,
     grams: GramMap,
 }
+
+/// Words of the prefilter bitset.
+const BIT_WORDS: usize = 1 << (BITS_LOG2 - 6);
 
 impl std::fmt::Debug for KnownSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -302,7 +311,8 @@ impl KnownSecrets {
             labels: Vec::new(),
             forms: Vec::new(),
             stride: MAX_STRIDE,
-            bits: Vec::new(),
+            shortest: usize::MAX,
+            bits: zeroed_bits(),
             grams: GramMap::default(),
         }
     }
@@ -343,9 +353,7 @@ impl KnownSecrets {
             let hex_digest = hex::encode(digest);
             if !out.iter().any(|f| f.digest == hex_digest) {
                 let n = (bytes.len() + 1).saturating_sub(GRAM).min(MAX_STRIDE);
-                let grams = (0..n)
-                    .map(|o| self.gram_at(&bytes[o..o + GRAM]) as u32)
-                    .collect();
+                let grams = (0..n).map(|o| self.gram_at(&bytes, o)).collect();
                 out.push(FormHash {
                     form: form.as_str().to_owned(),
                     len: bytes.len() as u32,
@@ -402,45 +410,56 @@ impl KnownSecrets {
         if recs.is_empty() {
             return Err(bad("no forms"));
         }
+        let first = self.forms.len();
         self.labels.push(label);
         self.forms.extend(recs);
-        self.rebuild();
+        for f in &self.forms[first..] {
+            self.shortest = self.shortest.min(f.len as usize);
+        }
+        let stride = stride_for(self.forms[first..].iter().map(|f| f.len as usize));
+        if first == 0 || stride < self.stride {
+            // A shorter form samples more often: every form's grams again.
+            self.stride = stride.min(if first == 0 { MAX_STRIDE } else { self.stride });
+            self.bits.fill(0);
+            self.grams = GramMap::default();
+            self.index(0);
+        } else {
+            self.index(first);
+        }
         Ok(())
     }
 
-    /// Recomputes the stride and the prefilter over every form.
-    fn rebuild(&mut self) {
-        let shortest = self
-            .forms
-            .iter()
-            .map(|f| f.len as usize)
-            .min()
-            .unwrap_or(GRAM);
-        self.stride = (shortest + 1).saturating_sub(GRAM).clamp(1, MAX_STRIDE);
-        self.bits = vec![0u64; 1 << (BITS_LOG2 - 6)];
-        self.grams = GramMap::default();
-        for (i, f) in self.forms.iter().enumerate() {
+    /// Adds the prefilter grams of the forms from `first` on, at the current
+    /// stride.
+    fn index(&mut self, first: usize) {
+        for (i, f) in self.forms.iter().enumerate().skip(first) {
             for (o, &g) in f.grams.iter().enumerate().take(self.stride) {
-                let bit = bit_of(g);
-                if let Some(w) = self.bits.get_mut(bit >> 6) {
-                    *w |= 1 << (bit & 63);
-                }
+                let (w, m) = bits_of(g);
+                self.bits[w] |= m;
                 self.grams.entry(g).or_default().push((i as u32, o as u8));
             }
         }
     }
 
-    /// The 32-bit keyed hash of one gram (ASCII letters folded, lossily).
+    /// The 32-bit keyed hash of the gram at `bytes[p..p + GRAM]` (ASCII
+    /// letters folded, lossily); `p + GRAM <= bytes.len()`.
     #[inline(always)]
-    fn gram_at(&self, gram: &[u8]) -> u64 {
+    fn gram_at(&self, bytes: &[u8], p: usize) -> u32 {
         let mut b = [0u8; 8];
-        b.copy_from_slice(&gram[..GRAM]);
-        let x = u64::from_le_bytes(b) | 0x2020_2020_2020_2020;
-        let mut h = (x ^ self.k1).wrapping_mul(self.k2);
-        h ^= h >> 29;
-        h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        h ^= h >> 32;
-        h & 0xFFFF_FFFF
+        if let Some(w) = bytes.get(p..p + 8) {
+            b.copy_from_slice(w);
+        } else if let Some(w) = bytes.get(p..p + GRAM) {
+            b[..GRAM].copy_from_slice(w);
+        }
+        self.gram_of(u64::from_le_bytes(b))
+    }
+
+    /// The gram hash of the low `GRAM` bytes of `word`: one keyed
+    /// multiply, its high half.
+    #[inline(always)]
+    fn gram_of(&self, word: u64) -> u32 {
+        let x = (word & GRAM_MASK) | 0x2020_2020_2020_2020;
+        ((x ^ self.k1).wrapping_mul(self.k2) >> 32) as u32
     }
 
     fn digest(&self, bytes: &[u8], fold: bool) -> [u8; 16] {
@@ -467,22 +486,31 @@ impl KnownSecrets {
 
     /// Appends every occurrence of a registered value in `view`.
     pub fn find(&self, view: &[u8], out: &mut Vec<KnownHit>) {
-        if self.forms.is_empty() || view.len() < GRAM {
+        // A view shorter than every form cannot hold one.
+        if self.forms.is_empty() || view.len() < self.shortest {
             return;
         }
-        let last = view.len() - GRAM;
+        let stride = self.stride;
+        let bits: &[u64; BIT_WORDS] = &self.bits;
         let mut p = 0;
-        while p <= last {
-            let g = self.gram_at(&view[p..p + GRAM]) as u32;
-            let bit = bit_of(g);
-            if self
-                .bits
-                .get(bit >> 6)
-                .is_some_and(|w| w & (1 << (bit & 63)) != 0)
-            {
+        // Whole 8-byte words while they last; the gram is their low bytes.
+        while let Some(w) = view.get(p..p + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            let g = self.gram_of(u64::from_le_bytes(b));
+            let (w, m) = bits_of(g);
+            if bits[w] & m == m {
                 self.confirm(view, p, g, out);
             }
-            p += self.stride;
+            p += stride;
+        }
+        while p + GRAM <= view.len() {
+            let g = self.gram_at(view, p);
+            let (w, m) = bits_of(g);
+            if bits[w] & m == m {
+                self.confirm(view, p, g, out);
+            }
+            p += stride;
         }
     }
 
@@ -603,9 +631,31 @@ fn label_name(label: &SecretLabel) -> String {
     }
 }
 
+/// The sampling stride that gives every form of these lengths a sampled
+/// gram within its registered ones.
+fn stride_for(lens: impl Iterator<Item = usize>) -> usize {
+    let shortest = lens.min().unwrap_or(GRAM);
+    (shortest + 1).saturating_sub(GRAM).clamp(1, MAX_STRIDE)
+}
+
+/// An empty prefilter, built on the heap.
+fn zeroed_bits() -> Box<[u64; BIT_WORDS]> {
+    match vec![0u64; BIT_WORDS].into_boxed_slice().try_into() {
+        Ok(b) => b,
+        // The length is BIT_WORDS by construction.
+        Err(_) => Box::new([0u64; BIT_WORDS]),
+    }
+}
+
+/// The bytes of a little-endian word that make a gram.
+const GRAM_MASK: u64 = (1 << (8 * GRAM)) - 1;
+
+/// The prefilter word of gram hash `g` and its two bits in that word (a
+/// blocked Bloom filter: one memory access, two bits per gram).
 #[inline(always)]
-fn bit_of(g: u32) -> usize {
-    (g >> (32 - BITS_LOG2)) as usize
+fn bits_of(g: u32) -> (usize, u64) {
+    let w = (g >> (32 - (BITS_LOG2 - 6))) as usize;
+    (w, (1 << (g & 63)) | (1 << ((g >> 6) & 63)))
 }
 
 /// Overwrites a buffer that held a form of a secret.

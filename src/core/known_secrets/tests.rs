@@ -161,3 +161,39 @@ fn work_is_one_probe_per_stride() {
     // grows with it, so long values cost few probes.
     assert!(ks.stride >= 16, "stride {}", ks.stride);
 }
+
+/// Registration indexes a new value's grams alone unless it shortens the
+/// stride, then everything again: in either order every value is found, in
+/// every encoding, at every offset (also in the four-probe fast loop).
+#[test]
+fn every_value_is_found_whatever_the_registration_order() {
+    let lens = [40usize, 64, 11, 30, 8, 90];
+    for order in [lens.to_vec(), lens.iter().rev().copied().collect()] {
+        let values: Vec<Vec<u8>> = order.iter().map(|&l| random_value(l)).collect();
+        let mut ks = KnownSecrets::new(&key());
+        for (i, v) in values.iter().enumerate() {
+            ks.register(known(&format!("V{i}")), v).unwrap();
+        }
+        assert_eq!(ks.stride, 3, "the 8-byte value sets the stride");
+        for (i, v) in values.iter().enumerate() {
+            for spelled in [
+                v.clone(),
+                STANDARD.encode(v).into_bytes(),
+                hex::encode(v).into_bytes(),
+            ] {
+                for pad in 0..5 {
+                    let mut text = vec![b' '; 100 + pad];
+                    text.extend_from_slice(&spelled);
+                    text.extend_from_slice(&[b' '; 100]);
+                    let hits = found(&ks, &text);
+                    assert!(
+                        hits.iter()
+                            .any(|h| h.entry == i && h.range.start <= 100 + pad + 2),
+                        "value {i} ({} bytes) at pad {pad} not found",
+                        v.len()
+                    );
+                }
+            }
+        }
+    }
+}
