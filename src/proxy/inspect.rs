@@ -583,6 +583,7 @@ impl Inspection {
                 direction,
                 tag,
                 fed: 0,
+                past_limit: false,
             })
         };
         let mut handle = self.pool.stream(state_bytes, body, make);
@@ -685,6 +686,8 @@ struct StreamInspector {
     tag: Option<MessageTag>,
     /// Bytes fed so far (the message size when it has no Content-Length).
     fed: u64,
+    /// More bytes followed the scan limit (see [`StreamWork::past_limit`]).
+    past_limit: bool,
 }
 
 impl StreamWork for StreamInspector {
@@ -697,6 +700,10 @@ impl StreamWork for StreamInspector {
 
     fn saturated(&self) -> bool {
         self.inspector.stats().truncated
+    }
+
+    fn past_limit(&mut self) {
+        self.past_limit = true;
     }
 
     fn gap(&mut self) {
@@ -718,7 +725,7 @@ impl StreamWork for StreamInspector {
             },
             st.scanned_bytes,
         );
-        if st.truncated {
+        if st.truncated || self.past_limit {
             ProxyStats::inc(&stats.truncated_messages);
         }
         if st.decode_failed {

@@ -120,6 +120,10 @@ pub trait StreamWork: Send + 'static {
     /// (forwarded past the stream's scan budget, or not queued under
     /// overload): the next frame, if any, does not continue the previous one.
     fn gap(&mut self) {}
+    /// The forwarding side stopped queueing at the scan limit with more
+    /// bytes to come (the work may have seen exactly the limit, and could
+    /// not tell a truncated message from a complete one).
+    fn past_limit(&mut self) {}
 }
 
 /// The nice value of scan threads: when the cores are busy, forwarding
@@ -151,6 +155,9 @@ enum Frame {
     Data { bytes: Vec<u8>, reserved: usize },
     /// Unscanned bytes were skipped here.
     Gap,
+    /// The forwarding side reached the scan limit: more bytes follow, none
+    /// of them queued.
+    Limit,
 }
 
 impl Frame {
@@ -158,7 +165,7 @@ impl Frame {
     fn cost(&self) -> usize {
         match self {
             Frame::Data { reserved, .. } => *reserved,
-            Frame::Gap => 0,
+            Frame::Gap | Frame::Limit => 0,
         }
     }
 }
@@ -322,6 +329,10 @@ impl Inner {
                             Frame::Data { bytes, .. } => bytes,
                             Frame::Gap => {
                                 w.gap();
+                                continue;
+                            }
+                            Frame::Limit => {
+                                w.past_limit();
                                 continue;
                             }
                         };
@@ -546,6 +557,9 @@ impl StreamHandle {
 
     /// Stops scanning this stream: its later bytes are counted under `reason`.
     pub fn stop(&mut self, reason: Unscanned) {
+        if reason == Unscanned::Limit && !self.ended && !self.stopped() {
+            self.mark(Frame::Limit);
+        }
         self.stopped.get_or_insert(reason);
     }
 
@@ -627,11 +641,19 @@ impl StreamHandle {
         if self.ended || self.stopped() {
             return;
         }
-        let mut st = lock(&self.queue.state);
-        if matches!(st.frames.back(), Some(Frame::Gap)) {
+        if matches!(lock(&self.queue.state).frames.back(), Some(Frame::Gap)) {
             return;
         }
-        st.frames.push_back(Frame::Gap);
+        self.mark(Frame::Gap);
+    }
+
+    /// Queues a marker frame for the stream's work.
+    fn mark(&mut self, frame: Frame) {
+        if !self.admitted {
+            return;
+        }
+        let mut st = lock(&self.queue.state);
+        st.frames.push_back(frame);
         self.pool.pending.fetch_add(1, Ordering::AcqRel);
         if !st.scheduled {
             st.scheduled = true;
@@ -690,6 +712,9 @@ mod tests {
         }
         fn saturated(&self) -> bool {
             false
+        }
+        fn past_limit(&mut self) {
+            self.finished.fetch_add(1000, Ordering::Relaxed);
         }
     }
 
@@ -789,6 +814,30 @@ mod tests {
         );
         assert_eq!(fed.load(Ordering::Relaxed), 0);
         assert_eq!(pool.inner.held.load(Ordering::Acquire), 0, "state released");
+        pool.shutdown();
+    }
+
+    /// A body whose frames end exactly at the scan limit looks complete to
+    /// its inspector: the stop at the limit tells it (once) that more came.
+    #[tokio::test]
+    async fn a_stop_at_the_limit_reaches_the_work_once() {
+        let (pool, stats) = pool(1 << 20);
+        let fed = Arc::new(AtomicU64::new(0));
+        // Ends count 1 each, limit notices 1000 each.
+        let finished = Arc::new(AtomicUsize::new(0));
+        let mut h = {
+            let (fed, finished) = (fed.clone(), finished.clone());
+            pool.stream(0, true, move || Box::new(Counting { fed, finished }))
+        };
+        h.push(b"exactly the limit");
+        h.stop(Unscanned::Limit);
+        h.stop(Unscanned::Limit);
+        h.count(Unscanned::Limit, 5);
+        h.end();
+        pool.idle().await;
+        assert_eq!(finished.load(Ordering::Relaxed), 1001);
+        assert_eq!(fed.load(Ordering::Relaxed), 17);
+        assert_eq!(stats.unscanned_limit_bytes.load(Ordering::Relaxed), 5);
         pool.shutdown();
     }
 
