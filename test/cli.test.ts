@@ -5,9 +5,9 @@
  * `start` proxying real loopback traffic until SIGINT. Every output of the
  * run is checked for the run's secrets at the end.
  */
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { buildCliIfStale } from './helpers/cli-sandbox.js';
 
 import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
 
@@ -75,20 +77,9 @@ function jsonl(text: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) m = Math.max(m, newestMtime(p));
-    else if (e.name.endsWith('.ts')) m = Math.max(m, statSync(p).mtimeMs);
-  }
-  return m;
-}
 
 beforeAll(() => {
-  // Build the TypeScript if the compiled CLI is missing or older than its sources.
-  const stale = !existsSync(BIN) || statSync(BIN).mtimeMs < newestMtime(join(ROOT, 'host-services'));
-  if (stale) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  buildCliIfStale();
 }, 120_000);
 
 afterAll(() => {

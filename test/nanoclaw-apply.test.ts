@@ -5,13 +5,15 @@
  * refusal on a missing anchor (nothing written), and INSTALL.md showing
  * exactly the edits the command applies.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { buildCliIfStale } from './helpers/cli-sandbox.js';
 
 import { detectNanoclaw, planNanoclawApply, renderEditsMarkdown, unifiedDiff } from '../host-services/nanoclaw/apply.js';
 import { NANOCLAW_PLANS, type NanoclawLine } from '../host-services/nanoclaw/edits.js';
@@ -20,19 +22,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'tg-nanoclaw-'));
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) m = Math.max(m, newestMtime(p));
-    else if (e.name.endsWith('.ts')) m = Math.max(m, statSync(p).mtimeMs);
-  }
-  return m;
-}
 
 beforeAll(() => {
-  const stale = !existsSync(BIN) || statSync(BIN).mtimeMs < newestMtime(join(ROOT, 'host-services'));
-  if (stale) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  buildCliIfStale();
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -6,13 +6,15 @@
  * `known_secrets_file` reports a `.env` value leaving through the proxy as
  * `known_secret` named by its key, with the value in no finding.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { buildCliIfStale } from './helpers/cli-sandbox.js';
 
 import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
 import { detectConfig, isolatedEnv, makeTempHome, type TempHome } from './helpers/guardian.js';
@@ -23,15 +25,6 @@ import { startUpstream, type Upstream } from './helpers/upstream.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) m = Math.max(m, newestMtime(p));
-    else if (e.name.endsWith('.ts')) m = Math.max(m, statSync(p).mtimeMs);
-  }
-  return m;
-}
 
 /** Every file under `dir`, as path → text. */
 function files(dir: string): Map<string, string> {
@@ -59,8 +52,7 @@ const short = randomBytes(2).toString('hex');
 let apply: { code: number; stdout: string; stderr: string };
 
 beforeAll(async () => {
-  const stale = !existsSync(BIN) || statSync(BIN).mtimeMs < newestMtime(join(ROOT, 'host-services'));
-  if (stale) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  buildCliIfStale();
   t = await makeTempHome('tg-known-env-');
   checkout = join(t.home, 'nanoclaw');
   home = join(t.home, 'guardian');

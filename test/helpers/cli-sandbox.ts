@@ -2,13 +2,35 @@
  * A private home and log directory for running the real compiled CLI, with
  * every output kept so a test can check that no secret appears in any.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'host-services', 'cli', 'main.js');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const CLI_BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
+
+function newestTsMtime(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) m = Math.max(m, newestTsMtime(p));
+    else if (e.name.endsWith('.ts')) m = Math.max(m, statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+/** Compiles the TypeScript if the CLI is missing or older than its sources. */
+export function buildCliIfStale(): void {
+  const stale = !existsSync(CLI_BIN) || statSync(CLI_BIN).mtimeMs < newestTsMtime(join(ROOT, 'host-services'));
+  if (stale) {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+      stdio: 'inherit',
+    });
+  }
+}
 
 export interface CliRun {
   code: number | null;
