@@ -9,7 +9,7 @@ pub mod dedup;
 pub mod finding;
 pub mod home;
 pub mod ignore;
-pub mod jsonpath;
+pub mod json_location;
 pub mod keyfile;
 pub mod known_secrets;
 pub mod normalize;

@@ -12,7 +12,7 @@
 
 use crate::core::decode::{self, DecodeStop, StreamDecoder};
 use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
-use crate::core::jsonpath::JsonPath;
+use crate::core::json_location::JsonLocator;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::normalize;
 use crate::core::redact::{self, Redaction, SnippetMode};
@@ -1571,7 +1571,7 @@ fn locate_in_json(text: &[u8], location: &str, mut located: Vec<Located>) -> Vec
         .collect();
     if !order.is_empty() {
         order.sort_unstable();
-        let mut tracker = JsonPath::new();
+        let mut tracker = JsonLocator::new();
         let mut pos = 0;
         for (start, i) in order {
             let start = start.min(text.len());

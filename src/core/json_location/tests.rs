@@ -3,7 +3,7 @@ use super::*;
 /// The path at the first byte of `marker` in `doc`.
 fn path_at(doc: &str, marker: &str) -> Option<String> {
     let at = doc.find(marker).expect("marker in doc");
-    let mut t = JsonPath::new();
+    let mut t = JsonLocator::new();
     t.advance(&doc.as_bytes()[..at]);
     t.path()
 }
@@ -43,7 +43,7 @@ fn feeding_in_any_split_gives_the_same_path() {
     assert_eq!(whole.as_deref(), Some("$.v"));
     for cut in 0..at {
         for cut2 in cut..at {
-            let mut t = JsonPath::new();
+            let mut t = JsonLocator::new();
             t.advance(&doc.as_bytes()[..cut]);
             t.advance(&doc.as_bytes()[cut..cut2]);
             t.advance(&doc.as_bytes()[cut2..at]);
@@ -62,14 +62,14 @@ fn not_json_or_malformed_or_too_deep_turns_it_off() {
         r#"[1,2]]"#,
         r#"{"a":1}, 5"#,
     ] {
-        let mut t = JsonPath::new();
+        let mut t = JsonLocator::new();
         t.advance(doc.as_bytes());
         t.advance(b" ");
         assert!(!t.is_tracking() || t.path().is_none(), "{doc}");
         assert_eq!(t.path(), None, "{doc}");
     }
     let deep = "[".repeat(MAX_DEPTH + 1);
-    let mut t = JsonPath::new();
+    let mut t = JsonLocator::new();
     t.advance(deep.as_bytes());
     assert_eq!(t.path(), None);
     // Newline-delimited documents stay tracked.

@@ -1,5 +1,7 @@
-//! Where in a JSON document a byte is, as a JSONPath (`$.data.items[2].key`),
-//! for finding locations like `body:json:$.messages[0].content`.
+//! Where in a JSON document a byte is, written in JSONPath notation
+//! (`$.data.items[2].key`), for finding locations like
+//! `body:json:$.messages[0].content`. A location tracker, not a JSONPath
+//! query engine: it never selects anything.
 //!
 //! Bodies are scanned in frames, so the tracker is streaming: it follows the
 //! document's structure byte by byte (skipping string contents with
@@ -87,21 +89,21 @@ struct Tracker {
 
 /// A streaming JSON path tracker. `None` inside: not JSON (or gave up).
 #[derive(Debug, Clone)]
-pub struct JsonPath {
+pub struct JsonLocator {
     inner: Option<Tracker>,
     /// Whether the first non-blank byte has been seen.
     started: bool,
 }
 
-impl Default for JsonPath {
+impl Default for JsonLocator {
     fn default() -> Self {
-        JsonPath::new()
+        JsonLocator::new()
     }
 }
 
-impl JsonPath {
-    pub fn new() -> JsonPath {
-        JsonPath {
+impl JsonLocator {
+    pub fn new() -> JsonLocator {
+        JsonLocator {
             inner: Some(Tracker {
                 stack: Vec::new(),
                 spare_keys: Vec::new(),
