@@ -203,3 +203,32 @@ fn a_secret_assignment_on_the_line_after_another_is_found() {
         body.as_bytes(),
     );
 }
+
+#[test]
+fn a_token_at_the_edge_of_a_decoded_region_is_seen_whole_in_every_split() {
+    // body_split fuzz failures (onepassword, stripe_restricted_key, split
+    // only): a percent-encoded line makes a decoded region reaching
+    // `VIEW_MARGIN` bytes past it; when that edge fell inside a token the
+    // percent view saw a shorter token, a finding of its own in some splits.
+    let encoded = percent_all("X-Octopus-ApiKey: API-QLP9ERHUJ9BPP1I6MEQ7IVWKWD");
+    let token = expand("rk_live_«alnum:99»").text;
+    let before = encoded.len() + 1;
+    // Put the region's edge 40 bytes into the token.
+    let pad = (before + 512).saturating_sub(before + 40);
+    let body = format!(
+        "{encoded}\n{}{token}\n{}",
+        "a ".repeat(pad / 2),
+        filler(300)
+    );
+    let whole = scan(&detector(), Direction::Outbound, &[body.as_bytes()]);
+    let stripe = whole
+        .iter()
+        .filter(|(r, _)| r == "stripe_restricted_key")
+        .count();
+    assert_eq!(stripe, 1, "one token, one finding: {whole:?}");
+    assert_split_invariant(
+        "token at a region edge",
+        Direction::Outbound,
+        body.as_bytes(),
+    );
+}

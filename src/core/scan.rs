@@ -808,6 +808,34 @@ impl Detector {
 /// not seen through that view (the raw view still sees its undecoded form).
 pub const VIEW_MARGIN: usize = 512;
 
+/// How far a view region's edge moves to reach the end of a token it would
+/// otherwise cut.
+const TOKEN_EDGE_MAX: usize = 512;
+
+/// `at`, moved back to the start of the token it falls inside (bounded).
+/// A region edge that cut a token would show a view a shorter token than
+/// the raw text holds, and where the edge falls depends on how the body was
+/// split into frames: that cut token was a finding of its own only in some
+/// splits (issue 19, item 3).
+fn token_start(text: &[u8], at: usize) -> usize {
+    let floor = at.saturating_sub(TOKEN_EDGE_MAX);
+    let mut i = at;
+    while i > floor && text.get(i - 1).copied().is_some_and(is_token_byte) {
+        i -= 1;
+    }
+    i
+}
+
+/// `at`, moved forward to the end of the token it falls inside (bounded).
+fn token_end(text: &[u8], at: usize) -> usize {
+    let ceil = at.saturating_add(TOKEN_EDGE_MAX).min(text.len());
+    let mut i = at;
+    while i < ceil && text.get(i).copied().is_some_and(is_token_byte) {
+        i += 1;
+    }
+    i
+}
+
 /// The local views, each with the parts of `text` where it differs from
 /// `text`, each part widened by [`VIEW_MARGIN`] and merged with its
 /// neighbours. One pass per trigger byte: the backslashes serve the JSON,
@@ -816,8 +844,8 @@ fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>
     let widen = |changed: Vec<Range<usize>>| {
         let mut regions: Vec<Range<usize>> = Vec::new();
         for c in changed {
-            let start = c.start.saturating_sub(VIEW_MARGIN);
-            let end = c.end.saturating_add(VIEW_MARGIN).min(text.len());
+            let start = token_start(text, c.start.saturating_sub(VIEW_MARGIN));
+            let end = token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len()));
             match regions.last_mut() {
                 Some(last) if start <= last.end => last.end = last.end.max(end),
                 _ => regions.push(start..end),
@@ -962,6 +990,7 @@ pub fn new_finding_id() -> String {
     format!("tgf_{z:016x}")
 }
 
+/// Bytes a credential token is made of (base64, URL-safe base64, hex, ids).
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'=' | b'-' | b'.')
 }
