@@ -503,7 +503,18 @@ impl Detector {
         }
         if !spans.is_empty() {
             self.match_rules(
-                ctx, location, text, chain, window, set, &spans, &known, cursor, seen, out,
+                ctx,
+                location,
+                text,
+                chain,
+                window,
+                set,
+                &spans,
+                &known,
+                cursor,
+                carry.as_deref_mut(),
+                seen,
+                out,
             );
         }
         if !known.is_empty() {
@@ -595,6 +606,7 @@ impl Detector {
         spans: &[(usize, Range<usize>)],
         known: &[KnownHit],
         mut cursor: Option<&mut RuleCursor>,
+        mut carry: Option<&mut usize>,
         seen: &mut HashSet<(usize, String)>,
         out: &mut Vec<Located>,
     ) {
@@ -633,6 +645,15 @@ impl Detector {
                 find_in_span(rule, text, span, |full, secret| {
                     if full.end <= window.hold {
                         last = last.max(full.end);
+                    } else if let Some(from) = carry.as_deref_mut() {
+                        // Judged by the next scan: the carry keeps all of it
+                        // (a match longer than the carry-over, such as a
+                        // PuTTY key's private lines, was lost otherwise,
+                        // even in a body fed whole before its end).
+                        *from = full
+                            .start
+                            .max(text.len().saturating_sub(ENCODED_CARRY_BYTES))
+                            .min(*from);
                     }
                     // Judged by the previous scan, or by the next, when outside.
                     let judged_here = full.end > window.judged && full.end <= window.hold;

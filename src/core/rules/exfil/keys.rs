@@ -37,9 +37,8 @@ pub(super) const RULES: &[RuleSpec] = &[
         // into the lines after a key cut short. (It used to start at the
         // header, 3000 bytes back, and run greedily over 4000 characters,
         // longer than a body's carry-over, so a split body found another
-        // value.) Private blocks longer than about 500 bytes (RSA keys of
-        // 2048 bits and more) are still longer than what a split body is
-        // sure to see whole.
+        // value.) A private block longer than the carry-over (RSA keys of
+        // 2048 bits and more) is carried whole while its match is open.
         pattern: named!(r"Private-Lines:[ \t]{0,3}[0-9]{1,3}[ \t]{0,3}\r?\n(?P<secret>[A-Za-z0-9+/=]{32,64}(?:\r?\n[A-Za-z0-9+/=]{1,64}){0,63}?)\r?\nPrivate-MAC:"),
         // The public line is fixed text: it is not secret, and the match
         // does not cover it.
