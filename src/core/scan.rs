@@ -512,7 +512,13 @@ impl Detector {
                 &spans,
                 &known,
                 cursor,
-                carry.as_deref_mut(),
+                // Only the body's own buffer is carried; a decoded view's
+                // region is carried through its raw bytes (below).
+                if depth == 0 {
+                    carry.as_deref_mut()
+                } else {
+                    None
+                },
                 seen,
                 out,
             );
