@@ -478,7 +478,8 @@ impl Detector {
     /// [`Detector::scan_view`] of a frame that is not the last, whose
     /// carry-over would start at `carry.0`: lowers `carry.0` to the start of
     /// every encoded region or base64 run it would cut, so the next scan
-    /// decodes them whole, and leaves base64 runs still open at the end for
+    /// decodes them whole, and of every match the next scan judges (still
+    /// open at the holdback); leaves base64 runs still open at the end for
     /// that scan.
     #[allow(clippy::too_many_arguments)]
     fn scan_view_carrying(

@@ -796,23 +796,9 @@ impl BodyScan {
         }
     }
 
-    /// Hands one data frame to the pool (copied), as it is forwarded.
-    pub fn push(&mut self, frame: &Bytes) {
-        if frame.is_empty() {
-            return;
-        }
-        let take = self.admit(frame);
-        if take > 0 {
-            self.handle.push(frame.get(..take).unwrap_or(frame));
-        }
-        if take < frame.len() {
-            self.handle.gap();
-        }
-    }
-
-    /// Like [`BodyScan::push`] for bytes read into a borrowed buffer (tunnels):
-    /// copied only when they are queued.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    /// Hands one forwarded frame (or bytes a tunnel read into its buffer)
+    /// to the pool: copied only when they are queued.
+    pub fn push(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }

@@ -250,7 +250,7 @@ impl TunnelScan {
                     None => bytes.len(),
                 };
                 if let Some(scan) = self.scan.as_mut() {
-                    scan.feed(bytes.get(..http).unwrap_or(bytes));
+                    scan.push(bytes.get(..http).unwrap_or(bytes));
                 }
             }
             // Server bytes before the client spoke are not scanned.
