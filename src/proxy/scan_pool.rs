@@ -731,50 +731,30 @@ mod tests {
         )
     }
 
-    /// The nice value of each `tg-scan-*` thread of this process.
+    /// The nice value of the calling thread.
     #[cfg(target_os = "linux")]
-    fn scan_thread_nices() -> Vec<i32> {
-        let mut nices = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if !comm.starts_with("tg-scan-") {
-                continue;
-            }
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            // Fields after the parenthesised name: state is field 3, nice field 19.
-            let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or_default();
-            if let Some(n) = after
-                .split_whitespace()
-                .nth(16)
-                .and_then(|v| v.parse().ok())
-            {
-                nices.push(n);
-            }
-        }
-        nices
+    fn own_nice() -> Option<i32> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        // Fields after the parenthesised name: state is field 3, nice field 19.
+        let (_, after) = stat.rsplit_once(')')?;
+        after.split_whitespace().nth(16)?.parse().ok()
     }
 
     #[cfg(target_os = "linux")]
-    #[test]
-    fn scan_threads_run_below_the_forwarding_priority() {
+    #[tokio::test]
+    async fn scan_threads_run_below_the_forwarding_priority() {
         let (pool, _) = pool(1 << 20);
-        // The threads set their priority as they start: wait for them by
-        // counting, not by time.
-        let mut nices = Vec::new();
-        for _ in 0..1000 {
-            nices = scan_thread_nices();
-            if !nices.is_empty() && nices.iter().all(|n| *n == SCAN_THREAD_NICE) {
-                break;
-            }
-            std::thread::yield_now();
-        }
+        let seen = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&seen);
+        pool.submit(0, move || *lock(&slot) = Some(own_nice()));
+        pool.idle().await;
         pool.shutdown();
-        assert!(!nices.is_empty(), "no scan thread found");
-        assert!(nices.iter().all(|n| *n == SCAN_THREAD_NICE), "{nices:?}");
+        let nice = *lock(&seen);
+        assert_eq!(
+            nice,
+            Some(Some(SCAN_THREAD_NICE)),
+            "the job ran at that nice"
+        );
     }
 
     #[tokio::test]
