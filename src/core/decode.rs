@@ -899,7 +899,7 @@ fn all_text(bytes: &[u8]) -> bool {
 /// run). A gzip member is inflated to at most `gzip_cap` bytes (0: gzip
 /// runs are not inflated).
 pub fn encoded_segments(text: &[u8], gzip_cap: usize) -> Segments {
-    encoded_segments_closed(text, gzip_cap, text.len() + 1, None)
+    encoded_segments_closed(text, gzip_cap, text.len() + 1, text.len(), None)
 }
 
 /// Where a run of base64-class bytes ending at the end of `text` starts,
@@ -916,21 +916,37 @@ pub fn open_base64_run(text: &[u8]) -> Option<usize> {
 }
 
 /// [`encoded_segments`] of a frame that is not the last, whose carry-over
-/// would start at `carry`: a run still open at the end is left for the next
-/// scan, and `carry` is lowered to the start of that run and of any run it
-/// would cut, so the next scan decodes them whole.
-pub fn encoded_segments_carrying(text: &[u8], gzip_cap: usize, carry: &mut usize) -> Segments {
+/// would start at `carry`: a run still open at the end, or ending past
+/// `hold`, is left for the next scan, and `carry` is lowered to the start of
+/// that run and of any run it would cut, so the next scan decodes them whole.
+///
+/// A run ending past `hold` but before the end may still be cut by the
+/// frame's end: in a decoded view, the text's last bytes can be an escape
+/// the frame cut (`…%5`), which ends the run early.
+pub fn encoded_segments_carrying(
+    text: &[u8],
+    gzip_cap: usize,
+    hold: usize,
+    carry: &mut usize,
+) -> Segments {
     let open = open_base64_run(text);
     if let Some(o) = open {
         *carry = (*carry).min(o);
     }
-    encoded_segments_closed(text, gzip_cap, open.unwrap_or(text.len() + 1), Some(carry))
+    encoded_segments_closed(
+        text,
+        gzip_cap,
+        open.unwrap_or(text.len() + 1),
+        hold,
+        Some(carry),
+    )
 }
 
 fn encoded_segments_closed(
     text: &[u8],
     gzip_cap: usize,
     open: usize,
+    hold: usize,
     mut carry: Option<&mut usize>,
 ) -> Segments {
     let mut seg = Segments::default();
@@ -938,6 +954,12 @@ fn encoded_segments_closed(
     for (start, end, url_safe) in base64_runs(text) {
         if end >= open {
             continue;
+        }
+        if end > hold && end - start <= BASE64_MAX_RUN {
+            if let Some(from) = carry.as_deref_mut() {
+                *from = (*from).min(start);
+                continue;
+            }
         }
         if let Some(from) = carry.as_deref_mut() {
             if start < *from && end > *from {

@@ -546,8 +546,11 @@ impl Detector {
                 let Some(decoded) = text.get(region.clone()).and_then(transform) else {
                     continue;
                 };
-                // A region ending at a frame's end gets the frame's holdback.
-                let sub_window = if window.hold >= text.len() || region.end < text.len() {
+                // A region reaching into the frame's held-back tail gets a
+                // holdback of its own: its end may be cut by the frame's end,
+                // even where the cut escape (`…%5`) ends it a little earlier.
+                // It is carried whole, so the next scan judges what is held.
+                let sub_window = if window.hold >= text.len() || region.end <= window.hold {
                     Window::whole(decoded.len())
                 } else {
                     Window {
@@ -563,7 +566,9 @@ impl Detector {
         // limit. A run still open at a frame's end is judged in the next
         // scan, carried whole.
         let segments = match carry {
-            Some(from) => decode::encoded_segments_carrying(text, self.opts.max_scan_bytes, from),
+            Some(from) => {
+                decode::encoded_segments_carrying(text, self.opts.max_scan_bytes, window.hold, from)
+            }
             None => decode::encoded_segments(text, self.opts.max_scan_bytes),
         };
         for (label, decoded) in [

@@ -605,3 +605,48 @@ fn a_secret_in_the_destination_host_comes_back_in_no_field() {
         assert_eq!(det.mask_dest(dest), dest);
     }
 }
+
+/// Found by fuzzing: a percent-encoded key at the end of a body whose
+/// decoded view holds an escape of its own (`%0A`, from `%25%30%41`). When a
+/// frame ended inside the key, the frame's last escape was cut (`…%5`), which
+/// ended the decoded key (and the nested region around `%0A`) just before the
+/// frame's end, so a shorter key was judged as if complete: an extra finding
+/// with another fingerprint. Regions and base64 runs reaching into the
+/// held-back tail are now held back and carried whole.
+#[test]
+fn a_key_cut_by_a_frame_inside_a_nested_decoded_view_is_judged_once_whole() {
+    use crate::core::rules::template::expand;
+    let d = Arc::new(Detector::builtin(DetectorOptions::default()).unwrap());
+    let ctx = ScanContext::new(Direction::Outbound, "http", "c", "paste.example:443");
+    let pct = |s: &str| -> String { s.bytes().map(|b| format!("%{b:02X}")).collect() };
+    let key = expand("sk_test_«alnum:99»").text;
+    // The nested region around `%0A` reaches 512 decoded bytes on: the key
+    // starts just before that edge, so the edge falls inside the key.
+    let filler = "word ".repeat(92);
+    let body = format!(
+        "{}\n{filler}\n{}\n",
+        pct("https://paste.example/?t=a%0A"),
+        pct(&format!("STRIPE_SECRET_KEY={key}"))
+    );
+    let body = body.as_bytes();
+    let key_of = |fs: &[Finding]| {
+        let mut k: Vec<(String, String)> = fs
+            .iter()
+            .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
+            .collect();
+        k.sort();
+        k
+    };
+    let whole = key_of(&d.scan_text(&ctx, "body", body));
+    assert!(
+        whole.iter().any(|(p, _)| p == "stripe_test_secret_key"),
+        "{whole:?}"
+    );
+    for split in 1..body.len() {
+        let mut insp = d.body_inspector(ctx.clone(), "body", None);
+        let mut found = insp.feed(&body[..split]);
+        found.extend(insp.feed(&body[split..]));
+        found.extend(insp.finish());
+        assert_eq!(key_of(&found), whole, "split at {split}");
+    }
+}
