@@ -703,9 +703,9 @@ impl Detector {
             }))
             .collect();
         // Rules of the other direction do not run here (an inbound body is
-        // not searched for credentials), but a credential echoed back by a
-        // server must not show in an injection finding's snippet either: the
-        // secret rules are run around each snippet shown.
+        // not searched for credentials or known secrets), but a credential
+        // echoed back by a server must not show in an injection finding's
+        // snippet either: both are searched around each snippet shown.
         let other_secrets = !std::ptr::eq(set, &self.outbound);
         let host = ctx.dest_host();
         let verdicts: Vec<Verdict> = hits
@@ -783,8 +783,8 @@ impl Detector {
 }
 
 impl Detector {
-    /// Adds to `out` the matches of the outbound secret rules that overlap
-    /// `shown` (a snippet's window). The searched part reaches
+    /// Adds to `out` the matches of the outbound secret rules, and the
+    /// known secrets, that overlap `shown` (a snippet's window). The searched part reaches
     /// [`SNIPPET_SECRET_MARGIN`] further each side, to the ends of the tokens
     /// there, so a credential crossing the window's edge is found whole.
     fn secrets_around(&self, text: &[u8], shown: Range<usize>, out: &mut Vec<Redaction>) {
@@ -802,6 +802,19 @@ impl Detector {
         let Some(part) = text.get(from..to) else {
             return;
         };
+        if let Some(ks) = &self.opts.known_secrets {
+            let mut known = Vec::new();
+            ks.find(part, &mut known);
+            for k in known {
+                let range = k.range.start + from..k.range.end + from;
+                if range.start < shown.end && range.end > shown.start {
+                    out.push(Redaction {
+                        range,
+                        label: crate::core::known_secrets::KNOWN_SECRET_PATTERN,
+                    });
+                }
+            }
+        }
         let set = &self.outbound;
         let mut spans = Vec::new();
         set.spans(part, &mut spans);
