@@ -5,13 +5,12 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
-import { StreamScanner, scanMessage } from '@clawsec/traffic-guardian/addon';
-import type { Finding, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
+import { StreamScanner, httpMessageKind, parseHar, parseHttpMessage, scanMessage } from '@clawsec/traffic-guardian/addon';
+import type { CapturedMessage, Finding, HarEntryMessages, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
 
 import { EXIT, CliError, UsageError, colorEnabled, formatBytes, note, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
 import { csvHeader, csvRow, listFormat, toSarif, type ListFormat } from './export.js';
 import { findingLine } from './format.js';
-import { harEntries, isHar, looksLikeHttp, parseRawHttp, type ParsedMessage } from './http-input.js';
 
 export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json|--format F] [--baseline FILE] [--max-scan-bytes SIZE]
 
@@ -158,7 +157,7 @@ function readInput(file: string | undefined): Buffer {
   }
 }
 
-function scanParsed(m: ParsedMessage, dest: string | undefined, source: string | undefined): Finding[] {
+function scanParsed(m: CapturedMessage, dest: string | undefined, source: string | undefined): Finding[] {
   const d = dest ?? m.dest;
   return scanMessage({
     direction: m.direction,
@@ -219,7 +218,7 @@ export function runScan(args: string[], io: Io): number {
     const harWanted = optBool(values, 'har') || (file !== undefined && /\.har$/i.test(file));
     const jsonLike = sniff.length > 0 && (sniff[0] === 0x7b || sniff.subarray(0, 64).toString('utf8').trimStart().startsWith('{'));
     // JSON too large to parse whole is still scanned, as a plain body.
-    if (opened && !harWanted && (!jsonLike || opened.size > MAX_INPUT_BYTES) && !looksLikeHttp(sniff)) {
+    if (opened && !harWanted && (!jsonLike || opened.size > MAX_INPUT_BYTES) && httpMessageKind(sniff) === null) {
       // A plain body: streamed, whatever its size.
       if (direction === undefined) {
         throw new UsageError(
@@ -418,7 +417,7 @@ function streamBuffer(sc: StreamScanner, data: Buffer): Finding[] {
 }
 
 /** A saved HTTP message: its head as the proxy scans it, its body streamed. */
-function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
+function scanHttp(m: CapturedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
   const d = dest ?? m.dest;
   const head = scanParsed({ ...m, body: Buffer.alloc(0) }, dest, undefined);
   const header = (name: string): string | undefined => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name)?.[1];
@@ -444,17 +443,21 @@ function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): 
 function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: Painter, io: Io): number {
   const { direction, dest, out } = o;
 
-  let har = o.har;
-  let doc: unknown;
-  if (har || (data.length > 0 && (data[0] === 0x7b || data.subarray(0, 64).toString('utf8').trimStart().startsWith('{')))) {
+  const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
+  // Raw HTTP and HAR are parsed by the addon (httparse, serde); a HAR error
+  // says what is wrong and where (`is not valid JSON: … at line 3 column 7`).
+  let entries: HarEntryMessages[] | undefined;
+  if (o.har || (data.length > 0 && (data[0] === 0x7b || data.subarray(0, 64).toString('utf8').trimStart().startsWith('{')))) {
     try {
-      doc = JSON.parse(data.toString('utf8'));
+      entries = parseHar(data);
     } catch (err) {
-      if (har) throw new CliError(`the HAR capture is not valid JSON: ${(err as Error).message}`, 'export it again from the browser or proxy');
+      if (o.har) {
+        const notHar = (err as { code?: unknown }).code === 'HAR_NOT_HAR';
+        throw new CliError(`${notHar ? input : `the HAR capture ${input}`} ${(err as Error).message}`, notHar ? 'drop --har to scan it as a plain body' : 'export it again from the browser or proxy');
+      }
     }
-    if (doc !== undefined && isHar(doc)) har = true;
-    else if (har) throw new CliError('the input is JSON but not a HAR capture (no log.entries)', 'drop --har to scan it as a plain body');
   }
+  const har = entries !== undefined;
 
   const findings: Finding[] = [];
   const emit = (list: Finding[], context?: string) => {
@@ -466,8 +469,7 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
   let coverage: Coverage | undefined;
 
   let scanned = 0;
-  if (har) {
-    const entries = harEntries(doc);
+  if (entries !== undefined) {
     const bar = progress(io);
     try {
       for (const e of entries) {
@@ -485,12 +487,12 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
     } finally {
       bar.done();
     }
-  } else if (looksLikeHttp(data)) {
-    let m: ParsedMessage;
+  } else if (httpMessageKind(data) !== null) {
+    let m: CapturedMessage;
     try {
-      m = parseRawHttp(data);
+      m = parseHttpMessage(data);
     } catch (err) {
-      throw new CliError(`cannot parse the HTTP message: ${(err as Error).message}`, 'pass --direction to scan it as a plain body');
+      throw new CliError(`cannot parse the HTTP message in ${input}: ${(err as Error).message}`, 'fix or remove that line');
     }
     if (direction !== undefined && direction !== m.direction) {
       io.stderr.write(`note: the input is an HTTP ${m.direction === 'outbound' ? 'request' : 'response'}; scanning it as ${direction} as asked\n`);
@@ -516,7 +518,6 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
   reportCoverage(coverage, out, io);
   finishOut(out, io);
   if (out.fmt === 'text') {
-    const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
     const what = har ? `${scanned} HAR message${scanned === 1 ? '' : 's'}` : coverage ? `the scanned part of ${input}` : input;
     const adj = o.baseline ? 'new ' : '';
     const summary = findings.length === 0 ? p.green(`no ${adj}findings in ${what}`) : p.bold(`${findings.length} ${adj}finding${findings.length === 1 ? '' : 's'} in ${what}`);
