@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 const SNIFF_LINE: usize = 8192;
 /// At most this many chunks are de-chunked; beyond, the body is kept as is.
 const MAX_CHUNKS: usize = 1_000_000;
+/// A head with more lines than this is not an HTTP head (real ones have tens).
+pub const MAX_HEAD_LINES: usize = 100_000;
 
 /// Which kind of HTTP message bytes start with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub enum HttpError {
     #[error("not an HTTP/1.x message: the first line is neither a request line (\"METHOD TARGET HTTP/1.1\") nor a status line (\"HTTP/1.1 200 OK\")")]
     NotHttp,
     /// `httparse` rejected a line of the head; `line` counts from 1.
+    #[error("the head (up to the first blank line) has more than {max} lines; an HTTP head has tens", max = MAX_HEAD_LINES)]
+    HeadTooLong,
     #[error("line {line} ({part}): {problem}")]
     Malformed {
         line: usize,
@@ -349,6 +353,9 @@ pub fn parse_http_message(data: &[u8]) -> Result<Message, HttpError> {
         Some(nl) => &head[nl + 1..],
         None => &[][..],
     };
+    if memchr::memchr_iter(b'\n', rest).count() >= MAX_HEAD_LINES {
+        return Err(HttpError::HeadTooLong);
+    }
     let first = normalised_first_line(first, kind);
     let lines = if rest.is_empty() {
         Vec::new()
