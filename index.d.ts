@@ -112,6 +112,21 @@ export declare function canaryNew(home: string, group: string, kind: string): Mi
 /** Removes canary `id` from the home; returns it, or `null` if absent. */
 export declare function canaryRetire(home: string, id: string): CanaryInfo | null
 
+/** A saved message, ready for `scanMessage`. */
+export interface CapturedMessage {
+  /** A request is `outbound`, a response `inbound`. */
+  direction: Direction
+  method?: string
+  url?: string
+  status?: number
+  /** Lower-case names; repeated headers joined (`, `, or `; ` for cookie). */
+  headers: Record<string, string>
+  /** The body as sent, de-chunked (still `content-encoding`-encoded). */
+  body: Buffer
+  /** `host:port` derived from the message, when it says. */
+  dest?: string
+}
+
 /**
  * The files of the CA public directory `dir` (the home's `ca_public.dir`,
  * or any directory the operator exports to).
@@ -396,6 +411,17 @@ export interface GuardianStatus {
   reload: ReloadStatus
 }
 
+/** One HAR entry: its request (outbound) and, when captured, its response (inbound). */
+export interface HarEntryMessages {
+  /** Position in `log.entries`, from 0. */
+  index: number
+  method: string
+  /** `host:port` of the request URL. */
+  dest?: string
+  request: CapturedMessage
+  response?: CapturedMessage
+}
+
 /** The paths of everything in the guardian home `home`. */
 export declare function homeLayout(home: string): HomeLayout
 
@@ -437,6 +463,12 @@ export interface HttpMessage {
   /** The body as sent on the wire (still `content-encoding`-encoded). */
   body?: string | Buffer
 }
+
+/** Whether bytes start like an HTTP/1.x request or response (first line only). */
+export declare function httpMessageKind(data: Buffer): HttpMessageKind | null
+
+/** Which kind of HTTP message bytes start with. */
+export type HttpMessageKind = 'request' | 'response'
 
 /** HTTPS inspection state. */
 export interface HttpsInfo {
@@ -504,6 +536,19 @@ export interface MintedCanary {
  * `InvalidArg` saying what is expected.
  */
 export declare function normalizeTimeBound(value: string): string
+
+/**
+ * Reads a HAR capture. Throws with `code` `HAR_NOT_JSON` or `HAR_NOT_HAR`
+ * and a message that completes "the input …" (`is not valid JSON: … at
+ * line 3 column 7`).
+ */
+export declare function parseHar(data: Buffer): Array<HarEntryMessages>
+
+/**
+ * Parses one raw HTTP/1.x message. Throws (code `InvalidArg`) when the
+ * bytes are not one, saying which line is wrong.
+ */
+export declare function parseHttpMessage(data: Buffer): CapturedMessage
 
 /**
  * Reads findings from a log directory without a running guardian (the

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
@@ -788,11 +788,15 @@ export { Direction }
 export { GuardianMode }
 export { GuardianState }
 export { homeLayout }
+export { httpMessageKind }
+export { HttpMessageKind }
 export { ignoreAdd }
 export { ignoreList }
 export { ignoreRemove }
 export { MIN_TOKEN_LEN }
 export { normalizeTimeBound }
+export { parseHar }
+export { parseHttpMessage }
 export { queryFindings }
 export { ruleCatalog }
 export { runtimeCredentials }

@@ -154,6 +154,11 @@ try {
   check('traffic-guardian --version', version.status === 0 && version.stdout.includes(pkg.version), version.stderr || version.stdout);
   const rules = run(bin, ['rules'], { cwd: project });
   check('traffic-guardian rules', rules.status === 0 && /aws_access_key_id/.test(rules.stdout), rules.stderr || rules.stdout.slice(0, 500));
+  // The option parser and help generator (commander) is a runtime dependency.
+  const help = run(bin, ['scan', '--help'], { cwd: project });
+  check('traffic-guardian scan --help', help.status === 0 && /Usage: traffic-guardian scan/.test(help.stdout) && /--max-scan-bytes <size>/.test(help.stdout), help.stderr || help.stdout.slice(0, 500));
+  const bad = run(bin, ['rules', '--colour'], { cwd: project });
+  check('traffic-guardian rules --colour is a usage error naming the option', bad.status === 2 && /unknown option '--colour'/.test(bad.stderr), bad.stderr);
 
   // 6. Without a fitting binary the error says how to build one from source,
   // and the container entry (no native code) still imports.

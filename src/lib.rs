@@ -11,7 +11,10 @@
 //! - [`proxy`]: the hyper-based forward proxy that feeds traffic to the
 //!   scanner as it is forwarded, plus the host-held CA.
 //! - [`guardian`]: one guardian's lifecycle (config → detector, store, proxy).
+//! - [`capture`]: saved traffic (raw HTTP/1.x messages, HAR captures) read
+//!   into messages for the offline scan.
 //! - `napi`: the thin N-API binding that Node.js loads (`index.js`).
+pub mod capture;
 pub mod core;
 pub mod guardian;
 pub mod napi;

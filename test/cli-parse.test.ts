@@ -1,49 +1,55 @@
 /**
- * The CLI's pure helpers: raw HTTP and HAR parsing for `scan`, the terminal
- * neutraliser, and time flags. The spawned-binary tests cover the commands.
+ * The CLI's pure helpers: raw HTTP and HAR parsing for `scan` (in the addon,
+ * on httparse and serde), the terminal neutraliser, and time flags. The spawned-binary tests cover the commands.
  */
 import { describe, expect, it } from 'vitest';
 
+import { httpMessageKind, parseHar, parseHttpMessage } from '@clawsec/traffic-guardian/addon';
+
 import { colorEnabled, paint, safeText } from '../host-services/cli/common.js';
-import { destFromUrl, harEntries, looksLikeHttp, parseRawHttp } from '../host-services/cli/http-input.js';
 import { checkTime } from '../host-services/cli/store.js';
 
 describe('raw HTTP parsing', () => {
   it('recognises request and status lines only', () => {
-    expect(looksLikeHttp(Buffer.from('GET /x HTTP/1.1\r\nHost: a\r\n\r\n'))).toBe('request');
-    expect(looksLikeHttp(Buffer.from('HTTP/1.0 404 Not Found\n\n'))).toBe('response');
-    expect(looksLikeHttp(Buffer.from('GET is a verb\n'))).toBeUndefined();
-    expect(looksLikeHttp(Buffer.from('{"log":{}}'))).toBeUndefined();
+    expect(httpMessageKind(Buffer.from('GET /x HTTP/1.1\r\nHost: a\r\n\r\n'))).toBe('request');
+    expect(httpMessageKind(Buffer.from('HTTP/1.0 404 Not Found\n\n'))).toBe('response');
+    expect(httpMessageKind(Buffer.from('GET is a verb\n'))).toBeNull();
+    expect(httpMessageKind(Buffer.from('{"log":{}}'))).toBeNull();
   });
 
   it('parses an origin-form request with folded and repeated headers', () => {
-    const m = parseRawHttp(Buffer.from('POST /api?q=1 HTTP/1.1\r\nHost: api.example:8443\r\nX-A: one\r\n two\r\nCookie: a=1\r\nCookie: b=2\r\n\r\nbody'));
+    const m = parseHttpMessage(Buffer.from('POST /api?q=1 HTTP/1.1\r\nHost: api.example:8443\r\nX-A: one\r\n two\r\nCookie: a=1\r\nCookie: b=2\r\n\r\nbody'));
     expect(m).toMatchObject({ direction: 'outbound', method: 'POST', url: 'http://api.example:8443/api?q=1', dest: 'api.example:8443' });
     expect(m.headers).toMatchObject({ 'x-a': 'one two', cookie: 'a=1; b=2', host: 'api.example:8443' });
     expect(m.body.toString()).toBe('body');
   });
 
   it('takes the destination from an absolute URL with the scheme port', () => {
-    expect(parseRawHttp(Buffer.from('GET https://h.example/p HTTP/1.1\n\n')).dest).toBe('h.example:443');
-    expect(parseRawHttp(Buffer.from('GET http://[::1]:81/ HTTP/1.1\n\n')).dest).toBe('[::1]:81');
-    expect(destFromUrl('not a url')).toBeUndefined();
+    expect(parseHttpMessage(Buffer.from('GET https://h.example/p HTTP/1.1\n\n')).dest).toBe('h.example:443');
+    expect(parseHttpMessage(Buffer.from('GET http://[::1]:81/ HTTP/1.1\n\n')).dest).toBe('[::1]:81');
+    expect(parseHttpMessage(Buffer.from('GET not-a-url HTTP/1.1\n\n')).dest).toBeUndefined();
   });
 
   it('decodes a chunked body and drops transfer-encoding', () => {
-    const m = parseRawHttp(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n'));
+    const m = parseHttpMessage(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n'));
     expect(m).toMatchObject({ direction: 'inbound', status: 200 });
     expect(m.body.toString()).toBe('hello world');
     expect(m.headers['transfer-encoding']).toBeUndefined();
   });
 
   it('keeps a malformed chunked body as it is', () => {
-    const m = parseRawHttp(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot chunked at all'));
+    const m = parseHttpMessage(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot chunked at all'));
     expect(m.body.toString()).toBe('not chunked at all');
+  });
+
+  it('says which line is wrong, and what', () => {
+    expect(() => parseHttpMessage(Buffer.from('hello'))).toThrow(/not an HTTP\/1\.x message/);
+    expect(() => parseHttpMessage(Buffer.from('GET / HTTP/1.1\r\nA: 1\r\nB: x\0y\r\n\r\n'))).toThrow(/^line 3 \(a header\): invalid header value/);
   });
 
   it('keeps body bytes exactly (binary, gzip)', () => {
     const body = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0x0d, 0x0a, 0x0d, 0x0a, 0x00]);
-    const m = parseRawHttp(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), body]));
+    const m = parseHttpMessage(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), body]));
     expect(m.body.equals(body)).toBe(true);
     expect(m.headers['content-encoding']).toBe('gzip');
   });
@@ -68,7 +74,7 @@ describe('HAR parsing', () => {
         ],
       },
     };
-    const [a, b, c] = harEntries(har);
+    const [a, b, c] = parseHar(Buffer.from(JSON.stringify(har)));
     expect(a?.dest).toBe('a.example:443');
     expect(a?.request).toMatchObject({ direction: 'outbound', method: 'POST', headers: { 'x-k': 'v' } });
     // HAR bodies are stored decoded: content-encoding would make the scanner decode twice.
@@ -81,7 +87,9 @@ describe('HAR parsing', () => {
     expect(b).toMatchObject({ method: 'GET', dest: 'b.example:8080' });
     expect(b?.response).toBeUndefined();
     expect(c?.request?.body.length).toBe(0);
-    expect(() => harEntries({ log: {} })).toThrow(/not a HAR/);
+    expect(() => parseHar(Buffer.from('{"log":{}}'))).toThrow(/not a HAR/);
+    expect(() => parseHar(Buffer.from('{"log":{}}'))).toThrow(expect.objectContaining({ code: 'HAR_NOT_HAR' }));
+    expect(() => parseHar(Buffer.from('{"log":\n['))).toThrow(/not valid JSON: .* line 2 column/);
   });
 });
 

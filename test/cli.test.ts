@@ -410,6 +410,17 @@ describe('scan', () => {
     expect(run(['scan', benign, '--direction', 'inbound', '--dest', 'no port']).code).toBe(2);
     writeFileSync(join(dir, 'bad.har'), '{"log": {}}');
     expect(run(['scan', join(dir, 'bad.har')]).code).toBe(1);
+    // Parse errors name the input and say what is wrong, and where.
+    const notHar = run(['scan', join(dir, 'bad.har')]);
+    expect(notHar.stderr).toMatch(/^error: .*bad\.har is JSON but not a HAR capture: it has no log\.entries array — /);
+    writeFileSync(join(dir, 'broken.har'), '{"log":\n  {"entries": [}');
+    const broken = run(['scan', join(dir, 'broken.har')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^error: the HAR capture .*broken\.har is not valid JSON: .* at line 2 column \d+ — /);
+    writeFileSync(join(dir, 'nul.http'), 'GET / HTTP/1.1\r\nHost: a.example\r\nX-A: b\0c\r\n\r\n');
+    const nul = run(['scan', join(dir, 'nul.http')]);
+    expect(nul.code).toBe(1);
+    expect(nul.stderr).toMatch(/^error: cannot parse the HTTP message in .*nul\.http: line 3 \(a header\): invalid header value — /);
   });
 });
 

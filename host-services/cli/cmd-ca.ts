@@ -9,47 +9,51 @@ import { resolve } from 'node:path';
 import { caEnsure, caInfo, homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { DEFAULT_CONTAINER_CA_DIR, prepareCaPublicDir } from '../wiring.js';
-import { CONFIG_OPTIONS, EXIT, CliError, UsageError, colorEnabled, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, usageHelp, withConfig, type OptionsOf, type Runner } from './command.js';
+import { EXIT, CliError, UsageError, colorEnabled, paint, requirePaths, safeText, type Io } from './common.js';
 
-export const CA_HELP = `Usage: traffic-guardian ca init|fingerprint|export [--out DIR] [--json]
-
-Manages the guardian's own certificate authority under <home>/ca/ (ca.pem is
+/** The `ca` command line: options, help and typed values. */
+export const caCli = () =>
+  withConfig(
+    cliCommand('ca', 'create the HTTPS-inspection CA, show its fingerprint, export the public cert')
+      .usage('init|fingerprint|export [--out DIR] [--json]')
+      .description(
+        `Manages the guardian's own certificate authority under <home>/ca/ (ca.pem is
 public; the private key stays there, mode 0600, and is never printed, copied
 or exported). The CA is only used when HTTPS inspection (mitm) is on, and only
-containers that mount its public certificate trust it.
-
-Subcommands:
-  init          create the CA if it does not exist yet; print its fingerprint
-  fingerprint   print the SHA-256 fingerprint and the public certificate path
-  export        write only public certificates into --out DIR (created if
-                missing), ready to mount read-only into containers: ca.pem (the
-                CA) and bundle.pem (the CA + this host's public roots)
-
-Options:
-      --out DIR       target directory for \`export\`
-      --json          machine-readable output
-  -c, --config FILE   config file (to find the home)
-      --home DIR      guardian home
-  -h, --help          show this help
-
+containers that mount its public certificate trust it.`,
+      )
+      .argument(
+        '[action]',
+        `init: create the CA if it does not exist yet; print its fingerprint
+fingerprint: print the SHA-256 fingerprint and the public certificate path
+export: write only public certificates into --out DIR (created if missing), ready to mount read-only into containers: ca.pem (the CA) and bundle.pem (the CA + this host's public roots)`,
+      )
+      .option('-o, --out <dir>', 'target directory for `export`')
+      .option('--json', 'machine-readable output'),
+  )
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 ok, 1 error (e.g. no CA yet), 2 usage error.
 
 Examples:
   traffic-guardian ca init
   traffic-guardian ca fingerprint
-  traffic-guardian ca export --out ~/nanoclaw/guardian-ca
-`;
+  traffic-guardian ca export --out ~/nanoclaw/guardian-ca`),
+    );
 
-export function runCa(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { ...CONFIG_OPTIONS, out: { type: 'string', short: 'o' }, json: { type: 'boolean' } }, true);
-  if (optBool(values, 'help') || positionals.length === 0) {
-    io.stdout.write(CA_HELP);
-    return positionals.length === 0 && !optBool(values, 'help') ? EXIT.USAGE : EXIT.OK;
-  }
+export type CaOptions = OptionsOf<typeof caCli>;
+
+export const caCommand = (run: Runner) =>
+  caCli().action((action, opts, cmd) => run((io) => (action === undefined ? usageHelp(cmd) : runCa(cmd.args, opts, io))));
+
+export function runCa(positionals: string[], values: CaOptions, io: Io): number {
   const [sub, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'traffic-guardian ca --help');
-  const json = optBool(values, 'json');
-  const out = optString(values, 'out');
+  const json = values.json === true;
+  const out = values.out;
   if (sub !== 'export' && out !== undefined) throw new UsageError('--out is only for `ca export`');
   const { view } = requirePaths(io, values);
   const caDir = homeLayout(view.home).ca_dir;

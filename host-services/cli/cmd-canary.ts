@@ -10,45 +10,57 @@
 import { canaryList, canaryNew, canaryRetire, homeLayout } from '@clawsec/traffic-guardian/addon';
 import type { CanaryInfo } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, didYouMean, isQuiet, optBool, optString, paint, parse, requirePaths, safeText, table, termWidth, type Io } from './common.js';
+import { afterHelp, cliCommand, usageHelp, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, UsageError, colorEnabled, didYouMean, isQuiet, paint, requirePaths, safeText, table, termWidth, type Io } from './common.js';
 
 const KINDS = ['aws', 'github', 'anthropic', 'openai', 'slack', 'generic'];
 const CANARY_ID = /^can_[0-9a-f]{12}$/;
 
-export const CANARY_HELP = `Usage: traffic-guardian canary new --group GROUP --kind ${KINDS.join('|')} [--json]
+/** The `canary` command line: options, help and typed values. */
+export const canaryCli = () =>
+  withConfig(
+    cliCommand('canary', 'mint, list and retire canary credentials planted in a group (any sighting is critical)')
+      .usage(
+        `new --group GROUP --kind ${KINDS.join('|')} [--json]
        traffic-guardian canary list [--json]
-       traffic-guardian canary retire CANARY_ID
-
-A canary is a fake credential in the provider's real format, minted for one
+       traffic-guardian canary retire CANARY_ID`,
+      )
+      .description(
+        `A canary is a fake credential in the provider's real format, minted for one
 NanoClaw group and planted where an agent could find it (the group's .env,
 a config file in its workspace). Nothing legitimate ever sends it: the
 guardian reports any sighting, to any host (its own provider's included),
-as a critical \`canary_token\` finding naming the group and the canary id.
-
-new:
-      --group GROUP     the NanoClaw group it is planted in (A-Z a-z 0-9 _ . -)
-      --kind KIND       ${KINDS.join(', ')}
-      --json            print {info, lines} as JSON
-  Prints the value ONCE as NAME=value lines: copy it into the group's
-  environment now. The home keeps only keyed hashes (<home>/canaries.json,
-  mode 0600), so it cannot be shown again. Restart the guardian to load it.
-list:
-      --json            the canaries (id, group, kind, created_at) as JSON
-retire:
-  CANARY_ID             stop watching for that canary (can_…, from \`canary list\`)
-
-Options:
-  -c, --config FILE     config file (to find the home)
-      --home DIR        guardian home
-  -h, --help            show this help
-
+as a critical \`canary_token\` finding naming the group and the canary id.`,
+      )
+      .argument(
+        '[action]',
+        `new: mint one; prints the value ONCE as NAME=value lines: copy it into the group's environment now. The home keeps only keyed hashes (<home>/canaries.json, mode 0600), so it cannot be shown again. Restart the guardian to load it
+list: the canaries (id, group, kind, created_at)
+retire: stop watching for CANARY_ID`,
+      )
+      .argument('[canary-id]', 'retire: the canary to stop watching for (can_…, from `canary list`)')
+      .option('--group <group>', 'new: the NanoClaw group it is planted in (A-Z a-z 0-9 _ . -)')
+      .option('--kind <kind>', `new: ${KINDS.join(', ')}`)
+      .option('--json', 'new: print {info, lines} as JSON; list: the canaries as JSON'),
+  )
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 ok, 1 error (e.g. no such canary), 2 usage error.
 
 Examples:
   traffic-guardian canary new --group main --kind aws >> groups/main/.env
   traffic-guardian canary list
-  traffic-guardian canary retire can_0123456789ab
-`;
+  traffic-guardian canary retire can_0123456789ab`),
+    );
+
+export type CanaryOptions = OptionsOf<typeof canaryCli>;
+
+export const canaryCommand = (run: Runner) =>
+  canaryCli().action((action, _id, opts, cmd) =>
+    run((io) => (action === undefined ? usageHelp(cmd) : runCanary(action, cmd.args.slice(1), opts, io))),
+  );
 
 function addonCall<T>(fn: () => T): T {
   try {
@@ -64,26 +76,20 @@ function row(c: CanaryInfo): string[] {
   return [safeText(c.id, 20), safeText(c.group, 64), safeText(c.kind, 12), safeText(c.created_at, 24)];
 }
 
-export function runCanary(args: string[], io: Io): number {
-  const [sub, ...rest] = args;
-  if (sub === undefined || args.includes('-h') || args.includes('--help')) {
-    io.stdout.write(CANARY_HELP);
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
-  }
+export function runCanary(sub: string, positionals: string[], values: CanaryOptions, io: Io): number {
   const subs = ['new', 'list', 'retire'];
   if (!subs.includes(sub)) throw new UsageError(`unknown canary command ${JSON.stringify(sub)}`, didYouMean(sub, subs, 'use new, list or retire'));
-  const { values, positionals } = parse(rest, { ...CONFIG_OPTIONS, group: { type: 'string' }, kind: { type: 'string' }, json: { type: 'boolean' } }, true);
   const quiet = isQuiet(io);
-  const json = optBool(values, 'json');
+  const json = values.json === true;
   if (sub !== 'new') {
-    for (const f of ['group', 'kind']) if (values[f] !== undefined) throw new UsageError(`--${f} is only for \`canary new\``);
+    for (const f of ['group', 'kind'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} is only for \`canary new\``);
   }
   const { view } = requirePaths(io, values);
   const home = homeLayout(view.home).home;
   if (sub === 'new') {
     if (positionals.length > 0) throw new UsageError('canary new takes no arguments', 'use --group and --kind');
-    const group = optString(values, 'group');
-    const kind = optString(values, 'kind');
+    const group = values.group;
+    const kind = values.kind;
     if (group === undefined) throw new UsageError('canary new needs --group GROUP', 'the NanoClaw group the canary is planted in, e.g. --group main');
     if (kind === undefined) throw new UsageError('canary new needs --kind KIND', `one of ${KINDS.join(', ')}`);
     if (!KINDS.includes(kind)) throw new UsageError(`--kind ${JSON.stringify(safeText(kind, 40))} is not a canary kind`, didYouMean(kind, KINDS, `one of ${KINDS.join(', ')}`));

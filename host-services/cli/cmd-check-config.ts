@@ -1,40 +1,43 @@
 /** `traffic-guardian check-config`: validates the layered config without starting anything. */
 import type { ConfigIssue } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, EXIT, colorEnabled, loadConfig, optBool, paint, parse, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { EXIT, colorEnabled, loadConfig, paint, safeText, type Io } from './common.js';
 
-export const CHECK_CONFIG_HELP = `Usage: traffic-guardian check-config [--config FILE] [--home DIR] [--json]
-
-Validates the guardian configuration exactly as \`start\` (and NanoClaw) would —
+/** The `check-config` command line: options, help and typed values. */
+export const checkConfigCli = () =>
+  withConfig(
+    cliCommand('check-config', 'validate the configuration without starting anything')
+      .usage('[--config FILE] [--home DIR] [--json]')
+      .description(
+        `Validates the guardian configuration exactly as \`start\` (and NanoClaw) would —
 built-in defaults < config file < NANOCLAW_TRAFFIC_GUARDIAN_* env < options —
 without starting anything. Lists each error and warning with the field, the
 problem and how to fix it. Secrets (runtime tokens, proxy credentials) are
-shown masked.
-
-Options:
-  -c, --config FILE   JSON config file (default: $NANOCLAW_TRAFFIC_GUARDIAN_CONFIG,
-                      else <home>/config.json when present)
-      --home DIR      guardian home (default: $NANOCLAW_TRAFFIC_GUARDIAN_HOME,
-                      else ~/.config/nanoclaw/traffic-guardian)
-      --json          print the report as JSON {ok, errors, warnings, effective, sources}
-  -h, --help          show this help
-
+shown masked.`,
+      ),
+    'JSON config file (default: $NANOCLAW_TRAFFIC_GUARDIAN_CONFIG, else <home>/config.json when present)',
+    'guardian home (default: $NANOCLAW_TRAFFIC_GUARDIAN_HOME, else ~/.config/nanoclaw/traffic-guardian)',
+  )
+    .option('--json', 'print the report as JSON {ok, errors, warnings, effective, sources}')
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 valid, 1 invalid, 2 usage error.
 
 Examples:
   traffic-guardian check-config
   traffic-guardian check-config --config ./guardian.json
-  traffic-guardian check-config --json | jq .errors
-`;
+  traffic-guardian check-config --json | jq .errors`),
+    );
 
-export function runCheckConfig(args: string[], io: Io): number {
-  const { values } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' } });
-  if (optBool(values, 'help')) {
-    io.stdout.write(CHECK_CONFIG_HELP);
-    return EXIT.OK;
-  }
+export type CheckConfigOptions = OptionsOf<typeof checkConfigCli>;
+
+export const checkConfigCommand = (run: Runner) => checkConfigCli().action((opts) => run((io) => runCheckConfig(opts, io)));
+
+export function runCheckConfig(values: CheckConfigOptions, io: Io): number {
   const { report, view } = loadConfig(io, values);
-  if (optBool(values, 'json')) {
+  if (values.json === true) {
     const out = {
       ok: report.ok,
       errors: report.errors,

@@ -7,36 +7,37 @@
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
 import { csvHeader, csvRow, listFormat, toSarif } from './export.js';
-import { CONFIG_OPTIONS, EXIT, UsageError, colorEnabled, termWidth, note as printNote, optBool, optString, paint, parse, requirePaths, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { EXIT, UsageError, colorEnabled, termWidth, note as printNote, paint, requirePaths, safeText, type Io } from './common.js';
 import { findingLine, findingsTable } from './format.js';
 import { collectFindings, ignoreQuery, ignoredNote, parseLimit, pollFindings, queryFromFlags } from './store.js';
 
-export const FINDINGS_HELP = `Usage: traffic-guardian findings [filters] [--limit N] [--json|--format F] [--follow]
-
-Lists stored findings, newest first: time, severity, type, pattern, source,
+/** The `findings` command line: options, help and typed values. */
+export const findingsCli = () =>
+  withConfig(
+    cliCommand('findings', 'list stored findings (table or JSONL), or --follow new ones')
+      .usage('[filters] [--limit N] [--json|--format F] [--follow]')
+      .description(
+        `Lists stored findings, newest first: time, severity, type, pattern, source,
 destination and a redacted snippet. Secrets are never shown: the store holds
-only redacted snippets and keyed fingerprints.
-
-Filters:
-      --since AGE|TIME     only findings since 15m, 1h, 7d, 2w or an ISO time
-      --until AGE|TIME     only findings before this
-      --severity LEVEL     low, medium, high or critical — that level or worse
-      --type TYPE          EXFIL (secrets going out) or INJECTION (payloads coming in)
-      --direction DIR      outbound or inbound
-      --pattern RULE_ID    one rule (see \`traffic-guardian rules\`)
-      --source NAME        one source (runtime name or client address)
-      --include-ignored    also list findings suppressed by \`traffic-guardian ignore\`
-Output:
-  -n, --limit N            at most N findings (default 50)
-      --json               one finding per line (JSONL, schema clawsec-traffic-finding/v1)
-      --format FORMAT      table (default), json (= --json), sarif (SARIF 2.1.0;
-                           not with --follow) or csv
-  -f, --follow             after the listing, print new findings as they are written (Ctrl-C stops)
-Config:
-  -c, --config FILE        config file (to find log_dir)
-      --home DIR           guardian home
-  -h, --help               show this help
-
+only redacted snippets and keyed fingerprints.`,
+      )
+      .option('--since <age|time>', 'only findings since 15m, 1h, 7d, 2w or an ISO time')
+      .option('--until <age|time>', 'only findings before this')
+      .option('--severity <level>', 'low, medium, high or critical — that level or worse')
+      .option('--type <type>', 'EXFIL (secrets going out) or INJECTION (payloads coming in)')
+      .option('--direction <dir>', 'outbound or inbound')
+      .option('--pattern <rule-id>', 'one rule (see `traffic-guardian rules`)')
+      .option('--source <name>', 'one source (runtime name or client address)')
+      .option('--include-ignored', 'also list findings suppressed by `traffic-guardian ignore`')
+      .option('-n, --limit <n>', 'at most N findings (default 50; 10 before --follow)')
+      .option('--json', 'one finding per line (JSONL, schema clawsec-traffic-finding/v1)')
+      .option('--format <format>', 'table (default), json (= --json), sarif (SARIF 2.1.0; not with --follow) or csv')
+      .option('-f, --follow', 'after the listing, print new findings as they are written (Ctrl-C stops)'),
+    'config file (to find log_dir)',
+  ).addHelpText(
+    'after',
+    afterHelp(`
 Exit status: 0 ok (with or without findings), 1 error, 2 usage error.
 
 Examples:
@@ -45,37 +46,22 @@ Examples:
   traffic-guardian findings --json --since 24h | jq -r .dest | sort | uniq -c
   traffic-guardian findings --follow
   traffic-guardian findings --since 7d --format csv > findings.csv
-  traffic-guardian findings --since 24h --format sarif > guardian.sarif
-`;
+  traffic-guardian findings --since 24h --format sarif > guardian.sarif`),
+  );
+
+export type FindingsOptions = OptionsOf<typeof findingsCli>;
+
+export const findingsCommand = (run: Runner) => findingsCli().action((opts) => run((io) => runFindings(opts, io)));
 
 const FOLLOW_INTERVAL_MS = 1000;
 
-export async function runFindings(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {
-    ...CONFIG_OPTIONS,
-    since: { type: 'string' },
-    until: { type: 'string' },
-    severity: { type: 'string' },
-    type: { type: 'string' },
-    direction: { type: 'string' },
-    pattern: { type: 'string' },
-    source: { type: 'string' },
-    limit: { type: 'string', short: 'n' },
-    json: { type: 'boolean' },
-    follow: { type: 'boolean', short: 'f' },
-    format: { type: 'string' },
-    'include-ignored': { type: 'boolean' },
-  });
-  if (optBool(values, 'help')) {
-    io.stdout.write(FINDINGS_HELP);
-    return EXIT.OK;
-  }
+export async function runFindings(values: FindingsOptions, io: Io): Promise<number> {
   const filters = queryFromFlags(values);
-  const follow = optBool(values, 'follow');
+  const follow = values.follow === true;
   const fmt = listFormat(values);
   const json = fmt === 'json';
   if (fmt === 'sarif' && follow) throw new UsageError('--format sarif is one document and cannot --follow', 'use --format json or csv with --follow');
-  const limit = parseLimit(optString(values, 'limit'), follow ? 10 : 50);
+  const limit = parseLimit(values.limit, follow ? 10 : 50);
   const { view } = requirePaths(io, values);
   const q = { ...filters, ...ignoreQuery(view.home, values) };
   const p = paint(colorEnabled(io.stdout, io.env));

@@ -8,41 +8,45 @@
 import { homeLayout, ignoreAdd, ignoreList, ignoreRemove, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, IgnoreEntry } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, termWidth, didYouMean, isQuiet, optBool, optString, paint, parse, requirePaths, safeText, table, type Io } from './common.js';
+import { afterHelp, cliCommand, usageHelp, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, UsageError, colorEnabled, termWidth, didYouMean, isQuiet, paint, requirePaths, safeText, table, type Io } from './common.js';
 import { findStoredFinding } from './store.js';
 
-export const IGNORE_HELP = `Usage: traffic-guardian ignore add [FINDING_ID|FINGERPRINT] [--rule RULE_ID] [--dest HOST[:PORT]] [--source GROUP] [--reason TEXT]
+/** The `ignore` command line: options, help and typed values. */
+export const ignoreCli = () =>
+  withConfig(
+    cliCommand('ignore', 'suppress known findings (add, list, remove); they stay counted')
+      .usage(
+        `add [FINDING_ID|FINGERPRINT] [--rule RULE_ID] [--dest HOST[:PORT]] [--source GROUP] [--reason TEXT]
        traffic-guardian ignore list [--json]
-       traffic-guardian ignore remove IGNORE_ID
-
-Keeps known, accepted findings (a test key, an expected upload) out of
+       traffic-guardian ignore remove IGNORE_ID`,
+      )
+      .description(
+        `Keeps known, accepted findings (a test key, an expected upload) out of
 \`findings\` and \`report\`. Suppressed findings are still written and
 counted: \`status\` shows how many, and \`--include-ignored\` lists them.
 The list is <home>/ignore.json (mode 0600); it holds fingerprints, rule ids
-and destinations, never a secret.
-
-add:
-  FINDING_ID            a finding's id (tgf_…, from \`findings\`): suppresses
-                        every finding of the same value (its keyed
-                        fingerprint) for the same rule
-  FINGERPRINT           16 hex digits (a finding's "fingerprint"): every
-                        finding of that value
-      --rule RULE_ID    only this rule (\`traffic-guardian rules\` lists them)
-      --dest HOST[:PORT]
-                        only this destination (a bare host: any port)
-      --source GROUP    only this source (runtime name or client address)
-      --reason TEXT     why (shown by \`ignore list\`)
-  Every criterion given must match. Without FINDING_ID or FINGERPRINT, at
-  least one of --rule, --dest, --source is needed.
-list:
-      --json            the entries as JSON
-remove:
-  IGNORE_ID             the entry's id (ign_…, from \`ignore list\`)
-
-Options:
-  -c, --config FILE     config file (to find the home and log_dir)
-      --home DIR        guardian home
-  -h, --help            show this help
+and destinations, never a secret.`,
+      )
+      .argument('[action]', 'add, list or remove')
+      .argument(
+        '[id]',
+        `add: a finding's id (tgf_…, from \`findings\`): suppresses every finding of the same value (its keyed fingerprint) for the same rule; or a FINGERPRINT, 16 hex digits (a finding's "fingerprint"): every finding of that value
+remove: the entry's id (ign_…, from \`ignore list\`)`,
+      )
+      .option('--rule <rule-id>', 'add: only this rule (`traffic-guardian rules` lists them)')
+      .option('--dest <host[:port]>', 'add: only this destination (a bare host: any port)')
+      .option('--source <group>', 'add: only this source (runtime name or client address)')
+      .option('--reason <text>', 'add: why (shown by `ignore list`)')
+      .option('--json', 'list: the entries as JSON'),
+    'config file (to find the home and log_dir)',
+  )
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
+For add, every criterion given must match. Without FINDING_ID or
+FINGERPRINT, at least one of --rule, --dest, --source is needed.
 
 Exit status: 0 ok, 1 error (e.g. no such entry), 2 usage error.
 
@@ -50,14 +54,21 @@ Examples:
   traffic-guardian ignore add tgf_0123456789abcdef --reason "revoked test key"
   traffic-guardian ignore add --rule generic_api_key --dest ci.internal.example:443
   traffic-guardian ignore list
-  traffic-guardian ignore remove ign_0123456789ab
-`;
+  traffic-guardian ignore remove ign_0123456789ab`),
+    );
+
+export type IgnoreOptions = OptionsOf<typeof ignoreCli>;
+
+export const ignoreCommand = (run: Runner) =>
+  ignoreCli().action((action, _id, opts, cmd) =>
+    run((io) => (action === undefined ? usageHelp(cmd) : runIgnore(action, cmd.args.slice(1), opts, io))),
+  );
 
 const FINDING_ID = /^tgf_[0-9a-f]{16}$/;
 const FINGERPRINT = /^[0-9a-f]{16}$/;
 const IGNORE_ID = /^ign_[0-9a-f]{12}$/;
 
-function ignoreFile(io: Io, values: Record<string, unknown>): { file: string; logDir: string } {
+function ignoreFile(io: Io, values: IgnoreOptions): { file: string; logDir: string } {
   const { view } = requirePaths(io, values);
   return { file: homeLayout(view.home).ignore_file, logDir: view.log_dir };
 }
@@ -82,36 +93,19 @@ function describe(e: IgnoreEntry): string {
   return safeText(parts.join(', '), 300);
 }
 
-export function runIgnore(args: string[], io: Io): number {
-  const [sub, ...rest] = args;
-  if (sub === undefined || args.includes('-h') || args.includes('--help')) {
-    io.stdout.write(IGNORE_HELP);
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
-  }
+export function runIgnore(sub: string, positionals: string[], values: IgnoreOptions, io: Io): number {
   const subs = ['add', 'list', 'remove'];
   if (!subs.includes(sub)) throw new UsageError(`unknown ignore command ${JSON.stringify(sub)}`, didYouMean(sub, subs, 'use add, list or remove'));
-  const { values, positionals } = parse(
-    rest,
-    {
-      ...CONFIG_OPTIONS,
-      rule: { type: 'string' },
-      dest: { type: 'string' },
-      source: { type: 'string' },
-      reason: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
   const quiet = isQuiet(io);
   const p = paint(colorEnabled(io.stdout, io.env));
   if (sub !== 'add') {
-    for (const f of ['rule', 'dest', 'source', 'reason']) if (values[f] !== undefined) throw new UsageError(`--${f} is only for \`ignore add\``);
+    for (const f of ['rule', 'dest', 'source', 'reason'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} is only for \`ignore add\``);
   }
   if (sub === 'list') {
     if (positionals.length > 0) throw new UsageError('ignore list takes no arguments');
     const { file } = ignoreFile(io, values);
     const entries = addonCall(() => ignoreList(file));
-    if (optBool(values, 'json')) {
+    if (values.json === true) {
       io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
       return EXIT.OK;
     }
@@ -123,7 +117,7 @@ export function runIgnore(args: string[], io: Io): number {
     io.stdout.write(table(['ID', 'MATCHES', 'ADDED', 'REASON'], rows, p, undefined, termWidth(io)));
     return EXIT.OK;
   }
-  if (optBool(values, 'json')) throw new UsageError('--json is only for `ignore list`');
+  if (values.json === true) throw new UsageError('--json is only for `ignore list`');
   if (sub === 'remove') {
     if (positionals.length !== 1) throw new UsageError('ignore remove takes one entry id', '`traffic-guardian ignore list` shows the ids (ign_…)');
     const id = positionals[0] ?? '';
@@ -138,21 +132,21 @@ export function runIgnore(args: string[], io: Io): number {
   // add
   if (positionals.length > 1) throw new UsageError(`ignore add takes at most one finding id or fingerprint, got ${positionals.length}`);
   const target = positionals[0];
-  const rule = optString(values, 'rule');
+  const rule = values.rule;
   if (rule !== undefined) {
     const ids = ruleCatalog().map((r) => r.id);
     if (!ids.includes(rule)) throw new UsageError(`--rule ${JSON.stringify(rule)} is not a rule id`, didYouMean(rule, ids, '`traffic-guardian rules` lists the rule ids'));
   }
-  const dest = optString(values, 'dest');
+  const dest = values.dest;
   if (dest !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._*-]+)(:\d{1,5})?$/.test(dest)) {
     throw new UsageError(`--dest ${JSON.stringify(safeText(dest, 80))} is not a host or host:port`, 'e.g. --dest api.example.com or --dest api.example.com:443');
   }
   const entry: IgnoreEntry = {};
   if (rule !== undefined) entry.rule = rule;
   if (dest !== undefined) entry.dest = dest;
-  const source = optString(values, 'source');
+  const source = values.source;
   if (source !== undefined) entry.source = source;
-  const reason = optString(values, 'reason');
+  const reason = values.reason;
   if (reason !== undefined) entry.reason = reason;
   const { file, logDir } = ignoreFile(io, values);
   if (target !== undefined) {

@@ -11,45 +11,56 @@ import { homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { NanoclawApplyError, planNanoclawApply, renderEditsMarkdown, unifiedDiff, writeNanoclawChanges } from '../nanoclaw/apply.js';
 import { planKnownEnv, writeKnownEnv, type KnownEnvResult } from '../nanoclaw/known-env.js';
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, optBool, optString, parse, requirePaths, type Io } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, UsageError, requirePaths, type Io } from './common.js';
 
-export const NANOCLAW_HELP = `Usage: traffic-guardian nanoclaw apply <nanoclaw-dir> [--dry-run] [--known-env]
-       traffic-guardian nanoclaw edits --line v1|v2
-
-apply   detects NanoClaw v1 (1.2.21+) or v2 (2.0.x) from <dir>/package.json
+/** The `nanoclaw` command line: options, help and typed values. */
+export const nanoclawCli = () =>
+  withConfig(
+    cliCommand('nanoclaw', 'apply the integration edits to a NanoClaw v1/v2 checkout (--dry-run: diff)')
+      .usage(
+        `apply <nanoclaw-dir> [--dry-run] [--known-env]
+       traffic-guardian nanoclaw edits --line v1|v2`,
+      )
+      .description(
+        `apply   detects NanoClaw v1 (1.2.21+) or v2 (2.0.x) from <dir>/package.json
         and makes the integration edits INSTALL.md lists: new files, and
         lines inserted at named anchor lines. It writes nothing when any
         anchor is missing (and names the file and the line), and a second
         run changes nothing. It never installs packages or rebuilds: it
         prints those commands.
-edits   prints the edits of one line as Markdown (what INSTALL.md shows).
-
-Options:
-      --dry-run       print a unified diff instead of writing
-      --known-env     also register the values of <dir>/.env as known
-                      secrets named by their keys: they are written only to
-                      <home>/nanoclaw-env.secrets (0600) for
-                      "known_secrets_file"; only the names are printed
-  -c, --config FILE   config file (to find the home, with --known-env)
-      --home DIR      guardian home (with --known-env)
-      --line LINE     v1 or v2 (edits)
-  -h, --help          show this help
-
+edits   prints the edits of one line as Markdown (what INSTALL.md shows).`,
+      )
+      .argument('[action]', 'apply or edits')
+      .argument('[nanoclaw-dir]', 'apply: the NanoClaw checkout')
+      .option('--dry-run', 'print a unified diff instead of writing')
+      .option(
+        '--known-env',
+        'also register the values of <dir>/.env as known secrets named by their keys: they are written only to <home>/nanoclaw-env.secrets (0600) for "known_secrets_file"; only the names are printed',
+      )
+      .option('--line <line>', 'v1 or v2 (edits)'),
+    'config file (to find the home, with --known-env)',
+    'guardian home (with --known-env)',
+  )
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
 Examples:
   traffic-guardian nanoclaw apply ~/nanoclaw --dry-run
   traffic-guardian nanoclaw apply ~/nanoclaw
   traffic-guardian nanoclaw apply ~/nanoclaw --known-env
-`;
+  traffic-guardian nanoclaw edits --line v2`),
+    );
 
-export function runNanoclaw(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { ...CONFIG_OPTIONS, 'dry-run': { type: 'boolean' }, 'known-env': { type: 'boolean' }, line: { type: 'string' } }, true);
-  if (optBool(values, 'help')) {
-    io.stdout.write(NANOCLAW_HELP);
-    return EXIT.OK;
-  }
+export type NanoclawOptions = OptionsOf<typeof nanoclawCli>;
+
+export const nanoclawCommand = (run: Runner) => nanoclawCli().action((_action, _dir, opts, cmd) => run((io) => runNanoclaw(cmd.args, opts, io)));
+
+export function runNanoclaw(positionals: string[], values: NanoclawOptions, io: Io): number {
   const [sub, dir, ...extra] = positionals;
   if (sub === 'edits') {
-    const line = optString(values, 'line');
+    const line = values.line;
     if (line !== 'v1' && line !== 'v2') throw new UsageError('nanoclaw edits needs --line v1 or --line v2');
     io.stdout.write(renderEditsMarkdown(line));
     return EXIT.OK;
@@ -64,8 +75,8 @@ export function runNanoclaw(args: string[], io: Io): number {
     if (err instanceof NanoclawApplyError) throw new CliError(err.message, err.hint);
     throw err;
   }
-  const dry = optBool(values, 'dry-run');
-  const knownEnv = optBool(values, 'known-env');
+  const dry = values.dryRun === true;
+  const knownEnv = values.knownEnv === true;
   const envPath = join(root, '.env');
   if (knownEnv && !existsSync(envPath)) throw new CliError(`--known-env: ${envPath} does not exist`, 'NanoClaw keeps its host secrets in the .env at the root of the checkout; create it or leave out --known-env');
   const home = knownEnv ? homeLayout(requirePaths(io, values).view.home).home : '';

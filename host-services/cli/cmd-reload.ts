@@ -10,12 +10,17 @@ import { readFileSync } from 'node:fs';
 
 import { homeLayout } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, CliError, EXIT, colorEnabled, isQuiet, optBool, optString, paint, parse, printError, requirePaths, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, colorEnabled, isQuiet, paint, printError, requirePaths, safeText, type Io } from './common.js';
 import { readStatus } from './cmd-status.js';
 
-export const RELOAD_HELP = `Usage: traffic-guardian reload [--config FILE] [--home DIR] [--json] [--timeout SECONDS]
-
-Makes the running \`traffic-guardian start\` of this home re-read its config
+/** The `reload` command line: options, help and typed values. */
+export const reloadCli = () =>
+  withConfig(
+    cliCommand('reload', 'make the running `start` re-read its config (SIGHUP); applied or rejected')
+      .usage('[--config FILE] [--home DIR] [--json] [--timeout SECONDS]')
+      .description(
+        `Makes the running \`traffic-guardian start\` of this home re-read its config
 file and environment (the same as \`kill -HUP <pid>\`), validate it and apply
 it to connections accepted from then on. Connections already open keep the
 configuration they started with.
@@ -31,21 +36,24 @@ metrics_allow_remote. Flags given to \`start\` (--listen, --mitm,
 
 An invalid config is rejected: the running configuration is kept and every
 problem is printed with its field. \`status\` shows the reload count and the
-last result.
-
-Options:
-      --json               print the outcome as JSON
-      --timeout SECONDS    how long to wait for the outcome (default 10)
-  -c, --config FILE        config file (to find the home)
-      --home DIR           guardian home
-  -h, --help               show this help
-
+last result.`,
+      ),
+  )
+    .option('--json', 'print the outcome as JSON')
+    .option('--timeout <seconds>', 'how long to wait for the outcome (default 10)')
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 applied, 1 rejected or no guardian to reload, 2 usage error.
 
 Examples:
   traffic-guardian reload
-  traffic-guardian reload --json | jq .restart_needed
-`;
+  traffic-guardian reload --json | jq .restart_needed`),
+    );
+
+export type ReloadOptions = OptionsOf<typeof reloadCli>;
+
+export const reloadCommand = (run: Runner) => reloadCli().action((opts) => run((io) => runReload(opts, io)));
 
 interface ReloadSnapshot {
   applied: number;
@@ -70,13 +78,8 @@ function readPid(file: string): number | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runReload(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' }, timeout: { type: 'string' } });
-  if (optBool(values, 'help')) {
-    io.stdout.write(RELOAD_HELP);
-    return EXIT.OK;
-  }
-  const t = optString(values, 'timeout');
+export async function runReload(values: ReloadOptions, io: Io): Promise<number> {
+  const t = values.timeout;
   if (t !== undefined && !/^\d{1,4}$/.test(t)) throw new CliError(`--timeout ${JSON.stringify(t)} is not a number of seconds`, undefined, EXIT.USAGE);
   const timeoutMs = (t !== undefined ? Number(t) : 10) * 1000;
   const { view } = requirePaths(io, values);
@@ -111,7 +114,7 @@ export async function runReload(args: string[], io: Io): Promise<number> {
   }
   const last = after.last ?? { applied: false, error: 'unknown outcome' };
   const restart = last.restart_needed ?? [];
-  if (optBool(values, 'json')) {
+  if (values.json === true) {
     io.stdout.write(`${JSON.stringify({ pid, applied: last.applied, error: last.error ?? undefined, issues: last.issues ?? [], restart_needed: restart, reloads: { applied: after.applied, rejected: after.rejected }, at: after.last_at ?? undefined }, null, 2)}\n`);
     return last.applied ? EXIT.OK : EXIT.ERROR;
   }

@@ -8,40 +8,50 @@ import type { Finding } from '@clawsec/traffic-guardian/addon';
 import { chmodSync, writeFileSync } from 'node:fs';
 
 import { renderHtml } from './report-html.js';
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, didYouMean, note, termWidth, optBool, optString, paint, parse, requirePaths, safeText, table, type Io, type Paint } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, UsageError, colorEnabled, didYouMean, note, termWidth, paint, requirePaths, safeText, table, type Io, type Paint } from './common.js';
 import { SEVERITIES } from './format.js';
 import { collectFindings, ignoreQuery, queryFromFlags } from './store.js';
 
-export const REPORT_HELP = `Usage: traffic-guardian report [--since AGE|TIME] [--format text|md|json|html] [--out FILE]
-
-Summarises the findings of a period: totals, first and last seen, counts by
+/** The `report` command line: options, help and typed values. */
+export const reportCli = () =>
+  withConfig(
+    cliCommand('report', 'summary of a period: by pattern, severity, destination, source')
+      .usage('[--since AGE|TIME] [--format text|md|json|html] [--out FILE]')
+      .description(
+        `Summarises the findings of a period: totals, first and last seen, counts by
 severity, threat type, pattern, destination and source, and the destinations
 that received secrets (EXFIL). Occurrences count repeats folded into one
-finding by deduplication.
-
-Options:
-      --since AGE|TIME    period start (default 24h): 15m, 1h, 7d, 2w or an ISO time
-      --until AGE|TIME    period end (default now)
-      --type TYPE         only EXFIL or INJECTION
-      --source NAME       only one source (runtime name or client address)
-      --include-ignored   count findings suppressed by \`traffic-guardian ignore\` too
-      --format FORMAT     text (default), md (Markdown, for tickets and PRs), json, or
-                          html: one self-contained page (no script, nothing loaded
-                          from anywhere) with a timeline, breakdowns and top findings
-      --out FILE          write the report to FILE (mode 0600) instead of stdout
-      --top N             rows per table (default 10)
-  -c, --config FILE       config file (to find log_dir)
-      --home DIR          guardian home
-  -h, --help              show this help
-
+finding by deduplication.`,
+      )
+      .option('--since <age|time>', 'period start (default 24h): 15m, 1h, 7d, 2w or an ISO time')
+      .option('--until <age|time>', 'period end (default now)')
+      .option('--type <type>', 'only EXFIL or INJECTION')
+      .option('--source <name>', 'only one source (runtime name or client address)')
+      .option('--include-ignored', 'count findings suppressed by `traffic-guardian ignore` too')
+      .option(
+        '--format <format>',
+        'text (default), md (Markdown, for tickets and PRs), json, or html: one self-contained page (no script, nothing loaded from anywhere) with a timeline, breakdowns and top findings',
+      )
+      .option('--json', 'the same as --format json')
+      .option('-o, --out <file>', 'write the report to FILE (mode 0600) instead of stdout')
+      .option('--top <n>', 'rows per table (default 10)'),
+    'config file (to find log_dir)',
+  ).addHelpText(
+    'after',
+    afterHelp(`
 Exit status: 0 ok, 1 error, 2 usage error.
 
 Examples:
   traffic-guardian report
   traffic-guardian report --since 7d --format md > guardian-week.md
   traffic-guardian report --since 2026-01-01T00:00:00Z --format json | jq .top_exfil_destinations
-  traffic-guardian report --since 7d --format html --out guardian-week.html
-`;
+  traffic-guardian report --since 7d --format html --out guardian-week.html`),
+  );
+
+export type ReportOptions = OptionsOf<typeof reportCli>;
+
+export const reportCommand = (run: Runner) => reportCli().action((opts) => run((io) => runReport(opts, io)));
 
 /** Hard bound on findings read for one report (memory stays bounded). */
 const MAX_REPORT_FINDINGS = 200_000;
@@ -206,28 +216,12 @@ function renderText(r: Report, top: number, p: Paint, maxWidth?: number): string
   return `${out.join('\n')}\n`;
 }
 
-export function runReport(args: string[], io: Io): number {
-  const { values } = parse(args, {
-    ...CONFIG_OPTIONS,
-    since: { type: 'string' },
-    until: { type: 'string' },
-    type: { type: 'string' },
-    source: { type: 'string' },
-    format: { type: 'string' },
-    top: { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    json: { type: 'boolean' },
-    'include-ignored': { type: 'boolean' },
-  });
-  if (optBool(values, 'help')) {
-    io.stdout.write(REPORT_HELP);
-    return EXIT.OK;
-  }
-  const format = optBool(values, 'json') ? 'json' : (optString(values, 'format') ?? 'text');
+export function runReport(values: ReportOptions, io: Io): number {
+  const format = values.json === true ? 'json' : (values.format ?? 'text');
   if (!['text', 'md', 'markdown', 'json', 'html'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not a format`, didYouMean(format, ['text', 'md', 'json', 'html'], 'use text, md, json or html'));
-  const outFile = optString(values, 'out');
+  const outFile = values.out;
   if (outFile === '') throw new UsageError('--out needs a file path');
-  const topRaw = optString(values, 'top');
+  const topRaw = values.top;
   if (topRaw !== undefined && (!/^\d{1,4}$/.test(topRaw) || Number(topRaw) < 1)) throw new UsageError(`--top ${JSON.stringify(topRaw)} is not a positive number`);
   const top = topRaw === undefined ? 10 : Number(topRaw);
   const filters = queryFromFlags(values, { since: '24h' });
@@ -235,7 +229,7 @@ export function runReport(args: string[], io: Io): number {
   const q = { ...filters, ...ignoreQuery(view.home, values) };
   const stats = { ignored: 0 };
   const findings = collectFindings(io, view.log_dir, q, MAX_REPORT_FINDINGS, stats);
-  const r = buildReport(findings, optString(values, 'since') ?? '24h', optString(values, 'until') ?? null, findings.length >= MAX_REPORT_FINDINGS);
+  const r = buildReport(findings, values.since ?? '24h', values.until ?? null, findings.length >= MAX_REPORT_FINDINGS);
   r.ignored = stats.ignored;
   r.includes_ignored = q.include_ignored === true;
   let text: string;

@@ -5,17 +5,20 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
-import { StreamScanner, scanMessage } from '@clawsec/traffic-guardian/addon';
-import type { Finding, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
+import { StreamScanner, httpMessageKind, parseHar, parseHttpMessage, scanMessage } from '@clawsec/traffic-guardian/addon';
+import type { CapturedMessage, Finding, HarEntryMessages, StreamScanOptions } from '@clawsec/traffic-guardian/addon';
 
-import { EXIT, CliError, UsageError, colorEnabled, formatBytes, note, optBool, optString, paint, parse, progress, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, type OptionsOf, type Runner } from './command.js';
+import { EXIT, CliError, UsageError, colorEnabled, formatBytes, note, paint, progress, safeText, type Io } from './common.js';
 import { csvHeader, csvRow, listFormat, toSarif, type ListFormat } from './export.js';
 import { findingLine } from './format.js';
-import { harEntries, isHar, looksLikeHttp, parseRawHttp, type ParsedMessage } from './http-input.js';
 
-export const SCAN_HELP = `Usage: traffic-guardian scan [FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json|--format F] [--baseline FILE] [--max-scan-bytes SIZE]
-
-Scans saved traffic offline with the same rules, decoding and redaction as
+/** The `scan` command line: options, help and typed values. */
+export const scanCli = () =>
+  cliCommand('scan', 'scan a saved body, raw HTTP message or HAR capture offline')
+    .usage('[FILE|-] [--direction outbound|inbound] [--dest HOST:PORT] [--har] [--json|--format F] [--baseline FILE] [--max-scan-bytes SIZE]')
+    .description(
+      `Scans saved traffic offline with the same rules, decoding and redaction as
 the proxy. Nothing is sent anywhere and nothing is stored.
 
 Input (FILE, or stdin when FILE is - or absent):
@@ -28,32 +31,32 @@ Input (FILE, or stdin when FILE is - or absent):
   anything else           scanned as a plain body; --direction is then required.
                           A file of any size is streamed in windows that
                           overlap as the proxy's do, so a secret is found
-                          wherever it lies
-
-Options:
-  -d, --direction DIR   outbound (EXFIL rules: secrets leaving) or inbound
-                        (INJECTION rules: payloads arriving); for HAR, scan
-                        only that side
-      --dest HOST:PORT  destination (decides expected destinations, e.g. an
-                        Anthropic key sent to api.anthropic.com:443 is normal)
-      --har             treat the input as a HAR capture
-      --format FORMAT   text (default), json (= --json), sarif (SARIF 2.1.0, for
-                        code-scanning dashboards) or csv
-      --json            one finding per line (JSONL); when some bytes were
-                        not scanned, a last line {"scan_incomplete": {…}}
-                        gives bytes_scanned and bytes_unscanned
-      --baseline FILE   report only findings not in FILE, the --json output
-                        of an earlier scan (JSONL): a finding is known when
-                        its rule, direction, destination, location, decoding
-                        and redacted snippet are the same (new context around
-                        a known secret counts as new). Exit 3 only for new ones
-      --max-scan-bytes SIZE
-                        scan at most SIZE bytes of a body (512k, 64m, 2g);
-                        default: all of it, or
-                        NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES when set.
-                        What is left unscanned is reported on stderr
-  -h, --help            show this help
-
+                          wherever it lies`,
+    )
+    .argument('[file]', 'the input file; - or nothing for stdin')
+    .option(
+      '-d, --direction <dir>',
+      'outbound (EXFIL rules: secrets leaving) or inbound (INJECTION rules: payloads arriving); for HAR, scan only that side',
+    )
+    .option('--dest <host:port>', 'destination (decides expected destinations, e.g. an Anthropic key sent to api.anthropic.com:443 is normal)')
+    .option('--har', 'treat the input as a HAR capture')
+    .option('--format <format>', 'text (default), json (= --json), sarif (SARIF 2.1.0, for code-scanning dashboards) or csv')
+    .option(
+      '--json',
+      'one finding per line (JSONL); when some bytes were not scanned, a last line {"scan_incomplete": {…}} gives bytes_scanned and bytes_unscanned',
+    )
+    .option(
+      '--baseline <file>',
+      'report only findings not in FILE, the --json output of an earlier scan (JSONL): a finding is known when its rule, direction, destination, location, decoding and redacted snippet are the same (new context around a known secret counts as new). Exit 3 only for new ones',
+    )
+    .option(
+      '--max-scan-bytes <size>',
+      'scan at most SIZE bytes of a body (512k, 64m, 2g); default: all of it, or NANOCLAW_TRAFFIC_GUARDIAN_MAX_SCAN_BYTES when set. What is left unscanned is reported on stderr',
+    )
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 no findings, 3 findings, 1 error, 2 usage error.
 
 Examples:
@@ -63,8 +66,12 @@ Examples:
   traffic-guardian scan session.har --format sarif > guardian.sarif
   traffic-guardian scan session.har --json > baseline.jsonl   # accept what is there now
   traffic-guardian scan session.har --baseline baseline.jsonl # later: only what is new
-  pbpaste | traffic-guardian scan - --direction outbound --dest paste.example:443
-`;
+  pbpaste | traffic-guardian scan - --direction outbound --dest paste.example:443`),
+    );
+
+export type ScanOptions = OptionsOf<typeof scanCli>;
+
+export const scanCommand = (run: Runner) => scanCli().action((_file, opts, cmd) => run((io) => runScan(cmd.args, opts, io)));
 
 /** HTTP messages and HAR captures are parsed whole; bound them so a mistaken path cannot exhaust memory. Plain bodies are streamed and have no bound. */
 const MAX_INPUT_BYTES = 512 * 1024 * 1024;
@@ -158,7 +165,7 @@ function readInput(file: string | undefined): Buffer {
   }
 }
 
-function scanParsed(m: ParsedMessage, dest: string | undefined, source: string | undefined): Finding[] {
+function scanParsed(m: CapturedMessage, dest: string | undefined, source: string | undefined): Finding[] {
   const d = dest ?? m.dest;
   return scanMessage({
     direction: m.direction,
@@ -172,42 +179,25 @@ function scanParsed(m: ParsedMessage, dest: string | undefined, source: string |
   });
 }
 
-export function runScan(args: string[], io: Io): number {
-  const { values, positionals } = parse(
-    args,
-    {
-      direction: { type: 'string', short: 'd' },
-      dest: { type: 'string' },
-      har: { type: 'boolean' },
-      json: { type: 'boolean' },
-      format: { type: 'string' },
-      'max-scan-bytes': { type: 'string' },
-      baseline: { type: 'string' },
-    },
-    true,
-  );
-  if (optBool(values, 'help')) {
-    io.stdout.write(SCAN_HELP);
-    return EXIT.OK;
-  }
+export function runScan(positionals: string[], values: ScanOptions, io: Io): number {
   if (positionals.length > 1) throw new UsageError(`scan takes one input, got ${positionals.length}`, 'scan one file at a time, or cat them into -');
-  const dirRaw = optString(values, 'direction');
+  const dirRaw = values.direction;
   const direction = dirRaw?.toLowerCase();
   if (direction !== undefined && direction !== 'outbound' && direction !== 'inbound') {
     throw new UsageError(`--direction ${JSON.stringify(dirRaw)} is not a direction`, 'use outbound (secrets leaving) or inbound (payloads arriving)');
   }
-  const dest = optString(values, 'dest');
+  const dest = values.dest;
   if (dest !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(dest)) {
     throw new UsageError(`--dest ${JSON.stringify(dest)} is not host:port`, 'e.g. --dest api.example.com:443');
   }
-  const flagLimit = optString(values, 'max-scan-bytes');
+  const flagLimit = values.maxScanBytes;
   const envLimit = io.env[ENV_MAX_SCAN_BYTES]?.trim() || undefined;
   const limit = flagLimit ?? envLimit;
   const limitFrom = flagLimit !== undefined ? '--max-scan-bytes' : ENV_MAX_SCAN_BYTES;
   const limitOpt = limit !== undefined ? { max_scan_bytes: limit } : {};
   // Validate the limit before reading anything.
   if (limit !== undefined) newScanner({ direction: 'outbound', ...limitOpt }, limitFrom);
-  const baselinePath = optString(values, 'baseline');
+  const baselinePath = values.baseline;
   const baseline = baselinePath !== undefined ? loadBaseline(baselinePath) : undefined;
   const file = positionals[0];
   const out: Out = { fmt: listFormat(values), sarif: [], csvStarted: false, notes: [], ...(file !== undefined && file !== '-' ? { artifact: file } : {}) };
@@ -216,10 +206,10 @@ export function runScan(args: string[], io: Io): number {
   let opened = fromFile ? openInput(file) : undefined;
   try {
     const sniff = opened ? opened.head : readInput(file);
-    const harWanted = optBool(values, 'har') || (file !== undefined && /\.har$/i.test(file));
+    const harWanted = values.har === true || (file !== undefined && /\.har$/i.test(file));
     const jsonLike = sniff.length > 0 && (sniff[0] === 0x7b || sniff.subarray(0, 64).toString('utf8').trimStart().startsWith('{'));
     // JSON too large to parse whole is still scanned, as a plain body.
-    if (opened && !harWanted && (!jsonLike || opened.size > MAX_INPUT_BYTES) && !looksLikeHttp(sniff)) {
+    if (opened && !harWanted && (!jsonLike || opened.size > MAX_INPUT_BYTES) && httpMessageKind(sniff) === null) {
       // A plain body: streamed, whatever its size.
       if (direction === undefined) {
         throw new UsageError(
@@ -418,7 +408,7 @@ function streamBuffer(sc: StreamScanner, data: Buffer): Finding[] {
 }
 
 /** A saved HTTP message: its head as the proxy scans it, its body streamed. */
-function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
+function scanHttp(m: CapturedMessage, dest: string | undefined, o: WholeOptions): { findings: Finding[]; coverage: Coverage | undefined } {
   const d = dest ?? m.dest;
   const head = scanParsed({ ...m, body: Buffer.alloc(0) }, dest, undefined);
   const header = (name: string): string | undefined => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name)?.[1];
@@ -444,17 +434,21 @@ function scanHttp(m: ParsedMessage, dest: string | undefined, o: WholeOptions): 
 function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: Painter, io: Io): number {
   const { direction, dest, out } = o;
 
-  let har = o.har;
-  let doc: unknown;
-  if (har || (data.length > 0 && (data[0] === 0x7b || data.subarray(0, 64).toString('utf8').trimStart().startsWith('{')))) {
+  const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
+  // Raw HTTP and HAR are parsed by the addon (httparse, serde); a HAR error
+  // says what is wrong and where (`is not valid JSON: … at line 3 column 7`).
+  let entries: HarEntryMessages[] | undefined;
+  if (o.har || (data.length > 0 && (data[0] === 0x7b || data.subarray(0, 64).toString('utf8').trimStart().startsWith('{')))) {
     try {
-      doc = JSON.parse(data.toString('utf8'));
+      entries = parseHar(data);
     } catch (err) {
-      if (har) throw new CliError(`the HAR capture is not valid JSON: ${(err as Error).message}`, 'export it again from the browser or proxy');
+      if (o.har) {
+        const notHar = (err as { code?: unknown }).code === 'HAR_NOT_HAR';
+        throw new CliError(`${notHar ? input : `the HAR capture ${input}`} ${(err as Error).message}`, notHar ? 'drop --har to scan it as a plain body' : 'export it again from the browser or proxy');
+      }
     }
-    if (doc !== undefined && isHar(doc)) har = true;
-    else if (har) throw new CliError('the input is JSON but not a HAR capture (no log.entries)', 'drop --har to scan it as a plain body');
   }
+  const har = entries !== undefined;
 
   const findings: Finding[] = [];
   const emit = (list: Finding[], context?: string) => {
@@ -466,8 +460,7 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
   let coverage: Coverage | undefined;
 
   let scanned = 0;
-  if (har) {
-    const entries = harEntries(doc);
+  if (entries !== undefined) {
     const bar = progress(io);
     try {
       for (const e of entries) {
@@ -485,12 +478,12 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
     } finally {
       bar.done();
     }
-  } else if (looksLikeHttp(data)) {
-    let m: ParsedMessage;
+  } else if (httpMessageKind(data) !== null) {
+    let m: CapturedMessage;
     try {
-      m = parseRawHttp(data);
+      m = parseHttpMessage(data);
     } catch (err) {
-      throw new CliError(`cannot parse the HTTP message: ${(err as Error).message}`, 'pass --direction to scan it as a plain body');
+      throw new CliError(`cannot parse the HTTP message in ${input}: ${(err as Error).message}`, 'fix or remove that line');
     }
     if (direction !== undefined && direction !== m.direction) {
       io.stderr.write(`note: the input is an HTTP ${m.direction === 'outbound' ? 'request' : 'response'}; scanning it as ${direction} as asked\n`);
@@ -516,7 +509,6 @@ function scanWhole(data: Buffer, file: string | undefined, o: WholeOptions, p: P
   reportCoverage(coverage, out, io);
   finishOut(out, io);
   if (out.fmt === 'text') {
-    const input = file === undefined || file === '-' ? 'stdin' : safeText(file, 200);
     const what = har ? `${scanned} HAR message${scanned === 1 ? '' : 's'}` : coverage ? `the scanned part of ${input}` : input;
     const adj = o.baseline ? 'new ' : '';
     const summary = findings.length === 0 ? p.green(`no ${adj}findings in ${what}`) : p.bold(`${findings.length} ${adj}finding${findings.length === 1 ? '' : 's'} in ${what}`);

@@ -11,11 +11,16 @@ import { MIN_TOKEN_LEN, caPublicLayout, homeLayout } from '@clawsec/traffic-guar
 import { CONTAINER_CLIENTS, NODE20_FETCH_WARNING, containerNodeCheck, containerShellCheck } from '../clients.js';
 import { resolveRuntimeTokens } from '../config.js';
 import { DEFAULT_CONTAINER_CA_DIR, DEFAULT_CONTAINER_HOST, buildWiring, parseListen, wiringToDockerArgs } from '../wiring.js';
-import { CONFIG_OPTIONS, EXIT, CliError, UsageError, colorEnabled, loadConfig, optBool, optString, paint, parse, printWarning, safeText, type Io } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { EXIT, CliError, UsageError, colorEnabled, loadConfig, paint, printWarning, safeText, type Io } from './common.js';
 
-export const SETUP_HELP = `Usage: traffic-guardian setup [--runtime docker|docker-desktop|apple-container] [--onecli URL] [--group NAME] [--mitm] [--json]
-
-Prints step-by-step wiring for NanoClaw containers: the address the guardian
+/** The `setup` command line: options, help and typed values. */
+export const setupCli = () =>
+  withConfig(
+    cliCommand('setup', 'step-by-step container wiring for your runtime (runs nothing)')
+      .usage('[--runtime docker|docker-desktop|apple-container] [--onecli URL] [--group NAME] [--mitm] [--json]')
+      .description(
+        `Prints step-by-step wiring for NanoClaw containers: the address the guardian
 should listen on for your container runtime, the config (runtime tokens and
 require_auth when it listens beyond loopback), the exact container
 environment and CA mount, the NanoClaw code lines, which clients in the
@@ -23,30 +28,31 @@ container honour the wiring (Node 20's fetch does not), and a one-line check
 to run inside a container.
 
 setup runs nothing and changes nothing: every command it shows is for you to
-review and run yourself. Trust-store changes are optional manual steps.
-
-Options:
-  -r, --runtime NAME    docker (Docker Engine on Linux; default on Linux),
-                        docker-desktop (macOS/Windows; default on macOS),
-                        apple-container (Apple's container tool)
-      --onecli URL      chain to NanoClaw's OneCLI gateway (its proxy URL,
-                        e.g. http://x:TOKEN@127.0.0.1:10255); shown masked
-      --group NAME      the NanoClaw group (guardian runtime) to wire
-                        (default: the first runtime in the config)
-      --mitm            include HTTPS inspection (CA export, mount, env)
-      --show-secrets    print runtime tokens unmasked (they end up in your
-                        terminal scrollback: use with care)
-      --json            the same information as JSON
-  -c, --config FILE     config file
-      --home DIR        guardian home
-  -h, --help            show this help
-
+review and run yourself. Trust-store changes are optional manual steps.`,
+      )
+      .option(
+        '-r, --runtime <name>',
+        "docker (Docker Engine on Linux; default on Linux), docker-desktop (macOS/Windows; default on macOS), apple-container (Apple's container tool)",
+      )
+      .option('--onecli <url>', "chain to NanoClaw's OneCLI gateway (its proxy URL, e.g. http://x:TOKEN@127.0.0.1:10255); shown masked")
+      .option('--group <name>', 'the NanoClaw group (guardian runtime) to wire (default: the first runtime in the config)')
+      .option('--mitm', 'include HTTPS inspection (CA export, mount, env)')
+      .option('--show-secrets', 'print runtime tokens unmasked (they end up in your terminal scrollback: use with care)')
+      .option('--json', 'the same information as JSON'),
+    'config file',
+  ).addHelpText(
+    'after',
+    afterHelp(`
 Examples:
   traffic-guardian setup
   traffic-guardian setup --runtime docker-desktop --mitm
   traffic-guardian setup --runtime apple-container --group main
-  traffic-guardian setup --onecli http://x:TOKEN@127.0.0.1:10255 --json
-`;
+  traffic-guardian setup --onecli http://x:TOKEN@127.0.0.1:10255 --json`),
+  );
+
+export type SetupOptions = OptionsOf<typeof setupCli>;
+
+export const setupCommand = (run: Runner) => setupCli().action((opts) => run((io) => runSetup(opts, io)));
 
 type Runtime = 'docker' | 'docker-desktop' | 'apple-container';
 
@@ -129,26 +135,13 @@ function maskUrl(url: string): string {
   }
 }
 
-export function runSetup(args: string[], io: Io): number {
-  const { values } = parse(args, {
-    ...CONFIG_OPTIONS,
-    runtime: { type: 'string', short: 'r' },
-    onecli: { type: 'string' },
-    group: { type: 'string' },
-    mitm: { type: 'boolean' },
-    'show-secrets': { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
-  if (optBool(values, 'help')) {
-    io.stdout.write(SETUP_HELP);
-    return EXIT.OK;
-  }
-  const rtRaw = optString(values, 'runtime') ?? (platform() === 'darwin' ? 'docker-desktop' : 'docker');
+export function runSetup(values: SetupOptions, io: Io): number {
+  const rtRaw = values.runtime ?? (platform() === 'darwin' ? 'docker-desktop' : 'docker');
   if (rtRaw !== 'docker' && rtRaw !== 'docker-desktop' && rtRaw !== 'apple-container') {
     throw new UsageError(`--runtime ${JSON.stringify(rtRaw)} is not supported`, 'use docker, docker-desktop or apple-container');
   }
   const runtime: Runtime = rtRaw;
-  const onecli = optString(values, 'onecli');
+  const onecli = values.onecli;
   if (onecli !== undefined) {
     let ok = false;
     try {
@@ -159,8 +152,8 @@ export function runSetup(args: string[], io: Io): number {
     }
     if (!ok) throw new UsageError('--onecli is not an http(s) proxy URL', 'pass the gateway URL NanoClaw gives containers, e.g. http://x:TOKEN@127.0.0.1:10255');
   }
-  const reveal = optBool(values, 'show-secrets');
-  const json = optBool(values, 'json');
+  const reveal = values.showSecrets === true;
+  const json = values.json === true;
   if (reveal) printWarning(io, '--show-secrets: runtime tokens are printed unmasked', 'clear your scrollback afterwards and never paste this output into tickets or chats');
 
   const { report, view, input } = loadConfig(io, values);
@@ -175,15 +168,15 @@ export function runSetup(args: string[], io: Io): number {
   }
   const listen = `${f.bind.includes(':') ? `[${f.bind}]` : f.bind}:${port}`;
   const needsAuth = !isLoopbackHost(f.bind);
-  const group = optString(values, 'group') ?? view.runtimes[0] ?? (needsAuth ? 'main' : undefined);
+  const group = values.group ?? view.runtimes[0] ?? (needsAuth ? 'main' : undefined);
   if (group !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(group)) throw new UsageError(`--group ${JSON.stringify(group)} is not a NanoClaw group folder name`);
   const tokens = resolveRuntimeTokens(input);
   const layout = homeLayout(view.home);
   const ctrFiles = caPublicLayout(DEFAULT_CONTAINER_CA_DIR);
   const token = group !== undefined ? tokens.get(group) : undefined;
-  const mitm = optBool(values, 'mitm') || view.mitm_enabled;
+  const mitm = values.mitm === true || view.mitm_enabled;
   const caPublicDir = layout.ca_public.dir;
-  const configPath = optString(values, 'config') ?? io.env['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ?? layout.config_file;
+  const configPath = values.config ?? io.env['NANOCLAW_TRAFFIC_GUARDIAN_CONFIG'] ?? layout.config_file;
 
   const tokenPlaceholder = `<${MIN_TOKEN_LEN}+ random characters, e.g. from \`openssl rand -hex 24\`>`;
   const shownToken = token === undefined ? tokenPlaceholder : reveal ? token : '****';
@@ -251,7 +244,7 @@ export function runSetup(args: string[], io: Io): number {
     {
       title: 'Start',
       text: [
-        `Foreground, to watch findings: traffic-guardian start${optString(values, 'config') !== undefined ? ` --config ${configPath}` : ''}`,
+        `Foreground, to watch findings: traffic-guardian start${values.config !== undefined ? ` --config ${configPath}` : ''}`,
         'Inside NanoClaw: set NANOCLAW_TRAFFIC_GUARDIAN_MODE=detect (or "mode": "detect" in the config) — the default mode off starts nothing.',
       ],
     },

@@ -7,12 +7,17 @@
  */
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
-import { CONFIG_OPTIONS, CliError, EXIT, UsageError, colorEnabled, formatBytes, optBool, paint, parse, requirePaths, safeText, table, termWidth, type Io, type Paint } from './common.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
+import { CliError, EXIT, UsageError, colorEnabled, formatBytes, paint, requirePaths, safeText, table, termWidth, type Io, type Paint } from './common.js';
 import { collectFindings, ignoreQuery } from './store.js';
 
-export const SHOW_HELP = `Usage: traffic-guardian show <finding-id> [--json]
-
-Prints one stored finding with everything known about the exchange it came
+/** The `show` command line: options, help and typed values. */
+export const showCli = () =>
+  withConfig(
+    cliCommand('show', 'one finding with its exchange context, and the others of that exchange')
+      .usage('<finding-id> [--json]')
+      .description(
+        `Prints one stored finding with everything known about the exchange it came
 from — method, redacted URL path (no query; credential-like segments shown
 as [MASKED]), response status, content type, message size, decode chain,
 connection and request ids — and lists every other finding of the same
@@ -20,21 +25,28 @@ exchange (same request id) and of the same client connection. No body and
 no secret is ever shown.
 
 The id may be shortened to any unique prefix (as \`findings\` prints it,
-e.g. tgf_3fa1c0); suppressed findings are shown too.
-
-Options:
-      --json               {finding, same_exchange, same_connection} as JSON
-  -c, --config FILE        config file (to find log_dir)
-      --home DIR           guardian home
-  -h, --help               show this help
-
+e.g. tgf_3fa1c0); suppressed findings are shown too.`,
+      )
+      .argument('[finding-id]', 'the finding id (tgf_…) or a unique prefix of it'),
+    'config file (to find log_dir)',
+  )
+    .option('--json', '{finding, same_exchange, same_connection} as JSON')
+    .allowExcessArguments()
+    .addHelpText(
+      'after',
+      afterHelp(`
 Exit status: 0 shown, 1 no such finding or error, 2 usage error (also an
 ambiguous prefix).
 
 Examples:
   traffic-guardian show tgf_3fa1c09e5d2b7a41
-  traffic-guardian show tgf_3fa1 --json | jq .same_exchange[].pattern
-`;
+  traffic-guardian show tgf_3fa1 --json | jq .same_exchange[].pattern`),
+    );
+
+export type ShowOptions = OptionsOf<typeof showCli>;
+
+export const showCommand = (run: Runner) =>
+  showCli().action((_id, opts, cmd) => run((io) => runShow(cmd.args, opts, io)));
 
 /** Where a finding was, as one line: `POST /upload/[MASKED]/x → 404`. */
 export function requestLine(f: Finding): string {
@@ -117,16 +129,11 @@ function relatedTable(rows: readonly Finding[], p: Paint, width: number | undefi
   );
 }
 
-export function runShow(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' } }, true);
-  if (optBool(values, 'help')) {
-    io.stdout.write(SHOW_HELP);
-    return EXIT.OK;
-  }
+export function runShow(positionals: string[], values: ShowOptions, io: Io): number {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError(positionals.length === 0 ? 'show needs a finding id' : 'show takes one finding id', 'e.g. traffic-guardian show tgf_3fa1c09e5d2b7a41 (`traffic-guardian findings` lists the ids)');
   const id = positionals[0].trim();
   const { view } = requirePaths(io, values);
-  const all = collectFindings(io, view.log_dir, { ...ignoreQuery(view.home, { 'include-ignored': true }) }, 1_000_000);
+  const all = collectFindings(io, view.log_dir, { ...ignoreQuery(view.home, { includeIgnored: true }) }, 1_000_000);
   const f = resolveFinding(all, id);
   const others = all.filter((o) => o.id !== f.id);
   const sameExchange = f.request_id ? others.filter((o) => o.request_id === f.request_id) : [];
@@ -135,7 +142,7 @@ export function runShow(args: string[], io: Io): number {
   const byTime = (a: Finding, b: Finding) => a.timestamp.localeCompare(b.timestamp);
   sameExchange.sort(byTime);
   sameConnection.sort(byTime);
-  if (optBool(values, 'json')) {
+  if (values.json === true) {
     io.stdout.write(`${JSON.stringify({ finding: f, same_exchange: sameExchange, same_connection: sameConnection }, null, 2)}\n`);
     return EXIT.OK;
   }

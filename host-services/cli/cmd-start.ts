@@ -14,8 +14,8 @@ import type { Finding, GuardianStatus, ReloadResult } from '@clawsec/traffic-gua
 import { checkTrafficConfig, effectiveView } from '../config.js';
 import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../service.js';
 import { parseListen, type ContainerWiring } from '../wiring.js';
+import { afterHelp, cliCommand, withConfig, withVerbosity, type OptionsOf, type Runner } from './command.js';
 import {
-  CONFIG_OPTIONS,
   CliError,
   EXIT,
   UsageError,
@@ -23,11 +23,7 @@ import {
   configOptions,
   formatBytes,
   formatDuration,
-  optBool,
-  optList,
-  optString,
   paint,
-  parse,
   printError,
   safeText,
   type Io,
@@ -36,9 +32,14 @@ import {
 import { INSPECTION_OFF, readStatus } from './cmd-status.js';
 import { findingLine } from './format.js';
 
-export const START_HELP = `Usage: traffic-guardian start [--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--no-inspect] [--json]
-
-Runs the guardian in the foreground: an HTTP/HTTPS proxy that detects
+/** The `start` command line: options, help and typed values. */
+export const startCli = () =>
+  withVerbosity(
+    withConfig(
+      cliCommand('start', 'run the guardian in the foreground (detect mode) and show findings live')
+        .usage('[--config FILE] [--listen HOST:PORT] [--home DIR] [--mitm --trust-runtime NAME|*] [--no-inspect] [--json]')
+        .description(
+          `Runs the guardian in the foreground: an HTTP/HTTPS proxy that detects
 secrets leaving your containers (EXFIL) and prompt-injection payloads coming
 back (INJECTION), and writes redacted findings to <log_dir>/findings.jsonl.
 It never blocks and never alters traffic.
@@ -54,30 +55,32 @@ cleanly and prints a summary. SIGHUP (or \`traffic-guardian reload\`) re-reads
 the config file and environment and applies them to new connections without
 a restart; an invalid config is rejected and the running one kept (see
 \`traffic-guardian reload --help\` for which keys need a restart). The pid is
-kept in <home>/guardian.pid while running.
-
-Options:
-  -c, --config FILE        JSON config file (see \`traffic-guardian check-config\`)
-  -l, --listen HOST:PORT   listen address (default from the config: 127.0.0.1:8118;
-                           127.0.0.1:0 picks a free port)
-      --home DIR           guardian home (CA, status file, default log dir)
-      --mitm               inspect HTTPS (creates the guardian's own CA on first use)
-      --trust-runtime NAME runtime whose containers mount the CA (repeatable; * = every client);
-                           required with --mitm unless the config lists mitm.trusted_runtimes
-      --no-inspect         inspection OFF: the bare proxy (same build, same access
-                           control) that scans nothing and finds nothing. A
-                           benchmarking aid to measure the guardian's cost side
-                           by side; never use it to protect anything
-      --json               JSONL events on stdout: started, finding, reload, stopped
-      --log-file FILE      write the output (banner, findings, summary; with --json
-                           the events) to FILE instead of stdout, appended, mode
-                           0600; warnings and errors go to FILE and to stderr.
-                           For service managers (see INSTALL.md)
-  -q, --quiet              findings only: no banner, counter line or summary
-  -v, --verbose            the guardian's own diagnostics on stderr (-v info,
-                           -vv debug; NANOCLAW_TRAFFIC_GUARDIAN_LOG wins when set)
-  -h, --help               show this help
-
+kept in <home>/guardian.pid while running.`,
+        ),
+      'JSON config file (see `traffic-guardian check-config`)',
+      'guardian home (CA, status file, default log dir)',
+    )
+      .option('-l, --listen <host:port>', 'listen address (default from the config: 127.0.0.1:8118; 127.0.0.1:0 picks a free port)')
+      .option('--mitm', "inspect HTTPS (creates the guardian's own CA on first use)")
+      .option(
+        '--trust-runtime <name>',
+        'runtime whose containers mount the CA (repeatable; * = every client); required with --mitm unless the config lists mitm.trusted_runtimes',
+        (v: string, all: string[] | undefined) => [...(all ?? []), v],
+      )
+      .option(
+        '--no-inspect',
+        'inspection OFF: the bare proxy (same build, same access control) that scans nothing and finds nothing. A benchmarking aid to measure the guardian\'s cost side by side; never use it to protect anything',
+      )
+      .option('--json', 'JSONL events on stdout: started, finding, reload, stopped')
+      .option(
+        '--log-file <file>',
+        'write the output (banner, findings, summary; with --json the events) to FILE instead of stdout, appended, mode 0600; warnings and errors go to FILE and to stderr. For service managers (see INSTALL.md)',
+      ),
+    'findings only: no banner, counter line or summary',
+    "the guardian's own diagnostics on stderr (-v info, -vv debug; NANOCLAW_TRAFFIC_GUARDIAN_LOG wins when set)",
+  ).addHelpText(
+    'after',
+    afterHelp(`
 Exit status: 0 stopped cleanly, 1 error (invalid config, port in use, …), 2 usage error.
 
 Examples:
@@ -85,8 +88,12 @@ Examples:
   traffic-guardian start --listen 172.17.0.1:8118 --config ~/.config/nanoclaw/traffic-guardian/config.json
   traffic-guardian start --listen 127.0.0.1:0 --mitm --trust-runtime '*'
   traffic-guardian start --json | jq -c 'select(.event == "finding") | .finding.pattern'
-  traffic-guardian start --json --log-file /var/log/traffic-guardian/events.jsonl
-`;
+  traffic-guardian start --json --log-file /var/log/traffic-guardian/events.jsonl`),
+  );
+
+export type StartOptions = OptionsOf<typeof startCli>;
+
+export const startCommand = (run: Runner) => startCli().action((opts) => run((io) => runStart(opts, io)));
 
 const ENV_LOG = 'NANOCLAW_TRAFFIC_GUARDIAN_LOG';
 
@@ -171,29 +178,16 @@ function envLines(w: ContainerWiring): string[] {
   return lines;
 }
 
-export async function runStart(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {
-    ...CONFIG_OPTIONS,
-    listen: { type: 'string', short: 'l' },
-    mitm: { type: 'boolean' },
-    'trust-runtime': { type: 'string', multiple: true },
-    'no-inspect': { type: 'boolean' },
-    json: { type: 'boolean' },
-    'log-file': { type: 'string' },
-  });
-  if (optBool(values, 'help')) {
-    io.stdout.write(START_HELP);
-    return EXIT.OK;
-  }
-  const logFile = optString(values, 'log-file');
+export async function runStart(values: StartOptions, io: Io): Promise<number> {
+  const logFile = values.logFile;
   if (logFile === '') throw new UsageError('--log-file needs a file path');
   const level = io.verbosity ?? 0;
   // The addon reads its log level once, when the first guardian is created.
   if (level > 0 && !io.env[ENV_LOG]) process.env[ENV_LOG] = level > 1 ? 'debug' : 'info';
   const quiet = level < 0;
-  const json = optBool(values, 'json');
+  const json = values.json === true;
   const overrides: Record<string, unknown> = { mode: 'detect' };
-  const listenFlag = optString(values, 'listen');
+  const listenFlag = values.listen;
   if (listenFlag !== undefined) {
     try {
       parseListen(listenFlag);
@@ -202,10 +196,10 @@ export async function runStart(args: string[], io: Io): Promise<number> {
     }
     overrides['listen'] = listenFlag;
   }
-  const trust = optList(values, 'trust-runtime');
-  if (trust.length > 0 && !optBool(values, 'mitm')) throw new UsageError('--trust-runtime only applies with --mitm');
-  if (optBool(values, 'no-inspect')) overrides['inspect'] = false;
-  if (optBool(values, 'mitm')) overrides['mitm'] = { enabled: true, ...(trust.length > 0 ? { trusted_runtimes: trust } : {}) };
+  const trust = values.trustRuntime ?? [];
+  if (trust.length > 0 && values.mitm !== true) throw new UsageError('--trust-runtime only applies with --mitm');
+  if (!values.inspect) overrides['inspect'] = false;
+  if (values.mitm === true) overrides['mitm'] = { enabled: true, ...(trust.length > 0 ? { trusted_runtimes: trust } : {}) };
   const opts = configOptions(io, values, overrides);
   const logStream = logFile !== undefined ? openLogFile(logFile) : undefined;
   try {
@@ -217,7 +211,7 @@ export async function runStart(args: string[], io: Io): Promise<number> {
 
 async function runGuardian(
   io: Io,
-  a: { values: Record<string, unknown>; opts: ReturnType<typeof configOptions>; json: boolean; quiet: boolean; listenFlag: string | undefined; trust: string[] },
+  a: { values: StartOptions; opts: ReturnType<typeof configOptions>; json: boolean; quiet: boolean; listenFlag: string | undefined; trust: string[] },
 ): Promise<number> {
   const { values, opts, json, quiet, listenFlag, trust } = a;
   const pOut = paint(colorEnabled(io.stdout, io.env));
@@ -228,7 +222,7 @@ async function runGuardian(
   if (!report.ok) {
     if (json) emit({ event: 'error', message: 'invalid config', errors: report.errors });
     for (const e of report.errors) printError(io, `config ${safeText(e.field, 120)}: ${safeText(e.message, 600)}`, safeText(e.hint, 600));
-    if (optBool(values, 'mitm') && trust.length === 0 && report.errors.some((e) => e.field.startsWith('mitm.trusted_runtimes'))) {
+    if (values.mitm === true && trust.length === 0 && report.errors.some((e) => e.field.startsWith('mitm.trusted_runtimes'))) {
       io.stderr.write("with --mitm, add --trust-runtime NAME for each runtime whose containers mount the CA, or --trust-runtime '*'\n");
     }
     io.stderr.write('run `traffic-guardian check-config` to see every issue\n');

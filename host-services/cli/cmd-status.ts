@@ -12,44 +12,49 @@ import { homeLayout, ignoreList, queryFindings } from '@clawsec/traffic-guardian
 import type { GuardianStatus } from '@clawsec/traffic-guardian/addon';
 
 import { STATUS_FILE_NAME, type ServiceStatus } from '../service.js';
+import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
 import {
-  CONFIG_OPTIONS,
   EXIT,
   CliError,
   colorEnabled,
   formatBytes,
   formatDuration,
   isQuiet,
-  optBool,
   paint,
-  parse,
   requirePaths,
   safeText,
   type Io,
 } from './common.js';
 
-export const STATUS_HELP = `Usage: traffic-guardian status [--config FILE] [--home DIR] [--json]
-
-Shows whether a guardian is running for this home (inside NanoClaw or a
+/** The `status` command line: options, help and typed values. */
+export const statusCli = () =>
+  withConfig(
+    cliCommand('status', 'is a guardian running for this home? counters and addresses')
+      .usage('[--config FILE] [--home DIR] [--json]')
+      .description(
+        `Shows whether a guardian is running for this home (inside NanoClaw or a
 \`traffic-guardian start\` in another terminal), from the owner-only status
 file <home>/${STATUS_FILE_NAME} that a running guardian refreshes every few
 seconds. A status file whose process has exited, or that has not been
-refreshed recently, is reported as "not running (stale status from …)".
-
-Options:
-  -c, --config FILE   config file (to find the home)
-      --home DIR      guardian home
-      --json          print {running, stale, reason, status} as JSON
-  -h, --help          show this help
-
+refreshed recently, is reported as "not running (stale status from …)".`,
+      ),
+  )
+    .option('--json', 'print {running, stale, reason, status} as JSON')
+    .addHelpText(
+      'after',
+      afterHelp(`
 With -q nothing is printed: the exit status is the answer.
 
 Exit status: 0 running, 3 not running, 1 error, 2 usage error.
 
 Examples:
   traffic-guardian status
-  traffic-guardian status --json | jq .status.counters
-`;
+  traffic-guardian status --json | jq .status.counters`),
+    );
+
+export type StatusOptions = OptionsOf<typeof statusCli>;
+
+export const statusCommand = (run: Runner) => statusCli().action((opts) => run((io) => runStatus(opts, io)));
 
 /** How the bare proxy (`inspect: false`, `start --no-inspect`) is named everywhere. */
 export const INSPECTION_OFF = 'inspection OFF — benchmarking aid, finds nothing';
@@ -131,16 +136,11 @@ export function readIgnored(home: string, logDir: string): IgnoredReading {
   }
 }
 
-export function runStatus(args: string[], io: Io): number {
-  const { values } = parse(args, { ...CONFIG_OPTIONS, json: { type: 'boolean' } });
-  if (optBool(values, 'help')) {
-    io.stdout.write(STATUS_HELP);
-    return EXIT.OK;
-  }
+export function runStatus(values: StatusOptions, io: Io): number {
   const { view } = requirePaths(io, values);
   const r = readStatus(view.home);
   const ign = readIgnored(view.home, view.log_dir);
-  if (optBool(values, 'json')) {
+  if (values.json === true) {
     io.stdout.write(`${JSON.stringify({ running: r.running, stale: r.stale, reason: r.reason, status_file: r.file, status: r.status ?? null, ignored: ign }, null, 2)}\n`);
     return r.running ? EXIT.OK : EXIT.ATTENTION;
   }

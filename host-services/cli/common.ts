@@ -1,13 +1,14 @@
 /**
- * What every command shares: typed errors that map to exit codes, argument
- * parsing on `node:util` (no dependency), terminal-aware output (colour only
+ * What every command shares: typed errors that map to exit codes, the
+ * config flags' meaning (their parsing is commander's, in `command.ts`),
+ * the -q/-v verbosity, terminal-aware output (colour only
  * on a TTY and never with NO_COLOR), and neutralising of text that came from
  * traffic so a hostile page cannot drive the operator's terminal.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, styleText, type ParseArgsConfig } from 'node:util';
+import { styleText } from 'node:util';
 
 import { buildConfigInput, checkTrafficConfig, effectiveView, type ConfigOptions, type EffectiveView } from '../config.js';
 import type { ConfigInput, ConfigReport } from '@clawsec/traffic-guardian/addon';
@@ -52,12 +53,6 @@ export interface Io {
   /** -1 with -q/--quiet, 0 normally, 1+ with -v/--verbose (repeatable). */
   verbosity?: number;
 }
-
-/** `-q`/`--quiet` and `-v`/`--verbose`: accepted by every command (see `verbosityOf`). */
-export const VERBOSITY_OPTIONS = {
-  verbose: { type: 'boolean', short: 'v', multiple: true },
-  quiet: { type: 'boolean', short: 'q' },
-} as const;
 
 /**
  * The verbosity asked for in `args` (before any `--`): -1 quiet, 0, or the
@@ -183,51 +178,22 @@ export function printWarning(io: Io, what: string, hint?: string): void {
   io.stderr.write(`${p.yellow('warning:')} ${what}${hint ? ` — ${hint}` : ''}\n`);
 }
 
-/** `parseArgs` with strict options, turning its errors into usage errors. */
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
-  args: string[],
-  options: T,
-  allowPositionals = false,
-): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  try {
-    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...VERBOSITY_OPTIONS, ...options }, allowPositionals, strict: true });
-    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new UsageError(msg.replace(/\. To specify a positional argument.*$/s, ''));
-  }
+/** The `--config` and `--home` values of a command (see `withConfig`). */
+export interface ConfigFlags {
+  config?: string | undefined;
+  home?: string | undefined;
 }
-
-export function optString(values: Record<string, unknown>, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function optBool(values: Record<string, unknown>, name: string): boolean {
-  return values[name] === true;
-}
-
-export function optList(values: Record<string, unknown>, name: string): string[] {
-  const v = values[name];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
-}
-
-/** Options of the commands that read the guardian's config. */
-export const CONFIG_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  home: { type: 'string' },
-} as const;
 
 /** The config layers a command asked for: `--config`, `--home`, plus `extra` overrides. */
-export function configOptions(io: Io, values: Record<string, unknown>, extra: Record<string, unknown> = {}): ConfigOptions {
+export function configOptions(io: Io, values: ConfigFlags, extra: Record<string, unknown> = {}): ConfigOptions {
   const overrides: Record<string, unknown> = { ...extra };
-  const home = optString(values, 'home');
+  const home = values.home;
   if (home !== undefined) {
     if (home === '') throw new UsageError('--home needs a directory');
     overrides['home'] = home;
   }
   const opts: ConfigOptions = { env: io.env };
-  const configPath = optString(values, 'config');
+  const configPath = values.config;
   if (configPath !== undefined) {
     if (configPath === '') throw new UsageError('--config needs a file path');
     opts.configPath = configPath;
@@ -244,7 +210,7 @@ export interface LoadedConfig {
 }
 
 /** Validates the config (never starts anything). */
-export function loadConfig(io: Io, values: Record<string, unknown>, extra: Record<string, unknown> = {}): LoadedConfig {
+export function loadConfig(io: Io, values: ConfigFlags, extra: Record<string, unknown> = {}): LoadedConfig {
   const options = configOptions(io, values, extra);
   const report = checkTrafficConfig(options);
   return { options, input: buildConfigInput(options), report, view: effectiveView(report) };
@@ -254,7 +220,7 @@ export function loadConfig(io: Io, values: Record<string, unknown>, extra: Recor
  * Like `loadConfig`, but a command that only needs paths (home, log dir)
  * fails with the validator's first error when the config is invalid.
  */
-export function requirePaths(io: Io, values: Record<string, unknown>): LoadedConfig {
+export function requirePaths(io: Io, values: ConfigFlags): LoadedConfig {
   const c = loadConfig(io, values);
   verbose(io, `home ${c.view.home || '(unresolved)'}, log_dir ${c.view.log_dir || '(unresolved)'}${c.options.configPath ? `, config ${c.options.configPath}` : ''}`);
   if (!c.report.ok || !c.view.home) {

@@ -17,9 +17,9 @@ export type ListFormat = 'text' | 'json' | 'sarif' | 'csv';
 const LIST_FORMATS: readonly ListFormat[] = ['text', 'json', 'sarif', 'csv'];
 
 /** `--format` (with `--json` as a synonym for json); `table` is text. */
-export function listFormat(values: Record<string, unknown>): ListFormat {
-  const raw = values['format'];
-  const json = values['json'] === true;
+export function listFormat(values: { format?: string | undefined; json?: boolean | undefined }): ListFormat {
+  const raw = values.format;
+  const json = values.json === true;
   if (raw === undefined) return json ? 'json' : 'text';
   const f = String(raw).toLowerCase();
   const v = f === 'table' ? 'text' : f === 'jsonl' ? 'json' : f;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { homeLayout, normalizeTimeBound, queryFindings, ruleCatalog } from '@clawsec/traffic-guardian/addon';
 import type { Finding, FindingQuery } from '@clawsec/traffic-guardian/addon';
 
-import { CliError, UsageError, didYouMean, optString, printWarning, progress, safeText, type Io } from './common.js';
+import { CliError, UsageError, didYouMean, printWarning, progress, safeText, type Io } from './common.js';
 import { DIRECTIONS, SEVERITIES, THREATS, isOneOf } from './format.js';
 
 /**
@@ -24,39 +24,50 @@ export function checkTime(flag: string, value: string): string {
   }
 }
 
+/** The filter flags `findings` and `report` share (report has no severity, direction or pattern). */
+export interface FilterFlags {
+  since?: string | undefined;
+  until?: string | undefined;
+  severity?: string | undefined;
+  type?: string | undefined;
+  direction?: string | undefined;
+  pattern?: string | undefined;
+  source?: string | undefined;
+}
+
 /** Builds a query from the shared filter flags. */
-export function queryFromFlags(values: Record<string, unknown>, defaults: { since?: string } = {}): FindingQuery {
+export function queryFromFlags(values: FilterFlags, defaults: { since?: string } = {}): FindingQuery {
   const q: FindingQuery = {};
-  const since = optString(values, 'since') ?? defaults.since;
+  const since = values.since ?? defaults.since;
   if (since !== undefined) q.since = checkTime('--since', since);
-  const until = optString(values, 'until');
+  const until = values.until;
   if (until !== undefined) q.until = checkTime('--until', until);
-  const sev = optString(values, 'severity');
+  const sev = values.severity;
   if (sev !== undefined) {
     const s = sev.toLowerCase();
     if (!isOneOf(SEVERITIES, s)) throw new UsageError(`--severity ${JSON.stringify(sev)} is not a severity`, didYouMean(s, SEVERITIES, `use one of ${SEVERITIES.join(', ')} (that level or worse)`));
     q.min_severity = s;
   }
-  const type = optString(values, 'type');
+  const type = values.type;
   if (type !== undefined) {
     const t = type.toUpperCase();
     if (!isOneOf(THREATS, t)) throw new UsageError(`--type ${JSON.stringify(type)} is not a threat type`, didYouMean(t, THREATS, 'use EXFIL or INJECTION'));
     q.threat_type = t;
   }
-  const dir = optString(values, 'direction');
+  const dir = values.direction;
   if (dir !== undefined) {
     const d = dir.toLowerCase();
     if (!isOneOf(DIRECTIONS, d)) throw new UsageError(`--direction ${JSON.stringify(dir)} is not a direction`, 'use outbound or inbound');
     q.direction = d;
   }
-  const pattern = optString(values, 'pattern');
+  const pattern = values.pattern;
   if (pattern !== undefined) {
     // Rule ids come from the addon's registry: an unknown one would match nothing, silently.
     const ids = ruleCatalog().map((r) => r.id);
     if (!ids.includes(pattern)) throw new UsageError(`--pattern ${JSON.stringify(pattern)} is not a rule id`, didYouMean(pattern, ids, '`traffic-guardian rules` lists the rule ids'));
     q.pattern = pattern;
   }
-  const source = optString(values, 'source');
+  const source = values.source;
   if (source !== undefined) q.sources = [source];
   return q;
 }
@@ -111,8 +122,8 @@ export function collectFindings(io: Io, logDir: string, q: FindingQuery, limit: 
 }
 
 /** The suppression list applied to listings: `--include-ignored` lists suppressed findings too. */
-export function ignoreQuery(home: string, values: Record<string, unknown>): Pick<FindingQuery, 'ignore_file' | 'include_ignored'> {
-  return { ignore_file: homeLayout(home).ignore_file, include_ignored: values['include-ignored'] === true };
+export function ignoreQuery(home: string, values: { includeIgnored?: boolean | undefined }): Pick<FindingQuery, 'ignore_file' | 'include_ignored'> {
+  return { ignore_file: homeLayout(home).ignore_file, include_ignored: values.includeIgnored === true };
 }
 
 /** `(N more suppressed by \`traffic-guardian ignore\`; --include-ignored lists them)` or ''. */

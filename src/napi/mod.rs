@@ -5,6 +5,7 @@
 
 pub mod ca;
 pub mod canary;
+pub mod capture;
 pub mod config;
 pub mod findings;
 pub mod guardian;
