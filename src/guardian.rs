@@ -311,6 +311,7 @@ fn build_detector(
         model_text: config.model_text,
         model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
         known_secrets,
+        stamp: Arc::new(crate::system::SystemStamp),
     })?)
 }
 
@@ -516,7 +517,7 @@ impl Guardian {
             } else {
                 r.rejected += 1;
             }
-            r.last_at = Some(crate::core::finding::timestamp_now());
+            r.last_at = Some(crate::system::timestamp_now());
             r.last = Some(outcome.clone());
         }
         match &outcome.error {

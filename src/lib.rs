@@ -16,3 +16,4 @@ pub mod core;
 pub mod guardian;
 pub mod napi;
 pub mod proxy;
+pub mod system;

@@ -97,7 +97,7 @@ fn detector() -> Arc<Detector> {
             snippet_mode: SnippetMode::Full,
             fingerprint_key: [3u8; 32],
             expected_destinations: BTreeMap::new(),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     )

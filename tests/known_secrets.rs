@@ -44,7 +44,7 @@ fn known(name: &str, hosts: &[&str]) -> SecretLabel {
 }
 
 fn detector_knowing(pairs: &[(&str, &str, &[&str])]) -> Arc<Detector> {
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut ks = KnownSecrets::new(&key);
     for (name, v, hosts) in pairs {
         ks.register(known(name, hosts), v.as_bytes()).unwrap();
@@ -52,7 +52,7 @@ fn detector_knowing(pairs: &[(&str, &str, &[&str])]) -> Arc<Detector> {
     detector_with(DetectorOptions {
         fingerprint_key: key,
         known_secrets: Some(Arc::new(ks)),
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     })
 }
 
@@ -461,7 +461,7 @@ mod corpus;
 #[test]
 fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
     let c = corpus::build(&corpus::Sources::machine(), 256 << 10);
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut ks = KnownSecrets::new(&key);
     for i in 0..1000usize {
         let v = if i.is_multiple_of(4) {
@@ -480,7 +480,7 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
         Detector::builtin(DetectorOptions {
             fingerprint_key: key,
             known_secrets: Some(Arc::new(ks)),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     );
@@ -507,7 +507,7 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
 #[test]
 fn a_canary_is_reported_even_to_its_own_provider() {
     use traffic_guardian::core::canary::{self, CanaryKind};
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut r = [0u8; 256];
     getrandom::fill(&mut r).unwrap();
     let m = canary::mint(&key, "ops", CanaryKind::Anthropic, &r, [9; 6], "t".into()).unwrap();
@@ -517,7 +517,7 @@ fn a_canary_is_reported_even_to_its_own_provider() {
         Detector::builtin(DetectorOptions {
             fingerprint_key: key,
             known_secrets: Some(Arc::new(ks)),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     );

@@ -396,7 +396,7 @@ mod tests {
     fn the_file_round_trips_holds_no_value_and_finds_the_canary() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("canaries.json");
-        let key = crate::core::scan::random_key();
+        let key = crate::system::random_key();
         let mut r = [0u8; 64];
         getrandom::fill(&mut r).unwrap();
         let m = mint(

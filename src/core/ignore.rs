@@ -7,7 +7,8 @@
 //! written atomically at mode 0600. It holds only what findings already
 //! hold (keyed fingerprints, rule ids, masked destinations), never a secret.
 
-use crate::core::finding::{timestamp_now, Finding};
+use crate::core::finding::Finding;
+use crate::system::timestamp_now;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;

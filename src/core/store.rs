@@ -345,7 +345,7 @@ impl FindingStore {
 
     /// Queues count records for repeats folded since the last checkpoint.
     fn checkpoint_counts(&self, st: &mut State) {
-        let timestamp = crate::core::finding::timestamp_now();
+        let timestamp = crate::system::timestamp_now();
         for (finding_id, count) in st.dedup.checkpoint() {
             let rec = CountRecord {
                 schema_version: COUNT_SCHEMA_VERSION.to_owned(),

@@ -3,9 +3,9 @@
 //! home keeps only keyed hashes under its fingerprint key.
 
 use crate::core::canary::{self, CanaryKind};
-use crate::core::finding::timestamp_now;
 use crate::core::home::HomeLayout;
 use crate::core::keyfile::load_or_create_key;
+use crate::system::timestamp_now;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::path::Path;

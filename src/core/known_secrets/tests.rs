@@ -3,7 +3,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 
 fn key() -> [u8; 32] {
-    crate::core::scan::random_key()
+    crate::system::random_key()
 }
 
 fn random_value(len: usize) -> Vec<u8> {
