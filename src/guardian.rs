@@ -5,17 +5,18 @@
 use crate::core::canary;
 use crate::core::config::{self, ConfigIssue, ConfigReport, GuardianConfig, Mode};
 use crate::core::home::HomeLayout;
-use crate::core::keyfile::{load_or_create_key, KeyFileError};
 use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
 use crate::core::scan::{Detector, DetectorOptions};
-use crate::core::store::{
+use crate::proxy::state::Policy;
+use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
+use crate::storage::canary_file;
+use crate::storage::keyfile::{load_or_create_key, KeyFileError};
+use crate::storage::store::{
     FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
     StoreOptions, StoreStats,
 };
-use crate::proxy::state::Policy;
-use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -384,10 +385,10 @@ impl Guardian {
         config: GuardianConfig,
         known: &[KnownSecretValue],
     ) -> Result<Guardian, GuardianError> {
-        config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
+        crate::storage::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
         let layout = HomeLayout::of(&config.home);
         let key = load_or_create_key(&layout.fingerprint_key_file)?;
-        let canaries = canary::load(&layout.canary_file)
+        let canaries = canary_file::load(&layout.canary_file)
             .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
         let known_secrets = build_known_secrets(&config, &key, known, &canaries)?;
         let detector = Arc::new(build_detector(&config, known_secrets.clone())?);

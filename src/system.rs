@@ -89,7 +89,7 @@ pub fn detector_options() -> DetectorOptions {
 }
 
 /// Expands an example template with OS randomness (see
-/// [`template`](crate::core::rules::template)).
+/// [`template`]).
 pub fn try_expand_template(t: &str) -> Result<Expanded, TemplateError> {
     template::try_expand_from(t, &mut |buf| fill_random(buf).map_err(|e| e.to_string()))
 }

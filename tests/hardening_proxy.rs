@@ -21,8 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use traffic_guardian::core::config::ConfigInput;
-use traffic_guardian::core::store::FindingQuery;
 use traffic_guardian::guardian::Guardian;
+use traffic_guardian::storage::store::FindingQuery;
 
 // ---------------------------------------------------------------- fixtures
 

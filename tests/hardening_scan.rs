@@ -20,9 +20,9 @@ use traffic_guardian::core::decode::{self, parse_content_encoding};
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
-use traffic_guardian::core::store::{FindingQuery, FindingStore, StoreOptions};
 use traffic_guardian::guardian::{Guardian, GuardianError};
 use traffic_guardian::proxy::parse_upstream_proxy;
+use traffic_guardian::storage::store::{FindingQuery, FindingStore, StoreOptions};
 
 const KIB: usize = 1024;
 

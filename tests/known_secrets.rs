@@ -21,8 +21,8 @@ use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::finding::{Direction, Finding, Severity};
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
-use traffic_guardian::core::store::FindingQuery;
 use traffic_guardian::guardian::{Guardian, KnownSecretValue};
+use traffic_guardian::storage::store::FindingQuery;
 
 use common::*;
 

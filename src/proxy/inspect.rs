@@ -16,7 +16,7 @@ use crate::core::finding::{
 use crate::core::redact;
 use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::shape::{ShapeAlert, ShapeThresholds, ShapeTracker, DNS_LABEL_PATTERN};
-use crate::core::store::FindingSink;
+use crate::storage::store::FindingSink;
 use std::sync::Mutex;
 use std::time::Instant;
 
