@@ -19,7 +19,7 @@
 //! - [`guardian`]: one guardian's lifecycle (config → detector, store, proxy).
 //! - `napi`: the thin N-API binding that Node.js loads (`index.js`).
 pub mod core;
-pub mod guardian;
+pub mod home_guardian;
 pub mod napi;
 pub mod proxy;
 pub mod storage;

@@ -21,7 +21,7 @@ use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::finding::{Direction, Finding, Severity};
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
-use traffic_guardian::guardian::{Guardian, KnownSecretValue};
+use traffic_guardian::home_guardian::{HomeGuardian, KnownSecretValue};
 use traffic_guardian::storage::store::FindingQuery;
 
 use common::*;
@@ -324,7 +324,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let home = dir.path().join("home");
     let i = input(&home, serde_json::json!({"known_secrets_file": file}));
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let e = report
         .errors
@@ -337,7 +337,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     );
     let all = format!("{:?}", report.errors);
     assert!(!all.contains(&secret));
-    let err = Guardian::from_input(&i).unwrap_err().to_string();
+    let err = HomeGuardian::from_input(&i).unwrap_err().to_string();
     assert!(
         err.contains("known_secrets_file") && !err.contains(&secret),
         "{err}"
@@ -346,7 +346,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     // Malformed lines are errors by line number, never quoting the value.
     std::fs::write(&file, format!("DB_PASSWORD {secret}\n")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let all = format!("{:?}", report.errors);
     assert!(all.contains("line 1") && !all.contains(&secret), "{all}");
@@ -374,12 +374,12 @@ async fn a_guardian_finds_file_and_host_values_and_stores_no_value() {
             "known_secret_hosts": {"INTERNAL": ["127.0.0.1"]},
         }),
     );
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(report.ok, "{:?}", report.errors);
     assert!(report.warnings.iter().any(|w| w.message.contains("SHORT")));
     let effective = serde_json::to_string(&report.effective).unwrap();
     assert!(!effective.contains(&from_file) && !effective.contains(&expected));
-    let g = Guardian::from_input_with_secrets(
+    let g = HomeGuardian::from_input_with_secrets(
         &i,
         &[KnownSecretValue {
             name: "HOST_TOKEN".into(),

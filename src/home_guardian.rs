@@ -1,6 +1,8 @@
-//! One guardian: a validated config turned into a detector, a finding store
-//! and a proxy engine, with the lifecycle the host drives. No napi here: the
-//! binding in `napi/` wraps this, and Rust tests drive it directly.
+//! [`HomeGuardian`]: the guardian of one home directory, a validated config
+//! turned into a detector, a finding store and a proxy engine that start,
+//! reload and stop together. No napi here: the binding's JS class
+//! `Guardian` (`napi/guardian.rs`) wraps this, and Rust tests drive it
+//! directly. CONTRIBUTING.md ("Lifecycle layers") names the layers above.
 
 use crate::core::canary;
 use crate::core::config::{self, ConfigIssue, ConfigReport, GuardianConfig, Mode};
@@ -326,8 +328,8 @@ fn policy_of(config: &GuardianConfig) -> Policy {
     )
 }
 
-/// The guardian of one home directory.
-pub struct Guardian {
+/// The guardian of one home directory (see the module docs).
+pub struct HomeGuardian {
     /// The config it was built with (restart-only keys come from here).
     config: GuardianConfig,
     /// The config in effect: `config` plus every applied reload.
@@ -340,9 +342,9 @@ pub struct Guardian {
     known_secrets: Option<Arc<KnownSecrets>>,
 }
 
-impl std::fmt::Debug for Guardian {
+impl std::fmt::Debug for HomeGuardian {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guardian")
+        f.debug_struct("HomeGuardian")
             .field("home", &self.config.home)
             .finish()
     }
@@ -373,18 +375,18 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
     }
 }
 
-impl Guardian {
+impl HomeGuardian {
     /// Prepares the home (0700), the fingerprint key, the rules and the
-    /// store. Nothing listens until [`Guardian::start`].
-    pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
-        Guardian::with_known_secrets(config, &[])
+    /// store. Nothing listens until [`HomeGuardian::start`].
+    pub fn new(config: GuardianConfig) -> Result<HomeGuardian, GuardianError> {
+        HomeGuardian::with_known_secrets(config, &[])
     }
 
-    /// [`Guardian::new`], also looking for the host's own secret values.
+    /// [`HomeGuardian::new`], also looking for the host's own secret values.
     pub fn with_known_secrets(
         config: GuardianConfig,
         known: &[KnownSecretValue],
-    ) -> Result<Guardian, GuardianError> {
+    ) -> Result<HomeGuardian, GuardianError> {
         crate::storage::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
         let layout = HomeLayout::of(&config.home);
         let key = load_or_create_key(&layout.fingerprint_key_file)?;
@@ -401,7 +403,7 @@ impl Guardian {
         })?);
         let sink: Arc<dyn FindingSink> = store.clone();
         let engine = ProxyEngine::new(proxy_settings(&config), Some(detector), sink);
-        Ok(Guardian {
+        Ok(HomeGuardian {
             current: Mutex::new(config.clone()),
             reloads: Mutex::new(ReloadStats::default()),
             config,
@@ -413,18 +415,18 @@ impl Guardian {
     }
 
     /// Validates `input` (same checks as `checkConfig`) and builds a guardian.
-    pub fn from_input(input: &config::ConfigInput) -> Result<Guardian, GuardianError> {
-        Guardian::from_input_with_secrets(input, &[])
+    pub fn from_input(input: &config::ConfigInput) -> Result<HomeGuardian, GuardianError> {
+        HomeGuardian::from_input_with_secrets(input, &[])
     }
 
-    /// [`Guardian::from_input`] plus the host's own known secret values.
+    /// [`HomeGuardian::from_input`] plus the host's own known secret values.
     pub fn from_input_with_secrets(
         input: &config::ConfigInput,
         known: &[KnownSecretValue],
-    ) -> Result<Guardian, GuardianError> {
+    ) -> Result<HomeGuardian, GuardianError> {
         let report = check_config(input);
         match report.config {
-            Some(cfg) if report.ok => Guardian::with_known_secrets(cfg, known),
+            Some(cfg) if report.ok => HomeGuardian::with_known_secrets(cfg, known),
             _ => Err(GuardianError::Config(format_issues(&report.errors))),
         }
     }
@@ -625,7 +627,7 @@ mod tests {
     fn reload_applies_reloadable_keys_names_restart_ones_and_rejects_invalid_configs() {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("tg");
-        let g = Guardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
+        let g = HomeGuardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
         assert_eq!(g.status().max_scan_bytes, 1024 * 1024);
 
         let ok = g.reload(&input(
