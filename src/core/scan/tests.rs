@@ -606,3 +606,41 @@ fn a_secret_in_the_destination_host_comes_back_in_no_field() {
         assert_eq!(det.mask_dest(dest), dest);
     }
 }
+
+/// A stamp that counts: ids `tgf_` + the count, one fixed time.
+struct CountingStamp(std::sync::atomic::AtomicU64);
+
+impl FindingStamp for CountingStamp {
+    fn finding_id(&self) -> String {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("tgf_{n:016x}")
+    }
+
+    fn timestamp(&self) -> String {
+        "2026-01-02T03:04:05.678Z".to_owned()
+    }
+}
+
+#[test]
+fn ids_and_times_come_from_the_injected_stamp_once_per_finding() {
+    let stamp = Arc::new(CountingStamp(std::sync::atomic::AtomicU64::new(0)));
+    let opts = DetectorOptions::new([7; 32], stamp.clone());
+    let d = Detector::with_rules(TEST_OUT.iter(), TEST_IN.iter(), opts).unwrap();
+    let (a, b) = (fake_aws(), fake_aws());
+    let text = format!("k1={a}&path=/etc/shadow&k2={b}&filler={}", "x".repeat(4096));
+    let f = d.scan_text(&out_ctx("paste.example:443"), "body", text.as_bytes());
+    assert_eq!(f.len(), 3, "{f:?}");
+    let mut ids: Vec<&str> = f.iter().map(|x| x.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "tgf_0000000000000000",
+            "tgf_0000000000000001",
+            "tgf_0000000000000002"
+        ]
+    );
+    assert!(f.iter().all(|x| x.timestamp == "2026-01-02T03:04:05.678Z"));
+    // One id per finding, none per scanned byte or per rejected match.
+    assert_eq!(stamp.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
