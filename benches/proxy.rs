@@ -24,7 +24,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use traffic_guardian::core::config::ConfigInput;
-use traffic_guardian::guardian::Guardian;
+use traffic_guardian::home_guardian::HomeGuardian;
 use traffic_guardian::proxy::StartInfo;
 
 mod common;
@@ -140,7 +140,7 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 /// The full guardian, configured the way an operator would (mode detect,
 /// MITM for every client, the origin's CA as `ca_bundle`); with `inspect`
 /// false it is the bare proxy of `traffic-guardian start --no-inspect`.
-fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<Guardian> {
+fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<HomeGuardian> {
     let input = ConfigInput {
         env: BTreeMap::new(),
         config_path: None,
@@ -154,7 +154,7 @@ fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<Guardia
             "inspect": inspect,
         }),
     };
-    Ok(Guardian::from_input(&input)?)
+    Ok(HomeGuardian::from_input(&input)?)
 }
 
 fn addr_of(info: &StartInfo) -> BenchResult<SocketAddr> {
@@ -188,7 +188,7 @@ fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
         .ok_or("--rss-child needs --ca-bundle")?;
     let rt = runtime()?;
     let home = tempfile::tempdir()?;
-    let mut guard: Option<Guardian> = None;
+    let mut guard: Option<HomeGuardian> = None;
     let info = rt.block_on(async {
         let inspect = match kind {
             "bare" => false,

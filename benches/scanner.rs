@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
     let det = Arc::new(
         Detector::builtin(DetectorOptions {
             max_scan_bytes: 64 << 20,
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .expect("built-in rules compile"),
     );
@@ -104,8 +104,10 @@ fn head(class: corpus::Class, direction: Direction) -> MessageHead<'static> {
 }
 
 fn bench_corpus(c: &mut Criterion) {
-    let det =
-        Arc::new(Detector::builtin(DetectorOptions::default()).expect("built-in rules compile"));
+    let det = Arc::new(
+        Detector::builtin(traffic_guardian::system::detector_options())
+            .expect("built-in rules compile"),
+    );
     let quick = std::env::var_os("TG_BENCH_QUICK").is_some();
     // Quick mode: 1 MiB per class (one piece) keeps each benchmark near a second.
     let cap = if quick {

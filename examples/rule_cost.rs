@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use regex_automata::Input;
 use traffic_guardian::core::finding::Direction;
-use traffic_guardian::core::scan::{Detector, DetectorOptions};
+use traffic_guardian::core::scan::Detector;
 
 #[path = "../benches/common/corpus.rs"]
 mod corpus;
@@ -25,7 +25,7 @@ fn main() {
     let no_pre = args.iter().any(|a| a == "--no-prefilter");
     let top: usize = value("--top").and_then(|v| v.parse().ok()).unwrap_or(12);
     let corpus = corpus::build(&corpus::Sources::machine(), corpus::CLASS_CAP);
-    let det = match Detector::builtin(DetectorOptions::default()) {
+    let det = match Detector::builtin(traffic_guardian::system::detector_options()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("rule_cost: {e}");

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
-use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+use traffic_guardian::core::scan::{Detector, MessageHead, ScanContext};
 
 #[path = "../benches/common/corpus.rs"]
 mod corpus;
@@ -66,7 +66,7 @@ fn run() -> Result<(), String> {
     let corpus = corpus::build(&corpus::Sources::machine(), cap);
     let built = t.elapsed();
     let known = arg(&args, "--known", 0.0)? as usize;
-    let mut opts = DetectorOptions::default();
+    let mut opts = traffic_guardian::system::detector_options();
     let t = Instant::now();
     if known > 0 {
         let mut ks = KnownSecrets::new(&opts.fingerprint_key);

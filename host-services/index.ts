@@ -32,7 +32,7 @@ export {
   type OffStatus,
   type UnavailableStatus,
   type WiringOptions,
-} from './service.js';
+} from './lifecycle.js';
 export {
   DEFAULT_CONTAINER_CA_DIR,
   DEFAULT_CONTAINER_HOST,

@@ -7,7 +7,13 @@
 //!
 //! Layers, innermost first:
 //! - [`core`]: pure detector — finding schema, rule registry, decoders,
-//!   scanner, redaction, dedup, JSONL store, config. No sockets, no napi.
+//!   scanner, redaction, dedup, config. No sockets, no napi, no file IO,
+//!   clock or randomness (`tests/core_boundary.rs` holds it to that).
+//! - [`system`]: the wall clock and OS randomness (finding ids and
+//!   timestamps, keys), injected into the core.
+//! - [`storage`]: what is kept on disk — the findings store (JSONL log,
+//!   rotation, queries), the fingerprint key, the canary and ignore files,
+//!   owner-only directories.
 //! - [`proxy`]: the hyper-based forward proxy that feeds traffic to the
 //!   scanner as it is forwarded, plus the host-held CA.
 //! - [`guardian`]: one guardian's lifecycle (config → detector, store, proxy).
@@ -16,6 +22,8 @@
 //! - `napi`: the thin N-API binding that Node.js loads (`index.js`).
 pub mod capture;
 pub mod core;
-pub mod guardian;
+pub mod home_guardian;
 pub mod napi;
 pub mod proxy;
+pub mod storage;
+pub mod system;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { buildConfigInput, checkTrafficConfig, effectiveView, formatConfigIssues } from '../host-services/config.js';
-import { createTrafficGuardian } from '../host-services/service.js';
+import { createTrafficGuardian } from '../host-services/lifecycle.js';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { fakeAwsAccessKeyId, fakeRuntimeToken } from './helpers/secrets.js';
 

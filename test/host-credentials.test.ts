@@ -18,7 +18,7 @@ import { caPublicLayout, homeLayout } from '@clawsec/traffic-guardian/addon';
 
 import { buildConfigInput, resolveRuntimeTokens } from '../host-services/config.js';
 import { handleTrafficRequest } from '../host-services/ipc/handler.js';
-import { CA_PUBLIC_DIR_NAME, STATUS_FILE_NAME, createTrafficGuardian } from '../host-services/service.js';
+import { CA_PUBLIC_DIR_NAME, STATUS_FILE_NAME, createTrafficGuardian } from '../host-services/lifecycle.js';
 import { TRAFFIC_REQUEST_TYPES } from '../mcp-tools/contract.js';
 import { trafficToolsV2 } from '../mcp-tools/index.js';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, type TempHome } from './helpers/guardian.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/lifecycle.js';
 import { buildWiring, wiringToDockerArgs, wiringToSpawn } from '../host-services/wiring.js';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { proxiedRequest, proxyTargetFromUrl, waitFor } from './helpers/proxy-client.js';

@@ -7,7 +7,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 
-import { createTrafficGuardian, fromMsgDataLogger } from '../host-services/service.js';
+import { createTrafficGuardian, fromMsgDataLogger } from '../host-services/lifecycle.js';
 import { trafficToolsV2 } from '../mcp-tools/index.js';
 import { makeTempHome } from './helpers/guardian.js';
 

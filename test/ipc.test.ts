@@ -15,7 +15,7 @@ import { IPC_SCHEMA, TrafficResponseSchema, type TrafficResponse } from '../mcp-
 import { handleTrafficRequest } from '../host-services/ipc/handler.js';
 import { handleTrafficIpc, writeReplyAtomic } from '../host-services/ipc/v1.js';
 import { registerTrafficActionsV2 } from '../host-services/ipc/v2.js';
-import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/lifecycle.js';
 import { detectConfig, isolatedEnv, makeRuntimes, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { makeNanoclawDataDir, type NanoclawDataDir } from './helpers/ipc-dir.js';
 import { proxiedRequest, proxyTargetFromUrl, waitFor } from './helpers/proxy-client.js';

@@ -11,7 +11,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/lifecycle.js';
 import { registerTrafficTools, trafficToolsV2 } from '../mcp-tools/index.js';
 import {
   CheckConfigDataSchema,

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildCliIfStale } from './helpers/cli-sandbox.js';
 
-import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/lifecycle.js';
 import { detectConfig, isolatedEnv, makeTempHome, type TempHome } from './helpers/guardian.js';
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
 import { fakeAnthropicKey, findLeaks } from './helpers/secrets.js';

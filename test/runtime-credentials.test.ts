@@ -14,7 +14,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/service.js';
+import { createTrafficGuardian, type TrafficGuardianService } from '../host-services/lifecycle.js';
 import { detectConfig, isolatedEnv, makeTempHome, recordingLogger, type TempHome } from './helpers/guardian.js';
 import { proxiedRequest, waitFor, type ProxyTarget } from './helpers/proxy-client.js';
 import { fakeRuntimeToken, findLeaks, makeSecretSet } from './helpers/secrets.js';

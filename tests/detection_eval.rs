@@ -16,7 +16,7 @@ mod corpus;
 use std::collections::BTreeMap;
 use traffic_guardian::core::finding::{Direction, Finding};
 use traffic_guardian::core::rules::template::expand_seeded;
-use traffic_guardian::core::scan::{Detector, DetectorOptions, ScanContext};
+use traffic_guardian::core::scan::{Detector, ScanContext};
 
 use cases::{Family, FAMILIES};
 use corpus::{Class, Sources};
@@ -34,7 +34,7 @@ const BENIGN_CLASSES: [Class; 5] = [
 const PIECE: usize = 1 << 20;
 
 fn detector() -> Detector {
-    Detector::builtin(DetectorOptions::default()).expect("built-in rules compile")
+    Detector::builtin(traffic_guardian::system::detector_options()).expect("built-in rules compile")
 }
 
 /// Every text field of a finding, where a secret must never appear.

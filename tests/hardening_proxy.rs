@@ -1,4 +1,4 @@
-//! Hardening through a running guardian (`Guardian::from_input`, temp home,
+//! Hardening through a running guardian (`HomeGuardian::from_input`, temp home,
 //! mode detect, 127.0.0.1:0): decompression bombs, hostile clients and
 //! upstreams, storage faults, permissions and exposure. After every attack a
 //! normal request still succeeds. Loopback only.
@@ -21,8 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use traffic_guardian::core::config::ConfigInput;
-use traffic_guardian::core::store::FindingQuery;
-use traffic_guardian::guardian::Guardian;
+use traffic_guardian::home_guardian::HomeGuardian;
+use traffic_guardian::storage::store::FindingQuery;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -47,8 +47,8 @@ fn input(home: &Path, extra: serde_json::Value) -> ConfigInput {
     }
 }
 
-async fn start(home: &Path, extra: serde_json::Value) -> (Guardian, SocketAddr) {
-    let g = Guardian::from_input(&input(home, extra)).expect("valid config");
+async fn start(home: &Path, extra: serde_json::Value) -> (HomeGuardian, SocketAddr) {
+    let g = HomeGuardian::from_input(&input(home, extra)).expect("valid config");
     let info = g.start().await.expect("guardian starts");
     let addr = format!("{}:{}", info.address, info.port).parse().unwrap();
     (g, addr)
@@ -378,7 +378,7 @@ async fn decompression_bombs_are_forwarded_unchanged_in_bounded_memory() {
 /// `client_protocol_errors` once it reaches `expected` (it is counted when
 /// the guardian closes the connection, just after the client sees the
 /// close), or after 1 s; then 100 ms more so an extra count would show.
-async fn settled_faults(g: &Guardian, expected: u64) -> u64 {
+async fn settled_faults(g: &HomeGuardian, expected: u64) -> u64 {
     let now = || g.status().proxy.counters.client_protocol_errors;
     for _ in 0..50 {
         if now() >= expected {
@@ -400,7 +400,7 @@ async fn hostile_clients_are_answered_or_dropped_and_others_keep_being_served() 
     let up = upstream(routes).await;
     let home = tempfile::tempdir().unwrap();
     let (g, proxy) = start(home.path(), serde_json::json!({})).await;
-    let faults = |g: &Guardian| g.status().proxy.counters.client_protocol_errors;
+    let faults = |g: &HomeGuardian| g.status().proxy.counters.client_protocol_errors;
     // Benign traffic never moves the counter.
     for _ in 0..5 {
         assert_serving(proxy, up, "start").await;
@@ -904,7 +904,7 @@ async fn plant(proxy: SocketAddr, up: SocketAddr) -> String {
     key
 }
 
-async fn wait_emitted(g: &Guardian, n: u64) {
+async fn wait_emitted(g: &HomeGuardian, n: u64) {
     for _ in 0..200 {
         if g.status().store.findings_emitted >= n {
             return;
@@ -1030,7 +1030,7 @@ async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
         home.path().join("fingerprint.key"),
         home.path().join("ca").join("ca-key.pem"),
     ] {
-        let err = match Guardian::from_input(&input(home.path(), mitm.clone())) {
+        let err = match HomeGuardian::from_input(&input(home.path(), mitm.clone())) {
             Ok(g) => g.start().await.err().map(|e| e.to_string()),
             Err(e) => Some(e.to_string()),
         };
@@ -1058,7 +1058,7 @@ async fn permissions_are_private_and_too_open_ones_are_fixed_at_start() {
 #[test]
 fn non_loopback_listen_requires_credentials_unless_opted_out() {
     let home = tempfile::tempdir().unwrap();
-    let r = traffic_guardian::guardian::check_config(&input(
+    let r = traffic_guardian::home_guardian::check_config(&input(
         home.path(),
         serde_json::json!({"listen": "0.0.0.0:0"}),
     ));
@@ -1072,7 +1072,7 @@ fn non_loopback_listen_requires_credentials_unless_opted_out() {
         "{:?}",
         r.warnings
     );
-    let r = traffic_guardian::guardian::check_config(&input(
+    let r = traffic_guardian::home_guardian::check_config(&input(
         home.path(),
         serde_json::json!({"listen": "0.0.0.0:0", "require_auth": false}),
     ));

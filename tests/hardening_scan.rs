@@ -20,9 +20,9 @@ use traffic_guardian::core::decode::{self, parse_content_encoding};
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
-use traffic_guardian::core::store::{FindingQuery, FindingStore, StoreOptions};
-use traffic_guardian::guardian::{Guardian, GuardianError};
+use traffic_guardian::home_guardian::{GuardianError, HomeGuardian};
 use traffic_guardian::proxy::parse_upstream_proxy;
+use traffic_guardian::storage::store::{FindingQuery, FindingStore, StoreOptions};
 
 const KIB: usize = 1024;
 
@@ -97,7 +97,7 @@ fn detector() -> Arc<Detector> {
             snippet_mode: SnippetMode::Full,
             fingerprint_key: [3u8; 32],
             expected_destinations: BTreeMap::new(),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     )
@@ -352,7 +352,7 @@ fn config_errors_never_echo_secrets() {
             check("ConfigError", &e.to_string());
             check("ConfigError Debug", &format!("{e:?}"));
         }
-        match Guardian::from_input(&i) {
+        match HomeGuardian::from_input(&i) {
             Err(e) => {
                 check("GuardianError", &e.to_string());
                 check("GuardianError Debug", &format!("{e:?}"));
@@ -373,7 +373,7 @@ fn config_errors_never_echo_secrets() {
         assert_clean("effective", &report.effective.to_string(), s);
         assert_clean("config Debug", &format!("{:?}", report.config), s);
     }
-    let g = Guardian::from_input(&ok).unwrap();
+    let g = HomeGuardian::from_input(&ok).unwrap();
     for s in [&tok, &pw] {
         assert_clean("status", &format!("{:?}", g.status()), s);
         assert_clean("Guardian Debug", &format!("{g:?}"), s);
@@ -476,7 +476,7 @@ fn guardian_error_messages_are_static() {
         home.path(),
         serde_json::json!({"mode": "off", "listen": "127.0.0.1:0", "runtimes": [{"name": "a", "token": tok}]}),
     );
-    let g = Guardian::from_input(&i).unwrap();
+    let g = HomeGuardian::from_input(&i).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

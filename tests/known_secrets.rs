@@ -21,8 +21,8 @@ use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::finding::{Direction, Finding, Severity};
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
-use traffic_guardian::core::store::FindingQuery;
-use traffic_guardian::guardian::{Guardian, KnownSecretValue};
+use traffic_guardian::home_guardian::{HomeGuardian, KnownSecretValue};
+use traffic_guardian::storage::store::FindingQuery;
 
 use common::*;
 
@@ -44,7 +44,7 @@ fn known(name: &str, hosts: &[&str]) -> SecretLabel {
 }
 
 fn detector_knowing(pairs: &[(&str, &str, &[&str])]) -> Arc<Detector> {
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut ks = KnownSecrets::new(&key);
     for (name, v, hosts) in pairs {
         ks.register(known(name, hosts), v.as_bytes()).unwrap();
@@ -52,7 +52,7 @@ fn detector_knowing(pairs: &[(&str, &str, &[&str])]) -> Arc<Detector> {
     detector_with(DetectorOptions {
         fingerprint_key: key,
         known_secrets: Some(Arc::new(ks)),
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     })
 }
 
@@ -324,7 +324,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let home = dir.path().join("home");
     let i = input(&home, serde_json::json!({"known_secrets_file": file}));
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let e = report
         .errors
@@ -337,7 +337,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     );
     let all = format!("{:?}", report.errors);
     assert!(!all.contains(&secret));
-    let err = Guardian::from_input(&i).unwrap_err().to_string();
+    let err = HomeGuardian::from_input(&i).unwrap_err().to_string();
     assert!(
         err.contains("known_secrets_file") && !err.contains(&secret),
         "{err}"
@@ -346,7 +346,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     // Malformed lines are errors by line number, never quoting the value.
     std::fs::write(&file, format!("DB_PASSWORD {secret}\n")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let all = format!("{:?}", report.errors);
     assert!(all.contains("line 1") && !all.contains(&secret), "{all}");
@@ -374,12 +374,12 @@ async fn a_guardian_finds_file_and_host_values_and_stores_no_value() {
             "known_secret_hosts": {"INTERNAL": ["127.0.0.1"]},
         }),
     );
-    let report = traffic_guardian::guardian::check_config(&i);
+    let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(report.ok, "{:?}", report.errors);
     assert!(report.warnings.iter().any(|w| w.message.contains("SHORT")));
     let effective = serde_json::to_string(&report.effective).unwrap();
     assert!(!effective.contains(&from_file) && !effective.contains(&expected));
-    let g = Guardian::from_input_with_secrets(
+    let g = HomeGuardian::from_input_with_secrets(
         &i,
         &[KnownSecretValue {
             name: "HOST_TOKEN".into(),
@@ -461,7 +461,7 @@ mod corpus;
 #[test]
 fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
     let c = corpus::build(&corpus::Sources::machine(), 256 << 10);
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut ks = KnownSecrets::new(&key);
     for i in 0..1000usize {
         let v = if i.is_multiple_of(4) {
@@ -480,7 +480,7 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
         Detector::builtin(DetectorOptions {
             fingerprint_key: key,
             known_secrets: Some(Arc::new(ks)),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     );
@@ -507,7 +507,7 @@ fn a_thousand_values_raise_nothing_on_the_real_benign_corpus() {
 #[test]
 fn a_canary_is_reported_even_to_its_own_provider() {
     use traffic_guardian::core::canary::{self, CanaryKind};
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut r = [0u8; 256];
     getrandom::fill(&mut r).unwrap();
     let m = canary::mint(&key, "ops", CanaryKind::Anthropic, &r, [9; 6], "t".into()).unwrap();
@@ -517,7 +517,7 @@ fn a_canary_is_reported_even_to_its_own_provider() {
         Detector::builtin(DetectorOptions {
             fingerprint_key: key,
             known_secrets: Some(Arc::new(ks)),
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     );
@@ -547,14 +547,14 @@ fn an_inbound_injection_snippet_never_shows_a_known_value_echoed_back() {
         .take(18)
         .collect();
     assert!(secret.len() >= 12, "{secret}");
-    let key = traffic_guardian::core::scan::random_key();
+    let key = traffic_guardian::system::random_key();
     let mut ks = KnownSecrets::new(&key);
     ks.register(known("DB_PASSWORD", &[]), secret.as_bytes())
         .unwrap();
     let det = Detector::builtin(DetectorOptions {
         fingerprint_key: key,
         known_secrets: Some(Arc::new(ks)),
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     })
     .unwrap();
     let ctx = ScanContext::new(

@@ -7,10 +7,12 @@ use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::rules::corpus::{BENIGN_INBOUND, BENIGN_OUTBOUND};
 use traffic_guardian::core::rules::registry::builtin_specs;
 use traffic_guardian::core::rules::template::expand_seeded;
-use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+use traffic_guardian::core::scan::{Detector, MessageHead, ScanContext};
 
 fn detector() -> Arc<Detector> {
-    Arc::new(Detector::builtin(DetectorOptions::default()).expect("rules compile"))
+    Arc::new(
+        Detector::builtin(traffic_guardian::system::detector_options()).expect("rules compile"),
+    )
 }
 
 fn key_for(rule_id: &str, seed: u64) -> String {

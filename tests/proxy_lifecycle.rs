@@ -180,12 +180,13 @@ async fn malformed_upstream_proxy_errors_never_echo_the_value() {
         check(&err, &raw);
     }
     let raw = format!("https://gwuser:{pw}@gwhost.internal:3128");
-    let report =
-        traffic_guardian::guardian::check_config(&traffic_guardian::core::config::ConfigInput {
+    let report = traffic_guardian::home_guardian::check_config(
+        &traffic_guardian::core::config::ConfigInput {
             env: Default::default(),
             config_path: None,
             overrides: serde_json::json!({ "home": "/nonexistent-tg-home", "upstream_proxy": raw }),
-        });
+        },
+    );
     let upstream = report.config.and_then(|c| c.upstream_proxy);
     assert!(upstream.is_some(), "{:?}", report.errors);
     let settings = ProxySettings {

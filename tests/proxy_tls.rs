@@ -408,7 +408,7 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
     // A key planted by another user is refused even at 0600 (root only:
     // chown needs it).
     #[cfg(unix)]
-    if traffic_guardian::core::keyfile::euid() == 0 {
+    if traffic_guardian::storage::keyfile::euid() == 0 {
         let key = dir.join("ca-key.pem");
         std::os::unix::fs::chown(&key, Some(65534), Some(65534)).unwrap();
         let err = ensure_ca(&dir).unwrap_err().to_string();

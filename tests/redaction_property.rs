@@ -9,12 +9,14 @@ use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::rules::registry::builtin_for;
 use traffic_guardian::core::rules::template::expand_seeded;
 use traffic_guardian::core::rules::{RuleKind, RuleSpec};
-use traffic_guardian::core::scan::{Detector, DetectorOptions, ScanContext};
+use traffic_guardian::core::scan::{Detector, ScanContext};
 
 fn detector() -> &'static Arc<Detector> {
     static D: OnceLock<Arc<Detector>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(Detector::builtin(DetectorOptions::default()).expect("rules compile"))
+        Arc::new(
+            Detector::builtin(traffic_guardian::system::detector_options()).expect("rules compile"),
+        )
     })
 }
 

@@ -108,7 +108,7 @@ async fn a_body_beyond_the_scan_budget_is_forwarded_intact_and_counted() {
     let (up, _) = spawn_http_upstream().await;
     let det = detector_with(DetectorOptions {
         max_scan_bytes: LIMIT,
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     });
     let (engine, sink, paddr) = start_proxy_with(test_settings(), det).await;
     let key = fake_aws_key();
@@ -248,7 +248,7 @@ async fn an_injection_after_padding_in_an_sse_stream_is_found_once_the_budget_re
     // The budget is max_scan_bytes: before, a stream went blind after it.
     let det = detector_with(DetectorOptions {
         max_scan_bytes: BUDGET as usize,
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     });
     let (engine, sink, paddr) = start_proxy_with(settings, det).await;
     let (up, events) = spawn_sse_upstream().await;

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use traffic_guardian::core::finding::Direction;
-use traffic_guardian::core::rules::template::expand;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, ScanContext};
+use traffic_guardian::system::expand_template as expand;
 
 type Seen = BTreeSet<(String, String)>;
 
@@ -16,7 +16,7 @@ fn detector() -> Arc<Detector> {
     Arc::new(
         Detector::builtin(DetectorOptions {
             fingerprint_key: [9u8; 32],
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .expect("built-in rules compile"),
     )

@@ -20,7 +20,7 @@ fn detector(model_text: ModelText) -> Arc<Detector> {
     Arc::new(
         Detector::builtin(DetectorOptions {
             model_text,
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .expect("built-in rules compile"),
     )
@@ -228,7 +228,7 @@ fn a_models_plain_text_follows_model_text_and_other_servers_are_reported_in_full
     let gw = Arc::new(
         Detector::builtin(DetectorOptions {
             model_hosts: vec!["llm-gateway.internal".to_owned()],
-            ..DetectorOptions::default()
+            ..traffic_guardian::system::detector_options()
         })
         .unwrap(),
     );

@@ -29,7 +29,7 @@ fn make_detector(max_scan_bytes: usize, mode: SnippetMode) -> Arc<Detector> {
         snippet_mode: mode,
         fingerprint_key: KEY,
         expected_destinations: BTreeMap::new(),
-        ..DetectorOptions::default()
+        ..traffic_guardian::system::detector_options()
     }) {
         Ok(d) => Arc::new(d),
         Err(e) => panic!("built-in rules must compile: {e}"),

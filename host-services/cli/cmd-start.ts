@@ -12,7 +12,7 @@ import { homeLayout } from '@clawsec/traffic-guardian/addon';
 import type { Finding, GuardianStatus, ReloadResult } from '@clawsec/traffic-guardian/addon';
 
 import { checkTrafficConfig, effectiveView } from '../config.js';
-import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../service.js';
+import { createTrafficGuardian, type ServiceStatus, type TrafficLogger } from '../lifecycle.js';
 import { parseListen, type ContainerWiring } from '../wiring.js';
 import { afterHelp, cliCommand, withConfig, withVerbosity, type OptionsOf, type Runner } from './command.js';
 import {

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { homeLayout, ignoreList, queryFindings } from '@clawsec/traffic-guardian/addon';
 import type { GuardianStatus } from '@clawsec/traffic-guardian/addon';
 
-import { STATUS_FILE_NAME, type ServiceStatus } from '../service.js';
+import { STATUS_FILE_NAME, type ServiceStatus } from '../lifecycle.js';
 import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
 import {
   EXIT,

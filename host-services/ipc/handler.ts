@@ -29,7 +29,7 @@ import {
   type TrafficErrorCode,
   type TrafficResponse,
 } from '../../mcp-tools/contract.js';
-import type { ServiceStatus } from '../service.js';
+import type { ServiceStatus } from '../lifecycle.js';
 
 /**
  * Compile-time drift check: the contract's finding and the addon's finding

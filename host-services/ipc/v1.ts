@@ -13,7 +13,7 @@ import { join, resolve, sep } from 'node:path';
 
 import { RESULTS_DIR_NAME, isValidGroupFolder, isValidRequestId, type TrafficResponse } from '../../mcp-tools/contract.js';
 import { writeFileAtomic } from '../atomic.js';
-import type { TrafficLogger } from '../service.js';
+import type { TrafficLogger } from '../lifecycle.js';
 import { handleTrafficRequest, type TrafficServiceLike } from './handler.js';
 
 export interface TrafficIpcDeps {

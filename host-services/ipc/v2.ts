@@ -7,7 +7,7 @@
  * e.g. a write into the session's inbound DB.
  */
 import { TRAFFIC_REQUEST_TYPES, isValidRequestId, type TrafficResponse } from '../../mcp-tools/contract.js';
-import type { TrafficLogger } from '../service.js';
+import type { TrafficLogger } from '../lifecycle.js';
 import { handleTrafficRequest, type TrafficServiceLike } from './handler.js';
 
 /** NanoClaw v2's delivery action handler shape. */

@@ -5,19 +5,12 @@
 //! `canary_token` finding naming the group and the canary.
 //!
 //! Minting is pure given random bytes (the caller draws them); reading and
-//! writing the file are the edges.
+//! writing the file are the edges ([`crate::storage::canary_file`]).
 
 use crate::core::known_secrets::{
     valid_name, FormHash, KnownSecretError, KnownSecrets, SecretLabel,
 };
 use serde::{Deserialize, Serialize};
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-
-/// Schema tag of the canary file.
-pub const CANARY_SCHEMA: &str = "clawsec-traffic-canaries/v1";
 
 /// The credential formats a canary can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,16 +68,6 @@ impl CanaryKind {
 pub enum CanaryError {
     #[error("canary group \"{0}\" is not 1-64 of A-Z a-z 0-9 _ . -")]
     BadGroup(String),
-    #[error("cannot read or write the canary file {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the canary file {path} is not valid ({message}); move it away to start a new one")]
-    Corrupt { path: String, message: String },
-    #[error("refusing the canary file: {0}")]
-    NotPrivate(crate::core::keyfile::NotPrivate),
     #[error(transparent)]
     Hash(#[from] KnownSecretError),
 }
@@ -100,12 +83,6 @@ pub struct CanaryRecord {
     pub created_at: String,
     /// One list of form hashes per planted value (AWS has two).
     pub values: Vec<Vec<FormHash>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct CanaryFile {
-    schema: String,
-    canaries: Vec<CanaryRecord>,
 }
 
 /// A freshly minted canary: the value(s) to print once, as `NAME=value`
@@ -284,76 +261,6 @@ pub fn register_all(ks: &mut KnownSecrets, records: &[CanaryRecord]) -> Result<(
     Ok(())
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CanaryError + '_ {
-    move |source| CanaryError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-/// The canaries recorded in `path` (none if the file does not exist). A
-/// file another user owns or can read is refused.
-pub fn load(path: &Path) -> Result<Vec<CanaryRecord>, CanaryError> {
-    let mut f = match OpenOptions::new().read(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(path)(e)),
-    };
-    let meta = f.metadata().map_err(io_err(path))?;
-    crate::core::keyfile::check_private_file(
-        path,
-        &meta,
-        "move it away to start a new canary file",
-    )
-    .map_err(CanaryError::NotPrivate)?;
-    let mut text = String::new();
-    f.read_to_string(&mut text).map_err(io_err(path))?;
-    let file: CanaryFile = serde_json::from_str(&text).map_err(|e| CanaryError::Corrupt {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    if file.schema != CANARY_SCHEMA {
-        return Err(CanaryError::Corrupt {
-            path: path.display().to_string(),
-            message: format!(
-                "schema is \"{}\", expected \"{CANARY_SCHEMA}\"",
-                file.schema
-            ),
-        });
-    }
-    Ok(file.canaries)
-}
-
-/// Writes `records` to `path` atomically (temporary file 0600, rename).
-pub fn save(path: &Path, records: &[CanaryRecord]) -> Result<(), CanaryError> {
-    let file = CanaryFile {
-        schema: CANARY_SCHEMA.to_owned(),
-        canaries: records.to_vec(),
-    };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| CanaryError::Corrupt {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let mut suffix = [0u8; 4];
-    let _ = getrandom::fill(&mut suffix);
-    let tmp = path.with_extension(format!("tmp.{}", hex::encode(suffix)));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(path)(e)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,7 +270,7 @@ mod tests {
         // CRC-32 check value of the standard test vector.
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         let mut r = [0u8; 64];
-        getrandom::fill(&mut r).unwrap();
+        crate::system::fill_random(&mut r).unwrap();
         let v = mint_values(CanaryKind::Github, &r);
         let t = &v[0].1;
         assert_eq!(t.len(), 40);
@@ -376,7 +283,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_real_shape() {
         let mut r = [0u8; 64];
-        getrandom::fill(&mut r).unwrap();
+        crate::system::fill_random(&mut r).unwrap();
         for kind in CanaryKind::ALL {
             for (_, v) in mint_values(kind, &r) {
                 let ok = match kind {
@@ -390,46 +297,5 @@ mod tests {
                 assert!(ok, "{kind:?}: {v}");
             }
         }
-    }
-
-    #[test]
-    fn the_file_round_trips_holds_no_value_and_finds_the_canary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("canaries.json");
-        let key = crate::core::scan::random_key();
-        let mut r = [0u8; 64];
-        getrandom::fill(&mut r).unwrap();
-        let m = mint(
-            &key,
-            "main",
-            CanaryKind::Aws,
-            &r,
-            [1, 2, 3, 4, 5, 6],
-            "t".into(),
-        )
-        .unwrap();
-        save(&path, std::slice::from_ref(&m.record)).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        for (_, v) in &m.lines {
-            assert!(!text.contains(v.as_str()));
-        }
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let back = load(&path).unwrap();
-        assert_eq!(back, vec![m.record.clone()]);
-        let mut ks = KnownSecrets::new(&key);
-        register_all(&mut ks, &back).unwrap();
-        for (_, v) in &m.lines {
-            let mut hits = Vec::new();
-            ks.find(format!("x={v}&").as_bytes(), &mut hits);
-            assert_eq!(hits.len(), 1);
-            let l = ks.label(hits[0].entry).unwrap();
-            assert_eq!(l.pattern(), "canary_token");
-            assert!(l.display().contains("main/can_010203040506"));
-        }
-        // Readable by others: refused.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(load(&path), Err(CanaryError::NotPrivate(_))));
     }
 }

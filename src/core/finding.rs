@@ -179,9 +179,16 @@ impl FindingContext {
     }
 }
 
-/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-04-26T00:00:00.000Z`.
-pub fn timestamp_now() -> String {
-    format_timestamp(time::OffsetDateTime::now_utc())
+/// Where a new finding's id and timestamp come from. Detection reads no
+/// clock and draws no randomness: the edge passes a stamp in
+/// ([`DetectorOptions::stamp`](crate::core::scan::DetectorOptions::stamp));
+/// the process's own is [`crate::system::SystemStamp`]. Called once per
+/// finding, never per scanned byte.
+pub trait FindingStamp: Send + Sync {
+    /// A fresh finding id, unique in the process (`tgf_` and 16 hex digits).
+    fn finding_id(&self) -> String;
+    /// The current time, as [`format_timestamp`] writes it.
+    fn timestamp(&self) -> String;
 }
 
 /// Formats a time as RFC 3339 UTC with exactly three fractional digits.
@@ -217,8 +224,6 @@ mod tests {
             parse_timestamp_ms("2026-04-26T00:00:00.123Z"),
             Some(1_777_161_600_123)
         );
-        assert!(timestamp_now().ends_with('Z'));
-        assert_eq!(timestamp_now().len(), 24);
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub const CANARY_FILE: &str = "canaries.json";
 /// The config file read when neither the caller nor
 /// `NANOCLAW_TRAFFIC_GUARDIAN_CONFIG` names one.
 pub use crate::core::config::DEFAULT_CONFIG_FILE_NAME as CONFIG_FILE;
-pub use crate::core::keyfile::FINGERPRINT_KEY_FILE;
+/// The fingerprint key (`crate::storage::keyfile`), 0600.
+pub const FINGERPRINT_KEY_FILE: &str = "fingerprint.key";
 /// The CA's public export (certificates only, never the key), the directory
 /// mounted read-only into containers.
 pub const CA_PUBLIC_DIR: &str = "ca-public";

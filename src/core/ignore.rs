@@ -4,20 +4,15 @@
 //! counted; only listings leave them out.
 //!
 //! The list is one JSON document in the home ([`crate::core::home::IGNORE_FILE`]),
-//! written atomically at mode 0600. It holds only what findings already
-//! hold (keyed fingerprints, rule ids, masked destinations), never a secret.
+//! written atomically at mode 0600 by [`crate::storage::ignore_file`]. It
+//! holds only what findings already hold (keyed fingerprints, rule ids,
+//! masked destinations), never a secret.
 
-use crate::core::finding::{timestamp_now, Finding};
+use crate::core::finding::Finding;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Value of `schema_version` in the ignore file.
-pub const IGNORE_SCHEMA_VERSION: &str = "clawsec-traffic-ignore/v1";
-/// Bound on the file read (a list this large is a mistake, not a baseline).
-const MAX_IGNORE_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Bound on one entry's free text.
 const MAX_REASON_CHARS: usize = 500;
 
@@ -68,13 +63,6 @@ pub struct IgnoreEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct IgnoreDoc {
-    schema_version: String,
-    #[serde(default)]
-    entries: Vec<IgnoreEntry>,
 }
 
 fn dest_matches(want: &str, dest: &str) -> bool {
@@ -142,82 +130,6 @@ pub fn is_ignored(entries: &[IgnoreEntry], f: &Finding) -> bool {
     entries.iter().any(|e| e.matches(f))
 }
 
-/// The entries in `path`; a missing file is an empty list.
-pub fn load(path: &Path) -> Result<Vec<IgnoreEntry>, IgnoreError> {
-    let read = |source| IgnoreError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(read(e)),
-    };
-    if meta.len() > MAX_IGNORE_FILE_BYTES {
-        return Err(IgnoreError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("larger than {} MiB", MAX_IGNORE_FILE_BYTES >> 20),
-        });
-    }
-    let text = fs::read(path).map_err(read)?;
-    let doc: IgnoreDoc = serde_json::from_slice(&text).map_err(|e| IgnoreError::Invalid {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    if doc.schema_version != IGNORE_SCHEMA_VERSION {
-        return Err(IgnoreError::Invalid {
-            path: path.to_path_buf(),
-            message: format!(
-                "schema_version is {:?}, expected {IGNORE_SCHEMA_VERSION:?}",
-                doc.schema_version.chars().take(60).collect::<String>()
-            ),
-        });
-    }
-    Ok(doc.entries)
-}
-
-/// Writes `entries` to `path` atomically (temp file + rename), mode 0600.
-pub fn save(path: &Path, entries: &[IgnoreEntry]) -> Result<(), IgnoreError> {
-    let write = |source| IgnoreError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let doc = IgnoreDoc {
-        schema_version: IGNORE_SCHEMA_VERSION.to_owned(),
-        entries: entries.to_vec(),
-    };
-    let mut text = serde_json::to_vec_pretty(&doc)
-        .map_err(|e| write(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    text.push(b'\n');
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::core::store::ensure_private_dir(dir).map_err(write)?;
-    }
-    let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(write)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(write)?;
-    }
-    Ok(())
-}
-
 fn clean(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, IgnoreError> {
     match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -231,9 +143,10 @@ fn clean(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, I
     }
 }
 
-/// Adds an entry (its id and time are filled in) and returns it. An entry
-/// with the same criteria as an existing one is refused.
-pub fn add(path: &Path, entry: IgnoreEntry) -> Result<IgnoreEntry, IgnoreError> {
+/// A new entry from the operator's criteria: fields trimmed and bounded,
+/// `created_at` set, its id derived. An entry with no criterion is refused
+/// (it would hide every finding).
+pub fn new_entry(entry: IgnoreEntry, created_at: String) -> Result<IgnoreEntry, IgnoreError> {
     let mut e = IgnoreEntry {
         id: String::new(),
         finding_id: clean("finding-id", entry.finding_id, 64)?,
@@ -242,7 +155,7 @@ pub fn add(path: &Path, entry: IgnoreEntry) -> Result<IgnoreEntry, IgnoreError> 
         dest: clean("dest", entry.dest, 300)?,
         source: clean("source", entry.source, 300)?,
         reason: clean("reason", entry.reason, MAX_REASON_CHARS)?,
-        created_at: timestamp_now(),
+        created_at,
     };
     if !e.has_criteria() {
         return Err(IgnoreError::Entry(
@@ -250,27 +163,7 @@ pub fn add(path: &Path, entry: IgnoreEntry) -> Result<IgnoreEntry, IgnoreError> 
         ));
     }
     e.id = e.derive_id();
-    let mut entries = load(path)?;
-    if let Some(old) = entries.iter().find(|x| x.id == e.id) {
-        return Err(IgnoreError::Duplicate {
-            id: old.id.clone(),
-            created_at: old.created_at.clone(),
-        });
-    }
-    entries.push(e.clone());
-    save(path, &entries)?;
     Ok(e)
-}
-
-/// Removes the entry with this id; returns it, or `None` when absent.
-pub fn remove(path: &Path, id: &str) -> Result<Option<IgnoreEntry>, IgnoreError> {
-    let mut entries = load(path)?;
-    let Some(pos) = entries.iter().position(|e| e.id == id) else {
-        return Ok(None);
-    };
-    let gone = entries.remove(pos);
-    save(path, &entries)?;
-    Ok(Some(gone))
 }
 
 #[cfg(test)]
@@ -345,81 +238,5 @@ mod tests {
         assert!(!e.matches(&repeat));
         repeat.repeats_of = Some("tgf_1".into());
         assert!(e.matches(&repeat));
-    }
-
-    #[test]
-    fn add_list_remove_round_trip_with_a_private_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("home").join(crate::core::home::IGNORE_FILE);
-        assert!(load(&path).unwrap().is_empty());
-        let e = add(
-            &path,
-            IgnoreEntry {
-                fingerprint: Some("fp1".into()),
-                reason: Some("test key, revoked".into()),
-                ..IgnoreEntry::default()
-            },
-        )
-        .unwrap();
-        assert!(e.id.starts_with("ign_") && e.id.len() == 16, "{}", e.id);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-        let again = add(
-            &path,
-            IgnoreEntry {
-                fingerprint: Some("fp1".into()),
-                ..IgnoreEntry::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            again.contains("already ignored") && again.contains(&e.id),
-            "{again}"
-        );
-        assert_eq!(load(&path).unwrap(), vec![e.clone()]);
-        assert_eq!(remove(&path, "ign_nope").unwrap(), None);
-        assert_eq!(remove(&path, &e.id).unwrap(), Some(e));
-        assert!(load(&path).unwrap().is_empty());
-    }
-
-    #[test]
-    fn empty_and_malformed_entries_are_refused_with_the_fix() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join(crate::core::home::IGNORE_FILE);
-        let err = add(
-            &path,
-            IgnoreEntry {
-                reason: Some("why".into()),
-                rule: Some("  ".into()),
-                ..IgnoreEntry::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("needs a finding id or fingerprint"), "{err}");
-        let err = add(
-            &path,
-            IgnoreEntry {
-                rule: Some("r".into()),
-                reason: Some("a\x1b[31m".into()),
-                ..IgnoreEntry::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("--reason contains control"), "{err}");
-        fs::write(&path, b"{\"schema_version\":\"other/v9\"}").unwrap();
-        let err = load(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("schema_version") && err.contains("fix or delete"),
-            "{err}"
-        );
-        fs::write(&path, b"not json").unwrap();
-        assert!(matches!(load(&path), Err(IgnoreError::Invalid { .. })));
     }
 }

@@ -11,7 +11,7 @@
 //! finding, tagged with the decoding chain that revealed it first.
 
 use crate::core::decode::{self, DecodeStop, StreamDecoder};
-use crate::core::finding::{timestamp_now, Direction, Finding, PLATFORM, SCHEMA_VERSION};
+use crate::core::finding::{Direction, Finding, FindingStamp, PLATFORM, SCHEMA_VERSION};
 use crate::core::json_location::JsonLocator;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::normalize;
@@ -148,6 +148,9 @@ pub struct DetectorOptions {
     pub model_hosts: Vec<String>,
     /// Values the host knows and canaries, by keyed hash (see [`KnownSecrets`]).
     pub known_secrets: Option<Arc<KnownSecrets>>,
+    /// Each finding's id and timestamp (the detector reads no clock and
+    /// draws no randomness of its own).
+    pub stamp: Arc<dyn FindingStamp>,
 }
 
 impl std::fmt::Debug for DetectorOptions {
@@ -160,36 +163,26 @@ impl std::fmt::Debug for DetectorOptions {
             .field("model_text", &self.model_text)
             .field("model_hosts", &self.model_hosts)
             .field("known_secrets", &self.known_secrets)
+            .field("stamp", &"FindingStamp")
             .finish()
     }
 }
 
-impl Default for DetectorOptions {
-    fn default() -> Self {
+impl DetectorOptions {
+    /// The default options, with the caller's fingerprint key and stamp
+    /// (the edge's are `crate::system::detector_options()`).
+    pub fn new(fingerprint_key: [u8; 32], stamp: Arc<dyn FindingStamp>) -> Self {
         DetectorOptions {
             max_scan_bytes: DEFAULT_MAX_SCAN_BYTES as usize,
             snippet_mode: SnippetMode::Full,
-            fingerprint_key: random_key(),
+            fingerprint_key,
             expected_destinations: BTreeMap::new(),
             model_text: ModelText::default(),
             model_hosts: Vec::new(),
             known_secrets: None,
+            stamp,
         }
     }
-}
-
-/// 32 random bytes from the OS. Falls back to a time-derived key only if the
-/// OS has no randomness, which makes fingerprints weaker but never fails.
-pub fn random_key() -> [u8; 32] {
-    let mut k = [0u8; 32];
-    if getrandom::fill(&mut k).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        k[..16].copy_from_slice(&t.to_le_bytes());
-    }
-    k
 }
 
 /// Compiled rules for both directions plus scanning options. Cheap to share
@@ -748,7 +741,7 @@ impl Detector {
             let finding = Finding {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 platform: PLATFORM.to_owned(),
-                id: new_finding_id(),
+                id: self.opts.stamp.finding_id(),
                 direction: ctx.direction,
                 protocol: ctx.protocol.clone(),
                 threat_type: spec.threat,
@@ -768,7 +761,7 @@ impl Detector {
                 count: 1,
                 decoded: chain.map(str::to_owned),
                 context: Default::default(),
-                timestamp: timestamp_now(),
+                timestamp: self.opts.stamp.timestamp(),
                 rule: None,
                 repeats_of: None,
             };
@@ -872,7 +865,7 @@ impl Detector {
                 finding: Finding {
                     schema_version: SCHEMA_VERSION.to_owned(),
                     platform: PLATFORM.to_owned(),
-                    id: new_finding_id(),
+                    id: self.opts.stamp.finding_id(),
                     direction: ctx.direction,
                     protocol: ctx.protocol.clone(),
                     threat_type: crate::core::finding::ThreatType::Exfil,
@@ -887,7 +880,7 @@ impl Detector {
                     decoded: chain.map(str::to_owned),
                     rule: None,
                     context: Default::default(),
-                    timestamp: timestamp_now(),
+                    timestamp: self.opts.stamp.timestamp(),
                     repeats_of: None,
                 },
                 raw_start: chain.is_none().then_some(hit.range.start),
@@ -1063,29 +1056,6 @@ fn outranked_secrets(set: &RuleSet, hits: &[Hit], verdicts: &[Verdict]) -> Vec<b
         }
     }
     out
-}
-
-/// A fresh finding id: `tgf_` and 16 hex digits, unique in the process and
-/// unpredictable across processes. A random per-process key (read from the
-/// OS once) is mixed with a counter through a bijection (splitmix64), so a
-/// finding costs no system call: on finding-dense text (bodies full of
-/// JWTs) one `getrandom` per finding was a measurable share of the scan.
-pub fn new_finding_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static KEY: OnceLock<u64> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let key = *KEY.get_or_init(|| {
-        let k = random_key();
-        u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]])
-    });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // splitmix64 of key + n: distinct n give distinct ids.
-    let mut z = key.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    format!("tgf_{z:016x}")
 }
 
 /// Bytes a credential token is made of (base64, URL-safe base64, hex, ids).

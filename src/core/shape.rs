@@ -356,7 +356,7 @@ mod tests {
     fn rand_token(len: usize) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let mut r = vec![0u8; len];
-        getrandom::fill(&mut r).unwrap();
+        crate::system::fill_random(&mut r).unwrap();
         r.iter()
             .map(|b| A[usize::from(*b) % A.len()] as char)
             .collect()
@@ -365,7 +365,7 @@ mod tests {
     fn rand_label(len: usize) -> String {
         const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let mut r = vec![0u8; len];
-        getrandom::fill(&mut r).unwrap();
+        crate::system::fill_random(&mut r).unwrap();
         r.iter()
             .map(|b| A[usize::from(*b) % A.len()] as char)
             .collect()

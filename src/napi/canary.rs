@@ -3,9 +3,10 @@
 //! home keeps only keyed hashes under its fingerprint key.
 
 use crate::core::canary::{self, CanaryKind};
-use crate::core::finding::timestamp_now;
 use crate::core::home::HomeLayout;
-use crate::core::keyfile::load_or_create_key;
+use crate::storage::canary_file;
+use crate::storage::keyfile::load_or_create_key;
+use crate::system::timestamp_now;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::path::Path;
@@ -63,7 +64,7 @@ pub fn canary_new(home: String, group: String, kind: String) -> Result<MintedCan
     let mut id = [0u8; 6];
     getrandom::fill(&mut random).map_err(fail)?;
     getrandom::fill(&mut id).map_err(fail)?;
-    let mut records = canary::load(&layout.canary_file).map_err(fail)?;
+    let mut records = canary_file::load(&layout.canary_file).map_err(fail)?;
     let minted =
         canary::mint(&key, &group, kind, &random, id, timestamp_now()).map_err(|e| match e {
             canary::CanaryError::BadGroup(_) => Error::new(Status::InvalidArg, e.to_string()),
@@ -71,7 +72,7 @@ pub fn canary_new(home: String, group: String, kind: String) -> Result<MintedCan
         })?;
     random.fill(0);
     records.push(minted.record.clone());
-    canary::save(&layout.canary_file, &records).map_err(fail)?;
+    canary_file::save(&layout.canary_file, &records).map_err(fail)?;
     Ok(MintedCanary {
         info: info(&minted.record),
         lines: minted
@@ -86,7 +87,7 @@ pub fn canary_new(home: String, group: String, kind: String) -> Result<MintedCan
 #[napi]
 pub fn canary_list(home: String) -> Result<Vec<CanaryInfo>> {
     let layout = HomeLayout::of(Path::new(&home));
-    Ok(canary::load(&layout.canary_file)
+    Ok(canary_file::load(&layout.canary_file)
         .map_err(fail)?
         .iter()
         .map(info)
@@ -97,11 +98,11 @@ pub fn canary_list(home: String) -> Result<Vec<CanaryInfo>> {
 #[napi]
 pub fn canary_retire(home: String, id: String) -> Result<Option<CanaryInfo>> {
     let layout = HomeLayout::of(Path::new(&home));
-    let mut records = canary::load(&layout.canary_file).map_err(fail)?;
+    let mut records = canary_file::load(&layout.canary_file).map_err(fail)?;
     let Some(pos) = records.iter().position(|r| r.id == id) else {
         return Ok(None);
     };
     let gone = records.remove(pos);
-    canary::save(&layout.canary_file, &records).map_err(fail)?;
+    canary_file::save(&layout.canary_file, &records).map_err(fail)?;
     Ok(Some(info(&gone)))
 }

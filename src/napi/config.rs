@@ -1,5 +1,5 @@
 use crate::core::config::{ConfigInput as CoreInput, ConfigIssue as CoreIssue};
-use crate::guardian;
+use crate::home_guardian;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,13 +38,13 @@ pub struct KnownSecretInput {
 /// config validator or its `effective` view).
 pub(crate) fn take_known_secrets(
     input: &mut ConfigInput,
-) -> Vec<crate::guardian::KnownSecretValue> {
+) -> Vec<crate::home_guardian::KnownSecretValue> {
     input
         .known_secrets
         .take()
         .unwrap_or_default()
         .into_iter()
-        .map(|k| crate::guardian::KnownSecretValue {
+        .map(|k| crate::home_guardian::KnownSecretValue {
             name: k.name,
             value: crate::core::config::SecretString::new(k.value),
             expected_hosts: k.expected_hosts.unwrap_or_default(),
@@ -100,7 +100,7 @@ pub struct ConfigReport {
 /// validator runs when a `Guardian` is constructed.
 #[napi]
 pub fn check_config(input: Option<ConfigInput>) -> ConfigReport {
-    let report = guardian::check_config(&input.unwrap_or_default().into());
+    let report = home_guardian::check_config(&input.unwrap_or_default().into());
     ConfigReport {
         ok: report.ok,
         errors: report.errors.into_iter().map(ConfigIssue::from).collect(),
@@ -127,7 +127,7 @@ pub struct RuntimeCredential {
 #[napi]
 pub fn runtime_credentials(input: Option<ConfigInput>) -> Vec<RuntimeCredential> {
     // `known_secrets` are not config: the conversion leaves them out.
-    let report = guardian::check_config(&input.unwrap_or_default().into());
+    let report = home_guardian::check_config(&input.unwrap_or_default().into());
     match report.into_result() {
         Ok(config) => config
             .runtimes

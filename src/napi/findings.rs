@@ -1,7 +1,8 @@
 use super::types::{FindingPage, FindingQuery};
 use crate::core::home::{CaPublicLayout as CoreCaPublic, HomeLayout as CoreLayout};
-use crate::core::ignore::{self, IgnoreEntry as CoreEntry, IgnoreError};
-use crate::core::store::query_dir;
+use crate::core::ignore::{IgnoreEntry as CoreEntry, IgnoreError};
+use crate::storage::ignore_file;
+use crate::storage::store::query_dir;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::path::Path;
@@ -149,7 +150,7 @@ fn ignore_error(e: IgnoreError) -> Error {
 /// The entries of a suppression list (empty when the file is absent).
 #[napi]
 pub fn ignore_list(file: String) -> Result<Vec<IgnoreEntry>> {
-    ignore::load(Path::new(&file))
+    ignore_file::load(Path::new(&file))
         .map(|v| v.into_iter().map(IgnoreEntry::from).collect())
         .map_err(ignore_error)
 }
@@ -167,7 +168,7 @@ pub fn ignore_add(file: String, entry: IgnoreEntry) -> Result<IgnoreEntry> {
         reason: entry.reason,
         created_at: String::new(),
     };
-    ignore::add(Path::new(&file), core)
+    ignore_file::add(Path::new(&file), core)
         .map(IgnoreEntry::from)
         .map_err(ignore_error)
 }
@@ -175,7 +176,7 @@ pub fn ignore_add(file: String, entry: IgnoreEntry) -> Result<IgnoreEntry> {
 /// Removes the entry with this id; returns it, or null when there is none.
 #[napi]
 pub fn ignore_remove(file: String, id: String) -> Result<Option<IgnoreEntry>> {
-    ignore::remove(Path::new(&file), &id)
+    ignore_file::remove(Path::new(&file), &id)
         .map(|o| o.map(IgnoreEntry::from))
         .map_err(ignore_error)
 }

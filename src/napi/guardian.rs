@@ -2,7 +2,7 @@ use super::config::ConfigInput;
 use super::types::{Finding, FindingPage, FindingQuery};
 use crate::core::config::Mode as CoreMode;
 use crate::core::finding::Finding as CoreFinding;
-use crate::guardian::{Guardian as CoreGuardian, GuardianError, GuardianStatus as CoreStatus};
+use crate::home_guardian::{GuardianError, GuardianStatus as CoreStatus, HomeGuardian};
 use crate::proxy::{ProxyError, ProxyState, StartInfo as CoreStartInfo};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -283,8 +283,8 @@ pub struct ReloadResult {
     pub restart_needed: Vec<String>,
 }
 
-impl From<crate::guardian::ReloadOutcome> for ReloadResult {
-    fn from(o: crate::guardian::ReloadOutcome) -> Self {
+impl From<crate::home_guardian::ReloadOutcome> for ReloadResult {
+    fn from(o: crate::home_guardian::ReloadOutcome) -> Self {
         ReloadResult {
             applied: o.applied,
             error: o.error,
@@ -354,9 +354,10 @@ impl From<CoreStatus> for GuardianStatus {
 /// The traffic guardian: a host-side, detect-and-log HTTP/HTTPS proxy.
 /// Constructing validates the configuration (same checks as
 /// `checkConfig`); nothing listens until `start()`.
+// The binding of a [`HomeGuardian`] (the public JS class).
 #[napi]
 pub struct Guardian {
-    inner: Arc<CoreGuardian>,
+    inner: Arc<HomeGuardian>,
 }
 
 #[napi]
@@ -368,7 +369,7 @@ impl Guardian {
         let mut input = input.unwrap_or_default();
         let known = super::config::take_known_secrets(&mut input);
         let input = input.into();
-        let inner = CoreGuardian::from_input_with_secrets(&input, &known).map_err(js_error)?;
+        let inner = HomeGuardian::from_input_with_secrets(&input, &known).map_err(js_error)?;
         Ok(Guardian {
             inner: Arc::new(inner),
         })

@@ -21,7 +21,7 @@ fn detector() -> Result<&'static Arc<Detector>> {
         .get_or_init(|| {
             Detector::builtin(DetectorOptions {
                 max_scan_bytes: MAX_MAX_SCAN_BYTES as usize,
-                ..DetectorOptions::default()
+                ..crate::system::detector_options()
             })
             .map(Arc::new)
             .map_err(|e| e.to_string())

@@ -5,7 +5,7 @@ use crate::core::finding::{
     Direction as CoreDirection, Finding as CoreFinding, Severity as CoreSeverity,
     ThreatType as CoreThreatType,
 };
-use crate::core::store::{FindingPage as CorePage, FindingQuery as CoreQuery};
+use crate::storage::store::{FindingPage as CorePage, FindingQuery as CoreQuery};
 use napi_derive::napi;
 
 /// Which way the inspected bytes travel.
@@ -199,7 +199,7 @@ impl FindingQuery {
     /// The core query, with the suppression list loaded from `ignore_file`.
     pub fn into_core(self) -> Result<CoreQuery, crate::core::ignore::IgnoreError> {
         let ignore = match self.ignore_file.as_deref().filter(|f| !f.is_empty()) {
-            Some(f) => crate::core::ignore::load(std::path::Path::new(f))?,
+            Some(f) => crate::storage::ignore_file::load(std::path::Path::new(f))?,
             None => Vec::new(),
         };
         Ok(CoreQuery {

@@ -167,7 +167,7 @@ fn refuse_unprivate_key(ca_dir: &Path, key_path: &Path) -> Result<(), ProxyError
         "delete the CA to regenerate it (rm -r {}; then re-export the new certificate to containers)",
         ca_dir.display()
     );
-    crate::core::keyfile::check_private_file(key_path, &meta, &regenerate)
+    crate::storage::keyfile::check_private_file(key_path, &meta, &regenerate)
         .map_err(|e| store_err(key_path, format!("refusing the CA key: {e}")))
 }
 

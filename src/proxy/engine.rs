@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::core::finding::format_timestamp;
 use crate::core::scan::Detector;
-use crate::core::store::FindingSink;
+use crate::storage::store::FindingSink;
 
 use super::auth::RuntimeAuth;
 use super::ca::{CaInfo, GuardianCa};

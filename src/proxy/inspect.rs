@@ -11,13 +11,12 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::HeaderMap;
 
 use crate::core::finding::{
-    timestamp_now, Direction, Finding, FindingContext, Severity, ThreatType, PLATFORM,
-    SCHEMA_VERSION,
+    Direction, Finding, FindingContext, Severity, ThreatType, PLATFORM, SCHEMA_VERSION,
 };
 use crate::core::redact;
-use crate::core::scan::{new_finding_id, BodyInspector, Detector, MessageHead, ScanContext};
+use crate::core::scan::{BodyInspector, Detector, MessageHead, ScanContext};
 use crate::core::shape::{ShapeAlert, ShapeThresholds, ShapeTracker, DNS_LABEL_PATTERN};
-use crate::core::store::FindingSink;
+use crate::storage::store::FindingSink;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -329,7 +328,7 @@ impl Inspection {
                 Finding {
                     schema_version: SCHEMA_VERSION.to_owned(),
                     platform: PLATFORM.to_owned(),
-                    id: new_finding_id(),
+                    id: d.options().stamp.finding_id(),
                     direction: Direction::Outbound,
                     protocol: ctx.protocol.clone(),
                     threat_type: ThreatType::Exfil,
@@ -348,7 +347,7 @@ impl Inspection {
                     decoded: None,
                     rule: None,
                     context: FindingContext::default(),
-                    timestamp: timestamp_now(),
+                    timestamp: d.options().stamp.timestamp(),
                     repeats_of: None,
                 }
             })

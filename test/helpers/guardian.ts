@@ -9,7 +9,7 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { TrafficLogger } from '../../host-services/service.js';
+import type { TrafficLogger } from '../../host-services/lifecycle.js';
 import { fakeRuntimeToken } from './secrets.js';
 
 export interface TempHome {

@@ -3,8 +3,8 @@
 //!
 //! Sources, later wins: built-in defaults < JSON config file < environment
 //! (`NANOCLAW_TRAFFIC_GUARDIAN_*`) < explicit overrides. [`check`] never
-//! starts or creates anything; [`prepare_dirs`] is the one step with side
-//! effects, run at start. Secrets (runtime tokens, upstream proxy
+//! starts or creates anything; [`crate::storage::prepare_dirs`] is the one
+//! step with side effects, run at start. Secrets (runtime tokens, upstream proxy
 //! credentials) never appear in messages, `effective`, Debug or errors.
 
 mod env;
@@ -14,7 +14,7 @@ mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -149,48 +149,6 @@ pub fn check(input: &ConfigInput) -> ConfigReport {
             sources: Vec::new(),
         },
     }
-}
-
-/// Creates home and the log dir with mode 0700 and tightens existing ones
-/// to 0700. Run at start, after [`check`] succeeded.
-pub fn prepare_dirs(cfg: &GuardianConfig) -> Result<(), ConfigError> {
-    ensure_private_dir(&cfg.home)?;
-    ensure_private_dir(&cfg.log_dir)
-}
-
-fn ensure_private_dir(dir: &Path) -> Result<(), ConfigError> {
-    let io = |source| ConfigError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    match std::fs::metadata(dir) {
-        Ok(m) if !m.is_dir() => {
-            return Err(ConfigError::NotADirectory {
-                path: dir.to_path_buf(),
-            })
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                b.mode(0o700);
-            }
-            b.create(dir).map_err(io)?;
-        }
-        Err(e) => return Err(io(e)),
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode() & 0o777;
-        if mode != 0o700 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

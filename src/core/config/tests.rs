@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::storage::prepare_dirs;
 
 /// A fake runtime token in the real format (`openssl rand -hex 24`),
 /// different on every call and every run.

@@ -1858,7 +1858,7 @@ impl Validator<'_> {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                    let me = crate::core::keyfile::euid();
+                    let me = crate::storage::keyfile::euid();
                     if meta.uid() != me {
                         self.is.error(
                             field,
@@ -2345,7 +2345,7 @@ pub(crate) fn read_private_text(path: &Path) -> Result<String, (String, String)>
             "point it at a file of NAME=value lines".to_owned(),
         ));
     }
-    crate::core::keyfile::check_private_file(
+    crate::storage::keyfile::check_private_file(
         path,
         &meta,
         "write the values to a new file only you can read",

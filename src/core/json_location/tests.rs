@@ -79,13 +79,13 @@ fn not_json_or_malformed_or_too_deep_turns_it_off() {
 
 #[test]
 fn credential_looking_and_long_keys_never_reach_the_path() {
-    let secret = crate::core::rules::template::expand("AKIA«b32:16»").text;
+    let secret = crate::system::expand_template("AKIA«b32:16»").text;
     let doc = format!(r#"{{"{secret}":{{"inner":"HERE"}}}}"#);
     let path = path_at(&doc, "HERE").expect("tracking");
     assert!(!path.contains(&secret[4..12]), "{path}");
     assert!(path.contains("[MASKED]"), "{path}");
     // A credential crossing the cut is masked whole, not judged on its head.
-    let token = crate::core::rules::template::expand("ghp_«alnum:36»").text;
+    let token = crate::system::expand_template("ghp_«alnum:36»").text;
     let doc = format!(r#"{{"{}.{token}":"HERE"}}"#, "x".repeat(39));
     let path = path_at(&doc, "HERE").expect("tracking");
     assert!(!path.contains(&token[4..8]), "{path}");

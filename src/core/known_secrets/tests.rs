@@ -3,13 +3,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 
 fn key() -> [u8; 32] {
-    crate::core::scan::random_key()
+    crate::system::random_key()
 }
 
 fn random_value(len: usize) -> Vec<u8> {
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/!@#-_";
     let mut raw = vec![0u8; len];
-    getrandom::fill(&mut raw).unwrap();
+    crate::system::fill_random(&mut raw).unwrap();
     raw.iter()
         .map(|b| ALPHA[usize::from(*b) % ALPHA.len()])
         .collect()

@@ -841,7 +841,7 @@ pub fn builtin_for(direction: Direction) -> impl Iterator<Item = &'static RuleSp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rules::template::expand;
+    use crate::system::expand_template as expand;
 
     /// An occurrence check never hides a match: in every rule example, each
     /// match of the rule's regex lies inside the spans built from the

@@ -135,16 +135,20 @@ fn uniform(n: usize, mut byte: impl FnMut() -> u8) -> u8 {
     }
 }
 
-/// Expands a template with OS randomness (`getrandom`).
-pub fn try_expand(template: &str) -> Result<Expanded, TemplateError> {
+/// Expands a template with bytes from `fill` (the OS's, in
+/// `crate::system::try_expand_template`), drawn 256 at a time.
+pub fn try_expand_from(
+    template: &str,
+    fill: &mut dyn FnMut(&mut [u8]) -> Result<(), String>,
+) -> Result<Expanded, TemplateError> {
     let mut buf = [0u8; 256];
     let mut used = buf.len();
     let mut failure: Option<String> = None;
     let out = expand_with(template, &mut |n| {
         uniform(n, || {
             if used == buf.len() {
-                if let Err(e) = getrandom::fill(&mut buf) {
-                    failure.get_or_insert_with(|| e.to_string());
+                if let Err(e) = fill(&mut buf) {
+                    failure.get_or_insert(e);
                 }
                 used = 0;
             }
@@ -173,21 +177,10 @@ pub fn expand_seeded(template: &str, seed: u64) -> Result<Expanded, TemplateErro
     expand_with(template, &mut |n| uniform(n, &mut next))
 }
 
-/// Test-support shorthand for [`try_expand`].
-///
-/// # Panics
-/// On a malformed template or unknown class. Only for tests and fixtures
-/// written in this crate, never for input-derived data.
-pub fn expand(template: &str) -> Expanded {
-    match try_expand(template) {
-        Ok(e) => e,
-        Err(e) => panic!("bad example template {template:?}: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::system::{expand_template as expand, try_expand_template as try_expand};
 
     #[test]
     fn expands_classes_with_lengths_and_records_parts() {

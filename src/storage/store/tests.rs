@@ -1,6 +1,6 @@
 use super::*;
-use crate::core::finding::{timestamp_now, PLATFORM, SCHEMA_VERSION};
-use crate::core::scan::new_finding_id;
+use crate::core::finding::{PLATFORM, SCHEMA_VERSION};
+use crate::system::{new_finding_id, timestamp_now};
 
 fn finding(fp: &str, source: &str, severity: Severity) -> Finding {
     Finding {

@@ -1,21 +1,24 @@
-//! One guardian: a validated config turned into a detector, a finding store
-//! and a proxy engine, with the lifecycle the host drives. No napi here: the
-//! binding in `napi/` wraps this, and Rust tests drive it directly.
+//! [`HomeGuardian`]: the guardian of one home directory, a validated config
+//! turned into a detector, a finding store and a proxy engine that start,
+//! reload and stop together. No napi here: the binding's JS class
+//! `Guardian` (`napi/guardian.rs`) wraps this, and Rust tests drive it
+//! directly. CONTRIBUTING.md ("Lifecycle layers") names the layers above.
 
 use crate::core::canary;
 use crate::core::config::{self, ConfigIssue, ConfigReport, GuardianConfig, Mode};
 use crate::core::home::HomeLayout;
-use crate::core::keyfile::{load_or_create_key, KeyFileError};
 use crate::core::known_secrets::{parse_secrets_file, KnownSecrets, SecretLabel};
 use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
 use crate::core::scan::{Detector, DetectorOptions};
-use crate::core::store::{
+use crate::proxy::state::Policy;
+use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
+use crate::storage::canary_file;
+use crate::storage::keyfile::{load_or_create_key, KeyFileError};
+use crate::storage::store::{
     FindingListener, FindingPage, FindingQuery, FindingSink, FindingStore, StoreError,
     StoreOptions, StoreStats,
 };
-use crate::proxy::state::Policy;
-use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -311,6 +314,7 @@ fn build_detector(
         model_text: config.model_text,
         model_hosts: config.model_hosts.iter().map(ToString::to_string).collect(),
         known_secrets,
+        stamp: Arc::new(crate::system::SystemStamp),
     })?)
 }
 
@@ -324,8 +328,8 @@ fn policy_of(config: &GuardianConfig) -> Policy {
     )
 }
 
-/// The guardian of one home directory.
-pub struct Guardian {
+/// The guardian of one home directory (see the module docs).
+pub struct HomeGuardian {
     /// The config it was built with (restart-only keys come from here).
     config: GuardianConfig,
     /// The config in effect: `config` plus every applied reload.
@@ -338,9 +342,9 @@ pub struct Guardian {
     known_secrets: Option<Arc<KnownSecrets>>,
 }
 
-impl std::fmt::Debug for Guardian {
+impl std::fmt::Debug for HomeGuardian {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guardian")
+        f.debug_struct("HomeGuardian")
             .field("home", &self.config.home)
             .finish()
     }
@@ -371,22 +375,22 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
     }
 }
 
-impl Guardian {
+impl HomeGuardian {
     /// Prepares the home (0700), the fingerprint key, the rules and the
-    /// store. Nothing listens until [`Guardian::start`].
-    pub fn new(config: GuardianConfig) -> Result<Guardian, GuardianError> {
-        Guardian::with_known_secrets(config, &[])
+    /// store. Nothing listens until [`HomeGuardian::start`].
+    pub fn new(config: GuardianConfig) -> Result<HomeGuardian, GuardianError> {
+        HomeGuardian::with_known_secrets(config, &[])
     }
 
-    /// [`Guardian::new`], also looking for the host's own secret values.
+    /// [`HomeGuardian::new`], also looking for the host's own secret values.
     pub fn with_known_secrets(
         config: GuardianConfig,
         known: &[KnownSecretValue],
-    ) -> Result<Guardian, GuardianError> {
-        config::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
+    ) -> Result<HomeGuardian, GuardianError> {
+        crate::storage::prepare_dirs(&config).map_err(|e| GuardianError::Config(e.to_string()))?;
         let layout = HomeLayout::of(&config.home);
         let key = load_or_create_key(&layout.fingerprint_key_file)?;
-        let canaries = canary::load(&layout.canary_file)
+        let canaries = canary_file::load(&layout.canary_file)
             .map_err(|e| GuardianError::KnownSecrets(e.to_string()))?;
         let known_secrets = build_known_secrets(&config, &key, known, &canaries)?;
         let detector = Arc::new(build_detector(&config, known_secrets.clone())?);
@@ -399,7 +403,7 @@ impl Guardian {
         })?);
         let sink: Arc<dyn FindingSink> = store.clone();
         let engine = ProxyEngine::new(proxy_settings(&config), Some(detector), sink);
-        Ok(Guardian {
+        Ok(HomeGuardian {
             current: Mutex::new(config.clone()),
             reloads: Mutex::new(ReloadStats::default()),
             config,
@@ -411,18 +415,18 @@ impl Guardian {
     }
 
     /// Validates `input` (same checks as `checkConfig`) and builds a guardian.
-    pub fn from_input(input: &config::ConfigInput) -> Result<Guardian, GuardianError> {
-        Guardian::from_input_with_secrets(input, &[])
+    pub fn from_input(input: &config::ConfigInput) -> Result<HomeGuardian, GuardianError> {
+        HomeGuardian::from_input_with_secrets(input, &[])
     }
 
-    /// [`Guardian::from_input`] plus the host's own known secret values.
+    /// [`HomeGuardian::from_input`] plus the host's own known secret values.
     pub fn from_input_with_secrets(
         input: &config::ConfigInput,
         known: &[KnownSecretValue],
-    ) -> Result<Guardian, GuardianError> {
+    ) -> Result<HomeGuardian, GuardianError> {
         let report = check_config(input);
         match report.config {
-            Some(cfg) if report.ok => Guardian::with_known_secrets(cfg, known),
+            Some(cfg) if report.ok => HomeGuardian::with_known_secrets(cfg, known),
             _ => Err(GuardianError::Config(format_issues(&report.errors))),
         }
     }
@@ -516,7 +520,7 @@ impl Guardian {
             } else {
                 r.rejected += 1;
             }
-            r.last_at = Some(crate::core::finding::timestamp_now());
+            r.last_at = Some(crate::system::timestamp_now());
             r.last = Some(outcome.clone());
         }
         match &outcome.error {
@@ -623,7 +627,7 @@ mod tests {
     fn reload_applies_reloadable_keys_names_restart_ones_and_rejects_invalid_configs() {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("tg");
-        let g = Guardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
+        let g = HomeGuardian::from_input(&input(&home, serde_json::json!({}))).unwrap();
         assert_eq!(g.status().max_scan_bytes, 1024 * 1024);
 
         let ok = g.reload(&input(

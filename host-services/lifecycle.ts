@@ -1,8 +1,12 @@
 /**
- * The host-managed lifecycle NanoClaw calls at start-up and shutdown. It is
- * a no-op in mode `off` (the default: opt-in, nothing listens), validates
- * before starting, keeps `<home>/status.json` fresh for other processes (the
- * CLI) and logs lifecycle events in pino's shape — never secrets.
+ * The host lifecycle (`createTrafficGuardian()`), the layer NanoClaw's host
+ * calls at start-up and shutdown, around the addon's `Guardian` class. It is
+ * a no-op in mode `off` (the default: opt-in, nothing listens), never
+ * throws, validates before starting, keeps `<home>/status.json` fresh for
+ * other processes (the CLI), serves metrics, runs the finding hook, mints
+ * runtime credentials and wires containers, and logs lifecycle events in
+ * pino's shape — never secrets. CONTRIBUTING.md ("Lifecycle layers") names
+ * the layers below and above it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -262,7 +266,7 @@ export function writeJsonAtomic(path: string, value: unknown, mode: number): voi
 }
 
 /**
- * Creates the service. Nothing is started and nothing listens until
+ * Creates the host lifecycle. Nothing is started and nothing listens until
  * `start()`; an invalid config is reported by `start()`/`status()`, not thrown.
  */
 export function createTrafficGuardian(options: CreateTrafficGuardianOptions = {}): TrafficGuardianService {

@@ -68,9 +68,6 @@ pub fn check_private_file(
     Ok(())
 }
 
-/// File name of the key inside the guardian's home.
-pub const FINGERPRINT_KEY_FILE: &str = "fingerprint.key";
-
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read or create the fingerprint key {path}: {source}")]
@@ -117,7 +114,8 @@ pub fn load_or_create_key(path: &Path) -> Result<[u8; 32], KeyFileError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| KeyFileError::Random(e.to_string()))?;
+            crate::system::fill_random(&mut key)
+                .map_err(|e| KeyFileError::Random(e.to_string()))?;
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -136,6 +134,7 @@ pub fn load_or_create_key(path: &Path) -> Result<[u8; 32], KeyFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::home::FINGERPRINT_KEY_FILE;
 
     use std::fs;
 

@@ -13,6 +13,8 @@
 
 use crate::core::dedup::Deduper;
 use crate::core::finding::{Direction, Finding, Severity, ThreatType};
+use crate::storage::private_dir::{ensure_private_dir, PrivateDirError};
+use crate::system::{now_ms, timestamp_now};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -145,30 +147,13 @@ impl std::fmt::Debug for FindingStore {
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Creates `dir` (and parents) owner-only (0700), tightening it if it exists.
-pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
-    let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
 impl FindingStore {
     /// Opens the store, creating the log directory 0700. A file that cannot
     /// be opened yet is not an error: it is retried on every write.
     pub fn open(opts: StoreOptions) -> Result<FindingStore, StoreError> {
-        ensure_private_dir(&opts.log_dir).map_err(|source| StoreError::CreateDir {
+        ensure_private_dir(&opts.log_dir).map_err(|e| StoreError::CreateDir {
             path: opts.log_dir.clone(),
-            source,
+            source: e.into_io(),
         })?;
         let store = FindingStore {
             state: Mutex::new(State {
@@ -345,7 +330,7 @@ impl FindingStore {
 
     /// Queues count records for repeats folded since the last checkpoint.
     fn checkpoint_counts(&self, st: &mut State) {
-        let timestamp = crate::core::finding::timestamp_now();
+        let timestamp = timestamp_now();
         for (finding_id, count) in st.dedup.checkpoint() {
             let rec = CountRecord {
                 schema_version: COUNT_SCHEMA_VERSION.to_owned(),
@@ -429,7 +414,7 @@ impl FindingStore {
             st.file_size = 0;
         }
         if st.file.is_none() {
-            ensure_private_dir(&self.opts.log_dir)?;
+            ensure_private_dir(&self.opts.log_dir).map_err(PrivateDirError::into_io)?;
             let path = self.findings_path();
             let file = OpenOptions::new()
                 .create(true)
