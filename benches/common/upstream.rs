@@ -67,7 +67,7 @@ impl Payloads {
             )
             .into());
         }
-        let download_gz = payload::gzip(&download)?;
+        let download_gz = payload::gzip(&download);
         Ok(Payloads {
             small: Bytes::from(payload::text(SMALL_LEN, 3)),
             upload,

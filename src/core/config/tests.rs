@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::hash::{BuildHasher, Hasher};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -14,14 +14,7 @@ use super::*;
 /// A fake runtime token in the real format (`openssl rand -hex 24`),
 /// different on every call and every run.
 fn fake_token() -> String {
-    let mut out = String::new();
-    while out.len() < 48 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(out.len());
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out.truncate(48);
-    out
+    crate::core::rules::template::expand("«hex:48»").text
 }
 
 struct Env {

@@ -1,0 +1,19 @@
+//! Test support shared by the integration tests (`tests/common/mod.rs`),
+//! the benchmarks (`benches/common/mod.rs`) and the fuzz checks
+//! (`fuzz/src/lib.rs`), each of which includes this folder with
+//! `#[path = …/test-support/mod.rs] mod support;`.
+//!
+//! Only what all three can compile lives here: the main crate, `flate2`,
+//! `zstd` and `brotli`. Where each kind of helper goes:
+//!
+//! - **Fake secrets** ([`fake`]): from the rule catalogue's template
+//!   expander (`«CLASS:LEN»`), fresh at every call, never written down.
+//! - **Content codings** ([`encode`]): gzip, deflate, br, zstd bodies.
+//! - Proxy fixtures (upstream servers, TLS test PKI, curl and hyper
+//!   clients, the collecting finding sink): `tests/common/mod.rs`.
+//! - Benchmark corpus, load generator and measurement: `benches/common/`.
+//! - Unit tests inside `src/` call `core::rules::template::expand` directly.
+#![allow(dead_code)]
+
+pub mod encode;
+pub mod fake;
