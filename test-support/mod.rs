@@ -9,8 +9,11 @@
 //! - **Fake secrets** ([`fake`]): from the rule catalogue's template
 //!   expander (`«CLASS:LEN»`), fresh at every call, never written down.
 //! - **Content codings** ([`encode`]): gzip, deflate, br, zstd bodies.
-//! - Proxy fixtures (upstream servers, TLS test PKI, curl and hyper
-//!   clients, the collecting finding sink): `tests/common/mod.rs`.
+//! - **Upstream TLS PKI** (`pki.rs`, not declared here: the fuzz checks
+//!   have no TLS dependencies): included by `tests/common` and
+//!   `benches/common` with `#[path = …/test-support/pki.rs] mod pki;`.
+//! - Proxy fixtures (upstream servers, curl, hyper and raw clients, the
+//!   collecting finding sink, a guardian from config): `tests/common/mod.rs`.
 //! - Benchmark corpus, load generator and measurement: `benches/common/`.
 //! - Unit tests inside `src/` call `core::rules::template::expand` directly.
 #![allow(dead_code)]

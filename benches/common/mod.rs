@@ -7,6 +7,9 @@ pub mod measure;
 pub mod payload;
 pub mod upstream;
 
+/// The origin's TLS PKI, shared with the tests.
+#[path = "../../test-support/pki.rs"]
+pub mod pki;
 /// Fake secrets and content codings, shared with the tests and fuzz checks.
 #[path = "../../test-support/mod.rs"]
 pub mod support;
