@@ -36,6 +36,7 @@ export const {
   canaryRetire,
   caPublicLayout,
   checkConfig,
+  configSchema,
   Direction,
   GuardianMode,
   GuardianState,

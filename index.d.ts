@@ -185,6 +185,13 @@ export interface ConfigReport {
   sources: Array<string>
 }
 
+/**
+ * The JSON Schema of a config file (`config.schema.json`, pretty-printed):
+ * every key with its type, default, bounds, environment variable
+ * (`x-env`) and documentation. The README's config table is generated from it.
+ */
+export declare function configSchema(): string
+
 /** Effective settings worth showing; secrets masked. */
 export interface ConfigSummary {
   max_scan_bytes: number

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, configSchema, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
@@ -784,6 +784,7 @@ export { canaryNew }
 export { canaryRetire }
 export { caPublicLayout }
 export { checkConfig }
+export { configSchema }
 export { Direction }
 export { GuardianMode }
 export { GuardianState }

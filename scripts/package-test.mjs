@@ -100,6 +100,7 @@ try {
   if (!mainTgz || !platformTgz) throw new Error(`expected two tarballs, found ${files.join(', ')}`);
   const mainList = execFileSync('tar', ['-tzf', join(tarballs, mainTgz)], { encoding: 'utf8' });
   check('the main package ships no .node file', !/\.node$/m.test(mainList));
+  check('the main package ships config.schema.json', mainList.includes('package/config.schema.json'));
   check('the main package ships the loader and the built entry points', ['package/index.js', 'package/addon.js', 'package/dist/host-services/index.js', 'package/dist/mcp-tools/index.js'].every((f) => mainList.includes(f)));
   const platformList = execFileSync('tar', ['-tzf', join(tarballs, platformTgz)], { encoding: 'utf8' });
   check('the platform package ships the binary', platformList.includes(`package/${binaryName}.${abi}.node`));

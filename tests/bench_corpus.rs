@@ -10,13 +10,7 @@ use corpus::{Class, Sources};
 
 /// A fake AWS access key id, generated at test time.
 fn fake_secret() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("getrandom");
-    let tail: String = b
-        .iter()
-        .map(|x| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[usize::from(x % 32)]))
-        .collect();
-    format!("AKIA{tail}")
+    traffic_guardian::system::expand_template("AKIA«b32:16»").text
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {

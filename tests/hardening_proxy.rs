@@ -15,44 +15,16 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{fake_aws_key, ws_through_proxy};
+use common::{fake_aws_key, gzip, ws_through_proxy};
+use common::{guardian_input as input, start_guardian as start};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::home_guardian::HomeGuardian;
 use traffic_guardian::storage::store::FindingQuery;
 
 // ---------------------------------------------------------------- fixtures
-
-fn input(home: &Path, extra: serde_json::Value) -> ConfigInput {
-    let mut o = serde_json::json!({
-        "mode": "detect",
-        "listen": "127.0.0.1:0",
-        "home": home.display().to_string(),
-        "allow_private_destinations": ["127.0.0.1"],
-        "shutdown_grace_ms": 200,
-        "dedup_window_secs": 0,
-    });
-    if let (Some(m), serde_json::Value::Object(e)) = (o.as_object_mut(), extra) {
-        m.extend(e);
-    }
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("HOME".to_owned(), home.display().to_string());
-    ConfigInput {
-        env,
-        config_path: None,
-        overrides: o,
-    }
-}
-
-async fn start(home: &Path, extra: serde_json::Value) -> (HomeGuardian, SocketAddr) {
-    let g = HomeGuardian::from_input(&input(home, extra)).expect("valid config");
-    let info = g.start().await.expect("guardian starts");
-    let addr = format!("{}:{}", info.address, info.port).parse().unwrap();
-    (g, addr)
-}
 
 fn sha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -64,12 +36,6 @@ fn zeros_gzip(n: usize) -> Vec<u8> {
     for _ in 0..n >> 20 {
         e.write_all(&block).unwrap();
     }
-    e.finish().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(data).unwrap();
     e.finish().unwrap()
 }
 
@@ -1079,52 +1045,6 @@ fn non_loopback_listen_requires_credentials_unless_opted_out() {
     assert!(r.ok, "{:?}", r.errors);
     assert!(!r.config.as_ref().unwrap().require_auth);
     assert!(!r.warnings.is_empty(), "opting out is warned about");
-}
-
-/// The pivot guard refuses the host's loopback and the metadata address by
-/// default (403, counted) and allows an allow-listed address.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pivot_guard_refuses_host_addresses_by_default_and_allows_listed_ones() {
-    let up = upstream(HashMap::new()).await;
-    let home = tempfile::tempdir().unwrap();
-    let (g, proxy) = start(
-        home.path(),
-        serde_json::json!({"allow_private_destinations": []}),
-    )
-    .await;
-    let refused0 = g.status().proxy.counters.pivot_refusals;
-    for target in [
-        up.to_string(),
-        "169.254.169.254:80".to_owned(),
-        "localhost:80".to_owned(),
-        "[::1]:80".to_owned(),
-    ] {
-        let r = raw(
-            proxy,
-            format!("GET http://{target}/latest/meta-data/ HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").as_bytes(),
-            Duration::from_secs(5),
-        )
-        .await;
-        let resp = parse_response(&r).expect("answered");
-        assert_eq!(resp.status, 403, "{target}");
-        let r = raw(
-            proxy,
-            format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes(),
-            Duration::from_secs(5),
-        )
-        .await;
-        assert!(r.starts_with(b"HTTP/1.1 403"), "CONNECT {target}");
-    }
-    assert_eq!(g.status().proxy.counters.pivot_refusals - refused0, 8);
-    g.stop().await.unwrap();
-    drop(g);
-    let (g, proxy) = start(
-        home.path(),
-        serde_json::json!({"allow_private_destinations": ["127.0.0.1"]}),
-    )
-    .await;
-    assert_serving(proxy, up, "allow-listed loopback").await;
-    g.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------- stalls

@@ -267,9 +267,7 @@ fn decoders_are_bounded_and_linear() {
 }
 
 fn fake_token() -> String {
-    let mut raw = [0u8; 24];
-    getrandom::fill(&mut raw).unwrap();
-    format!("tgtok_{}", hex::encode(raw))
+    format!("tgtok_{}", common::fake::hex(48))
 }
 
 fn assert_clean(what: &str, text: &str, secret: &str) {

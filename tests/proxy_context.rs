@@ -12,17 +12,7 @@ use http_body_util::BodyExt;
 use hyper::Request;
 use traffic_guardian::core::finding::{Direction, Finding};
 
-/// A fake classic GitHub token, random per call, in the real format.
-fn fake_github_token() -> String {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut raw = [0u8; 36];
-    getrandom::fill(&mut raw).unwrap();
-    let tail: String = raw
-        .iter()
-        .map(|b| ALNUM[(*b as usize) % ALNUM.len()] as char)
-        .collect();
-    format!("ghp_{tail}")
-}
+use common::fake::github_token as fake_github_token;
 
 /// `<4 hex>.c<n>`.
 fn is_connection_id(id: &str) -> bool {

@@ -96,9 +96,6 @@ pub fn text(len: usize, seed: u64) -> String {
 }
 
 /// gzip of `data` at the default level (what web servers typically send).
-pub fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
-    use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data)?;
-    Ok(Bytes::from(enc.finish()?))
+pub fn gzip(data: &[u8]) -> Bytes {
+    Bytes::from(super::support::encode::gzip(data))
 }

@@ -5,7 +5,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,13 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{header, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    self, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SanType,
-};
 use tokio::net::TcpListener;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio_rustls::rustls::ServerConfig;
 
 use super::corpus;
 use super::payload;
@@ -67,7 +60,7 @@ impl Payloads {
             )
             .into());
         }
-        let download_gz = payload::gzip(&download)?;
+        let download_gz = payload::gzip(&download);
         Ok(Payloads {
             small: Bytes::from(payload::text(SMALL_LEN, 3)),
             upload,
@@ -233,51 +226,11 @@ pub async fn spawn_https(p: Arc<Payloads>, pki: &Pki) -> BenchResult<SocketAddr>
     Ok(addr)
 }
 
-/// The origin's PKI: a CA made at bench time (its PEM is what the proxies
-/// get as `ca_bundle`) and a CA:FALSE leaf for 127.0.0.1.
-pub struct Pki {
-    /// Holds the CA file; removed when the bench ends.
-    _dir: tempfile::TempDir,
-    pub ca_pem_path: PathBuf,
-    pub server_config: Arc<ServerConfig>,
-}
+/// The origin's PKI (the tests' upstream PKI, `test-support/pki.rs`).
+pub use super::pki::TestPki as Pki;
 
+/// A CA made at bench time (its PEM is what the proxies get as
+/// `ca_bundle`) and a CA:FALSE leaf for 127.0.0.1.
 pub fn make_pki() -> BenchResult<Pki> {
-    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut ca_params = CertificateParams::default();
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "traffic-guardian bench origin CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut leaf = CertificateParams::default();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "127.0.0.1");
-    leaf.subject_alt_names = vec![SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())];
-    leaf.is_ca = IsCa::ExplicitNoCa;
-    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
-
-    let dir = tempfile::tempdir()?;
-    let ca_pem_path = dir.path().join("origin-ca.pem");
-    std::fs::write(&ca_pem_path, ca_cert.pem())?;
-
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut cfg = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(leaf_cert.der().to_vec())],
-            PrivateKeyDer::from(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-        )?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Pki {
-        _dir: dir,
-        ca_pem_path,
-        server_config: Arc::new(cfg),
-    })
+    Ok(super::pki::test_pki())
 }

@@ -10,7 +10,6 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::sync::{Arc, OnceLock};
 use traffic_guardian::core::config::{self, ConfigInput, ENV_KEYS, TOP_LEVEL_KEYS};
 use traffic_guardian::core::decode::{self, parse_content_encoding, DecodeStop, StreamDecoder};
@@ -19,6 +18,11 @@ use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::rules::registry::builtin_specs;
 use traffic_guardian::core::rules::template::expand_with;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+
+/// The test support shared with the integration tests and the benchmarks.
+#[path = "../../test-support/mod.rs"]
+mod support;
+pub use support::encode::encode;
 
 /// A fixed key: fingerprints must be comparable between runs of one input.
 const KEY: [u8; 32] = [7u8; 32];
@@ -258,42 +262,6 @@ fn base64_std(data: &[u8]) -> String {
 }
 
 const CODINGS: [&str; 5] = ["gzip", "deflate", "br", "zstd", "x-gzip"];
-
-/// Encodes `data` with one coding (`deflate` as zlib or raw by `raw`).
-pub fn encode(coding: &str, data: &[u8], raw: bool) -> Vec<u8> {
-    use flate2::Compression;
-    let r: std::io::Result<Vec<u8>> = (|| match coding {
-        "gzip" | "x-gzip" => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
-            e.write_all(data)?;
-            e.finish()
-        }
-        "deflate" if raw => {
-            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), Compression::fast());
-            e.write_all(data)?;
-            e.finish()
-        }
-        "deflate" => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::fast());
-            e.write_all(data)?;
-            e.finish()
-        }
-        "br" => {
-            let mut out = Vec::new();
-            {
-                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 1, 20);
-                w.write_all(data)?;
-            }
-            Ok(out)
-        }
-        "zstd" => zstd::encode_all(data, 1),
-        _ => Ok(data.to_vec()),
-    })();
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("encoder failed: {e}"),
-    }
-}
 
 /// Splits `data` at arbitrary points chosen by `u`.
 fn split<'a>(u: &mut Unstructured<'_>, data: &'a [u8]) -> Vec<&'a [u8]> {

@@ -9,7 +9,17 @@ use std::ops::Range;
 /// How much context a snippet carries (config key `redact_snippets`).
 /// Secrets are replaced in every mode: no mode shows them, this only
 /// shortens or drops the surrounding context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SnippetMode {
     /// About 40 bytes of context each side of the match.

@@ -353,22 +353,13 @@ pub fn split_domain(host: &str) -> Option<(Vec<&str>, &str)> {
 mod tests {
     use super::*;
 
+    /// Fake random runs from the rule catalogue's template expander.
     fn rand_token(len: usize) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let mut r = vec![0u8; len];
-        crate::system::fill_random(&mut r).unwrap();
-        r.iter()
-            .map(|b| A[usize::from(*b) % A.len()] as char)
-            .collect()
+        crate::system::expand_template(&format!("«alnum:{len}»")).text
     }
 
     fn rand_label(len: usize) -> String {
-        const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut r = vec![0u8; len];
-        crate::system::fill_random(&mut r).unwrap();
-        r.iter()
-            .map(|b| A[usize::from(*b) % A.len()] as char)
-            .collect()
+        crate::system::expand_template(&format!("«loalnum:{len}»")).text
     }
 
     #[test]

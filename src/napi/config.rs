@@ -119,6 +119,14 @@ pub struct RuntimeCredential {
     pub token: String,
 }
 
+/// The JSON Schema of a config file (`config.schema.json`, pretty-printed):
+/// every key with its type, default, bounds, environment variable
+/// (`x-env`) and documentation. The README's config table is generated from it.
+#[napi]
+pub fn config_schema() -> String {
+    crate::core::config::json_schema()
+}
+
 /// The runtime credentials of a configuration, resolved from the same
 /// layers as `checkConfig` (defaults < file < env < overrides), with the
 /// tokens unmasked: what the host needs to give each container its proxy

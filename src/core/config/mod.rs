@@ -9,6 +9,7 @@
 
 mod env;
 mod model;
+mod raw;
 pub(crate) mod suggest;
 mod validate;
 
@@ -23,12 +24,12 @@ pub use env::{
     ENV_MODE, ENV_PREFIX, ENV_PROXY_URL, ENV_REDACT_SNIPPETS,
 };
 pub use model::*;
+pub use raw::{json_schema, HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 pub use validate::parse_size;
 pub(crate) use validate::read_private_text;
 #[cfg(test)]
 pub(crate) use validate::{parse_allowed, parse_host_pattern};
 pub use validate::{parse_upstream_url, UpstreamPort};
-pub use validate::{HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 
 /// What to validate. `env` is passed in (not read from the process) so the
 /// host decides what the guardian sees and tests stay hermetic.

@@ -75,6 +75,18 @@ pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 5_000;
 pub const MIN_SHUTDOWN_GRACE_MS: u64 = 0;
 /// Upper bound of the shutdown grace: one minute.
 pub const MAX_SHUTDOWN_GRACE_MS: u64 = 60_000;
+/// Bounds of `exfil_window_secs` (the volume/shape detectors' window).
+pub const MIN_EXFIL_WINDOW_SECS: u64 = 10;
+/// Upper bound of `exfil_window_secs`: one day.
+pub const MAX_EXFIL_WINDOW_SECS: u64 = 86_400;
+/// Bounds of `exfil_dest_bytes` and `exfil_group_bytes` (1 MiB).
+pub const MIN_EXFIL_BYTES: u64 = 1 << 20;
+/// Upper bound of the `exfil_*_bytes` keys (1 TiB).
+pub const MAX_EXFIL_BYTES: u64 = 1 << 40;
+/// Bounds of `exfil_dest_fragments` and `exfil_dns_labels`.
+pub const MIN_EXFIL_COUNT: u64 = 5;
+/// Upper bound of the `exfil_*` counts.
+pub const MAX_EXFIL_COUNT: u64 = 1_000_000;
 /// Minimum runtime token length: short tokens are guessable.
 pub const MIN_TOKEN_LEN: usize = 16;
 /// Maximum runtime token length: it travels in every request header.
@@ -91,7 +103,9 @@ pub const TRUST_ALL_RUNTIMES: &str = "*";
 pub const MASK: &str = "****";
 
 /// Whether the guardian runs. There is no blocking mode, by design.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Nothing listens (default).

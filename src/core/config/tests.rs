@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::hash::{BuildHasher, Hasher};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -15,14 +15,7 @@ use crate::storage::prepare_dirs;
 /// A fake runtime token in the real format (`openssl rand -hex 24`),
 /// different on every call and every run.
 fn fake_token() -> String {
-    let mut out = String::new();
-    while out.len() < 48 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(out.len());
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out.truncate(48);
-    out
+    crate::system::expand_template("«hex:48»").text
 }
 
 struct Env {
@@ -144,7 +137,7 @@ fn defaults_without_any_config() {
     assert!(r.warnings.is_empty(), "{:#?}", r.warnings);
     // effective shows every key with its default.
     let eff = r.effective.as_object().unwrap();
-    for k in TOP_LEVEL_KEYS {
+    for &k in TOP_LEVEL_KEYS.iter() {
         assert!(eff.contains_key(k), "effective lacks {k}: {eff:?}");
     }
     assert_eq!(eff.len(), TOP_LEVEL_KEYS.len());
@@ -413,6 +406,105 @@ fn wrong_types_name_field_and_type() {
         "mitm.trusted_runtimes[0]",
         "must be a string",
     );
+}
+
+/// The raw definition (schema, README table, known keys) and the
+/// validator agree: a config setting every key passes both, and each wrong
+/// type the validator names also fails the schema's types at that path.
+#[test]
+fn raw_definition_agrees_with_validator() {
+    let e = Env::new();
+    let full = json!({
+        "$schema": "./config.schema.json",
+        "mode": "detect", "listen": "127.0.0.1:0", "home": e.home, "log_dir": e.home.join("logs"),
+        "max_scan_bytes": "2m", "redact_snippets": "short",
+        "mitm": {"enabled": true, "trusted_runtimes": ["main"], "exclude_hosts": [".example.com"]},
+        "upstream_proxy": "http://127.0.0.1:3128",
+        "runtimes": [{"name": "main", "token": fake_token()}], "require_auth": true,
+        "allow_private_destinations": ["localhost:3000"],
+        "expected_destinations": {"openai_api_key": ["api.example.com"]},
+        "dedup_window_secs": 60, "rotate_bytes": 1048576, "rotate_keep": 3, "ring_capacity": 500,
+        "shutdown_grace_ms": 100, "metrics_listen": "127.0.0.1:0", "metrics_allow_remote": false,
+        "on_finding": {"command": ["/bin/true"], "min_severity": "critical", "timeout_ms": 1000,
+                       "max_concurrent": 1, "max_queue": 5},
+        "model_text": "full", "model_hosts": ["llm.example.com"], "inspect": true,
+        "known_secret_hosts": {"DB_PASSWORD": ["db.example.com"]},
+        "exfil_window_secs": 600, "exfil_dest_bytes": "512m", "exfil_group_bytes": 1073741824,
+        "exfil_dest_fragments": 200, "exfil_dns_labels": 30
+    });
+    let keys = full.as_object().unwrap();
+    // Every key but the two files that must exist on disk.
+    assert_eq!(keys.len() + 2, TOP_LEVEL_KEYS.len() + 1);
+    let r = e.with(full.clone());
+    assert!(r.ok, "{:#?}", r.errors);
+    assert_eq!(super::raw::shape_check(&full), Ok(()));
+
+    for (key, bad, path) in [
+        ("listen", json!(8118), "listen"),
+        ("mitm", json!({"enabled": "yes"}), "mitm.enabled"),
+        ("max_scan_bytes", json!(true), "max_scan_bytes"),
+        ("runtimes", json!({}), "runtimes"),
+        ("require_auth", json!("no"), "require_auth"),
+        ("rotate_keep", json!(-1), "rotate_keep"),
+        ("ring_capacity", json!(1.5), "ring_capacity"),
+        ("home", json!(3), "home"),
+        ("expected_destinations", json!([]), "expected_destinations"),
+        (
+            "allow_private_destinations",
+            json!("localhost"),
+            "allow_private_destinations",
+        ),
+        ("upstream_proxy", json!(1), "upstream_proxy"),
+        ("ca_bundle", json!(false), "ca_bundle"),
+        ("redact_snippets", json!(false), "redact_snippets"),
+        ("dedup_window_secs", json!("300"), "dedup_window_secs"),
+        ("mitm", json!([]), "mitm"),
+        (
+            "mitm",
+            json!({"trusted_runtimes": [1]}),
+            "mitm.trusted_runtimes[0]",
+        ),
+        (
+            "on_finding",
+            json!({"command": "/bin/true"}),
+            "on_finding.command",
+        ),
+        ("model_text", json!(1), "model_text"),
+    ] {
+        let one = json!({ key: bad });
+        assert_eq!(
+            super::raw::shape_check(&one).map_err(|p| p.replace(".[", "[")),
+            Err(path.to_string()),
+            "{one}"
+        );
+        assert_err(&e.with(one), path, "must be");
+    }
+    // Unknown keys are unknown to both.
+    assert!(super::raw::shape_check(&json!({"lsiten": 1})).is_err());
+}
+
+#[test]
+fn schema_lists_every_key_with_docs_defaults_and_env() {
+    let schema: Value = serde_json::from_str(&json_schema()).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+    keys.retain(|k| *k != "$schema");
+    let mut known = TOP_LEVEL_KEYS.clone();
+    keys.sort_unstable();
+    known.sort_unstable();
+    assert_eq!(keys, known);
+    assert_eq!(schema["additionalProperties"], false);
+    for (k, p) in props {
+        let d = p["description"].as_str().unwrap_or_default();
+        assert!(d.len() > 10, "{k} has no description: {p}");
+    }
+    assert_eq!(props["max_scan_bytes"]["default"], DEFAULT_MAX_SCAN_BYTES);
+    assert_eq!(props["max_scan_bytes"]["maximum"], MAX_MAX_SCAN_BYTES);
+    assert_eq!(props["listen"]["x-env"], ENV_PROXY_URL);
+    assert_eq!(props["mode"]["default"], "off");
+    for (var, key) in ENV_KEYS {
+        assert_eq!(props[key]["x-env"], var, "{key}");
+    }
 }
 
 #[test]

@@ -12,56 +12,10 @@ use serde_json::{Map, Value};
 
 use super::env::{self, ENV_CONFIG, ENV_HOME, ENV_PREFIX};
 use super::model::*;
+use super::raw::{HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
 use crate::core::scan::ModelText;
-
-/// Keys accepted at the top level of the file and overrides.
-pub const TOP_LEVEL_KEYS: [&str; 31] = [
-    "mode",
-    "listen",
-    "home",
-    "log_dir",
-    "max_scan_bytes",
-    "redact_snippets",
-    "mitm",
-    "ca_bundle",
-    "upstream_proxy",
-    "runtimes",
-    "require_auth",
-    "allow_private_destinations",
-    "expected_destinations",
-    "dedup_window_secs",
-    "rotate_bytes",
-    "rotate_keep",
-    "ring_capacity",
-    "shutdown_grace_ms",
-    "metrics_listen",
-    "metrics_allow_remote",
-    "on_finding",
-    "model_text",
-    "model_hosts",
-    "inspect",
-    "known_secrets_file",
-    "known_secret_hosts",
-    "exfil_window_secs",
-    "exfil_dest_bytes",
-    "exfil_group_bytes",
-    "exfil_dest_fragments",
-    "exfil_dns_labels",
-];
-/// Keys accepted inside `on_finding`.
-pub const HOOK_KEYS: [&str; 5] = [
-    "command",
-    "min_severity",
-    "timeout_ms",
-    "max_concurrent",
-    "max_queue",
-];
-/// Keys accepted inside `mitm`.
-pub const MITM_KEYS: [&str; 3] = ["enabled", "trusted_runtimes", "exclude_hosts"];
-/// Keys accepted inside each `runtimes[]` entry.
-pub const RUNTIME_KEYS: [&str; 2] = ["name", "token"];
 
 /// Where a value came from; decides relative-path bases and message notes.
 #[derive(Debug, Clone)]
@@ -691,21 +645,28 @@ impl Validator<'_> {
             self.put(key, &v);
             v
         };
-        let exfil_window = shape("exfil_window_secs", d.window_secs, 10, 86_400, false);
-        let exfil_dest_bytes = shape("exfil_dest_bytes", d.dest_bytes, 1 << 20, 1 << 40, true);
-        let exfil_group_bytes = shape("exfil_group_bytes", d.group_bytes, 1 << 20, 1 << 40, true);
+        let exfil_window = shape(
+            "exfil_window_secs",
+            d.window_secs,
+            MIN_EXFIL_WINDOW_SECS,
+            MAX_EXFIL_WINDOW_SECS,
+            false,
+        );
+        let (min_b, max_b) = (MIN_EXFIL_BYTES, MAX_EXFIL_BYTES);
+        let exfil_dest_bytes = shape("exfil_dest_bytes", d.dest_bytes, min_b, max_b, true);
+        let exfil_group_bytes = shape("exfil_group_bytes", d.group_bytes, min_b, max_b, true);
         let exfil_fragments = shape(
             "exfil_dest_fragments",
             u64::from(d.dest_fragments),
-            5,
-            1_000_000,
+            MIN_EXFIL_COUNT,
+            MAX_EXFIL_COUNT,
             false,
         );
         let exfil_labels = shape(
             "exfil_dns_labels",
             u64::from(d.dns_unique_labels),
-            5,
-            1_000_000,
+            MIN_EXFIL_COUNT,
+            MAX_EXFIL_COUNT,
             false,
         );
         let metrics = self.metrics(listen);

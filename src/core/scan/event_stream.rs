@@ -520,7 +520,17 @@ pub fn string_values(v: &Value, out: &mut String, depth: usize) {
 /// What becomes of findings in the text a model provider streams back
 /// (see [`MODEL_PROVIDER_HOSTS`]): that text is the agent's own model
 /// explaining things, such as an install with `curl … | sh`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelText {
     /// Not reported.
