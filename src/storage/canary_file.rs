@@ -4,10 +4,10 @@
 
 use crate::core::canary::CanaryRecord;
 use crate::storage::keyfile::{check_private_file, NotPrivate};
+use crate::storage::private_file::write_private_atomic;
 use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Read;
 use std::path::Path;
 
 /// Schema tag of the canary file.
@@ -80,24 +80,9 @@ pub fn save(path: &Path, records: &[CanaryRecord]) -> Result<(), CanaryFileError
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let mut suffix = [0u8; 4];
-    let _ = crate::system::fill_random(&mut suffix);
-    let tmp = path.with_extension(format!("tmp.{}", hex::encode(suffix)));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(path)(e)
-    })
+    let mut bytes = text.into_bytes();
+    bytes.push(b'\n');
+    write_private_atomic(path, &bytes).map_err(io_err(path))
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@
 
 use crate::core::ignore::{new_entry, IgnoreEntry, IgnoreError};
 use crate::storage::private_dir::ensure_private_dir;
+use crate::storage::private_file::write_private_atomic;
 use crate::system::timestamp_now;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 /// Value of `schema_version` in the ignore file.
@@ -71,29 +71,7 @@ pub fn save(path: &Path, entries: &[IgnoreEntry]) -> Result<(), IgnoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         ensure_private_dir(dir).map_err(|e| write(e.into_io()))?;
     }
-    let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(write)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(write)?;
-    }
+    write_private_atomic(path, &text).map_err(write)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod canary_file;
 pub mod ignore_file;
 pub mod keyfile;
 pub mod private_dir;
+pub mod private_file;
 pub mod store;
 
 pub use private_dir::{ensure_private_dir, prepare_dirs, PrivateDirError};
