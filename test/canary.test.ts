@@ -7,12 +7,13 @@
  * Apart from the one `canary new` output, no output or file holds a value.
  */
 import { createServer, request } from 'node:http';
-import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { Guardian } from '@clawsec/traffic-guardian/addon';
+import { Guardian, canaryNew } from '@clawsec/traffic-guardian/addon';
 import type { Finding } from '@clawsec/traffic-guardian/addon';
 
 import { cliSandbox } from './helpers/cli-sandbox.js';
@@ -59,6 +60,21 @@ describe('traffic-guardian canary', () => {
     expect(text).toContain(id);
     expect(text).not.toContain(value);
     expect(text).not.toContain(value.slice(4));
+  });
+
+  it('new creates a missing home owner-only (0700), whatever the umask', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-canary-home-'));
+    const old = process.umask(0o022);
+    try {
+      const fresh = join(dir, 'fresh', 'home');
+      const minted = canaryNew(fresh, 'main', 'aws');
+      expect(minted.info.id).toMatch(/^can_/);
+      expect(statSync(fresh).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dir, 'fresh')).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(old);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('list shows it as a table and as JSON', () => {

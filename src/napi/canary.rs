@@ -58,7 +58,7 @@ pub fn canary_new(home: String, group: String, kind: String) -> Result<MintedCan
         ));
     };
     let layout = HomeLayout::of(Path::new(&home));
-    std::fs::create_dir_all(&layout.home).map_err(fail)?;
+    crate::storage::ensure_private_dir(&layout.home).map_err(fail)?;
     let key = load_or_create_key(&layout.fingerprint_key_file).map_err(fail)?;
     let mut random = [0u8; 256];
     let mut id = [0u8; 6];
