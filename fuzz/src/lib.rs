@@ -445,13 +445,9 @@ enum Piece {
     Sep(u8),
 }
 
-/// Builds a body for `direction` from arbitrary pieces and planted examples.
-fn build_body(u: &mut Unstructured<'_>, direction: Direction) -> Vec<u8> {
-    build_planted_body(u, direction).0
-}
-
-/// Like [`build_body`], also returning each planted piece as it appears in
-/// the body (raw, percent- or base64-encoded).
+/// Builds a body for `direction` from arbitrary pieces and planted
+/// examples; returns it with each planted piece as it appears in the body
+/// (raw, percent- or base64-encoded).
 fn build_planted_body(u: &mut Unstructured<'_>, direction: Direction) -> (Vec<u8>, Vec<Vec<u8>>) {
     let pieces: Vec<Piece> = u.arbitrary().unwrap_or_default();
     let plants: Vec<&str> = plants()
