@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use traffic_guardian::core::config::{self, ConfigInput};
+use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::decode::{self, parse_content_encoding};
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::redact::SnippetMode;

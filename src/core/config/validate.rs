@@ -2346,3 +2346,125 @@ fn inspect_ca_bundle(path: &Path, fs: &dyn ConfigFs) -> Result<BundleStats, (Str
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The validator against an in-memory filesystem: it sees files only
+    //! through the port, so facts no test user could set up on a real disk
+    //! (another owner, a FIFO) are plain data here. The tests against real
+    //! temp dirs are in `storage/config_fs/tests.rs`.
+
+    use super::super::port::FileFacts;
+    use super::*;
+    use std::cell::RefCell;
+    use std::io;
+
+    const ME: u32 = 1000;
+
+    #[derive(Default)]
+    struct MemFs {
+        entries: BTreeMap<PathBuf, (FileFacts, Vec<u8>)>,
+        reads: RefCell<Vec<PathBuf>>,
+    }
+
+    impl MemFs {
+        fn dir(mut self, p: &str, mode: u32, uid: u32) -> Self {
+            let f = FileFacts {
+                kind: FileKind::Dir,
+                mode,
+                uid,
+                len: 0,
+            };
+            self.entries.insert(PathBuf::from(p), (f, Vec::new()));
+            self
+        }
+        fn file(mut self, p: &str, kind: FileKind, mode: u32, body: &str) -> Self {
+            let f = FileFacts {
+                kind,
+                mode,
+                uid: ME,
+                len: body.len() as u64,
+            };
+            self.entries
+                .insert(PathBuf::from(p), (f, body.as_bytes().to_vec()));
+            self
+        }
+    }
+
+    impl ConfigFs for MemFs {
+        fn metadata(&self, path: &Path) -> io::Result<FileFacts> {
+            self.entries
+                .get(path)
+                .map(|e| e.0)
+                .ok_or_else(|| io::ErrorKind::NotFound.into())
+        }
+        fn read_bounded(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+            self.reads.borrow_mut().push(path.to_path_buf());
+            let (_, body) = self.entries.get(path).ok_or(io::ErrorKind::NotFound)?;
+            Ok(body.iter().take(limit as usize).copied().collect())
+        }
+        fn read_private_text(&self, path: &Path) -> Result<String, (String, String)> {
+            self.reads.borrow_mut().push(path.to_path_buf());
+            Err(("is not here".into(), "none".into()))
+        }
+        fn working_dir(&self) -> io::Result<PathBuf> {
+            Ok(PathBuf::from("/work"))
+        }
+        fn euid(&self) -> u32 {
+            ME
+        }
+        fn can_write_dir(&self, path: &Path) -> bool {
+            self.metadata(path).is_ok_and(|f| f.mode & 0o200 != 0)
+        }
+    }
+
+    fn input(pairs: &[(&str, &str)]) -> ConfigInput {
+        ConfigInput {
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..ConfigInput::default()
+        }
+    }
+
+    #[test]
+    fn files_are_seen_only_through_the_port() {
+        let fs = MemFs::default()
+            .dir("/g", 0o700, ME)
+            .dir("/work", 0o755, ME)
+            .file(
+                "/work/c.json",
+                FileKind::Regular,
+                0o600,
+                r#"{"mode": "detect"}"#,
+            );
+        let r = run(&input(&[(ENV_HOME, "/g"), (ENV_CONFIG, "c.json")]), &fs);
+        assert!(r.ok, "{:?}", r.errors);
+        assert_eq!(r.sources, vec!["defaults", "file:/work/c.json", "env"]);
+        assert_eq!(*fs.reads.borrow(), vec![PathBuf::from("/work/c.json")]);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_unread_and_a_home_of_another_owner_is_an_error() {
+        let fs = MemFs::default().dir("/g", 0o700, ME + 1).file(
+            "/g/config.json",
+            FileKind::Other,
+            0o600,
+            "{}",
+        );
+        let r = run(&input(&[(ENV_HOME, "/g")]), &fs);
+        assert!(fs.reads.borrow().is_empty(), "{:?}", fs.reads.borrow());
+        let msgs: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            msgs.contains(&"config file /g/config.json is not a regular file"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m
+                    .contains("home /g is owned by uid 1001, not by the current user (uid 1000)")),
+            "{msgs:?}"
+        );
+    }
+}
