@@ -1,6 +1,6 @@
 //! The real filesystem behind config validation: [`SystemConfigFs`]
 //! answers the [`ConfigFs`] questions with `stat`, bounded reads,
-//! `access(2)` and the working directory, and [`check`] validates with it.
+//! `access(2)`, the working directory and the clock, and [`check`] validates with it.
 //! The validator itself ([`crate::core::config::check_with`]) opens nothing.
 
 use std::fs;
@@ -61,6 +61,10 @@ impl ConfigFs for SystemConfigFs {
 
     fn can_write_dir(&self, path: &Path) -> bool {
         sys::can_write_dir(path)
+    }
+
+    fn now_unix(&self) -> i64 {
+        i64::try_from(crate::system::now_ms() / 1000).unwrap_or(i64::MAX)
     }
 }
 

@@ -1,6 +1,7 @@
-//! What validation needs to know about the filesystem, as a port: the
-//! validator asks these questions and never opens a file itself. The real
-//! answers come from [`crate::storage::config_fs`]; a test may pass its own.
+//! What validation needs to know about the filesystem (and the clock, for
+//! CA certificate validity), as a port: the validator asks these questions
+//! and never opens a file or reads the clock itself. The real answers come
+//! from [`crate::storage::config_fs`]; a test may pass its own.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,4 +46,7 @@ pub trait ConfigFs {
     fn euid(&self) -> u32;
     /// Whether the current user may create entries in directory `path`.
     fn can_write_dir(&self, path: &Path) -> bool;
+    /// The wall clock in unix seconds: `ca_bundle` certificates outside
+    /// their validity period at this time are reported.
+    fn now_unix(&self) -> i64;
 }

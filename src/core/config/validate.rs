@@ -2309,6 +2309,7 @@ fn inspect_ca_bundle(path: &Path, fs: &dyn ConfigFs) -> Result<BundleStats, (Str
             "check its permissions".to_string(),
         )
     })?;
+    let now = x509_parser::time::ASN1Time::from_timestamp(fs.now_unix()).ok();
     let mut stats = BundleStats::default();
     let mut rd: &[u8] = &bytes;
     for item in rustls_pemfile::read_all(&mut rd) {
@@ -2317,7 +2318,7 @@ fn inspect_ca_bundle(path: &Path, fs: &dyn ConfigFs) -> Result<BundleStats, (Str
                 match x509_parser::parse_x509_certificate(der.as_ref()) {
                     Ok((_, cert)) => {
                         stats.certs += 1;
-                        if !cert.validity().is_valid() {
+                        if now.is_some_and(|t| !cert.validity().is_valid_at(t)) {
                             stats.expired += 1;
                         }
                     }
@@ -2412,6 +2413,9 @@ mod tests {
         }
         fn euid(&self) -> u32 {
             ME
+        }
+        fn now_unix(&self) -> i64 {
+            1_800_000_000
         }
         fn can_write_dir(&self, path: &Path) -> bool {
             self.metadata(path).is_ok_and(|f| f.mode & 0o200 != 0)
