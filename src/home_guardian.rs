@@ -89,7 +89,7 @@ pub fn build_known_secrets(
             .unwrap_or_default()
     };
     if let Some(path) = &config.known_secrets_file {
-        let text = config::read_private_text(path).map_err(|(msg, hint)| {
+        let text = crate::storage::config_fs::read_private_text(path).map_err(|(msg, hint)| {
             GuardianError::KnownSecrets(format!(
                 "known_secrets_file {} {msg}; {hint}",
                 path.display()
@@ -147,7 +147,7 @@ pub fn format_issues(issues: &[ConfigIssue]) -> String {
 /// (rule ids in `expected_destinations`), so `checkConfig` and `start`
 /// agree exactly.
 pub fn check_config(input: &config::ConfigInput) -> ConfigReport {
-    let mut report = config::check(input);
+    let mut report = crate::storage::config_fs::check(input);
     let ids: Vec<&str> = builtin_specs().map(|s| s.id).collect();
     let unknown: Vec<String> = report
         .config

@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use traffic_guardian::core::config::{self, ConfigInput};
+use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::decode::{self, parse_content_encoding};
 use traffic_guardian::core::finding::Direction;
 use traffic_guardian::core::redact::SnippetMode;
@@ -328,7 +328,7 @@ fn config_errors_never_echo_secrets() {
     ];
     for (what, overrides) in cases {
         let i = input(home.path(), overrides);
-        let report = config::check(&i);
+        let report = traffic_guardian::storage::config_fs::check(&i);
         let shown = serde_json::to_string(&report).unwrap();
         let secret: &str = if shown.contains(&pw) || what.starts_with("upstream") {
             &pw
@@ -345,7 +345,9 @@ fn config_errors_never_echo_secrets() {
         check("report", &shown);
         check("report Debug", &format!("{report:?}"));
         check("ConfigInput Debug", &format!("{i:?}"));
-        let err = config::check(&i).into_result().err();
+        let err = traffic_guardian::storage::config_fs::check(&i)
+            .into_result()
+            .err();
         if let Some(e) = &err {
             check("ConfigError", &e.to_string());
             check("ConfigError Debug", &format!("{e:?}"));
@@ -365,7 +367,7 @@ fn config_errors_never_echo_secrets() {
             "runtimes": [{"name": "a", "token": tok}],
             "upstream_proxy": format!("http://user:{pw}@127.0.0.1:3128")}),
     );
-    let report = config::check(&ok);
+    let report = traffic_guardian::storage::config_fs::check(&ok);
     assert!(report.ok, "{:?}", report.errors);
     for s in [&tok, &pw] {
         assert_clean("effective", &report.effective.to_string(), s);

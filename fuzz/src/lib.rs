@@ -11,13 +11,14 @@
 use arbitrary::{Arbitrary, Unstructured};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
-use traffic_guardian::core::config::{self, ConfigInput, ENV_KEYS, TOP_LEVEL_KEYS};
+use traffic_guardian::core::config::{ConfigInput, ENV_KEYS, TOP_LEVEL_KEYS};
 use traffic_guardian::core::decode::{self, parse_content_encoding, DecodeStop, StreamDecoder};
 use traffic_guardian::core::finding::{Direction, Finding};
 use traffic_guardian::core::redact::SnippetMode;
 use traffic_guardian::core::rules::registry::builtin_specs;
 use traffic_guardian::core::rules::template::expand_with;
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
+use traffic_guardian::storage::config_fs;
 
 /// The test support shared with the integration tests and the benchmarks.
 #[path = "../../test-support/mod.rs"]
@@ -726,7 +727,7 @@ pub fn config_check(data: &[u8]) {
         config_path: None,
         overrides,
     };
-    let report = config::check(&input);
+    let report = config_fs::check(&input);
     assert!(
         !report.errors.iter().any(|e| e.field.is_empty()
             && e.message == "internal error while checking the configuration"
@@ -757,7 +758,7 @@ pub fn config_check(data: &[u8]) {
         // name, a default): check against a run where the token is replaced.
         let mut other = input.clone();
         replace_string(&mut other.overrides, &s, "tgfuzz-replaced-token");
-        let baseline = serde_json::to_string(&config::check(&other)).unwrap_or_default();
+        let baseline = serde_json::to_string(&config_fs::check(&other)).unwrap_or_default();
         if baseline.contains(inner) {
             continue;
         }

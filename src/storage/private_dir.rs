@@ -70,7 +70,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
 }
 
 /// Creates home and the log dir with mode 0700 and tightens existing ones
-/// to 0700. Run at start, after [`crate::core::config::check`] succeeded.
+/// to 0700. Run at start, after [`crate::storage::config_fs::check`] succeeded.
 pub fn prepare_dirs(cfg: &GuardianConfig) -> Result<(), ConfigError> {
     let config_error = |e: PrivateDirError| match e {
         PrivateDirError::NotADirectory { path } => ConfigError::NotADirectory { path },

@@ -119,11 +119,12 @@ impl PathProblem {
 
 /// Expands `~` with `HOME` from the given env and makes relative paths
 /// absolute against `base` (the config file's directory for file values,
-/// else the current directory), so `effective` shows what will be used.
+/// else the working directory `cwd` gives), so `effective` shows what will be used.
 pub(crate) fn resolve_path(
     raw: &str,
     env: &BTreeMap<String, String>,
     base: Option<&Path>,
+    cwd: &dyn Fn() -> std::io::Result<PathBuf>,
 ) -> Result<PathBuf, PathProblem> {
     if raw.trim().is_empty() {
         return Err(PathProblem::Empty);
@@ -149,7 +150,7 @@ pub(crate) fn resolve_path(
     }
     let base = match base {
         Some(b) => b.to_path_buf(),
-        None => std::env::current_dir().map_err(|_| PathProblem::NoCwd)?,
+        None => cwd().map_err(|_| PathProblem::NoCwd)?,
     };
     Ok(base.join(expanded))
 }
@@ -170,30 +171,45 @@ mod tests {
             .collect()
     }
 
+    fn no_cwd() -> std::io::Result<PathBuf> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+
     #[test]
     fn tilde_and_relative() {
         let e = env(&[("HOME", "/home/op")]);
         assert_eq!(
-            resolve_path("~", &e, None).unwrap(),
+            resolve_path("~", &e, None, &no_cwd).unwrap(),
             PathBuf::from("/home/op")
         );
         assert_eq!(
-            resolve_path("~/x/y", &e, None).unwrap(),
+            resolve_path("~/x/y", &e, None, &no_cwd).unwrap(),
             PathBuf::from("/home/op/x/y")
         );
         assert_eq!(
-            resolve_path("rel", &e, Some(Path::new("/etc/g"))).unwrap(),
+            resolve_path("rel", &e, Some(Path::new("/etc/g")), &no_cwd).unwrap(),
             PathBuf::from("/etc/g/rel")
         );
         assert_eq!(
-            resolve_path("~bob/x", &e, None),
+            resolve_path("~bob/x", &e, None, &no_cwd),
             Err(PathProblem::TildeUser)
         );
         assert_eq!(
-            resolve_path("~/x", &env(&[]), None),
+            resolve_path("~/x", &env(&[]), None, &no_cwd),
             Err(PathProblem::NoHomeForTilde)
         );
-        assert_eq!(resolve_path("  ", &e, None), Err(PathProblem::Empty));
+        assert_eq!(
+            resolve_path("  ", &e, None, &no_cwd),
+            Err(PathProblem::Empty)
+        );
+        assert_eq!(
+            resolve_path("rel", &e, None, &no_cwd),
+            Err(PathProblem::NoCwd)
+        );
+        assert_eq!(
+            resolve_path("rel", &e, None, &|| Ok(PathBuf::from("/w"))).unwrap(),
+            PathBuf::from("/w/rel")
+        );
     }
 
     #[test]

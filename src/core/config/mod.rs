@@ -2,13 +2,16 @@
 //! `checkConfig` and start so they can never disagree.
 //!
 //! Sources, later wins: built-in defaults < JSON config file < environment
-//! (`NANOCLAW_TRAFFIC_GUARDIAN_*`) < explicit overrides. [`check`] never
-//! starts or creates anything; [`crate::storage::prepare_dirs`] is the one
-//! step with side effects, run at start. Secrets (runtime tokens, upstream proxy
+//! (`NANOCLAW_TRAFFIC_GUARDIAN_*`) < explicit overrides. [`check_with`] never
+//! starts or creates anything, and looks at files only through the
+//! [`ConfigFs`] it is given ([`crate::storage::config_fs::check`] passes
+//! the real one); [`crate::storage::prepare_dirs`] is the one step with side
+//! effects, run at start. Secrets (runtime tokens, upstream proxy
 //! credentials) never appear in messages, `effective`, Debug or errors.
 
 mod env;
 mod model;
+mod port;
 mod raw;
 pub(crate) mod suggest;
 mod validate;
@@ -24,9 +27,13 @@ pub use env::{
     ENV_MODE, ENV_PREFIX, ENV_PROXY_URL, ENV_REDACT_SNIPPETS,
 };
 pub use model::*;
+pub use port::{ConfigFs, FileFacts, FileKind};
+#[cfg(test)]
+pub(crate) use raw::shape_check;
 pub use raw::{json_schema, HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 pub use validate::parse_size;
-pub(crate) use validate::read_private_text;
+#[cfg(test)]
+pub(crate) use validate::run as check_unguarded;
 #[cfg(test)]
 pub(crate) use validate::{parse_allowed, parse_host_pattern};
 pub use validate::{parse_upstream_url, UpstreamPort};
@@ -132,10 +139,11 @@ fn summarize(issues: &[ConfigIssue]) -> String {
         .join("; ")
 }
 
-/// Validates without starting or creating anything. Never panics: an
-/// internal bug surfaces as an error in the report.
-pub fn check(input: &ConfigInput) -> ConfigReport {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| validate::run(input))) {
+/// Validates without starting or creating anything, asking `fs` about the
+/// files the config names. Never panics: an internal bug surfaces as an
+/// error in the report.
+pub fn check_with(input: &ConfigInput, fs: &dyn ConfigFs) -> ConfigReport {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| validate::run(input, fs))) {
         Ok(r) => r,
         Err(_) => ConfigReport {
             ok: false,
@@ -151,6 +159,3 @@ pub fn check(input: &ConfigInput) -> ConfigReport {
         },
     }
 }
-
-#[cfg(test)]
-mod tests;

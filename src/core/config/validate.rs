@@ -3,7 +3,6 @@
 //! `effective` view. Messages never contain token or credential values.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -12,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::env::{self, ENV_CONFIG, ENV_HOME, ENV_PREFIX};
 use super::model::*;
+use super::port::{ConfigFs, FileKind};
 use super::raw::{HOOK_KEYS, MITM_KEYS, RUNTIME_KEYS, TOP_LEVEL_KEYS};
 use super::suggest;
 use super::{ConfigInput, ConfigIssue, ConfigReport};
@@ -84,7 +84,7 @@ fn q(s: &str) -> String {
 }
 
 /// The whole check. Called by `super::check` inside a panic guard.
-pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
+pub(crate) fn run(input: &ConfigInput, fs: &dyn ConfigFs) -> ConfigReport {
     let mut is = Issues::default();
     let mut sources = vec!["defaults".to_string()];
     let env_map = &input.env;
@@ -127,18 +127,18 @@ pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
 
     // Home as known before reading the file, to find `<home>/config.json`.
     let pre_home = match overrides.get("home") {
-        Some(Value::String(s)) => env::resolve_path(s, env_map, None).ok(),
+        Some(Value::String(s)) => env::resolve_path(s, env_map, None, &|| fs.working_dir()).ok(),
         _ => match env::var(env_map, ENV_HOME) {
-            Some(h) => env::resolve_path(h, env_map, None).ok(),
+            Some(h) => env::resolve_path(h, env_map, None, &|| fs.working_dir()).ok(),
             None => env::default_home(env_map),
         },
     };
 
     // File layer.
     let (file_path, explicit) = if let Some(p) = &input.config_path {
-        (resolve_input_path(p, env_map), true)
+        (resolve_input_path(p, env_map, fs), true)
     } else if let Some(p) = env::var(env_map, ENV_CONFIG) {
-        (resolve_input_path(Path::new(p), env_map), true)
+        (resolve_input_path(Path::new(p), env_map, fs), true)
     } else {
         (
             pre_home.as_ref().map(|h| h.join(DEFAULT_CONFIG_FILE_NAME)),
@@ -148,13 +148,13 @@ pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
     let mut file_layer = Map::new();
     let mut file_used: Option<PathBuf> = None;
     if let Some(path) = file_path {
-        if let Some(mut layer) = load_file(&path, explicit, &mut is) {
+        if let Some(mut layer) = load_file(&path, explicit, &mut is, fs) {
             strip_unknown(
                 &mut layer,
                 &format!("config file {}", path.display()),
                 &mut is,
             );
-            check_file_mode(&path, &layer, &mut is);
+            check_file_mode(&path, &layer, &mut is, fs);
             sources.push(format!("file:{}", path.display()));
             file_layer = layer;
             file_used = Some(path);
@@ -200,6 +200,7 @@ pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
 
     let mut v = Validator {
         is,
+        fs,
         env: env_map,
         merged: &merged,
         origins: &origins,
@@ -218,17 +219,26 @@ pub(crate) fn run(input: &ConfigInput) -> ConfigReport {
     }
 }
 
-fn resolve_input_path(p: &Path, env_map: &BTreeMap<String, String>) -> Option<PathBuf> {
+fn resolve_input_path(
+    p: &Path,
+    env_map: &BTreeMap<String, String>,
+    fs: &dyn ConfigFs,
+) -> Option<PathBuf> {
     match p.to_str() {
-        Some(s) => env::resolve_path(s, env_map, None).ok(),
+        Some(s) => env::resolve_path(s, env_map, None, &|| fs.working_dir()).ok(),
         None if p.is_absolute() => Some(p.to_path_buf()),
-        None => std::env::current_dir().ok().map(|c| c.join(p)),
+        None => fs.working_dir().ok().map(|c| c.join(p)),
     }
 }
 
-fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String, Value>> {
+fn load_file(
+    path: &Path,
+    explicit: bool,
+    is: &mut Issues,
+    fs: &dyn ConfigFs,
+) -> Option<Map<String, Value>> {
     let shown = path.display();
-    let meta = match fs::metadata(path) {
+    let meta = match fs.metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -248,9 +258,9 @@ fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String,
             return None;
         }
     };
-    if meta.is_dir() || !meta.is_file() {
+    if meta.kind != FileKind::Regular {
         // Devices and FIFOs report no size and can block or never end.
-        let what = if meta.is_dir() {
+        let what = if meta.kind == FileKind::Dir {
             "a directory"
         } else {
             "not a regular file"
@@ -262,18 +272,18 @@ fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String,
         );
         return None;
     }
-    if meta.len() > MAX_CONFIG_FILE_BYTES {
+    if meta.len > MAX_CONFIG_FILE_BYTES {
         is.error(
             "config_file",
             format!(
                 "config file {shown} is {} bytes; the limit is {MAX_CONFIG_FILE_BYTES}",
-                meta.len()
+                meta.len
             ),
             "a guardian config is a small JSON object; check that the path is right",
         );
         return None;
     }
-    let text = match read_bounded(path, MAX_CONFIG_FILE_BYTES) {
+    let text = match fs.read_bounded(path, MAX_CONFIG_FILE_BYTES) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
             Err(_) => {
@@ -326,12 +336,11 @@ fn load_file(path: &Path, explicit: bool, is: &mut Issues) -> Option<Map<String,
 
 /// A config others can write could turn the guardian off or redirect it;
 /// one others can read leaks the tokens it holds.
-fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues) {
+fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues, fs: &dyn ConfigFs) {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let Ok(meta) = fs::metadata(path) else { return };
-        let mode = meta.permissions().mode() & 0o777;
+        let Ok(meta) = fs.metadata(path) else { return };
+        let mode = meta.mode & 0o777;
         let holds_secrets = layer.contains_key("runtimes") || layer.contains_key("upstream_proxy");
         if mode & 0o002 != 0 {
             // Anyone could rewrite it: e.g. point `upstream_proxy` or
@@ -369,7 +378,7 @@ fn check_file_mode(path: &Path, layer: &Map<String, Value>, is: &mut Issues) {
         }
     }
     #[cfg(not(unix))]
-    let _ = (path, layer, is);
+    let _ = (path, layer, is, fs);
 }
 
 /// Drops unknown keys (reporting each with a suggestion) so they cause no
@@ -511,6 +520,7 @@ fn masked_raw(merged: &Map<String, Value>) -> Map<String, Value> {
 
 struct Validator<'a> {
     is: Issues,
+    fs: &'a dyn ConfigFs,
     env: &'a BTreeMap<String, String>,
     merged: &'a Map<String, Value>,
     origins: &'a BTreeMap<String, Origin>,
@@ -793,7 +803,7 @@ impl Validator<'_> {
 
     fn path_field(&mut self, key: &str, s: &str) -> Option<PathBuf> {
         let base = self.base_dir(key);
-        match env::resolve_path(s, self.env, base.as_deref()) {
+        match env::resolve_path(s, self.env, base.as_deref(), &|| self.fs.working_dir()) {
             Ok(p) => Some(p),
             Err(p) => {
                 let (what, hint) = p.describe();
@@ -1240,7 +1250,7 @@ impl Validator<'_> {
         };
         let path = self.path_field("ca_bundle", &s)?;
         let note = self.note("ca_bundle");
-        match inspect_ca_bundle(&path) {
+        match inspect_ca_bundle(&path, self.fs) {
             Ok(stats) => {
                 if stats.unparsable > 0 {
                     self.is.warn(
@@ -1552,12 +1562,11 @@ impl Validator<'_> {
             );
             return None;
         }
-        match fs::metadata(path) {
-            Ok(m) if m.is_file() => {
+        match self.fs.metadata(path) {
+            Ok(m) if m.kind == FileKind::Regular => {
                 #[cfg(unix)]
                 {
-                    use std::os::unix::fs::PermissionsExt;
-                    if m.permissions().mode() & 0o111 == 0 {
+                    if m.mode & 0o111 == 0 {
                         self.is.error(
                             "on_finding.command[0]",
                             format!("{} is not executable", path.display()),
@@ -1702,7 +1711,7 @@ impl Validator<'_> {
         let path = self.path_field(KEY, &s)?;
         let note = self.note(KEY);
         let shown = path.display().to_string();
-        let text = match read_private_text(&path) {
+        let text = match self.fs.read_private_text(&path) {
             Ok(t) => t,
             Err((msg, hint)) => {
                 self.is
@@ -1806,9 +1815,9 @@ impl Validator<'_> {
 
     /// Read-only checks; `prepare_dirs` does the fixing at start.
     fn check_dir(&mut self, field: &str, dir: &Path) {
-        match fs::metadata(dir) {
+        match self.fs.metadata(dir) {
             Ok(meta) => {
-                if !meta.is_dir() {
+                if meta.kind != FileKind::Dir {
                     self.is.error(
                         field,
                         format!("{field} {} exists but is not a directory", dir.display()),
@@ -1818,22 +1827,21 @@ impl Validator<'_> {
                 }
                 #[cfg(unix)]
                 {
-                    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                    let me = crate::storage::keyfile::euid();
-                    if meta.uid() != me {
+                    let me = self.fs.euid();
+                    if meta.uid != me {
                         self.is.error(
                             field,
                             format!(
                                 "{field} {} is owned by uid {}, not by the current user (uid {me}); its owner could \
                                  read or alter the guardian's keys and findings",
                                 dir.display(),
-                                meta.uid()
+                                meta.uid
                             ),
                             "chown it to the user that runs NanoClaw, or choose another directory",
                         );
                         return;
                     }
-                    if !sys::can_write_dir(dir) {
+                    if !self.fs.can_write_dir(dir) {
                         self.is.error(
                             field,
                             format!(
@@ -1848,7 +1856,7 @@ impl Validator<'_> {
                         );
                         return;
                     }
-                    let mode = meta.permissions().mode() & 0o777;
+                    let mode = meta.mode & 0o777;
                     if mode & 0o077 != 0 {
                         self.is.warn(
                             field,
@@ -1865,8 +1873,8 @@ impl Validator<'_> {
             Err(e) if missing(&e) => {
                 let mut anc = dir.parent();
                 while let Some(a) = anc {
-                    match fs::metadata(a) {
-                        Ok(m) if !m.is_dir() => {
+                    match self.fs.metadata(a) {
+                        Ok(m) if m.kind != FileKind::Dir => {
                             self.is.error(
                                 field,
                                 format!(
@@ -1879,7 +1887,7 @@ impl Validator<'_> {
                             return;
                         }
                         Ok(_) => {
-                            if !sys::can_write_dir(a) {
+                            if !self.fs.can_write_dir(a) {
                                 self.is.error(
                                     field,
                                     format!(
@@ -2275,87 +2283,33 @@ struct BundleStats {
     private_keys: usize,
 }
 
-/// Reads at most `limit` bytes: the file may have grown since it was checked.
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// Reads a private text file (a file of secrets): it must be a regular
-/// file the current user owns, with no access for group or others (0600).
-/// Errors are `(message, hint)` and name the fix.
-pub(crate) fn read_private_text(path: &Path) -> Result<String, (String, String)> {
-    use std::io::Read;
-    let f = fs::File::open(path).map_err(|e| {
-        (
-            format!("cannot be read: {e}"),
-            "create it (mode 0600) or fix the path".to_owned(),
-        )
-    })?;
-    let meta = f.metadata().map_err(|e| {
-        (
-            format!("cannot be inspected: {e}"),
-            "check the path".to_owned(),
-        )
-    })?;
-    if !meta.is_file() {
-        return Err((
-            "is not a regular file".to_owned(),
-            "point it at a file of NAME=value lines".to_owned(),
-        ));
-    }
-    crate::storage::keyfile::check_private_file(
-        path,
-        &meta,
-        "write the values to a new file only you can read",
-    )
-    .map_err(|e| {
-        (
-            format!("is refused: {}", e.problem),
-            format!("it holds secrets and must be mode 0600: {}", e.fix),
-        )
-    })?;
-    let mut text = String::new();
-    f.take(4 << 20).read_to_string(&mut text).map_err(|e| {
-        (
-            format!("cannot be read as UTF-8 text: {e}"),
-            "write one NAME=value per line".to_owned(),
-        )
-    })?;
-    Ok(text)
-}
-
-fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
-    let meta = fs::metadata(path).map_err(|e| {
+fn inspect_ca_bundle(path: &Path, fs: &dyn ConfigFs) -> Result<BundleStats, (String, String)> {
+    let meta = fs.metadata(path).map_err(|e| {
         (
             format!("cannot be read: {e}"),
             "check the path and its permissions".to_string(),
         )
     })?;
-    if meta.is_dir() {
+    if meta.kind == FileKind::Dir {
         return Err(("is a directory".into(), "point at a PEM file".into()));
     }
     // Devices and FIFOs report no size and can block or never end.
-    if !meta.is_file() {
+    if meta.kind != FileKind::Regular {
         return Err(("is not a regular file".into(), "point at a PEM file".into()));
     }
-    if meta.len() > MAX_CA_BUNDLE_BYTES {
+    if meta.len > MAX_CA_BUNDLE_BYTES {
         return Err((
-            format!(
-                "is {} bytes; the limit is {MAX_CA_BUNDLE_BYTES}",
-                meta.len()
-            ),
+            format!("is {} bytes; the limit is {MAX_CA_BUNDLE_BYTES}", meta.len),
             "give a PEM bundle of the extra roots only".into(),
         ));
     }
-    let bytes = read_bounded(path, MAX_CA_BUNDLE_BYTES).map_err(|e| {
+    let bytes = fs.read_bounded(path, MAX_CA_BUNDLE_BYTES).map_err(|e| {
         (
             format!("cannot be read: {e}"),
             "check its permissions".to_string(),
         )
     })?;
+    let now = x509_parser::time::ASN1Time::from_timestamp(fs.now_unix()).ok();
     let mut stats = BundleStats::default();
     let mut rd: &[u8] = &bytes;
     for item in rustls_pemfile::read_all(&mut rd) {
@@ -2364,7 +2318,7 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
                 match x509_parser::parse_x509_certificate(der.as_ref()) {
                     Ok((_, cert)) => {
                         stats.certs += 1;
-                        if !cert.validity().is_valid() {
+                        if now.is_some_and(|t| !cert.validity().is_valid_at(t)) {
                             stats.expired += 1;
                         }
                     }
@@ -2394,33 +2348,127 @@ fn inspect_ca_bundle(path: &Path) -> Result<BundleStats, (String, String)> {
     Ok(stats)
 }
 
-#[cfg(unix)]
-mod sys {
-    //! access(2) from the C library std already links; it
-    //! answers "can this user write here" without creating anything.
-    use std::ffi::{c_char, c_int, CString};
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
+#[cfg(test)]
+mod tests {
+    //! The validator against an in-memory filesystem: it sees files only
+    //! through the port, so facts no test user could set up on a real disk
+    //! (another owner, a FIFO) are plain data here. The tests against real
+    //! temp dirs are in `storage/config_fs/tests.rs`.
 
-    extern "C" {
-        fn access(path: *const c_char, mode: c_int) -> c_int;
+    use super::super::port::FileFacts;
+    use super::*;
+    use std::cell::RefCell;
+    use std::io;
+
+    const ME: u32 = 1000;
+
+    #[derive(Default)]
+    struct MemFs {
+        entries: BTreeMap<PathBuf, (FileFacts, Vec<u8>)>,
+        reads: RefCell<Vec<PathBuf>>,
     }
-    const W_OK: c_int = 2;
-    const X_OK: c_int = 1;
 
-    pub(super) fn can_write_dir(p: &Path) -> bool {
-        let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
-            return false;
-        };
-        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
-        unsafe { access(c.as_ptr(), W_OK | X_OK) == 0 }
+    impl MemFs {
+        fn dir(mut self, p: &str, mode: u32, uid: u32) -> Self {
+            let f = FileFacts {
+                kind: FileKind::Dir,
+                mode,
+                uid,
+                len: 0,
+            };
+            self.entries.insert(PathBuf::from(p), (f, Vec::new()));
+            self
+        }
+        fn file(mut self, p: &str, kind: FileKind, mode: u32, body: &str) -> Self {
+            let f = FileFacts {
+                kind,
+                mode,
+                uid: ME,
+                len: body.len() as u64,
+            };
+            self.entries
+                .insert(PathBuf::from(p), (f, body.as_bytes().to_vec()));
+            self
+        }
     }
-}
 
-#[cfg(not(unix))]
-mod sys {
-    use std::path::Path;
-    pub(super) fn can_write_dir(p: &Path) -> bool {
-        std::fs::metadata(p).is_ok_and(|m| !m.permissions().readonly())
+    impl ConfigFs for MemFs {
+        fn metadata(&self, path: &Path) -> io::Result<FileFacts> {
+            self.entries
+                .get(path)
+                .map(|e| e.0)
+                .ok_or_else(|| io::ErrorKind::NotFound.into())
+        }
+        fn read_bounded(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+            self.reads.borrow_mut().push(path.to_path_buf());
+            let (_, body) = self.entries.get(path).ok_or(io::ErrorKind::NotFound)?;
+            Ok(body.iter().take(limit as usize).copied().collect())
+        }
+        fn read_private_text(&self, path: &Path) -> Result<String, (String, String)> {
+            self.reads.borrow_mut().push(path.to_path_buf());
+            Err(("is not here".into(), "none".into()))
+        }
+        fn working_dir(&self) -> io::Result<PathBuf> {
+            Ok(PathBuf::from("/work"))
+        }
+        fn euid(&self) -> u32 {
+            ME
+        }
+        fn now_unix(&self) -> i64 {
+            1_800_000_000
+        }
+        fn can_write_dir(&self, path: &Path) -> bool {
+            self.metadata(path).is_ok_and(|f| f.mode & 0o200 != 0)
+        }
+    }
+
+    fn input(pairs: &[(&str, &str)]) -> ConfigInput {
+        ConfigInput {
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..ConfigInput::default()
+        }
+    }
+
+    #[test]
+    fn files_are_seen_only_through_the_port() {
+        let fs = MemFs::default()
+            .dir("/g", 0o700, ME)
+            .dir("/work", 0o755, ME)
+            .file(
+                "/work/c.json",
+                FileKind::Regular,
+                0o600,
+                r#"{"mode": "detect"}"#,
+            );
+        let r = run(&input(&[(ENV_HOME, "/g"), (ENV_CONFIG, "c.json")]), &fs);
+        assert!(r.ok, "{:?}", r.errors);
+        assert_eq!(r.sources, vec!["defaults", "file:/work/c.json", "env"]);
+        assert_eq!(*fs.reads.borrow(), vec![PathBuf::from("/work/c.json")]);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_unread_and_a_home_of_another_owner_is_an_error() {
+        let fs = MemFs::default().dir("/g", 0o700, ME + 1).file(
+            "/g/config.json",
+            FileKind::Other,
+            0o600,
+            "{}",
+        );
+        let r = run(&input(&[(ENV_HOME, "/g")]), &fs);
+        assert!(fs.reads.borrow().is_empty(), "{:?}", fs.reads.borrow());
+        let msgs: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            msgs.contains(&"config file /g/config.json is not a regular file"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m
+                    .contains("home /g is owned by uid 1001, not by the current user (uid 1000)")),
+            "{msgs:?}"
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! Tests of the whole check: every error and warning, precedence, masking,
-//! filesystem checks against real temp dirs.
+//! Tests of the whole check against the real filesystem: every error and
+//! warning, precedence, masking, filesystem checks against real temp dirs.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::core::config::*;
 use crate::storage::prepare_dirs;
 
 /// A fake runtime token in the real format (`openssl rand -hex 24`),
@@ -437,7 +438,7 @@ fn raw_definition_agrees_with_validator() {
     assert_eq!(keys.len() + 2, TOP_LEVEL_KEYS.len() + 1);
     let r = e.with(full.clone());
     assert!(r.ok, "{:#?}", r.errors);
-    assert_eq!(super::raw::shape_check(&full), Ok(()));
+    assert_eq!(crate::core::config::shape_check(&full), Ok(()));
 
     for (key, bad, path) in [
         ("listen", json!(8118), "listen"),
@@ -473,14 +474,14 @@ fn raw_definition_agrees_with_validator() {
     ] {
         let one = json!({ key: bad });
         assert_eq!(
-            super::raw::shape_check(&one).map_err(|p| p.replace(".[", "[")),
+            crate::core::config::shape_check(&one).map_err(|p| p.replace(".[", "[")),
             Err(path.to_string()),
             "{one}"
         );
         assert_err(&e.with(one), path, "must be");
     }
     // Unknown keys are unknown to both.
-    assert!(super::raw::shape_check(&json!({"lsiten": 1})).is_err());
+    assert!(crate::core::config::shape_check(&json!({"lsiten": 1})).is_err());
 }
 
 #[test]
@@ -509,7 +510,7 @@ fn schema_lists_every_key_with_docs_defaults_and_env() {
 
 #[test]
 fn size_suffixes_and_bounds() {
-    use super::validate::parse_size;
+    use crate::core::config::parse_size;
     assert_eq!(parse_size("1048576"), Some(1048576));
     assert_eq!(parse_size("512k"), Some(512 * 1024));
     assert_eq!(parse_size("1m"), Some(1 << 20));
@@ -1432,7 +1433,7 @@ fn hostile_overrides_never_panic() {
             o.insert(k.to_string(), value(0, &mut next));
         }
         i.overrides = Value::Object(o);
-        let r = super::validate::run(&i);
+        let r = crate::core::config::check_unguarded(&i, &SystemConfigFs);
         assert_eq!(r.ok, r.errors.is_empty());
         assert_eq!(r.ok, r.config.is_some());
     }
