@@ -143,7 +143,12 @@ pub fn scan_text(data: &[u8]) {
     let rest = u.take_rest();
     let cut = rest.len() / 2;
     let body = [&rest[..cut], b"\n", &plant, b"\n", &rest[cut..]].concat();
-    assert_plant_found(&d, direction, &plant, &d.scan_text(&ctx(direction), "fuzz", &body));
+    assert_plant_found(
+        &d,
+        direction,
+        &plant,
+        &d.scan_text(&ctx(direction), "fuzz", &body),
+    );
 }
 
 /// A catalogue example for `direction`, its placeholders filled from `u`.
@@ -657,7 +662,9 @@ fn is_special_path(s: &str) -> bool {
     let s = s.trim();
     let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let joined = match s.strip_prefix('~') {
-        Some(rest) => PathBuf::from("/nonexistent-guardian-fuzz-home").join(rest.trim_start_matches('/')),
+        Some(rest) => {
+            PathBuf::from("/nonexistent-guardian-fuzz-home").join(rest.trim_start_matches('/'))
+        }
         None => base.join(s),
     };
     let mut norm = PathBuf::from("/");
