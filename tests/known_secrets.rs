@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,7 +16,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use http_body_util::BodyExt;
 use hyper::Request;
-use traffic_guardian::core::config::ConfigInput;
 use traffic_guardian::core::finding::{Direction, Finding, Severity};
 use traffic_guardian::core::known_secrets::{KnownSecrets, SecretLabel};
 use traffic_guardian::core::scan::{Detector, DetectorOptions, MessageHead, ScanContext};
@@ -294,27 +292,6 @@ async fn through_the_proxy_with_curl_and_a_chunked_client() {
 
 // ------------------------------------------------ guardian and config file
 
-fn input(home: &Path, extra: serde_json::Value) -> ConfigInput {
-    let mut o = serde_json::json!({
-        "mode": "detect",
-        "listen": "127.0.0.1:0",
-        "home": home.display().to_string(),
-        "allow_private_destinations": ["127.0.0.1"],
-        "shutdown_grace_ms": 200,
-        "dedup_window_secs": 0,
-    });
-    if let (Some(m), serde_json::Value::Object(e)) = (o.as_object_mut(), extra) {
-        m.extend(e);
-    }
-    let mut env = BTreeMap::new();
-    env.insert("HOME".to_owned(), home.display().to_string());
-    ConfigInput {
-        env,
-        config_path: None,
-        overrides: o,
-    }
-}
-
 #[test]
 fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
@@ -323,7 +300,7 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
     std::fs::write(&file, format!("# mine\nDB_PASSWORD={secret}\n")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let home = dir.path().join("home");
-    let i = input(&home, serde_json::json!({"known_secrets_file": file}));
+    let i = guardian_input(&home, serde_json::json!({"known_secrets_file": file}));
     let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let e = report
@@ -367,7 +344,7 @@ async fn a_guardian_finds_file_and_host_values_and_stores_no_value() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let home = dir.path().join("home");
     let (up, _) = spawn_http_upstream().await;
-    let i = input(
+    let i = guardian_input(
         &home,
         serde_json::json!({
             "known_secrets_file": file,

@@ -222,16 +222,10 @@ fn push_plain_in(out: &mut String, text: &[u8], shown: Range<usize>, window: Ran
             }
             let mut whole = s..i;
             if s == window.start {
-                let floor = s.saturating_sub(CUT_TOKEN_MAX);
-                while whole.start > floor && is_token_byte(text[whole.start - 1]) {
-                    whole.start -= 1;
-                }
+                whole.start = run_start(text, s, CUT_TOKEN_MAX, is_token_byte);
             }
             if i == window.end {
-                let ceil = i.saturating_add(CUT_TOKEN_MAX).min(text.len());
-                while whole.end < ceil && is_token_byte(text[whole.end]) {
-                    whole.end += 1;
-                }
+                whole.end = run_end(text, i, CUT_TOKEN_MAX, is_token_byte);
             }
             if looks_secret(&text[whole]) {
                 out.push_str("[MASKED]");
@@ -249,6 +243,28 @@ fn push_plain_in(out: &mut String, text: &[u8], shown: Range<usize>, window: Ran
             out.push(if ch.is_control() { ' ' } else { ch });
         }
     }
+}
+
+/// `at`, moved back over the bytes `in_run` accepts, at most `max` bytes:
+/// the start of the run `at` falls inside.
+pub(crate) fn run_start(text: &[u8], at: usize, max: usize, in_run: fn(u8) -> bool) -> usize {
+    let floor = at.saturating_sub(max);
+    let mut i = at.min(text.len());
+    while i > floor && in_run(text[i - 1]) {
+        i -= 1;
+    }
+    i
+}
+
+/// `at`, moved forward over the bytes `in_run` accepts, at most `max` bytes:
+/// the end of the run `at` falls inside.
+pub(crate) fn run_end(text: &[u8], at: usize, max: usize, in_run: fn(u8) -> bool) -> usize {
+    let ceil = at.saturating_add(max).min(text.len());
+    let mut i = at;
+    while i < ceil && in_run(text[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// How far a run cut by a snippet's edge is followed to judge it whole.

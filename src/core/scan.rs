@@ -909,22 +909,12 @@ const TOKEN_EDGE_MAX: usize = 512;
 /// split into frames: that cut token was a finding of its own only in some
 /// splits (issue 19, item 3).
 fn token_start(text: &[u8], at: usize) -> usize {
-    let floor = at.saturating_sub(TOKEN_EDGE_MAX);
-    let mut i = at;
-    while i > floor && text.get(i - 1).copied().is_some_and(is_token_byte) {
-        i -= 1;
-    }
-    i
+    redact::run_start(text, at, TOKEN_EDGE_MAX, is_token_byte)
 }
 
 /// `at`, moved forward to the end of the token it falls inside (bounded).
 fn token_end(text: &[u8], at: usize) -> usize {
-    let ceil = at.saturating_add(TOKEN_EDGE_MAX).min(text.len());
-    let mut i = at;
-    while i < ceil && text.get(i).copied().is_some_and(is_token_byte) {
-        i += 1;
-    }
-    i
+    redact::run_end(text, at, TOKEN_EDGE_MAX, is_token_byte)
 }
 
 /// The local views, each with the parts of `text` where it differs from
