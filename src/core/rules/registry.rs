@@ -634,11 +634,16 @@ fn compile_for_spans(pattern: &str, keywords: &[&str]) -> Result<SpanRegex, Stri
     let lead = keyword_distance(&hir, &lowered, End::Start);
     let tail = keyword_distance(&hir, &lowered, End::Finish);
     let confirm = derive_confirm(&hir, &lowered);
+    // The secret group of a match is read with the one-pass DFA when it
+    // fits: under the default 1 MiB limit, bounded repeats such as a JWT's
+    // `{10,4000}` fell back to the PikeVM, quadratic in the match length
+    // (36 % of the base64 class's outbound time; 76 -> 133 MB/s).
     let regex = meta::Builder::new()
         .configure(
             meta::Config::new()
                 .utf8_empty(false)
-                .nfa_size_limit(Some(32 << 20)),
+                .nfa_size_limit(Some(32 << 20))
+                .onepass_size_limit(Some(16 << 20)),
         )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
