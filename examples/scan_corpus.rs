@@ -13,6 +13,9 @@
 //! quarter of them hex) with the detector, as `known_secrets_file` would,
 //! and also times the known-secret pass alone over each class (raw bytes,
 //! one view) in CPU ns/byte.
+//! `--passes N` scans each class exactly N times instead of for `--secs`:
+//! fixed work, to count cycles and instructions with `perf stat` on a
+//! machine too busy for timings to mean anything.
 //! `--only CLASS` measures one class and `--dir out|in` one direction (for
 //! profiling one case under `perf record`).
 use std::sync::Arc;
@@ -47,6 +50,7 @@ fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cap = (arg(&args, "--cap-mib", 4.0)? * (1 << 20) as f64) as usize;
     let min_time = Duration::from_secs_f64(arg(&args, "--secs", 0.3)?);
+    let passes = arg(&args, "--passes", 0.0)? as usize;
     let list_rules = args.iter().any(|a| a == "--rules");
     let text_arg = |name: &str| {
         args.iter()
@@ -105,7 +109,7 @@ fn run() -> Result<(), String> {
         let mut cells = Vec::new();
         let mut found = Vec::new();
         for &direction in &dirs {
-            let m = measure(&det, c, direction, min_time);
+            let m = measure(&det, c, direction, min_time, passes);
             cells.push(format!("{:.0} / {:.0}", m.wall_mbs, m.cpu_mbs));
             found.push(m.findings.len().to_string());
             let mut ids: Vec<String> = m.findings;
@@ -227,6 +231,7 @@ fn measure(
     c: &corpus::ClassCorpus,
     direction: Direction,
     min_time: Duration,
+    passes: usize,
 ) -> Measured {
     let mut m = Measured {
         wall_mbs: 0.0,
@@ -242,7 +247,7 @@ fn measure(
     let t = Instant::now();
     let cpu0 = thread_cpu_s();
     let mut pass = 0;
-    while pass == 0 || t.elapsed() < min_time {
+    while pass == 0 || (passes == 0 && t.elapsed() < min_time) || pass < passes {
         for piece in c.pieces(corpus::PIECE) {
             let (f, _) = det.scan_message(&ctx, &head, std::hint::black_box(piece));
             if pass == 0 {
