@@ -274,16 +274,43 @@ const CUT_TOKEN_MAX: usize = 256;
 /// guardian's own key, first 8 bytes as hex. Keyed so the log cannot be used
 /// to brute-force short secrets; truncated because it only correlates.
 pub fn fingerprint(key: &[u8; 32], rule_id: &str, value: &[u8]) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(rule_id.as_bytes());
-    mac.update(&[0]);
-    mac.update(value);
-    let digest = mac.finalize().into_bytes();
-    hex::encode(&digest[..8])
+    Fingerprinter::new(key).fingerprint(rule_id, value)
+}
+
+/// [`fingerprint`] under one key, the key's HMAC state prepared once: a
+/// scan fingerprints every match it reports, and keying the HMAC cost two
+/// of the handful of hash blocks a token's fingerprint takes.
+#[derive(Clone)]
+pub struct Fingerprinter {
+    /// `None` only if the HMAC refused the key, which it never does (it
+    /// takes keys of any length); fingerprints are then empty.
+    keyed: Option<Hmac<Sha256>>,
+}
+
+impl std::fmt::Debug for Fingerprinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprinter(****)")
+    }
+}
+
+impl Fingerprinter {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Fingerprinter {
+            keyed: Hmac::<Sha256>::new_from_slice(key).ok(),
+        }
+    }
+
+    /// The fingerprint of `value` matched by `rule_id` (see [`fingerprint`]).
+    pub fn fingerprint(&self, rule_id: &str, value: &[u8]) -> String {
+        let Some(mut mac) = self.keyed.clone() else {
+            return String::new();
+        };
+        mac.update(rule_id.as_bytes());
+        mac.update(&[0]);
+        mac.update(value);
+        let digest = mac.finalize().into_bytes();
+        hex::encode(&digest[..8])
+    }
 }
 
 /// Normalises an indicator (a command or a path) so trivially different
