@@ -309,9 +309,16 @@ impl Fingerprinter {
         mac.update(&[0]);
         mac.update(value);
         let digest = mac.finalize().into_bytes();
-        hex::encode(&digest[..8])
+        let mut out = String::with_capacity(16);
+        for &b in digest.iter().take(8) {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
     }
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Normalises an indicator (a command or a path) so trivially different
 /// spellings correlate: ASCII-lowercased, whitespace runs collapsed.
@@ -405,6 +412,12 @@ mod tests {
         assert_eq!(a, fingerprint(&k1, "r", b"secret-value"));
         assert_ne!(a, fingerprint(&k2, "r", b"secret-value"));
         assert_ne!(a, fingerprint(&k1, "other", b"secret-value"));
+        // The prepared key gives what a freshly keyed HMAC-SHA-256 gives:
+        // fingerprints stay comparable with earlier logs.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&k1).unwrap();
+        mac.update(b"r\0secret-value");
+        assert_eq!(a, hex::encode(&mac.finalize().into_bytes()[..8]));
+        assert_eq!(Fingerprinter::new(&k1).fingerprint("r", b"secret-value"), a);
         assert_eq!(normalize_indicator(b"  rm   -rf\t/ "), b"rm -rf /");
     }
 }
