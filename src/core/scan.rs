@@ -377,15 +377,22 @@ impl Detector {
             .with_content_type(content_type);
         let mut body_findings = inspector.feed(body);
         body_findings.extend(inspector.finish());
-        let known: HashSet<(String, String)> = out
-            .iter()
-            .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
-            .collect();
-        out.extend(
+        if out.is_empty() {
+            return (body_findings, inspector.stats());
+        }
+        // What the head reported already, by borrowed keys: nothing is
+        // copied per body finding (a body may hold thousands).
+        let fresh: Vec<Finding> = {
+            let known: HashSet<(&str, &str)> = out
+                .iter()
+                .map(|f| (f.pattern.as_str(), f.fingerprint.as_str()))
+                .collect();
             body_findings
                 .into_iter()
-                .filter(|f| !known.contains(&(f.pattern.clone(), f.fingerprint.clone()))),
-        );
+                .filter(|f| !known.contains(&(f.pattern.as_str(), f.fingerprint.as_str())))
+                .collect()
+        };
+        out.extend(fresh);
         (out, inspector.stats())
     }
 
