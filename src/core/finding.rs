@@ -194,8 +194,9 @@ impl FindingContext {
 /// Where a new finding's id and timestamp come from. Detection reads no
 /// clock and draws no randomness: the edge passes a stamp in
 /// ([`DetectorOptions::stamp`](crate::core::scan::DetectorOptions::stamp));
-/// the process's own is [`crate::system::SystemStamp`]. Called once per
-/// finding, never per scanned byte.
+/// the process's own is [`crate::system::SystemStamp`]. `finding_id` is
+/// called once per finding, `timestamp` at most once per scan of a text
+/// (its findings share the time), never per scanned byte.
 pub trait FindingStamp: Send + Sync {
     /// A fresh finding id, unique in the process (`tgf_` and 16 hex digits).
     fn finding_id(&self) -> String;

@@ -192,6 +192,8 @@ pub struct Detector {
     outbound: RuleSet,
     inbound: RuleSet,
     opts: DetectorOptions,
+    /// Fingerprints under `opts.fingerprint_key`, the key prepared once.
+    fingerprints: redact::Fingerprinter,
 }
 
 /// Counters a scan reports besides its findings.
@@ -233,6 +235,7 @@ impl Detector {
         Ok(Detector {
             outbound: RuleSet::compile(outbound)?,
             inbound: RuleSet::compile(inbound)?,
+            fingerprints: redact::Fingerprinter::new(&opts.fingerprint_key),
             opts,
         })
     }
@@ -374,15 +377,22 @@ impl Detector {
             .with_content_type(content_type);
         let mut body_findings = inspector.feed(body);
         body_findings.extend(inspector.finish());
-        let known: HashSet<(String, String)> = out
-            .iter()
-            .map(|f| (f.pattern.clone(), f.fingerprint.clone()))
-            .collect();
-        out.extend(
+        if out.is_empty() {
+            return (body_findings, inspector.stats());
+        }
+        // What the head reported already, by borrowed keys: nothing is
+        // copied per body finding (a body may hold thousands).
+        let fresh: Vec<Finding> = {
+            let known: HashSet<(&str, &str)> = out
+                .iter()
+                .map(|f| (f.pattern.as_str(), f.fingerprint.as_str()))
+                .collect();
             body_findings
                 .into_iter()
-                .filter(|f| !known.contains(&(f.pattern.clone(), f.fingerprint.clone()))),
-        );
+                .filter(|f| !known.contains(&(f.pattern.as_str(), f.fingerprint.as_str())))
+                .collect()
+        };
+        out.extend(fresh);
         (out, inspector.stats())
     }
 
@@ -695,6 +705,20 @@ impl Detector {
                 label: crate::core::known_secrets::KNOWN_SECRET_PATTERN,
             }))
             .collect();
+        // Sorted by start, with the furthest end so far: a snippet's window
+        // finds the redactions it meets by two binary searches, not a pass
+        // over all of them (finding-dense text has thousands per buffer).
+        redactions.sort_by_key(|r| r.range.start);
+        let reach: Vec<usize> = redactions
+            .iter()
+            .scan(0, |m, r| {
+                *m = r.range.end.max(*m);
+                Some(*m)
+            })
+            .collect();
+        // Secrets of the other direction found around snippets (below).
+        let mut around: Vec<Redaction> = Vec::new();
+        let mut nearby: Vec<Redaction> = Vec::new();
         // Rules of the other direction do not run here (an inbound body is
         // not searched for credentials or known secrets), but a credential
         // echoed back by a server must not show in an injection finding's
@@ -712,6 +736,9 @@ impl Detector {
         // Every finding of this text goes to the same destination: mask it once.
         let mut shown_dest: Option<String> = None;
         let mut shown_location: Option<String> = None;
+        // One time for the findings of one scan of a text: formatting the
+        // clock per finding was a measurable share on finding-dense text.
+        let mut timestamp: Option<String> = None;
         for (i, hit) in hits.iter().enumerate() {
             if !hit.judged_here || verdicts[i] != Verdict::Accepted || outranked[i] {
                 continue;
@@ -722,22 +749,32 @@ impl Detector {
             let spec = rule.spec;
             let value = &text[hit.secret.clone()];
             let fingerprint = match spec.kind {
-                RuleKind::Secret => redact::fingerprint(&self.opts.fingerprint_key, spec.id, value),
-                RuleKind::Indicator => redact::fingerprint(
-                    &self.opts.fingerprint_key,
-                    spec.id,
-                    &redact::normalize_indicator(value),
-                ),
+                RuleKind::Secret => self.fingerprints.fingerprint(spec.id, value),
+                RuleKind::Indicator => self
+                    .fingerprints
+                    .fingerprint(spec.id, &redact::normalize_indicator(value)),
             };
             if !seen.insert((hit.rule, fingerprint.clone())) {
                 continue;
             }
+            let shown = redact::window(text.len(), hit.full.clone(), self.opts.snippet_mode);
             if other_secrets {
-                let shown = redact::window(text.len(), hit.full.clone(), self.opts.snippet_mode);
-                self.secrets_around(text, shown, &mut redactions);
+                self.secrets_around(text, shown.clone(), &mut around);
             }
-            let snippet =
-                redact::snippet(text, hit.full.clone(), &redactions, self.opts.snippet_mode);
+            // The redactions that can meet the window: starting before its
+            // end, and not all ending at or before its start.
+            let lo = reach.partition_point(|&end| end <= shown.start);
+            let hi = redactions.partition_point(|r| r.range.start < shown.end);
+            let meeting: &[Redaction] = match redactions.get(lo..hi) {
+                Some(part) if around.is_empty() => part,
+                part => {
+                    nearby.clear();
+                    nearby.extend_from_slice(part.unwrap_or_default());
+                    nearby.extend_from_slice(&around);
+                    &nearby
+                }
+            };
+            let snippet = redact::snippet(text, hit.full.clone(), meeting, self.opts.snippet_mode);
             let finding = Finding {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 platform: PLATFORM.to_owned(),
@@ -761,7 +798,9 @@ impl Detector {
                 count: 1,
                 decoded: chain.map(str::to_owned),
                 context: Default::default(),
-                timestamp: self.opts.stamp.timestamp(),
+                timestamp: timestamp
+                    .get_or_insert_with(|| self.opts.stamp.timestamp())
+                    .clone(),
                 rule: None,
                 repeats_of: None,
             };
@@ -856,8 +895,7 @@ impl Detector {
             }
             let pattern = label.pattern();
             let shown = label.display();
-            let fingerprint =
-                redact::fingerprint(&self.opts.fingerprint_key, pattern, shown.as_bytes());
+            let fingerprint = self.fingerprints.fingerprint(pattern, shown.as_bytes());
             if !seen.insert((usize::MAX, fingerprint.clone())) {
                 continue;
             }
@@ -968,22 +1006,57 @@ fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>
 /// Calls `found(match, secret)` for each match of `rule` that starts in
 /// `span`, left to right. The bytes around the span still count for
 /// look-around (`\b`, `^`, `$`), so a match here is a match in the whole text.
+/// A rule whose secret can be read off the whole match (a token rule, see
+/// [`SecretTrim`](crate::core::rules::secret_trim::SecretTrim)) runs a plain
+/// search; others a capture search.
 fn find_in_span(
     rule: &Rule,
     text: &[u8],
     span: Range<usize>,
+    found: impl FnMut(Range<usize>, Range<usize>),
+) {
+    find_in_span_as(rule, text, span, rule.secret_trim.is_some(), found)
+}
+
+/// [`find_in_span`], trimming (`trim`, when the rule has a trim) or with
+/// the capture search.
+fn find_in_span_as(
+    rule: &Rule,
+    text: &[u8],
+    span: Range<usize>,
+    trim: bool,
     mut found: impl FnMut(Range<usize>, Range<usize>),
 ) {
     let mut input = Input::new(text).span(span.clone());
-    let mut caps = rule.regex.create_captures();
+    let trim = rule.secret_trim.as_ref().filter(|_| trim);
+    let mut caps = match (trim, rule.secret_group) {
+        (None, Some(_)) => Some(rule.regex.create_captures()),
+        _ => None,
+    };
     loop {
-        rule.regex.search_captures(&input, &mut caps);
-        let Some(m) = caps.get_match() else { return };
-        let full = m.range();
-        let secret = rule
-            .secret_group
-            .and_then(|g| caps.get_group(g))
-            .map_or(full.clone(), |s| s.range());
+        let (full, secret) = match caps.as_mut() {
+            Some(caps) => {
+                rule.regex.search_captures(&input, caps);
+                let Some(m) = caps.get_match() else { return };
+                let full = m.range();
+                let secret = rule
+                    .secret_group
+                    .and_then(|g| caps.get_group(g))
+                    .map_or(full.clone(), |s| s.range());
+                (full, secret)
+            }
+            None => {
+                let Some(m) = rule.regex.search(&input) else {
+                    return;
+                };
+                let full = m.range();
+                let secret = match trim {
+                    Some(t) => t.secret(text, full.clone()),
+                    None => full.clone(),
+                };
+                (full, secret)
+            }
+        };
         found(full.clone(), secret);
         // Step past an empty match so the search always moves on.
         let next = if full.is_empty() {

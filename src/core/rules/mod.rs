@@ -3,6 +3,7 @@ pub mod spec;
 pub use spec::{RuleKind, RuleSpec};
 pub mod prefilter;
 pub mod registry;
+pub mod secret_trim;
 pub use registry::{Rule, RuleError, RuleSet};
 #[cfg(test)]
 mod catalog_tests;

@@ -4,6 +4,7 @@
 //! of the prefilter and little else.
 
 use super::prefilter::{KeywordFilter, PrefilterError};
+use super::secret_trim::SecretTrim;
 use super::spec::{RuleKind, RuleSpec};
 use crate::core::finding::Direction;
 use regex::bytes::Regex;
@@ -35,6 +36,9 @@ pub struct Rule {
     pub regex: meta::Regex,
     /// Index of the `secret` capture group, if the pattern has one.
     pub secret_group: Option<usize>,
+    /// How to read the `secret` group off a whole match without a capture
+    /// search, when the pattern's shape allows it (see [`SecretTrim`]).
+    pub secret_trim: Option<SecretTrim>,
     /// How far from a keyword occurrence a match can reach: the pattern's
     /// longest match (see [`OPEN_REPETITION_REACH`]), at most [`UNBOUNDED_REACH`].
     pub reach: usize,
@@ -778,6 +782,7 @@ impl RuleSet {
                 spec,
                 regex,
                 secret_group,
+                secret_trim: secret_group.and_then(|_| SecretTrim::of(spec.pattern)),
                 reach,
                 lead: lead.map_or(reach, |o| o.min(reach)),
                 tail: tail.map_or(reach, |o| o.min(reach)),

@@ -689,3 +689,67 @@ fn ids_and_times_come_from_the_injected_stamp_once_per_finding() {
     // One id per finding, none per scanned byte or per rejected match.
     assert_eq!(stamp.0.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
+
+/// Every rule whose secret is read off the whole match (a plain search and
+/// a trim) finds the same matches and secrets as its capture search, on
+/// its examples and counter-examples in many surroundings: at the text's
+/// edges, after and before token and non-token bytes, twice in a row.
+#[test]
+fn trimmed_secrets_equal_the_capture_groups_on_every_rules_examples() {
+    let d = Detector::builtin(DetectorOptions::new(
+        [1; 32],
+        Arc::new(crate::system::SystemStamp),
+    ))
+    .unwrap();
+    let wraps: &[(&str, &str)] = &[
+        ("", ""),
+        (" ", " "),
+        ("x", "x"),
+        ("-", "-"),
+        ("_", "_"),
+        (".", "."),
+        ("\"", "\""),
+        ("=", "&"),
+        ("\n", "\n"),
+        ("/", "/"),
+        ("a.b ", " .c"),
+        ("\u{e9}", "\u{e9}"),
+    ];
+    let (mut trimmed, mut matches) = (0, 0);
+    for dir in [Direction::Outbound, Direction::Inbound] {
+        for rule in d.rules(dir).rules() {
+            if rule.secret_trim.is_none() {
+                continue;
+            }
+            trimmed += 1;
+            let spec = rule.spec;
+            for t in spec.examples.iter().chain(spec.counter_examples) {
+                let ex = crate::system::expand_template(t).text;
+                for (l, r) in wraps {
+                    for text in [format!("{l}{ex}{r}"), format!("{l}{ex}{r}{ex}{r}{l}{ex}")] {
+                        let text = text.as_bytes();
+                        let run = |trim: bool| {
+                            let mut got = Vec::new();
+                            find_in_span_as(rule, text, 0..text.len(), trim, |f, s| {
+                                got.push((f, s))
+                            });
+                            got
+                        };
+                        let (with_trim, with_caps) = (run(true), run(false));
+                        matches += with_caps.len();
+                        assert_eq!(with_trim, with_caps, "rule {} on {:?}", spec.id, text);
+                    }
+                }
+            }
+        }
+    }
+    // The token rules are trimmed (among them `jwt`), and their examples match.
+    let jwt = d
+        .rules(Direction::Outbound)
+        .rules()
+        .iter()
+        .find(|r| r.spec.id == "jwt");
+    assert!(jwt.is_some_and(|r| r.secret_trim.is_some()));
+    assert!(trimmed >= 20, "{trimmed} rules trimmed");
+    assert!(matches >= trimmed * 10, "{matches} matches");
+}
