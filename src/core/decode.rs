@@ -560,6 +560,18 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     let mut previous = 0u64;
     while chunk < text.len() {
         let current = base64_mask(text.get(chunk..).unwrap_or_default());
+        // Most chunks (prose, code, JSON keys) hold no 16 base64 bytes in a
+        // row, neither within `current` nor across the edge from
+        // `previous` (whose own windows were handled with it): skip them on
+        // u64 operations alone.
+        let c2 = current & (current >> 1);
+        let c4 = c2 & (c2 >> 2);
+        let c8 = c4 & (c4 >> 4);
+        if c8 & (c8 >> 8) == 0 && previous.leading_ones() + current.trailing_ones() < 16 {
+            previous = current;
+            chunk += CHUNK;
+            continue;
+        }
         let both = (u128::from(current) << CHUNK) | u128::from(previous);
         // Bit i stays set when bits i..i+16 (i..i+24) of `both` are all set.
         let r2 = both & (both >> 1);
@@ -827,11 +839,7 @@ fn may_decode_to_text(run: &[u8], url_safe: bool) -> bool {
     let Ok(n) = engine.decode_slice(head, &mut buf) else {
         return true; // let the full decode decide
     };
-    let binary = buf
-        .iter()
-        .take(n)
-        .filter(|&&b| !((0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'))
-        .count();
+    let binary = buf.get(..n).map_or(0, non_text_count);
     let total = run.len() * 3 / 4;
     // mostly_text: printable * 10 >= total * 9, i.e. binary * 10 <= total.
     binary * 10 <= total

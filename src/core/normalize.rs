@@ -268,6 +268,7 @@ pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
 
 /// The character starting at `text[i]` (a non-ASCII lead byte) as a code
 /// point, and its UTF-8 length; `None` for a malformed sequence.
+#[inline]
 fn char_at(text: &[u8], i: usize) -> Option<(u32, usize)> {
     let b0 = *text.get(i)?;
     let (len, init) = match b0 {
@@ -322,6 +323,7 @@ fn is_compat_ascii(cp: u32) -> bool {
 /// [`MAX_MALFORMED`] of them the search takes the text for binary data and
 /// stops (random bytes would otherwise spell a trigger every few hundred
 /// bytes).
+#[inline]
 pub(crate) fn unicode_char_at(text: &[u8], i: usize) -> Option<(usize, Option<Range<usize>>)> {
     let (cp, len) = char_at(text, i)?;
     let end = i + len;

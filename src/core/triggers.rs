@@ -92,12 +92,27 @@ mod simd {
 
     /// The masks of one block with AVX2 compares. Call only when the CPU
     /// has AVX2.
+    #[cfg(test)]
     pub(super) fn masks(block: &[u8; 64]) -> Masks {
         // SAFETY: the caller checked AVX2 at run time.
         unsafe { masks_avx2(block) }
     }
 
+    /// [`super::search_with`] compiled for AVX2, the block masks inlined
+    /// into its loop. Call only when the CPU has AVX2.
+    pub(super) fn search(text: &[u8], kinds: u8) -> super::Triggers {
+        // SAFETY: the caller checked AVX2 at run time.
+        unsafe { search_avx2(text, kinds) }
+    }
+
     #[target_feature(enable = "avx2")]
+    unsafe fn search_avx2(text: &[u8], kinds: u8) -> super::Triggers {
+        // SAFETY: AVX2 is enabled for this function (the caller checked).
+        super::search_with(text, kinds, |block| unsafe { masks_avx2(block) })
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn masks_avx2(block: &[u8; 64]) -> Masks {
         use std::arch::x86_64::{
             __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
@@ -127,6 +142,7 @@ mod simd {
     }
 }
 
+#[cfg(test)]
 fn block_masks_fn() -> fn(&[u8; 64]) -> Masks {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -135,8 +151,25 @@ fn block_masks_fn() -> fn(&[u8; 64]) -> Masks {
     masks_scalar
 }
 
+/// A mask with bits `n` and up set (none for `n >= 64`).
+fn below_cleared(n: usize) -> u64 {
+    if n >= 64 {
+        0
+    } else {
+        u64::MAX << n
+    }
+}
+
 fn search(text: &[u8], kinds: u8) -> Triggers {
-    let masks_of = block_masks_fn();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return simd::search(text, kinds);
+    }
+    search_with(text, kinds, masks_scalar)
+}
+
+#[inline(always)]
+fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) -> Triggers {
     let on = |k: u8| if kinds & k != 0 { u64::MAX } else { 0 };
     let (percent_on, backslash_on, amp_on, shell_on, unicode_on) =
         (on(PERCENT), on(BACKSLASH), on(AMP), on(SHELL), on(UNICODE));
@@ -168,7 +201,12 @@ fn search(text: &[u8], kinds: u8) -> Triggers {
         let quotes = (m.single & ((m.single >> 1) | next_is(b'\'')))
             | (m.double & ((m.double >> 1) | next_is(b'"')))
             | (m.brace & ((m.dollar >> 1) | next_is(b'$')));
-        let unicode_bits = if unicode_live { m.high } else { 0 };
+        // A non-ASCII run walked from the previous block goes on here.
+        let unicode_bits = if unicode_live {
+            m.high & below_cleared(unicode_resume.saturating_sub(at))
+        } else {
+            0
+        };
         let mut candidates = (m.percent & percent_on)
             | (m.backslash & backslash_on)
             | (m.amp & amp_on)
@@ -201,19 +239,26 @@ fn search(text: &[u8], kinds: u8) -> Triggers {
                     if !unicode_live || i < unicode_resume {
                         continue;
                     }
-                    match normalize::unicode_char_at(text, i) {
-                        Some((len, trigger)) => {
-                            unicode_resume = i + len;
-                            t.unicode.extend(trigger);
-                        }
-                        None => {
-                            malformed += 1;
-                            unicode_resume = i + 1;
-                            if malformed >= normalize::MAX_MALFORMED {
-                                unicode_live = false;
+                    // Walk the whole run of non-ASCII bytes here: its bytes
+                    // are no other view's trigger, so their bits are cleared.
+                    let mut j = i;
+                    while unicode_live && text.get(j).is_some_and(|&b| b >= 0x80) {
+                        match normalize::unicode_char_at(text, j) {
+                            Some((len, trigger)) => {
+                                j += len;
+                                t.unicode.extend(trigger);
+                            }
+                            None => {
+                                malformed += 1;
+                                j += 1;
+                                if malformed >= normalize::MAX_MALFORMED {
+                                    unicode_live = false;
+                                }
                             }
                         }
                     }
+                    unicode_resume = j;
+                    candidates &= below_cleared(j - at);
                 }
                 _ => {}
             }
@@ -398,6 +443,7 @@ mod tests {
         #[test]
         fn one_pass_equals_one_search_per_view(text in shaped()) {
             prop_assert_eq!(find(&text), reference(&text));
+            prop_assert_eq!(search_with(&text, ALL, masks_scalar), reference(&text));
             let shapes: Vec<Range<usize>> = reference_shell(&text);
             prop_assert_eq!(shell(&text), shapes);
         }
