@@ -904,9 +904,11 @@ fn hex_decode_into(run: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Base64 characters decoded per step of [`decode_text_into`]: a multiple
-/// of 4, so the steps decode exactly as the whole run does.
-const DECODE_STEP: usize = 4096;
+/// Base64 characters decoded by the first step of [`decode_text_into`]:
+/// a multiple of 4, so the steps decode exactly as the whole run does. Each
+/// later step is twice as long, up to [`DECODE_STEP_MAX`].
+const DECODE_STEP: usize = 1024;
+const DECODE_STEP_MAX: usize = 16 * 1024;
 
 /// Decodes `run` onto `out` step by step and stops, returning `false`,
 /// as soon as the bytes decoded so far hold more non-text bytes than the
@@ -915,14 +917,20 @@ const DECODE_STEP: usize = 4096;
 /// after its first steps, not decoded whole. Returns `true` when the whole
 /// run decoded and `mostly_text` holds for it (and, when `strict`, every
 /// byte is printable or a line break or tab: the bar for short base64
-/// runs, where 12 to 17 bytes make the 90 % rule too loose); on `false`, `out` may hold a part and the caller cuts it off.
+/// runs, where 12 to 17 bytes make the 90 % rule too loose); on `false`,
+/// `out` may hold a part and the caller cuts it off.
 fn decode_text_into(engine: &GeneralPurpose, run: &[u8], strict: bool, out: &mut Vec<u8>) -> bool {
     let at = out.len();
     let allowed = if strict { 0 } else { run.len() * 3 / 4 / 10 };
     let mut non_text = 0usize;
-    for step in run.chunks(DECODE_STEP) {
+    let mut step = DECODE_STEP;
+    let mut rest = run;
+    while !rest.is_empty() {
+        let (now, later) = rest.split_at(step.min(rest.len()));
+        rest = later;
+        step = (step * 2).min(DECODE_STEP_MAX);
         let from = out.len();
-        if engine.decode_vec(step, out).is_err() {
+        if engine.decode_vec(now, out).is_err() {
             return false;
         }
         non_text += out.get(from..).map_or(0, non_text_count);
@@ -1499,5 +1507,46 @@ mod tests {
         // Binary-looking base64 (an image) is not a text view.
         let img = base64::engine::general_purpose::STANDARD.encode((0u8..=255).collect::<Vec<_>>());
         assert_eq!(base64_segments(img.as_bytes()), None);
+    }
+
+    /// Bytes the way compressed image data looks: about 60 % outside the
+    /// text range, from a fixed xorshift.
+    fn binary_like(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_binary_run_is_rejected_after_its_first_steps() {
+        use base64::Engine as _;
+        let run = B64_STD.encode(binary_like(48 * 1024));
+        assert!(run.len() > 60_000 && run.len() <= BASE64_MAX_RUN);
+        let mut out = Vec::new();
+        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        // Work counted: the rule allows 4,915 non-text bytes in 48 KiB, and
+        // about 62 % of these bytes are non-text: four steps (768 + 1,536 +
+        // 3,072 + 6,144 bytes) of the 49,152 are decoded.
+        assert_eq!(out.len(), 11_520);
+        // A short binary run stops after its first step.
+        let run = B64_STD.encode(binary_like(3_000));
+        let mut out = Vec::new();
+        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert_eq!(out.len(), DECODE_STEP / 4 * 3);
+        // The same run as text decodes whole, steps joined exactly.
+        let text: Vec<u8> = (0..48 * 1024).map(|i| b"abc def\n"[i % 8]).collect();
+        let run = B64_STD.encode(&text);
+        let mut out = b"x".to_vec();
+        assert!(decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert_eq!(&out[1..], &text[..]);
+        // A view keeps the text run and drops the binary one.
+        let both = format!("{} {}", B64_STD.encode(binary_like(30_000)), run);
+        assert_eq!(base64_segments(both.as_bytes()), Some(text));
     }
 }
