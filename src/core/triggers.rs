@@ -218,10 +218,8 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) ->
             let Some(&b) = text.get(i) else { break };
             match b {
                 b'%' => t.percent.extend(decode::percent_escape_at(text, i)),
-                b'\\' => {
-                    if i >= backslash_resume {
-                        backslash_resume = decode::backslash_at(text, i, &mut escapes);
-                    }
+                b'\\' if i >= backslash_resume => {
+                    backslash_resume = decode::backslash_at(text, i, &mut escapes);
                 }
                 b'&' => t.html.extend(decode::html_entity_at(text, i)),
                 b'\'' | b'"' | b'}' | b'$' => {
