@@ -446,21 +446,19 @@ pub fn html_unescape(text: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// Where `percent_decode` changes `text`: each `%XX` escape.
-pub fn percent_escapes(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    memchr::memchr_iter(b'%', text).filter_map(move |i| {
-        let h = *text.get(i + 1)?;
-        let l = *text.get(i + 2)?;
-        (hex_val(h).is_some() && hex_val(l).is_some()).then_some(i..i + 3)
-    })
+/// The `%XX` escape `percent_decode` decodes at `i` (where `text[i]` is
+/// `%`), if there is one.
+pub(crate) fn percent_escape_at(text: &[u8], i: usize) -> Option<Range<usize>> {
+    let h = *text.get(i + 1)?;
+    let l = *text.get(i + 2)?;
+    (hex_val(h).is_some() && hex_val(l).is_some()).then_some(i..i + 3)
 }
 
-/// Where `html_unescape` changes `text`: each entity it decodes.
-pub fn html_entities(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    memchr::memchr_iter(b'&', text).filter_map(move |amp| {
-        let (_, len) = html_entity(text.get(amp + 1..)?)?;
-        Some(amp..amp + 1 + len)
-    })
+/// The entity `html_unescape` decodes at `amp` (where `text[amp]` is `&`),
+/// if there is one.
+pub(crate) fn html_entity_at(text: &[u8], amp: usize) -> Option<Range<usize>> {
+    let (_, len) = html_entity(text.get(amp + 1..)?)?;
+    Some(amp..amp + 1 + len)
 }
 
 /// Shortest base64 run decoded on the 90 % text rule (18 bytes of payload).
@@ -521,14 +519,25 @@ fn is_text_byte(b: u8) -> bool {
 }
 
 fn mostly_text(bytes: &[u8]) -> bool {
-    if bytes.len() < 12 {
-        return false;
-    }
-    let printable = bytes
-        .iter()
-        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
-        .count();
-    printable * 10 >= bytes.len() * 9
+    // printable * 10 >= len * 9, i.e. non-text * 10 <= len.
+    bytes.len() >= 12 && non_text_count(bytes) * 10 <= bytes.len()
+}
+
+/// How many bytes of `bytes` are not [`is_text_byte`]: counted 255 bytes at
+/// a time into a `u8`, which the compiler turns into SIMD compares and adds
+/// (a `usize` count per byte does not vectorise).
+fn non_text_count(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            usize::from(chunk.iter().fold(0u8, |n, &b| {
+                // 0x20..0x7f, `\t`, `\n`, `\r`: branch-free.
+                let text =
+                    (b.wrapping_sub(0x20) < 0x5f) | (b == b'\n') | (b == b'\r') | (b == b'\t');
+                n + u8::from(!text)
+            }))
+        })
+        .sum()
 }
 
 /// The base64 runs in `text` worth decoding: `[start, end)` of every run of
@@ -551,6 +560,18 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     let mut previous = 0u64;
     while chunk < text.len() {
         let current = base64_mask(text.get(chunk..).unwrap_or_default());
+        // Most chunks (prose, code, JSON keys) hold no 16 base64 bytes in a
+        // row, neither within `current` nor across the edge from
+        // `previous` (whose own windows were handled with it): skip them on
+        // u64 operations alone.
+        let c2 = current & (current >> 1);
+        let c4 = c2 & (c2 >> 2);
+        let c8 = c4 & (c4 >> 4);
+        if c8 & (c8 >> 8) == 0 && previous.leading_ones() + current.trailing_ones() < 16 {
+            previous = current;
+            chunk += CHUNK;
+            continue;
+        }
         let both = (u128::from(current) << CHUNK) | u128::from(previous);
         // Bit i stays set when bits i..i+16 (i..i+24) of `both` are all set.
         let r2 = both & (both >> 1);
@@ -621,17 +642,18 @@ fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     runs
 }
 
-/// Pushes `[start, end)` with its alphabet unless it mixes both.
+/// Pushes `[start, end)` with its alphabet unless it mixes both. The run
+/// holds only base64-class bytes, so two SIMD searches (`+`/`/`, `-`/`_`)
+/// tell its alphabet; most runs stop at the first byte of each search's
+/// answer, and a run of letters and digits costs two vector passes.
 fn push_run(text: &[u8], start: usize, end: usize, runs: &mut Vec<(usize, usize, bool)>) {
     let Some(run) = text.get(start..end) else {
         return;
     };
-    let seen = run
-        .iter()
-        .fold(0, |acc, &b| acc | B64_CLASS[usize::from(b)]);
-    let mixed = seen & (B64_STD_ONLY | B64_URL_ONLY) == B64_STD_ONLY | B64_URL_ONLY;
+    let url = memchr::memchr2(b'-', b'_', run).is_some();
+    let mixed = url && memchr::memchr2(b'+', b'/', run).is_some();
     if !mixed {
-        runs.push((start, end, seen & B64_URL_ONLY != 0));
+        runs.push((start, end, url));
     }
 }
 
@@ -817,11 +839,7 @@ fn may_decode_to_text(run: &[u8], url_safe: bool) -> bool {
     let Ok(n) = engine.decode_slice(head, &mut buf) else {
         return true; // let the full decode decide
     };
-    let binary = buf
-        .iter()
-        .take(n)
-        .filter(|&&b| !((0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'))
-        .count();
+    let binary = buf.get(..n).map_or(0, non_text_count);
     let total = run.len() * 3 / 4;
     // mostly_text: printable * 10 >= total * 9, i.e. binary * 10 <= total.
     binary * 10 <= total
@@ -886,12 +904,42 @@ fn hex_decode_into(run: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Every decoded byte printable (or a line break / tab): the bar for short
-/// base64 runs, where 12 to 17 bytes make the 90 % rule too loose.
-fn all_text(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
+/// Base64 characters decoded by the first step of [`decode_text_into`]:
+/// a multiple of 4, so the steps decode exactly as the whole run does. Each
+/// later step is twice as long, up to [`DECODE_STEP_MAX`].
+const DECODE_STEP: usize = 1024;
+const DECODE_STEP_MAX: usize = 16 * 1024;
+
+/// Decodes `run` onto `out` step by step and stops, returning `false`,
+/// as soon as the bytes decoded so far hold more non-text bytes than the
+/// whole decoded run may for [`mostly_text`] (a tenth of at most
+/// `run.len() * 3 / 4`): an image or archive in a data URI is rejected
+/// after its first steps, not decoded whole. Returns `true` when the whole
+/// run decoded and `mostly_text` holds for it (and, when `strict`, every
+/// byte is printable or a line break or tab: the bar for short base64
+/// runs, where 12 to 17 bytes make the 90 % rule too loose); on `false`,
+/// `out` may hold a part and the caller cuts it off.
+fn decode_text_into(engine: &GeneralPurpose, run: &[u8], strict: bool, out: &mut Vec<u8>) -> bool {
+    let at = out.len();
+    let allowed = if strict { 0 } else { run.len() * 3 / 4 / 10 };
+    let mut non_text = 0usize;
+    let mut step = DECODE_STEP;
+    let mut rest = run;
+    while !rest.is_empty() {
+        let (now, later) = rest.split_at(step.min(rest.len()));
+        rest = later;
+        step = (step * 2).min(DECODE_STEP_MAX);
+        let from = out.len();
+        if engine.decode_vec(now, out).is_err() {
+            return false;
+        }
+        non_text += out.get(from..).map_or(0, non_text_count);
+        if non_text > allowed {
+            return false;
+        }
+    }
+    out.get(at..)
+        .is_some_and(|d| mostly_text(d) && (!strict || non_text == 0))
 }
 
 /// The base64, hex and base64-gzip views of `text`, from one pass over its
@@ -1012,16 +1060,8 @@ fn encoded_segments_closed(
         if before > 0 {
             out.extend_from_slice(SEGMENT_SEPARATOR);
         }
-        let at = out.len();
-        let decoded = if url_safe {
-            B64_URL.decode_vec(run, &mut out)
-        } else {
-            B64_STD.decode_vec(run, &mut out)
-        };
-        let text_ok = out
-            .get(at..)
-            .is_some_and(|d| mostly_text(d) && (!short || all_text(d)));
-        if decoded.is_err() || !text_ok {
+        let engine = if url_safe { &B64_URL } else { &B64_STD };
+        if !decode_text_into(engine, run, short, &mut out) {
             out.truncate(before);
         }
     }
@@ -1077,41 +1117,37 @@ fn is_shell_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.')
 }
 
-/// See [`BackslashTriggers`]. Each list is in order.
-pub fn backslash_triggers(text: &[u8]) -> BackslashTriggers {
-    let mut t = BackslashTriggers::default();
-    let mut resume = 0usize;
-    for i in memchr::memchr_iter(b'\\', text) {
-        if i < resume {
-            continue;
+/// Files the backslash at `i` (where `text[i]` is `\\`) under its
+/// [`BackslashTriggers`] list, if any, and returns the position before which
+/// later backslashes are skipped: the end of a `\\xNN` run it starts, past
+/// the backslash an escaped backslash escapes, or `i` itself. Called for
+/// each backslash in order at or past the last position returned, it finds
+/// every list in order.
+pub(crate) fn backslash_at(text: &[u8], i: usize, t: &mut BackslashTriggers) -> usize {
+    match text.get(i + 1) {
+        Some(b'u') => t.json.push(i..(i + 6).min(text.len())),
+        Some(b'/') => t.json.push(i..i + 2),
+        // An escaped quote opening a shell expansion (`sh -c \"$(curl`,
+        // `rm -rf \"$HOME\"/*`): the command reads right only unescaped.
+        // Escaped quotes alone are everywhere in JSON and trigger nothing.
+        Some(b'"') if matches!(text.get(i + 2), Some(b'$') | Some(b'`')) => t.json.push(i..i + 3),
+        Some(b'x') => {
+            if let Some(end) = hex_escape_run_at(text, i) {
+                t.hex.push(i..end);
+                return end;
+            }
         }
-        match text.get(i + 1) {
-            Some(b'u') => t.json.push(i..(i + 6).min(text.len())),
-            Some(b'/') => t.json.push(i..i + 2),
-            // An escaped quote opening a shell expansion (`sh -c \"$(curl`,
-            // `rm -rf \"$HOME\"/*`): the command reads right only unescaped.
-            // Escaped quotes alone are everywhere in JSON and trigger nothing.
-            Some(b'"') if matches!(text.get(i + 2), Some(b'$') | Some(b'`')) => {
-                t.json.push(i..i + 3)
-            }
-            Some(b'x') => {
-                if let Some(end) = hex_escape_run_at(text, i) {
-                    t.hex.push(i..end);
-                    resume = end;
-                }
-            }
-            Some(b'\n')
-                if i > 0
-                    && text.get(i - 1).is_some_and(|&b| is_shell_word(b))
-                    && text.get(i + 2).is_some_and(|&b| is_shell_word(b)) =>
-            {
-                t.continuation.push(i..i + 2)
-            }
-            Some(b'\\') => resume = i + 2, // an escaped backslash escapes nothing
-            _ => {}
+        Some(b'\n')
+            if i > 0
+                && text.get(i - 1).is_some_and(|&b| is_shell_word(b))
+                && text.get(i + 2).is_some_and(|&b| is_shell_word(b)) =>
+        {
+            t.continuation.push(i..i + 2)
         }
+        Some(b'\\') => return i + 2, // an escaped backslash escapes nothing
+        _ => {}
     }
-    t
+    i
 }
 
 /// Decodes the escaped hex runs of [`hex_escape_runs`] in `text` that turn
@@ -1390,7 +1426,7 @@ mod tests {
                     B64_STD.decode(run)
                 };
                 if let Ok(d) = d.map(|d| d.to_vec()) {
-                    if mostly_text(&d) && (!short || all_text(&d)) {
+                    if mostly_text(&d) && (!short || non_text_count(&d) == 0) {
                         if !out.is_empty() {
                             out.extend_from_slice(SEGMENT_SEPARATOR);
                         }
@@ -1471,5 +1507,46 @@ mod tests {
         // Binary-looking base64 (an image) is not a text view.
         let img = base64::engine::general_purpose::STANDARD.encode((0u8..=255).collect::<Vec<_>>());
         assert_eq!(base64_segments(img.as_bytes()), None);
+    }
+
+    /// Bytes the way compressed image data looks: about 60 % outside the
+    /// text range, from a fixed xorshift.
+    fn binary_like(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_binary_run_is_rejected_after_its_first_steps() {
+        use base64::Engine as _;
+        let run = B64_STD.encode(binary_like(48 * 1024));
+        assert!(run.len() > 60_000 && run.len() <= BASE64_MAX_RUN);
+        let mut out = Vec::new();
+        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        // Work counted: the rule allows 4,915 non-text bytes in 48 KiB, and
+        // about 62 % of these bytes are non-text: four steps (768 + 1,536 +
+        // 3,072 + 6,144 bytes) of the 49,152 are decoded.
+        assert_eq!(out.len(), 11_520);
+        // A short binary run stops after its first step.
+        let run = B64_STD.encode(binary_like(3_000));
+        let mut out = Vec::new();
+        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert_eq!(out.len(), DECODE_STEP / 4 * 3);
+        // The same run as text decodes whole, steps joined exactly.
+        let text: Vec<u8> = (0..48 * 1024).map(|i| b"abc def\n"[i % 8]).collect();
+        let run = B64_STD.encode(&text);
+        let mut out = b"x".to_vec();
+        assert!(decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert_eq!(&out[1..], &text[..]);
+        // A view keeps the text run and drops the binary one.
+        let both = format!("{} {}", B64_STD.encode(binary_like(30_000)), run);
+        assert_eq!(base64_segments(both.as_bytes()), Some(text));
     }
 }

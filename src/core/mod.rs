@@ -25,3 +25,4 @@ pub mod rules;
 pub mod scan;
 pub mod shape;
 pub mod time_bound;
+pub mod triggers;

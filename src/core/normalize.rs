@@ -12,8 +12,8 @@
 //!   that the `unicode_tag_smuggling` rule reports.
 //!
 //! Like the other local views, each is decoded only around its triggers
-//! (the `*_triggers` finders below, see `scan::view_regions`): text without
-//! them costs a few `memchr`/`memmem` passes and no allocation.
+//! (found with the other views' triggers in one pass, see
+//! [`crate::core::triggers`]): text without them costs no allocation.
 
 use std::ops::Range;
 use unicode_normalization::UnicodeNormalization;
@@ -57,90 +57,53 @@ fn var_ref(s: &[u8]) -> Option<(Range<usize>, usize)> {
     }
 }
 
-/// The literal shapes the shell view starts from: empty quotes, `$@`, `$*`,
-/// `$IFS`, and `${a}${b}`. One multi-literal (SIMD) pass finds them all;
-/// byte-by-byte `$` and quote searches cost more on JSON, minified
-/// JavaScript and binary data. `$a$b` is found by [`dollar_pairs`].
-fn shell_shapes() -> Option<&'static aho_corasick::AhoCorasick> {
-    static SHAPES: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
-        std::sync::OnceLock::new();
-    SHAPES
-        .get_or_init(|| {
-            let pats: Vec<Vec<u8>> = ["''", "\"\"", "$@", "$*", "$IFS", "${IFS}", "}${"]
-                .iter()
-                .map(|p| p.as_bytes().to_vec())
-                .collect();
-
-            aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(pats)
-                .ok() // fixed literals: building cannot fail
-        })
-        .as_ref()
+/// The literal shape the shell view starts from at `i`, if any: empty
+/// quotes (`''`, `""`), `$@`, `$*`, `$IFS`, `${IFS}` and `}${`; its length.
+/// Taken left to right without overlap (a shape's bytes start no other),
+/// these are the shapes [`shell_trigger_at`] judges. `$a$b` is found by
+/// [`dollar_pair_at`].
+pub(crate) fn shell_shape_at(text: &[u8], i: usize) -> Option<usize> {
+    let rest = text.get(i..)?;
+    match rest.first()? {
+        b'\'' | b'"' => (rest.get(1) == rest.first()).then_some(2),
+        b'$' => match rest.get(1)? {
+            b'@' | b'*' => Some(2),
+            b'I' => rest.starts_with(b"$IFS").then_some(4),
+            b'{' => rest.starts_with(b"${IFS}").then_some(6),
+            _ => None,
+        },
+        b'}' => rest.starts_with(b"}${").then_some(3),
+        _ => None,
+    }
 }
 
-/// Each `$x$` in `text` with `x` a letter or `_`: two variable references
-/// in a row whose first name has one letter (`a=cu;b=rl;$a$b`). A SIMD
-/// pair search for `$` two bytes apart, then one byte checked.
-fn dollar_pairs(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    use memchr::arch::all::packedpair::Pair;
-    #[cfg(target_arch = "x86_64")]
-    let finder = Pair::with_indices(b"$a$", 0, 2)
-        .and_then(|pair| memchr::arch::x86_64::avx2::packedpair::Finder::with_pair(b"$a$", pair))
-        .filter(|f| text.len() >= f.min_haystack_len());
-    #[cfg(not(target_arch = "x86_64"))]
-    let finder: Option<()> = None;
-    let mut pos = 0usize;
-    std::iter::from_fn(move || loop {
-        let rest = text.get(pos..)?;
-        #[cfg(target_arch = "x86_64")]
-        let found = match &finder {
-            Some(f) if rest.len() >= f.min_haystack_len() => f.find_prefilter(rest),
-            _ => memchr::memchr(b'$', rest),
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let found = {
-            let _ = &finder;
-            memchr::memchr(b'$', rest)
-        };
-        let i = pos + found?;
-        pos = i + 1;
-        if text.get(i + 2) == Some(&b'$') && text.get(i + 1).is_some_and(|&b| is_ident_start(b)) {
-            return Some(i..i + 3);
+/// Where the shell view would change `text` for the shape of
+/// [`shell_shape_at`] at `i`: empty quotes between word bytes,
+/// `$IFS`/`${IFS}`, `$@`/`$*` next to a word byte, and `}${`.
+pub(crate) fn shell_trigger_at(text: &[u8], i: usize) -> Option<Range<usize>> {
+    let rest = text.get(i..)?;
+    match rest.first()? {
+        b'\'' | b'"' => (i > 0
+            && text.get(i - 1).is_some_and(|&b| b.is_ascii_alphanumeric())
+            && text.get(i + 2).is_some_and(|&b| b.is_ascii_alphanumeric()))
+        .then_some(i..i + 2),
+        b'}' => Some(i..i + 3),
+        _ if rest.starts_with(b"${IFS}") || rest.starts_with(b"$IFS") => Some(i..i + 4),
+        _ if matches!(rest.get(1), Some(b'@') | Some(b'*')) => {
+            let before = i > 0 && text.get(i - 1).is_some_and(|&b| is_word(b));
+            let after = rest.get(2).is_some_and(|&b| is_word(b));
+            (before || after).then_some(i..i + 2)
         }
-    })
+        _ => Some(i..i + 3),
+    }
 }
 
-/// Where the shell view would change `text`: empty quotes between word
-/// bytes, `$IFS`/`${IFS}`, `$@`/`$*` next to a word byte, and two variable
-/// references in a row (see [`shell_shapes`] and [`dollar_pairs`]). Not in
-/// order: the `$x$` pairs come last. Backslash-newlines
-/// inside a word are found with the other backslash escapes
-/// (`decode::backslash_triggers`).
-pub fn shell_triggers(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    let matches = shell_shapes()
-        .into_iter()
-        .flat_map(move |ac| ac.find_iter(text));
-    matches
-        .filter_map(move |m| {
-            let i = m.start();
-            let rest = &text[i..];
-            match rest[0] {
-                b'\'' | b'"' => (i > 0
-                    && text.get(i - 1).is_some_and(|&b| b.is_ascii_alphanumeric())
-                    && text.get(i + 2).is_some_and(|&b| b.is_ascii_alphanumeric()))
-                .then_some(i..i + 2),
-                b'}' => Some(i..i + 3),
-                _ if rest.starts_with(b"${IFS}") || rest.starts_with(b"$IFS") => Some(i..i + 4),
-                _ if matches!(rest.get(1), Some(b'@') | Some(b'*')) => {
-                    let before = i > 0 && text.get(i - 1).is_some_and(|&b| is_word(b));
-                    let after = rest.get(2).is_some_and(|&b| is_word(b));
-                    (before || after).then_some(i..i + 2)
-                }
-                _ => Some(i..i + 3),
-            }
-        })
-        .chain(dollar_pairs(text))
+/// A `$x$` at `i` (where `text[i]` is `$`) with `x` a letter or `_`: two
+/// variable references in a row whose first name has one letter
+/// (`a=cu;b=rl;$a$b`). Pairs may overlap (`$a$b$c`).
+pub(crate) fn dollar_pair_at(text: &[u8], i: usize) -> Option<Range<usize>> {
+    (text.get(i + 2) == Some(&b'$') && text.get(i + 1).is_some_and(|&b| is_ident_start(b)))
+        .then_some(i..i + 3)
 }
 
 /// Short literal assignments in `text`: `name=value` where the value is 1
@@ -201,7 +164,7 @@ fn would_change(text: &[u8], vars: &[(&[u8], Vec<u8>)]) -> bool {
             && text.get(i + 2).is_some_and(|&b| is_word(b))
     });
     continuation
-        || shell_triggers(text).any(|r| {
+        || crate::core::triggers::shell(text).into_iter().any(|r| {
             let t = &text[r.start..];
             let pair = t.first() == Some(&b'}') || (t.len() > 2 && t[2] == b'$' && t[1] != b'{');
             if !pair {
@@ -305,6 +268,7 @@ pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
 
 /// The character starting at `text[i]` (a non-ASCII lead byte) as a code
 /// point, and its UTF-8 length; `None` for a malformed sequence.
+#[inline]
 fn char_at(text: &[u8], i: usize) -> Option<(u32, usize)> {
     let b0 = *text.get(i)?;
     let (len, init) = match b0 {
@@ -333,7 +297,7 @@ fn is_tag(cp: u32) -> bool {
     (0xE0000..=0xE007F).contains(&cp)
 }
 
-/// Malformed UTF-8 sequences after which [`unicode_triggers`] takes a text
+/// Malformed UTF-8 sequences after which [`unicode_char_at`]'s search takes a text
 /// for binary data and stops looking.
 pub const MAX_MALFORMED: usize = 8;
 
@@ -350,53 +314,26 @@ fn is_compat_ascii(cp: u32) -> bool {
         || (0xFB00..=0xFB06).contains(&cp)
 }
 
-/// Where the unicode view would change `text`: each invisible character,
-/// tag character, fullwidth/mathematical/ligature character, and each
-/// Cyrillic or Greek letter standing next to an ASCII letter (a mixed-script
-/// word). ASCII text is skipped eight bytes at a time; plain non-Latin prose
-/// triggers nothing. Binary data is not text: after [`MAX_MALFORMED`]
-/// malformed UTF-8 sequences the search stops (random bytes would otherwise
-/// spell a trigger every few hundred bytes).
-pub fn unicode_triggers(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut i = 0usize;
-    let mut malformed = 0usize;
-    std::iter::from_fn(move || loop {
-        while text.get(i..i + 64).is_some_and(<[u8]>::is_ascii) {
-            i += 64;
-        }
-        while let Some(word) = text.get(i..i + 8) {
-            let w = u64::from_le_bytes(word.try_into().ok()?);
-            if w & 0x8080_8080_8080_8080 != 0 {
-                break;
-            }
-            i += 8;
-        }
-        while text.get(i).is_some_and(|b| b.is_ascii()) {
-            i += 1;
-        }
-        if i >= text.len() {
-            return None;
-        }
-        let start = i;
-        let Some((cp, len)) = char_at(text, i) else {
-            malformed += 1;
-            if malformed >= MAX_MALFORMED {
-                return None;
-            }
-            i += 1;
-            continue;
-        };
-        i += len;
-        let trigger = is_invisible(cp)
-            || is_tag(cp)
-            || is_compat_ascii(cp)
-            || (is_lookalike_script(cp)
-                && (start > 0 && text[start - 1].is_ascii_alphabetic()
-                    || text.get(i).is_some_and(|b| b.is_ascii_alphabetic())));
-        if trigger {
-            return Some(start..i);
-        }
-    })
+/// The character at `i` (a non-ASCII byte) for the unicode view's trigger
+/// search: its length and, when the unicode view would change it, its range.
+/// Triggers are each invisible character, tag character,
+/// fullwidth/mathematical/ligature character, and each Cyrillic or Greek
+/// letter standing next to an ASCII letter (a mixed-script word); plain
+/// non-Latin prose triggers nothing. `None` for a malformed sequence: after
+/// [`MAX_MALFORMED`] of them the search takes the text for binary data and
+/// stops (random bytes would otherwise spell a trigger every few hundred
+/// bytes).
+#[inline]
+pub(crate) fn unicode_char_at(text: &[u8], i: usize) -> Option<(usize, Option<Range<usize>>)> {
+    let (cp, len) = char_at(text, i)?;
+    let end = i + len;
+    let trigger = is_invisible(cp)
+        || is_tag(cp)
+        || is_compat_ascii(cp)
+        || (is_lookalike_script(cp)
+            && (i > 0 && text[i - 1].is_ascii_alphabetic()
+                || text.get(end).is_some_and(|b| b.is_ascii_alphabetic())));
+    Some((len, trigger.then_some(i..end)))
 }
 
 /// The Latin letter a Cyrillic or Greek look-alike stands for.
@@ -527,7 +464,7 @@ mod tests {
 
     #[test]
     fn shell_triggers_mark_only_obfuscation_shapes() {
-        let n = |s: &str| shell_triggers(s.as_bytes()).count();
+        let n = |s: &str| crate::core::triggers::shell(s.as_bytes()).len();
         assert_eq!(n("{\"a\":\"\",\"b\":''} $HOME $1"), 0);
         assert_eq!(n("c''url"), 1);
         assert_eq!(n("cat${IFS}x"), 1);
@@ -559,7 +496,7 @@ mod tests {
 
     #[test]
     fn unicode_triggers_skip_plain_non_latin_text() {
-        let n = |s: &str| unicode_triggers(s.as_bytes()).count();
+        let n = |s: &str| crate::core::triggers::find(s.as_bytes()).unicode.len();
         assert_eq!(n("Привет, мир — café © 2024 naïve"), 0);
         assert_eq!(n("Ignоre"), 1);
         assert_eq!(n("a\u{200B}b"), 1);

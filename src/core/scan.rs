@@ -19,6 +19,7 @@ use crate::core::redact::{self, Redaction, SnippetMode};
 use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
+use crate::core::triggers;
 use regex_automata::Input;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -972,12 +973,9 @@ fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>
         }
         regions
     };
-    let percent = widen(decode::percent_escapes(text).collect());
-    let backslash = decode::backslash_triggers(text);
-    let mut shell = backslash.continuation;
-    shell.extend(normalize::shell_triggers(text));
-    // Three finders, each in order: merge them (nothing to sort: no alloc).
-    shell.sort_unstable_by_key(|r| r.start);
+    // One pass finds every view's triggers (see `triggers`).
+    let t = triggers::find(text);
+    let percent = widen(t.percent);
     [
         (
             "percent",
@@ -987,19 +985,11 @@ fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>
         // The form view differs from the percent view only by `+`, which
         // `form_decode` looks for in each region.
         ("form", decode::form_decode, percent),
-        ("json", decode::json_unescape, widen(backslash.json)),
-        (
-            "html",
-            decode::html_unescape,
-            widen(decode::html_entities(text).collect()),
-        ),
-        ("hex", decode::hex_unescape, widen(backslash.hex)),
-        ("shell", normalize::shell_normalize, widen(shell)),
-        (
-            "unicode",
-            normalize::unicode_normalize,
-            widen(normalize::unicode_triggers(text).collect()),
-        ),
+        ("json", decode::json_unescape, widen(t.json)),
+        ("html", decode::html_unescape, widen(t.html)),
+        ("hex", decode::hex_unescape, widen(t.hex)),
+        ("shell", normalize::shell_normalize, widen(t.shell)),
+        ("unicode", normalize::unicode_normalize, widen(t.unicode)),
     ]
 }
 

@@ -1,0 +1,490 @@
+//! Where the local views (percent, form, JSON, HTML, `\xNN`, shell,
+//! unicode) would change a text, found in one pass.
+//!
+//! Each 64-byte block is classified once (SIMD compares) for every byte a
+//! trigger starts with: `%`, `\`, `&`, `$`, empty quotes (`''`, `""`),
+//! `}$` and non-ASCII bytes. Blocks with none of them cost only the compares;
+//! in the others each such byte is judged in order by its view's own test
+//! (`decode::percent_escape_at`, `decode::backslash_at`,
+//! `decode::html_entity_at`, `normalize::shell_shape_at`,
+//! `normalize::shell_trigger_at`, `normalize::dollar_pair_at`,
+//! `normalize::unicode_char_at`). The lists are those of one search per
+//! view (tested against such searches below).
+
+use std::ops::Range;
+
+use crate::core::decode::{self, BackslashTriggers};
+use crate::core::normalize;
+
+/// The triggers of each local view in a text, each list in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Triggers {
+    /// `%XX` escapes (the percent and form views).
+    pub percent: Vec<Range<usize>>,
+    /// JSON escapes worth decoding (see [`BackslashTriggers`]).
+    pub json: Vec<Range<usize>>,
+    /// Runs of `\xNN` escapes.
+    pub hex: Vec<Range<usize>>,
+    /// HTML entities.
+    pub html: Vec<Range<usize>>,
+    /// The shell view's triggers: its shapes, `$x$` pairs and
+    /// backslash-newlines inside a word.
+    pub shell: Vec<Range<usize>>,
+    /// Characters the unicode view changes.
+    pub unicode: Vec<Range<usize>>,
+}
+
+const PERCENT: u8 = 1;
+const BACKSLASH: u8 = 2;
+const AMP: u8 = 4;
+const SHELL: u8 = 8;
+const UNICODE: u8 = 16;
+const ALL: u8 = PERCENT | BACKSLASH | AMP | SHELL | UNICODE;
+
+/// Every view's triggers in `text`.
+pub fn find(text: &[u8]) -> Triggers {
+    search(text, ALL)
+}
+
+/// The shell view's shapes and `$x$` pairs in `text`, in order (without
+/// backslash-newlines).
+pub fn shell(text: &[u8]) -> Vec<Range<usize>> {
+    search(text, SHELL).shell
+}
+
+/// Bit i of each mask: byte i of a 64-byte block is that byte.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Masks {
+    percent: u64,
+    backslash: u64,
+    amp: u64,
+    dollar: u64,
+    single: u64,
+    double: u64,
+    brace: u64,
+    high: u64,
+}
+
+/// The masks of one block, byte by byte: where AVX2 is missing, and the
+/// reference the SIMD masks are tested against.
+fn masks_scalar(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'%' => m.percent |= bit,
+            b'\\' => m.backslash |= bit,
+            b'&' => m.amp |= bit,
+            b'$' => m.dollar |= bit,
+            b'\'' => m.single |= bit,
+            b'"' => m.double |= bit,
+            b'}' => m.brace |= bit,
+            0x80.. => m.high |= bit,
+            _ => {}
+        }
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use super::Masks;
+
+    /// The masks of one block with AVX2 compares. Call only when the CPU
+    /// has AVX2.
+    #[cfg(test)]
+    pub(super) fn masks(block: &[u8; 64]) -> Masks {
+        // SAFETY: the caller checked AVX2 at run time.
+        unsafe { masks_avx2(block) }
+    }
+
+    /// [`super::search_with`] compiled for AVX2, the block masks inlined
+    /// into its loop. Call only when the CPU has AVX2.
+    pub(super) fn search(text: &[u8], kinds: u8) -> super::Triggers {
+        // SAFETY: the caller checked AVX2 at run time.
+        unsafe { search_avx2(text, kinds) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn search_avx2(text: &[u8], kinds: u8) -> super::Triggers {
+        // SAFETY: AVX2 is enabled for this function (the caller checked).
+        super::search_with(text, kinds, |block| unsafe { masks_avx2(block) })
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn masks_avx2(block: &[u8; 64]) -> Masks {
+        use std::arch::x86_64::{
+            __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+        };
+        // SAFETY (whole block): AVX2 is enabled for this function and the
+        // caller checked the CPU; the two loads read block[0..32] and
+        // block[32..64] of a 64-byte array.
+        unsafe {
+            let lo: __m256i = _mm256_loadu_si256(block.as_ptr().cast());
+            let hi: __m256i = _mm256_loadu_si256(block.as_ptr().add(32).cast());
+            let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32);
+            let eq = |b: u8| {
+                let n = _mm256_set1_epi8(b as i8);
+                bits(_mm256_cmpeq_epi8(lo, n)) | (bits(_mm256_cmpeq_epi8(hi, n)) << 32)
+            };
+            Masks {
+                percent: eq(b'%'),
+                backslash: eq(b'\\'),
+                amp: eq(b'&'),
+                dollar: eq(b'$'),
+                single: eq(b'\''),
+                double: eq(b'"'),
+                brace: eq(b'}'),
+                high: bits(lo) | (bits(hi) << 32),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+fn block_masks_fn() -> fn(&[u8; 64]) -> Masks {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return simd::masks;
+    }
+    masks_scalar
+}
+
+/// A mask with bits `n` and up set (none for `n >= 64`).
+fn below_cleared(n: usize) -> u64 {
+    if n >= 64 {
+        0
+    } else {
+        u64::MAX << n
+    }
+}
+
+fn search(text: &[u8], kinds: u8) -> Triggers {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return simd::search(text, kinds);
+    }
+    search_with(text, kinds, masks_scalar)
+}
+
+#[inline(always)]
+fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) -> Triggers {
+    let on = |k: u8| if kinds & k != 0 { u64::MAX } else { 0 };
+    let (percent_on, backslash_on, amp_on, shell_on, unicode_on) =
+        (on(PERCENT), on(BACKSLASH), on(AMP), on(SHELL), on(UNICODE));
+    let mut t = Triggers::default();
+    let mut escapes = BackslashTriggers::default();
+    // Positions before which each sequential search skips its bytes.
+    let mut backslash_resume = 0usize;
+    let mut shape_resume = 0usize;
+    let mut unicode_resume = 0usize;
+    let mut malformed = 0usize;
+    let mut unicode_live = true;
+    let mut padded = [0u8; 64];
+    let mut at = 0usize;
+    while at < text.len() {
+        let block: &[u8; 64] = match text.get(at..).and_then(|r| r.first_chunk::<64>()) {
+            Some(block) => block,
+            None => {
+                // The last, short block (once): zero bytes trigger nothing.
+                let rest = text.get(at..).unwrap_or_default();
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let m = masks_of(block);
+        // A quote (`}`) counts only before the same quote (a `$`): the
+        // shapes `''`, `""` and `}${` (bit 63 looks at the next block).
+        let next = text.get(at + 64).copied();
+        let next_is = |b: u8| u64::from(next == Some(b)) << 63;
+        let quotes = (m.single & ((m.single >> 1) | next_is(b'\'')))
+            | (m.double & ((m.double >> 1) | next_is(b'"')))
+            | (m.brace & ((m.dollar >> 1) | next_is(b'$')));
+        // A non-ASCII run walked from the previous block goes on here.
+        let unicode_bits = if unicode_live {
+            m.high & below_cleared(unicode_resume.saturating_sub(at))
+        } else {
+            0
+        };
+        let mut candidates = (m.percent & percent_on)
+            | (m.backslash & backslash_on)
+            | (m.amp & amp_on)
+            | ((m.dollar | quotes) & shell_on)
+            | (unicode_bits & unicode_on);
+        while candidates != 0 {
+            let i = at + candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            let Some(&b) = text.get(i) else { break };
+            match b {
+                b'%' => t.percent.extend(decode::percent_escape_at(text, i)),
+                b'\\' if i >= backslash_resume => {
+                    backslash_resume = decode::backslash_at(text, i, &mut escapes);
+                }
+                b'&' => t.html.extend(decode::html_entity_at(text, i)),
+                b'\'' | b'"' | b'}' | b'$' => {
+                    if i >= shape_resume {
+                        if let Some(len) = normalize::shell_shape_at(text, i) {
+                            shape_resume = i + len;
+                            t.shell.extend(normalize::shell_trigger_at(text, i));
+                        }
+                    }
+                    if b == b'$' {
+                        t.shell.extend(normalize::dollar_pair_at(text, i));
+                    }
+                }
+                0x80.. => {
+                    if !unicode_live || i < unicode_resume {
+                        continue;
+                    }
+                    // Walk the whole run of non-ASCII bytes here: its bytes
+                    // are no other view's trigger, so their bits are cleared.
+                    let mut j = i;
+                    while unicode_live && text.get(j).is_some_and(|&b| b >= 0x80) {
+                        match normalize::unicode_char_at(text, j) {
+                            Some((len, trigger)) => {
+                                j += len;
+                                t.unicode.extend(trigger);
+                            }
+                            None => {
+                                malformed += 1;
+                                j += 1;
+                                if malformed >= normalize::MAX_MALFORMED {
+                                    unicode_live = false;
+                                }
+                            }
+                        }
+                    }
+                    unicode_resume = j;
+                    candidates &= below_cleared(j - at);
+                }
+                _ => {}
+            }
+        }
+        at += 64;
+    }
+    t.json = escapes.json;
+    t.hex = escapes.hex;
+    if !escapes.continuation.is_empty() {
+        // Both lists are in order, and no two triggers start at one byte.
+        t.shell.extend(escapes.continuation);
+        t.shell.sort_unstable_by_key(|r| r.start);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One search per view, as the views were found before this module:
+    /// the reference the one-pass search must equal.
+    fn reference(text: &[u8]) -> Triggers {
+        let percent = memchr::memchr_iter(b'%', text)
+            .filter_map(|i| decode::percent_escape_at(text, i))
+            .collect();
+        let html = memchr::memchr_iter(b'&', text)
+            .filter_map(|i| decode::html_entity_at(text, i))
+            .collect();
+        let mut escapes = BackslashTriggers::default();
+        let mut resume = 0usize;
+        for i in memchr::memchr_iter(b'\\', text) {
+            if i >= resume {
+                resume = decode::backslash_at(text, i, &mut escapes);
+            }
+        }
+        let mut shell = reference_shell(text);
+        shell.extend(escapes.continuation);
+        shell.sort_unstable_by_key(|r| r.start);
+        Triggers {
+            percent,
+            json: escapes.json,
+            hex: escapes.hex,
+            html,
+            shell,
+            unicode: reference_unicode(text),
+        }
+    }
+
+    /// The shell shapes by a leftmost-first multi-literal search, then the
+    /// `$x$` pairs by a `$` search.
+    fn reference_shell(text: &[u8]) -> Vec<Range<usize>> {
+        let pats = ["''", "\"\"", "$@", "$*", "$IFS", "${IFS}", "}${"];
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(pats)
+            .expect("fixed literals");
+        let mut out: Vec<Range<usize>> = ac
+            .find_iter(text)
+            .filter_map(|m| normalize::shell_trigger_at(text, m.start()))
+            .collect();
+        out.extend(
+            memchr::memchr_iter(b'$', text).filter_map(|i| normalize::dollar_pair_at(text, i)),
+        );
+        out.sort_unstable_by_key(|r| r.start);
+        out
+    }
+
+    /// A walk over the non-ASCII characters, stopping after
+    /// `MAX_MALFORMED` malformed sequences.
+    fn reference_unicode(text: &[u8]) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut i = 0usize;
+        let mut malformed = 0usize;
+        while i < text.len() {
+            if text[i].is_ascii() {
+                i += 1;
+                continue;
+            }
+            match normalize::unicode_char_at(text, i) {
+                Some((len, trigger)) => {
+                    out.extend(trigger);
+                    i += len;
+                }
+                None => {
+                    malformed += 1;
+                    if malformed >= normalize::MAX_MALFORMED {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn simd_masks_equal_the_byte_test_for_every_byte_at_every_position() {
+        let masks_of = block_masks_fn();
+        for b in 0..=255u8 {
+            for pos in 0..64 {
+                let mut block = [b'a'; 64];
+                block[pos] = b;
+                assert_eq!(masks_of(&block), masks_scalar(&block), "{b:#x} at {pos}");
+            }
+        }
+    }
+
+    /// Pieces that make triggers, near-triggers and their neighbours.
+    const PIECES: &[&str] = &[
+        "%",
+        "%2F",
+        "%4",
+        "%zz",
+        "\\",
+        "\\\\",
+        "\\u0041",
+        "\\/",
+        "\\\"$",
+        "\\\"`",
+        "\\\"x",
+        "\\x41",
+        "\\x4",
+        "\\\n",
+        "&",
+        "&amp;",
+        "&#47;",
+        "&#x2F;",
+        "&nbsp;",
+        "&&",
+        "&dollar;",
+        "'",
+        "''",
+        "'''",
+        "\"",
+        "\"\"",
+        "\"\"\"",
+        "$",
+        "$@",
+        "$*",
+        "$IFS",
+        "${IFS}",
+        "${",
+        "}${",
+        "}$",
+        "}",
+        "$a$",
+        "$a$b$c",
+        "$_$",
+        "$1$",
+        "a",
+        "b",
+        "c9",
+        " ",
+        "\n",
+        ";",
+        "=",
+        "/",
+        "-",
+        "é",
+        "а",
+        "\u{200b}",
+        "\u{e0041}",
+        "ｆ",
+        "中文",
+        "\u{80}",
+        "\u{ff}",
+        "\u{3b1}x",
+    ];
+
+    fn shaped() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop::sample::select(PIECES).prop_map(|p| p.as_bytes().to_vec());
+        let raw = prop::collection::vec(any::<u8>(), 0..4);
+        let part = prop_oneof![8 => piece, 1 => raw];
+        prop::collection::vec(part, 0..120).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn one_pass_equals_one_search_per_view(text in shaped()) {
+            prop_assert_eq!(find(&text), reference(&text));
+            prop_assert_eq!(search_with(&text, ALL, masks_scalar), reference(&text));
+            let shapes: Vec<Range<usize>> = reference_shell(&text);
+            prop_assert_eq!(shell(&text), shapes);
+        }
+
+        #[test]
+        fn one_pass_equals_one_search_per_view_on_random_bytes(
+            text in prop::collection::vec(any::<u8>(), 0..400)
+        ) {
+            prop_assert_eq!(find(&text), reference(&text));
+        }
+    }
+
+    #[test]
+    fn one_pass_equals_one_search_per_view_across_block_edges() {
+        // Every piece at every offset around the 64-byte block edges, in
+        // prose, JSON, HTML and minified-script surroundings.
+        let grounds = [
+            "The quick brown fox jumps over the lazy dog, again and again. ",
+            "{\"role\":\"user\",\"content\":\"\",\"n\":1,\"s\":\"a\\\"b\"}",
+            "<p class=\"x\">a &lt; b &amp;&amp; c</p><a href=\"/q?x=1&y=%20\">",
+            "function(a,b){return a&&b?$(a).x(''):b||\"\"}var $=jQuery;",
+        ];
+        for ground in grounds {
+            for piece in PIECES {
+                for at in 56..72 {
+                    let mut text: Vec<u8> = ground.repeat(3).into_bytes();
+                    let at = at.min(text.len());
+                    text.splice(at..at, piece.bytes());
+                    text.splice(at - 1..at - 1, piece.bytes());
+                    assert_eq!(find(&text), reference(&text), "{piece:?} at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unicode_search_stops_after_malformed_bytes_like_a_walk() {
+        let mut text = vec![0xffu8; normalize::MAX_MALFORMED - 1];
+        text.extend("x\u{200b}y".bytes());
+        assert_eq!(find(&text).unicode.len(), 1);
+        let mut text = vec![0xffu8; normalize::MAX_MALFORMED];
+        text.extend("x\u{200b}y".bytes());
+        assert_eq!(find(&text).unicode, Vec::<Range<usize>>::new());
+        assert_eq!(find(&text), reference(&text));
+    }
+}
