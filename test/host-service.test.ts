@@ -165,6 +165,8 @@ describe('lifecycle with real traffic', () => {
       expect(f.direction).toBe('outbound');
     }
     expect(findLeaks(JSON.stringify(page), secrets.all)).toEqual([]);
+    // The hook is called from the event loop, after the store has the finding.
+    await waitFor(() => seen.length > 0);
     expect(seen.length).toBeGreaterThan(0);
 
     // Status in memory and on disk.

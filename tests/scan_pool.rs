@@ -432,3 +432,60 @@ async fn gzip_downloads_beyond_the_pools_room_are_forwarded_and_counted() {
     assert_eq!(engine.status().counters.scan.queue_bytes, 0);
     engine.stop().await.unwrap();
 }
+
+/// The pool's work per small exchange is counted, not timed: a bodiless
+/// GET costs its two heads and its response body (no job for a request
+/// body that never was), and a small POST body that arrives whole is
+/// scanned in one job with its end. Both keep their findings.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_small_exchange_costs_one_job_per_head_and_body_and_keeps_its_findings() {
+    let (up, _) = spawn_http_upstream().await;
+    let (engine, sink, paddr) = start_proxy(test_settings()).await;
+    // Paused, so that each body's frames and end are run together.
+    let pause = engine.pause_scanning().expect("inspection is on");
+    let before = engine.status().counters.scan.jobs;
+    const GETS: u64 = 5;
+    for i in 0..GETS {
+        let mut conn = proxy_conn(paddr).await;
+        // The last one carries an injection in its (small, whole) body.
+        let path = if i + 1 == GETS { "inject" } else { "plain" };
+        let req = Request::get(format!("http://{up}/{path}"))
+            .header("host", up.to_string())
+            .body(body_of(Bytes::new()))
+            .unwrap();
+        let res = conn.send_request(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        if path == "plain" {
+            assert_eq!(body, Bytes::from("hello from upstream\n".repeat(20)));
+        }
+    }
+    let key = fake_aws_key();
+    let mut small = text(512);
+    small.extend_from_slice(format!(" aws={key}\n").as_bytes());
+    let got = echo(paddr, up, small.clone(), "text/plain").await;
+    assert_eq!(got, Bytes::from(small));
+    drop(pause);
+    engine.scan_idle().await;
+    let jobs = engine.status().counters.scan.jobs - before;
+    // GET: request head, response head, response body. POST: the same
+    // plus its request body.
+    assert_eq!(jobs, 3 * GETS + 4, "scan jobs");
+    let found = sink.all();
+    assert!(
+        found.iter().any(|f| f.direction == Direction::Outbound
+            && f.location == "body"
+            && f.pattern.contains("aws_access_key")),
+        "the posted key is found: {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.direction == Direction::Inbound && f.location == "body"),
+        "the injection in a small response body is found: {found:?}"
+    );
+    for f in &found {
+        assert!(!f.snippet.contains(&key), "secret leaked into a snippet");
+    }
+    engine.stop().await.unwrap();
+}

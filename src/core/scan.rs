@@ -319,6 +319,7 @@ impl Detector {
             );
         }
         let mut line = Vec::new();
+        let mut location = String::new();
         for (name, value) in &head.headers {
             if SKIPPED_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
                 continue;
@@ -328,7 +329,9 @@ impl Detector {
             line.extend_from_slice(name.as_bytes());
             line.extend_from_slice(b": ");
             line.extend_from_slice(&value[..value.len().min(self.opts.max_scan_bytes)]);
-            let location = format!("header:{}", name.to_ascii_lowercase());
+            location.clear();
+            location.push_str("header:");
+            location.extend(name.chars().map(|c| c.to_ascii_lowercase()));
             self.scan_view(
                 ctx,
                 &location,
@@ -1304,6 +1307,27 @@ impl BodyInspector {
     /// Ends the body: flushes the decoder and scans what was held back.
     pub fn finish(&mut self) -> Vec<Finding> {
         self.end(true)
+    }
+
+    /// Inspects the body's last frame and ends the body: what
+    /// `feed(last)` then `finish()` report, in one pass. A body that
+    /// arrives whole (most small messages) is then scanned once, not once
+    /// with a held-back tail and again for that tail at its end.
+    pub fn finish_with(&mut self, last: &[u8]) -> Vec<Finding> {
+        if self.decoder.is_some() || self.decode_failed || self.finished || self.truncated {
+            let mut out = self.feed(last);
+            out.extend(self.finish());
+            return out;
+        }
+        let mut out = self.scan_chunk(last, true);
+        self.stream_feed(last, &mut out);
+        if let StreamState::Events(view) = &mut self.stream {
+            view.finish(&self.detector, &self.ctx, &self.location, &mut out);
+        }
+        self.stream_policy(&mut out);
+        self.finished = true;
+        self.carry = Vec::new();
+        out
     }
 
     /// Ends the body; `flush` is false when its bytes stopped short (a gap

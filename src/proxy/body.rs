@@ -158,7 +158,13 @@ impl HttpBody for InspectedBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    self.with_scan(|s| s.push(data));
+                    if self.inner.is_end_stream() {
+                        // The last frame (its length was known): the
+                        // stream ends with it, scanned in one pass.
+                        self.with_scan(|s| s.push_last(data));
+                    } else {
+                        self.with_scan(|s| s.push(data));
+                    }
                 } else if let Some(fields) = frame.trailers_ref() {
                     self.with_scan(|s| s.trailers(fields));
                 }

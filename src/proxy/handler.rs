@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use hyper::body::Body as _;
 use hyper::header::{self, HeaderValue};
 use hyper::http::uri::Authority;
 use hyper::{Method, Request, Response, StatusCode, Uri};
@@ -311,7 +312,7 @@ impl RequestHandler {
             if let Some(insp) = &shared.inspection {
                 let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
                 let url = scanned_target(&req);
-                insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
+                insp.scan_request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
             }
             let scheme = if https { "https" } else { "http" };
             let pq = req
@@ -353,22 +354,26 @@ impl RequestHandler {
         if let Some(insp) = &shared.inspection {
             let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
             let url = scanned_target(&req);
-            insp.scan_request_head(&sctx, req.method().as_str(), &url, req.headers(), &out_tag);
-            let encoding = req
-                .headers()
-                .get(header::CONTENT_ENCODING)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let content_type = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            if let Some(scan) =
-                insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), out_tag)
-            {
-                let (parts, body) = req.into_parts();
-                req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
+            // A body that is over before it starts (a GET) has nothing to scan.
+            let body = (!req.body().is_end_stream()).then(|| (sctx.clone(), out_tag.clone()));
+            insp.scan_request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
+            if let Some((sctx, tag)) = body {
+                let encoding = req
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let content_type = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if let Some(scan) =
+                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), tag)
+                {
+                    let (parts, body) = req.into_parts();
+                    req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
+                }
             }
         }
         self.pending = Some(Pending {
@@ -396,7 +401,13 @@ impl RequestHandler {
         // when the tunnel is blind: scan it as the request's URL.
         if let (Some(insp), Some(authority)) = (&shared.inspection, req.uri().authority()) {
             let sctx = ScanContext::new(Direction::Outbound, "http", &target.source, &target.dest);
-            insp.scan_request_head(&sctx, "CONNECT", authority.as_str(), req.headers(), &tag);
+            insp.scan_request_head(
+                sctx,
+                "CONNECT",
+                authority.as_str().to_owned(),
+                req.headers(),
+                tag,
+            );
         }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&target.port)
@@ -442,7 +453,17 @@ impl RequestHandler {
             exchange: p.exchange,
             meta: MessageMeta::from_headers(Some(res.status().as_u16()), res.headers()),
         };
-        insp.scan_response_head(&sctx, res.status().as_u16(), res.headers(), &tag);
+        if res.body().is_end_stream() {
+            // No body (204, 304, a HEAD's answer, `Content-Length: 0`).
+            insp.scan_response_head(sctx, res.status().as_u16(), res.headers(), tag);
+            return res;
+        }
+        insp.scan_response_head(
+            sctx.clone(),
+            res.status().as_u16(),
+            res.headers(),
+            tag.clone(),
+        );
         let encoding = res
             .headers()
             .get(header::CONTENT_ENCODING)

@@ -394,22 +394,23 @@ impl Inspection {
     }
 
     /// Queues the scan of a request line (method + URL) and its headers.
+    /// Context, URL and tag are handed over: the queued job keeps them.
     pub fn scan_request_head(
         &self,
-        ctx: &ScanContext,
+        ctx: ScanContext,
         method: &str,
-        url: &str,
+        url: String,
         headers: &HeaderMap,
-        tag: &MessageTag,
+        tag: MessageTag,
     ) {
         if ctx.direction == Direction::Outbound && self.enabled() {
             let host = ctx.dest_host();
             let alerts = self
                 .shape
-                .with(|t, now| t.observe_request(now, &host, url))
+                .with(|t, now| t.observe_request(now, &host, &url))
                 .unwrap_or_default();
             if !alerts.is_empty() {
-                self.record_shape(ctx, alerts, Some(tag));
+                self.record_shape(&ctx, alerts, Some(&tag));
             }
         }
         self.scan_head(ctx, Some(method), Some(url), None, headers, tag);
@@ -418,33 +419,30 @@ impl Inspection {
     /// Queues the scan of a response status and its headers.
     pub fn scan_response_head(
         &self,
-        ctx: &ScanContext,
+        ctx: ScanContext,
         status: u16,
         headers: &HeaderMap,
-        tag: &MessageTag,
+        tag: MessageTag,
     ) {
         self.scan_head(ctx, None, None, Some(status), headers, tag);
     }
 
     fn scan_head(
         &self,
-        ctx: &ScanContext,
+        ctx: ScanContext,
         method: Option<&str>,
-        url: Option<&str>,
+        url: Option<String>,
         status: Option<u16>,
         headers: &HeaderMap,
-        tag: &MessageTag,
+        tag: MessageTag,
     ) {
         let Some(d) = self.detector() else {
             return;
         };
         let me = self.clone();
-        let ctx = ctx.clone();
         let method = method.map(str::to_owned);
-        let url = url.map(str::to_owned);
         let cost = head_cost(url.as_deref().unwrap_or_default(), headers);
         let fields = CopiedFields::new(headers);
-        let tag = tag.clone();
         self.pool.submit(cost, move || {
             let head = MessageHead {
                 method: method.as_deref(),
@@ -465,16 +463,14 @@ impl Inspection {
         content_type: Option<&str>,
         tag: MessageTag,
     ) -> Option<BodyScan> {
+        // One copy of the message's scope serves its trailers and its
+        // volume count (outbound): no clones per body of what it already has.
+        let outbound = ctx.direction == Direction::Outbound;
         let trailers = Trailers {
             inspection: self.clone(),
             ctx: ctx.clone(),
             tag: tag.clone(),
         };
-        let volume = (ctx.direction == Direction::Outbound).then(|| Trailers {
-            inspection: self.clone(),
-            ctx: ctx.clone(),
-            tag: tag.clone(),
-        });
         let long_lived = content_type.is_some_and(event_stream_type);
         let mut scan = self.stream_scan(
             ctx,
@@ -486,7 +482,7 @@ impl Inspection {
             Some(tag),
         )?;
         scan.trailers = Some(trailers);
-        scan.volume = volume;
+        scan.volume = outbound;
         Some(scan)
     }
 
@@ -599,7 +595,7 @@ impl Inspection {
                 content_encoding: content_encoding.map(str::to_owned),
             }),
             trailers: None,
-            volume: None,
+            volume: false,
         })
     }
 
@@ -697,6 +693,14 @@ impl StreamWork for StreamInspector {
             .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
     }
 
+    fn feed_last(&mut self, frame: &[u8]) {
+        self.fed += frame.len() as u64;
+        let found = self.inspector.finish_with(frame);
+        self.inspection
+            .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
+        self.finish_counts();
+    }
+
     fn saturated(&self) -> bool {
         self.inspector.stats().truncated
     }
@@ -715,6 +719,13 @@ impl StreamWork for StreamInspector {
         let found = self.inspector.finish();
         self.inspection
             .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
+        self.finish_counts();
+    }
+}
+
+impl StreamInspector {
+    /// Counts what the ended stream scanned, truncated or failed to decode.
+    fn finish_counts(&mut self) {
         let st = self.inspector.stats();
         let stats = &self.inspection.stats;
         ProxyStats::add(
@@ -748,8 +759,9 @@ pub struct BodyScan {
     sniff: Option<Sniff>,
     /// Where a message body's trailers are scanned (as header fields).
     trailers: Option<Trailers>,
-    /// Where an outbound body's size is counted for volume anomalies.
-    volume: Option<Trailers>,
+    /// Whether the body's size is still to be counted for volume
+    /// anomalies (outbound bodies, with `trailers` as their scope).
+    volume: bool,
 }
 
 /// How a body's trailer fields (chunked trailers, HTTP/2 trailing HEADERS,
@@ -814,11 +826,32 @@ impl BodyScan {
         }
     }
 
+    /// [`BodyScan::push`] of a body's last frame, then [`BodyScan::finish`]:
+    /// the pool scans a body that arrives whole in one pass.
+    pub fn push_last(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            self.finish();
+            return;
+        }
+        let take = self.admit(bytes);
+        if self.handle.stopped() {
+            self.handle.push_counted(bytes.len());
+        } else if take == bytes.len() {
+            self.handle.push_last(bytes);
+        } else {
+            if take > 0 {
+                self.handle.push(bytes.get(..take).unwrap_or(bytes));
+            }
+            self.handle.gap();
+        }
+        self.finish();
+    }
+
     /// Queues the scan of a body's trailer fields, as they are forwarded.
     pub fn trailers(&mut self, fields: &HeaderMap) {
         if let Some(t) = &self.trailers {
             t.inspection
-                .scan_head(&t.ctx, None, None, None, fields, &t.tag);
+                .scan_head(t.ctx.clone(), None, None, None, fields, t.tag.clone());
         }
     }
 
@@ -831,7 +864,11 @@ impl BodyScan {
     /// Counts an outbound body's forwarded size, once (at its end, or when
     /// dropped: a sender may stop polling once `Content-Length` is reached).
     fn count_volume(&mut self) {
-        if let Some(v) = self.volume.take() {
+        // Nothing forwarded adds nothing to a window (`observe_bytes`).
+        if !std::mem::take(&mut self.volume) || self.offset == 0 {
+            return;
+        }
+        if let Some(v) = &self.trailers {
             let host = v.ctx.dest_host();
             let bytes = self.offset;
             let alerts = v

@@ -124,6 +124,12 @@ pub trait StreamWork: Send + 'static {
     /// bytes to come (the work may have seen exactly the limit, and could
     /// not tell a truncated message from a complete one).
     fn past_limit(&mut self) {}
+    /// Scans the stream's last frame and ends it: `feed` then `finish`,
+    /// which a work may do in one pass (a small body queued whole).
+    fn feed_last(&mut self, frame: &[u8]) {
+        self.feed(frame);
+        self.finish();
+    }
 }
 
 /// The nice value of scan threads: when the cores are busy, forwarding
@@ -143,6 +149,12 @@ fn yield_to_forwarding() {
         }
     }
 }
+
+/// How long a worker woken by new work waits for more before running it:
+/// the pool then wakes about once per window rather than once per job
+/// (three or four jobs per small exchange). Findings come this much later;
+/// forwarding never waits for the pool either way.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Smallest chunk a stream's queued bytes are copied into: small frames
 /// (SSE events, tunnel reads) share one allocation instead of one each.
@@ -285,6 +297,18 @@ impl Inner {
             r.sleeping += 1;
             r = self.wake.wait(r).unwrap_or_else(|e| e.into_inner());
             r.sleeping -= 1;
+            if !r.shutdown && !r.paused && !r.queue.is_empty() {
+                // Woken for new work: let more of it arrive before running
+                // it. Producers wake only sleeping workers, so the jobs of
+                // this window cost no wake-up each (a futex call on the
+                // forwarding thread and a context switch here, which on a
+                // VM cost more than scanning a small message).
+                r = self
+                    .wake
+                    .wait_timeout(r, GATHER)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
         }
     }
 
@@ -324,7 +348,9 @@ impl Inner {
         self.timed(|| {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if let Some(w) = work.as_mut() {
-                    for f in &frames {
+                    let last = frames.len().wrapping_sub(1);
+                    let mut finished = false;
+                    for (i, f) in frames.iter().enumerate() {
                         let f = match f {
                             Frame::Data { bytes, .. } => bytes,
                             Frame::Gap => {
@@ -340,12 +366,19 @@ impl Inner {
                             self.stats.count_unscanned(Unscanned::Limit, f.len() as u64);
                             continue;
                         }
+                        if finish && i == last {
+                            // The stream's end is queued right behind its
+                            // last frame: one pass for both.
+                            w.feed_last(f);
+                            finished = true;
+                            continue;
+                        }
                         w.feed(f);
                         if w.saturated() {
                             q.saturated.store(true, Ordering::Release);
                         }
                     }
-                    if finish {
+                    if finish && !finished {
                         w.finish();
                     }
                 }
@@ -635,6 +668,67 @@ impl StreamHandle {
         }
     }
 
+    /// Copies the stream's last frame into its queue and ends the stream,
+    /// so that the pool runs both together (see [`StreamWork::feed_last`]).
+    /// The frame gets a chunk of its own size: a whole small body does not
+    /// hold (or allocate) a [`CHUNK_BYTES`] chunk.
+    pub fn push_last(&mut self, frame: &[u8]) {
+        if self.ended {
+            return;
+        }
+        if frame.is_empty() || self.stopped() || !self.admitted {
+            self.push(frame);
+            self.end();
+            return;
+        }
+        let queued = {
+            let mut st = lock(&self.queue.state);
+            let fits_tail = matches!(
+                st.frames.back(),
+                Some(Frame::Data { bytes, reserved }) if reserved.saturating_sub(bytes.len()) >= frame.len()
+            );
+            let cap = frame.len();
+            let queued = if fits_tail {
+                if let Some(Frame::Data { bytes, .. }) = st.frames.back_mut() {
+                    bytes.extend_from_slice(frame);
+                }
+                true
+            } else if st.bytes.saturating_add(cap) <= self.pool.settings.stream_queue_bytes
+                && self.pool.reserve(cap, Held::Queued)
+            {
+                st.bytes += cap;
+                st.frames.push_back(Frame::Data {
+                    bytes: frame.to_vec(),
+                    reserved: cap,
+                });
+                self.pool.pending.fetch_add(1, Ordering::AcqRel);
+                true
+            } else {
+                false
+            };
+            if queued {
+                // Under the same lock: no worker takes the frame without its end.
+                st.finish = true;
+                self.pool.pending.fetch_add(1, Ordering::AcqRel);
+                if !st.scheduled {
+                    st.scheduled = true;
+                    self.pool.schedule(Work::Stream(Arc::clone(&self.queue)));
+                }
+            }
+            queued
+        };
+        if !queued {
+            // Not queued: the usual path counts it and stops the stream.
+            self.push(frame);
+            self.end();
+            return;
+        }
+        self.ended = true;
+        if self.body {
+            self.pool.close_body();
+        }
+    }
+
     /// Marks a gap: bytes were forwarded here without being queued (past
     /// the stream's scan budget). The scan resumes with the next frame.
     pub fn gap(&mut self) {
@@ -849,6 +943,69 @@ mod tests {
         assert_eq!(finished.load(Ordering::Relaxed), 1);
         assert_eq!(pool.queued_bytes(), 0);
         assert_eq!(stats.unscanned_overload_bytes.load(Ordering::Relaxed), 0);
+        pool.shutdown();
+    }
+
+    /// Counts its calls: frames fed one by one, last frames with the end.
+    #[derive(Default, Clone)]
+    struct Calls(Arc<Mutex<(usize, usize, usize)>>);
+
+    impl StreamWork for Calls {
+        fn feed(&mut self, _: &[u8]) {
+            lock(&self.0).0 += 1;
+        }
+        fn feed_last(&mut self, _: &[u8]) {
+            lock(&self.0).1 += 1;
+        }
+        fn finish(&mut self) {
+            lock(&self.0).2 += 1;
+        }
+        fn saturated(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test]
+    async fn a_last_frame_is_run_with_the_end_in_one_call_and_one_job() {
+        let (pool, stats) = pool(1 << 20);
+        let calls = Calls::default();
+        // Whole: one frame that is also the last.
+        let mut h = {
+            let c = calls.clone();
+            pool.stream(0, true, move || Box::new(c))
+        };
+        h.push_last(&[b'x'; 1000]);
+        h.end();
+        pool.idle().await;
+        assert_eq!(*lock(&calls.0), (0, 1, 0));
+        assert_eq!(stats.scan_jobs.load(Ordering::Relaxed), 1);
+        // Its own size, not a whole chunk, was queued.
+        assert_eq!(stats.scan_queue_peak_bytes.load(Ordering::Relaxed), 1000);
+        // Earlier frames queued while the pool is paused share the run.
+        let calls = Calls::default();
+        let pause = pool.pause();
+        let mut h = {
+            let c = calls.clone();
+            pool.stream(0, true, move || Box::new(c))
+        };
+        h.push(&[b'a'; 100]);
+        h.push_last(&[b'b'; 100]);
+        drop(pause);
+        pool.idle().await;
+        // The two frames share a chunk: fed as one, with the end.
+        assert_eq!(*lock(&calls.0), (0, 1, 0));
+        assert_eq!(stats.scan_jobs.load(Ordering::Relaxed), 2);
+        // An ended stream takes nothing more; an empty last frame just ends.
+        let calls = Calls::default();
+        let mut h = {
+            let c = calls.clone();
+            pool.stream(0, true, move || Box::new(c))
+        };
+        h.push_last(&[]);
+        h.push_last(b"late");
+        pool.idle().await;
+        assert_eq!(*lock(&calls.0), (0, 0, 1));
+        assert_eq!(pool.queued_bytes(), 0);
         pool.shutdown();
     }
 }
