@@ -819,8 +819,13 @@ impl RuleSet {
         out.clear();
         // Occurrences arrive nearly in text order, so each rule's span grows
         // until one starts past it; only the merged spans are sorted.
-        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        // Allocated at the first occurrence: most header values and URLs
+        // have none, and they are scanned one short text at a time.
+        let mut open: Vec<Option<Range<usize>>> = Vec::new();
         self.prefilter.occurrences(text, |keyword, at| {
+            if open.is_empty() {
+                open.resize(self.rules.len(), None);
+            }
             let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
             for &(r, mask) in self.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
                 let r = usize::from(r);
