@@ -151,6 +151,47 @@ impl ConfirmDfa {
             })),
         })
     }
+
+    /// Steps the DFA, anchored, over `bytes` from its start state (`behind`:
+    /// the byte behind the search, for look-around). `Err` as soon as the
+    /// walk is decided: a match (`Some(true)`), death (`Some(false)`) or a
+    /// quit (`None`); else `Ok` with the state after the last byte.
+    fn walk(
+        &self,
+        cache: &mut regex_automata::hybrid::dfa::Cache,
+        behind: Option<u8>,
+        bytes: impl Iterator<Item = u8>,
+    ) -> Result<regex_automata::hybrid::LazyStateID, Option<bool>> {
+        let config = regex_automata::util::start::Config::new()
+            .anchored(regex_automata::Anchored::Yes)
+            .look_behind(behind);
+        let mut sid = self.dfa.start_state(cache, &config).map_err(|_| None)?;
+        for b in bytes {
+            // The cached transition when there is one (most bytes), else
+            // the DFA computes the state.
+            let next = if sid.is_tagged() {
+                None
+            } else {
+                Some(self.dfa.next_state_untagged(cache, sid, b)).filter(|n| !n.is_unknown())
+            };
+            sid = match next {
+                Some(n) => n,
+                None => self.dfa.next_state(cache, sid, b).map_err(|_| None)?,
+            };
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    return Err(Some(true));
+                }
+                if sid.is_dead() {
+                    return Err(Some(false));
+                }
+                if sid.is_quit() {
+                    return Err(None);
+                }
+            }
+        }
+        Ok(sid)
+    }
 }
 
 impl Confirm {
@@ -166,29 +207,15 @@ impl Confirm {
     /// when there is no prefix check or it is still undecided after
     /// [`PREFIX_WINDOW`] bytes.
     fn prefix_at(&self, text: &[u8], at: usize) -> Option<bool> {
-        use regex_automata::util::start;
         let d = self.prefix.as_deref()?;
         let mut cache = d.caches.get();
-        // Reading backwards, the byte "behind" the search is the one at `at`.
-        let config = start::Config::new()
-            .anchored(regex_automata::Anchored::Yes)
-            .look_behind(text.get(at).copied());
-        let mut sid = d.dfa.start_state(&mut cache, &config).ok()?;
         let from = at.saturating_sub(PREFIX_WINDOW);
-        for &b in text.get(from..at)?.iter().rev() {
-            sid = d.dfa.next_state(&mut cache, sid, b).ok()?;
-            if sid.is_tagged() {
-                if sid.is_match() {
-                    return Some(true);
-                }
-                if sid.is_dead() {
-                    return Some(false);
-                }
-                if sid.is_quit() {
-                    return None;
-                }
-            }
-        }
+        // Reading backwards, the byte "behind" the search is the one at `at`.
+        let bytes = text.get(from..at)?.iter().rev().copied();
+        let sid = match d.walk(&mut cache, text.get(at).copied(), bytes) {
+            Ok(sid) => sid,
+            Err(decided) => return decided,
+        };
         if from > 0 {
             return None; // still running at the window's end
         }
@@ -197,39 +224,15 @@ impl Confirm {
     }
 
     fn try_at(&self, text: &[u8], at: usize) -> Option<bool> {
-        use regex_automata::util::start;
         let d = &self.dfa;
         let mut cache = d.caches.get();
         let end = text.len().min(at.saturating_add(self.reach));
         let stop = end.min(at.saturating_add(CONFIRM_WINDOW));
-        let config = start::Config::new()
-            .anchored(regex_automata::Anchored::Yes)
-            .look_behind(at.checked_sub(1).and_then(|i| text.get(i).copied()));
-        let mut sid = d.dfa.start_state(&mut cache, &config).ok()?;
-        for &b in text.get(at..stop)? {
-            // The cached transition when there is one (most bytes), else
-            // the DFA computes the state.
-            let next = if sid.is_tagged() {
-                None
-            } else {
-                Some(d.dfa.next_state_untagged(&cache, sid, b)).filter(|n| !n.is_unknown())
-            };
-            sid = match next {
-                Some(n) => n,
-                None => d.dfa.next_state(&mut cache, sid, b).ok()?,
-            };
-            if sid.is_tagged() {
-                if sid.is_match() {
-                    return Some(true);
-                }
-                if sid.is_dead() {
-                    return Some(false);
-                }
-                if sid.is_quit() {
-                    return None;
-                }
-            }
-        }
+        let behind = at.checked_sub(1).and_then(|i| text.get(i).copied());
+        let mut sid = match d.walk(&mut cache, behind, text.get(at..stop)?.iter().copied()) {
+            Ok(sid) => sid,
+            Err(decided) => return decided,
+        };
         if stop < end {
             // Still running at the window's end: undecided.
             return None;
@@ -930,46 +933,13 @@ mod tests {
 
     /// An occurrence check never hides a match: in every rule example, each
     /// match of the rule's regex lies inside the spans built from the
-    /// occurrences that pass their checks, upper-cased too.
+    /// occurrences that pass their checks. Prefix checks read backwards from
+    /// an occurrence, so what stands before a match matters too: each
+    /// example is tried after text of several kinds (word bytes, a line
+    /// break, a quote, non-ASCII, a long line), as written, lower- and
+    /// upper-cased.
     #[test]
     fn occurrence_checks_keep_every_example_match() {
-        let mut checked = 0;
-        for direction in [Direction::Outbound, Direction::Inbound] {
-            let set = RuleSet::compile(builtin_for(direction)).expect("built-in rules compile");
-            let mut spans = Vec::new();
-            for (ri, rule) in set.rules().iter().enumerate() {
-                for example in rule.spec.examples {
-                    let text = expand(example).text.into_bytes();
-                    for t in [text.clone(), text.to_ascii_uppercase()] {
-                        let Some(m) = rule.regex.find(regex_automata::Input::new(&t)) else {
-                            continue;
-                        };
-                        set.spans(&t, &mut spans);
-                        let covered = spans
-                            .iter()
-                            .any(|(r, s)| *r == ri && s.start <= m.start() && m.end() <= s.end);
-                        assert!(
-                            covered,
-                            "{}: a match of {example:?} lost its span",
-                            rule.spec.id
-                        );
-                        checked += usize::from(rule.confirm.is_some());
-                    }
-                }
-            }
-        }
-        assert!(
-            checked > 100,
-            "only {checked} example matches went through checks"
-        );
-    }
-
-    /// Prefix checks read backwards from an occurrence, so what stands
-    /// before a match matters to them: every example match stays inside a
-    /// span whatever text comes before it (word bytes, a line break, a
-    /// quote, non-ASCII, a long line), as written, lower- and upper-cased.
-    #[test]
-    fn prefix_checks_keep_every_example_match_in_any_context() {
         let contexts: [&[u8]; 7] = [
             b"",
             b"x",
@@ -979,7 +949,7 @@ mod tests {
             b"Earlier text, then: ",
             b"0123456789abcdefghijklmnopqrstuvwxyz 0123456789abcdefghijklmnopqrstuvwxyz ",
         ];
-        let mut prefixed = 0;
+        let (mut checked, mut prefixed) = (0, 0);
         for direction in [Direction::Outbound, Direction::Inbound] {
             let set = RuleSet::compile(builtin_for(direction)).expect("built-in rules compile");
             let mut spans = Vec::new();
@@ -1007,12 +977,17 @@ mod tests {
                                 "{}: a match of {example:?} after {context:?} lost its span",
                                 rule.spec.id
                             );
+                            checked += usize::from(rule.confirm.is_some());
                             prefixed += usize::from(has_prefix);
                         }
                     }
                 }
             }
         }
+        assert!(
+            checked > 100,
+            "only {checked} example matches went through checks"
+        );
         assert!(
             prefixed > 100,
             "only {prefixed} example matches went through prefix checks"
