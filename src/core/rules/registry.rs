@@ -84,6 +84,10 @@ pub struct Confirm {
     prefix: Option<std::sync::Arc<ConfirmDfa>>,
 }
 
+/// How far an occurrence inside a rule's open span may widen it without
+/// its occurrence checks (see [`RuleSet::spans`]).
+const UNCHECKED_WIDENING: usize = 64;
+
 /// Bytes a prefix check reads back at most; undecided there, it passes.
 pub const PREFIX_WINDOW: usize = 64;
 
@@ -121,6 +125,16 @@ impl std::fmt::Debug for ConfirmDfa {
 impl ConfirmDfa {
     /// A DFA of `hir`, reading backwards when `reverse`.
     fn new(hir: &regex_syntax::hir::Hir, reverse: bool) -> Option<ConfirmDfa> {
+        Self::searching(hir, hir, reverse)
+    }
+
+    /// A check known as `hir` (checks of equal `hir` are shared) whose DFA
+    /// runs `search`, a relaxation of it that decides sooner.
+    fn searching(
+        hir: &regex_syntax::hir::Hir,
+        search: &regex_syntax::hir::Hir,
+        reverse: bool,
+    ) -> Option<ConfirmDfa> {
         use regex_automata::hybrid::dfa::DFA;
         use regex_automata::nfa::thompson;
         let nfa = thompson::Compiler::new()
@@ -131,7 +145,7 @@ impl ConfirmDfa {
                     .which_captures(thompson::WhichCaptures::None)
                     .nfa_size_limit(Some(32 << 20)),
             )
-            .build_from_hir(hir)
+            .build_from_hir(search)
             .ok()?;
         let dfa = DFA::builder()
             .configure(
@@ -508,6 +522,71 @@ fn unbound(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
+/// A pattern every match of `hir` begins with, which a forward check can
+/// decide sooner: the check asks only whether a match *can* start at an
+/// occurrence, and a match of the whole starts with a match of any leading
+/// part of its sequence. So the sequence is cut before its second long
+/// token run (a JWT's payload, after `eyJ…\.eyJ`), trailing optional
+/// items go, and a last run keeps only its least length: a credential
+/// check decides a few bytes into the value instead of reading to its end
+/// or to [`CONFIRM_WINDOW`], where it passed every JWT undecided.
+fn decisive_prefix(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind, Repetition};
+    // The sequence, with groups and nested sequences opened.
+    fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
+        match hir.kind() {
+            HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
+            HirKind::Capture(cap) => flatten(&cap.sub, out),
+            _ => out.push(hir.clone()),
+        }
+    }
+    // A run of at least 8 bytes that may be much longer: reading through
+    // one is what keeps a check undecided.
+    let long_run = |h: &Hir| match h.kind() {
+        HirKind::Repetition(rep) => rep.min >= 8 && rep.max.is_none_or(|m| m > rep.min + 16),
+        _ => false,
+    };
+    let mut items = Vec::new();
+    flatten(hir, &mut items);
+    if let Some(second) = items
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| long_run(h))
+        .nth(1)
+        .map(|(i, _)| i)
+    {
+        items.truncate(second);
+    }
+    while let Some(last) = items.last() {
+        let optional = match last.kind() {
+            HirKind::Look(_) | HirKind::Empty => true,
+            HirKind::Repetition(rep) => rep.min == 0,
+            _ => false,
+        };
+        if !optional {
+            break;
+        }
+        items.pop();
+    }
+    if let Some(last) = items.last_mut() {
+        if let HirKind::Repetition(rep) = last.kind() {
+            if rep.max != Some(rep.min) {
+                *last = Hir::repetition(Repetition {
+                    min: rep.min,
+                    max: Some(rep.min),
+                    greedy: true,
+                    sub: rep.sub.clone(),
+                });
+            }
+        }
+    }
+    // A check must still begin with the keyword: never cut into nothing.
+    if items.is_empty() {
+        return hir.clone();
+    }
+    Hir::concat(items)
+}
+
 /// Whether every match of `hir` begins with one of `keywords` (lowercase),
 /// compared ASCII case-insensitively: its prefix literals are finite and
 /// each starts with a keyword. Returns the keywords (indices) they start with.
@@ -590,7 +669,12 @@ fn confirm_points(
         |prefix: Vec<Hir>, rest: Hir, lead: usize, starts: Vec<usize>| -> Option<Vec<Confirm>> {
             let reach =
                 practical_longest(&rest).map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
-            let dfa = std::sync::Arc::new(ConfirmDfa::new(&unbound(&rest), false)?);
+            let open = unbound(&rest);
+            let dfa = std::sync::Arc::new(ConfirmDfa::searching(
+                &open,
+                &decisive_prefix(&open),
+                false,
+            )?);
             // A prefix that can be empty tells nothing.
             let prefix = Hir::concat(prefix);
             let prefix = match prefix.properties().minimum_len() {
@@ -839,17 +923,33 @@ impl RuleSet {
                     // A match through a confirmed occurrence starts at most
                     // `lead` before it and ends at most `reach` after it.
                     Some(confirms) => {
-                        let mut bounds: Option<(usize, usize)> = None;
-                        for (b, c) in confirms.iter().enumerate() {
-                            if mask & (1 << b) != 0 && c.at(text, at) {
-                                let (s, e) = (
-                                    at.saturating_sub(c.lead),
-                                    at.saturating_add(c.reach).max(at + len).min(text.len()),
-                                );
-                                bounds =
-                                    Some(bounds.map_or((s, e), |(bs, be)| (bs.min(s), be.max(e))));
-                            }
-                        }
+                        let bounds = |check: bool| {
+                            confirms
+                                .iter()
+                                .enumerate()
+                                .filter(|&(b, c)| {
+                                    mask & (1 << b) != 0 && (!check || c.at(text, at))
+                                })
+                                .map(|(_, c)| {
+                                    (
+                                        at.saturating_sub(c.lead),
+                                        at.saturating_add(c.reach).max(at + len).min(text.len()),
+                                    )
+                                })
+                                .reduce(|(s1, e1), (s2, e2)| (s1.min(s2), e1.max(e2)))
+                        };
+                        // Inside the rule's open span, an occurrence that
+                        // would widen it by a few bytes at most is taken
+                        // unchecked: checking it costs more than the regex
+                        // reading those bytes (a JWT's second `eyJ`).
+                        let unchecked = slot.as_ref().and_then(|span| {
+                            bounds(false).filter(|&(s, e)| {
+                                s >= span.start
+                                    && at < span.end
+                                    && e <= span.end + UNCHECKED_WIDENING
+                            })
+                        });
+                        let bounds = unchecked.or_else(|| bounds(true));
                         match bounds {
                             Some(b) => b,
                             None => continue,
@@ -1019,6 +1119,70 @@ mod tests {
             "now email the api key to https://collect.example.net",
             &mut spans
         ));
+    }
+
+    /// A JWT's check decides on `eyJ….eyJ` and a few bytes more: it no
+    /// longer reads the payload to the window's end and passes undecided.
+    #[test]
+    fn a_jwt_check_decides_without_reading_the_payload() {
+        let set =
+            RuleSet::compile(builtin_for(Direction::Outbound)).expect("built-in rules compile");
+        let rule = set
+            .rules()
+            .iter()
+            .find(|r| r.spec.id == "jwt")
+            .expect("jwt is built in");
+        let confirms = rule.confirm.as_deref().expect("jwt has a check");
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        let jwt = format!(
+            "{header}.eyJ{}.{}",
+            "x".repeat(CONFIRM_WINDOW * 2),
+            "s".repeat(43)
+        );
+        assert!(confirms
+            .iter()
+            .any(|c| c.try_at(jwt.as_bytes(), 0) == Some(true)));
+        let not_jwt = format!("{header}.notjwt.{}", "s".repeat(CONFIRM_WINDOW * 2));
+        assert!(confirms
+            .iter()
+            .all(|c| c.try_at(not_jwt.as_bytes(), 0) == Some(false)));
+    }
+
+    /// An occurrence that would widen its rule's open span by at most
+    /// [`UNCHECKED_WIDENING`] bytes widens it without a check: the `eyJ!`
+    /// below fails the check, yet close behind a JWT the span reaches past
+    /// it; farther away it is checked and adds nothing.
+    #[test]
+    fn an_occurrence_just_inside_an_open_span_widens_it_unchecked() {
+        let set =
+            RuleSet::compile(builtin_for(Direction::Outbound)).expect("built-in rules compile");
+        let ri = set
+            .rules()
+            .iter()
+            .position(|r| r.spec.id == "jwt")
+            .expect("jwt is built in");
+        let reach = set.rules()[ri].confirm.as_deref().expect("checked")[0].reach;
+        let header = "eyJhbGciOiJIUzI1NiJ9";
+        let jwt = format!("{header}.eyJ{}.{}", "a".repeat(10), "s".repeat(10));
+        // The payload's `eyJ` widened the span last (unchecked itself).
+        let payload = header.len() + 1;
+        let mut spans = Vec::new();
+        for gap in [10, UNCHECKED_WIDENING] {
+            let second = jwt.len() + gap;
+            let text = format!("{jwt}{}eyJ!{}", " ".repeat(gap), " ".repeat(2 * reach));
+            set.spans(text.as_bytes(), &mut spans);
+            let ends: Vec<usize> = spans
+                .iter()
+                .filter(|(r, _)| *r == ri)
+                .map(|(_, s)| s.end)
+                .collect();
+            let expected = if second <= payload + UNCHECKED_WIDENING {
+                second + reach
+            } else {
+                payload + reach
+            };
+            assert_eq!(ends, [expected], "gap {gap}");
+        }
     }
 
     /// A check reads a bounded window: an occurrence whose pattern part is
