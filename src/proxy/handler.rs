@@ -26,7 +26,7 @@ use crate::core::scan::ScanContext;
 
 use super::auth::AuthOutcome;
 use super::body::{Body, InspectedBody};
-use super::inspect::{ConnectionIds, Exchange, MessageMeta, MessageTag};
+use super::inspect::{ConnectionIds, Exchange, HeadScan, Inspection, MessageMeta, MessageTag};
 use super::pivot::is_pivot_refusal;
 use super::responses::{self, bad_gateway, pivot_refused, text_response};
 use super::state::{Policy, Shared};
@@ -356,23 +356,32 @@ impl RequestHandler {
             let url = scanned_target(&req);
             // A body that is over before it starts (a GET) has nothing to scan.
             let body = (!req.body().is_end_stream()).then(|| (sctx.clone(), out_tag.clone()));
-            insp.scan_request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
-            if let Some((sctx, tag)) = body {
-                let encoding = req
-                    .headers()
-                    .get(header::CONTENT_ENCODING)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let content_type = req
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                if let Some(scan) =
-                    insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), tag)
-                {
-                    let (parts, body) = req.into_parts();
-                    req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
+            let head = insp.request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
+            match (body, head) {
+                (None, Some(head)) => insp.submit_head(head),
+                (None, None) => {}
+                (Some((sctx, tag)), head) => {
+                    let head = run_with_body(req.headers(), head, insp);
+                    let encoding = req
+                        .headers()
+                        .get(header::CONTENT_ENCODING)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let content_type = req
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    if let Some(scan) = insp.body_scan(
+                        sctx,
+                        encoding.as_deref(),
+                        content_type.as_deref(),
+                        tag,
+                        head,
+                    ) {
+                        let (parts, body) = req.into_parts();
+                        req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
+                    }
                 }
             }
         }
@@ -458,7 +467,7 @@ impl RequestHandler {
             insp.scan_response_head(sctx, res.status().as_u16(), res.headers(), tag);
             return res;
         }
-        insp.scan_response_head(
+        let head = insp.response_head(
             sctx.clone(),
             res.status().as_u16(),
             res.headers(),
@@ -474,7 +483,14 @@ impl RequestHandler {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        match insp.body_scan(sctx, encoding.as_deref(), content_type.as_deref(), tag) {
+        let head = run_with_body(res.headers(), head, insp);
+        match insp.body_scan(
+            sctx,
+            encoding.as_deref(),
+            content_type.as_deref(),
+            tag,
+            head,
+        ) {
             Some(scan) => {
                 let (parts, body) = res.into_parts();
                 Response::from_parts(parts, InspectedBody::wrap(body, scan))
@@ -501,6 +517,23 @@ impl RequestHandler {
             "clawsec traffic guardian: upstream request failed\n".to_string(),
         )
     }
+}
+
+/// A message head's scan to run with its body's first job: only for a
+/// body of declared length, whose first bytes follow the head. A streamed
+/// body (no `Content-Length`) may start long after its head, whose
+/// findings would wait for it, so its head is queued alone (`None`).
+fn run_with_body(
+    headers: &hyper::HeaderMap,
+    head: Option<HeadScan>,
+    insp: &Inspection,
+) -> Option<HeadScan> {
+    let head = head?;
+    if headers.contains_key(header::CONTENT_LENGTH) {
+        return Some(head);
+    }
+    insp.submit_head(head);
+    None
 }
 
 #[cfg(test)]

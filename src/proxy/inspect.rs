@@ -234,6 +234,14 @@ const PLAIN_STREAM_STATE_BYTES: usize = 8 * 1024;
 /// buffer, so a queued clone pins the whole buffer (often with the first
 /// body bytes in it, a few hundred KiB). Under a download load thousands of
 /// queued heads held over 1 GB that way (`heaptrack`, `--only load_memory`).
+/// The scan of one message head (request line or status, and header
+/// fields), ready to queue: the fields are copied, nothing is borrowed.
+pub struct HeadScan {
+    /// Bytes it holds in the scan queue.
+    cost: usize,
+    run: Box<dyn FnOnce() + Send>,
+}
+
 struct CopiedFields {
     names: String,
     values: Vec<u8>,
@@ -403,6 +411,22 @@ impl Inspection {
         headers: &HeaderMap,
         tag: MessageTag,
     ) {
+        if let Some(head) = self.request_head(ctx, method, url, headers, tag) {
+            self.submit_head(head);
+        }
+    }
+
+    /// The scan of a request line and its headers, to queue alone or to run
+    /// with the request's body ([`Inspection::body_scan`]); `None` when
+    /// inspection is off. Counts the request for shape anomalies now.
+    pub fn request_head(
+        &self,
+        ctx: ScanContext,
+        method: &str,
+        url: String,
+        headers: &HeaderMap,
+        tag: MessageTag,
+    ) -> Option<HeadScan> {
         if ctx.direction == Direction::Outbound && self.enabled() {
             let host = ctx.dest_host();
             let alerts = self
@@ -413,7 +437,7 @@ impl Inspection {
                 self.record_shape(&ctx, alerts, Some(&tag));
             }
         }
-        self.scan_head(ctx, Some(method), Some(url), None, headers, tag);
+        self.head(ctx, Some(method), Some(url), None, headers, tag)
     }
 
     /// Queues the scan of a response status and its headers.
@@ -424,10 +448,29 @@ impl Inspection {
         headers: &HeaderMap,
         tag: MessageTag,
     ) {
-        self.scan_head(ctx, None, None, Some(status), headers, tag);
+        if let Some(head) = self.response_head(ctx, status, headers, tag) {
+            self.submit_head(head);
+        }
     }
 
-    fn scan_head(
+    /// The scan of a response status and its headers (see
+    /// [`Inspection::request_head`]).
+    pub fn response_head(
+        &self,
+        ctx: ScanContext,
+        status: u16,
+        headers: &HeaderMap,
+        tag: MessageTag,
+    ) -> Option<HeadScan> {
+        self.head(ctx, None, None, Some(status), headers, tag)
+    }
+
+    /// Queues a head's scan as a job of its own.
+    pub fn submit_head(&self, head: HeadScan) {
+        self.pool.submit(head.cost, head.run);
+    }
+
+    fn head(
         &self,
         ctx: ScanContext,
         method: Option<&str>,
@@ -435,33 +478,41 @@ impl Inspection {
         status: Option<u16>,
         headers: &HeaderMap,
         tag: MessageTag,
-    ) {
-        let Some(d) = self.detector() else {
-            return;
-        };
+    ) -> Option<HeadScan> {
+        let d = self.detector()?;
         let me = self.clone();
         let method = method.map(str::to_owned);
         let cost = head_cost(url.as_deref().unwrap_or_default(), headers);
         let fields = CopiedFields::new(headers);
-        self.pool.submit(cost, move || {
-            let head = MessageHead {
-                method: method.as_deref(),
-                url: url.as_deref(),
-                status,
-                headers: fields.pairs(),
-            };
-            me.record(d.scan_head(&ctx, &head), &d, Some(&tag), None);
-        });
+        Some(HeadScan {
+            cost,
+            run: Box::new(move || {
+                let head = MessageHead {
+                    method: method.as_deref(),
+                    url: url.as_deref(),
+                    status,
+                    headers: fields.pairs(),
+                };
+                me.record(d.scan_head(&ctx, &head), &d, Some(&tag), None);
+            }),
+        })
     }
 
     /// A streaming scanner for one message body, or `None` when inspection
     /// is off. Binary bodies (see [`super::sniff`]) are counted, not scanned.
+    ///
+    /// `head`, the scan of the message's own head, runs in the body's first
+    /// job on the pool instead of a job of its own (a small exchange then
+    /// costs the pool half the jobs), its bytes held with the stream's
+    /// state; it is queued alone when the body is long-lived (an event
+    /// stream's first event may be far off) or finds no room.
     pub fn body_scan(
         &self,
         ctx: ScanContext,
         content_encoding: Option<&str>,
         content_type: Option<&str>,
         tag: MessageTag,
+        head: Option<HeadScan>,
     ) -> Option<BodyScan> {
         // One copy of the message's scope serves its trailers and its
         // volume count (outbound): no clones per body of what it already has.
@@ -472,7 +523,13 @@ impl Inspection {
             tag: tag.clone(),
         };
         let long_lived = content_type.is_some_and(event_stream_type);
-        let mut scan = self.stream_scan(
+        let mut head = head;
+        if long_lived {
+            if let Some(h) = head.take() {
+                self.submit_head(h);
+            }
+        }
+        let scan = self.stream_scan(
             ctx,
             "body",
             content_encoding,
@@ -480,7 +537,13 @@ impl Inspection {
             true,
             long_lived,
             Some(tag),
-        )?;
+            &mut head,
+        );
+        // Not run with the body (no room, or inspection off): alone.
+        if let Some(h) = head {
+            self.submit_head(h);
+        }
+        let mut scan = scan?;
         scan.trailers = Some(trailers);
         scan.volume = outbound;
         Some(scan)
@@ -511,6 +574,7 @@ impl Inspection {
                 false,
                 true,
                 tag(),
+                &mut None,
             )?,
             inbound: self.stream_scan(
                 ctx(Direction::Inbound),
@@ -520,6 +584,7 @@ impl Inspection {
                 false,
                 true,
                 tag(),
+                &mut None,
             )?,
             websocket: WsMessages {
                 inspection: self.clone(),
@@ -545,6 +610,7 @@ impl Inspection {
         body: bool,
         long_lived: bool,
         tag: Option<MessageTag>,
+        head: &mut Option<HeadScan>,
     ) -> Option<BodyScan> {
         let d = &self.detector()?;
         let direction = ctx.direction;
@@ -562,7 +628,7 @@ impl Inspection {
         let state_bytes = match content_encoding {
             Some(_) => CODED_STREAM_STATE_BYTES,
             None => PLAIN_STREAM_STATE_BYTES,
-        };
+        } + head.as_ref().map_or(0, |h| h.cost);
         let make = || -> Box<dyn StreamWork> {
             let mut inspector = d
                 .body_inspector(ctx, location, content_encoding)
@@ -579,6 +645,7 @@ impl Inspection {
                 tag,
                 fed: 0,
                 past_limit: false,
+                head: head.take().map(|h| h.run),
             })
         };
         let mut handle = self.pool.stream(state_bytes, body, make);
@@ -683,10 +750,13 @@ struct StreamInspector {
     fed: u64,
     /// More bytes followed the scan limit (see [`StreamWork::past_limit`]).
     past_limit: bool,
+    /// The message head's scan, run before anything of the body.
+    head: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl StreamWork for StreamInspector {
     fn feed(&mut self, frame: &[u8]) {
+        self.run_head();
         self.fed += frame.len() as u64;
         let found = self.inspector.feed(frame);
         self.inspection
@@ -694,6 +764,7 @@ impl StreamWork for StreamInspector {
     }
 
     fn feed_last(&mut self, frame: &[u8]) {
+        self.run_head();
         self.fed += frame.len() as u64;
         let found = self.inspector.finish_with(frame);
         self.inspection
@@ -710,12 +781,14 @@ impl StreamWork for StreamInspector {
     }
 
     fn gap(&mut self) {
+        self.run_head();
         let found = self.inspector.skip();
         self.inspection
             .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
     }
 
     fn finish(&mut self) {
+        self.run_head();
         let found = self.inspector.finish();
         self.inspection
             .record(found, &self.detector, self.tag.as_ref(), Some(self.fed));
@@ -724,6 +797,12 @@ impl StreamWork for StreamInspector {
 }
 
 impl StreamInspector {
+    fn run_head(&mut self) {
+        if let Some(run) = self.head.take() {
+            run();
+        }
+    }
+
     /// Counts what the ended stream scanned, truncated or failed to decode.
     fn finish_counts(&mut self) {
         let st = self.inspector.stats();
@@ -850,8 +929,12 @@ impl BodyScan {
     /// Queues the scan of a body's trailer fields, as they are forwarded.
     pub fn trailers(&mut self, fields: &HeaderMap) {
         if let Some(t) = &self.trailers {
-            t.inspection
-                .scan_head(t.ctx.clone(), None, None, None, fields, t.tag.clone());
+            if let Some(head) =
+                t.inspection
+                    .head(t.ctx.clone(), None, None, None, fields, t.tag.clone())
+            {
+                t.inspection.submit_head(head);
+            }
         }
     }
 
