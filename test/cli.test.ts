@@ -6,7 +6,6 @@
  * run is checked for the run's secrets at the end.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { buildCliIfStale } from './helpers/cli-sandbox.js';
 import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
 
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
-import { fakeAnthropicKey, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
+import { fakeAnthropicKey, fakeAwsAccessKeyId, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
 import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -29,15 +28,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 const CLI_SRC = join(ROOT, 'host-services', 'cli');
 
-/** AWS access key id in the rule's real alphabet (AKIA + 16 of [A-Z2-7]). */
-function fakeAwsKey(): string {
-  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let s = 'AKIA';
-  for (let i = 0; i < 16; i++) s += a[randomInt(a.length)];
-  return s;
-}
-
-const AWS = fakeAwsKey();
+const AWS = fakeAwsAccessKeyId();
 const ANTHROPIC = fakeAnthropicKey();
 const RUNTIME_TOKEN = fakeRuntimeToken();
 const ONECLI_TOKEN = fakeRuntimeToken();
@@ -363,7 +354,7 @@ describe('scan', () => {
   const MIB = 1024 * 1024;
 
   it('a file larger than 1 MiB is scanned to its end, across window edges', () => {
-    const keys = [fakeAwsKey(), fakeAwsKey(), fakeAwsKey(), fakeAwsKey()];
+    const keys = [fakeAwsAccessKeyId(), fakeAwsAccessKeyId(), fakeAwsAccessKeyId(), fakeAwsAccessKeyId()];
     // Past the old 1 MiB cut; straddling 1 MiB, 1 MiB + 64 KiB and 2 MiB + 64 KiB
     // (the sniffed head and read-chunk edges); and near the end of 5 MiB.
     const f = bigFile('big.txt', 5 * MIB, [MIB - 10, MIB + 65536 - 12, 2 * MIB + 65536 - 7, 5 * MIB - 100], keys);
@@ -381,7 +372,7 @@ describe('scan', () => {
   });
 
   it('a limit leaves bytes unscanned and says so on stderr and in --json', () => {
-    const key = fakeAwsKey();
+    const key = fakeAwsAccessKeyId();
     const f = bigFile('limited.txt', 3 * MIB, [2 * MIB + 5], [key]);
     const r = run(['scan', f, '--direction', 'outbound', '--json', '--max-scan-bytes', '1m']);
     expect(r.code, r.stderr).toBe(0);
