@@ -761,22 +761,40 @@ describe('start, status, findings, report with real traffic', () => {
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
 describe('on a terminal', () => {
-  /** Runs the CLI under a pseudo-terminal (util-linux `script`); `keys` are typed after `delayMs`. */
-  function tty(cmd: string, home: string, extra: Record<string, string> = {}, keys?: { delayMs: number; text: string }): Promise<{ code: number | null; out: string }> {
+  /**
+   * Runs the CLI under a pseudo-terminal (util-linux `script`); `keys` are
+   * typed once the output matches `after` (a fixed delay raced a slow start
+   * on a loaded box: Ctrl-C before the handler killed the CLI outright), or
+   * after 20 s, so a CLI that never gets there still ends.
+   */
+  function tty(cmd: string, home: string, extra: Record<string, string> = {}, keys?: { after: RegExp; text: string }): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
       const c = spawn('script', ['-qfec', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${cmd}`, '/dev/null'], {
         env: { ...cleanEnv(home), TERM: 'xterm', ...extra },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';
-      c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      if (keys) setTimeout(() => c.stdin.write(keys.text), keys.delayMs);
-      c.on('exit', (code) => resolve({ code, out }));
+      let typed = false;
+      const type = () => {
+        if (keys && !typed) {
+          typed = true;
+          c.stdin.write(keys.text);
+        }
+      };
+      const fallback = keys ? setTimeout(type, 20_000) : undefined;
+      c.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (keys && keys.after.test(out)) type();
+      });
+      c.on('exit', (code) => {
+        clearTimeout(fallback);
+        resolve({ code, out });
+      });
     });
   }
 
   it.skipIf(!hasScript)('start shows colour, a live counter line, and stops on Ctrl-C', async () => {
-    const r = await tty('start --listen 127.0.0.1:0', join(tmp, 'tty'), {}, { delayMs: 2500, text: '\x03' });
+    const r = await tty('start --listen 127.0.0.1:0', join(tmp, 'tty'), {}, { after: /\r\x1b\[2K.*requests .*findings .*scanned/, text: '\x03' });
     expect(r.code).toBe(0);
     expect(r.out).toContain('\x1b[1mtraffic guardian\x1b[22m listening on');
     expect(r.out).toMatch(/\r\x1b\[2K.*requests .*findings .*scanned/);
