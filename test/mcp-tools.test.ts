@@ -56,7 +56,8 @@ function statusData(): StatusData {
 
 /** Waits for the one task file the client writes and returns it parsed. */
 async function nextTask(dir: string): Promise<{ name: string; task: Record<string, unknown> }> {
-  for (let i = 0; i < 200; i++) {
+  // 2,000 polls (20 s and more; 200, about 2 s, was within reach of a loaded box).
+  for (let i = 0; i < 2000; i++) {
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
     const name = names[0];
     if (name !== undefined) {
