@@ -6,7 +6,6 @@
  * run is checked for the run's secrets at the end.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { buildCliIfStale } from './helpers/cli-sandbox.js';
 import { MIN_TOKEN_LEN } from '@clawsec/traffic-guardian/addon';
 
 import { proxiedRequest, waitFor } from './helpers/proxy-client.js';
-import { fakeAnthropicKey, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
+import { fakeAnthropicKey, fakeAwsAccessKeyId, fakeRuntimeToken, findLeaks } from './helpers/secrets.js';
 import { makeTestPki, startHttpsUpstream } from './helpers/tls.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -29,15 +28,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'host-services', 'cli', 'main.js');
 const CLI_SRC = join(ROOT, 'host-services', 'cli');
 
-/** AWS access key id in the rule's real alphabet (AKIA + 16 of [A-Z2-7]). */
-function fakeAwsKey(): string {
-  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let s = 'AKIA';
-  for (let i = 0; i < 16; i++) s += a[randomInt(a.length)];
-  return s;
-}
-
-const AWS = fakeAwsKey();
+const AWS = fakeAwsAccessKeyId();
 const ANTHROPIC = fakeAnthropicKey();
 const RUNTIME_TOKEN = fakeRuntimeToken();
 const ONECLI_TOKEN = fakeRuntimeToken();
@@ -363,7 +354,7 @@ describe('scan', () => {
   const MIB = 1024 * 1024;
 
   it('a file larger than 1 MiB is scanned to its end, across window edges', () => {
-    const keys = [fakeAwsKey(), fakeAwsKey(), fakeAwsKey(), fakeAwsKey()];
+    const keys = [fakeAwsAccessKeyId(), fakeAwsAccessKeyId(), fakeAwsAccessKeyId(), fakeAwsAccessKeyId()];
     // Past the old 1 MiB cut; straddling 1 MiB, 1 MiB + 64 KiB and 2 MiB + 64 KiB
     // (the sniffed head and read-chunk edges); and near the end of 5 MiB.
     const f = bigFile('big.txt', 5 * MIB, [MIB - 10, MIB + 65536 - 12, 2 * MIB + 65536 - 7, 5 * MIB - 100], keys);
@@ -381,7 +372,7 @@ describe('scan', () => {
   });
 
   it('a limit leaves bytes unscanned and says so on stderr and in --json', () => {
-    const key = fakeAwsKey();
+    const key = fakeAwsAccessKeyId();
     const f = bigFile('limited.txt', 3 * MIB, [2 * MIB + 5], [key]);
     const r = run(['scan', f, '--direction', 'outbound', '--json', '--max-scan-bytes', '1m']);
     expect(r.code, r.stderr).toBe(0);
@@ -770,22 +761,40 @@ describe('start, status, findings, report with real traffic', () => {
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
 describe('on a terminal', () => {
-  /** Runs the CLI under a pseudo-terminal (util-linux `script`); `keys` are typed after `delayMs`. */
-  function tty(cmd: string, home: string, extra: Record<string, string> = {}, keys?: { delayMs: number; text: string }): Promise<{ code: number | null; out: string }> {
+  /**
+   * Runs the CLI under a pseudo-terminal (util-linux `script`); `keys` are
+   * typed once the output matches `after` (a fixed delay raced a slow start
+   * on a loaded box: Ctrl-C before the handler killed the CLI outright), or
+   * after 20 s, so a CLI that never gets there still ends.
+   */
+  function tty(cmd: string, home: string, extra: Record<string, string> = {}, keys?: { after: RegExp; text: string }): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
       const c = spawn('script', ['-qfec', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${cmd}`, '/dev/null'], {
         env: { ...cleanEnv(home), TERM: 'xterm', ...extra },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';
-      c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      if (keys) setTimeout(() => c.stdin.write(keys.text), keys.delayMs);
-      c.on('exit', (code) => resolve({ code, out }));
+      let typed = false;
+      const type = () => {
+        if (keys && !typed) {
+          typed = true;
+          c.stdin.write(keys.text);
+        }
+      };
+      const fallback = keys ? setTimeout(type, 20_000) : undefined;
+      c.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (keys && keys.after.test(out)) type();
+      });
+      c.on('exit', (code) => {
+        clearTimeout(fallback);
+        resolve({ code, out });
+      });
     });
   }
 
   it.skipIf(!hasScript)('start shows colour, a live counter line, and stops on Ctrl-C', async () => {
-    const r = await tty('start --listen 127.0.0.1:0', join(tmp, 'tty'), {}, { delayMs: 2500, text: '\x03' });
+    const r = await tty('start --listen 127.0.0.1:0', join(tmp, 'tty'), {}, { after: /\r\x1b\[2K.*requests .*findings .*scanned/, text: '\x03' });
     expect(r.code).toBe(0);
     expect(r.out).toContain('\x1b[1mtraffic guardian\x1b[22m listening on');
     expect(r.out).toMatch(/\r\x1b\[2K.*requests .*findings .*scanned/);

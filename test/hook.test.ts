@@ -76,7 +76,9 @@ describe('on_finding hook', () => {
 
   it('gets the redacted finding as JSON on stdin, with a minimal environment', async () => {
     const out = join(tmp, 'calls.jsonl');
-    const { svc, send } = await guardian({ command: [recorder, out], min_severity: 'high' });
+    // Hook timeouts far above a Node start on a loaded box (the default 5 s is
+    // not): these runs must finish, not time out.
+    const { svc, send } = await guardian({ command: [recorder, out], min_severity: 'high', timeout_ms: 30_000 });
     await send(1);
     await waitFor(() => hookOf(svc)?.hook_runs === 1 && existsSync(out), 10_000);
     const [call] = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stdin: string; env: Record<string, string> });
@@ -96,7 +98,7 @@ describe('on_finding hook', () => {
   });
 
   it('counts failures and kills runs at timeout_ms', async () => {
-    const bad = await guardian({ command: [failing], min_severity: 'low' });
+    const bad = await guardian({ command: [failing], min_severity: 'low', timeout_ms: 30_000 });
     await bad.send(3);
     await waitFor(() => hookOf(bad.svc)?.hook_failures === 1, 10_000);
     const slow = await guardian({ command: [hanging], min_severity: 'low', timeout_ms: 100 });

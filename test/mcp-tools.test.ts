@@ -56,7 +56,8 @@ function statusData(): StatusData {
 
 /** Waits for the one task file the client writes and returns it parsed. */
 async function nextTask(dir: string): Promise<{ name: string; task: Record<string, unknown> }> {
-  for (let i = 0; i < 200; i++) {
+  // 2,000 polls (20 s and more; 200, about 2 s, was within reach of a loaded box).
+  for (let i = 0; i < 2000; i++) {
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
     const name = names[0];
     if (name !== undefined) {
@@ -208,7 +209,8 @@ describe('ipc client', () => {
   });
 
   it('falls back to its own atomic writer and treats a half-written reply as not ready', async () => {
-    const ctx = { tasksDir: dir.tasksDir(GROUP), resultsDir: dir.resultsDir(GROUP), timeoutMs: 5_000, pollMs: 20 };
+    // 20 s: the call must succeed, however slowly a loaded box gets through the steps.
+    const ctx = { tasksDir: dir.tasksDir(GROUP), resultsDir: dir.resultsDir(GROUP), timeoutMs: 20_000, pollMs: 20 };
     const started = Date.now();
     const pending = callTrafficHost('clawsec_traffic_status', {}, ctx);
     const { name, task } = await nextTask(dir.tasksDir(GROUP));
@@ -228,7 +230,9 @@ describe('ipc client', () => {
   });
 
   it('reports a clear malformed-reply error when the file never parses', async () => {
-    const ctx = { tasksDir: dir.tasksDir(GROUP), resultsDir: dir.resultsDir(GROUP), timeoutMs: 600, pollMs: 20 };
+    // The broken reply must be written before the timeout, or the answer is
+    // `timeout`: 600 ms was within reach of a loaded box's event loop.
+    const ctx = { tasksDir: dir.tasksDir(GROUP), resultsDir: dir.resultsDir(GROUP), timeoutMs: 3_000, pollMs: 20 };
     const pending = callTrafficHost('clawsec_traffic_status', {}, ctx);
     const { task } = await nextTask(dir.tasksDir(GROUP));
     await mkdir(dir.resultsDir(GROUP), { recursive: true });
@@ -482,7 +486,8 @@ describe('MCP tools with the real SDK, host and guardian', () => {
     const odd = await makeNanoclawDataDir(['odd']);
     try {
       const server = new McpServer({ name: 'nanoclaw', version: '0' });
-      registerTrafficTools(server, { tasksDir: odd.tasksDir('odd'), resultsDir: odd.resultsDir('odd'), timeoutMs: 600, pollMs: 20 });
+      // 3 s, not 600 ms: the truncated file must land before the timeout.
+      registerTrafficTools(server, { tasksDir: odd.tasksDir('odd'), resultsDir: odd.resultsDir('odd'), timeoutMs: 3_000, pollMs: 20 });
       const [c, s] = InMemoryTransport.createLinkedPair();
       const client = new Client({ name: 't', version: '0' });
       await Promise.all([server.connect(s), client.connect(c)]);

@@ -95,7 +95,9 @@ describe('/metrics with real traffic', () => {
     // Findings are emitted once the scan threads finish: poll by count, not time.
     let families: Family[] = [];
     let text = '';
-    for (let tries = 0; tries < 200; tries++) {
+    // Up to 800 polls (20 s and more; 200, about 5 s, was within reach of a
+    // loaded box): the findings are expected.
+    for (let tries = 0; tries < 800; tries++) {
       const r = await get(metricsPort, '/metrics');
       expect(r.status).toBe(200);
       expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');

@@ -320,13 +320,28 @@ fn a_secrets_file_readable_by_others_is_refused_naming_the_field_and_the_fix() {
         "{err}"
     );
 
-    // Malformed lines are errors by line number, never quoting the value.
-    std::fs::write(&file, format!("DB_PASSWORD {secret}\n")).unwrap();
+    // Malformed lines (no `=` after the name) are errors by line number,
+    // never quoting the value, not even the part of it before an `=` of its
+    // own. The first value starts with a letter: one starting with `=`
+    // (from the random alphabet, one run in 66) made `DB_PASSWORD =…` a
+    // valid line and failed this check.
+    let first = format!("k{secret}");
+    let (left, right) = (fake::token(12), value(12));
+    std::fs::write(
+        &file,
+        format!("DB_PASSWORD {first}\nAPI_TOKEN {left}={right}\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let report = traffic_guardian::home_guardian::check_config(&i);
     assert!(!report.ok);
     let all = format!("{:?}", report.errors);
-    assert!(all.contains("line 1") && !all.contains(&secret), "{all}");
+    assert!(all.contains("line 1") && all.contains("line 2"), "{all}");
+    assert!(!all.contains(&first) && !all.contains(&right), "{all}");
+    for piece in left.as_bytes().windows(6) {
+        let piece = std::str::from_utf8(piece).unwrap_or_default();
+        assert!(!all.contains(piece), "part of a value shown: {all}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

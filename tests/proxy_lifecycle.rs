@@ -95,7 +95,7 @@ async fn bind_failure_is_a_typed_error_and_start_works_once_the_port_is_free() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_lets_an_in_flight_request_finish() {
-    let (up, _) = spawn_http_upstream().await;
+    let (up, state) = spawn_http_upstream().await;
     // A grace far longer than the guard below: stop returning at all proves
     // it ended when the request did, not when the grace ran out (no clock
     // is compared, so a loaded machine cannot fail it).
@@ -107,7 +107,12 @@ async fn stop_lets_an_in_flight_request_finish() {
     let proxy = proxy_url(paddr);
     let url = format!("http://{up}/slow");
     let client = tokio::spawn(async move { curl(Some(&proxy), &url, &[]).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stop once the request is in flight (upstream has it), not after a
+    // fixed sleep: a loaded box may take longer than that to spawn curl,
+    // and a stop before the request arrives refuses it.
+    tokio::time::timeout(Duration::from_secs(120), state.slow_started.notified())
+        .await
+        .expect("the request reached the upstream");
     tokio::time::timeout(Duration::from_secs(120), engine.stop())
         .await
         .expect("stop waited for the grace period, not for the request")

@@ -38,6 +38,49 @@ const CONTEXTS: &[&str] = &[
     "[\"a\",\"{}\",\"b\"]",
 ];
 
+/// The findings as JSON for the leak check, with the two fields that are
+/// random hex by construction set aside: the finding id (random per
+/// finding) and the fingerprint (16 hex digits of a keyed HMAC). An 8-digit
+/// piece of a random hex secret equals one of their 18 windows by chance
+/// about once in 10 million findings, which over the thousands of hex cases
+/// here failed about one run in 2,500. Their form is checked instead: 16
+/// hex digits cannot carry a secret.
+fn leak_json(findings: &[traffic_guardian::core::finding::Finding]) -> String {
+    let is_hex16 = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut shown = findings.to_vec();
+    for f in &mut shown {
+        assert!(is_hex16(&f.fingerprint), "fingerprint {:?}", f.fingerprint);
+        assert!(
+            f.id.strip_prefix("tgf_").is_some_and(is_hex16),
+            "id {:?}",
+            f.id
+        );
+        f.fingerprint.clear();
+        f.id.clear();
+    }
+    serde_json::to_string(&shown).expect("findings serialize")
+}
+
+/// Whether `rule` rejects the secret it matches in `text` by design (below
+/// its entropy floor or on its allow list): a real key can be drawn that
+/// way, about one Zapier example in 12,000, and the scanner ignores it as
+/// a placeholder; such a draw proves nothing about redaction.
+fn rejected_by_design(rule: &RuleSpec, text: &str) -> bool {
+    let re = traffic_guardian::core::rules::registry::compile_pattern(rule.pattern)
+        .expect("rule compiles");
+    let rejected = re.captures_iter(text.as_bytes()).any(|caps| {
+        let Some(whole) = caps.get(0) else {
+            return false;
+        };
+        let value = caps.name("secret").unwrap_or(whole).as_bytes();
+        rule.allow.iter().any(|a| a.as_bytes() == value)
+            || (rule.min_entropy > 0.0
+                && traffic_guardian::core::rules::entropy::shannon_entropy(value)
+                    < rule.min_entropy)
+    });
+    rejected
+}
+
 fn pieces(random: &str) -> Vec<&str> {
     if random.len() < 8 {
         return Vec::new();
@@ -66,8 +109,9 @@ proptest! {
         let text = context.replacen("{}", &expanded.text, 1);
         let dest = ["paste.example.net:443", "203.0.113.9:8080", "attacker.test:80"][dest_pick];
         let ctx = ScanContext::new(Direction::Outbound, "http", "prop", dest);
+        prop_assume!(!rejected_by_design(rule, &text));
         let findings = detector().scan_text(&ctx, "body", text.as_bytes());
-        let json = serde_json::to_string(&findings).expect("findings serialize");
+        let json = leak_json(&findings);
         prop_assert!(!findings.is_empty(), "{} not found in {:?}", rule.id, text);
         for random in &expanded.random_parts {
             for piece in pieces(random) {
@@ -92,8 +136,7 @@ fn every_secret_example_in_every_context_is_redacted() {
                 let text = context.replacen("{}", &expanded.text, 1);
                 let ctx =
                     ScanContext::new(Direction::Outbound, "http", "t", "paste.example.net:443");
-                let json = serde_json::to_string(&det.scan_text(&ctx, "body", text.as_bytes()))
-                    .expect("serialize");
+                let json = leak_json(&det.scan_text(&ctx, "body", text.as_bytes()));
                 for random in &expanded.random_parts {
                     if pieces(random).iter().any(|p| json.contains(p)) {
                         failures.insert(format!("{}: {json}", rule.id));
@@ -136,7 +179,7 @@ fn a_secret_beside_an_inbound_injection_is_redacted_in_its_snippet() {
                     let ctx = ScanContext::new(Direction::Inbound, "https", "t", "docs.example:443");
                     let findings = det.scan_text(&ctx, "body", text.as_bytes());
                     found += findings.len();
-                    let json = serde_json::to_string(&findings).expect("serialize");
+                    let json = leak_json(&findings);
                     for random in &expanded.random_parts {
                         if pieces(random).iter().any(|p| json.contains(p)) {
                             failures.insert(format!("{}: {json}", rule.id));

@@ -583,11 +583,12 @@ pub fn parse_secrets_file(text: &str) -> ParsedSecrets {
         };
         let name = name.trim();
         if !valid_name(name) {
+            // Not quoted: on a line whose own `=` is missing (`NAME value`),
+            // the text before the first `=` holds part of the value.
             errors.push(LineIssue {
                 line,
                 message: format!(
-                    "name \"{}\" is not 1-{MAX_NAME_LEN} of A-Z a-z 0-9 _ . -",
-                    name.chars().take(MAX_NAME_LEN).collect::<String>()
+                    "the text before the first `=` is not a NAME (1-{MAX_NAME_LEN} of A-Z a-z 0-9 _ . -); not shown, as it may hold part of the value"
                 ),
             });
             continue;

@@ -57,10 +57,12 @@ export function proxiedRequest(
   });
 }
 
-/** Waits until `check` returns a truthy value or the time runs out. */
+/** Waits until `check` returns a truthy value or the time runs out (20 s by
+ * default: callers expect the value, and 5 s was within reach of a loaded
+ * 2-core CI box). */
 export async function waitFor<T>(
   check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 5_000,
+  timeoutMs = 20_000,
   stepMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -129,9 +129,12 @@ impl TestSink {
         self.findings.lock().unwrap().clone()
     }
 
-    /// Waits (briefly) until a finding satisfying `pred` arrives.
+    /// Waits until a finding satisfying `pred` arrives, or gives up after
+    /// 60 s. Every caller expects the finding, so the bound only ends a
+    /// failing test: 2 s (the old bound) was within reach of a loaded 2-core
+    /// CI box's scan pool.
     pub async fn wait_for(&self, pred: impl Fn(&Finding) -> bool) -> Option<Finding> {
-        for _ in 0..100 {
+        for _ in 0..3000 {
             if let Some(f) = self.all().into_iter().find(|f| pred(f)) {
                 return Some(f);
             }
@@ -184,6 +187,9 @@ const FIXED_DATE: &str = "Mon, 23 Nov 2026 20:00:00 GMT";
 pub struct Upstream {
     /// Released by the test to let `/sse` send its second event and end.
     pub sse_release: Notify,
+    /// Notified when `/slow` has its request (a test waits on it instead
+    /// of guessing how long a client takes to get there).
+    pub slow_started: Notify,
 }
 
 /// Body of `/gzip` (before compression).
@@ -225,6 +231,7 @@ async fn route(
             Response::new(full(body))
         }
         "/slow" => {
+            state.slow_started.notify_one();
             tokio::time::sleep(Duration::from_millis(700)).await;
             Response::new(full("slow done\n"))
         }
