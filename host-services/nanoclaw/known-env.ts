@@ -30,9 +30,9 @@ export interface KnownEnvResult {
 }
 
 /** `.env` lines as NanoClaw's `readEnvFile` reads them: `KEY=value`, `#` comments, one pair of quotes removed. */
-function dotenvPairs(text: string): [string, string][] {
-  const out: [string, string][] = [];
-  for (const line of text.split('\n')) {
+function dotenvPairs(text: string): [string, string, number][] {
+  const out: [string, string, number][] = [];
+  for (const [i, line] of text.split('\n').entries()) {
     const t = line.trim();
     if (!t || t.startsWith('#')) continue;
     const eq = t.indexOf('=');
@@ -42,7 +42,7 @@ function dotenvPairs(text: string): [string, string][] {
     if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) {
       value = value.slice(1, -1);
     }
-    if (value) out.push([name, value]);
+    if (value) out.push([name, value, i + 1]);
   }
   return out;
 }
@@ -56,9 +56,10 @@ function select(text: string, file: string): { result: KnownEnvResult; lines: st
   const result: KnownEnvResult = { file, names: [], skipped: [] };
   const lines: string[] = [];
   const seen = new Set<string>();
-  for (const [name, value] of dotenvPairs(text)) {
-    const shown = name.slice(0, 64);
-    if (!NAME.test(name)) result.skipped.push({ name: shown, reason: 'name is not 1-64 of A-Z a-z 0-9 _ . -' });
+  for (const [name, value, line] of dotenvPairs(text)) {
+    // An invalid name is not shown: on a `NAME value=…` line the text
+    // before the first `=` holds part of the value.
+    if (!NAME.test(name)) result.skipped.push({ name: `(line ${line})`, reason: 'name is not 1-64 of A-Z a-z 0-9 _ . -' });
     else if (seen.has(name)) result.skipped.push({ name, reason: 'set twice; the first is kept' });
     else if (Buffer.byteLength(value) < MIN_LEN || Buffer.byteLength(value) > MAX_LEN) {
       result.skipped.push({ name, reason: `value is not ${MIN_LEN}-${MAX_LEN} bytes (too short to match safely, or too long)` });
