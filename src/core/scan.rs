@@ -509,6 +509,8 @@ impl Detector {
         if let (Some(k), Direction::Outbound) = (&self.opts.known_secrets, ctx.direction) {
             k.find(text, &mut known);
         }
+        // Where the rules matched this text: a view region keeps them whole.
+        let mut matched = Vec::new();
         if !spans.is_empty() {
             self.match_rules(
                 ctx,
@@ -519,6 +521,7 @@ impl Detector {
                 set,
                 &spans,
                 &known,
+                (depth < MAX_VIEW_DEPTH).then_some(&mut matched),
                 cursor,
                 // Only the body's own buffer is carried; a decoded view's
                 // region is carried through its raw bytes (below).
@@ -540,7 +543,7 @@ impl Detector {
         // Percent, JSON and HTML views are decoded only around what they
         // change: elsewhere they equal the text just scanned.
         let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
-        for (label, transform, regions) in view_regions(text) {
+        for (label, transform, regions) in view_regions(text, &mut matched) {
             for region in regions {
                 if let Some(from) = carry.as_deref_mut() {
                     if region.start < *from && region.end > *from {
@@ -624,6 +627,7 @@ impl Detector {
         set: &RuleSet,
         spans: &[(usize, Range<usize>)],
         known: &[KnownHit],
+        matched: Option<&mut Vec<Range<usize>>>,
         mut cursor: Option<&mut RuleCursor>,
         mut carry: Option<&mut usize>,
         seen: &mut HashSet<(usize, String)>,
@@ -689,6 +693,9 @@ impl Detector {
             if let Some(e) = last_end {
                 *e = (*e).max(last);
             }
+        }
+        if let Some(m) = matched {
+            m.extend(hits.iter().map(|h| h.full.clone()));
         }
         if !hits.iter().any(|h| h.judged_here) {
             return;
@@ -959,20 +966,108 @@ fn token_end(text: &[u8], at: usize) -> usize {
     redact::run_end(text, at, TOKEN_EDGE_MAX, is_token_byte)
 }
 
+/// How far a view region's edge moves to keep a rule match it would cut
+/// whole: as far back as a match still open at a frame's end is carried.
+const MATCH_EDGE_MAX: usize = ENCODED_CARRY_BYTES;
+
+/// The rule matches of one text, sorted by start, with the furthest end
+/// so far: which of them an edge falls inside is two binary searches.
+struct MatchEdges<'m> {
+    matches: &'m [Range<usize>],
+    reach: Vec<usize>,
+}
+
+impl<'m> MatchEdges<'m> {
+    fn new(matches: &'m mut [Range<usize>]) -> Self {
+        matches.sort_unstable_by_key(|m| (m.start, m.end));
+        let reach = matches
+            .iter()
+            .scan(0, |r, m| {
+                *r = m.end.max(*r);
+                Some(*r)
+            })
+            .collect();
+        MatchEdges { matches, reach }
+    }
+
+    /// The first start and the last end of the matches `at` falls strictly
+    /// inside, if any.
+    fn around(&self, at: usize) -> Option<(usize, usize)> {
+        let first = self.reach.partition_point(|&r| r <= at);
+        let lo = self
+            .matches
+            .get(first)
+            .map(|m| m.start)
+            .filter(|&s| s < at)?;
+        let before = self.matches.partition_point(|m| m.start < at);
+        let hi = *self.reach.get(before.checked_sub(1)?)?;
+        Some((lo, hi))
+    }
+
+    /// `start`, moved back out of the matches it would cut (at most
+    /// [`MATCH_EDGE_MAX`]; a longer move leaves it where it was).
+    fn start(&self, start: usize) -> usize {
+        let mut at = start;
+        while let Some((lo, _)) = self.around(at) {
+            if start - lo > MATCH_EDGE_MAX {
+                return start;
+            }
+            at = lo;
+        }
+        at
+    }
+
+    /// `end`, moved forward out of the matches it would cut (bounded as
+    /// [`MatchEdges::start`]).
+    fn end(&self, end: usize) -> usize {
+        let mut at = end;
+        while let Some((_, hi)) = self.around(at) {
+            if hi - end > MATCH_EDGE_MAX {
+                return end;
+            }
+            at = hi;
+        }
+        at
+    }
+}
+
 /// The local views, each with the parts of `text` where it differs from
 /// `text`, each part widened by [`VIEW_MARGIN`] and merged with its
 /// neighbours. One pass per trigger byte: the backslashes serve the JSON,
 /// hex and shell views together.
-fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
+///
+/// A region's edges fall outside the rule matches of `text` (`matched`)
+/// and outside tokens: a multi-line match (a PEM body) holds whitespace,
+/// and where a margin's end falls in it depends on where the frame ended,
+/// so a view cutting it showed a shorter body, a finding of its own only
+/// in some splits. Whole, the match shows the view the same bytes as the
+/// raw text (the same finding) or, where the view changes it, the same
+/// decoded match wherever the body was split.
+fn view_regions(
+    text: &[u8],
+    matched: &mut [Range<usize>],
+) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
+    let edges = MatchEdges::new(matched);
     let widen = |changed: Vec<Range<usize>>| {
         let mut regions: Vec<Range<usize>> = Vec::new();
         for c in changed {
             let start = token_start(text, c.start.saturating_sub(VIEW_MARGIN));
             let end = token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len()));
-            match regions.last_mut() {
-                Some(last) if start <= last.end => last.end = last.end.max(end),
-                _ => regions.push(start..end),
+            let (start, end) = if edges.matches.is_empty() {
+                (start, end)
+            } else {
+                (edges.start(start), edges.end(end))
+            };
+            // A start moved back may reach regions before the last.
+            let mut region = start..end;
+            while let Some(last) = regions.last() {
+                if region.start > last.end {
+                    break;
+                }
+                region = last.start.min(region.start)..last.end.max(region.end);
+                regions.pop();
             }
+            regions.push(region);
         }
         regions
     };

@@ -828,3 +828,40 @@ fn finishing_with_the_last_frame_reports_what_feed_then_finish_report() {
         }
     }
 }
+
+#[test]
+fn a_view_region_keeps_the_rule_matches_it_would_cut_whole() {
+    // A percent escape, then a multi-line match whose body the region's
+    // margin ends inside, then one the margin starts inside (before a
+    // second escape far on).
+    let mut text = b"%41".to_vec();
+    text.extend(std::iter::repeat_n(b' ', VIEW_MARGIN - 20));
+    let first = text.len()..text.len() + 60;
+    text.extend(std::iter::repeat_n(b"ab\n".as_slice(), 20).flatten());
+    text.extend(std::iter::repeat_n(b' ', 3000));
+    let second = text.len()..text.len() + 60;
+    text.extend(std::iter::repeat_n(b"cd\n".as_slice(), 20).flatten());
+    text.extend(std::iter::repeat_n(b' ', VIEW_MARGIN - 40));
+    text.extend_from_slice(b"%42");
+    let cut = |matched: &mut [Range<usize>]| {
+        let [(_, _, percent), ..] = view_regions(&text, matched);
+        percent
+    };
+    // Without matches the margins cut both.
+    let plain = cut(&mut []);
+    assert_eq!(plain.len(), 2);
+    assert!(plain[0].end > first.start && plain[0].end < first.end);
+    assert!(plain[1].start > second.start && plain[1].start < second.end);
+    // With them, each region holds the match it met whole; overlapping
+    // matches move the edge to the furthest of them.
+    let inner = first.start + 30..first.end + 5;
+    let regions = cut(&mut [second.clone(), inner.clone(), first.clone()]);
+    assert_eq!(regions, vec![0..inner.end, second.start..text.len()]);
+    // A match reaching further than `MATCH_EDGE_MAX` is left cut.
+    let mut long = vec![];
+    long.push(100..200 + MATCH_EDGE_MAX);
+    let edges = MatchEdges::new(&mut long);
+    assert_eq!(edges.end(150), 150);
+    assert_eq!(edges.start(150), 100);
+    assert_eq!(edges.start(150 + MATCH_EDGE_MAX), 150 + MATCH_EDGE_MAX);
+}
