@@ -288,8 +288,8 @@ fn pem_keys_near_percent_escapes_are_found_the_same_wherever_the_body_is_split()
     // near PEM keys open a percent and a form view whose region, widened by
     // `VIEW_MARGIN`, ended inside a key's multi-line body. In a frame
     // without the later escapes that edge cut the body, and the views
-    // showed a shorter key with another fingerprint. A region now keeps
-    // every rule match of the text it would cut whole.
+    // showed a shorter key with another fingerprint. A region ending in a
+    // block of token lines now ends after the block.
     let body = pems_near_percent_escapes();
     assert_split_invariant("pem near escapes", Direction::Outbound, body.as_bytes());
 }

@@ -509,8 +509,6 @@ impl Detector {
         if let (Some(k), Direction::Outbound) = (&self.opts.known_secrets, ctx.direction) {
             k.find(text, &mut known);
         }
-        // Where the rules matched this text: a view region keeps them whole.
-        let mut matched = Vec::new();
         if !spans.is_empty() {
             self.match_rules(
                 ctx,
@@ -521,7 +519,6 @@ impl Detector {
                 set,
                 &spans,
                 &known,
-                (depth < MAX_VIEW_DEPTH).then_some(&mut matched),
                 cursor,
                 // Only the body's own buffer is carried; a decoded view's
                 // region is carried through its raw bytes (below).
@@ -543,7 +540,7 @@ impl Detector {
         // Percent, JSON and HTML views are decoded only around what they
         // change: elsewhere they equal the text just scanned.
         let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
-        for (label, transform, regions) in view_regions(text, &mut matched) {
+        for (label, transform, regions) in view_regions(text) {
             for region in regions {
                 if let Some(from) = carry.as_deref_mut() {
                     if region.start < *from && region.end > *from {
@@ -627,7 +624,6 @@ impl Detector {
         set: &RuleSet,
         spans: &[(usize, Range<usize>)],
         known: &[KnownHit],
-        matched: Option<&mut Vec<Range<usize>>>,
         mut cursor: Option<&mut RuleCursor>,
         mut carry: Option<&mut usize>,
         seen: &mut HashSet<(usize, String)>,
@@ -693,9 +689,6 @@ impl Detector {
             if let Some(e) = last_end {
                 *e = (*e).max(last);
             }
-        }
-        if let Some(m) = matched {
-            m.extend(hits.iter().map(|h| h.full.clone()));
         }
         if !hits.iter().any(|h| h.judged_here) {
             return;
@@ -966,108 +959,62 @@ fn token_end(text: &[u8], at: usize) -> usize {
     redact::run_end(text, at, TOKEN_EDGE_MAX, is_token_byte)
 }
 
-/// How far a view region's edge moves to keep a rule match it would cut
-/// whole: as far back as a match still open at a frame's end is carried.
-const MATCH_EDGE_MAX: usize = ENCODED_CARRY_BYTES;
+/// How far a view region's end moves over a block of token lines.
+const BLOCK_EDGE_MAX: usize = ENCODED_CARRY_BYTES;
 
-/// The rule matches of one text, sorted by start, with the furthest end
-/// so far: which of them an edge falls inside is two binary searches.
-struct MatchEdges<'m> {
-    matches: &'m [Range<usize>],
-    reach: Vec<usize>,
-}
-
-impl<'m> MatchEdges<'m> {
-    fn new(matches: &'m mut [Range<usize>]) -> Self {
-        matches.sort_unstable_by_key(|m| (m.start, m.end));
-        let reach = matches
-            .iter()
-            .scan(0, |r, m| {
-                *r = m.end.max(*r);
-                Some(*r)
-            })
-            .collect();
-        MatchEdges { matches, reach }
-    }
-
-    /// The first start and the last end of the matches `at` falls strictly
-    /// inside, if any.
-    fn around(&self, at: usize) -> Option<(usize, usize)> {
-        let first = self.reach.partition_point(|&r| r <= at);
-        let lo = self
-            .matches
-            .get(first)
-            .map(|m| m.start)
-            .filter(|&s| s < at)?;
-        let before = self.matches.partition_point(|m| m.start < at);
-        let hi = *self.reach.get(before.checked_sub(1)?)?;
-        Some((lo, hi))
-    }
-
-    /// `start`, moved back out of the matches it would cut (at most
-    /// [`MATCH_EDGE_MAX`]; a longer move leaves it where it was).
-    fn start(&self, start: usize) -> usize {
-        let mut at = start;
-        while let Some((lo, _)) = self.around(at) {
-            if start - lo > MATCH_EDGE_MAX {
-                return start;
+/// `end`, a view region's end at the end of a token, moved on over the
+/// block of token lines it ends a line of (a PEM, PuTTY or base64 block,
+/// bounded by [`BLOCK_EDGE_MAX`]), past the line break after the block.
+/// A multi-line match holds whitespace, so the token edge alone stopped
+/// inside it; where that margin ended depended on where the frame ended
+/// (a later escape's region, merged in the whole body, reached further),
+/// and a view cutting a key's body showed a shorter key, a finding of its
+/// own only in some splits. Read off the bytes around the edge only, so
+/// the edge does not depend on the frame either.
+fn block_end(text: &[u8], end: usize) -> usize {
+    let break_len = |at: usize| match text.get(at..) {
+        Some([b'\n', ..]) => Some(1),
+        Some([b'\r', b'\n', ..]) => Some(2),
+        Some([]) => Some(0),
+        _ => None,
+    };
+    let line_start = redact::run_start(text, end, TOKEN_EDGE_MAX, is_token_byte);
+    let whole_line = line_start < end && (line_start == 0 || text[line_start - 1] == b'\n');
+    let Some(mut brk) = break_len(end).filter(|_| whole_line) else {
+        return end;
+    };
+    let mut at = end;
+    loop {
+        let next = at + brk;
+        let line_end = redact::run_end(text, next, BLOCK_EDGE_MAX, is_token_byte);
+        match break_len(line_end) {
+            Some(b) if line_end > next && line_end + b - end <= BLOCK_EDGE_MAX => {
+                at = line_end;
+                brk = b;
             }
-            at = lo;
+            _ => return next,
         }
-        at
-    }
-
-    /// `end`, moved forward out of the matches it would cut (bounded as
-    /// [`MatchEdges::start`]).
-    fn end(&self, end: usize) -> usize {
-        let mut at = end;
-        while let Some((_, hi)) = self.around(at) {
-            if hi - end > MATCH_EDGE_MAX {
-                return end;
-            }
-            at = hi;
-        }
-        at
     }
 }
 
 /// The local views, each with the parts of `text` where it differs from
 /// `text`, each part widened by [`VIEW_MARGIN`] and merged with its
-/// neighbours. One pass per trigger byte: the backslashes serve the JSON,
+/// neighbours, its ends moved out of the tokens and token-line blocks they
+/// would cut. One pass per trigger byte: the backslashes serve the JSON,
 /// hex and shell views together.
-///
-/// A region's edges fall outside the rule matches of `text` (`matched`)
-/// and outside tokens: a multi-line match (a PEM body) holds whitespace,
-/// and where a margin's end falls in it depends on where the frame ended,
-/// so a view cutting it showed a shorter body, a finding of its own only
-/// in some splits. Whole, the match shows the view the same bytes as the
-/// raw text (the same finding) or, where the view changes it, the same
-/// decoded match wherever the body was split.
-fn view_regions(
-    text: &[u8],
-    matched: &mut [Range<usize>],
-) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
-    let edges = MatchEdges::new(matched);
+fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
     let widen = |changed: Vec<Range<usize>>| {
         let mut regions: Vec<Range<usize>> = Vec::new();
         for c in changed {
             let start = token_start(text, c.start.saturating_sub(VIEW_MARGIN));
-            let end = token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len()));
-            let (start, end) = if edges.matches.is_empty() {
-                (start, end)
-            } else {
-                (edges.start(start), edges.end(end))
-            };
-            // A start moved back may reach regions before the last.
-            let mut region = start..end;
-            while let Some(last) = regions.last() {
-                if region.start > last.end {
-                    break;
-                }
-                region = last.start.min(region.start)..last.end.max(region.end);
-                regions.pop();
+            let end = block_end(
+                text,
+                token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len())),
+            );
+            match regions.last_mut() {
+                Some(last) if start <= last.end => last.end = last.end.max(end),
+                _ => regions.push(start..end),
             }
-            regions.push(region);
         }
         regions
     };

@@ -830,38 +830,29 @@ fn finishing_with_the_last_frame_reports_what_feed_then_finish_report() {
 }
 
 #[test]
-fn a_view_region_keeps_the_rule_matches_it_would_cut_whole() {
-    // A percent escape, then a multi-line match whose body the region's
-    // margin ends inside, then one the margin starts inside (before a
-    // second escape far on).
-    let mut text = b"%41".to_vec();
-    text.extend(std::iter::repeat_n(b' ', VIEW_MARGIN - 20));
-    let first = text.len()..text.len() + 60;
-    text.extend(std::iter::repeat_n(b"ab\n".as_slice(), 20).flatten());
-    text.extend(std::iter::repeat_n(b' ', 3000));
-    let second = text.len()..text.len() + 60;
-    text.extend(std::iter::repeat_n(b"cd\n".as_slice(), 20).flatten());
-    text.extend(std::iter::repeat_n(b' ', VIEW_MARGIN - 40));
-    text.extend_from_slice(b"%42");
-    let cut = |matched: &mut [Range<usize>]| {
-        let [(_, _, percent), ..] = view_regions(&text, matched);
-        percent
-    };
-    // Without matches the margins cut both.
-    let plain = cut(&mut []);
-    assert_eq!(plain.len(), 2);
-    assert!(plain[0].end > first.start && plain[0].end < first.end);
-    assert!(plain[1].start > second.start && plain[1].start < second.end);
-    // With them, each region holds the match it met whole; overlapping
-    // matches move the edge to the furthest of them.
-    let inner = first.start + 30..first.end + 5;
-    let regions = cut(&mut [second.clone(), inner.clone(), first.clone()]);
-    assert_eq!(regions, vec![0..inner.end, second.start..text.len()]);
-    // A match reaching further than `MATCH_EDGE_MAX` is left cut.
-    let mut long = vec![];
-    long.push(100..200 + MATCH_EDGE_MAX);
-    let edges = MatchEdges::new(&mut long);
-    assert_eq!(edges.end(150), 150);
-    assert_eq!(edges.start(150), 100);
-    assert_eq!(edges.start(150 + MATCH_EDGE_MAX), 150 + MATCH_EDGE_MAX);
+fn a_view_region_ending_in_a_block_of_token_lines_ends_after_the_block() {
+    let key =
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEab+c/d\r\nefgh=\n-----END RSA PRIVATE KEY-----\n";
+    let text = format!("%41 x\n{key}tail");
+    let t = text.as_bytes();
+    let line1 = text.find("MIIE").unwrap();
+    let after_body = text.find("-----END").unwrap();
+    // Inside the body, at the end of one of its lines: past the block and
+    // its last line break, to the END line.
+    assert_eq!(block_end(t, line1 + "MIIEab+c/d".len()), after_body);
+    assert_eq!(block_end(t, after_body - 1), after_body);
+    // Not at the end of a whole token line: left where it is.
+    assert_eq!(block_end(t, line1 + 4), line1 + 4);
+    assert_eq!(block_end(t, 3), 3);
+    let begin_end = text.find("KEY-----").unwrap() + "KEY-----".len();
+    assert_eq!(block_end(t, begin_end), begin_end);
+    // A block ending the text ends the region with it.
+    let open = "x\nabcd\nefgh";
+    assert_eq!(block_end(open.as_bytes(), 6), open.len());
+    // The percent view's region around the escape takes the block whole.
+    let mut long = format!("%41\n{}", "word ".repeat(90));
+    long.push_str(&key.replace("efgh=", &"efgh".repeat(30)));
+    long.push_str(&"z ".repeat(400));
+    let [(_, _, percent), ..] = view_regions(long.as_bytes());
+    assert_eq!(percent, vec![0..long.find("-----END").unwrap()]);
 }
