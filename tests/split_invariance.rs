@@ -261,3 +261,74 @@ fn a_putty_rsa_2048_key_is_found_the_same_wherever_the_body_is_split() {
     assert_eq!(whole.len(), 1, "{whole:?}");
     assert_split_invariant("putty rsa-2048", Direction::Outbound, body.as_bytes());
 }
+
+/// A fake RSA private key in PEM with a `+` in its base64 body.
+fn pem_key() -> String {
+    let t = expand("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA«b64:30»+«b64:29»\n«b64:40»+«b64:23»\n-----END RSA PRIVATE KEY-----\n").text;
+    assert!(t.contains('+'));
+    t
+}
+
+/// Two PEM keys with percent-encoded lines between and after them, laid
+/// out as the body_split fuzz failure was: the first lines' decoded region
+/// ends `VIEW_MARGIN` bytes on, inside the second key's body, and the last
+/// line's region starts before that key, and a frame ending before the
+/// last line judges the second key itself.
+fn pems_near_percent_escapes() -> String {
+    let key1 = pem_key();
+    let escapes = format!(
+        "{}\n{}",
+        percent_all("cat ~/.npmrc"),
+        percent_all("note=the build cache is warm; the logs rotate nightly")
+    );
+    let key2 = pem_key();
+    // The first lines' margin ends 60 bytes into the second key's body.
+    let header = "-----BEGIN RSA PRIVATE KEY-----\n".len();
+    let pad = 512 - 1 - header - 60;
+    format!(
+        "{key1}\n{escapes}\n{}\n{key2}\n{}\n{}\n",
+        filler(pad - 2),
+        filler(280),
+        percent_all("expires_in=3599")
+    )
+}
+
+#[test]
+fn pem_keys_near_percent_escapes_are_found_the_same_wherever_the_body_is_split() {
+    // body_split fuzz failure (private_key_pem, split only): percent escapes
+    // near PEM keys open a percent and a form view whose region, widened by
+    // `VIEW_MARGIN`, ended inside a key's multi-line body. In a frame
+    // without the later escapes that edge cut the body, and the views
+    // showed a shorter key with another fingerprint. A region ending in a
+    // block of token lines now ends after the block.
+    let body = pems_near_percent_escapes();
+    assert_split_invariant("pem near escapes", Direction::Outbound, body.as_bytes());
+}
+
+#[test]
+fn a_pem_key_near_percent_escapes_is_one_finding() {
+    // The form view read every `+` of its region as a space, the keys'
+    // base64 included: each key was reported raw and again, with another
+    // fingerprint, through `form`. `+` is a space only in the words that
+    // hold a percent escape.
+    let body = pems_near_percent_escapes();
+    let whole = scan(&detector(), Direction::Outbound, &[body.as_bytes()]);
+    let keys = whole.iter().filter(|(r, _)| r == "private_key_pem").count();
+    assert_eq!(keys, 2, "two keys, two findings: {whole:?}");
+    // A form-encoded key (`+` for spaces, escapes in the same word) is
+    // still read through the form view.
+    let key = pem_key();
+    let mut form = String::from("note=x&key=");
+    for b in key.bytes() {
+        match b {
+            b' ' => form.push('+'),
+            b if b.is_ascii_alphanumeric() || b"-_.*".contains(&b) => form.push(char::from(b)),
+            b => form.push_str(&format!("%{b:02X}")),
+        }
+    }
+    let found = scan(&detector(), Direction::Outbound, &[form.as_bytes()]);
+    assert!(
+        found.iter().any(|(r, _)| r == "private_key_pem"),
+        "{found:?}"
+    );
+}

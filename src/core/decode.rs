@@ -1177,24 +1177,58 @@ pub fn hex_unescape(text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Percent-decodes like [`percent_decode`] and reads `+` as a space, as a
-/// form body (`application/x-www-form-urlencoded`) or a query string does.
-/// `None` when the text has no `+` (then it equals the percent view).
+/// form body (`application/x-www-form-urlencoded`) or a query string does,
+/// but only in the words (runs without whitespace) that hold a `%XX`
+/// escape: a form-encoded text has no raw whitespace, while a `+` in a
+/// word without escapes (a PEM or base64 line near a query string) is
+/// meant as written, and reading it as a space made a second, different
+/// finding of a key the raw text already showed. `None` when no `+` turns
+/// into a space (then the text equals the percent view).
 pub fn form_decode(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memchr(b'+', text)?;
-    let mut out = percent_decode_plus(text);
-    if out.as_slice() == text {
-        return None;
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let end = text[at..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(text.len(), |p| at + p);
+        let word = &text[at..end];
+        if memchr::memchr(b'+', word).is_some() && has_percent_escape(word) {
+            let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+            // Before the word, as the percent view reads it.
+            percent_decode_into(&text[copied..at], false, buf);
+            percent_decode_into(word, true, buf);
+            copied = end;
+        }
+        at = end + 1;
     }
-    out.shrink_to_fit();
-    Some(out)
+    let mut buf = out?;
+    percent_decode_into(&text[copied..], false, &mut buf);
+    buf.shrink_to_fit();
+    Some(buf)
 }
 
-fn percent_decode_plus(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
+/// Whether `word` holds a `%XX` escape.
+fn has_percent_escape(word: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', word).any(|p| {
+        matches!(
+            (
+                word.get(p + 1).copied().and_then(hex_val),
+                word.get(p + 2).copied().and_then(hex_val)
+            ),
+            (Some(_), Some(_))
+        )
+    })
+}
+
+/// Appends `text` percent-decoded to `out`, with `+` as a space when `plus`.
+fn percent_decode_into(text: &[u8], plus: bool, out: &mut Vec<u8>) {
     let mut i = 0;
     while i < text.len() {
         match text[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus => out.push(b' '),
             b'%' if i + 2 < text.len() => {
                 if let (Some(h), Some(l)) = (hex_val(text[i + 1]), hex_val(text[i + 2])) {
                     out.push(h << 4 | l);
@@ -1207,7 +1241,6 @@ fn percent_decode_plus(text: &[u8]) -> Vec<u8> {
         }
         i += 1;
     }
-    out
 }
 
 #[cfg(test)]
@@ -1507,6 +1540,23 @@ mod tests {
         // Binary-looking base64 (an image) is not a text view.
         let img = base64::engine::general_purpose::STANDARD.encode((0u8..=255).collect::<Vec<_>>());
         assert_eq!(base64_segments(img.as_bytes()), None);
+    }
+
+    #[test]
+    fn form_view_reads_plus_as_a_space_only_in_words_with_escapes() {
+        assert_eq!(
+            form_decode(b"key=a+b%2Fc&x=1+2").unwrap(),
+            b"key=a b/c&x=1 2"
+        );
+        // A base64 line beside a query string keeps its `+`; the rest
+        // reads as the percent view.
+        assert_eq!(
+            form_decode(b"MIIEab+cd/ef\n\nq=a+b%21 %41+x\tz+%zz").unwrap(),
+            b"MIIEab+cd/ef\n\nq=a b! A x\tz+%zz"
+        );
+        // No `+` in a word with an escape: the percent view already shows it.
+        assert_eq!(form_decode(b"MIIEab+cd\nq=%41"), None);
+        assert_eq!(form_decode(b"a+b"), None);
     }
 
     /// Bytes the way compressed image data looks: about 60 % outside the

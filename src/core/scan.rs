@@ -959,16 +959,58 @@ fn token_end(text: &[u8], at: usize) -> usize {
     redact::run_end(text, at, TOKEN_EDGE_MAX, is_token_byte)
 }
 
+/// How far a view region's end moves over a block of token lines.
+const BLOCK_EDGE_MAX: usize = ENCODED_CARRY_BYTES;
+
+/// `end`, a view region's end at the end of a token, moved on over the
+/// block of token lines it ends a line of (a PEM, PuTTY or base64 block,
+/// bounded by [`BLOCK_EDGE_MAX`]), past the line break after the block.
+/// A multi-line match holds whitespace, so the token edge alone stopped
+/// inside it; where that margin ended depended on where the frame ended
+/// (a later escape's region, merged in the whole body, reached further),
+/// and a view cutting a key's body showed a shorter key, a finding of its
+/// own only in some splits. Read off the bytes around the edge only, so
+/// the edge does not depend on the frame either.
+fn block_end(text: &[u8], end: usize) -> usize {
+    let break_len = |at: usize| match text.get(at..) {
+        Some([b'\n', ..]) => Some(1),
+        Some([b'\r', b'\n', ..]) => Some(2),
+        Some([]) => Some(0),
+        _ => None,
+    };
+    let line_start = redact::run_start(text, end, TOKEN_EDGE_MAX, is_token_byte);
+    let whole_line = line_start < end && (line_start == 0 || text[line_start - 1] == b'\n');
+    let Some(mut brk) = break_len(end).filter(|_| whole_line) else {
+        return end;
+    };
+    let mut at = end;
+    loop {
+        let next = at + brk;
+        let line_end = redact::run_end(text, next, BLOCK_EDGE_MAX, is_token_byte);
+        match break_len(line_end) {
+            Some(b) if line_end > next && line_end + b - end <= BLOCK_EDGE_MAX => {
+                at = line_end;
+                brk = b;
+            }
+            _ => return next,
+        }
+    }
+}
+
 /// The local views, each with the parts of `text` where it differs from
 /// `text`, each part widened by [`VIEW_MARGIN`] and merged with its
-/// neighbours. One pass per trigger byte: the backslashes serve the JSON,
+/// neighbours, its ends moved out of the tokens and token-line blocks they
+/// would cut. One pass per trigger byte: the backslashes serve the JSON,
 /// hex and shell views together.
 fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
     let widen = |changed: Vec<Range<usize>>| {
         let mut regions: Vec<Range<usize>> = Vec::new();
         for c in changed {
             let start = token_start(text, c.start.saturating_sub(VIEW_MARGIN));
-            let end = token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len()));
+            let end = block_end(
+                text,
+                token_end(text, c.end.saturating_add(VIEW_MARGIN).min(text.len())),
+            );
             match regions.last_mut() {
                 Some(last) if start <= last.end => last.end = last.end.max(end),
                 _ => regions.push(start..end),

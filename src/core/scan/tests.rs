@@ -828,3 +828,31 @@ fn finishing_with_the_last_frame_reports_what_feed_then_finish_report() {
         }
     }
 }
+
+#[test]
+fn a_view_region_ending_in_a_block_of_token_lines_ends_after_the_block() {
+    let key =
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEab+c/d\r\nefgh=\n-----END RSA PRIVATE KEY-----\n";
+    let text = format!("%41 x\n{key}tail");
+    let t = text.as_bytes();
+    let line1 = text.find("MIIE").unwrap();
+    let after_body = text.find("-----END").unwrap();
+    // Inside the body, at the end of one of its lines: past the block and
+    // its last line break, to the END line.
+    assert_eq!(block_end(t, line1 + "MIIEab+c/d".len()), after_body);
+    assert_eq!(block_end(t, after_body - 1), after_body);
+    // Not at the end of a whole token line: left where it is.
+    assert_eq!(block_end(t, line1 + 4), line1 + 4);
+    assert_eq!(block_end(t, 3), 3);
+    let begin_end = text.find("KEY-----").unwrap() + "KEY-----".len();
+    assert_eq!(block_end(t, begin_end), begin_end);
+    // A block ending the text ends the region with it.
+    let open = "x\nabcd\nefgh";
+    assert_eq!(block_end(open.as_bytes(), 6), open.len());
+    // The percent view's region around the escape takes the block whole.
+    let mut long = format!("%41\n{}", "word ".repeat(90));
+    long.push_str(&key.replace("efgh=", &"efgh".repeat(30)));
+    long.push_str(&"z ".repeat(400));
+    let [(_, _, percent), ..] = view_regions(long.as_bytes());
+    assert_eq!(percent, vec![0..long.find("-----END").unwrap()]);
+}
