@@ -228,12 +228,6 @@ impl ShapeWatch {
 const CODED_STREAM_STATE_BYTES: usize = 80 * 1024;
 const PLAIN_STREAM_STATE_BYTES: usize = 8 * 1024;
 
-/// A message head's fields, copied for a queued scan job (the scanner itself
-/// skips the guardian's own `Proxy-Authorization`). A `HeaderMap`
-/// clone would not do: hyper parses header values as slices of its read
-/// buffer, so a queued clone pins the whole buffer (often with the first
-/// body bytes in it, a few hundred KiB). Under a download load thousands of
-/// queued heads held over 1 GB that way (`heaptrack`, `--only load_memory`).
 /// The scan of one message head (request line or status, and header
 /// fields), ready to queue: the fields are copied, nothing is borrowed.
 pub struct HeadScan {
@@ -242,6 +236,12 @@ pub struct HeadScan {
     run: Box<dyn FnOnce() + Send>,
 }
 
+/// A message head's fields, copied for a queued scan job (the scanner itself
+/// skips the guardian's own `Proxy-Authorization`). A `HeaderMap`
+/// clone would not do: hyper parses header values as slices of its read
+/// buffer, so a queued clone pins the whole buffer (often with the first
+/// body bytes in it, a few hundred KiB). Under a download load thousands of
+/// queued heads held over 1 GB that way (`heaptrack`, `--only load_memory`).
 struct CopiedFields {
     names: String,
     values: Vec<u8>,
@@ -502,8 +502,8 @@ impl Inspection {
     /// is off. Binary bodies (see [`super::sniff`]) are counted, not scanned.
     ///
     /// `head`, the scan of the message's own head, runs in the body's first
-    /// job on the pool instead of a job of its own (a small exchange then
-    /// costs the pool half the jobs), its bytes held with the stream's
+    /// job on the pool instead of a job of its own (one job fewer per
+    /// message: a small GET costs two), its bytes held with the stream's
     /// state; it is queued alone when the body is long-lived (an event
     /// stream's first event may be far off) or finds no room.
     pub fn body_scan(
