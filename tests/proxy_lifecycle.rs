@@ -62,35 +62,51 @@ async fn start_stop_start_and_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bind_failure_is_a_typed_error_and_start_works_once_the_port_is_free() {
-    // A port below Linux's ephemeral range (32768+): once freed, no other
-    // test of this binary binding port 0 can be handed it before the
-    // restart below.
-    let taken = (0..10_000u16)
-        .map(|i| 20_000 + (std::process::id() as u16).wrapping_add(i) % 10_000)
-        .find_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
-        .expect("a free port in 20000-29999");
-    let addr = taken.local_addr().unwrap();
-    let settings = ProxySettings {
-        listen: addr,
-        ..test_settings()
-    };
-    let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
-    let err = engine.start().await.unwrap_err();
-    assert!(matches!(err, ProxyError::Bind { .. }), "{err}");
-    assert!(err.to_string().contains(&addr.to_string()));
-    let st = engine.status();
-    assert_eq!(st.state, ProxyState::Failed);
-    assert!(st.last_error.is_some());
-    assert!(matches!(
-        engine.stop().await,
-        Err(ProxyError::NotRunning { .. })
-    ));
-    drop(taken);
-    let info = engine.start().await.unwrap();
-    assert_eq!(info.port, addr.port());
-    assert_eq!(engine.status().state, ProxyState::Running);
-    assert!(engine.status().last_error.is_none());
-    engine.stop().await.unwrap();
+    // Between freeing the port and the restart, any socket on the machine
+    // may be handed it (CI machines differ in their ephemeral port range,
+    // and another test's connection once took it): such a lost race is
+    // retried on another port; the restart must succeed on one of them.
+    for attempt in 0..20u16 {
+        let taken = (0..10_000u16)
+            .map(|i| {
+                20_000
+                    + (std::process::id() as u16)
+                        .wrapping_add(i)
+                        .wrapping_add(attempt.wrapping_mul(997))
+                        % 10_000
+            })
+            .find_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
+            .expect("a free port in 20000-29999");
+        let addr = taken.local_addr().unwrap();
+        let settings = ProxySettings {
+            listen: addr,
+            ..test_settings()
+        };
+        let engine = ProxyEngine::new(settings, Some(detector()), Arc::new(TestSink::default()));
+        let err = engine.start().await.unwrap_err();
+        assert!(matches!(err, ProxyError::Bind { .. }), "{err}");
+        assert!(err.to_string().contains(&addr.to_string()));
+        let st = engine.status();
+        assert_eq!(st.state, ProxyState::Failed);
+        assert!(st.last_error.is_some());
+        assert!(matches!(
+            engine.stop().await,
+            Err(ProxyError::NotRunning { .. })
+        ));
+        drop(taken);
+        let info = match engine.start().await {
+            Ok(info) => info,
+            // Someone else bound the freed port first: try another.
+            Err(ProxyError::Bind { .. }) => continue,
+            Err(e) => panic!("restart failed: {e}"),
+        };
+        assert_eq!(info.port, addr.port());
+        assert_eq!(engine.status().state, ProxyState::Running);
+        assert!(engine.status().last_error.is_none());
+        engine.stop().await.unwrap();
+        return;
+    }
+    panic!("20 freed ports were all taken before the restart");
 }
 
 #[tokio::test(flavor = "multi_thread")]
