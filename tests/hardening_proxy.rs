@@ -768,14 +768,7 @@ async fn tls_garbage_on_mitm_connect_drops_only_that_connection() {
     // when the box was busy.)
     let mut counted = false;
     for pause in [50, 250, 1000, 3000, 10_000] {
-        let mut tcp = TcpStream::connect(proxy).await.unwrap();
-        tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            head.push(tcp.read_u8().await.unwrap());
-        }
+        let mut tcp = common::connect_through(proxy, up).await;
         tcp.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
             .await
             .unwrap();

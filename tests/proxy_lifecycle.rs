@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use traffic_guardian::proxy::{
     parse_upstream_proxy, ProxyEngine, ProxyError, ProxySettings, ProxyState,
 };
@@ -147,15 +147,7 @@ async fn stop_closes_lingering_tunnels_after_the_grace_period() {
         ..test_settings()
     };
     let (engine, _sink, paddr) = start_proxy(settings).await;
-    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
-    tcp.write_all(format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(head.starts_with(b"HTTP/1.1 200"));
+    let mut tcp = connect_through(paddr, up).await;
     // Waiting at least the grace is a lower bound a slow machine only makes
     // longer; the end is proven by the tunnel closing, not by a clock.
     let t0 = Instant::now();

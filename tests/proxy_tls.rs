@@ -444,15 +444,7 @@ async fn wss_inside_mitm_is_scanned_both_ways() {
     let ca_dir = settings.ca_dir.clone();
     let (engine, sink, paddr) = start_proxy(settings).await;
 
-    let mut tcp = tokio::net::TcpStream::connect(paddr).await.unwrap();
-    tcp.write_all(format!("CONNECT {wss} HTTP/1.1\r\nHost: {wss}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(head.starts_with(b"HTTP/1.1 200"));
+    let tcp = connect_through(paddr, wss).await;
     // The client trusts only the guardian's CA.
     let mut roots = RootCertStore::empty();
     let pem = std::fs::read(ca_info(&ca_dir).unwrap().cert_path).unwrap();
