@@ -26,7 +26,7 @@ use crate::core::scan::ScanContext;
 
 use super::auth::AuthOutcome;
 use super::body::{Body, InspectedBody};
-use super::inspect::{ConnectionIds, Exchange, HeadScan, Inspection, MessageMeta, MessageTag};
+use super::inspect::{ConnectionIds, Exchange, MessageMeta, MessageTag};
 use super::pivot::is_pivot_refusal;
 use super::responses::{self, bad_gateway, pivot_refused, text_response};
 use super::state::{Policy, Shared};
@@ -312,7 +312,13 @@ impl RequestHandler {
             if let Some(insp) = &shared.inspection {
                 let sctx = ScanContext::new(Direction::Outbound, protocol, &source, &dest);
                 let url = scanned_target(&req);
-                insp.scan_request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
+                insp.submit_head(insp.request_head(
+                    sctx,
+                    req.method().as_str(),
+                    url,
+                    req.headers(),
+                    out_tag,
+                ));
             }
             let scheme = if https { "https" } else { "http" };
             let pq = req
@@ -357,28 +363,10 @@ impl RequestHandler {
             // A body that is over before it starts (a GET) has nothing to scan.
             let body = (!req.body().is_end_stream()).then(|| (sctx.clone(), out_tag.clone()));
             let head = insp.request_head(sctx, req.method().as_str(), url, req.headers(), out_tag);
-            match (body, head) {
-                (None, Some(head)) => insp.submit_head(head),
-                (None, None) => {}
-                (Some((sctx, tag)), head) => {
-                    let head = run_with_body(req.headers(), head, insp);
-                    let encoding = req
-                        .headers()
-                        .get(header::CONTENT_ENCODING)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let content_type = req
-                        .headers()
-                        .get(header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    if let Some(scan) = insp.body_scan(
-                        sctx,
-                        encoding.as_deref(),
-                        content_type.as_deref(),
-                        tag,
-                        head,
-                    ) {
+            match body {
+                None => insp.submit_head(head),
+                Some((sctx, tag)) => {
+                    if let Some(scan) = insp.body_scan(sctx, req.headers(), tag, head) {
                         let (parts, body) = req.into_parts();
                         req = Request::from_parts(parts, InspectedBody::wrap(body, scan));
                     }
@@ -410,13 +398,13 @@ impl RequestHandler {
         // when the tunnel is blind: scan it as the request's URL.
         if let (Some(insp), Some(authority)) = (&shared.inspection, req.uri().authority()) {
             let sctx = ScanContext::new(Direction::Outbound, "http", &target.source, &target.dest);
-            insp.scan_request_head(
+            insp.submit_head(insp.request_head(
                 sctx,
                 "CONNECT",
                 authority.as_str().to_owned(),
                 req.headers(),
                 tag,
-            );
+            ));
         }
         let mitm = shared.mitm_enabled
             && !NEVER_MITM_PORTS.contains(&target.port)
@@ -464,7 +452,7 @@ impl RequestHandler {
         };
         if res.body().is_end_stream() {
             // No body (204, 304, a HEAD's answer, `Content-Length: 0`).
-            insp.scan_response_head(sctx, res.status().as_u16(), res.headers(), tag);
+            insp.submit_head(insp.response_head(sctx, res.status().as_u16(), res.headers(), tag));
             return res;
         }
         let head = insp.response_head(
@@ -473,24 +461,7 @@ impl RequestHandler {
             res.headers(),
             tag.clone(),
         );
-        let encoding = res
-            .headers()
-            .get(header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let content_type = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let head = run_with_body(res.headers(), head, insp);
-        match insp.body_scan(
-            sctx,
-            encoding.as_deref(),
-            content_type.as_deref(),
-            tag,
-            head,
-        ) {
+        match insp.body_scan(sctx, res.headers(), tag, head) {
             Some(scan) => {
                 let (parts, body) = res.into_parts();
                 Response::from_parts(parts, InspectedBody::wrap(body, scan))
@@ -517,23 +488,6 @@ impl RequestHandler {
             "clawsec traffic guardian: upstream request failed\n".to_string(),
         )
     }
-}
-
-/// A message head's scan to run with its body's first job: only for a
-/// body of declared length, whose first bytes follow the head. A streamed
-/// body (no `Content-Length`) may start long after its head, whose
-/// findings would wait for it, so its head is queued alone (`None`).
-fn run_with_body(
-    headers: &hyper::HeaderMap,
-    head: Option<HeadScan>,
-    insp: &Inspection,
-) -> Option<HeadScan> {
-    let head = head?;
-    if headers.contains_key(header::CONTENT_LENGTH) {
-        return Some(head);
-    }
-    insp.submit_head(head);
-    None
 }
 
 #[cfg(test)]

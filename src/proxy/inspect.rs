@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::HeaderMap;
 
 use crate::core::finding::{
@@ -401,24 +401,11 @@ impl Inspection {
         self.sink.record(findings);
     }
 
-    /// Queues the scan of a request line (method + URL) and its headers.
-    /// Context, URL and tag are handed over: the queued job keeps them.
-    pub fn scan_request_head(
-        &self,
-        ctx: ScanContext,
-        method: &str,
-        url: String,
-        headers: &HeaderMap,
-        tag: MessageTag,
-    ) {
-        if let Some(head) = self.request_head(ctx, method, url, headers, tag) {
-            self.submit_head(head);
-        }
-    }
-
-    /// The scan of a request line and its headers, to queue alone or to run
-    /// with the request's body ([`Inspection::body_scan`]); `None` when
-    /// inspection is off. Counts the request for shape anomalies now.
+    /// The scan of a request line (method + URL) and its headers, to queue
+    /// alone ([`Inspection::submit_head`]) or to run with the request's body
+    /// ([`Inspection::body_scan`]); `None` when inspection is off. Context,
+    /// URL and tag are handed over: the scan keeps them. Counts the request
+    /// for shape anomalies now.
     pub fn request_head(
         &self,
         ctx: ScanContext,
@@ -440,19 +427,6 @@ impl Inspection {
         self.head(ctx, Some(method), Some(url), None, headers, tag)
     }
 
-    /// Queues the scan of a response status and its headers.
-    pub fn scan_response_head(
-        &self,
-        ctx: ScanContext,
-        status: u16,
-        headers: &HeaderMap,
-        tag: MessageTag,
-    ) {
-        if let Some(head) = self.response_head(ctx, status, headers, tag) {
-            self.submit_head(head);
-        }
-    }
-
     /// The scan of a response status and its headers (see
     /// [`Inspection::request_head`]).
     pub fn response_head(
@@ -465,9 +439,12 @@ impl Inspection {
         self.head(ctx, None, None, Some(status), headers, tag)
     }
 
-    /// Queues a head's scan as a job of its own.
-    pub fn submit_head(&self, head: HeadScan) {
-        self.pool.submit(head.cost, head.run);
+    /// Queues a head's scan as a job of its own (nothing when `None`:
+    /// inspection is off).
+    pub fn submit_head(&self, head: Option<HeadScan>) {
+        if let Some(head) = head {
+            self.pool.submit(head.cost, head.run);
+        }
     }
 
     fn head(
@@ -501,19 +478,24 @@ impl Inspection {
     /// A streaming scanner for one message body, or `None` when inspection
     /// is off. Binary bodies (see [`super::sniff`]) are counted, not scanned.
     ///
+    /// Its coding and type are read from the message's `headers`.
+    ///
     /// `head`, the scan of the message's own head, runs in the body's first
     /// job on the pool instead of a job of its own (one job fewer per
     /// message: a small GET costs two), its bytes held with the stream's
-    /// state; it is queued alone when the body is long-lived (an event
-    /// stream's first event may be far off) or finds no room.
+    /// state. It is queued alone when the body may start long after it (no
+    /// `Content-Length`: streamed; or an event stream, whose first event
+    /// may be far off), or when the stream finds no room.
     pub fn body_scan(
         &self,
         ctx: ScanContext,
-        content_encoding: Option<&str>,
-        content_type: Option<&str>,
+        headers: &HeaderMap,
         tag: MessageTag,
         head: Option<HeadScan>,
     ) -> Option<BodyScan> {
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let content_encoding = text(CONTENT_ENCODING);
+        let content_type = text(CONTENT_TYPE);
         // One copy of the message's scope serves its trailers and its
         // volume count (outbound): no clones per body of what it already has.
         let outbound = ctx.direction == Direction::Outbound;
@@ -524,10 +506,8 @@ impl Inspection {
         };
         let long_lived = content_type.is_some_and(event_stream_type);
         let mut head = head;
-        if long_lived {
-            if let Some(h) = head.take() {
-                self.submit_head(h);
-            }
+        if long_lived || !headers.contains_key(CONTENT_LENGTH) {
+            self.submit_head(head.take());
         }
         let scan = self.stream_scan(
             ctx,
@@ -540,9 +520,7 @@ impl Inspection {
             &mut head,
         );
         // Not run with the body (no room, or inspection off): alone.
-        if let Some(h) = head {
-            self.submit_head(h);
-        }
+        self.submit_head(head);
         let mut scan = scan?;
         scan.trailers = Some(trailers);
         scan.volume = outbound;
@@ -929,12 +907,14 @@ impl BodyScan {
     /// Queues the scan of a body's trailer fields, as they are forwarded.
     pub fn trailers(&mut self, fields: &HeaderMap) {
         if let Some(t) = &self.trailers {
-            if let Some(head) =
-                t.inspection
-                    .head(t.ctx.clone(), None, None, None, fields, t.tag.clone())
-            {
-                t.inspection.submit_head(head);
-            }
+            t.inspection.submit_head(t.inspection.head(
+                t.ctx.clone(),
+                None,
+                None,
+                None,
+                fields,
+                t.tag.clone(),
+            ));
         }
     }
 
