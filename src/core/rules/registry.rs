@@ -1094,18 +1094,23 @@ mod tests {
         );
     }
 
+    /// The built-in rule set of `direction` and the index of rule `id` in it.
+    fn builtin_rule(direction: Direction, id: &str) -> (RuleSet, usize) {
+        let set = RuleSet::compile(builtin_for(direction)).expect("built-in rules compile");
+        let ri = set
+            .rules()
+            .iter()
+            .position(|r| r.spec.id == id)
+            .unwrap_or_else(|| panic!("{id} is built in"));
+        (set, ri)
+    }
+
     /// The prefix check is what drops a common word's occurrences: `key`
     /// in `monkey` or `keyframes` gives the exfiltration-instruction rule
     /// no span, while `api key` in an instruction still does.
     #[test]
     fn a_prefix_check_drops_occurrences_the_pattern_cannot_reach() {
-        let set =
-            RuleSet::compile(builtin_for(Direction::Inbound)).expect("built-in rules compile");
-        let ri = set
-            .rules()
-            .iter()
-            .position(|r| r.spec.id == "prompt_injection_exfil_instruction")
-            .expect("the rule is built in");
+        let (set, ri) = builtin_rule(Direction::Inbound, "prompt_injection_exfil_instruction");
         let mut spans = Vec::new();
         let spanned = |text: &str, spans: &mut Vec<(usize, Range<usize>)>| {
             set.spans(text.as_bytes(), spans);
@@ -1125,14 +1130,8 @@ mod tests {
     /// longer reads the payload to the window's end and passes undecided.
     #[test]
     fn a_jwt_check_decides_without_reading_the_payload() {
-        let set =
-            RuleSet::compile(builtin_for(Direction::Outbound)).expect("built-in rules compile");
-        let rule = set
-            .rules()
-            .iter()
-            .find(|r| r.spec.id == "jwt")
-            .expect("jwt is built in");
-        let confirms = rule.confirm.as_deref().expect("jwt has a check");
+        let (set, ri) = builtin_rule(Direction::Outbound, "jwt");
+        let confirms = set.rules()[ri].confirm.as_deref().expect("jwt has a check");
         let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
         let jwt = format!(
             "{header}.eyJ{}.{}",
@@ -1154,13 +1153,7 @@ mod tests {
     /// it; farther away it is checked and adds nothing.
     #[test]
     fn an_occurrence_just_inside_an_open_span_widens_it_unchecked() {
-        let set =
-            RuleSet::compile(builtin_for(Direction::Outbound)).expect("built-in rules compile");
-        let ri = set
-            .rules()
-            .iter()
-            .position(|r| r.spec.id == "jwt")
-            .expect("jwt is built in");
+        let (set, ri) = builtin_rule(Direction::Outbound, "jwt");
         let reach = set.rules()[ri].confirm.as_deref().expect("checked")[0].reach;
         let header = "eyJhbGciOiJIUzI1NiJ9";
         let jwt = format!("{header}.eyJ{}.{}", "a".repeat(10), "s".repeat(10));
@@ -1189,14 +1182,11 @@ mod tests {
     /// still running there passes (the regex decides), one that dies fails.
     #[test]
     fn a_check_passes_when_undecided_and_fails_when_the_part_dies() {
-        let set =
-            RuleSet::compile(builtin_for(Direction::Inbound)).expect("built-in rules compile");
-        let rule = set
-            .rules()
-            .iter()
-            .find(|r| r.spec.id == "pipe_to_shell")
-            .expect("pipe_to_shell is built in");
-        let confirms = rule.confirm.as_deref().expect("pipe_to_shell has a check");
+        let (set, ri) = builtin_rule(Direction::Inbound, "pipe_to_shell");
+        let confirms = set.rules()[ri]
+            .confirm
+            .as_deref()
+            .expect("pipe_to_shell has a check");
         let long = format!("curl {}", "x".repeat(CONFIRM_WINDOW * 2));
         assert!(confirms.iter().any(|c| c.at(long.as_bytes(), 0)));
         let dead = b"curl\n| sh";
