@@ -1562,15 +1562,7 @@ mod tests {
     /// Bytes the way compressed image data looks: about 60 % outside the
     /// text range, from a fixed xorshift.
     fn binary_like(n: usize) -> Vec<u8> {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+        crate::core::test_rng::XorShift64::new(0x9e37_79b9_7f4a_7c15).bytes(n)
     }
 
     #[test]

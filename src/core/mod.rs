@@ -24,5 +24,7 @@ pub mod redact;
 pub mod rules;
 pub mod scan;
 pub mod shape;
+#[cfg(test)]
+pub(crate) mod test_rng;
 pub mod time_bound;
 pub mod triggers;

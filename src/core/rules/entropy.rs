@@ -74,17 +74,10 @@ mod tests {
             }
             h as f32
         };
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x2545_f491_4f6c_dd1d);
         for len in [1usize, 2, 7, 40, 333, 5000, 20_000] {
             for spread in [1u64, 2, 16, 64, 256] {
-                let bytes: Vec<u8> = (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        (x % spread) as u8
-                    })
-                    .collect();
+                let bytes: Vec<u8> = (0..len).map(|_| (rng.next_u64() % spread) as u8).collect();
                 let (a, b) = (shannon_entropy(&bytes), textbook(&bytes));
                 assert!(
                     (a - b).abs() < 1e-5,
