@@ -20,7 +20,7 @@ use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
 use crate::core::triggers;
-use regex_automata::Input;
+use regex_automata::{Anchored, Input};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -1069,9 +1069,28 @@ fn find_in_span_as(
         _ => None,
     };
     loop {
-        let (full, secret) = match caps.as_mut() {
-            Some(caps) => {
-                rule.regex.search_captures(&input, caps);
+        // Where the next match is, found with the opened pattern when it
+        // can tell (see `RelaxedFind`); the pattern itself then runs only
+        // over that match, anchored at its start, and only for captures.
+        let mut known = None;
+        let mut search = input.clone();
+        if let Some(relaxed) = &rule.relaxed {
+            let Some(m) = relaxed.regex.search(&input) else {
+                return; // the pattern matches a subset: none here either
+            };
+            if m.len() <= relaxed.bound {
+                known = Some(m.range());
+                search = input.clone().range(m.range()).anchored(Anchored::Yes);
+            }
+        }
+        let (full, secret) = match (caps.as_mut(), known) {
+            (Some(caps), known) => {
+                rule.regex.search_captures(&search, caps);
+                if caps.get_match().is_none() && known.is_some() {
+                    // Cannot happen (see `RelaxedFind`); were it to, the
+                    // whole span is searched as without the opened pattern.
+                    rule.regex.search_captures(&input, caps);
+                }
                 let Some(m) = caps.get_match() else { return };
                 let full = m.range();
                 let secret = rule
@@ -1080,11 +1099,14 @@ fn find_in_span_as(
                     .map_or(full.clone(), |s| s.range());
                 (full, secret)
             }
-            None => {
-                let Some(m) = rule.regex.search(&input) else {
-                    return;
+            (None, found) => {
+                let full = match found {
+                    Some(full) => full,
+                    None => match rule.regex.search(&search) {
+                        Some(m) => m.range(),
+                        None => return,
+                    },
                 };
-                let full = m.range();
                 let secret = match trim {
                     Some(t) => t.secret(text, full.clone()),
                     None => full.clone(),

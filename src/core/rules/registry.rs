@@ -51,6 +51,9 @@ pub struct Rule {
     /// Checks of one keyword occurrence (one per branch of a top-level
     /// alternation), when the pattern allows them: see [`Confirm`].
     pub confirm: Option<Vec<Confirm>>,
+    /// The pattern with its long repetitions open, to find matches with
+    /// (see [`RelaxedFind`]).
+    pub relaxed: Option<RelaxedFind>,
 }
 
 /// The part of a rule's pattern that every match spells from one of the
@@ -453,7 +456,90 @@ type SpanRegex = (
     Option<usize>,
     Option<usize>,
     Option<Vec<Confirm>>,
+    Option<RelaxedFind>,
 );
+
+/// A rule's pattern with its long bounded repetitions left open
+/// (`[A-Za-z0-9_-]{10,4000}` as `{10,}`), to find matches with: a lazy
+/// DFA needs a state per count of a bounded repetition, and walking a JWT
+/// through thousands of them was the largest single cost of the base64
+/// class outbound. A match of this pattern no longer than `bound` (the
+/// least maximum it opened) is the pattern's own match at that place:
+/// each opened repetition ran at most as many times as the match has
+/// bytes (each run takes one at least), so within its maximum; the
+/// pattern's matches are a subset of this one's, so none starts earlier;
+/// and the path taken, allowed in both, is the one both prefer. A longer
+/// match is searched again with the pattern itself.
+#[derive(Debug, Clone)]
+pub struct RelaxedFind {
+    pub regex: meta::Regex,
+    pub bound: usize,
+}
+
+/// Repetitions with a maximum above this are opened by [`RelaxedFind`]:
+/// short ones cost the DFA few states, and keep `bound` large.
+const RELAX_ABOVE: u32 = 32;
+
+/// `hir` with every repetition whose maximum exceeds [`RELAX_ABOVE`] and
+/// whose body always takes a byte left open; with the least maximum
+/// opened, if any was.
+fn relax(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, Option<u32>) {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    let fold = |items: &[Hir]| {
+        let mut least: Option<u32> = None;
+        let relaxed: Vec<Hir> = items
+            .iter()
+            .map(|h| {
+                let (r, b) = relax(h);
+                least = match (least, b) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                r
+            })
+            .collect();
+        (relaxed, least)
+    };
+    match hir.kind() {
+        HirKind::Repetition(rep) => {
+            let (sub, inner) = relax(&rep.sub);
+            let takes_a_byte = rep.sub.properties().minimum_len().is_some_and(|n| n > 0);
+            let opened = rep.max.filter(|&m| m > RELAX_ABOVE && takes_a_byte);
+            let least = match (inner, opened) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let max = if opened.is_some() { None } else { rep.max };
+            (
+                Hir::repetition(Repetition {
+                    max,
+                    sub: Box::new(sub),
+                    ..rep.clone()
+                }),
+                least,
+            )
+        }
+        HirKind::Concat(items) => {
+            let (items, least) = fold(items);
+            (Hir::concat(items), least)
+        }
+        HirKind::Alternation(items) => {
+            let (items, least) = fold(items);
+            (Hir::alternation(items), least)
+        }
+        HirKind::Capture(cap) => {
+            let (sub, least) = relax(&cap.sub);
+            (
+                Hir::capture(Capture {
+                    sub: Box::new(sub),
+                    ..cap.clone()
+                }),
+                least,
+            )
+        }
+        _ => (hir.clone(), None),
+    }
+}
 
 /// `hir` with each case-insensitive letter (`[Aa]`) spelled as its
 /// lowercase literal. Only for literal analysis: a match of `hir` with
@@ -799,16 +885,26 @@ fn compile_for_spans(pattern: &str, keywords: &[&str]) -> Result<SpanRegex, Stri
     // fits: under the default 1 MiB limit, bounded repeats such as a JWT's
     // `{10,4000}` fell back to the PikeVM, quadratic in the match length
     // (36 % of the base64 class's outbound time; 76 -> 133 MB/s).
-    let regex = meta::Builder::new()
-        .configure(
-            meta::Config::new()
-                .utf8_empty(false)
-                .nfa_size_limit(Some(32 << 20))
-                .onepass_size_limit(Some(16 << 20)),
-        )
-        .build_from_hir(&hir)
-        .map_err(|e| e.to_string())?;
-    Ok((regex, longest, lead, tail, confirm))
+    let build = |hir: &regex_syntax::hir::Hir| {
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .utf8_empty(false)
+                    .nfa_size_limit(Some(32 << 20))
+                    .onepass_size_limit(Some(16 << 20)),
+            )
+            .build_from_hir(hir)
+            .map_err(|e| e.to_string())
+    };
+    let regex = build(&hir)?;
+    let relaxed = match relax(&hir) {
+        (open, Some(bound)) => Some(RelaxedFind {
+            regex: build(&open)?,
+            bound: bound as usize,
+        }),
+        (_, None) => None,
+    };
+    Ok((regex, longest, lead, tail, confirm, relaxed))
 }
 
 /// The compiled rules for one direction.
@@ -836,7 +932,7 @@ impl RuleSet {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
             }
-            let (regex, longest, lead, tail, confirm) =
+            let (regex, longest, lead, tail, confirm, relaxed) =
                 compile_for_spans_cached(spec.pattern, spec.keywords).map_err(|message| {
                     RuleError::Span {
                         id: spec.id,
@@ -874,6 +970,7 @@ impl RuleSet {
                 lead: lead.map_or(reach, |o| o.min(reach)),
                 tail: tail.map_or(reach, |o| o.min(reach)),
                 confirm,
+                relaxed,
             });
         }
         let prefilter = KeywordFilter::new(&keywords)?;

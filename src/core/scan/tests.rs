@@ -856,3 +856,104 @@ fn a_view_region_ending_in_a_block_of_token_lines_ends_after_the_block() {
     let [(_, _, percent), ..] = view_regions(long.as_bytes());
     assert_eq!(percent, vec![0..long.find("-----END").unwrap()]);
 }
+
+/// The matches of `rule` in `span` as the pattern alone finds them,
+/// without the opened pattern of `RelaxedFind`: the reference
+/// `find_in_span` must equal.
+fn find_in_span_by_pattern(
+    rule: &Rule,
+    text: &[u8],
+    span: Range<usize>,
+) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut input = Input::new(text).span(span.clone());
+    let mut caps = rule.regex.create_captures();
+    let mut out = Vec::new();
+    loop {
+        rule.regex.search_captures(&input, &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        let full = m.range();
+        let secret = match (&rule.secret_trim, rule.secret_group) {
+            (Some(t), _) => t.secret(text, full.clone()),
+            (None, Some(g)) => caps.get_group(g).map_or(full.clone(), |s| s.range()),
+            (None, None) => full.clone(),
+        };
+        out.push((full.clone(), secret));
+        let next = if full.is_empty() {
+            full.end + 1
+        } else {
+            full.end
+        };
+        if next >= span.end {
+            break;
+        }
+        input.set_start(next);
+    }
+    out
+}
+
+#[test]
+fn matches_found_through_the_opened_pattern_are_the_patterns_own() {
+    use crate::core::rules::registry::builtin_specs;
+    use crate::core::rules::template::expand_seeded;
+    let set = RuleSet::compile(builtin_specs()).expect("built-in rules compile");
+    let relaxed: Vec<&Rule> = set.rules().iter().filter(|r| r.relaxed.is_some()).collect();
+    // The JWT's counted runs among them, and enough others to matter.
+    assert!(relaxed.iter().any(|r| r.spec.id == "jwt"));
+    assert!(
+        relaxed.len() >= 20,
+        "{} rules with long repetitions",
+        relaxed.len()
+    );
+    let mut rng = crate::core::test_rng::XorShift64::new(41);
+    let mut compared = 0usize;
+    let mut past_bound = 0usize;
+    for rule in &relaxed {
+        let bound = rule.relaxed.as_ref().map_or(0, |r| r.bound);
+        for (n, template) in rule.spec.examples.iter().enumerate() {
+            for seed in 0..8u64 {
+                let Ok(ex) = expand_seeded(template, seed * 131 + n as u64) else {
+                    continue;
+                };
+                let base = ex.text.into_bytes();
+                // The example; two in a row; and with a piece of it
+                // repeated until runs pass their maximum, so the opened
+                // pattern's match is longer than its bound and the
+                // pattern's own search decides.
+                let mut texts = vec![base.clone(), [&base[..], b" ", &base[..]].concat()];
+                for _ in 0..4 {
+                    let at = rng.next_u64() as usize % base.len().max(1);
+                    let len = 1 + rng.next_u64() as usize % 8;
+                    let piece = base.get(at..(at + len).min(base.len())).unwrap_or_default();
+                    let times = 1 + (bound + 64) / piece.len().max(1);
+                    let mut long = base[..at].to_vec();
+                    for _ in 0..times {
+                        long.extend_from_slice(piece);
+                    }
+                    long.extend_from_slice(&base[at..]);
+                    texts.push(long);
+                }
+                for text in texts {
+                    let span = 0..text.len();
+                    let mut got = Vec::new();
+                    find_in_span(rule, &text, span.clone(), |f, s| got.push((f, s)));
+                    let want = find_in_span_by_pattern(rule, &text, span);
+                    assert_eq!(
+                        got,
+                        want,
+                        "rule {} on {:?}",
+                        rule.spec.id,
+                        String::from_utf8_lossy(&text)
+                    );
+                    compared += 1;
+                    past_bound += usize::from(want.iter().any(|(f, _)| f.len() > bound));
+                }
+            }
+        }
+    }
+    // Both paths ran: matches within the bound and matches past it.
+    assert!(compared > 1000, "{compared}");
+    assert!(
+        past_bound > 0,
+        "no match past its bound in {compared} texts"
+    );
+}
