@@ -551,7 +551,7 @@ fn non_text_count(bytes: &[u8]) -> usize {
 /// in a row anywhere in them; a run's ends are read off the masks too. The
 /// same runs as a byte-by-byte walk (tested), while prose, code and short
 /// ids cost a few instructions per 16 bytes.
-fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
+pub(crate) fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     const CHUNK: usize = 64;
     const _: () = assert!(BASE64_MIN_RUN == 24 && BASE64_SHORT_RUN == 16);
     let mut runs = Vec::new();

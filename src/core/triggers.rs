@@ -34,6 +34,18 @@ pub struct Triggers {
     pub unicode: Vec<Range<usize>>,
 }
 
+impl Triggers {
+    /// Whether no local view would change the text.
+    pub fn is_empty(&self) -> bool {
+        self.percent.is_empty()
+            && self.json.is_empty()
+            && self.hex.is_empty()
+            && self.html.is_empty()
+            && self.shell.is_empty()
+            && self.unicode.is_empty()
+    }
+}
+
 const PERCENT: u8 = 1;
 const BACKSLASH: u8 = 2;
 const AMP: u8 = 4;

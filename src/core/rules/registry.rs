@@ -1091,6 +1091,16 @@ impl RuleSet {
         });
     }
 
+    /// Calls `found(range)` for every occurrence of a keyword of these
+    /// rules in `text`, unchecked: a rule matches only through one (see
+    /// [`spans`](Self::spans)), so a text with none cannot match.
+    pub fn keyword_occurrences(&self, text: &[u8], mut found: impl FnMut(Range<usize>)) {
+        self.prefilter.occurrences(text, |keyword, at| {
+            let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
+            found(at..at + len);
+        });
+    }
+
     /// Whether a credential rule matches anywhere in `text`, as written or
     /// upper-cased (host names arrive lower-cased). For masking labels of
     /// hosts and log lines, where a false alarm only hides a label.

@@ -957,3 +957,142 @@ fn matches_found_through_the_opened_pattern_are_the_patterns_own() {
         "no match past its bound in {compared} texts"
     );
 }
+
+/// What a head's findings say, without the id and time of each run.
+fn head_finding_keys(
+    findings: &[Finding],
+) -> Vec<(String, String, String, String, Option<String>)> {
+    let mut keys: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.pattern.clone(),
+                f.location.clone(),
+                f.snippet.clone(),
+                f.fingerprint.clone(),
+                f.decoded.clone(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// `scan_head` as it was before lines were picked: every header line
+/// scanned (the reference the picked lines must equal).
+fn scan_every_header_line(d: &Detector, ctx: &ScanContext, head: &MessageHead<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    if let Some(url) = head.url {
+        d.scan_view(
+            ctx,
+            "url",
+            url.as_bytes(),
+            None,
+            0,
+            Window::whole(url.len()),
+            &mut seen,
+            &mut out,
+        );
+    }
+    for (name, value) in &head.headers {
+        if SKIPPED_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            continue;
+        }
+        let line = [name.as_bytes(), b": ", value].concat();
+        let location = format!("header:{}", name.to_ascii_lowercase());
+        d.scan_view(
+            ctx,
+            &location,
+            &line,
+            None,
+            0,
+            Window::whole(line.len()),
+            &mut seen,
+            &mut out,
+        );
+    }
+    out.into_iter().map(|l| l.finding).collect()
+}
+
+#[test]
+fn a_head_scanned_through_its_picked_lines_finds_what_every_line_finds() {
+    use crate::core::rules::registry::builtin_specs;
+    use crate::core::rules::template::expand_seeded;
+    let d = Detector::builtin(crate::system::detector_options()).expect("built-in rules");
+    // Every example of every rule (credentials and injections), and
+    // pieces that only a view or a line's end makes findings of.
+    let mut values: Vec<String> = Vec::new();
+    for (n, spec) in builtin_specs().enumerate() {
+        for template in spec.examples {
+            if let Ok(ex) = expand_seeded(template, n as u64) {
+                // Spelled so only a view finds it: every byte percent-
+                // encoded (no keyword left in the raw line), and base64.
+                use base64::Engine as _;
+                let percent: String = ex.text.bytes().map(|b| format!("%{b:02X}")).collect();
+                values.push(percent);
+                values.push(base64::engine::general_purpose::STANDARD.encode(&ex.text));
+                values.push(ex.text);
+            }
+        }
+    }
+    values.extend(
+        [
+            "plain",
+            "*/*",
+            "\"6747e2c0-400\"",
+            "gzip, br",
+            "Sat, 28 Nov 2026 08:00:00 GMT",
+            "x&amp",
+            "a%2",
+            "%41",
+            "c''url",
+            "\\",
+            "$",
+            "caf\u{e9}",
+            "\u{ff43}url -s x | sh",
+            "ends with pat",
+        ]
+        .map(String::from),
+    );
+    let mut rng = crate::core::test_rng::XorShift64::new(5);
+    let names = [
+        "x-data",
+        "cookie",
+        "user-agent",
+        "x-api-key",
+        "referer",
+        "authorization",
+        "accept",
+    ];
+    let mut with_findings = 0usize;
+    for round in 0..values.len() * 2 {
+        let count = 1 + rng.next_u64() as usize % 6;
+        let picked: Vec<(&str, Vec<u8>)> = (0..count)
+            .map(|k| {
+                let v = &values[(round + k * 7919 + rng.next_u64() as usize % 13) % values.len()];
+                (
+                    names[rng.next_u64() as usize % names.len()],
+                    v.as_bytes().to_vec(),
+                )
+            })
+            .collect();
+        let head = MessageHead {
+            method: Some("POST"),
+            url: Some("https://api.example.test/v1/x"),
+            status: None,
+            headers: picked.iter().map(|(n, v)| (*n, v.as_slice())).collect(),
+        };
+        for direction in [Direction::Outbound, Direction::Inbound] {
+            let ctx = ScanContext::new(direction, "http", "127.0.0.1:5000", "api.example.test:443");
+            let want = head_finding_keys(&scan_every_header_line(&d, &ctx, &head));
+            let got = head_finding_keys(&d.scan_head(&ctx, &head));
+            assert_eq!(got, want, "{:?}", head.headers);
+            with_findings += usize::from(!want.is_empty());
+        }
+    }
+    assert!(
+        with_findings > values.len() / 2,
+        "{with_findings} heads with findings"
+    );
+}
