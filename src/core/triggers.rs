@@ -77,6 +77,26 @@ struct Masks {
     high: u64,
 }
 
+impl Masks {
+    /// The masks from `eq(byte)`, the block's mask of that byte, and the
+    /// mask of its non-ASCII bytes: the one list of trigger bytes for the
+    /// SIMD paths (the scalar one below stays the tests' independent
+    /// reference).
+    #[inline(always)]
+    fn from_compares(eq: impl Fn(u8) -> u64, high: u64) -> Masks {
+        Masks {
+            percent: eq(b'%'),
+            backslash: eq(b'\\'),
+            amp: eq(b'&'),
+            dollar: eq(b'$'),
+            single: eq(b'\''),
+            double: eq(b'"'),
+            brace: eq(b'}'),
+            high,
+        }
+    }
+}
+
 /// The masks of one block, byte by byte: where AVX2 is missing, and the
 /// reference the SIMD masks are tested against.
 fn masks_scalar(block: &[u8; 64]) -> Masks {
@@ -152,17 +172,10 @@ mod simd {
         // the caller checked the CPU; the load reads the 64-byte array.
         unsafe {
             let x: __m512i = _mm512_loadu_si512(block.as_ptr().cast());
-            let eq = |b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
-            Masks {
-                percent: eq(b'%'),
-                backslash: eq(b'\\'),
-                amp: eq(b'&'),
-                dollar: eq(b'$'),
-                single: eq(b'\''),
-                double: eq(b'"'),
-                brace: eq(b'}'),
-                high: _mm512_movepi8_mask(x),
-            }
+            Masks::from_compares(
+                |b| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8)),
+                _mm512_movepi8_mask(x),
+            )
         }
     }
 
@@ -189,16 +202,7 @@ mod simd {
                 let n = _mm256_set1_epi8(b as i8);
                 bits(_mm256_cmpeq_epi8(lo, n)) | (bits(_mm256_cmpeq_epi8(hi, n)) << 32)
             };
-            Masks {
-                percent: eq(b'%'),
-                backslash: eq(b'\\'),
-                amp: eq(b'&'),
-                dollar: eq(b'$'),
-                single: eq(b'\''),
-                double: eq(b'"'),
-                brace: eq(b'}'),
-                high: bits(lo) | (bits(hi) << 32),
-            }
+            Masks::from_compares(eq, bits(lo) | (bits(hi) << 32))
         }
     }
 }
