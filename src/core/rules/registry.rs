@@ -491,10 +491,7 @@ fn relax(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, Option<u32>) 
             .iter()
             .map(|h| {
                 let (r, b) = relax(h);
-                least = match (least, b) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                least = least.into_iter().chain(b).min();
                 r
             })
             .collect();
@@ -505,10 +502,7 @@ fn relax(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, Option<u32>) 
             let (sub, inner) = relax(&rep.sub);
             let takes_a_byte = rep.sub.properties().minimum_len().is_some_and(|n| n > 0);
             let opened = rep.max.filter(|&m| m > RELAX_ABOVE && takes_a_byte);
-            let least = match (inner, opened) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let least = inner.into_iter().chain(opened).min();
             let max = if opened.is_some() { None } else { rep.max };
             (
                 Hir::repetition(Repetition {
