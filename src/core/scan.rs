@@ -352,6 +352,7 @@ impl Detector {
     /// `\n` (a separator no keyword or run crosses), the triggers line by
     /// line (a trigger may depend on where its text ends), and with known
     /// secrets registered every line is scanned.
+    ///
     /// Returns the joined lines and, in order, the name and range there of
     /// each line to scan.
     fn header_lines_to_scan<'h>(
