@@ -373,7 +373,10 @@ impl Detector {
             lines.push((name, start..joined.len()));
             joined.push(b'\n');
         }
-        let mut wanted = vec![self.opts.known_secrets.is_some(); lines.len()];
+        if self.opts.known_secrets.is_some() {
+            return (joined, lines); // every line: no search can rule one out
+        }
+        let mut wanted = vec![false; lines.len()];
         let mut mark = |range: Range<usize>| {
             // Lines are in order: the first ending after the range's start.
             let first = lines.partition_point(|(_, l)| l.end <= range.start);
