@@ -9,9 +9,15 @@
 //! relative to the keyword. The filter hashes only those windows (every
 //! second offset), tests each window against a Bloom filter of every window
 //! a keyword can produce, then a second bit table, and verifies the rare
-//! hits exactly. Keywords shorter
-//! than 5 bytes produce windows with one free byte (the byte before or after
-//! them), entered into the table for all 256 values.
+//! hits exactly.
+//!
+//! Each keyword is sampled on the pair of adjacent windows rarest in
+//! ordinary text ([`COMMON_TRIGRAMS`], measured on text the benchmarks do
+//! not use): a window may also stand one byte before the keyword or over its
+//! last three bytes, with one free byte entered into the tables for all 256
+//! values. Keywords shorter than 5 bytes have only such pairs. A window
+//! inside common words (`kage` of `bkagent_` in every `package`) would send
+//! the filter to verify, in vain, tens of thousands of times per MB.
 //!
 //! Windows are compared case-folded with `| 0x20` on every byte. That folds
 //! ASCII letters and maps a few other bytes together too, which only adds
@@ -19,6 +25,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+
+mod common_trigrams;
+use common_trigrams::COMMON_TRIGRAMS;
 
 /// Keywords shorter than this cannot be sampled at every second offset.
 pub const MIN_KEYWORD_LEN: usize = 3;
@@ -100,6 +109,34 @@ pub struct KeywordFilter {
     keywords: Vec<Box<[u8]>>,
 }
 
+/// The window `p` bytes after the start of `kw` (-1 to `kw.len() - 3`;
+/// `kw` at least 3 bytes), folded: its shape, its bytes (a free one is
+/// filled in later) and where the keyword starts relative to it. Before
+/// the keyword, or over its last three bytes, a window has a free byte.
+fn window_at_offset(kw: &[u8], p: isize) -> (Shape, u32, isize) {
+    let b = |k: isize| {
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| kw.get(k))
+            .copied()
+            .unwrap_or(0)
+    };
+    let shape = if p < 0 {
+        Shape::Tail
+    } else if p + 4 > kw.len() as isize {
+        Shape::Head
+    } else {
+        Shape::Full
+    };
+    let window = u32::from_le_bytes([b(p), b(p + 1), b(p + 2), b(p + 3)]) | FOLD;
+    (shape, window, -p)
+}
+
+/// What a window with a free byte costs over its three known bytes' own
+/// frequency, in log units: it enters the tables 256 times, so too many
+/// of them make the first test let more windows through by collision.
+const FREE_BYTE_COST: f32 = 1.4;
+
 /// The second table's slot: another multiplier, so a collision in one
 /// table is independent of the other.
 #[inline(always)]
@@ -159,84 +196,36 @@ impl KeywordFilter {
                 ));
             }
             let keyword = u16::try_from(index).map_err(|_| PrefilterError::TooMany)?;
-            let b = |k: usize| kw.get(k).copied().unwrap_or(0);
-            let w = |a: u8, b: u8, c: u8, d: u8| u32::from_le_bytes([a, b, c, d]) | FOLD;
             // Two windows, one byte apart, so an even offset meets one of
-            // them; where the keyword allows, the two rarest in typical text.
-            match kw.len() {
-                3 => {
-                    filter.add(
-                        &mut by_window,
-                        Shape::Head,
-                        w(b(0), b(1), b(2), 0),
-                        keyword,
-                        0,
-                    );
-                    filter.add(
-                        &mut by_window,
-                        Shape::Tail,
-                        w(0, b(0), b(1), b(2)),
-                        keyword,
-                        1,
-                    );
-                }
-                4 => {
-                    filter.add(
-                        &mut by_window,
-                        Shape::Full,
-                        w(b(0), b(1), b(2), b(3)),
-                        keyword,
-                        0,
-                    );
-                    if log_frequency(&kw[0..3]) <= log_frequency(&kw[1..4]) {
-                        filter.add(
-                            &mut by_window,
-                            Shape::Tail,
-                            w(0, b(0), b(1), b(2)),
-                            keyword,
-                            1,
-                        );
-                    } else {
-                        filter.add(
-                            &mut by_window,
-                            Shape::Head,
-                            w(b(1), b(2), b(3), 0),
-                            keyword,
-                            -1,
-                        );
+            // them: of all such pairs the keyword has, the two rarest in
+            // ordinary text (see [`window_at_offset`]).
+            let cost = |p: isize| {
+                let (shape, _, _) = window_at_offset(&kw, p);
+                let from = usize::try_from(p).unwrap_or(0);
+                match shape {
+                    Shape::Full => log_frequency(kw.get(from..from + 4).unwrap_or_default()),
+                    Shape::Tail => log_frequency(kw.get(..3).unwrap_or_default()) + FREE_BYTE_COST,
+                    Shape::Head => {
+                        log_frequency(kw.get(from..).unwrap_or_default()) + FREE_BYTE_COST
                     }
                 }
-                len => {
-                    let cost = |o: usize| {
-                        let (a, c) = (
-                            log_frequency(&kw[o..o + 4]),
-                            log_frequency(&kw[o + 1..o + 5]),
-                        );
-                        (a.max(c), a + c)
-                    };
-                    let o = (0..=len - 5)
-                        .min_by(|&x, &y| {
-                            cost(x)
-                                .partial_cmp(&cost(y))
-                                .unwrap_or(std::cmp::Ordering::Equal)
-                        })
-                        .unwrap_or(0);
-                    let start = -i8::try_from(o).map_err(|_| PrefilterError::TooLong)?;
-                    filter.add(
-                        &mut by_window,
-                        Shape::Full,
-                        w(b(o), b(o + 1), b(o + 2), b(o + 3)),
-                        keyword,
-                        start,
-                    );
-                    filter.add(
-                        &mut by_window,
-                        Shape::Full,
-                        w(b(o + 1), b(o + 2), b(o + 3), b(o + 4)),
-                        keyword,
-                        start - 1,
-                    );
-                }
+            };
+            let pair_cost = |p: isize| {
+                let (a, c) = (cost(p), cost(p + 1));
+                (a.max(c), a + c)
+            };
+            let last = kw.len() as isize - 4;
+            let p = (-1..=last)
+                .min_by(|&x, &y| {
+                    pair_cost(x)
+                        .partial_cmp(&pair_cost(y))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
+                .unwrap_or(-1);
+            for p in [p, p + 1] {
+                let (shape, window, start) = window_at_offset(&kw, p);
+                let start = i8::try_from(start).map_err(|_| PrefilterError::TooLong)?;
+                filter.add(&mut by_window, shape, window, keyword, start);
             }
             filter.keywords.push(kw.into_boxed_slice());
         }
@@ -485,9 +474,14 @@ impl<F: FnMut(usize, usize) -> bool> ScanState<F> {
     }
 }
 
-/// Natural log of a byte's rough frequency in mixed prose, JSON and code,
-/// summed over `bytes`: lower means the sequence is rarer, so windows over
-/// `_`, digits and rare letters are preferred to windows over `acce`.
+/// Natural log of how often `bytes` (3 or 4 of them) can be expected in
+/// ordinary text and code: lower means rarer, so a keyword is sampled
+/// where its windows seldom occur in other words (`lta` rather than `tai`
+/// in `ltai`, which every `detail` and `contain` holds).
+///
+/// The estimate is the least frequency of its trigrams (an upper bound on
+/// the window's own), from [`COMMON_TRIGRAMS`]; a trigram not listed counts
+/// as half the least listed. Byte frequencies break ties among the rare.
 fn log_frequency(bytes: &[u8]) -> f32 {
     // Pieces of words every API body and web page is full of: a window
     // inside one would send the filter to verify on every `"input_tokens"`.
@@ -497,25 +491,60 @@ fn log_frequency(bytes: &[u8]) -> f32 {
             .any(|piece| piece.eq_ignore_ascii_case(bytes))
     });
     let penalty = if common { 6.0 } else { 0.0 };
-    penalty
-        + bytes
-            .iter()
-            .map(|&b| {
-                let percent: f32 = match b.to_ascii_lowercase() {
-                    b' ' => 15.0,
-                    b'e' => 10.0,
-                    b't' | b'a' => 8.0,
-                    b'o' | b'i' | b'n' | b's' | b'r' => 6.5,
-                    b'h' | b'l' | b'd' | b'c' | b'u' | b'"' => 4.0,
-                    b'm' | b'p' | b'f' | b'g' | b'w' | b'y' | b'b' | b',' | b':' | b'.' => 2.0,
-                    b'k' => 1.5,
-                    b'0'..=b'9' | b'/' | b'-' | b'_' | b'=' | b'v' | b'<' | b'>' => 1.0,
-                    b'j' | b'x' | b'q' | b'z' => 0.15,
-                    _ => 0.3,
-                };
-                percent.ln()
-            })
-            .sum::<f32>()
+    let least = bytes
+        .windows(3)
+        .map(trigram_per_million)
+        .fold(f32::MAX, f32::min);
+    penalty + least.ln() + 0.05 * log_byte_frequency(bytes)
+}
+
+/// Per million trigrams of ordinary text, how often `t` (compared folded)
+/// occurs: from [`COMMON_TRIGRAMS`], or half its least entry when not listed.
+fn trigram_per_million(t: &[u8]) -> f32 {
+    let folded = t
+        .iter()
+        .fold(0u32, |key, &b| (key << 8) | u32::from(b | 0x20));
+    match COMMON_TRIGRAMS.binary_search_by_key(&folded, |&(key, _)| key) {
+        Ok(i) => COMMON_TRIGRAMS.get(i).map_or(1.0, |&(_, n)| n as f32),
+        Err(_) => LEAST_LISTED as f32 / 2.0,
+    }
+}
+
+/// The least frequency in [`COMMON_TRIGRAMS`].
+const LEAST_LISTED: u32 = {
+    let mut least = u32::MAX;
+    let mut i = 0;
+    while i < COMMON_TRIGRAMS.len() {
+        if COMMON_TRIGRAMS[i].1 < least {
+            least = COMMON_TRIGRAMS[i].1;
+        }
+        i += 1;
+    }
+    least
+};
+
+/// Natural log of a byte's rough frequency in mixed prose, JSON and code,
+/// summed over `bytes`: `_`, digits and rare letters count as rarer than
+/// `e` or a space.
+fn log_byte_frequency(bytes: &[u8]) -> f32 {
+    bytes
+        .iter()
+        .map(|&b| {
+            let percent: f32 = match b.to_ascii_lowercase() {
+                b' ' => 15.0,
+                b'e' => 10.0,
+                b't' | b'a' => 8.0,
+                b'o' | b'i' | b'n' | b's' | b'r' => 6.5,
+                b'h' | b'l' | b'd' | b'c' | b'u' | b'"' => 4.0,
+                b'm' | b'p' | b'f' | b'g' | b'w' | b'y' | b'b' | b',' | b':' | b'.' => 2.0,
+                b'k' => 1.5,
+                b'0'..=b'9' | b'/' | b'-' | b'_' | b'=' | b'v' | b'<' | b'>' => 1.0,
+                b'j' | b'x' | b'q' | b'z' => 0.15,
+                _ => 0.3,
+            };
+            percent.ln()
+        })
+        .sum::<f32>()
 }
 
 /// Words common in JSON APIs, HTML, JavaScript and prose (see
@@ -536,9 +565,11 @@ const COMMON_WORDS: &[&str] = &[
     "current",
     "security",
     "data",
+    "delta",
     "discussed",
     "document",
     "function",
+    ".git",
     "incident",
     "input",
     "output",

@@ -283,3 +283,42 @@ fn the_first_test_passes_few_windows_by_collision() {
         );
     }
 }
+
+/// Binary search over the generated table needs it sorted, without repeats.
+#[test]
+fn common_trigrams_are_sorted_by_trigram() {
+    assert!(COMMON_TRIGRAMS.windows(2).all(|p| p[0].0 < p[1].0));
+    assert!(COMMON_TRIGRAMS.len() >= 1024);
+}
+
+/// A keyword is sampled where ordinary words do not hold its windows:
+/// `ltai` not on `lta` (every `delta` of a stream), `bkagent_` not on
+/// `kage` or `agen` (every `package`, `agent`). Counted: no window of such
+/// text, at any offset, passes both tables of a filter of that keyword.
+#[test]
+fn keywords_are_sampled_where_ordinary_words_do_not_hold_them() {
+    for (kw, words) in [
+        (
+            "ltai",
+            "data: {\"type\":\"content_block_delta\",\"delta\":{}}\n\n",
+        ),
+        ("bkagent_", "package agent user_agent client_id agents "),
+        (
+            ".git-credentials",
+            "https://github.com/a/b.git credentials ",
+        ),
+    ] {
+        let filter = KeywordFilter::new(&[kw]).expect("compiles");
+        let text = words.repeat(4);
+        let passing: Vec<usize> = (0..text.len())
+            .filter(|&i| {
+                let w = window_at(text.as_bytes(), i) | FOLD;
+                filter.hit(w) && filter.hit2(w)
+            })
+            .collect();
+        assert!(
+            passing.is_empty(),
+            "{kw}: windows at {passing:?} of {words:?} pass"
+        );
+    }
+}
