@@ -541,110 +541,89 @@ fn non_text_count(bytes: &[u8]) -> usize {
 }
 
 /// The base64 runs in `text` worth decoding: `[start, end)` of every run of
-/// base64-class bytes with length in [`BASE64_SHORT_RUN`, `BASE64_MAX_RUN`]
-/// that does not mix the standard and URL-safe alphabets, with whether it is
-/// URL-safe. Every run is returned: their total length is at most the
-/// text's, so decoding them all stays linear.
+/// base64-class bytes with length in [`BASE64_MIN_RUN`, `BASE64_MAX_RUN`],
+/// or from [`BASE64_SHORT_RUN`] when a `=` pads it, that does not mix the
+/// standard and URL-safe alphabets, with whether it is URL-safe. Every run
+/// is returned: their total length is at most the text's, so decoding them
+/// all stays linear.
 ///
-/// Bytes are classified 64 at a time into a bit mask (SIMD compares), and
-/// shifted ANDs of two consecutive masks tell whether 16 base64 bytes stand
-/// in a row anywhere in them; a run's ends are read off the masks too. The
-/// same runs as a byte-by-byte walk (tested), while prose, code and short
-/// ids cost a few instructions per 16 bytes.
+/// Bytes are classified 64 at a time into a bitmap (one SIMD loop), then
+/// each aligned word is tested with shifted ANDs for 16 base64 bytes in a
+/// row starting in it; a run's ends are read off the bitmap too. The same
+/// runs as a byte-by-byte walk (tested), while prose, code and short ids
+/// cost a few word operations per 64 bytes.
 pub(crate) fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
-    const CHUNK: usize = 64;
     const _: () = assert!(BASE64_MIN_RUN == 24 && BASE64_SHORT_RUN == 16);
     let mut runs = Vec::new();
     // The class of every byte, classified in one SIMD loop: a call per
     // 64-byte block cost more than the classification itself (docs
     // outbound: 16 % of the scan, the largest share after the prefilter).
     let bitmap = base64_bitmap(text);
-    let mask_at = |at: usize| bits_at(&bitmap, at);
-    let mut chunk = 0usize;
-    // The mask of the 64 bytes before `chunk` (0 where already consumed).
-    let mut previous = 0u64;
-    while chunk < text.len() {
-        let current = mask_at(chunk);
-        // Most chunks (prose, code, JSON keys) hold no 16 base64 bytes in a
-        // row, neither within `current` nor across the edge from
-        // `previous` (whose own windows were handled with it): skip them on
-        // u64 operations alone.
-        let c2 = current & (current >> 1);
-        let c4 = c2 & (c2 >> 2);
-        let c8 = c4 & (c4 >> 4);
-        if c8 & (c8 >> 8) == 0 && previous.leading_ones() + current.trailing_ones() < 16 {
-            previous = current;
-            chunk += CHUNK;
+    // Bytes before `resume` belong to a run already handled.
+    let mut resume = 0usize;
+    let mut k = 0usize;
+    while let Some(&word) = bitmap.get(k) {
+        let next = bitmap.get(k + 1).copied().unwrap_or(0);
+        // Most words (prose, code, JSON keys) start no 16 base64 bytes in a
+        // row, neither inside the word nor across its end.
+        let inside = {
+            let c2 = word & (word >> 1);
+            let c4 = c2 & (c2 >> 2);
+            let c8 = c4 & (c4 >> 4);
+            c8 & (c8 >> 8)
+        };
+        if inside == 0 && word.leading_ones() + next.trailing_ones() < 16 {
+            k += 1;
             continue;
         }
-        let both = (u128::from(current) << CHUNK) | u128::from(previous);
-        // Bit i stays set when bits i..i+16 (i..i+24) of `both` are all set.
+        // Bit i: bytes 64k + i .. 64k + i + 16 are all base64-class.
+        let both = u128::from(word) | (u128::from(next) << 64);
         let r2 = both & (both >> 1);
         let r4 = r2 & (r2 >> 2);
         let r8 = r4 & (r4 >> 4);
-        let r16 = r8 & (r8 >> 8);
-        let r24 = r16 & (r16 >> 8);
-        // The lowest window of 24 starts the next long run (bit 128: none).
-        let first = if r24 == 0 {
-            2 * CHUNK
-        } else {
-            r24.trailing_zeros() as usize
-        };
-        // Short runs count only when padded: a `=` in this chunk right
-        // after 16 to 23 base64 bytes, before the next long run. All bit
-        // operations: bit j of `ends` is such a `=`.
-        if r16 != 0 {
-            let eq = u128::from(eq_mask(text.get(chunk..).unwrap_or_default(), b'=')) << CHUNK;
-            let mut ends = eq & (r16 << 16) & !(r24 << 24);
-            if first < 2 * CHUNK {
-                ends &= (1u128 << first) - 1;
-            }
-            while ends != 0 {
-                let j = ends.trailing_zeros() as usize;
-                ends &= ends - 1;
-                // Base64 bytes right below bit j: 16 to 23 of them.
-                let len = (!(both << (2 * CHUNK - j))).leading_zeros() as usize;
-                if let Some(end) = (chunk + j).checked_sub(CHUNK) {
-                    push_run(text, end - len.min(end), end, &mut runs);
-                }
-            }
-        }
-        if r24 == 0 {
-            previous = current;
-            chunk += CHUNK;
+        let r16 = (r8 & (r8 >> 8)) as u64;
+        let starts = r16 & below_cleared(resume.saturating_sub(64 * k));
+        if starts == 0 {
+            k += 1;
             continue;
         }
-        // Bit i of `both` is byte chunk - 64 + i. A run reaching further
-        // back would have been found with the previous chunk, and
-        // `previous` is 0 before a resume.
-        let Some(start) = (chunk + first).checked_sub(CHUNK) else {
-            break; // unreachable: bits below 64 are 0 at the start
-        };
-        // Its end: the first 0 bit after it, reading further masks if the
-        // run reaches past this chunk (bits past the text are 0).
-        let ones = (!(both >> first)).trailing_zeros() as usize;
-        let mut end = start + ones;
-        if first + ones >= 2 * CHUNK {
-            let mut at = chunk + CHUNK;
-            end = at;
-            while at < text.len() {
-                let ones = (!mask_at(at)).trailing_zeros() as usize;
-                end = at + ones;
-                if ones < CHUNK {
-                    break;
-                }
-                at += CHUNK;
-            }
-        }
-        let end = end.min(text.len());
-        // The byte at `end` is not base64: continue right after the run.
-        chunk = end;
-        previous = 0;
-        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&(end - start)) {
+        // The first such bit is a run's start: a run starting earlier
+        // would have set the bit before it, or been handled already.
+        let start = 64 * k + starts.trailing_zeros() as usize;
+        let end = first_clear_bit(&bitmap, start).min(text.len());
+        let len = end - start;
+        let padded = text.get(end) == Some(&b'=');
+        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&len)
+            || ((BASE64_SHORT_RUN..BASE64_MIN_RUN).contains(&len) && padded)
+        {
             push_run(text, start, end, &mut runs);
         }
+        // The byte at `end` is not base64: go on right after the run.
+        resume = end;
+        k = end / 64;
     }
     runs
+}
+
+/// A mask with bits `n` and up set (none for `n >= 64`).
+fn below_cleared(n: usize) -> u64 {
+    if n >= 64 {
+        0
+    } else {
+        u64::MAX << n
+    }
+}
+
+/// The first bit at or after `from` that is 0 in `bitmap` (bits past its
+/// end count as 0).
+fn first_clear_bit(bitmap: &[u64], from: usize) -> usize {
+    let mut k = from / 64;
+    let mut clear = bitmap.get(k).map_or(u64::MAX, |w| !w) & below_cleared(from % 64);
+    while clear == 0 {
+        k += 1;
+        clear = bitmap.get(k).map_or(u64::MAX, |w| !w);
+    }
+    64 * k + clear.trailing_zeros() as usize
 }
 
 /// Pushes `[start, end)` with its alphabet unless it mixes both. The run
@@ -662,35 +641,6 @@ fn push_run(text: &[u8], start: usize, end: usize, runs: &mut Vec<(usize, usize,
     }
 }
 
-/// Bit i set when `bytes[i]` (i < 64) is `needle`.
-fn eq_mask(bytes: &[u8], needle: u8) -> u64 {
-    let mut padded = [0u8; 64];
-    let block: &[u8; 64] = match bytes.first_chunk::<64>() {
-        Some(block) => block,
-        None => {
-            padded[..bytes.len()].copy_from_slice(bytes);
-            &padded
-        }
-    };
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        let mut mask = 0u64;
-        for (k, sixteen) in block.chunks_exact(16).enumerate() {
-            if let Ok(sixteen) = <&[u8; 16]>::try_from(sixteen) {
-                mask |= u64::from(simd::eq_mask16(sixteen, needle)) << (16 * k);
-            }
-        }
-        mask
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    {
-        block
-            .iter()
-            .enumerate()
-            .fold(0u64, |m, (i, &b)| m | (u64::from(b == needle) << i))
-    }
-}
-
 /// Bit i of word w set when `text[64 * w + i]` is a base64-class byte
 /// (bits past the text are 0).
 fn base64_bitmap(text: &[u8]) -> Vec<u64> {
@@ -699,17 +649,6 @@ fn base64_bitmap(text: &[u8]) -> Vec<u64> {
         return simd::base64_bitmap(text);
     }
     text.chunks(64).map(base64_mask).collect()
-}
-
-/// The 64 bits of `bitmap` from bit `at` on (0 past its end).
-#[inline(always)]
-fn bits_at(bitmap: &[u64], at: usize) -> u64 {
-    let (word, shift) = (at / 64, at % 64);
-    let low = bitmap.get(word).map_or(0, |w| w >> shift);
-    match (shift, bitmap.get(word + 1)) {
-        (1.., Some(high)) => low | (high << (64 - shift)),
-        _ => low,
-    }
 }
 
 /// Bit i set when `bytes[i]` (i < 64) is a base64-class byte.
@@ -782,17 +721,6 @@ mod simd {
     pub(super) fn base64_mask64(bytes: &[u8; 64]) -> u64 {
         // SAFETY: the caller checked AVX2 at run time.
         unsafe { base64_mask64_avx2(bytes) }
-    }
-
-    /// Bit i set when byte i of the 16 equals `needle` (SSE2, part of every
-    /// x86_64 CPU).
-    pub(super) fn eq_mask16(bytes: &[u8; 16], needle: u8) -> u16 {
-        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads
-        // exactly the 16 bytes of `bytes`.
-        unsafe {
-            let x: __m128i = _mm_loadu_si128(bytes.as_ptr().cast());
-            _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(needle as i8))) as u16
-        }
     }
 
     /// [`super::base64_bitmap`] with AVX2. Call only when the CPU has it.
