@@ -737,7 +737,10 @@ mod simd {
 /// Hashes the `u32` window keys of the probe maps with one multiply: the
 /// default SipHash made lookups the largest cost of a verification.
 #[derive(Debug, Default)]
-struct WindowHasher(u64);
+pub(crate) struct WindowHasher(u64);
+
+/// Integer keys hashed with one multiply (the confirm checks' caches by id).
+pub(crate) type IntHasher = WindowHasher;
 
 impl Hasher for WindowHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -747,7 +750,11 @@ impl Hasher for WindowHasher {
     }
 
     fn write_u32(&mut self, key: u32) {
-        let p = (self.0 ^ u64::from(key)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.write_u64(u64::from(key));
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        let p = (self.0 ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.0 = p ^ (p >> 32);
     }
 

@@ -100,23 +100,36 @@ pub const PREFIX_WINDOW: usize = 64;
 /// occurrence bounded whatever the pattern.
 pub const CONFIRM_WINDOW: usize = 192;
 
-type CachePool = regex_automata::util::pool::Pool<
-    regex_automata::hybrid::dfa::Cache,
-    Box<
-        dyn Fn() -> regex_automata::hybrid::dfa::Cache
-            + Send
-            + Sync
-            + std::panic::UnwindSafe
-            + std::panic::RefUnwindSafe,
-    >,
->;
-
-/// An anchored lazy DFA with a cache per thread.
+/// An anchored lazy DFA; each thread keeps its own cache of it (see
+/// [`ConfirmDfa::with_cache`]).
 struct ConfirmDfa {
     /// The pattern part the DFA was built from (checks are shared by it).
     hir: regex_syntax::hir::Hir,
     dfa: regex_automata::hybrid::dfa::DFA,
-    caches: CachePool,
+    /// Names this DFA's cache among a thread's (never reused).
+    id: u64,
+}
+
+/// The next [`ConfirmDfa::id`].
+static NEXT_CONFIRM_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A thread's caches beyond which they are all dropped: the DFAs of
+/// replaced detectors leave theirs behind, and rebuilding a cache costs a
+/// few lazily built states.
+const MAX_THREAD_CACHES: usize = 4096;
+
+thread_local! {
+    /// This thread's cache of each confirm DFA it has run, by id. A
+    /// regex-automata `Pool` gives only the first thread that used it a
+    /// lock-free cache; every scan pool thread after it took a mutex twice
+    /// per occurrence check (the whole scan 6–7 % slower off that thread).
+    static CONFIRM_CACHES: std::cell::RefCell<
+        std::collections::HashMap<
+            u64,
+            regex_automata::hybrid::dfa::Cache,
+            std::hash::BuildHasherDefault<super::prefilter::IntHasher>,
+        >,
+    > = std::cell::RefCell::new(std::collections::HashMap::default());
 }
 
 impl std::fmt::Debug for ConfirmDfa {
@@ -159,13 +172,24 @@ impl ConfirmDfa {
             )
             .build_from_nfa(nfa)
             .ok()?;
-        let for_caches = dfa.clone();
         Some(ConfirmDfa {
             hir: hir.clone(),
             dfa,
-            caches: regex_automata::util::pool::Pool::new(Box::new(move || {
-                for_caches.create_cache()
-            })),
+            id: NEXT_CONFIRM_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// Runs `f` with this thread's cache of the DFA.
+    fn with_cache<T>(&self, f: impl FnOnce(&mut regex_automata::hybrid::dfa::Cache) -> T) -> T {
+        CONFIRM_CACHES.with(|caches| {
+            let mut caches = caches.borrow_mut();
+            if caches.len() >= MAX_THREAD_CACHES && !caches.contains_key(&self.id) {
+                caches.clear();
+            }
+            let cache = caches
+                .entry(self.id)
+                .or_insert_with(|| self.dfa.create_cache());
+            f(cache)
         })
     }
 
@@ -225,42 +249,43 @@ impl Confirm {
     /// [`PREFIX_WINDOW`] bytes.
     fn prefix_at(&self, text: &[u8], at: usize) -> Option<bool> {
         let d = self.prefix.as_deref()?;
-        let mut cache = d.caches.get();
-        let from = at.saturating_sub(PREFIX_WINDOW);
-        // Reading backwards, the byte "behind" the search is the one at `at`.
-        let bytes = text.get(from..at)?.iter().rev().copied();
-        let sid = match d.walk(&mut cache, text.get(at).copied(), bytes) {
-            Ok(sid) => sid,
-            Err(decided) => return decided,
-        };
-        if from > 0 {
-            return None; // still running at the window's end
-        }
-        // At the text's start: the end-of-input step decides.
-        Some(d.dfa.next_eoi_state(&mut cache, sid).ok()?.is_match())
+        d.with_cache(|cache| {
+            let from = at.saturating_sub(PREFIX_WINDOW);
+            // Reading backwards, the byte "behind" the search is the one at `at`.
+            let bytes = text.get(from..at)?.iter().rev().copied();
+            let sid = match d.walk(cache, text.get(at).copied(), bytes) {
+                Ok(sid) => sid,
+                Err(decided) => return decided,
+            };
+            if from > 0 {
+                return None; // still running at the window's end
+            }
+            // At the text's start: the end-of-input step decides.
+            Some(d.dfa.next_eoi_state(cache, sid).ok()?.is_match())
+        })
     }
 
     fn try_at(&self, text: &[u8], at: usize) -> Option<bool> {
         let d = &self.dfa;
-        let mut cache = d.caches.get();
-        let end = text.len().min(at.saturating_add(self.reach));
-        let stop = end.min(at.saturating_add(CONFIRM_WINDOW));
-        let behind = at.checked_sub(1).and_then(|i| text.get(i).copied());
-        let mut sid = match d.walk(&mut cache, behind, text.get(at..stop)?.iter().copied()) {
-            Ok(sid) => sid,
-            Err(decided) => return decided,
-        };
-        if stop < end {
-            // Still running at the window's end: undecided.
-            return None;
-        }
-        // At the reach (or the text's end): one more step decides.
-        sid = if end < text.len() {
-            d.dfa.next_state(&mut cache, sid, text[end]).ok()?
-        } else {
-            d.dfa.next_eoi_state(&mut cache, sid).ok()?
-        };
-        Some(sid.is_match())
+        d.with_cache(|cache| {
+            let end = text.len().min(at.saturating_add(self.reach));
+            let stop = end.min(at.saturating_add(CONFIRM_WINDOW));
+            let behind = at.checked_sub(1).and_then(|i| text.get(i).copied());
+            let mut sid = match d.walk(cache, behind, text.get(at..stop)?.iter().copied()) {
+                Ok(sid) => sid,
+                Err(decided) => return decided,
+            };
+            if stop < end {
+                // Still running at the window's end: undecided.
+                return None;
+            }
+            // At the reach (or the text's end): one more step decides.
+            sid = match text.get(end) {
+                Some(&b) => d.dfa.next_state(cache, sid, b).ok()?,
+                None => d.dfa.next_eoi_state(cache, sid).ok()?,
+            };
+            Some(sid.is_match())
+        })
     }
 }
 
@@ -1193,6 +1218,56 @@ mod tests {
             prefixed > 100,
             "only {prefixed} example matches went through prefix checks"
         );
+    }
+
+    /// Each thread runs the checks on caches of its own: on every example
+    /// and counter-example (as written and lower-cased), at every keyword
+    /// occurrence, each check decides the same on this thread, on a fresh
+    /// thread, and here again after this thread's caches were dropped.
+    #[test]
+    fn occurrence_checks_decide_alike_on_every_thread_and_after_a_cache_reset() {
+        let set = std::sync::Arc::new(
+            RuleSet::compile(builtin_for(Direction::Outbound)).expect("built-in rules compile"),
+        );
+        let texts: Vec<Vec<u8>> = set
+            .rules()
+            .iter()
+            .flat_map(|r| r.spec.examples.iter().chain(r.spec.counter_examples))
+            .flat_map(|e| {
+                let t = expand(e).text.into_bytes();
+                [t.to_ascii_lowercase(), t]
+            })
+            .collect();
+        let here = decisions(&set, &texts);
+        assert!(here.iter().filter(|&&d| d).count() > 100);
+        assert!(here.iter().filter(|&&d| !d).count() > 10);
+        let elsewhere = {
+            let set = std::sync::Arc::clone(&set);
+            let texts = texts.clone();
+            std::thread::spawn(move || decisions(&set, &texts))
+                .join()
+                .expect("the other thread ran")
+        };
+        assert_eq!(here, elsewhere);
+        CONFIRM_CACHES.with(|c| c.borrow_mut().clear());
+        assert_eq!(here, decisions(&set, &texts));
+
+        /// Every check's decision at every keyword occurrence, in order.
+        fn decisions(set: &RuleSet, texts: &[Vec<u8>]) -> Vec<bool> {
+            let mut out = Vec::new();
+            for t in texts {
+                set.prefilter.occurrences(t, |keyword, at| {
+                    for &(r, _) in set.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
+                        let confirms = set
+                            .rules
+                            .get(usize::from(r))
+                            .and_then(|r| r.confirm.as_deref());
+                        out.extend(confirms.into_iter().flatten().map(|c| c.at(t, at)));
+                    }
+                });
+            }
+            out
+        }
     }
 
     /// The built-in rule set of `direction` and the index of rule `id` in it.
