@@ -476,8 +476,9 @@ impl<F: FnMut(usize, usize) -> bool> ScanState<F> {
 
 /// Natural log of how often `bytes` (3 or 4 of them) can be expected in
 /// ordinary text and code: lower means rarer, so a keyword is sampled
-/// where its windows seldom occur in other words (`lta` rather than `tai`
-/// in `ltai`, which every `detail` and `contain` holds).
+/// where its windows seldom occur in other words (`bkag` and the free
+/// byte before `bka` for `bkagent_`, rather than `kage`, which every
+/// `package` holds).
 ///
 /// The estimate is the least frequency of its trigrams (an upper bound on
 /// the window's own), from [`COMMON_TRIGRAMS`]; a trigram not listed counts

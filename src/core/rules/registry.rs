@@ -113,16 +113,17 @@ struct ConfirmDfa {
 /// The next [`ConfirmDfa::id`].
 static NEXT_CONFIRM_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// A thread's caches beyond which they are all dropped: the DFAs of
-/// replaced detectors leave theirs behind, and rebuilding a cache costs a
-/// few lazily built states.
-const MAX_THREAD_CACHES: usize = 4096;
+/// A thread's caches beyond which those of DFAs made more than this many
+/// ids before the one asked for are dropped: replaced detectors (571 DFAs
+/// each for the built-in rules) leave theirs behind, and a live one's are
+/// rebuilt on their next use, a few lazily built states each.
+const MAX_THREAD_CACHES: usize = 2048;
 
 thread_local! {
     /// This thread's cache of each confirm DFA it has run, by id. A
     /// regex-automata `Pool` gives only the first thread that used it a
     /// lock-free cache; every scan pool thread after it took a mutex twice
-    /// per occurrence check (the whole scan 6–7 % slower off that thread).
+    /// per occurrence check (the whole scan 4–7 % slower off that thread).
     static CONFIRM_CACHES: std::cell::RefCell<
         std::collections::HashMap<
             u64,
@@ -184,7 +185,11 @@ impl ConfirmDfa {
         CONFIRM_CACHES.with(|caches| {
             let mut caches = caches.borrow_mut();
             if caches.len() >= MAX_THREAD_CACHES && !caches.contains_key(&self.id) {
-                caches.clear();
+                let oldest_kept = self.id.saturating_sub(MAX_THREAD_CACHES as u64);
+                caches.retain(|&id, _| id >= oldest_kept);
+                if caches.len() >= MAX_THREAD_CACHES {
+                    caches.clear(); // all newer than this one: start over
+                }
             }
             let cache = caches
                 .entry(self.id)
@@ -1268,6 +1273,56 @@ mod tests {
             }
             out
         }
+    }
+
+    /// A thread's caches stay bounded: those of DFAs much older than the
+    /// one asked for are dropped, and when all are newer, all are. Checks
+    /// decide the same through both.
+    #[test]
+    fn a_threads_check_caches_stay_bounded() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let texts: Vec<Vec<u8>> = builtin_for(Direction::Outbound)
+            .flat_map(|spec| spec.examples.iter().chain(spec.counter_examples))
+            .map(|e| expand(e).text.into_bytes())
+            .collect();
+        let decide = |set: &RuleSet| -> Vec<bool> {
+            let mut out = Vec::new();
+            for t in &texts {
+                set.prefilter.occurrences(t, |keyword, at| {
+                    for &(r, _) in set.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
+                        let confirms = set
+                            .rules
+                            .get(usize::from(r))
+                            .and_then(|r| r.confirm.as_deref());
+                        out.extend(confirms.into_iter().flatten().map(|c| c.at(t, at)));
+                    }
+                });
+            }
+            out
+        };
+        let max = MAX_THREAD_CACHES as u64;
+        let small = ConfirmDfa::new(&regex_syntax::parse("ab+c").expect("parses"), false)
+            .expect("compiles");
+        let fill = |ids: std::ops::Range<u64>| {
+            CONFIRM_CACHES.with(|c| {
+                let mut c = c.borrow_mut();
+                c.clear();
+                c.extend(ids.map(|id| (id, small.dfa.create_cache())));
+            })
+        };
+        let count = || CONFIRM_CACHES.with(|c| c.borrow().len());
+        // Ids no DFA will have, older by far than those of the next set.
+        let old = NEXT_CONFIRM_ID.fetch_add(2 * max, Relaxed);
+        fill(old..old + max);
+        let set = RuleSet::compile(builtin_for(Direction::Outbound)).expect("compiles");
+        let first = decide(&set);
+        assert!(count() < MAX_THREAD_CACHES, "{} caches kept", count());
+        // Ids newer than any DFA's: nothing is older, so all go.
+        fill(u64::MAX - max..u64::MAX);
+        assert_eq!(decide(&set), first);
+        assert!(count() < MAX_THREAD_CACHES, "{} caches kept", count());
+        CONFIRM_CACHES.with(|c| c.borrow_mut().clear());
+        assert_eq!(decide(&set), first);
     }
 
     /// The built-in rule set of `direction` and the index of rule `id` in it.
