@@ -244,11 +244,18 @@ fn hex_hash(data: &[u8]) -> String {
     format!("{h:016x}")
 }
 
+/// This crate's folder (`fuzz/`), where the corpus and artifacts live.
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn run(name: &str, secs: u64, seed: u64, corpus: &Path) -> Result<(u64, u64), String> {
     let f = target(name).ok_or_else(|| format!("unknown target {name}"))?;
     let mut seeds = seeds_for(name);
     seeds.extend(load_corpus(&corpus.join(name)));
-    let artifacts = PathBuf::from("fuzz/artifacts").join(name);
+    // Under this crate's folder wherever the driver runs from (run inside
+    // `fuzz/`, a relative path made an untracked `fuzz/fuzz/artifacts/`).
+    let artifacts = crate_dir().join("artifacts").join(name);
     // Quiet panics: failures are counted and saved, not printed per case.
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng(seed | 1);
@@ -290,7 +297,7 @@ fn main() {
     let arg = |i: usize| args.get(i).map(String::as_str);
     match arg(1) {
         Some("seeds") => {
-            let dir = PathBuf::from(arg(2).unwrap_or("fuzz/corpus"));
+            let dir = arg(2).map_or_else(|| crate_dir().join("corpus"), PathBuf::from);
             match write_seeds(&dir) {
                 Ok(n) => println!("wrote {n} seeds under {}", dir.display()),
                 Err(e) => {
@@ -371,7 +378,7 @@ fn main() {
             let name = arg(2).unwrap_or("");
             let secs = arg(3).and_then(|s| s.parse().ok()).unwrap_or(10);
             let seed = arg(4).and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
-            let corpus = PathBuf::from(arg(5).unwrap_or("fuzz/corpus"));
+            let corpus = arg(5).map_or_else(|| crate_dir().join("corpus"), PathBuf::from);
             match run(name, secs, seed, &corpus) {
                 Ok((execs, failures)) => {
                     println!("target={name} driver=random seconds={secs} seed={seed} executions={execs} failures={failures}");
