@@ -1256,23 +1256,24 @@ mod tests {
         assert_eq!(here, elsewhere);
         CONFIRM_CACHES.with(|c| c.borrow_mut().clear());
         assert_eq!(here, decisions(&set, &texts));
+    }
 
-        /// Every check's decision at every keyword occurrence, in order.
-        fn decisions(set: &RuleSet, texts: &[Vec<u8>]) -> Vec<bool> {
-            let mut out = Vec::new();
-            for t in texts {
-                set.prefilter.occurrences(t, |keyword, at| {
-                    for &(r, _) in set.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
-                        let confirms = set
-                            .rules
-                            .get(usize::from(r))
-                            .and_then(|r| r.confirm.as_deref());
-                        out.extend(confirms.into_iter().flatten().map(|c| c.at(t, at)));
-                    }
-                });
-            }
-            out
+    /// Every occurrence check's decision at every keyword occurrence in
+    /// `texts`, in order.
+    fn decisions(set: &RuleSet, texts: &[Vec<u8>]) -> Vec<bool> {
+        let mut out = Vec::new();
+        for t in texts {
+            set.prefilter.occurrences(t, |keyword, at| {
+                for &(r, _) in set.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
+                    let confirms = set
+                        .rules
+                        .get(usize::from(r))
+                        .and_then(|r| r.confirm.as_deref());
+                    out.extend(confirms.into_iter().flatten().map(|c| c.at(t, at)));
+                }
+            });
         }
+        out
     }
 
     /// A thread's caches stay bounded: those of DFAs much older than the
@@ -1285,21 +1286,7 @@ mod tests {
             .flat_map(|spec| spec.examples.iter().chain(spec.counter_examples))
             .map(|e| expand(e).text.into_bytes())
             .collect();
-        let decide = |set: &RuleSet| -> Vec<bool> {
-            let mut out = Vec::new();
-            for t in &texts {
-                set.prefilter.occurrences(t, |keyword, at| {
-                    for &(r, _) in set.owners.get(keyword).map_or(&[][..], Vec::as_slice) {
-                        let confirms = set
-                            .rules
-                            .get(usize::from(r))
-                            .and_then(|r| r.confirm.as_deref());
-                        out.extend(confirms.into_iter().flatten().map(|c| c.at(t, at)));
-                    }
-                });
-            }
-            out
-        };
+        let decide = |set: &RuleSet| decisions(set, &texts);
         let max = MAX_THREAD_CACHES as u64;
         let small = ConfirmDfa::new(&regex_syntax::parse("ab+c").expect("parses"), false)
             .expect("compiles");
