@@ -606,7 +606,7 @@ pub(crate) fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
 }
 
 /// A mask with bits `n` and up set (none for `n >= 64`).
-fn below_cleared(n: usize) -> u64 {
+pub(crate) fn below_cleared(n: usize) -> u64 {
     if n >= 64 {
         0
     } else {

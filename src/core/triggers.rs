@@ -216,15 +216,6 @@ fn block_masks_fn() -> fn(&[u8; 64]) -> Masks {
     masks_scalar
 }
 
-/// A mask with bits `n` and up set (none for `n >= 64`).
-fn below_cleared(n: usize) -> u64 {
-    if n >= 64 {
-        0
-    } else {
-        u64::MAX << n
-    }
-}
-
 fn search(text: &[u8], kinds: u8) -> Triggers {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512bw") {
@@ -272,7 +263,7 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) ->
             | (m.brace & ((m.dollar >> 1) | next_is(b'$')));
         // A non-ASCII run walked from the previous block goes on here.
         let unicode_bits = if unicode_live {
-            m.high & below_cleared(unicode_resume.saturating_sub(at))
+            m.high & decode::below_cleared(unicode_resume.saturating_sub(at))
         } else {
             0
         };
@@ -325,7 +316,7 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) ->
                         }
                     }
                     unicode_resume = j;
-                    candidates &= below_cleared(j - at);
+                    candidates &= decode::below_cleared(j - at);
                 }
                 _ => {}
             }
