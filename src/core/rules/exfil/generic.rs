@@ -72,7 +72,7 @@ pub(super) const RULES: &[RuleSpec] = &[
     RuleSpec {
         id: "database_url_mongodb",
         description: "MongoDB connection URL (mongodb:// or mongodb+srv://) with a password",
-        keywords: &["mongodb"],
+        keywords: &["mongodb://", "mongodb+srv://"],
         pattern: word!(r#"(?i:mongodb(?:\+srv)?)://[^\s:/@"'<>]{1,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._,:-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,
@@ -83,7 +83,7 @@ pub(super) const RULES: &[RuleSpec] = &[
     RuleSpec {
         id: "database_url_redis",
         description: "Redis connection URL (redis:// or rediss://) with a password",
-        keywords: &["redis"],
+        keywords: &["redis://", "rediss://"],
         pattern: word!(r#"(?i:rediss?)://[^\s:/@"'<>]{0,64}:(?P<secret>[^\s:/@"'<>$*{}]{3,128})@[A-Za-z0-9._-]{1,253}"#),
         allow: PASSWORD_PLACEHOLDERS,
         min_entropy: 2.5,

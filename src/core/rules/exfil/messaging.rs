@@ -147,7 +147,9 @@ pub(super) const RULES: &[RuleSpec] = &[
     RuleSpec {
         id: "mailchimp_api_key",
         description: "Mailchimp API key (<32 hex>-us<dc>)",
-        keywords: &["-us"],
+        // The data centre's digit is part of the keyword: `-us` alone is in
+        // every `-use`, `-user` and `-used`.
+        keywords: &["-us0", "-us1", "-us2", "-us3", "-us4", "-us5", "-us6", "-us7", "-us8", "-us9"],
         pattern: token!(r"[0-9a-f]{32}-us[0-9]{1,2}"),
         min_entropy: 2.5,
         expected_hosts: &[".api.mailchimp.com"],
