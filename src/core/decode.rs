@@ -1379,16 +1379,14 @@ mod tests {
     #[test]
     fn probing_base64_finder_matches_a_byte_walk() {
         let alphabet = b"AZaz09+/-_ .=\n\"{}";
-        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x2545_f491_4f6c_dd1d);
         for round in 0..4000 {
             let len = 1 + round % 700;
             let mut text = vec![0u8; len];
             // Long same-class stretches make runs of every length likely.
             let mut current = b'A';
             for b in text.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                let seed = rng.next_u64();
                 if seed.is_multiple_of(29) {
                     current = alphabet[(seed >> 8) as usize % alphabet.len()];
                 }
@@ -1450,13 +1448,8 @@ mod tests {
             }
             (!out.is_empty()).then_some(out)
         };
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::core::test_rng::XorShift64::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         for round in 0..3000 {
             // Payloads from mostly text to mostly binary, around the 90 % line.
             let len = 12 + (next() % 90) as usize;

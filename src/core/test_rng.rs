@@ -1,4 +1,4 @@
-//! A fixed-seed xorshift generator for the core's unit tests: the same
+//! A fixed-seed xorshift generator for the crate's unit tests: the same
 //! draws every run (a test's outcome never depends on chance), and no OS
 //! randomness inside `core` (see `tests/core_boundary.rs`).
 

@@ -423,15 +423,9 @@ fn findings_serialize_to_the_v1_schema() {
 #[test]
 fn arbitrary_bytes_never_panic() {
     let d = detector(1 << 16);
-    let mut seed = 0x9e3779b97f4a7c15u64;
+    let mut rng = crate::core::test_rng::XorShift64::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..200 {
-        let mut buf = vec![0u8; 2048];
-        for b in buf.iter_mut() {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            *b = (seed & 0xff) as u8;
-        }
+        let buf = rng.bytes(2048);
         d.scan_text(&out_ctx("x:1"), "body", &buf);
         let mut insp = d.body_inspector(out_ctx("x:1"), "body", Some("br, gzip"));
         insp.feed(&buf);

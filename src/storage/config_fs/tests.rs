@@ -1365,13 +1365,8 @@ fn debug_of_input_hides_env_values() {
 #[test]
 fn hostile_overrides_never_panic() {
     let e = Env::new();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::core::test_rng::XorShift64::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     fn value(depth: u32, next: &mut dyn FnMut() -> u64) -> Value {
         let strs = [
             "",

@@ -82,13 +82,8 @@ fn simd_window_test_equals_the_scalar_one() {
         return; // nothing to compare on this CPU
     }
     let (_, filter) = builtin(Direction::Outbound);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::core::test_rng::XorShift64::new(0x2545_f491_4f6c_dd1d);
+    let mut next = || rng.next_u64();
     let mut hits = 0u32;
     for round in 0..200_000u32 {
         let mut bytes = [0u8; 24];
