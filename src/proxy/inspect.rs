@@ -224,7 +224,9 @@ impl ShapeWatch {
 
 /// Queue bytes a stream's inspector is estimated to hold until its end has
 /// run (`heaptrack` of the download load: a zlib state is about 40 KiB and
-/// the decoder's buffers about 28 KiB; a plain inspector's carry about 8 KiB).
+/// the decoder's buffers about 28 KiB; a plain inspector's carry usually
+/// under 8 KiB). An estimate, not a bound: a base64 run still open at a
+/// frame's end is carried whole, up to `BASE64_MAX_RUN` (64 KiB).
 const CODED_STREAM_STATE_BYTES: usize = 80 * 1024;
 const PLAIN_STREAM_STATE_BYTES: usize = 8 * 1024;
 
