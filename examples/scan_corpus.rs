@@ -62,6 +62,7 @@ fn run() -> Result<(), String> {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    let only = text_arg("--only");
     let dirs: Vec<Direction> = match text_arg("--dir").as_deref() {
         None => vec![Direction::Outbound, Direction::Inbound],
         Some("out") => vec![Direction::Outbound],
@@ -104,29 +105,29 @@ fn run() -> Result<(), String> {
     println!();
     println!("| class | bytes | files | outbound MB/s (wall / CPU) | inbound MB/s (wall / CPU) | findings out / in |");
     println!("|---|---:|---:|---:|---:|---:|");
+    let classes: Vec<&corpus::ClassCorpus> = corpus
+        .classes
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| o == c.class.name()))
+        .collect();
     if args.iter().any(|a| a == "--other-thread") {
-        for c in &corpus.classes {
+        for c in &classes {
             for &direction in &dirs {
                 measure(&det, c, direction, Duration::ZERO, 1);
             }
         }
-        let args: Vec<String> = args
-            .iter()
-            .filter(|a| *a != "--other-thread")
-            .cloned()
-            .collect();
         return std::thread::scope(|s| {
-            s.spawn(|| report(&args, &corpus, &det, &dirs, min_time, passes, list_rules))
+            s.spawn(|| report(&classes, &corpus, &det, &dirs, min_time, passes, list_rules))
                 .join()
                 .map_err(|_| "the measuring thread panicked".to_string())?
         });
     }
-    report(&args, &corpus, &det, &dirs, min_time, passes, list_rules)
+    report(&classes, &corpus, &det, &dirs, min_time, passes, list_rules)
 }
 
-/// Measures and prints every class, on the calling thread.
+/// Measures and prints `classes`, on the calling thread.
 fn report(
-    args: &[String],
+    classes: &[&corpus::ClassCorpus],
     corpus: &corpus::Corpus,
     det: &Arc<Detector>,
     dirs: &[Direction],
@@ -134,16 +135,8 @@ fn report(
     passes: usize,
     list_rules: bool,
 ) -> Result<(), String> {
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
     let mut fired = Vec::new();
-    for c in &corpus.classes {
-        if only.as_deref().is_some_and(|o| o != c.class.name()) {
-            continue;
-        }
+    for c in classes {
         let mut cells = Vec::new();
         let mut found = Vec::new();
         for &direction in dirs {
