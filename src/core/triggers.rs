@@ -64,34 +64,70 @@ pub fn shell(text: &[u8]) -> Vec<Range<usize>> {
     search(text, SHELL).shell
 }
 
-/// Bit i of each mask: byte i of a 64-byte block is that byte.
+/// Bytes a block's masks are judged from: the block's 64 and the two after
+/// it (zeros past the text's end, where no trigger can reach).
+const WINDOW: usize = 66;
+
+/// Bit i of each mask: byte i of a 64-byte block may start that kind of
+/// trigger, judged from the byte and the two after it. The exact test of
+/// each view still follows per candidate; this only keeps the bytes that
+/// cannot start a trigger (`&&`, `%s`, `$(`, `\n`, lone quotes) from
+/// reaching it, as they did on code, minified scripts and binary bodies.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Masks {
+    /// `%` before two hex digits.
     percent: u64,
+    /// `\` before `u`, `/`, `"`, `x`, a newline or another backslash.
     backslash: u64,
+    /// `&` before `#` or a lowercase letter.
     amp: u64,
-    dollar: u64,
-    single: u64,
-    double: u64,
-    brace: u64,
+    /// The first byte of `''`, `""`, `}$`, `$@`, `$*`, `$I`, `${I`, `$x$`.
+    shell: u64,
+    /// Non-ASCII bytes.
     high: u64,
 }
 
 impl Masks {
-    /// The masks from `eq(byte)`, the block's mask of that byte, and the
-    /// mask of its non-ASCII bytes: the one list of trigger bytes for the
-    /// SIMD paths (the scalar one below stays the tests' independent
-    /// reference).
+    /// The masks from compares of the block (`eq0`), of the block one and
+    /// two bytes on (`eq1`, `eq2`), byte-class masks of those, and the
+    /// block's non-ASCII mask: the one formula for the SIMD paths (the
+    /// scalar one below stays the tests' independent reference). A kind's
+    /// following bytes are compared only in blocks holding that kind's
+    /// byte: every compare is a pass over the whole text, and most blocks
+    /// of prose and HTML hold none.
     #[inline(always)]
-    fn from_compares(eq: impl Fn(u8) -> u64, high: u64) -> Masks {
+    #[allow(clippy::too_many_arguments)]
+    fn from_compares(
+        eq0: impl Fn(u8) -> u64,
+        eq1: impl Fn(u8) -> u64,
+        eq2: impl Fn(u8) -> u64,
+        hex1: impl Fn() -> u64,
+        hex2: impl Fn() -> u64,
+        lower1: impl Fn() -> u64,
+        alpha1: impl Fn() -> u64,
+        high: u64,
+    ) -> Masks {
+        let when = |raw: u64, qualify: &dyn Fn() -> u64| if raw == 0 { 0 } else { raw & qualify() };
+        let percent = when(eq0(b'%'), &|| hex1() & hex2());
+        let backslash = when(eq0(b'\\'), &|| {
+            eq1(b'u') | eq1(b'/') | eq1(b'"') | eq1(b'x') | eq1(b'\n') | eq1(b'\\')
+        });
+        let amp = when(eq0(b'&'), &|| eq1(b'#') | lower1());
+        let dollar = when(eq0(b'$'), &|| {
+            eq1(b'@')
+                | eq1(b'*')
+                | eq1(b'I')
+                | (eq1(b'{') & eq2(b'I'))
+                | ((alpha1() | eq1(b'_')) & eq2(b'$'))
+        });
+        let quotes = when(eq0(b'\''), &|| eq1(b'\''))
+            | when(eq0(b'"'), &|| eq1(b'"'))
+            | when(eq0(b'}'), &|| eq1(b'$'));
         Masks {
-            percent: eq(b'%'),
-            backslash: eq(b'\\'),
-            amp: eq(b'&'),
-            dollar: eq(b'$'),
-            single: eq(b'\''),
-            double: eq(b'"'),
-            brace: eq(b'}'),
+            percent,
+            backslash,
+            amp,
+            shell: dollar | quotes,
             high,
         }
     }
@@ -99,18 +135,28 @@ impl Masks {
 
 /// The masks of one block, byte by byte: where AVX2 is missing, and the
 /// reference the SIMD masks are tested against.
-fn masks_scalar(block: &[u8; 64]) -> Masks {
+fn masks_scalar(window: &[u8; WINDOW]) -> Masks {
     let mut m = Masks::default();
-    for (i, &b) in block.iter().enumerate() {
+    for i in 0..64 {
+        let (b, n1, n2) = (window[i], window[i + 1], window[i + 2]);
         let bit = 1u64 << i;
+        let shell = match b {
+            b'\'' | b'"' => n1 == b,
+            b'}' => n1 == b'$',
+            b'$' => {
+                matches!(n1, b'@' | b'*' | b'I')
+                    || (n1 == b'{' && n2 == b'I')
+                    || ((n1.is_ascii_alphabetic() || n1 == b'_') && n2 == b'$')
+            }
+            _ => false,
+        };
+        if shell {
+            m.shell |= bit;
+        }
         match b {
-            b'%' => m.percent |= bit,
-            b'\\' => m.backslash |= bit,
-            b'&' => m.amp |= bit,
-            b'$' => m.dollar |= bit,
-            b'\'' => m.single |= bit,
-            b'"' => m.double |= bit,
-            b'}' => m.brace |= bit,
+            b'%' if n1.is_ascii_hexdigit() && n2.is_ascii_hexdigit() => m.percent |= bit,
+            b'\\' if matches!(n1, b'u' | b'/' | b'"' | b'x' | b'\n' | b'\\') => m.backslash |= bit,
+            b'&' if n1 == b'#' || n1.is_ascii_lowercase() => m.amp |= bit,
             0x80.. => m.high |= bit,
             _ => {}
         }
@@ -120,14 +166,14 @@ fn masks_scalar(block: &[u8; 64]) -> Masks {
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::Masks;
+    use super::{Masks, WINDOW};
 
     /// The masks of one block with AVX2 compares. Call only when the CPU
     /// has AVX2.
     #[cfg(test)]
-    pub(super) fn masks(block: &[u8; 64]) -> Masks {
+    pub(super) fn masks(window: &[u8; WINDOW]) -> Masks {
         // SAFETY: the caller checked AVX2 at run time.
-        unsafe { masks_avx2(block) }
+        unsafe { masks_avx2(window) }
     }
 
     /// [`super::search_with`] compiled for AVX2, the block masks inlined
@@ -140,9 +186,9 @@ mod simd {
     /// The masks of one block with AVX-512BW compares. Call only when the
     /// CPU has AVX-512BW.
     #[cfg(test)]
-    pub(super) fn masks512(block: &[u8; 64]) -> Masks {
+    pub(super) fn masks512(window: &[u8; WINDOW]) -> Masks {
         // SAFETY: the caller checked AVX-512BW at run time.
-        unsafe { masks_avx512(block) }
+        unsafe { masks_avx512(window) }
     }
 
     /// [`super::search_with`] with AVX-512BW block masks. Call only when
@@ -155,26 +201,44 @@ mod simd {
     #[target_feature(enable = "avx512bw")]
     unsafe fn search_avx512(text: &[u8], kinds: u8) -> super::Triggers {
         // SAFETY: AVX-512BW is enabled for this function (the caller checked).
-        super::search_with(text, kinds, |block| unsafe { masks_avx512(block) })
+        super::search_with(text, kinds, |window| unsafe { masks_avx512(window) })
     }
 
     /// One compare per mask, straight into a 64-bit mask register: the
-    /// AVX2 masks take two compares, two moves and a shift each, and the
-    /// eight of them were most of the search's time on code and HTML.
+    /// AVX2 masks take two compares, two moves and a shift each.
     #[target_feature(enable = "avx512bw")]
     #[inline]
-    unsafe fn masks_avx512(block: &[u8; 64]) -> Masks {
+    unsafe fn masks_avx512(window: &[u8; WINDOW]) -> Masks {
         use std::arch::x86_64::{
-            __m512i, _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_movepi8_mask,
-            _mm512_set1_epi8,
+            __m512i, _mm512_cmpeq_epi8_mask, _mm512_cmple_epu8_mask, _mm512_loadu_si512,
+            _mm512_movepi8_mask, _mm512_or_si512, _mm512_set1_epi8, _mm512_sub_epi8,
         };
         // SAFETY (whole block): AVX-512BW is enabled for this function and
-        // the caller checked the CPU; the load reads the 64-byte array.
+        // the caller checked the CPU; the loads read window[0..64],
+        // window[1..65] and window[2..66] of a 66-byte array.
         unsafe {
-            let x: __m512i = _mm512_loadu_si512(block.as_ptr().cast());
+            let x0: __m512i = _mm512_loadu_si512(window.as_ptr().cast());
+            let x1: __m512i = _mm512_loadu_si512(window.as_ptr().add(1).cast());
+            let x2: __m512i = _mm512_loadu_si512(window.as_ptr().add(2).cast());
+            let eq = |x: __m512i, b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
+            // Bytes in lo..=hi: one unsigned compare after a subtraction.
+            let within = |x: __m512i, lo: u8, hi: u8| {
+                _mm512_cmple_epu8_mask(
+                    _mm512_sub_epi8(x, _mm512_set1_epi8(lo as i8)),
+                    _mm512_set1_epi8((hi - lo) as i8),
+                )
+            };
+            let folded = |x: __m512i| _mm512_or_si512(x, _mm512_set1_epi8(0x20));
+            let hex = |x: __m512i| within(x, b'0', b'9') | within(folded(x), b'a', b'f');
             Masks::from_compares(
-                |b| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8)),
-                _mm512_movepi8_mask(x),
+                |b| eq(x0, b),
+                |b| eq(x1, b),
+                |b| eq(x2, b),
+                || hex(x1),
+                || hex(x2),
+                || within(x1, b'a', b'z'),
+                || within(folded(x1), b'a', b'z'),
+                _mm512_movepi8_mask(x0),
             )
         }
     }
@@ -182,33 +246,66 @@ mod simd {
     #[target_feature(enable = "avx2")]
     unsafe fn search_avx2(text: &[u8], kinds: u8) -> super::Triggers {
         // SAFETY: AVX2 is enabled for this function (the caller checked).
-        super::search_with(text, kinds, |block| unsafe { masks_avx2(block) })
+        super::search_with(text, kinds, |window| unsafe { masks_avx2(window) })
     }
 
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn masks_avx2(block: &[u8; 64]) -> Masks {
+    unsafe fn masks_avx2(window: &[u8; WINDOW]) -> Masks {
         use std::arch::x86_64::{
-            __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+            __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+            _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
         };
         // SAFETY (whole block): AVX2 is enabled for this function and the
-        // caller checked the CPU; the two loads read block[0..32] and
-        // block[32..64] of a 64-byte array.
+        // caller checked the CPU; the loads read 32 bytes at offsets 0, 32,
+        // 1, 33, 2 and 34 of a 66-byte array.
         unsafe {
-            let lo: __m256i = _mm256_loadu_si256(block.as_ptr().cast());
-            let hi: __m256i = _mm256_loadu_si256(block.as_ptr().add(32).cast());
-            let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32);
-            let eq = |b: u8| {
-                let n = _mm256_set1_epi8(b as i8);
-                bits(_mm256_cmpeq_epi8(lo, n)) | (bits(_mm256_cmpeq_epi8(hi, n)) << 32)
+            let load = |at: usize| -> [__m256i; 2] {
+                [
+                    _mm256_loadu_si256(window.as_ptr().add(at).cast()),
+                    _mm256_loadu_si256(window.as_ptr().add(at + 32).cast()),
+                ]
             };
-            Masks::from_compares(eq, bits(lo) | (bits(hi) << 32))
+            let (x0, x1, x2) = (load(0), load(1), load(2));
+            let bits = |v: [__m256i; 2]| {
+                u64::from(_mm256_movemask_epi8(v[0]) as u32)
+                    | (u64::from(_mm256_movemask_epi8(v[1]) as u32) << 32)
+            };
+            let map = |x: [__m256i; 2], f: &dyn Fn(__m256i) -> __m256i| [f(x[0]), f(x[1])];
+            let eq = |x: [__m256i; 2], b: u8| {
+                let n = _mm256_set1_epi8(b as i8);
+                bits(map(x, &|v| _mm256_cmpeq_epi8(v, n)))
+            };
+            // Bytes in lo..=hi: x - lo is at most hi - lo (unsigned) when
+            // the minimum of the two is x - lo.
+            let within = |x: [__m256i; 2], lo: u8, hi: u8| {
+                let (l, span) = (
+                    _mm256_set1_epi8(lo as i8),
+                    _mm256_set1_epi8((hi - lo) as i8),
+                );
+                bits(map(x, &|v| {
+                    let d = _mm256_sub_epi8(v, l);
+                    _mm256_cmpeq_epi8(_mm256_min_epu8(d, span), d)
+                }))
+            };
+            let folded = |x: [__m256i; 2]| map(x, &|v| _mm256_or_si256(v, _mm256_set1_epi8(0x20)));
+            let hex = |x: [__m256i; 2]| within(x, b'0', b'9') | within(folded(x), b'a', b'f');
+            Masks::from_compares(
+                |b| eq(x0, b),
+                |b| eq(x1, b),
+                |b| eq(x2, b),
+                || hex(x1),
+                || hex(x2),
+                || within(x1, b'a', b'z'),
+                || within(folded(x1), b'a', b'z'),
+                bits(x0),
+            )
         }
     }
 }
 
 #[cfg(test)]
-fn block_masks_fn() -> fn(&[u8; 64]) -> Masks {
+fn block_masks_fn() -> fn(&[u8; WINDOW]) -> Masks {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         return simd::masks;
@@ -229,7 +326,7 @@ fn search(text: &[u8], kinds: u8) -> Triggers {
 }
 
 #[inline(always)]
-fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) -> Triggers {
+fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; WINDOW]) -> Masks) -> Triggers {
     let on = |k: u8| if kinds & k != 0 { u64::MAX } else { 0 };
     let (percent_on, backslash_on, amp_on, shell_on, unicode_on) =
         (on(PERCENT), on(BACKSLASH), on(AMP), on(SHELL), on(UNICODE));
@@ -241,26 +338,20 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) ->
     let mut unicode_resume = 0usize;
     let mut malformed = 0usize;
     let mut unicode_live = true;
-    let mut padded = [0u8; 64];
+    let mut padded: [u8; WINDOW];
     let mut at = 0usize;
     while at < text.len() {
-        let block: &[u8; 64] = match text.get(at..).and_then(|r| r.first_chunk::<64>()) {
-            Some(block) => block,
+        let window: &[u8; WINDOW] = match text.get(at..).and_then(|r| r.first_chunk::<WINDOW>()) {
+            Some(window) => window,
             None => {
-                // The last, short block (once): zero bytes trigger nothing.
+                // The last block or two: zero bytes trigger nothing.
                 let rest = text.get(at..).unwrap_or_default();
+                padded = [0u8; WINDOW];
                 padded[..rest.len()].copy_from_slice(rest);
                 &padded
             }
         };
-        let m = masks_of(block);
-        // A quote (`}`) counts only before the same quote (a `$`): the
-        // shapes `''`, `""` and `}${` (bit 63 looks at the next block).
-        let next = text.get(at + 64).copied();
-        let next_is = |b: u8| u64::from(next == Some(b)) << 63;
-        let quotes = (m.single & ((m.single >> 1) | next_is(b'\'')))
-            | (m.double & ((m.double >> 1) | next_is(b'"')))
-            | (m.brace & ((m.dollar >> 1) | next_is(b'$')));
+        let m = masks_of(window);
         // A non-ASCII run walked from the previous block goes on here.
         let unicode_bits = if unicode_live {
             m.high & decode::below_cleared(unicode_resume.saturating_sub(at))
@@ -270,7 +361,7 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; 64]) -> Masks) ->
         let mut candidates = (m.percent & percent_on)
             | (m.backslash & backslash_on)
             | (m.amp & amp_on)
-            | ((m.dollar | quotes) & shell_on)
+            | (m.shell & shell_on)
             | (unicode_bits & unicode_on);
         while candidates != 0 {
             let i = at + candidates.trailing_zeros() as usize;
@@ -415,18 +506,48 @@ mod tests {
     }
 
     #[test]
-    fn simd_masks_equal_the_byte_test_for_every_byte_at_every_position() {
-        let mut kinds: Vec<fn(&[u8; 64]) -> Masks> = vec![block_masks_fn()];
+    fn simd_masks_equal_the_byte_test_for_every_byte_and_follower_at_every_position() {
+        let mut kinds: Vec<fn(&[u8; WINDOW]) -> Masks> = vec![block_masks_fn()];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512bw") {
             kinds.push(simd::masks512);
         }
-        for masks_of in kinds {
+        // Every byte, followed by each byte a trigger test looks at (and
+        // the neighbours of their ranges), at every position of a block,
+        // the last two reaching into the two bytes after it.
+        let followers: Vec<u8> = b"$'\"{}@*I_#ux/\\\n09afAFgGzZ`[@ \0"
+            .iter()
+            .copied()
+            .chain([0x7f, 0x80, 0xff])
+            .collect();
+        for &masks_of in &kinds {
             for b in 0..=255u8 {
-                for pos in 0..64 {
-                    let mut block = [b'a'; 64];
-                    block[pos] = b;
-                    assert_eq!(masks_of(&block), masks_scalar(&block), "{b:#x} at {pos}");
+                for &n1 in &followers {
+                    for &n2 in &followers {
+                        for pos in 0..64 {
+                            let mut window = [b'a'; WINDOW];
+                            window[pos] = b;
+                            window[pos + 1] = n1;
+                            window[pos + 2] = n2;
+                            assert_eq!(
+                                masks_of(&window),
+                                masks_scalar(&window),
+                                "{b:#x} {n1:#x} {n2:#x} at {pos}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Every pair of bytes once, at one position.
+        for &masks_of in &kinds {
+            for b in 0..=255u8 {
+                for n1 in 0..=255u8 {
+                    let mut window = [b' '; WINDOW];
+                    window[10] = b;
+                    window[11] = n1;
+                    window[12] = b'$';
+                    assert_eq!(masks_of(&window), masks_scalar(&window), "{b:#x} {n1:#x}");
                 }
             }
         }
