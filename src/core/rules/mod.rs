@@ -11,5 +11,6 @@ pub mod corpus;
 pub mod derived;
 pub mod entropy;
 pub mod exfil;
+pub mod fixed_bytes;
 pub mod injection;
 pub mod template;

@@ -3,6 +3,7 @@
 //! that rule's keywords occurs in it, so benign text costs one sampled pass
 //! of the prefilter and little else.
 
+use super::fixed_bytes::FixedBytes;
 use super::prefilter::{KeywordFilter, PrefilterError};
 use super::secret_trim::SecretTrim;
 use super::spec::{RuleKind, RuleSpec};
@@ -85,6 +86,9 @@ pub struct Confirm {
     /// (`key` in `monkey`, `keyframes`) fail it within a byte or two, where
     /// the forward part would read on for up to [`CONFIRM_WINDOW`] bytes.
     prefix: Option<std::sync::Arc<ConfirmDfa>>,
+    /// Byte classes at fixed offsets from the occurrence that every match
+    /// of the forward part holds, tested before either DFA.
+    fixed: FixedBytes,
 }
 
 /// How far an occurrence inside a rule's open span may widen it without
@@ -246,7 +250,9 @@ impl Confirm {
     /// [`CONFIRM_WINDOW`] bytes.
     #[inline]
     pub fn at(&self, text: &[u8], at: usize) -> bool {
-        self.prefix_at(text, at).unwrap_or(true) && self.try_at(text, at).unwrap_or(true)
+        self.fixed.may_match_at(text, at)
+            && self.prefix_at(text, at).unwrap_or(true)
+            && self.try_at(text, at).unwrap_or(true)
     }
 
     /// Whether the prefix can end at `at`, read backwards from it: `None`
@@ -780,13 +786,17 @@ fn confirm_points(
             let reach =
                 practical_longest(&rest).map_or(UNBOUNDED_REACH, |n| n.min(UNBOUNDED_REACH));
             let open = unbound(&rest);
-            let dfa = std::sync::Arc::new(ConfirmDfa::searching(
-                &open,
-                &decisive_prefix(&open),
-                false,
-            )?);
-            // A prefix that can be empty tells nothing.
+            let decisive = decisive_prefix(&open);
+            let dfa = std::sync::Arc::new(ConfirmDfa::searching(&open, &decisive, false)?);
+            // The keyword's own bytes were compared already.
+            let keyword_len = starts
+                .iter()
+                .filter_map(|&k| keywords.get(k).map(|w| w.len()))
+                .min()
+                .unwrap_or(0);
             let prefix = Hir::concat(prefix);
+            let fixed = FixedBytes::of(&decisive, keyword_len).with_prefix(&prefix);
+            // A prefix that can be empty tells nothing to its DFA.
             let prefix = match prefix.properties().minimum_len() {
                 Some(n) if n > 0 => Some(std::sync::Arc::new(ConfirmDfa::new(
                     &unbound(&prefix),
@@ -800,6 +810,7 @@ fn confirm_points(
                 reach,
                 starts,
                 prefix,
+                fixed,
             }])
         };
     // First a plain point (or a literal split at a keyword) anywhere in
