@@ -3,7 +3,9 @@
 //!
 //! Each 64-byte block is classified once (SIMD compares) for every byte a
 //! trigger starts with: `%`, `\`, `&`, `$`, empty quotes (`''`, `""`),
-//! `}$` and non-ASCII bytes. Blocks with none of them cost only the compares;
+//! `}$` and non-ASCII bytes, and, in blocks holding one, for the one or
+//! two bytes that must follow it (a `%` two hex digits, a `&` a `#` or a
+//! lowercase letter). Blocks with none of them cost only the compares;
 //! in the others each such byte is judged in order by its view's own test
 //! (`decode::percent_escape_at`, `decode::backslash_at`,
 //! `decode::html_entity_at`, `normalize::shell_shape_at`,
