@@ -109,22 +109,29 @@ impl Masks {
         alpha1: impl Fn() -> u64,
         high: u64,
     ) -> Masks {
-        let when = |raw: u64, qualify: &dyn Fn() -> u64| if raw == 0 { 0 } else { raw & qualify() };
-        let percent = when(eq0(b'%'), &|| hex1() & hex2());
-        let backslash = when(eq0(b'\\'), &|| {
+        #[inline(always)]
+        fn when(raw: u64, qualify: impl FnOnce() -> u64) -> u64 {
+            if raw == 0 {
+                0
+            } else {
+                raw & qualify()
+            }
+        }
+        let percent = when(eq0(b'%'), || hex1() & hex2());
+        let backslash = when(eq0(b'\\'), || {
             eq1(b'u') | eq1(b'/') | eq1(b'"') | eq1(b'x') | eq1(b'\n') | eq1(b'\\')
         });
-        let amp = when(eq0(b'&'), &|| eq1(b'#') | lower1());
-        let dollar = when(eq0(b'$'), &|| {
+        let amp = when(eq0(b'&'), || eq1(b'#') | lower1());
+        let dollar = when(eq0(b'$'), || {
             eq1(b'@')
                 | eq1(b'*')
                 | eq1(b'I')
                 | (eq1(b'{') & eq2(b'I'))
                 | ((alpha1() | eq1(b'_')) & eq2(b'$'))
         });
-        let quotes = when(eq0(b'\''), &|| eq1(b'\''))
-            | when(eq0(b'"'), &|| eq1(b'"'))
-            | when(eq0(b'}'), &|| eq1(b'$'));
+        let quotes = when(eq0(b'\''), || eq1(b'\''))
+            | when(eq0(b'"'), || eq1(b'"'))
+            | when(eq0(b'}'), || eq1(b'$'));
         Masks {
             percent,
             backslash,
@@ -273,10 +280,9 @@ mod simd {
                 u64::from(_mm256_movemask_epi8(v[0]) as u32)
                     | (u64::from(_mm256_movemask_epi8(v[1]) as u32) << 32)
             };
-            let map = |x: [__m256i; 2], f: &dyn Fn(__m256i) -> __m256i| [f(x[0]), f(x[1])];
             let eq = |x: [__m256i; 2], b: u8| {
                 let n = _mm256_set1_epi8(b as i8);
-                bits(map(x, &|v| _mm256_cmpeq_epi8(v, n)))
+                bits([_mm256_cmpeq_epi8(x[0], n), _mm256_cmpeq_epi8(x[1], n)])
             };
             // Bytes in lo..=hi: x - lo is at most hi - lo (unsigned) when
             // the minimum of the two is x - lo.
@@ -285,12 +291,16 @@ mod simd {
                     _mm256_set1_epi8(lo as i8),
                     _mm256_set1_epi8((hi - lo) as i8),
                 );
-                bits(map(x, &|v| {
-                    let d = _mm256_sub_epi8(v, l);
-                    _mm256_cmpeq_epi8(_mm256_min_epu8(d, span), d)
-                }))
+                let (d0, d1) = (_mm256_sub_epi8(x[0], l), _mm256_sub_epi8(x[1], l));
+                bits([
+                    _mm256_cmpeq_epi8(_mm256_min_epu8(d0, span), d0),
+                    _mm256_cmpeq_epi8(_mm256_min_epu8(d1, span), d1),
+                ])
             };
-            let folded = |x: [__m256i; 2]| map(x, &|v| _mm256_or_si256(v, _mm256_set1_epi8(0x20)));
+            let folded = |x: [__m256i; 2]| {
+                let case = _mm256_set1_epi8(0x20);
+                [_mm256_or_si256(x[0], case), _mm256_or_si256(x[1], case)]
+            };
             let hex = |x: [__m256i; 2]| within(x, b'0', b'9') | within(folded(x), b'a', b'f');
             Masks::from_compares(
                 |b| eq(x0, b),
