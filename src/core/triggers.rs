@@ -90,23 +90,18 @@ struct Masks {
 }
 
 impl Masks {
-    /// The masks from compares of the block (`eq0`), of the block one and
-    /// two bytes on (`eq1`, `eq2`), byte-class masks of those, and the
+    /// The masks from compares of the window at byte `k` on (`eq(k, b)`:
+    /// the mask of byte `b` in bytes `k..k + 64`; `within(k, lo, hi, fold)`:
+    /// of bytes in `lo..=hi`, ASCII-lowercased first when `fold`) and the
     /// block's non-ASCII mask: the one formula for the SIMD paths (the
     /// scalar one below stays the tests' independent reference). A kind's
     /// following bytes are compared only in blocks holding that kind's
     /// byte: every compare is a pass over the whole text, and most blocks
     /// of prose and HTML hold none.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn from_compares(
-        eq0: impl Fn(u8) -> u64,
-        eq1: impl Fn(u8) -> u64,
-        eq2: impl Fn(u8) -> u64,
-        hex1: impl Fn() -> u64,
-        hex2: impl Fn() -> u64,
-        lower1: impl Fn() -> u64,
-        alpha1: impl Fn() -> u64,
+        eq: impl Fn(usize, u8) -> u64,
+        within: impl Fn(usize, u8, u8, bool) -> u64,
         high: u64,
     ) -> Masks {
         #[inline(always)]
@@ -117,17 +112,19 @@ impl Masks {
                 raw & qualify()
             }
         }
-        let percent = when(eq0(b'%'), || hex1() & hex2());
+        let (eq0, eq1, eq2) = (|b| eq(0, b), |b| eq(1, b), |b| eq(2, b));
+        let hex = |k| within(k, b'0', b'9', false) | within(k, b'a', b'f', true);
+        let percent = when(eq0(b'%'), || hex(1) & hex(2));
         let backslash = when(eq0(b'\\'), || {
             eq1(b'u') | eq1(b'/') | eq1(b'"') | eq1(b'x') | eq1(b'\n') | eq1(b'\\')
         });
-        let amp = when(eq0(b'&'), || eq1(b'#') | lower1());
+        let amp = when(eq0(b'&'), || eq1(b'#') | within(1, b'a', b'z', false));
         let dollar = when(eq0(b'$'), || {
             eq1(b'@')
                 | eq1(b'*')
                 | eq1(b'I')
                 | (eq1(b'{') & eq2(b'I'))
-                | ((alpha1() | eq1(b'_')) & eq2(b'$'))
+                | ((within(1, b'a', b'z', true) | eq1(b'_')) & eq2(b'$'))
         });
         let quotes = when(eq0(b'\''), || eq1(b'\''))
             | when(eq0(b'"'), || eq1(b'"'))
@@ -226,28 +223,24 @@ mod simd {
         // the caller checked the CPU; the loads read window[0..64],
         // window[1..65] and window[2..66] of a 66-byte array.
         unsafe {
-            let x0: __m512i = _mm512_loadu_si512(window.as_ptr().cast());
-            let x1: __m512i = _mm512_loadu_si512(window.as_ptr().add(1).cast());
-            let x2: __m512i = _mm512_loadu_si512(window.as_ptr().add(2).cast());
-            let eq = |x: __m512i, b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
+            let x: [__m512i; 3] =
+                [0, 1, 2].map(|k| _mm512_loadu_si512(window.as_ptr().add(k).cast()));
             // Bytes in lo..=hi: one unsigned compare after a subtraction.
-            let within = |x: __m512i, lo: u8, hi: u8| {
+            let within = |k: usize, lo: u8, hi: u8, fold: bool| {
+                let v = if fold {
+                    _mm512_or_si512(x[k], _mm512_set1_epi8(0x20))
+                } else {
+                    x[k]
+                };
                 _mm512_cmple_epu8_mask(
-                    _mm512_sub_epi8(x, _mm512_set1_epi8(lo as i8)),
+                    _mm512_sub_epi8(v, _mm512_set1_epi8(lo as i8)),
                     _mm512_set1_epi8((hi - lo) as i8),
                 )
             };
-            let folded = |x: __m512i| _mm512_or_si512(x, _mm512_set1_epi8(0x20));
-            let hex = |x: __m512i| within(x, b'0', b'9') | within(folded(x), b'a', b'f');
             Masks::from_compares(
-                |b| eq(x0, b),
-                |b| eq(x1, b),
-                |b| eq(x2, b),
-                || hex(x1),
-                || hex(x2),
-                || within(x1, b'a', b'z'),
-                || within(folded(x1), b'a', b'z'),
-                _mm512_movepi8_mask(x0),
+                |k, b| _mm512_cmpeq_epi8_mask(x[k], _mm512_set1_epi8(b as i8)),
+                within,
+                _mm512_movepi8_mask(x[0]),
             )
         }
     }
@@ -275,42 +268,32 @@ mod simd {
                     _mm256_loadu_si256(window.as_ptr().add(at + 32).cast()),
                 ]
             };
-            let (x0, x1, x2) = (load(0), load(1), load(2));
+            let x = [load(0), load(1), load(2)];
             let bits = |v: [__m256i; 2]| {
                 u64::from(_mm256_movemask_epi8(v[0]) as u32)
                     | (u64::from(_mm256_movemask_epi8(v[1]) as u32) << 32)
             };
-            let eq = |x: [__m256i; 2], b: u8| {
-                let n = _mm256_set1_epi8(b as i8);
-                bits([_mm256_cmpeq_epi8(x[0], n), _mm256_cmpeq_epi8(x[1], n)])
-            };
             // Bytes in lo..=hi: x - lo is at most hi - lo (unsigned) when
             // the minimum of the two is x - lo.
-            let within = |x: [__m256i; 2], lo: u8, hi: u8| {
+            let within = |k: usize, lo: u8, hi: u8, fold: bool| {
                 let (l, span) = (
                     _mm256_set1_epi8(lo as i8),
                     _mm256_set1_epi8((hi - lo) as i8),
                 );
-                let (d0, d1) = (_mm256_sub_epi8(x[0], l), _mm256_sub_epi8(x[1], l));
-                bits([
-                    _mm256_cmpeq_epi8(_mm256_min_epu8(d0, span), d0),
-                    _mm256_cmpeq_epi8(_mm256_min_epu8(d1, span), d1),
-                ])
+                bits(x[k].map(|v| {
+                    let v = if fold {
+                        _mm256_or_si256(v, _mm256_set1_epi8(0x20))
+                    } else {
+                        v
+                    };
+                    let d = _mm256_sub_epi8(v, l);
+                    _mm256_cmpeq_epi8(_mm256_min_epu8(d, span), d)
+                }))
             };
-            let folded = |x: [__m256i; 2]| {
-                let case = _mm256_set1_epi8(0x20);
-                [_mm256_or_si256(x[0], case), _mm256_or_si256(x[1], case)]
-            };
-            let hex = |x: [__m256i; 2]| within(x, b'0', b'9') | within(folded(x), b'a', b'f');
             Masks::from_compares(
-                |b| eq(x0, b),
-                |b| eq(x1, b),
-                |b| eq(x2, b),
-                || hex(x1),
-                || hex(x2),
-                || within(x1, b'a', b'z'),
-                || within(folded(x1), b'a', b'z'),
-                bits(x0),
+                |k, b| bits(x[k].map(|v| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8)))),
+                within,
+                bits(x[0]),
             )
         }
     }
