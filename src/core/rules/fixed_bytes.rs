@@ -37,50 +37,9 @@ impl FixedBytes {
     pub fn of(hir: &Hir, from: usize) -> FixedBytes {
         let mut items = Vec::new();
         flatten(hir, &mut items);
-        let mut tests: Vec<(usize, ByteSet)> = Vec::new();
-        let mut offset = 0usize;
-        'items: for item in &items {
-            let (class, min, fixed) = match item.kind() {
-                // Zero-width: skipping one only drops a condition.
-                HirKind::Look(_) | HirKind::Empty => continue,
-                HirKind::Literal(lit) => {
-                    for &b in lit.0.iter() {
-                        if offset >= MAX_OFFSET {
-                            break 'items;
-                        }
-                        tests.push((offset, single(b)));
-                        offset += 1;
-                    }
-                    continue;
-                }
-                HirKind::Class(_) => match one_byte_class(item) {
-                    Some(set) => (set, 1, true),
-                    None => break,
-                },
-                HirKind::Repetition(rep) => match one_byte_class(&rep.sub) {
-                    Some(set) => (set, rep.min as usize, rep.max == Some(rep.min)),
-                    None => break,
-                },
-                _ => break,
-            };
-            for _ in 0..min {
-                if offset >= MAX_OFFSET {
-                    break 'items;
-                }
-                tests.push((offset, class));
-                offset += 1;
-            }
-            if !fixed {
-                break;
-            }
-        }
-        tests.retain(|(at, _)| *at >= from);
-        FixedBytes::keeping(
-            tests
-                .into_iter()
-                .filter_map(|(at, set)| Some((isize::try_from(at).ok()?, set)))
-                .collect(),
-        )
+        let mut tests = fixed_classes(items.iter(), Direction::Forward);
+        tests.retain(|(at, _)| at.unsigned_abs() >= from);
+        FixedBytes::keeping(tests)
     }
 
     /// [`FixedBytes::of`] also holding the classes that every match of
@@ -90,64 +49,8 @@ impl FixedBytes {
     pub fn with_prefix(self, prefix: &Hir) -> FixedBytes {
         let mut items = Vec::new();
         flatten(prefix, &mut items);
-        let mut tests: Vec<(isize, ByteSet)> = self.tests.into_vec();
-        let mut offset = 0isize;
-        'items: for item in items.iter().rev() {
-            let (class, min, fixed) = match item.kind() {
-                HirKind::Look(_) | HirKind::Empty => continue,
-                HirKind::Literal(lit) => {
-                    for &b in lit.0.iter().rev() {
-                        if offset <= -(MAX_OFFSET as isize) {
-                            break 'items;
-                        }
-                        offset -= 1;
-                        tests.push((offset, single(b)));
-                    }
-                    continue;
-                }
-                HirKind::Class(_) => match one_byte_class(item) {
-                    Some(set) => (set, 1, true),
-                    None => break,
-                },
-                HirKind::Repetition(rep) => match one_byte_class(&rep.sub) {
-                    Some(set) => (set, rep.min as usize, rep.max == Some(rep.min)),
-                    None => break,
-                },
-                // A boundary such as `(?:^|[^0-9A-Za-z_-])`: one byte of
-                // the class, or none at the text's start (a missing byte
-                // is never rejected). Its length varies, so nothing before
-                // it is at a fixed offset.
-                HirKind::Alternation(branches) => {
-                    let mut set = [0u64; 4];
-                    for branch in branches {
-                        match branch.kind() {
-                            HirKind::Look(Look::Start) => {}
-                            HirKind::Look(Look::StartLF) => set[0] |= 1 << b'\n',
-                            HirKind::Look(Look::StartCRLF) => {
-                                set[0] |= (1 << b'\n') | (1 << b'\r');
-                            }
-                            _ => match last_byte_class(branch) {
-                                Some(class) => set.iter_mut().zip(class).for_each(|(s, c)| *s |= c),
-                                None => break 'items,
-                            },
-                        }
-                    }
-                    // Only the text's start can stand for no byte here.
-                    (set, 1, false)
-                }
-                _ => break,
-            };
-            for _ in 0..min {
-                if offset <= -(MAX_OFFSET as isize) {
-                    break 'items;
-                }
-                offset -= 1;
-                tests.push((offset, class));
-            }
-            if !fixed {
-                break;
-            }
-        }
+        let mut tests = self.tests.into_vec();
+        tests.extend(fixed_classes(items.iter().rev(), Direction::Backward));
         FixedBytes::keeping(tests)
     }
 
@@ -188,6 +91,96 @@ impl FixedBytes {
     fn len(&self) -> usize {
         self.tests.len()
     }
+}
+
+/// Which way [`fixed_classes`] reads from the occurrence.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// From the occurrence on: offsets 0, 1, …
+    Forward,
+    /// From right before it, items and their bytes last first: −1, −2, …
+    Backward,
+}
+
+/// The class of each byte position `items` fix, read away from the
+/// occurrence, for at most [`MAX_OFFSET`] positions: until an item whose
+/// length varies (its own positions included when it has any).
+fn fixed_classes<'h>(
+    items: impl Iterator<Item = &'h Hir>,
+    direction: Direction,
+) -> Vec<(isize, ByteSet)> {
+    let mut tests: Vec<(isize, ByteSet)> = Vec::new();
+    // Adds the next position's class; `false` once past MAX_OFFSET.
+    let mut push = |set: ByteSet| {
+        let n = tests.len();
+        if n >= MAX_OFFSET {
+            return false;
+        }
+        let offset = match direction {
+            Direction::Forward => n as isize,
+            Direction::Backward => -(n as isize) - 1,
+        };
+        tests.push((offset, set));
+        true
+    };
+    'items: for item in items {
+        let (class, min, fixed) = match item.kind() {
+            // Zero-width: skipping one only drops a condition.
+            HirKind::Look(_) | HirKind::Empty => continue,
+            HirKind::Literal(lit) => {
+                let mut bytes = lit.0.to_vec();
+                if direction == Direction::Backward {
+                    bytes.reverse();
+                }
+                for b in bytes {
+                    if !push(single(b)) {
+                        break 'items;
+                    }
+                }
+                continue;
+            }
+            HirKind::Class(_) => match one_byte_class(item) {
+                Some(set) => (set, 1, true),
+                None => break,
+            },
+            HirKind::Repetition(rep) => match one_byte_class(&rep.sub) {
+                Some(set) => (set, rep.min as usize, rep.max == Some(rep.min)),
+                None => break,
+            },
+            // A boundary such as `(?:^|[^0-9A-Za-z_-])` before the
+            // occurrence: one byte of the class, or none at the text's
+            // start (a missing byte is never rejected). Its length varies,
+            // so nothing before it is at a fixed offset.
+            HirKind::Alternation(branches) if direction == Direction::Backward => {
+                let mut set = [0u64; 4];
+                for branch in branches {
+                    match branch.kind() {
+                        HirKind::Look(Look::Start) => {}
+                        HirKind::Look(Look::StartLF) => set[0] |= 1 << b'\n',
+                        HirKind::Look(Look::StartCRLF) => {
+                            set[0] |= (1 << b'\n') | (1 << b'\r');
+                        }
+                        _ => match last_byte_class(branch) {
+                            Some(class) => set.iter_mut().zip(class).for_each(|(s, c)| *s |= c),
+                            None => break 'items,
+                        },
+                    }
+                }
+                // Only the text's start can stand for no byte here.
+                (set, 1, false)
+            }
+            _ => break,
+        };
+        for _ in 0..min {
+            if !push(class) {
+                break 'items;
+            }
+        }
+        if !fixed {
+            break;
+        }
+    }
+    tests
 }
 
 fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
