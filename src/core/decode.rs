@@ -547,60 +547,49 @@ fn non_text_count(bytes: &[u8]) -> usize {
 /// is returned: their total length is at most the text's, so decoding them
 /// all stays linear.
 ///
-/// Bytes are classified 64 at a time into a bitmap (one SIMD loop), then
-/// each aligned word is tested with shifted ANDs for 16 base64 bytes in a
-/// row starting in it; a run's ends are read off the bitmap too. The same
-/// runs as a byte-by-byte walk (tested), while prose, code and short ids
-/// cost a few word operations per 64 bytes.
+/// Bytes are classified 64 at a time into a bitmap (one SIMD loop). Each
+/// word is then tested with shifted ANDs for bytes that start a run (the
+/// byte before is not base64-class) and begin 16 base64 bytes in a row;
+/// only those starts are followed to their run's end. Every run is visited
+/// once, from its start, without a branch per run it does not start: a word
+/// of prose or paths (a third of the words of documentation hold a run of
+/// 16) costs a few word operations. The same runs as a byte-by-byte walk
+/// (tested).
 pub(crate) fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     const _: () = assert!(BASE64_MIN_RUN == 24 && BASE64_SHORT_RUN == 16);
     let mut runs = Vec::new();
-    // The class of every byte, classified in one SIMD loop: a call per
-    // 64-byte block cost more than the classification itself (docs
-    // outbound: 16 % of the scan, the largest share after the prefilter).
-    let bitmap = base64_bitmap(text);
-    // Bytes before `resume` belong to a run already handled.
-    let mut resume = 0usize;
-    let mut k = 0usize;
-    while let Some(&word) = bitmap.get(k) {
-        let next = bitmap.get(k + 1).copied().unwrap_or(0);
-        // Most words (prose, code, JSON keys) start no 16 base64 bytes in a
-        // row, neither inside the word nor across its end.
-        let inside = {
-            let c2 = word & (word >> 1);
-            let c4 = c2 & (c2 >> 2);
-            let c8 = c4 & (c4 >> 4);
-            c8 & (c8 >> 8)
-        };
-        if inside == 0 && word.leading_ones() + next.trailing_ones() < 16 {
-            k += 1;
+    let mut bitmap = Bitmap::new(text);
+    let mut before = 0u64; // the previous word's last bit, as bit 0
+    for k in 0..text.len().div_ceil(64) {
+        let word = bitmap.word(k);
+        let next = bitmap.word(k + 1);
+        // Bit i: byte 64k + i starts a run (is base64, the byte before not).
+        let first = word & !((word << 1) | before);
+        before = word >> 63;
+        if first == 0 {
             continue;
         }
         // Bit i: bytes 64k + i .. 64k + i + 16 are all base64-class.
-        let both = u128::from(word) | (u128::from(next) << 64);
-        let r2 = both & (both >> 1);
-        let r4 = r2 & (r2 >> 2);
-        let r8 = r4 & (r4 >> 4);
-        let r16 = (r8 & (r8 >> 8)) as u64;
-        let starts = r16 & below_cleared(resume.saturating_sub(64 * k));
-        if starts == 0 {
-            k += 1;
-            continue;
+        // Shifts of the pair (word, next) read on into the next word.
+        let r2 = word & ((word >> 1) | (next << 63));
+        let r4 = r2 & ((r2 >> 2) | ((next & (next >> 1)) << 62));
+        let next4 = next & (next >> 1) & (next >> 2) & (next >> 3);
+        let r8 = r4 & ((r4 >> 4) | (next4 << 60));
+        let next8 = next4 & (next4 >> 4);
+        let r16 = r8 & ((r8 >> 8) | (next8 << 56));
+        let mut starts = first & r16;
+        while starts != 0 {
+            let start = 64 * k + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            let end = bitmap.first_clear_bit(start).min(text.len());
+            let len = end - start;
+            let padded = text.get(end) == Some(&b'=');
+            if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&len)
+                || ((BASE64_SHORT_RUN..BASE64_MIN_RUN).contains(&len) && padded)
+            {
+                push_run(text, start, end, &mut runs);
+            }
         }
-        // The first such bit is a run's start: a run starting earlier
-        // would have set the bit before it, or been handled already.
-        let start = 64 * k + starts.trailing_zeros() as usize;
-        let end = first_clear_bit(&bitmap, start).min(text.len());
-        let len = end - start;
-        let padded = text.get(end) == Some(&b'=');
-        if (BASE64_MIN_RUN..=BASE64_MAX_RUN).contains(&len)
-            || ((BASE64_SHORT_RUN..BASE64_MIN_RUN).contains(&len) && padded)
-        {
-            push_run(text, start, end, &mut runs);
-        }
-        // The byte at `end` is not base64: go on right after the run.
-        resume = end;
-        k = end / 64;
     }
     runs
 }
@@ -614,16 +603,50 @@ pub(crate) fn below_cleared(n: usize) -> u64 {
     }
 }
 
-/// The first bit at or after `from` that is 0 in `bitmap` (bits past its
-/// end count as 0).
-fn first_clear_bit(bitmap: &[u64], from: usize) -> usize {
-    let mut k = from / 64;
-    let mut clear = bitmap.get(k).map_or(u64::MAX, |w| !w) & below_cleared(from % 64);
-    while clear == 0 {
-        k += 1;
-        clear = bitmap.get(k).map_or(u64::MAX, |w| !w);
+/// Bit i of word w set when `text[64 * w + i]` is a base64-class byte (bits
+/// past the text are 0), classified [`Bitmap::STEP`] words at a time as
+/// the run finder reaches them: classifying a whole 1 MiB piece first left
+/// its bytes out of the L1 cache by the time each run's end and alphabet
+/// were read (a tenth of docs' run-finding time was one load at a run's end).
+struct Bitmap<'a> {
+    text: &'a [u8],
+    words: Vec<u64>,
+}
+
+impl<'a> Bitmap<'a> {
+    /// Words classified at a time: 4 KiB of text.
+    const STEP: usize = 64;
+
+    fn new(text: &'a [u8]) -> Self {
+        Bitmap {
+            text,
+            words: Vec::with_capacity(text.len().div_ceil(64)),
+        }
     }
-    64 * k + clear.trailing_zeros() as usize
+
+    fn word(&mut self, k: usize) -> u64 {
+        while self.words.len() <= k {
+            let from = 64 * self.words.len();
+            let Some(rest) = self.text.get(from..).filter(|r| !r.is_empty()) else {
+                return 0;
+            };
+            let step = rest.get(..64 * Self::STEP).unwrap_or(rest);
+            classify_base64(step, &mut self.words);
+        }
+        self.words.get(k).copied().unwrap_or(0)
+    }
+
+    /// The first bit at or after `from` that is 0 (bits past the text
+    /// count as 0).
+    fn first_clear_bit(&mut self, from: usize) -> usize {
+        let mut k = from / 64;
+        let mut clear = !self.word(k) & below_cleared(from % 64);
+        while clear == 0 {
+            k += 1;
+            clear = !self.word(k);
+        }
+        64 * k + clear.trailing_zeros() as usize
+    }
 }
 
 /// Pushes `[start, end)` with its alphabet unless it mixes both. The run
@@ -641,14 +664,14 @@ fn push_run(text: &[u8], start: usize, end: usize, runs: &mut Vec<(usize, usize,
     }
 }
 
-/// Bit i of word w set when `text[64 * w + i]` is a base64-class byte
-/// (bits past the text are 0).
-fn base64_bitmap(text: &[u8]) -> Vec<u64> {
+/// Appends the masks of `text` (64 bytes each, the last padded) to `out`.
+fn classify_base64(text: &[u8], out: &mut Vec<u64>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
-        return simd::base64_bitmap(text);
+        simd::classify_base64(text, out);
+        return;
     }
-    text.chunks(64).map(base64_mask).collect()
+    out.extend(text.chunks(64).map(base64_mask));
 }
 
 /// Bit i set when `bytes[i]` (i < 64) is a base64-class byte.
@@ -662,8 +685,8 @@ fn base64_mask(bytes: &[u8]) -> u64 {
             &padded
         }
     };
-    // Only where AVX2 is missing (`base64_bitmap` classifies whole texts
-    // with it), and as the tests' reference.
+    // Only where AVX2 is missing (`classify_base64` classifies with it),
+    // and as the tests' reference.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut mask = 0u64;
@@ -723,15 +746,14 @@ mod simd {
         unsafe { base64_mask64_avx2(bytes) }
     }
 
-    /// [`super::base64_bitmap`] with AVX2. Call only when the CPU has it.
-    pub(super) fn base64_bitmap(text: &[u8]) -> Vec<u64> {
+    /// [`super::classify_base64`] with AVX2. Call only when the CPU has it.
+    pub(super) fn classify_base64(text: &[u8], out: &mut Vec<u64>) {
         // SAFETY: the caller checked AVX2 at run time.
-        unsafe { base64_bitmap_avx2(text) }
+        unsafe { classify_base64_avx2(text, out) }
     }
 
     #[target_feature(enable = "avx2")]
-    unsafe fn base64_bitmap_avx2(text: &[u8]) -> Vec<u64> {
-        let mut bitmap = Vec::with_capacity(text.len().div_ceil(64));
+    unsafe fn classify_base64_avx2(text: &[u8], bitmap: &mut Vec<u64>) {
         let mut blocks = text.chunks_exact(64);
         for block in blocks.by_ref() {
             if let Ok(block) = <&[u8; 64]>::try_from(block) {
@@ -746,7 +768,6 @@ mod simd {
             // SAFETY: as above.
             bitmap.push(unsafe { base64_mask64_avx2(&padded) });
         }
-        bitmap
     }
 
     #[target_feature(enable = "avx2")]
