@@ -6,7 +6,7 @@
 // addon's `configSchema()`). `--check` exits 1 instead of writing when
 // either file is stale.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -88,7 +88,17 @@ export function renderConfigTable(schema) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
-  const rules = execFileSync(process.execPath, [`${root}dist/host-services/cli/main.js`, 'rules', '--markdown'], {
+  const cli = `${root}dist/host-services/cli/main.js`;
+  if (!existsSync(cli)) {
+    // Run directly from a fresh checkout, the CLI is not built yet: say so
+    // instead of failing on a bare MODULE_NOT_FOUND.
+    console.error(
+      'scripts/docs.mjs reads the rules and config from the built CLI and addon, and dist/ is missing: ' +
+        'run `npm run docs` (it builds first), or `npm run build` and then this script again',
+    );
+    process.exit(2);
+  }
+  const rules = execFileSync(process.execPath, [cli, 'rules', '--markdown'], {
     encoding: 'utf8',
   });
   const { configSchema } = await import(`${root}addon.js`);
