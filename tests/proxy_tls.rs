@@ -390,6 +390,12 @@ fn ca_store_is_created_once_and_permissions_are_enforced() {
     {
         use std::os::unix::fs::PermissionsExt;
         let key = dir.join("ca-key.pem");
+        // A new CA directory, and a parent it needed, are owner-only from
+        // their creation (not created open, then tightened).
+        let nested = home.path().join("fresh").join("ca");
+        ensure_ca(&nested).unwrap();
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(home.path().join("fresh").as_path()), 0o700);
         // A too-open directory is tightened…
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         ensure_ca(&dir).unwrap();

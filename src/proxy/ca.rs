@@ -214,11 +214,12 @@ fn random_serial() -> rcgen::SerialNumber {
 fn load_or_create(ca_dir: &Path) -> Result<(CaInfo, KeyPair), ProxyError> {
     let cert_path = ca_dir.join(CA_CERT_FILE);
     let key_path = ca_dir.join(CA_KEY_FILE);
-    if !ca_dir.exists() {
-        fs::create_dir_all(ca_dir).map_err(|e| store_err(ca_dir, e))?;
-        set_mode(ca_dir, 0o700)?;
+    if ca_dir.exists() {
+        tighten(ca_dir, 0o700)?; // says so in the log when it had to
     }
-    tighten(ca_dir, 0o700)?;
+    // Created owner-only from the start (not created, then chmod-ed: the
+    // directory that will hold the CA key was never open to others).
+    crate::storage::private_dir::ensure_private_dir(ca_dir).map_err(|e| store_err(ca_dir, e))?;
     match (cert_path.exists(), key_path.exists()) {
         (true, true) => {
             refuse_unprivate_key(ca_dir, &key_path)?;
