@@ -547,14 +547,13 @@ fn non_text_count(bytes: &[u8]) -> usize {
 /// is returned: their total length is at most the text's, so decoding them
 /// all stays linear.
 ///
-/// Bytes are classified 64 at a time into a bitmap (one SIMD loop). Each
-/// word is then tested with shifted ANDs for bytes that start a run (the
-/// byte before is not base64-class) and begin 16 base64 bytes in a row;
-/// only those starts are followed to their run's end. Every run is visited
-/// once, from its start, without a branch per run it does not start: a word
-/// of prose or paths (a third of the words of documentation hold a run of
-/// 16) costs a few word operations. The same runs as a byte-by-byte walk
-/// (tested).
+/// Bytes are classified 64 at a time into a bitmap (SIMD, 4 KiB ahead of
+/// the finder: see [`Bitmap`]). Each word is then tested with shifted ANDs
+/// for bytes that start a run (the byte before is not base64-class) and
+/// begin 16 base64 bytes in a row; only those starts are followed to their
+/// run's end, so every run is visited once, from its start. A word of prose
+/// or paths (a third of the words of documentation hold a run of 16) costs
+/// a few word operations. The same runs as a byte-by-byte walk (tested).
 pub(crate) fn base64_runs(text: &[u8]) -> Vec<(usize, usize, bool)> {
     const _: () = assert!(BASE64_MIN_RUN == 24 && BASE64_SHORT_RUN == 16);
     let mut runs = Vec::new();
