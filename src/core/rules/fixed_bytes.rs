@@ -9,10 +9,8 @@
 //! pattern, so a rejection is one the DFA would make too; a byte past the
 //! text's end is never a rejection here (the DFA decides those).
 
+use super::byte_set::ByteSet;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
-
-/// A set of bytes, one bit each.
-type ByteSet = [u64; 4];
 
 /// How far from the start the offsets reach: past this a check's DFA
 /// rarely still runs, and more tests would cost more than they save.
@@ -56,18 +54,18 @@ impl FixedBytes {
 
     /// The most selective tests of `tests`.
     fn keeping(mut tests: Vec<(isize, ByteSet)>) -> FixedBytes {
-        tests.retain(|(_, set)| size(set) <= MAX_CLASS_BYTES);
+        tests.retain(|(_, set)| set.len() <= MAX_CLASS_BYTES);
         // Single bytes first, then the byte before the occurrence (a left
         // boundary: on real text most occurrences of a short keyword are
         // inside a word), then the rarest classes; among equals the
         // farthest from the keyword.
         tests.sort_by_key(|(at, set)| {
-            let rank = match (size(set), *at) {
+            let rank = match (set.len(), *at) {
                 (1, _) => 0,
                 (_, -1) => 1,
                 _ => 2,
             };
-            (rank, size(set), std::cmp::Reverse(at.unsigned_abs()))
+            (rank, set.len(), std::cmp::Reverse(at.unsigned_abs()))
         });
         tests.truncate(MAX_TESTS);
         FixedBytes {
@@ -81,7 +79,7 @@ impl FixedBytes {
     pub fn may_match_at(&self, text: &[u8], at: usize) -> bool {
         self.tests.iter().all(|(offset, set)| {
             match at.checked_add_signed(*offset).and_then(|i| text.get(i)) {
-                Some(&b) => set[usize::from(b >> 6)] & (1u64 << (b & 63)) != 0,
+                Some(&b) => set.contains(b),
                 None => true,
             }
         })
@@ -133,7 +131,7 @@ fn fixed_classes<'h>(
                     bytes.reverse();
                 }
                 for b in bytes {
-                    if !push(single(b)) {
+                    if !push(ByteSet::single(b)) {
                         break 'items;
                     }
                 }
@@ -152,16 +150,17 @@ fn fixed_classes<'h>(
             // start (a missing byte is never rejected). Its length varies,
             // so nothing before it is at a fixed offset.
             HirKind::Alternation(branches) if direction == Direction::Backward => {
-                let mut set = [0u64; 4];
+                let mut set = ByteSet::EMPTY;
                 for branch in branches {
                     match branch.kind() {
                         HirKind::Look(Look::Start) => {}
-                        HirKind::Look(Look::StartLF) => set[0] |= 1 << b'\n',
+                        HirKind::Look(Look::StartLF) => set.add(b'\n'),
                         HirKind::Look(Look::StartCRLF) => {
-                            set[0] |= (1 << b'\n') | (1 << b'\r');
+                            set.add(b'\n');
+                            set.add(b'\r');
                         }
                         _ => match last_byte_class(branch) {
-                            Some(class) => set.iter_mut().zip(class).for_each(|(s, c)| *s |= c),
+                            Some(class) => set.union_with(&class),
                             None => break 'items,
                         },
                     }
@@ -183,22 +182,13 @@ fn fixed_classes<'h>(
     tests
 }
 
-fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
+/// The sequence `hir` spells, with groups and nested sequences opened.
+pub(super) fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
     match hir.kind() {
         HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
         HirKind::Capture(cap) => flatten(&cap.sub, out),
         _ => out.push(hir.clone()),
     }
-}
-
-fn single(b: u8) -> ByteSet {
-    let mut set = [0u64; 4];
-    set[usize::from(b >> 6)] |= 1u64 << (b & 63);
-    set
-}
-
-fn size(set: &ByteSet) -> u32 {
-    set.iter().map(|w| w.count_ones()).sum()
 }
 
 /// The bytes a class can end with, reading backwards: its ASCII members,
@@ -211,14 +201,13 @@ fn last_byte_class(hir: &Hir) -> Option<ByteSet> {
     let HirKind::Class(Class::Unicode(c)) = hir.kind() else {
         return None;
     };
-    let mut set = [0u64; 4];
+    let mut set = ByteSet::EMPTY;
     for r in c.ranges() {
-        let (lo, hi) = (u32::from(r.start()), u32::from(r.end()).min(0x7f));
-        for b in lo..=hi {
-            set[(b >> 6) as usize] |= 1u64 << (b & 63);
+        if let (Ok(lo), Ok(hi)) = (u8::try_from(r.start()), u8::try_from(r.end().min('\x7f'))) {
+            set.add_range(lo, hi);
         }
     }
-    set[2] = u64::MAX; // 0x80..=0xbf
+    set.add_range(0x80, 0xbf); // UTF-8 continuation bytes
     Some(set)
 }
 
@@ -226,25 +215,23 @@ fn last_byte_class(hir: &Hir) -> Option<ByteSet> {
 /// byte; `None` for anything that can match more (a non-ASCII character
 /// is several bytes).
 fn one_byte_class(hir: &Hir) -> Option<ByteSet> {
-    let mut set = [0u64; 4];
-    let mut add = |lo: u32, hi: u32| {
-        for b in lo..=hi {
-            set[(b >> 6) as usize] |= 1u64 << (b & 63);
-        }
-    };
+    let mut set = ByteSet::EMPTY;
     match hir.kind() {
-        HirKind::Literal(lit) if lit.0.len() == 1 => add(u32::from(lit.0[0]), u32::from(lit.0[0])),
+        HirKind::Literal(lit) if lit.0.len() == 1 => set.add(lit.0[0]),
         HirKind::Class(Class::Bytes(c)) => {
             for r in c.ranges() {
-                add(u32::from(r.start()), u32::from(r.end()));
+                set.add_range(r.start(), r.end());
             }
         }
         HirKind::Class(Class::Unicode(c)) => {
             for r in c.ranges() {
-                if u32::from(r.end()) > 0x7f {
+                let (Ok(lo), Ok(hi)) = (u8::try_from(r.start()), u8::try_from(r.end())) else {
+                    return None;
+                };
+                if hi > 0x7f {
                     return None;
                 }
-                add(u32::from(r.start()), u32::from(r.end()));
+                set.add_range(lo, hi);
             }
         }
         _ => return None,

@@ -5,6 +5,7 @@ pub mod prefilter;
 pub mod registry;
 pub mod secret_trim;
 pub use registry::{Rule, RuleError, RuleSet};
+mod byte_set;
 #[cfg(test)]
 mod catalog_tests;
 pub mod corpus;

@@ -647,15 +647,8 @@ fn unbound(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
 /// check decides a few bytes into the value instead of reading to its end
 /// or to [`CONFIRM_WINDOW`], where it passed every JWT undecided.
 fn decisive_prefix(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use super::fixed_bytes::flatten;
     use regex_syntax::hir::{Hir, HirKind, Repetition};
-    // The sequence, with groups and nested sequences opened.
-    fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
-        match hir.kind() {
-            HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
-            HirKind::Capture(cap) => flatten(&cap.sub, out),
-            _ => out.push(hir.clone()),
-        }
-    }
     // A run of at least 8 bytes that may be much longer: reading through
     // one is what keeps a check undecided.
     let long_run = |h: &Hir| match h.kind() {

@@ -11,44 +11,8 @@
 //! in the pattern's syntax and proves the class conditions; every other
 //! pattern gets `None` and keeps its capture search.
 
+use super::byte_set::ByteSet;
 use regex_syntax::hir::{Class, Hir, HirKind};
-
-/// A set of bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct ByteSet([u64; 4]);
-
-impl ByteSet {
-    const EMPTY: ByteSet = ByteSet([0; 4]);
-
-    fn add(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
-    }
-
-    fn add_range(&mut self, lo: u8, hi: u8) {
-        for b in lo..=hi {
-            self.add(b);
-        }
-    }
-
-    fn contains(&self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    fn is_disjoint(&self, other: &ByteSet) -> bool {
-        self.0.iter().zip(other.0).all(|(a, b)| a & b == 0)
-    }
-
-    fn is_empty(&self) -> bool {
-        *self == ByteSet::EMPTY
-    }
-}
-
-impl std::fmt::Debug for ByteSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n: u32 = self.0.iter().map(|w| w.count_ones()).sum();
-        write!(f, "ByteSet({n} bytes)")
-    }
-}
 
 /// How to cut a rule's `secret` group out of a whole match (see the module
 /// documentation).
