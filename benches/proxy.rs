@@ -301,6 +301,60 @@ fn sample_json(scenario: &str, scheme: Scheme, variant: Variant, s: Sample) -> V
     })
 }
 
+/// What the guardian scanned of what it forwarded in one scenario, from
+/// its counters before and after each of its runs. Under overload the
+/// pool skips bytes (counted, never waited for): a ratio to the bare proxy
+/// means little unless it is read beside this.
+#[derive(Debug, Default, Clone, Copy)]
+struct Coverage {
+    scanned: u64,
+    overload: u64,
+    limit: u64,
+    binary: u64,
+    stream_budget: u64,
+}
+
+impl Coverage {
+    fn of(g: &HomeGuardian) -> Coverage {
+        let c = g.status().proxy.counters;
+        let u = &c.scan.unscanned_bytes;
+        Coverage {
+            scanned: c.bytes_scanned_outbound + c.bytes_scanned_inbound,
+            overload: u.overload,
+            limit: u.limit,
+            binary: u.binary,
+            stream_budget: u.stream_budget,
+        }
+    }
+
+    /// Adds what changed from `before` to `after`.
+    fn add_delta(&mut self, before: Coverage, after: Coverage) {
+        self.scanned += after.scanned.saturating_sub(before.scanned);
+        self.overload += after.overload.saturating_sub(before.overload);
+        self.limit += after.limit.saturating_sub(before.limit);
+        self.binary += after.binary.saturating_sub(before.binary);
+        self.stream_budget += after.stream_budget.saturating_sub(before.stream_budget);
+    }
+
+    /// Scanned bytes over those offered to the pool (scanned or skipped
+    /// under overload); limits and binary bodies are skipped by design.
+    fn fraction(&self) -> Option<f64> {
+        let offered = self.scanned + self.overload;
+        (offered > 0).then(|| self.scanned as f64 / offered as f64)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "scanned_bytes": self.scanned,
+            "unscanned_overload_bytes": self.overload,
+            "unscanned_limit_bytes": self.limit,
+            "unscanned_binary_bytes": self.binary,
+            "unscanned_stream_budget_bytes": self.stream_budget,
+            "scanned_fraction": self.fraction(),
+        })
+    }
+}
+
 fn say(msg: &str) {
     eprintln!("[proxy bench] {msg}");
 }
@@ -424,6 +478,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                 continue;
             }
             let mut merged: BTreeMap<&str, Sample> = BTreeMap::new();
+            let mut coverage = Coverage::default();
             for round in 0..rounds {
                 // Small requests beside downloads compare each proxy with its
                 // own unloaded figure: the direct variant adds nothing there.
@@ -433,6 +488,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                     .filter(|v| plan.runs(*v) && !(skip_direct && *v == Variant::Direct))
                 {
                     let t = world.target(v, scheme);
+                    let before = (v == Variant::Guardian).then(|| Coverage::of(&guard));
                     let s = match scenario {
                         "small_saturation" => {
                             closed_loop(&t, &small, plan.conns, plan.warmup, per_round(plan.window))
@@ -503,14 +559,30 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                         }
                         _ => sse(&t, plan.sse_streams, plan.sse_events, plan.sse_every_ms).await?,
                     };
+                    if let Some(before) = before {
+                        // The backlog is scanned before the next variant
+                        // runs, so it neither competes with that run for
+                        // CPU nor leaves this run's coverage uncounted.
+                        guard.scan_idle().await;
+                        coverage.add_delta(before, Coverage::of(&guard));
+                    }
                     merged.entry(v.as_str()).or_default().merge(s);
                 }
             }
             for v in Variant::ALL {
                 if let Some(s) = merged.remove(v.as_str()) {
-                    let line = sample_json(scenario, scheme, v, s);
+                    let mut line = sample_json(scenario, scheme, v, s);
+                    let scanned = if v == Variant::Guardian {
+                        line["scan"] = coverage.json();
+                        match coverage.fraction() {
+                            Some(f) => format!("  scanned {:.1}%", f * 100.0),
+                            None => String::new(),
+                        }
+                    } else {
+                        String::new()
+                    };
                     say(&format!(
-                        "{scenario:<22} {:<5} {:<8} req/s {:>9.0}  MB/s {:>8.1}  p50 {:>8.1}us  p99 {:>8.1}us  errors {}",
+                        "{scenario:<22} {:<5} {:<8} req/s {:>9.0}  MB/s {:>8.1}  p50 {:>8.1}us  p99 {:>8.1}us  errors {}{scanned}",
                         scheme.as_str(),
                         v.as_str(),
                         line["req_s"].as_f64().unwrap_or(0.0),
