@@ -51,6 +51,7 @@ export const {
   parseHar,
   parseHttpMessage,
   queryFindings,
+  restartOnlyKeys,
   ruleCatalog,
   runtimeCredentials,
   scanMessage,

@@ -196,6 +196,8 @@ export declare function configSchema(): string
 export interface ConfigSummary {
   max_scan_bytes: number
   redact_snippets: string
+  /** `background` (scan threads below forwarding on busy cores) or `normal`. */
+  scan_priority: string
   /** Runtime names, declared and registered at run time (never their tokens). */
   runtimes: Array<string>
   require_auth: boolean
@@ -587,6 +589,12 @@ export interface ReloadStatus {
   /** The last reload's result. */
   last?: ReloadResult
 }
+
+/**
+ * Config keys a reload does not apply: it names them as needing a restart
+ * (`reload` and its help list them from here).
+ */
+export declare function restartOnlyKeys(): Array<string>
 
 /**
  * The built-in rule registry, EXFIL rules first, then the patterns raised

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, configSchema, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
+const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, configSchema, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, restartOnlyKeys, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
 export { caEnsure }
@@ -799,6 +799,7 @@ export { normalizeTimeBound }
 export { parseHar }
 export { parseHttpMessage }
 export { queryFindings }
+export { restartOnlyKeys }
 export { ruleCatalog }
 export { runtimeCredentials }
 export { scanMessage }

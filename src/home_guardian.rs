@@ -12,7 +12,9 @@ use crate::core::rules::registry::builtin_specs;
 use crate::core::rules::RuleError;
 use crate::core::scan::{Detector, DetectorOptions};
 use crate::proxy::state::Policy;
-use crate::proxy::{ProxyEngine, ProxyError, ProxySettings, ProxyStatus, StartInfo};
+use crate::proxy::{
+    ProxyEngine, ProxyError, ProxySettings, ProxyStatus, ScanPoolSettings, StartInfo,
+};
 use crate::storage::canary_file;
 use crate::storage::keyfile::{load_or_create_key, KeyFileError};
 use crate::storage::store::{
@@ -191,6 +193,8 @@ pub struct GuardianStatus {
     pub findings_file: PathBuf,
     pub max_scan_bytes: usize,
     pub redact_snippets: &'static str,
+    /// The scan threads' priority they started with (restart-only).
+    pub scan_priority: config::ScanPriority,
     pub runtimes: Vec<String>,
     pub require_auth: bool,
     /// Upstream proxy with credentials masked.
@@ -241,6 +245,7 @@ pub const RESTART_ONLY_KEYS: &[&str] = &[
     "shutdown_grace_ms",
     "metrics_listen",
     "metrics_allow_remote",
+    "scan_priority",
 ];
 
 /// The restart-only keys whose value differs between two configs.
@@ -261,6 +266,7 @@ fn restart_only_changes(old: &GuardianConfig, new: &GuardianConfig) -> Vec<&'sta
         old.shutdown_grace_ms != new.shutdown_grace_ms,
         old.metrics_listen != new.metrics_listen,
         old.metrics_allow_remote != new.metrics_allow_remote,
+        old.scan_priority != new.scan_priority,
     ];
     RESTART_ONLY_KEYS
         .iter()
@@ -290,6 +296,7 @@ fn keep_restart_only(running: &GuardianConfig, new: GuardianConfig) -> GuardianC
         shutdown_grace_ms: running.shutdown_grace_ms,
         metrics_listen: running.metrics_listen,
         metrics_allow_remote: running.metrics_allow_remote,
+        scan_priority: running.scan_priority,
         ..new
     }
 }
@@ -370,6 +377,10 @@ fn proxy_settings(cfg: &GuardianConfig) -> ProxySettings {
         shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         inspect: cfg.inspect,
         shape: cfg.exfil_shape,
+        scan_pool: ScanPoolSettings {
+            priority: cfg.scan_priority,
+            ..ScanPoolSettings::default()
+        },
         // Stall timeouts keep their defaults (ProxySettings is their one home).
         ..ProxySettings::default()
     }
@@ -498,6 +509,7 @@ impl HomeGuardian {
             findings_file: self.store.findings_path(),
             max_scan_bytes: current.max_scan_bytes,
             redact_snippets: current.redact_snippets.as_str(),
+            scan_priority: current.scan_priority,
             runtimes: self.engine.runtime_names(),
             require_auth: current.require_auth,
             upstream_proxy: self.config.upstream_proxy.as_ref().map(|u| u.masked()),
@@ -638,10 +650,29 @@ mod tests {
                 "mitm": { "exclude_hosts": ["pinned.example"] },
                 "listen": "127.0.0.1:9999",
                 "dedup_window_secs": 5,
+                "scan_priority": "normal",
             }),
         ));
         assert!(ok.applied, "{ok:?}");
-        assert_eq!(ok.restart_needed, vec!["listen", "dedup_window_secs"]);
+        assert_eq!(
+            ok.restart_needed,
+            vec!["listen", "dedup_window_secs", "scan_priority"]
+        );
+        // The scan threads started at background keep it until a restart.
+        assert_eq!(
+            g.current.lock().unwrap().scan_priority,
+            config::ScanPriority::Background
+        );
+        let normal = HomeGuardian::from_input(&input(
+            &home,
+            serde_json::json!({ "scan_priority": "normal" }),
+        ))
+        .unwrap();
+        assert_eq!(
+            proxy_settings(&normal.config).scan_pool.priority,
+            config::ScanPriority::Normal,
+            "the config's priority reaches the scan pool"
+        );
         let st = g.status();
         assert_eq!(st.max_scan_bytes, 64 * 1024);
         assert!(st.require_auth && st.proxy.require_auth);

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { restartOnlyKeys } from '@clawsec/traffic-guardian/addon';
+
 import { FindingSchema } from '../mcp-tools/contract.js';
 
 import { cliSandbox, CLI_BIN } from './helpers/cli-sandbox.js';
@@ -238,6 +240,15 @@ describe('reload', () => {
     const back = await exchange();
     expect(back.findings.some((f) => f.pattern === 'aws_access_key_id')).toBe(true);
   }, 120_000);
+
+  it('lists in its help every key a reload cannot apply, from the addon', () => {
+    const help = sb.run(['reload', '--help']).stdout;
+    const listed = help.split('Needing a restart (reported, not applied):')[1]?.split('Every other key')[0] ?? '';
+    const keys = listed.replace(/\s+/g, ' ').trim().replace(/\.$/, '').split(', ');
+    expect(keys).toEqual(restartOnlyKeys());
+    expect(keys).toContain('scan_priority');
+    for (const line of listed.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+  });
 
   it('says so when no `start` runs for the home', () => {
     const other = cliSandbox('tg-reload-none-');

@@ -135,6 +135,23 @@ describe('status shows findings pending retry and dropped', () => {
     expect(json.status.counters).toMatchObject({ findings_pending: 2, findings_dropped: 1 });
   });
 
+  it('in `traffic-guardian status`: bytes skipped under overload, with the scan priority that let them be skipped', () => {
+    for (const [priority, hinted] of [['background', true], ['normal', false]] as const) {
+      const home = join(tmp, `overload-${priority}`);
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      const status = {
+        running: true, state: 'running', pid: process.pid, updated_at: new Date().toISOString(), uptime_ms: 1000, mode: 'detect',
+        listen: '127.0.0.1:1', home, log_dir: join(home, 'logs'), findings_file: join(home, 'logs', 'findings.jsonl'),
+        https: { mitm: false }, counters: { ...counters, unscanned_overload_bytes: 3 * 1024 * 1024 },
+        config: { max_scan_bytes: 1, redact_snippets: 'full', scan_priority: priority, runtimes: [], require_auth: false },
+      };
+      writeFileSync(join(home, 'status.json'), JSON.stringify(status), { mode: 0o600 });
+      const human = run(['status'], home).stdout;
+      expect(human).toContain('bytes not scanned because the scan threads were behind 3.0 MiB');
+      expect(human.includes('"normal" lets scanning share them')).toBe(hinted);
+    }
+  });
+
   it('in the MCP status answer', () => {
     const text = renderStatus({
       running: true, state: 'running', mode: 'detect', uptime_ms: 1000, listen: '127.0.0.1:1', https_inspection: false,

@@ -52,6 +52,7 @@ async fn a_paused_scan_pool_stalls_no_traffic_and_counts_its_overflow() {
             threads: 1,
             stream_queue_bytes: STREAM_QUEUE,
             total_queue_bytes: TOTAL_QUEUE,
+            ..ScanPoolSettings::default()
         },
         ..test_settings()
     };
@@ -330,6 +331,7 @@ async fn an_sse_stream_resumes_scanning_after_an_overload() {
             threads: 1,
             stream_queue_bytes: STREAM_QUEUE,
             total_queue_bytes: 4 * STREAM_QUEUE,
+            ..ScanPoolSettings::default()
         },
         ..test_settings()
     };
@@ -396,6 +398,7 @@ async fn gzip_downloads_beyond_the_pools_room_are_forwarded_and_counted() {
             threads: 1,
             stream_queue_bytes: TOTAL_QUEUE,
             total_queue_bytes: TOTAL_QUEUE,
+            ..ScanPoolSettings::default()
         },
         ..test_settings()
     };

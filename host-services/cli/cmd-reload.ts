@@ -8,11 +8,28 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { homeLayout } from '@clawsec/traffic-guardian/addon';
+import { homeLayout, restartOnlyKeys } from '@clawsec/traffic-guardian/addon';
 
 import { afterHelp, cliCommand, withConfig, type OptionsOf, type Runner } from './command.js';
 import { CliError, EXIT, colorEnabled, isQuiet, paint, printError, requirePaths, safeText, type Io } from './common.js';
 import { readStatus } from './cmd-status.js';
+
+/** `words` joined by `, ` and broken into lines of at most `width` characters. */
+function listLines(words: string[], width = 76): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, w] of words.entries()) {
+    const item = i < words.length - 1 ? `${w},` : `${w}.`;
+    if (line && line.length + 1 + item.length > width) {
+      lines.push(line);
+      line = item;
+    } else {
+      line = line ? `${line} ${item}` : item;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
 
 /** The `reload` command line: options, help and typed values. */
 export const reloadCli = () =>
@@ -25,14 +42,12 @@ file and environment (the same as \`kill -HUP <pid>\`), validate it and apply
 it to connections accepted from then on. Connections already open keep the
 configuration they started with.
 
-Applied without a restart: max_scan_bytes, redact_snippets,
-expected_destinations, mitm.trusted_runtimes, mitm.exclude_hosts,
-require_auth, runtimes, on_finding. Needing a restart (reported, not
-applied): mode, listen, home, log_dir, mitm.enabled, ca_bundle,
-upstream_proxy, allow_private_destinations, dedup_window_secs, rotate_bytes,
-rotate_keep, ring_capacity, shutdown_grace_ms, metrics_listen,
-metrics_allow_remote. Flags given to \`start\` (--listen, --mitm,
---trust-runtime) still apply on top of the file.
+Needing a restart (reported, not applied):
+${listLines(restartOnlyKeys())}
+Every other key (max_scan_bytes, redact_snippets, expected_destinations,
+mitm.trusted_runtimes, mitm.exclude_hosts, require_auth, runtimes,
+on_finding, …) is applied without one. Flags given to \`start\`
+(--listen, --mitm, --trust-runtime) still apply on top of the file.
 
 An invalid config is rejected: the running configuration is kept and every
 problem is printed with its field. \`status\` shows the reload count and the

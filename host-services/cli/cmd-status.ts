@@ -177,7 +177,14 @@ export function runStatus(values: StatusOptions, io: Io): number {
   if (c.upstream_errors) problems.push(`upstream errors ${c.upstream_errors}`);
   if (c.auth_failures) problems.push(`auth failures ${c.auth_failures}`);
   if (c.pivot_refusals) problems.push(`refused private destinations ${c.pivot_refusals}`);
-  if (c.unscanned_overload_bytes) problems.push(`bytes not scanned because the scan threads were behind ${formatBytes(c.unscanned_overload_bytes)}`);
+  if (c.unscanned_overload_bytes) {
+    // A status file written before the key existed has no scan_priority: no hint then.
+    const background = s.config.scan_priority === 'background';
+    problems.push(
+      `bytes not scanned because the scan threads were behind ${formatBytes(c.unscanned_overload_bytes)}` +
+        (background ? ' (scan_priority "background": busy cores forward first; "normal" lets scanning share them)' : ''),
+    );
+  }
   if (c.truncated_messages) problems.push(`messages scanned partially (over max_scan_bytes) ${c.truncated_messages}`);
   if (c.client_protocol_errors) problems.push(`malformed client requests ${c.client_protocol_errors}`);
   if (c.client_timeouts) problems.push(`stalled clients cut off ${c.client_timeouts}`);

@@ -127,6 +127,16 @@ pub fn config_schema() -> String {
     crate::core::config::json_schema()
 }
 
+/// Config keys a reload does not apply: it names them as needing a restart
+/// (`reload` and its help list them from here).
+#[napi]
+pub fn restart_only_keys() -> Vec<String> {
+    home_guardian::RESTART_ONLY_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
 /// The runtime credentials of a configuration, resolved from the same
 /// layers as `checkConfig` (defaults < file < env < overrides), with the
 /// tokens unmasked: what the host needs to give each container its proxy

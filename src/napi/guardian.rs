@@ -228,6 +228,9 @@ pub struct ConfigSummary {
     pub max_scan_bytes: i64,
     #[napi(js_name = "redact_snippets")]
     pub redact_snippets: String,
+    /// `background` (scan threads below forwarding on busy cores) or `normal`.
+    #[napi(js_name = "scan_priority")]
+    pub scan_priority: String,
     /// Runtime names, declared and registered at run time (never their tokens).
     pub runtimes: Vec<String>,
     #[napi(js_name = "require_auth")]
@@ -337,6 +340,7 @@ impl From<CoreStatus> for GuardianStatus {
             config: ConfigSummary {
                 max_scan_bytes: to_i64(s.max_scan_bytes as u64),
                 redact_snippets: s.redact_snippets.to_owned(),
+                scan_priority: s.scan_priority.as_str().to_owned(),
                 runtimes: s.runtimes.clone(),
                 require_auth: s.require_auth,
                 upstream_proxy: s.upstream_proxy.clone(),

@@ -36,6 +36,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::stats::ProxyStats;
+use crate::core::config::ScanPriority;
 
 /// Why forwarded bytes were not scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct ScanPoolSettings {
     pub stream_queue_bytes: usize,
     /// Bytes all streams together may have waiting for the pool.
     pub total_queue_bytes: usize,
+    /// The scan threads' CPU priority on busy cores.
+    pub priority: ScanPriority,
 }
 
 /// Default of [`ScanPoolSettings::stream_queue_bytes`].
@@ -91,6 +94,7 @@ impl Default for ScanPoolSettings {
             threads: 0,
             stream_queue_bytes: DEFAULT_STREAM_QUEUE_BYTES,
             total_queue_bytes: DEFAULT_TOTAL_QUEUE_BYTES,
+            priority: ScanPriority::Background,
         }
     }
 }
@@ -132,15 +136,23 @@ pub trait StreamWork: Send + 'static {
     }
 }
 
-/// The nice value of scan threads: when the cores are busy, forwarding
-/// (the async workers, at the process's own priority) runs first and the
-/// pool falls behind, which the queue bounds turn into counted unscanned
-/// bytes rather than slower traffic. On an idle core scans run at full speed.
+/// The nice value of scan threads at [`ScanPriority::Background`]: when
+/// the cores are busy, forwarding (the async workers, at the process's own
+/// priority) runs first and the pool falls behind, which the queue bounds
+/// turn into counted unscanned bytes rather than slower traffic. On an idle
+/// core scans run at full speed. (On 2 cores saturated by the proxy bench,
+/// 5–48 % of the bytes were scanned at nice 10; at the process's priority
+/// 1 KiB GETs were all scanned, at 0.61–0.68 of the bare proxy's rate
+/// instead of 0.77–0.79: BENCHMARKS.md.)
 pub const SCAN_THREAD_NICE: i32 = 10;
 
-/// Lowers the calling (scan) thread's CPU priority to [`SCAN_THREAD_NICE`].
+/// Lowers the calling (scan) thread's CPU priority to [`SCAN_THREAD_NICE`]
+/// when `priority` is background; a normal one keeps the process's.
 /// Linux applies a `PRIO_PROCESS` nice to the one thread named by its id.
-fn yield_to_forwarding() {
+fn set_scan_priority(priority: ScanPriority) {
+    if priority == ScanPriority::Normal {
+        return;
+    }
     #[cfg(target_os = "linux")]
     {
         let tid = rustix::thread::gettid();
@@ -455,7 +467,7 @@ impl ScanPool {
             std::thread::Builder::new()
                 .name(format!("tg-scan-{i}"))
                 .spawn(move || {
-                    yield_to_forwarding();
+                    set_scan_priority(settings.priority);
                     worker.run()
                 })?;
         }
@@ -813,11 +825,16 @@ mod tests {
     }
 
     fn pool(total: usize) -> (ScanPool, Arc<ProxyStats>) {
+        pool_at(total, ScanPriority::Background)
+    }
+
+    fn pool_at(total: usize, priority: ScanPriority) -> (ScanPool, Arc<ProxyStats>) {
         let stats = Arc::new(ProxyStats::default());
         let settings = ScanPoolSettings {
             threads: 1,
             stream_queue_bytes: total,
             total_queue_bytes: total,
+            priority,
         };
         (
             ScanPool::start(settings, Arc::clone(&stats)).expect("threads start"),
@@ -834,20 +851,32 @@ mod tests {
         after.split_whitespace().nth(16)?.parse().ok()
     }
 
+    /// The nice value a job of a pool at `priority` runs at.
     #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn scan_threads_run_below_the_forwarding_priority() {
-        let (pool, _) = pool(1 << 20);
+    async fn job_nice(priority: ScanPriority) -> Option<i32> {
+        let (pool, _) = pool_at(1 << 20, priority);
         let seen = Arc::new(Mutex::new(None));
         let slot = Arc::clone(&seen);
         pool.submit(0, move || *lock(&slot) = Some(own_nice()));
         pool.idle().await;
         pool.shutdown();
         let nice = *lock(&seen);
+        nice.flatten()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn scan_threads_run_below_the_forwarding_priority_unless_told_otherwise() {
+        let process = own_nice().expect("own nice readable");
         assert_eq!(
-            nice,
-            Some(Some(SCAN_THREAD_NICE)),
-            "the job ran at that nice"
+            job_nice(ScanPriority::Background).await,
+            Some(SCAN_THREAD_NICE.max(process)),
+            "a background job runs at nice 10"
+        );
+        assert_eq!(
+            job_nice(ScanPriority::Normal).await,
+            Some(process),
+            "a normal job keeps the priority of the thread that started the pool"
         );
     }
 

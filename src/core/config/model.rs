@@ -126,6 +126,37 @@ impl Mode {
 
 pub use crate::core::redact::SnippetMode;
 
+/// The CPU priority of the scan threads, which matters only when the cores
+/// are busy: who goes first then, forwarding or inspection.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanPriority {
+    /// Below forwarding (nice 10): traffic keeps its speed and the pool
+    /// skips what it cannot take, counted as `unscanned_overload_bytes`.
+    #[default]
+    Background,
+    /// The process's own priority: scanning shares busy cores with
+    /// forwarding, so less goes unscanned and traffic slows instead.
+    Normal,
+}
+
+impl ScanPriority {
+    pub const ALL: [(&'static str, ScanPriority); 2] = [
+        ("background", ScanPriority::Background),
+        ("normal", ScanPriority::Normal),
+    ];
+
+    /// The config value naming it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanPriority::Background => "background",
+            ScanPriority::Normal => "normal",
+        }
+    }
+}
+
 /// A secret whose Debug and Serialize print `****`; read it with `expose()`
 /// only where it is actually used (auth comparison, upstream header).
 #[derive(Clone, PartialEq, Eq)]
@@ -460,6 +491,8 @@ pub struct GuardianConfig {
     pub log_dir: PathBuf,
     /// Bytes of each message inspected.
     pub max_scan_bytes: usize,
+    /// Scan threads below forwarding (default) or beside it on busy cores.
+    pub scan_priority: ScanPriority,
     /// Snippet context; secrets inside snippets are always redacted.
     pub redact_snippets: SnippetMode,
     /// HTTPS inspection.

@@ -51,6 +51,15 @@ pub struct RawConfig {
     /// Bytes of each message inspected.
     #[schemars(extend("default" = DEFAULT_MAX_SCAN_BYTES, "minimum" = MIN_MAX_SCAN_BYTES, "maximum" = MAX_MAX_SCAN_BYTES))]
     max_scan_bytes: Option<Size>,
+    /// Who goes first when the cores are busy. `background`: forwarding;
+    /// the scan threads run at nice 10 and skip what they cannot take, which
+    /// `status` shows as unscanned (overload) and traffic never slows.
+    /// `normal`: the scan threads share busy cores with forwarding, so a
+    /// load on the host (an agent's build, or one spinning the CPU on
+    /// purpose) leaves less unscanned, and traffic slows under it instead.
+    /// Takes effect at start.
+    #[schemars(extend("default" = ScanPriority::Background))]
+    scan_priority: Option<ScanPriority>,
     /// `full`, `short` or `none` (the environment variable also takes
     /// `true`/`false`). Only shortens or drops snippets: secret redaction
     /// cannot be turned off.

@@ -638,6 +638,8 @@ impl Validator<'_> {
         }
         let model_text = self.model_text();
         self.put("model_text", &model_text);
+        let scan_priority = self.scan_priority();
+        self.put("scan_priority", &scan_priority);
         let model_hosts = self.host_list(
             "model_hosts",
             self.merged.get("model_hosts").cloned().as_ref(),
@@ -705,6 +707,7 @@ impl Validator<'_> {
             home: home?,
             log_dir: log_dir?,
             max_scan_bytes: usize::try_from(max_scan_bytes?).ok()?,
+            scan_priority: scan_priority?,
             redact_snippets: redact?,
             mitm: mitm?,
             ca_bundle: ca_bundle.unwrap_or(None),
@@ -929,6 +932,39 @@ impl Validator<'_> {
             Some(v) => {
                 self.is
                     .type_error("model_text", "a string (\"off\", \"low\" or \"full\")", v);
+                None
+            }
+        }
+    }
+
+    fn scan_priority(&mut self) -> Option<ScanPriority> {
+        let names = ScanPriority::ALL.map(|(n, _)| n);
+        match self.merged.get("scan_priority") {
+            None => Some(ScanPriority::default()),
+            Some(Value::String(s)) => {
+                let t = s.trim().to_ascii_lowercase();
+                if let Some((_, p)) = ScanPriority::ALL.iter().find(|(n, _)| *n == t) {
+                    return Some(*p);
+                }
+                self.is.error(
+                    "scan_priority",
+                    format!(
+                        "scan_priority {} is not one of \"background\", \"normal\"{}",
+                        q(s),
+                        suggest::suffix(s, names)
+                    ),
+                    "use \"background\" (the default: on busy cores forwarding goes first and what \
+                     the scan threads cannot take is counted as unscanned) or \"normal\" (scanning \
+                     shares busy cores with forwarding: less unscanned, slower traffic under load)",
+                );
+                None
+            }
+            Some(v) => {
+                self.is.type_error(
+                    "scan_priority",
+                    "a string (\"background\" or \"normal\")",
+                    v,
+                );
                 None
             }
         }

@@ -429,6 +429,7 @@ fn raw_definition_agrees_with_validator() {
         "on_finding": {"command": ["/bin/true"], "min_severity": "critical", "timeout_ms": 1000,
                        "max_concurrent": 1, "max_queue": 5},
         "model_text": "full", "model_hosts": ["llm.example.com"], "inspect": true,
+        "scan_priority": "normal",
         "known_secret_hosts": {"DB_PASSWORD": ["db.example.com"]},
         "exfil_window_secs": 600, "exfil_dest_bytes": "512m", "exfil_group_bytes": 1073741824,
         "exfil_dest_fragments": 200, "exfil_dns_labels": 30
@@ -471,6 +472,7 @@ fn raw_definition_agrees_with_validator() {
             "on_finding.command",
         ),
         ("model_text", json!(1), "model_text"),
+        ("scan_priority", json!(1), "scan_priority"),
     ] {
         let one = json!({ key: bad });
         assert_eq!(
@@ -482,6 +484,25 @@ fn raw_definition_agrees_with_validator() {
     }
     // Unknown keys are unknown to both.
     assert!(crate::core::config::shape_check(&json!({"lsiten": 1})).is_err());
+}
+
+/// The scan threads' priority: background unless told, the value checked
+/// with the field named and the two choices explained.
+#[test]
+fn scan_priority_defaults_to_background_and_names_its_choices() {
+    use crate::core::config::ScanPriority;
+    let e = Env::new();
+    let r = e.with(json!({}));
+    assert_eq!(assert_ok(&r).scan_priority, ScanPriority::Background);
+    let r = e.with(json!({"scan_priority": " Normal "}));
+    assert_eq!(assert_ok(&r).scan_priority, ScanPriority::Normal);
+    let issue = assert_err(
+        &e.with(json!({"scan_priority": "backgruond"})),
+        "scan_priority",
+        "is not one of",
+    );
+    assert!(issue.message.contains("\"background\""), "{issue:?}");
+    assert!(issue.hint.contains("unscanned"), "{issue:?}");
 }
 
 #[test]
