@@ -10,6 +10,8 @@
 //! The last line printed is a JSON summary. Memory with many idle
 //! connections is measured in a child process per proxy (this binary
 //! re-executed with `--rss-child`), so the figure is the proxy's alone.
+//! `--scan-priority normal` runs the guardian with that `scan_priority`
+//! (default `background`, the config's default).
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
@@ -54,6 +56,8 @@ struct Plan {
     /// `--variants` (for profiling one of them); all by default.
     variants: Option<Vec<String>>,
     schemes: Vec<Scheme>,
+    /// The guardian's `scan_priority` (`--scan-priority`).
+    scan_priority: String,
 }
 
 impl Plan {
@@ -96,6 +100,9 @@ impl Plan {
             sse_every_ms: num("--sse-every-ms", 25.0)? as u64,
             idle_conns: num("--idle", 1000.0)? as usize,
             only: value("--only").map(|v| v.split(',').map(str::to_string).collect()),
+            scan_priority: value("--scan-priority")
+                .cloned()
+                .unwrap_or_else(|| "background".into()),
             variants: value("--variants").map(|v| v.split(',').map(str::to_string).collect()),
             schemes,
         })
@@ -140,7 +147,12 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 /// The full guardian, configured the way an operator would (mode detect,
 /// MITM for every client, the origin's CA as `ca_bundle`); with `inspect`
 /// false it is the bare proxy of `traffic-guardian start --no-inspect`.
-fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<HomeGuardian> {
+fn guardian(
+    home: &Path,
+    origin_ca: &Path,
+    inspect: bool,
+    scan_priority: &str,
+) -> BenchResult<HomeGuardian> {
     let input = ConfigInput {
         env: BTreeMap::new(),
         config_path: None,
@@ -152,6 +164,7 @@ fn guardian(home: &Path, origin_ca: &Path, inspect: bool) -> BenchResult<HomeGua
             "mitm": { "enabled": true, "trusted_runtimes": ["*"] },
             "ca_bundle": origin_ca,
             "inspect": inspect,
+            "scan_priority": scan_priority,
         }),
     };
     Ok(HomeGuardian::from_input(&input)?)
@@ -186,6 +199,11 @@ fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from)
         .ok_or("--rss-child needs --ca-bundle")?;
+    let scan_priority = args
+        .iter()
+        .position(|a| a == "--scan-priority")
+        .and_then(|i| args.get(i + 1))
+        .map_or("background", String::as_str);
     let rt = runtime()?;
     let home = tempfile::tempdir()?;
     let mut guard: Option<HomeGuardian> = None;
@@ -195,7 +213,7 @@ fn rss_child(kind: &str, args: &[String]) -> BenchResult<()> {
             "guardian" => true,
             other => return Err::<_, BenchError>(format!("unknown --rss-child {other}").into()),
         };
-        let g = guardian(home.path(), &origin_ca, inspect)?;
+        let g = guardian(home.path(), &origin_ca, inspect, scan_priority)?;
         let info = g.start().await?;
         guard = Some(g);
         Ok(info)
@@ -374,14 +392,14 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
     let homes = tempfile::tempdir()?;
     let bhome = homes.path().join("bare");
     std::fs::create_dir_all(&bhome)?;
-    let bare = guardian(&bhome, &pki.ca_pem_path, false)?;
+    let bare = guardian(&bhome, &pki.ca_pem_path, false, &plan.scan_priority)?;
     if bare.status().proxy.inspect {
         return Err("the bare proxy (inspect: false) reports inspection on".into());
     }
     let bare_info = bare.start().await?;
     let ghome = homes.path().join("guardian");
     std::fs::create_dir_all(&ghome)?;
-    let guard = guardian(&ghome, &pki.ca_pem_path, true)?;
+    let guard = guardian(&ghome, &pki.ca_pem_path, true, &plan.scan_priority)?;
     let guard_info = guard.start().await?;
     let world = World {
         http_origin,
@@ -621,6 +639,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                     scheme,
                     &world,
                     &pki.ca_pem_path,
+                    &plan.scan_priority,
                     Load::Idle(plan.idle_conns),
                 )
                 .await
@@ -642,6 +661,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
                     scheme,
                     &world,
                     &pki.ca_pem_path,
+                    &plan.scan_priority,
                     Load::Downloads {
                         shapes: [&download, &download_gz],
                         conns: plan.transfer_conns,
@@ -675,6 +695,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
             "sse_events": plan.sse_events,
             "sse_every_ms": plan.sse_every_ms,
             "idle_conns": plan.idle_conns,
+            "scan_priority": plan.scan_priority,
             "small_len": SMALL_LEN,
             "upload_len": UPLOAD_LEN,
             "download_len": DOWNLOAD_LEN,
@@ -723,6 +744,7 @@ async fn child_memory(
     scheme: Scheme,
     world: &World,
     origin_ca: &Path,
+    scan_priority: &str,
     load: Load<'_>,
 ) -> BenchResult<Value> {
     let exe = std::env::current_exe()?;
@@ -744,6 +766,8 @@ async fn child_memory(
         .arg(kind)
         .arg("--ca-bundle")
         .arg(origin_ca)
+        .arg("--scan-priority")
+        .arg(scan_priority)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -371,6 +371,7 @@ out('What the traffic guardian costs, measured on loopback in one run: the same 
 out();
 out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
 out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);
+out(`- Guardian's \`scan_priority\`: \`${proxy.plan.scan_priority ?? 'background'}\` (\`background\`, the default: scan threads at nice 10, below forwarding; \`normal\`: at the process's priority; \`npm run bench -- --scan-priority normal\`)`);
 out(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB RAM, ${machine.kernel}; ${machine.rustc}; node ${machine.node}`);
 out(`- Load average (1/5/15 min) before: ${machine.loadBefore.join(' / ')}, after: ${machine.loadAfter.join(' / ')} (after includes the bench's own client, origin and proxies)`);
 // Only the load before the run tells of other work: the bench itself keeps
