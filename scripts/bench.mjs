@@ -385,7 +385,7 @@ out();
 out('## Targets (issue 18: realistic payloads, bare = the same build with inspect off)');
 out();
 out(
-  `A throughput target counts as met only when the guardian also scanned at least ${FULL_SCAN * 100}% of the bytes it forwarded in that scenario. Scan threads run at nice 10, below the forwarding workers, and their queues are bounded: on saturated cores forwarding goes first and the pool skips what it cannot take, counting it as \`unscanned_overload_bytes\` (never slowing traffic). A ratio reached that way is not the cost of inspection, so each figure below shows how much was scanned (\`benches/proxy.rs\`, \`Coverage\`: scanned ÷ (scanned + skipped under overload), from the guardian's own counters around its runs).`,
+  `A throughput target counts as met only when the guardian also scanned at least ${FULL_SCAN * 100}% of the bytes it forwarded in that scenario. ${(proxy.plan.scan_priority ?? 'background') === 'normal' ? "Scan threads ran at the process's priority (\`scan_priority: normal\`), sharing busy cores with forwarding; their queues are bounded, and what the pool cannot take is skipped and counted as \`unscanned_overload_bytes\`." : 'Scan threads run at nice 10 (\`scan_priority: background\`, the default), below the forwarding workers, and their queues are bounded: on saturated cores forwarding goes first and the pool skips what it cannot take, counting it as \`unscanned_overload_bytes\` (never slowing traffic).'} A ratio reached that way is not the cost of inspection, so each figure below shows how much was scanned (\`benches/proxy.rs\`, \`Coverage\`: scanned ÷ (scanned + skipped under overload), from the guardian's own counters around its runs).`,
 );
 out();
 out('| target | measured | |');
