@@ -908,63 +908,66 @@ impl Validator<'_> {
     }
 
     fn model_text(&mut self) -> Option<ModelText> {
-        let names = ModelText::ALL.map(|(n, _)| n);
-        match self.merged.get("model_text") {
-            None => Some(ModelText::default()),
-            Some(Value::String(s)) => {
-                let t = s.trim().to_ascii_lowercase();
-                if let Some((_, m)) = ModelText::ALL.iter().find(|(n, _)| *n == t) {
-                    return Some(*m);
-                }
-                self.is.error(
-                    "model_text",
-                    format!(
-                        "model_text {} is not one of \"off\", \"low\", \"full\"{}",
-                        q(s),
-                        suggest::suffix(s, names)
-                    ),
-                    "use \"low\" (the default: what a model API streams as text is reported at low \
-                     severity), \"full\" (the rule's own severity) or \"off\"; tool calls the model \
-                     streams are always reported in full, as model_tool_call",
-                );
-                None
-            }
-            Some(v) => {
-                self.is
-                    .type_error("model_text", "a string (\"off\", \"low\" or \"full\")", v);
-                None
-            }
-        }
+        self.choice(
+            "model_text",
+            &ModelText::ALL,
+            ModelText::default(),
+            "use \"low\" (the default: what a model API streams as text is reported at low \
+             severity), \"full\" (the rule's own severity) or \"off\"; tool calls the model \
+             streams are always reported in full, as model_tool_call",
+        )
     }
 
     fn scan_priority(&mut self) -> Option<ScanPriority> {
-        let names = ScanPriority::ALL.map(|(n, _)| n);
-        match self.merged.get("scan_priority") {
-            None => Some(ScanPriority::default()),
+        self.choice(
+            "scan_priority",
+            &ScanPriority::ALL,
+            ScanPriority::default(),
+            "use \"background\" (the default: on busy cores forwarding goes first and what \
+             the scan threads cannot take is counted as unscanned) or \"normal\" (scanning \
+             shares busy cores with forwarding: less unscanned, slower traffic under load)",
+        )
+    }
+
+    /// A key whose value is one of `choices`' names (any case, trimmed):
+    /// `default` when absent; otherwise an error naming the choices, with a
+    /// did-you-mean and `hint`.
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        choices: &[(&'static str, T)],
+        default: T,
+        hint: &str,
+    ) -> Option<T> {
+        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        match self.merged.get(key) {
+            None => Some(default),
             Some(Value::String(s)) => {
                 let t = s.trim().to_ascii_lowercase();
-                if let Some((_, p)) = ScanPriority::ALL.iter().find(|(n, _)| *n == t) {
-                    return Some(*p);
+                if let Some((_, v)) = choices.iter().find(|(n, _)| *n == t) {
+                    return Some(*v);
                 }
                 self.is.error(
-                    "scan_priority",
+                    key,
                     format!(
-                        "scan_priority {} is not one of \"background\", \"normal\"{}",
+                        "{key} {} is not one of {}{}",
                         q(s),
-                        suggest::suffix(s, names)
+                        quoted.join(", "),
+                        suggest::suffix(s, names.iter().copied())
                     ),
-                    "use \"background\" (the default: on busy cores forwarding goes first and what \
-                     the scan threads cannot take is counted as unscanned) or \"normal\" (scanning \
-                     shares busy cores with forwarding: less unscanned, slower traffic under load)",
+                    hint,
                 );
                 None
             }
             Some(v) => {
-                self.is.type_error(
-                    "scan_priority",
-                    "a string (\"background\" or \"normal\")",
-                    v,
-                );
+                let expected = match quoted.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => String::new(),
+                };
+                self.is
+                    .type_error(key, &format!("a string ({expected})"), v);
                 None
             }
         }
