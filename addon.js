@@ -26,6 +26,7 @@ try {
 }
 
 export const {
+  allocatorInfo,
   Guardian,
   StreamScanner,
   caEnsure,

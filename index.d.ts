@@ -68,6 +68,22 @@ export declare class StreamScanner {
   stats(): StreamScanStats
 }
 
+/** The allocator the addon runs with, read back from it. */
+export declare function allocatorInfo(): AllocatorInfo
+
+/** The allocator the addon runs with and its memory options. */
+export interface AllocatorInfo {
+  /** `mimalloc` (the published addon) or `system`. */
+  name: string
+  /** mimalloc's arena eager commit (absent for the system allocator). */
+  arenaEagerCommit?: number
+  /**
+   * Milliseconds before freed memory is returned to the OS (absent for
+   * the system allocator).
+   */
+  purgeDelayMs?: number
+}
+
 /** Creates the CA in `caDir` (key 0600) if absent; returns its public info. */
 export declare function caEnsure(caDir: string): CaInfo
 

@@ -773,9 +773,10 @@ if (
   }
 }
 
-const { Guardian, StreamScanner, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, configSchema, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, restartOnlyKeys, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
+const { Guardian, StreamScanner, allocatorInfo, caEnsure, caExport, caInfo, canaryList, canaryNew, canaryRetire, caPublicLayout, checkConfig, configSchema, Direction, GuardianMode, GuardianState, homeLayout, httpMessageKind, HttpMessageKind, ignoreAdd, ignoreList, ignoreRemove, MIN_TOKEN_LEN, normalizeTimeBound, parseHar, parseHttpMessage, queryFindings, restartOnlyKeys, ruleCatalog, runtimeCredentials, scanMessage, scanText, Severity, ThreatType } = nativeBinding
 export { Guardian }
 export { StreamScanner }
+export { allocatorInfo }
 export { caEnsure }
 export { caExport }
 export { caInfo }

@@ -12,6 +12,8 @@
 //! re-executed with `--rss-child`), so the figure is the proxy's alone.
 //! `--scan-priority normal` runs the guardian with that `scan_priority`
 //! (default `background`, the config's default).
+//! Built with `--features mimalloc` (as `npm run bench` does), the process
+//! runs the addon's allocator; without it, the system's.
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
@@ -122,6 +124,9 @@ impl Plan {
 }
 
 fn main() {
+    // The addon's allocator options, as Node's load of it sets them (the
+    // allocator itself is the library's, with `--features mimalloc`).
+    traffic_guardian::allocator::tune();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if let Some(kind) = args
         .iter()
@@ -698,6 +703,7 @@ async fn run_async(plan: Plan) -> BenchResult<()> {
             "sse_every_ms": plan.sse_every_ms,
             "idle_conns": plan.idle_conns,
             "scan_priority": plan.scan_priority,
+            "allocator": traffic_guardian::allocator::settings().name,
             "small_len": SMALL_LEN,
             "upload_len": UPLOAD_LEN,
             "download_len": DOWNLOAD_LEN,

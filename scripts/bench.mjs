@@ -73,7 +73,7 @@ const machine = {
 
 // 0. `--scanner`: the quick detector table on the realistic corpus, then stop.
 if (scannerOnly) {
-  const exArgs = ['run', '--quiet', '--release', '--target', hostTriple, '--example', 'scan_corpus', '--'];
+  const exArgs = ['run', '--quiet', '--release', '--features', 'mimalloc', '--target', hostTriple, '--example', 'scan_corpus', '--'];
   exArgs.push(...args.filter((a) => a !== '--scanner'));
   console.log(`▶ cargo ${exArgs.join(' ')}`);
   console.log(`  commit ${machine.commit}; ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadBefore.join(' / ')}`);
@@ -81,11 +81,12 @@ if (scannerOnly) {
   process.exit(r.status ?? 1);
 }
 
-// 1. Build both bench binaries once (release profile, shared artefacts).
-console.log(`▶ build: cargo bench --no-run --target ${hostTriple}`);
+// 1. Build both bench binaries once (release profile, shared artefacts),
+// with the allocator the addon ships (`build:addon` enables `mimalloc`).
+console.log(`▶ build: cargo bench --no-run --features mimalloc --target ${hostTriple}`);
 const build = spawnSync(
   'cargo',
-  ['bench', '--no-run', '--target', hostTriple, '--message-format=json-render-diagnostics'],
+  ['bench', '--no-run', '--features', 'mimalloc', '--target', hostTriple, '--message-format=json-render-diagnostics'],
   { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 2 ** 20 },
 );
 if (build.status !== 0) {
@@ -371,6 +372,7 @@ out('What the traffic guardian costs, measured on loopback in one run: the same 
 out();
 out(`- Command: \`${cmd}\`${quick ? ' (quick mode: short windows, indicative only)' : ''}`);
 out(`- Date: ${started.toISOString()} — commit \`${machine.commit}\` — total time ${elapsedS} s`);
+out(`- Allocator: \`${proxy.plan.allocator ?? 'system'}\` (the addon's: \`build:addon\` and this bench build with \`--features mimalloc\`; src/allocator.rs)`);
 out(`- Guardian's \`scan_priority\`: \`${proxy.plan.scan_priority ?? 'background'}\` (\`background\`, the default: scan threads at nice 10, below forwarding; \`normal\`: at the process's priority; \`npm run bench -- --scan-priority normal\`)`);
 out(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB RAM, ${machine.kernel}; ${machine.rustc}; node ${machine.node}`);
 out(`- Load average (1/5/15 min) before: ${machine.loadBefore.join(' / ')}, after: ${machine.loadAfter.join(' / ')} (after includes the bench's own client, origin and proxies)`);

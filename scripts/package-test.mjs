@@ -133,6 +133,7 @@ try {
       tools: typeof tools.registerTrafficTools + ',' + typeof tools.trafficToolsV2,
       rules: addon.ruleCatalog().length,
       target: addon.__napiBindingTarget,
+      allocator: addon.allocatorInfo().name,
     };
     console.log(JSON.stringify(out));
   `;
@@ -148,6 +149,8 @@ try {
     imp.status === 0 && got.main === 'function' && got.host === 'function' && got.tools === 'function,function' && got.rules > 0,
     imp.stderr || imp.stdout,
   );
+  // The published binary is built with the addon's allocator (build:addon's `--features mimalloc`).
+  check('the installed addon runs mimalloc', got.allocator === 'mimalloc', imp.stderr || imp.stdout);
 
   // 5. The CLI.
   const bin = join(project, 'node_modules', '.bin', 'traffic-guardian');

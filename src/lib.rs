@@ -20,6 +20,8 @@
 //! - [`capture`]: saved traffic (raw HTTP/1.x messages, HAR captures) read
 //!   into messages for the offline scan.
 //! - `napi`: the thin N-API binding that Node.js loads (`index.js`).
+//! - [`allocator`]: the addon's allocator (mimalloc, feature `mimalloc`).
+pub mod allocator;
 pub mod capture;
 pub mod core;
 pub mod home_guardian;

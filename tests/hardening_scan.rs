@@ -6,6 +6,10 @@
 //! allocations this thread makes while it scans (every decoded view, carry
 //! buffer, match list and finding is an allocation), which is deterministic
 //! and does not change on a loaded machine. Wall-clock ratios failed CI.
+//!
+//! The counting allocator is this binary's global allocator, so the tests
+//! build only without the library's own (feature `mimalloc`).
+#![cfg(not(feature = "mimalloc"))]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! errors into JS exceptions with clear messages and never panics across
 //! the boundary. The generated `index.d.ts` is the contract with TypeScript.
 
+pub mod allocator;
 pub mod ca;
 pub mod canary;
 pub mod capture;
