@@ -361,8 +361,7 @@ impl Coverage {
 
     /// Scanned bytes over those offered to the pool (scanned or skipped
     /// under overload); limits and binary bodies are skipped by design.
-    /// Message heads are offered (and skipped) but not counted as scanned
-    /// bytes, so a scenario of small messages reads a little low.
+    /// Message heads count on both sides (their URL and header bytes).
     fn fraction(&self) -> Option<f64> {
         let offered = self.scanned + self.overload;
         (offered > 0).then(|| self.scanned as f64 / offered as f64)

@@ -62,6 +62,12 @@ async fn responses_are_forwarded_byte_for_byte() {
     let st = engine.status().counters;
     assert!(st.findings_by_threat.injection >= 2);
     assert!(st.bytes_scanned_inbound > 0);
+    // These GETs carry no body: what was scanned going out is their heads
+    // (each at least its URL), counted like the bytes of a body.
+    assert!(
+        st.bytes_scanned_outbound >= 7 * format!("http://{up}/plain").len() as u64,
+        "request heads count as scanned: {st:?}"
+    );
     assert!(st.requests >= 7 && st.responses >= 7);
     // Benign traffic is no fault.
     assert_eq!(st.client_protocol_errors, 0);

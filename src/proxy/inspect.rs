@@ -473,6 +473,16 @@ impl Inspection {
                     headers: fields.pairs(),
                 };
                 me.record(d.scan_head(&ctx, &head), &d, Some(&tag), None);
+                // A head refused by a full queue counts its `cost` as
+                // unscanned (overload); a head scanned counts it as scanned,
+                // so the two add up to what was offered.
+                ProxyStats::add(
+                    match ctx.direction {
+                        Direction::Outbound => &me.stats.bytes_scanned_outbound,
+                        Direction::Inbound => &me.stats.bytes_scanned_inbound,
+                    },
+                    cost as u64,
+                );
             }),
         })
     }
