@@ -380,7 +380,7 @@ out(`- Load average (1/5/15 min) before: ${machine.loadBefore.join(' / ')}, afte
 // every core busy, so the load after it is above the core count even alone.
 if (Number(machine.loadBefore[0]) > 0.5) {
   out(
-    `- **The machine was shared**: other processes (builds and tests of other developers) ran during the measurement. Client, origin and proxy all run on the same ${machine.cores} cores, so absolute figures are low and noisy; the ratios are the figures to read — every scenario runs the three variants in interleaved rounds (order alternated) so that load changes hit them alike.`,
+    `- **The machine was not idle**: its 1-minute load average was above 0.5 before the run, so other work (other processes, or the tail of earlier runs) may have overlapped the measurement. Client, origin and proxy all run on the same ${machine.cores} cores, so absolute figures are low and noisy; the ratios are the figures to read — every scenario runs the three variants in interleaved rounds (order alternated) so that load changes hit them alike.`,
   );
 }
 out();
