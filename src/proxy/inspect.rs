@@ -476,13 +476,7 @@ impl Inspection {
                 // A head refused by a full queue counts its `cost` as
                 // unscanned (overload); a head scanned counts it as scanned,
                 // so the two add up to what was offered.
-                ProxyStats::add(
-                    match ctx.direction {
-                        Direction::Outbound => &me.stats.bytes_scanned_outbound,
-                        Direction::Inbound => &me.stats.bytes_scanned_inbound,
-                    },
-                    cost as u64,
-                );
+                me.stats.count_scanned(ctx.direction, cost as u64);
             }),
         })
     }
@@ -662,13 +656,8 @@ impl Inspection {
             return;
         };
         let max = d.max_scan_bytes();
-        ProxyStats::add(
-            match ctx.direction {
-                Direction::Outbound => &self.stats.bytes_scanned_outbound,
-                Direction::Inbound => &self.stats.bytes_scanned_inbound,
-            },
-            bytes.len().min(max) as u64,
-        );
+        self.stats
+            .count_scanned(ctx.direction, bytes.len().min(max) as u64);
         if bytes.len() > max {
             ProxyStats::inc(&self.stats.truncated_messages);
             self.stats
@@ -797,13 +786,7 @@ impl StreamInspector {
     fn finish_counts(&mut self) {
         let st = self.inspector.stats();
         let stats = &self.inspection.stats;
-        ProxyStats::add(
-            match self.direction {
-                Direction::Outbound => &stats.bytes_scanned_outbound,
-                Direction::Inbound => &stats.bytes_scanned_inbound,
-            },
-            st.scanned_bytes,
-        );
+        stats.count_scanned(self.direction, st.scanned_bytes);
         if st.truncated || self.past_limit {
             ProxyStats::inc(&stats.truncated_messages);
         }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::core::finding::{Finding, Severity, ThreatType};
+use crate::core::finding::{Direction, Finding, Severity, ThreatType};
 
 /// How many finished tunnels are kept for `status()`.
 const RECENT_TUNNELS: usize = 32;
@@ -189,6 +189,18 @@ pub const SCAN_TIME_BUCKETS_NS: [u64; 10] = [
 ];
 
 impl ProxyStats {
+    /// Counts `n` bytes scanned going `direction` (body bytes, or a head's
+    /// URL and header bytes).
+    pub fn count_scanned(&self, direction: Direction, n: u64) {
+        Self::add(
+            match direction {
+                Direction::Outbound => &self.bytes_scanned_outbound,
+                Direction::Inbound => &self.bytes_scanned_inbound,
+            },
+            n,
+        );
+    }
+
     /// Records one scan job's duration (sum, count and histogram bucket).
     pub fn observe_scan(&self, ns: u64) {
         Self::add(&self.scan_time_ns, ns);
