@@ -76,19 +76,15 @@ fn occurrences(filter: &KeywordFilter, text: &[u8]) -> BTreeSet<(usize, usize)> 
     std::mem::take(&mut both[0])
 }
 
-#[test]
-fn simd_window_test_equals_the_scalar_one() {
-    if !simd::available() {
-        return; // nothing to compare on this CPU
-    }
-    let (_, filter) = builtin(Direction::Outbound);
-    let mut rng = crate::core::test_rng::XorShift64::new(0x2545_f491_4f6c_dd1d);
-    let mut next = || rng.next_u64();
-    let mut hits = 0u32;
-    for round in 0..200_000u32 {
-        let mut bytes = [0u8; 24];
+/// Random blocks of `N` bytes, mostly letters and keyword punctuation with
+/// a built-in keyword planted in every third, so real hits happen.
+fn random_blocks<const N: usize>(seed: u64, count: u32) -> impl Iterator<Item = [u8; N]> {
+    let mut rng = crate::core::test_rng::XorShift64::new(seed);
+    let (kws, _) = builtin(Direction::Outbound);
+    (0..count).map(move |round| {
+        let mut next = || rng.next_u64();
+        let mut bytes = [0u8; N];
         for b in bytes.iter_mut() {
-            // Mostly letters and keyword punctuation, so real hits happen.
             *b = match next() % 8 {
                 0 => (next() % 256) as u8,
                 1 => b"_-.:/~ "[(next() % 7) as usize],
@@ -96,15 +92,42 @@ fn simd_window_test_equals_the_scalar_one() {
             };
         }
         if round % 3 == 0 {
-            // Plant a keyword at a random offset.
-            let (kws, _) = builtin(Direction::Outbound);
             let kw = &kws[(next() % kws.len() as u64) as usize];
-            let at = (next() % 16) as usize;
-            let n = kw.len().min(24 - at);
+            let at = (next() % (N as u64 - 8)) as usize;
+            let n = kw.len().min(N - at);
             bytes[at..at + n].copy_from_slice(&kw[..n]);
         }
+        bytes
+    })
+}
+
+#[test]
+fn simd_window_test_equals_the_scalar_one() {
+    if !simd::available() {
+        return; // nothing to compare on this CPU
+    }
+    let (_, filter) = builtin(Direction::Outbound);
+    let mut hits = 0u32;
+    for bytes in random_blocks::<24>(0x2545_f491_4f6c_dd1d, 200_000) {
         let mask = simd::hits8(&filter.table, &bytes);
         for k in 0..8 {
+            let w = window_at(&bytes, 2 * k) | FOLD;
+            assert_eq!(mask >> k & 1 == 1, filter.hit(w), "{bytes:?} window {k}");
+        }
+        hits += mask.count_ones();
+    }
+    assert!(hits > 10_000, "the test planted too few hits: {hits}");
+}
+
+#[test]
+fn avx512_window_test_equals_the_scalar_one() {
+    let (_, filter) = builtin(Direction::Outbound);
+    let mut hits = 0u32;
+    for bytes in random_blocks::<64>(0x9e37_79b9_7f4a_7c15, 100_000) {
+        let Some(mask) = simd::hits16(&filter.table, &bytes) else {
+            return; // nothing to compare on this CPU
+        };
+        for k in 0..16 {
             let w = window_at(&bytes, 2 * k) | FOLD;
             assert_eq!(mask >> k & 1 == 1, filter.hit(w), "{bytes:?} window {k}");
         }
@@ -315,5 +338,36 @@ fn keywords_are_sampled_where_ordinary_words_do_not_hold_them() {
             passing.is_empty(),
             "{kw}: windows at {passing:?} of {words:?} pass"
         );
+    }
+}
+
+/// Texts of many blocks: the AVX-512 loop tests blocks in batches of 4 KiB
+/// and handles their hits after, so keywords are planted across and right
+/// beside batch boundaries, and every occurrence must still be reported.
+#[test]
+fn long_texts_report_every_occurrence_across_batches() {
+    for direction in [Direction::Outbound, Direction::Inbound] {
+        let (kws, filter) = builtin(direction);
+        let mut rng = crate::core::test_rng::XorShift64::new(0x51ab_1e5e_ed00_0001);
+        let mut text: Vec<u8> = (0..40_000)
+            .map(|_| b"etaoin shrdlu_-.:/"[(rng.next_u64() % 18) as usize])
+            .collect();
+        let mut plant = |text: &mut Vec<u8>, at: usize, kw: &[u8]| {
+            if let Some(slot) = text.get_mut(at..at + kw.len()) {
+                slot.copy_from_slice(kw);
+            }
+        };
+        for (i, kw) in kws.iter().enumerate() {
+            let near_boundary = 4096 * (1 + i % 9) + (i % 11) - 5;
+            plant(&mut text, near_boundary, kw);
+            let anywhere = (rng.next_u64() % 39_900) as usize;
+            plant(&mut text, anywhere, kw);
+        }
+        assert_eq!(
+            occurrences(filter, &text),
+            naive_occurrences(kws, &text),
+            "{direction:?}"
+        );
+        assert_eq!(sampled(filter, &text), naive(kws, &text), "{direction:?}");
     }
 }
