@@ -352,7 +352,7 @@ fn long_texts_report_every_occurrence_across_batches() {
         let mut text: Vec<u8> = (0..40_000)
             .map(|_| b"etaoin shrdlu_-.:/"[(rng.next_u64() % 18) as usize])
             .collect();
-        let mut plant = |text: &mut Vec<u8>, at: usize, kw: &[u8]| {
+        let plant = |text: &mut Vec<u8>, at: usize, kw: &[u8]| {
             if let Some(slot) = text.get_mut(at..at + kw.len()) {
                 slot.copy_from_slice(kw);
             }
