@@ -1155,7 +1155,13 @@ fn find_in_span_as(
         // over that match, anchored at its start, and only for captures.
         let mut known = None;
         let mut search = input.clone();
-        if let Some(relaxed) = &rule.relaxed {
+        if let Some(walker) = rule.spec.walker {
+            let Some(m) = walker.find(text, input.get_span().range()) else {
+                return;
+            };
+            known = Some(m.clone());
+            search = input.clone().range(m).anchored(Anchored::Yes);
+        } else if let Some(relaxed) = &rule.relaxed {
             let Some(m) = relaxed.regex.search(&input) else {
                 return; // the pattern matches a subset: none here either
             };

@@ -62,6 +62,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     expected_hosts: &[],
     examples: &[],
     counter_examples: &[],
+    walker: None,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -77,6 +78,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     expected_hosts: &[],
     examples: &[],
     counter_examples: &[],
+    walker: None,
 }];
 
 /// A detector with the test rules.

@@ -19,6 +19,7 @@ const RULE: RuleSpec = RuleSpec {
     expected_hosts: &[],
     examples: &[],
     counter_examples: &[],
+    walker: None,
 };
 
 pub static INJECTION_RULES: &[RuleSpec] = &[

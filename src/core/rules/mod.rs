@@ -15,3 +15,4 @@ pub mod exfil;
 pub mod fixed_bytes;
 pub mod injection;
 pub mod template;
+pub mod walker;

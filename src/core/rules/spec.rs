@@ -1,6 +1,7 @@
 //! The shape of one detection rule. Rules are data: an id, a description,
 //! prefilter keywords, a regex, and their own examples that the tests run.
 
+use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
 
 /// How a rule's match is treated in findings.
@@ -46,4 +47,7 @@ pub struct RuleSpec {
     pub examples: &'static [&'static str],
     /// Texts the rule must not find (tests assert no match).
     pub counter_examples: &'static [&'static str],
+    /// A hand-written finder that returns exactly the pattern's matches,
+    /// faster, for patterns the regex engine walks slowly (see [`Walker`]).
+    pub walker: Option<Walker>,
 }

@@ -19,6 +19,7 @@ static TEST_OUT: &[RuleSpec] = &[
         expected_hosts: &[],
         examples: &[],
         counter_examples: &[],
+        walker: None,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -33,6 +34,7 @@ static TEST_OUT: &[RuleSpec] = &[
         expected_hosts: &["api.provider.test", ".provider-cdn.test"],
         examples: &[],
         counter_examples: &[],
+        walker: None,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -47,6 +49,7 @@ static TEST_OUT: &[RuleSpec] = &[
         expected_hosts: &[],
         examples: &[],
         counter_examples: &[],
+        walker: None,
     },
 ];
 
@@ -63,6 +66,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     expected_hosts: &[],
     examples: &[],
     counter_examples: &[],
+    walker: None,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -447,6 +451,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         expected_hosts: &["api.provider.test"],
         examples: &[],
         counter_examples: &[],
+        walker: None,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -461,6 +466,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         expected_hosts: &[],
         examples: &[],
         counter_examples: &[],
+        walker: None,
     },
 ];
 

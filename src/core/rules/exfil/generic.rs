@@ -5,6 +5,7 @@
 use super::{PASSWORD_PLACEHOLDERS, SECRET};
 use crate::core::finding::Severity;
 use crate::core::rules::spec::RuleSpec;
+use crate::core::rules::walker::Walker;
 
 pub(super) const RULES: &[RuleSpec] = &[
     RuleSpec {
@@ -15,6 +16,7 @@ pub(super) const RULES: &[RuleSpec] = &[
         pattern: token!(r"eyJ[A-Za-z0-9_-]{10,1000}\.eyJ[A-Za-z0-9_-]{10,4000}\.[A-Za-z0-9_-]{10,1000}", open),
         examples: &["https://x.example/cb?id_token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIi«b64url:60».«b64url:43»&state=1", r#"{"session":"eyJ«b64url:30».eyJ«b64url:80».«b64url:43»"}"#],
         counter_examples: &["eyJhbGciOiJIUzI1NiJ9 alone", "eyJ«b64url:30».notjwt.«b64url:43»"],
+        walker: Some(Walker::Jwt),
         ..SECRET
     },
     RuleSpec {

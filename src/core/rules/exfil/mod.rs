@@ -70,6 +70,7 @@ const SECRET: RuleSpec = RuleSpec {
     expected_hosts: &[],
     examples: &[],
     counter_examples: &[],
+    walker: None,
 };
 
 /// Defaults for a path or marker that is shown in snippets.
