@@ -2,7 +2,7 @@
 //! class, where the regex's DFA is slowest: it takes a dependent table load
 //! per byte (about 2 ns), forward and then backward over the match. A
 //! walker reads the runs with a class table instead and returns exactly
-//! the match the rule's regex returns in the same span; the catalogue tests
+//! the match the rule's regex returns in the same span; the tests below
 //! compare the two on generated and mutated texts.
 
 use std::ops::Range;
@@ -43,16 +43,26 @@ fn is_token(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
-/// The end of the run of token bytes starting at `at` in `hay`.
-fn run_end(hay: &[u8], at: usize) -> usize {
-    at + hay
+/// The length of the run of token bytes starting at `at` in `hay`, if it
+/// is at most `max`: a longer run is read only to `max + 1` bytes.
+fn run_len(hay: &[u8], at: usize, max: usize) -> Option<usize> {
+    let len = hay
         .get(at..)
         .unwrap_or_default()
         .iter()
+        .take(max + 1)
         .take_while(|&&b| is_token(b))
-        .count()
+        .count();
+    #[cfg(test)]
+    tests::BYTES_READ.with(|n| n.set(n.get() + len + 1));
+    (len <= max).then_some(len)
 }
 
+/// Linear in the span: an `eyJ` inside a run of token bytes fails the left
+/// boundary before anything is read, so the header runs read belong to
+/// different candidates and never overlap, and a run is read at most three
+/// times (as one candidate's header, another's payload and a third's
+/// signature), each time to at most its part's maximum.
 fn find_jwt(text: &[u8], span: Range<usize>) -> Option<Range<usize>> {
     let end = span.end.min(text.len());
     // Only the span's bytes are readable, as for the regex.
@@ -83,23 +93,20 @@ fn find_jwt(text: &[u8], span: Range<usize>) -> Option<Range<usize>> {
 /// boundary) is never a token byte, so a run must be the whole maximal run
 /// and within its bounds, or nothing matches from `at`.
 fn jwt_body(hay: &[u8], at: usize, text_len: usize) -> Option<usize> {
-    let header = run_end(hay, at);
-    if !(13..=1003).contains(&(header - at)) || hay.get(header) != Some(&b'.') {
+    let header = at + run_len(hay, at, 1003).filter(|&n| n >= 13)?;
+    if hay.get(header) != Some(&b'.') {
         return None;
     }
     let payload_at = header + 1;
     if hay.get(payload_at..payload_at + 3) != Some(b"eyJ") {
         return None;
     }
-    let payload = run_end(hay, payload_at);
-    if !(13..=4003).contains(&(payload - payload_at)) || hay.get(payload) != Some(&b'.') {
+    let payload = payload_at + run_len(hay, payload_at, 4003).filter(|&n| n >= 13)?;
+    if hay.get(payload) != Some(&b'.') {
         return None;
     }
     let signature_at = payload + 1;
-    let signature = run_end(hay, signature_at);
-    if !(10..=1000).contains(&(signature - signature_at)) {
-        return None;
-    }
+    let signature = signature_at + run_len(hay, signature_at, 1000).filter(|&n| n >= 10)?;
     // The right boundary: one byte that is not a token byte (the run ended
     // on one inside the span), or `$` at the end of the text.
     if signature < hay.len() {
@@ -117,6 +124,40 @@ mod tests {
     use crate::core::rules::registry::{builtin_specs, RuleSet};
     use crate::core::test_rng::XorShift64;
     use regex_automata::Input;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Bytes `run_len` read on this thread: the work the walker did.
+        pub(super) static BYTES_READ: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// The walker's work is linear in the span (see `find_jwt`), counted
+    /// in bytes read, on texts made to make a careless walker quadratic:
+    /// one long run of `eyJ`s, and many near-JWTs whose runs are too long.
+    #[test]
+    fn walker_work_is_linear_in_the_span() {
+        let mut near = Vec::new();
+        for _ in 0..200 {
+            near.extend_from_slice(b" eyJ");
+            near.extend(std::iter::repeat_n(b'a', 990));
+            near.extend_from_slice(b".eyJ");
+            near.extend(std::iter::repeat_n(b'b', 4100));
+        }
+        let texts = [b"eyJ".repeat(100_000), b" eyJ".repeat(100_000), near];
+        for text in texts {
+            BYTES_READ.with(|n| n.set(0));
+            let mut from = 0;
+            while let Some(m) = Walker::Jwt.find(&text, from..text.len()) {
+                from = m.end;
+            }
+            let read = BYTES_READ.with(Cell::get);
+            assert!(
+                read <= 4 * text.len(),
+                "{read} bytes read for {}",
+                text.len()
+            );
+        }
+    }
 
     /// Every built-in rule with a walker, compiled as the scanner compiles it.
     fn walked_rules() -> Vec<(Walker, RuleSet)> {
@@ -137,8 +178,10 @@ mod tests {
         let mut text = Vec::new();
         for _ in 0..=next(3) {
             text.extend_from_slice(&b" \"=.xa"[..=next(5) as usize]);
+            // Token bytes after the part's `eyJ`, if it has one: each
+            // part's run length meets its bounds from both sides.
             let lengths = [
-                9, 10, 12, 13, 14, 40, 999, 1000, 1001, 1003, 1004, 4003, 4004,
+                7, 9, 10, 12, 13, 14, 40, 997, 999, 1000, 1001, 1003, 1004, 4000, 4001, 4003,
             ];
             for part in 0..3 {
                 if part < 2 || next(4) == 0 {
