@@ -163,8 +163,11 @@ mod tests {
     fn walked_rules() -> Vec<(Walker, RuleSet)> {
         builtin_specs()
             .filter_map(|spec| {
-                let set = RuleSet::compile([spec]).expect("built-in rule compiles");
-                Some((spec.walker?, set))
+                let walker = spec.walker?;
+                Some((
+                    walker,
+                    RuleSet::compile([spec]).expect("built-in rule compiles"),
+                ))
             })
             .collect()
     }
