@@ -647,60 +647,61 @@ mod simd {
         text: &[u8],
         state: &mut ScanState<F>,
     ) -> Option<usize> {
-        scan_batched(filter, text, state, 0, 32, |i| {
-            let bytes = text.get(i..i + 64)?.first_chunk::<64>()?;
-            // SAFETY: this function has the features hits16_avx512 needs.
-            Some(unsafe { hits16_avx512(&filter.table, bytes) })
-        })
-    }
-
-    /// The AVX-512 block loop: `hits_at(i)` tests the windows at
-    /// i, i+2, .. of the block at `i` (bit k: offset 2k), or is `None` when
-    /// too few bytes remain; blocks are `step` bytes apart. Returns where
-    /// the scalar loop goes on, or `None` when `found` asked to stop.
-    ///
-    /// Blocks are tested in batches without a branch on their result, and
-    /// the hits handled after: a branch per block mispredicted on every
-    /// block with a hit (a sixth of the 32-byte blocks of docs), each time
-    /// waiting out the gather's latency (docs and HTML +7…9 %, code
-    /// +10…12 %, measured against the AVX2 loop).
-    #[inline(always)]
-    fn scan_batched<F: FnMut(usize, usize) -> bool>(
-        filter: &KeywordFilter,
-        text: &[u8],
-        state: &mut ScanState<F>,
-        mut i: usize,
-        step: usize,
-        hits_at: impl Fn(usize) -> Option<u32>,
-    ) -> Option<usize> {
+        // Blocks are tested in batches without a branch on their result, and
+        // the hits handled after: a branch per block mispredicted on every
+        // block with a hit (a sixth of the 32-byte blocks of docs), each time
+        // waiting out the gather's latency (docs and HTML +7…9 %, code
+        // +10…12 %, measured against the AVX2 loop).
         const BATCH: usize = 128;
         let mut marked = [(0usize, 0u32); BATCH];
+        let mut i = 0usize;
         loop {
             let mut n = 0usize;
             let mut tested = 0usize;
             while tested < BATCH {
-                let Some(hits) = hits_at(i) else { break };
+                let Some(bytes) = text.get(i..i + 64).and_then(|b| b.first_chunk::<64>()) else {
+                    break;
+                };
+                // SAFETY: this function has the features hits16_avx512 needs.
+                let hits = unsafe { hits16_avx512(&filter.table, bytes) };
                 if let Some(slot) = marked.get_mut(n) {
                     *slot = (i, hits);
                 }
                 n += usize::from(hits != 0);
-                i += step;
+                i += 32;
                 tested += 1;
             }
-            for &(block, mut hits) in marked.get(..n).unwrap_or_default() {
-                while hits != 0 {
-                    let at = block + 2 * hits.trailing_zeros() as usize;
-                    hits &= hits - 1;
-                    let w = super::window_at(text, at) | super::FOLD;
-                    if filter.hit2(w) && filter.verify(text, at, w, state) {
-                        return None;
-                    }
+            for &(block, hits) in marked.get(..n).unwrap_or_default() {
+                if verify_hits(filter, text, state, block, hits) {
+                    return None;
                 }
             }
             if tested < BATCH {
                 return Some(i);
             }
         }
+    }
+
+    /// Verifies the windows a block test let through (bit k: the window at
+    /// `block + 2k`), for both SIMD loops. Returns `true` when `found` asked
+    /// to stop.
+    #[inline(always)]
+    fn verify_hits<F: FnMut(usize, usize) -> bool>(
+        filter: &KeywordFilter,
+        text: &[u8],
+        state: &mut ScanState<F>,
+        block: usize,
+        mut hits: u32,
+    ) -> bool {
+        while hits != 0 {
+            let at = block + 2 * hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let w = super::window_at(text, at) | super::FOLD;
+            if filter.hit2(w) && filter.verify(text, at, w, state) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Bit k set when the window at offset 2k of `bytes` (k < 16) hits
@@ -773,14 +774,9 @@ mod simd {
         // 2-5 % slower.
         while let Some(bytes) = text.get(i..i + 24).and_then(|b| b.first_chunk::<24>()) {
             // SAFETY: this function has AVX2 enabled, as hits8_avx2 needs.
-            let mut hits = unsafe { hits8_avx2(&filter.table, bytes) };
-            while hits != 0 {
-                let at = i + 2 * hits.trailing_zeros() as usize;
-                hits &= hits - 1;
-                let w = super::window_at(text, at) | super::FOLD;
-                if filter.hit2(w) && filter.verify(text, at, w, state) {
-                    return None;
-                }
+            let hits = unsafe { hits8_avx2(&filter.table, bytes) };
+            if verify_hits(filter, text, state, i, hits) {
+                return None;
             }
             i += 16;
         }
