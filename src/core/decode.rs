@@ -288,6 +288,23 @@ pub fn decode_body(
     (out, d.stopped())
 }
 
+/// The value of each hex digit (0 for other bytes: read only for digits).
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
 fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -514,6 +531,8 @@ fn is_base64(b: u8) -> bool {
         | (b == b'_')
 }
 
+/// What [`non_text_count`] counts as text, byte by byte: its reference.
+#[cfg(test)]
 fn is_text_byte(b: u8) -> bool {
     (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'
 }
@@ -1256,12 +1275,14 @@ fn decode_unit(
         && hex.len().is_multiple_of(2)
         && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
     {
-        // Hashes and ids decode to binary: judge the first 16 bytes
-        // before decoding the rest.
-        let mut head = Vec::with_capacity(16);
-        if !hex_decode_into(&hex[..2 * HEX_MIN_PAIRS], &mut head)
-            || head.iter().filter(|&&b| !is_text_byte(b)).count() * 10 > hex.len() / 2
-        {
+        // Hashes and ids (commit ids and checksums fill changelogs) decode
+        // to binary: judge the first 16 bytes, on the stack, before
+        // decoding the rest.
+        let mut head = [0u8; HEX_MIN_PAIRS];
+        for (byte, pair) in head.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = HEX_VALUE[usize::from(pair[0])] << 4 | HEX_VALUE[usize::from(pair[1])];
+        }
+        if non_text_count(&head) * 10 > hex.len() / 2 {
             return false;
         }
         let mut decoded = Vec::with_capacity(hex.len() / 2);
@@ -1903,6 +1924,33 @@ mod tests {
         }
         // The last frame decodes it whole.
         assert_eq!(base64_segments(text.as_bytes()), Some(data));
+    }
+
+    #[test]
+    fn non_text_count_and_hex_values_equal_their_byte_tests() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let want = all.iter().filter(|&&b| !is_text_byte(b)).count();
+        assert_eq!(non_text_count(&all), want);
+        assert_eq!(non_text_count(&all.repeat(3)), 3 * want);
+        for b in 0..=255u8 {
+            assert_eq!(
+                non_text_count(&[b]),
+                usize::from(!is_text_byte(b)),
+                "{b:#x}"
+            );
+            if let Some(v) = hex_val(b) {
+                assert_eq!(HEX_VALUE[usize::from(b)], v, "{b:#x}");
+            }
+        }
+        // A hash is judged binary from its first 16 bytes; hex of text
+        // decodes whole.
+        let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(encoded_segments(sha.as_bytes(), 0).hex, None);
+        let text = hex::encode("GITHUB_TOKEN=ghp_and the rest of a line");
+        assert_eq!(
+            encoded_segments(text.as_bytes(), 0).hex.as_deref(),
+            Some(&b"GITHUB_TOKEN=ghp_and the rest of a line"[..])
+        );
     }
 
     #[test]
