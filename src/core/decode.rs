@@ -1052,13 +1052,19 @@ fn encoded_segments_closed(
     mut carry: Option<&mut usize>,
 ) -> Segments {
     let mut seg = Segments::default();
-    let mut out: Vec<u8> = Vec::new();
+    let out: Vec<u8> = Vec::new();
     let runs = base64_runs(text);
-    // Room for every run decoded, reserved once: growing the view as runs
-    // decode copied it over and over (a tenth of the view's time on
-    // base64-heavy text). Pages never written are never touched.
-    let decoded_max: usize = runs.iter().map(|&(s, e, _)| (e - s) / 4 * 3 + 2).sum();
-    out.reserve(decoded_max + runs.len() * SEGMENT_SEPARATOR.len());
+    // Room for every run decoded, reserved once, when a first run turns out
+    // to be text: growing the view as runs decode copied it over and over
+    // (a tenth of the view's time on base64-heavy text). Pages never
+    // written are never touched.
+    let mut room = View {
+        bytes: out,
+        reserve: runs
+            .iter()
+            .map(|&(s, e, _)| (e - s) / 4 * 3 + 2 + SEGMENT_SEPARATOR.len())
+            .sum(),
+    };
     let mut joined: Vec<u8> = Vec::new();
     let mut lines: Vec<Range<usize>> = Vec::new();
     let mut i = 0;
@@ -1092,19 +1098,25 @@ fn encoded_segments_closed(
                 joined.extend_from_slice(&text[line.clone()]);
             }
             if let Some(url_safe) = block.alphabet {
-                if decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut out) {
+                if decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut room) {
                     continue;
                 }
             }
         }
         for &(s, e, url_safe) in &runs[i - block.runs..i] {
             if let Some(run) = text.get(s..e) {
-                decode_unit(run, url_safe, gzip_cap, &mut seg, &mut out);
+                decode_unit(run, url_safe, gzip_cap, &mut seg, &mut room);
             }
         }
     }
-    seg.base64 = (!out.is_empty()).then_some(out);
+    seg.base64 = (!room.bytes.is_empty()).then_some(room.bytes);
     seg
+}
+
+/// The base64 view being decoded, with the room still to reserve for it.
+struct View {
+    bytes: Vec<u8>,
+    reserve: usize,
 }
 
 /// Fewest characters in each full line of a [`WrappedBlock`]: tools wrap
@@ -1264,7 +1276,7 @@ fn decode_unit(
     url_safe: bool,
     gzip_cap: usize,
     seg: &mut Segments,
-    out: &mut Vec<u8>,
+    view: &mut View,
 ) -> bool {
     // Hex: whole run of hex digit pairs, `0x` allowed in front.
     let hex = run
@@ -1309,6 +1321,8 @@ fn decode_unit(
     }
     // Decode straight into the view; a run that is not text is cut off
     // again, so no run costs an allocation of its own.
+    let out = &mut view.bytes;
+    out.reserve(std::mem::take(&mut view.reserve));
     let before = out.len();
     if before > 0 {
         out.extend_from_slice(SEGMENT_SEPARATOR);
