@@ -1104,7 +1104,7 @@ fn encoded_segments_closed(
             }
         }
         for &(s, e, url_safe) in &runs[i - block.runs..i] {
-            if let Some(run) = text.get(s..e) {
+            if let Some(run) = text.get(after_escaped_n(text, s)..e) {
                 decode_unit(run, url_safe, gzip_cap, &mut seg, &mut room);
             }
         }
@@ -1183,6 +1183,17 @@ fn may_go_on(rest: &[u8], width: usize) -> bool {
         })
 }
 
+/// Where the data of a run starting at `start` begins: after the `n` of a
+/// JSON-escaped line break (`…\\nQUJD…` in a JSON string), which the run
+/// holds because `n` is a base64 letter. Decoded with it, every byte of the
+/// run was shifted by six bits.
+fn after_escaped_n(text: &[u8], start: usize) -> usize {
+    let escaped = start >= 1
+        && text.get(start - 1..=start) == Some(&b"\\n"[..])
+        && (start < 2 || text.get(start - 2) != Some(&b'\\'));
+    start + usize::from(escaped)
+}
+
 /// The [`WrappedBlock`] starting at `runs[first]`, at most
 /// [`BASE64_MAX_RUN`] bytes of text, so it is carried whole like a run;
 /// its lines go to `lines` when it is wrapped.
@@ -1209,11 +1220,12 @@ fn wrapped_block(
         alphabet: Some(url),
         may_go_on: false,
     };
-    let width = first_end - start;
+    let first_start = after_escaped_n(text, start);
+    let width = first_end - first_start;
     if width < WRAP_MIN_LINE || !width.is_multiple_of(4) {
         return block;
     }
-    lines.push(start..first_end);
+    lines.push(first_start..first_end);
     let mut has_url = url;
     let mut last_len = width;
     while let Some((next, escaped)) = line_after(text, block.end) {
@@ -1834,8 +1846,10 @@ mod tests {
             };
             let width = 40 + 4 * (rng.next_u64() % 20) as usize;
             let line_break = ["\n", "\r\n", "\\n", "\\r\\n"][round % 4];
+            // Now and then the block follows a break of its own.
             let text = format!(
-                "{{\"content\": \"{}{}\"}}",
+                "{{\"content\": \"{}{}{}\"}}",
+                if round % 7 == 3 { line_break } else { "" },
                 wrap(&encoded, width, line_break),
                 if round % 5 == 0 { line_break } else { "" }
             );
@@ -1903,6 +1917,23 @@ mod tests {
         let want =
             [&narrow[..], &[wide, wide].concat(), &short[..], &short[..]].join(SEGMENT_SEPARATOR);
         assert_eq!(base64_segments(text.as_bytes()), Some(want));
+    }
+
+    /// A run after a JSON-escaped line break holds the escape's `n`; its
+    /// data starts after it. After an escaped backslash (`\\\\n`) the `n`
+    /// is data.
+    #[test]
+    fn a_run_after_an_escaped_line_break_starts_after_its_n() {
+        use base64::Engine as _;
+        let data = b"the token is on the next line of this note";
+        let encoded = B64_STD.encode(data);
+        let text = format!("{{\"note\":\"see below:\\n{encoded}\"}}");
+        assert_eq!(base64_segments(text.as_bytes()).as_deref(), Some(&data[..]));
+        assert_eq!(after_escaped_n(b"x\\nAB", 2), 3);
+        assert_eq!(after_escaped_n(b"x\\\\nAB", 3), 3);
+        assert_eq!(after_escaped_n(b"\\nAB", 1), 2);
+        assert_eq!(after_escaped_n(b"nAB", 0), 0);
+        assert_eq!(after_escaped_n(b"x nAB", 2), 2);
     }
 
     /// In a frame that is not the last, a block reaching past the holdback
