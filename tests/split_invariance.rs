@@ -405,3 +405,25 @@ fn a_wrapped_base64_key_is_found_the_same_wherever_the_body_is_split() {
         crlf.as_bytes(),
     );
 }
+
+/// body_split fuzz failure: a short base64 line after a full-width one is
+/// read as the wrapped data's last line, and its text glued to the line
+/// before (`…width okayrm --recursive…`) lost the boundary the rule needs.
+/// Every line is still decoded on its own too, so joining lines only ever
+/// adds findings.
+#[test]
+fn a_line_joined_to_unrelated_wrapped_data_is_still_found_on_its_own() {
+    let note = b"a note of exactly fifty-seven bytes wrapped at width okay";
+    assert_eq!(base64(note).len(), 76);
+    let body = format!(
+        "{}\n{}\n",
+        base64(note),
+        base64(b"rm --recursive --force $HOME")
+    );
+    let found = scan(&detector(), Direction::Inbound, &[body.as_bytes()]);
+    assert!(
+        found.iter().any(|(r, _)| r == "destructive_rm"),
+        "{found:?}"
+    );
+    assert_split_invariant("joined short line", Direction::Inbound, body.as_bytes());
+}

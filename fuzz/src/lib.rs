@@ -448,6 +448,8 @@ enum Piece {
     Plant(u16),
     PlantPercent(u16),
     PlantBase64(u16),
+    /// Base64 wrapped into lines (width and break kind from the byte).
+    PlantBase64Wrapped(u16, u8),
     Sep(u8),
 }
 
@@ -484,6 +486,26 @@ fn build_planted_body(u: &mut Unstructured<'_>, direction: Direction) -> (Vec<u8
             Piece::PlantBase64(i) => {
                 if let Some(t) = pick(i) {
                     body.extend(base64_std(&fill_template(t, u)).bytes());
+                }
+            }
+            Piece::PlantBase64Wrapped(i, shape) => {
+                if let Some(t) = pick(i) {
+                    let width = 40 + 4 * usize::from(shape % 10);
+                    let line_break = ["\n", "\r\n", "\\n", "\\r\\n"][usize::from(shape / 10 % 4)];
+                    let encoded = base64_std(&fill_template(t, u));
+                    let lines: Vec<&str> = encoded
+                        .as_bytes()
+                        .chunks(width)
+                        .filter_map(|c| std::str::from_utf8(c).ok())
+                        .collect();
+                    // Blank lines around it: a same-width line of the piece
+                    // before, or a short line of the piece after, would join
+                    // the block and glue its bytes to the planted value. The
+                    // lines alone still show what per-line decoding showed;
+                    // only a value across a wrap needs the block whole.
+                    body.push(b'\n');
+                    body.extend(lines.join(line_break).bytes());
+                    body.push(b'\n');
                 }
             }
             Piece::Sep(s) => body.push(b" \n\t&=;,\"'{}"[usize::from(s) % 11]),
