@@ -1097,7 +1097,20 @@ fn encoded_segments_closed(
                 joined.extend_from_slice(&text[line.clone()]);
             }
             if let Some(url_safe) = block.alphabet {
-                decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut room);
+                let unit = decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut room);
+                if let (Unit::Base64(at), false) = (unit, lines_decoded_again()) {
+                    let lines = lines.get(..block.runs).unwrap_or_default();
+                    lines_from_block(
+                        text,
+                        lines,
+                        &runs[i - block.runs..i],
+                        at,
+                        gzip_cap,
+                        &mut seg,
+                        &mut room,
+                    );
+                    continue;
+                }
             }
         }
         // And each line on its own, as before blocks were joined: a block
@@ -1113,6 +1126,104 @@ fn encoded_segments_closed(
     }
     seg.base64 = (!room.bytes.is_empty()).then_some(room.bytes);
     seg
+}
+
+/// Each line of a block whose joined decoding is base64 text, judged and
+/// added on its own exactly as [`decode_unit`] would, but read off the
+/// block's decoded bytes (from `at` in the view) instead of decoded again:
+/// every line but the last is whole quanta, so a line's bytes are a slice of
+/// the block's. Decoding 60-character lines one by one cost as much as the
+/// rest of the base64-heavy scan. Hex- and gzip-shaped lines are decoded.
+fn lines_from_block(
+    text: &[u8],
+    lines: &[Range<usize>],
+    runs: &[(usize, usize, bool)],
+    at: usize,
+    gzip_cap: usize,
+    seg: &mut Segments,
+    view: &mut View,
+) {
+    let mut from = at;
+    for (line, &(_, _, url_safe)) in lines.iter().zip(runs) {
+        let chars = line.len();
+        let len = chars / 4 * 3 + [0, 0, 1, 2][chars % 4];
+        let bytes = from..from + len;
+        from += len;
+        let Some(run) = text.get(line.clone()) else {
+            continue;
+        };
+        if chars % 4 == 1 {
+            continue; // never decodes
+        }
+        if is_hex_shaped(run) || (gzip_cap > 0 && run.starts_with(b"H4sI")) {
+            decode_unit(run, url_safe, gzip_cap, seg, view);
+            continue;
+        }
+        if view
+            .bytes
+            .get(bytes.clone())
+            .is_some_and(|d| judged_text(d, chars))
+        {
+            view.bytes.extend_from_slice(SEGMENT_SEPARATOR);
+            view.bytes.extend_from_within(bytes);
+        }
+    }
+}
+
+/// Whether [`decode_unit`] keeps a base64 run of `chars` characters that
+/// decodes to `decoded`: the head test of [`may_decode_to_text`], then the
+/// verdict of [`decode_text_into`] (whose early stop rejects only what its
+/// final test rejects).
+fn judged_text(decoded: &[u8], chars: usize) -> bool {
+    if chars >= 16 {
+        let head = decoded.get(..12).unwrap_or(decoded);
+        if non_text_count(head) * 10 > chars * 3 / 4 {
+            return false;
+        }
+    }
+    let strict = chars < BASE64_MIN_RUN;
+    mostly_text(decoded) && (!strict || non_text_count(decoded) == 0)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to decode every line of a block again, the reference
+    /// [`lines_from_block`] is compared with.
+    static DECODE_LINES_AGAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn lines_decoded_again() -> bool {
+    #[cfg(test)]
+    {
+        DECODE_LINES_AGAIN.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
+/// What [`decode_unit`] made of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// Not text (or not decodable): nothing added.
+    Rejected,
+    /// Added to the hex or the gzip view.
+    Other,
+    /// Added to the base64 view, its bytes from this offset on.
+    Base64(usize),
+}
+
+/// Whether `run` is decoded as hex: at least [`HEX_MIN_PAIRS`] pairs of hex
+/// digits (the first 16 tested), `0x` allowed in front.
+fn is_hex_shaped(run: &[u8]) -> bool {
+    let hex = run
+        .strip_prefix(b"0x")
+        .or_else(|| run.strip_prefix(b"0X"))
+        .unwrap_or(run);
+    hex.len() >= 2 * HEX_MIN_PAIRS
+        && hex.len().is_multiple_of(2)
+        && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// The base64 view being decoded, with the room still to reserve for it.
@@ -1285,23 +1396,20 @@ fn wrapped_block(
 }
 
 /// Decodes one run (or [`WrappedBlock`]'s joined lines) into the view it
-/// belongs to; `false` when it is not text.
+/// belongs to.
 fn decode_unit(
     run: &[u8],
     url_safe: bool,
     gzip_cap: usize,
     seg: &mut Segments,
     view: &mut View,
-) -> bool {
+) -> Unit {
     // Hex: whole run of hex digit pairs, `0x` allowed in front.
-    let hex = run
-        .strip_prefix(b"0x")
-        .or_else(|| run.strip_prefix(b"0X"))
-        .unwrap_or(run);
-    if hex.len() >= 2 * HEX_MIN_PAIRS
-        && hex.len().is_multiple_of(2)
-        && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
-    {
+    if is_hex_shaped(run) {
+        let hex = run
+            .strip_prefix(b"0x")
+            .or_else(|| run.strip_prefix(b"0X"))
+            .unwrap_or(run);
         // Hashes and ids (commit ids and checksums fill changelogs) decode
         // to binary: judge the first 16 bytes, on the stack, before
         // decoding the rest.
@@ -1310,14 +1418,14 @@ fn decode_unit(
             *byte = HEX_VALUE[usize::from(pair[0])] << 4 | HEX_VALUE[usize::from(pair[1])];
         }
         if non_text_count(&head) * 10 > hex.len() / 2 {
-            return false;
+            return Unit::Rejected;
         }
         let mut decoded = Vec::with_capacity(hex.len() / 2);
         if hex_decode_into(hex, &mut decoded) && mostly_text(&decoded) {
             push_segment(&mut seg.hex, &decoded);
-            return true;
+            return Unit::Other;
         }
-        return false;
+        return Unit::Rejected;
     }
     if gzip_cap > 0 && run.starts_with(b"H4sI") {
         let mut packed = Vec::with_capacity(run.len() / 4 * 3 + 3);
@@ -1325,14 +1433,14 @@ fn decode_unit(
             let (inflated, _) = decode_body(&[ContentCoding::Gzip], &packed, gzip_cap);
             if mostly_text(&inflated) {
                 push_segment(&mut seg.gzip, &inflated);
-                return true;
+                return Unit::Other;
             }
         }
-        return false;
+        return Unit::Rejected;
     }
     let short = run.len() < BASE64_MIN_RUN;
     if !may_decode_to_text(run, url_safe) {
-        return false;
+        return Unit::Rejected;
     }
     // Decode straight into the view; a run that is not text is cut off
     // again, so no run costs an allocation of its own.
@@ -1342,11 +1450,16 @@ fn decode_unit(
     if before > 0 {
         out.extend_from_slice(SEGMENT_SEPARATOR);
     }
+    let at = if before > 0 {
+        before + SEGMENT_SEPARATOR.len()
+    } else {
+        0
+    };
     if decode_text_into(url_safe, run, short, out) {
-        return true;
+        return Unit::Base64(at);
     }
     out.truncate(before);
-    false
+    Unit::Rejected
 }
 
 /// The end of a run of at least [`HEX_MIN_PAIRS`] `\\xNN` escapes (as in
@@ -1948,6 +2061,55 @@ mod tests {
         ]
         .join(SEGMENT_SEPARATOR);
         assert_eq!(base64_segments(text.as_bytes()), Some(want));
+    }
+
+    /// Lines read off a block's decoded bytes give exactly the segments that
+    /// decoding each line again gives: random blocks of text, binary, hex,
+    /// `H4sI` and short lines, wrapped at random widths with every break.
+    #[test]
+    fn lines_read_off_a_block_equal_lines_decoded_again() {
+        use base64::Engine as _;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x11e5_0ff5);
+        let mut blocks = 0;
+        for round in 0..3_000usize {
+            let width = 40 + 4 * (rng.next_u64() % 12) as usize;
+            let per_line = width / 4 * 3;
+            let mut data = Vec::new();
+            for _ in 0..1 + rng.next_u64() % 8 {
+                match rng.next_u64() % 7 {
+                    0 => data.extend(binary_like(per_line)),
+                    1 => data.extend(b"\x1f\x8b\x08\x00"),
+                    2 => {
+                        let t = prose(&mut rng, per_line);
+                        data.extend(t.iter().map(|b| b % 2));
+                    }
+                    // Four control bytes at a line's head: text as a whole,
+                    // binary to the head test.
+                    3 => {
+                        data.extend([1, 2, 3, 4]);
+                        data.extend(prose(&mut rng, per_line - 4));
+                    }
+                    _ => data.extend(prose(&mut rng, per_line)),
+                }
+            }
+            data.truncate(data.len() - (rng.next_u64() % per_line as u64) as usize);
+            let encoded = if round % 5 == 0 {
+                hex::encode(&data)
+            } else if round % 2 == 0 {
+                B64_STD.encode(&data)
+            } else {
+                B64_URL.encode(&data)
+            };
+            let line_break = ["\n", "\r\n", "\\n", "\\r\\n"][round % 4];
+            let text = format!("x \"{}\" y", wrap(&encoded, width, line_break));
+            let fast = encoded_segments(text.as_bytes(), 1 << 16);
+            DECODE_LINES_AGAIN.with(|f| f.set(true));
+            let again = encoded_segments(text.as_bytes(), 1 << 16);
+            DECODE_LINES_AGAIN.with(|f| f.set(false));
+            assert_eq!(fast, again, "round {round}: {text}");
+            blocks += usize::from(fast.base64.is_some());
+        }
+        assert!(blocks > 1_000, "{blocks} views");
     }
 
     /// A run after a JSON-escaped line break holds the escape's `n`; its
