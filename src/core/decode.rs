@@ -1052,14 +1052,13 @@ fn encoded_segments_closed(
     mut carry: Option<&mut usize>,
 ) -> Segments {
     let mut seg = Segments::default();
-    let out: Vec<u8> = Vec::new();
     let runs = base64_runs(text);
     // Room for every run decoded, reserved once, when a first run turns out
     // to be text: growing the view as runs decode copied it over and over
     // (a tenth of the view's time on base64-heavy text). Pages never
     // written are never touched.
     let mut room = View {
-        bytes: out,
+        bytes: Vec::new(),
         reserve: runs
             .iter()
             .map(|&(s, e, _)| (e - s) / 4 * 3 + 2 + SEGMENT_SEPARATOR.len())
@@ -1090,7 +1089,7 @@ fn encoded_segments_closed(
                 *from = start;
             }
         }
-        if block.is_wrapped() {
+        if lines.len() > 1 {
             // The lines decoded as one text, as the wrapped data was written.
             joined.clear();
             for line in &lines {
@@ -1155,7 +1154,7 @@ fn lines_from_block(
         if chars % 4 == 1 {
             continue; // never decodes
         }
-        if is_hex_shaped(run) || (gzip_cap > 0 && run.starts_with(b"H4sI")) {
+        if hex_digits(run).is_some() || (gzip_cap > 0 && run.starts_with(b"H4sI")) {
             decode_unit(run, url_safe, gzip_cap, seg, view);
             continue;
         }
@@ -1214,16 +1213,17 @@ enum Unit {
     Base64(usize),
 }
 
-/// Whether `run` is decoded as hex: at least [`HEX_MIN_PAIRS`] pairs of hex
-/// digits (the first 16 tested), `0x` allowed in front.
-fn is_hex_shaped(run: &[u8]) -> bool {
+/// The hex digits of `run` when it is decoded as hex: at least
+/// [`HEX_MIN_PAIRS`] pairs (the first 16 tested), `0x` allowed in front.
+fn hex_digits(run: &[u8]) -> Option<&[u8]> {
     let hex = run
         .strip_prefix(b"0x")
         .or_else(|| run.strip_prefix(b"0X"))
         .unwrap_or(run);
-    hex.len() >= 2 * HEX_MIN_PAIRS
+    (hex.len() >= 2 * HEX_MIN_PAIRS
         && hex.len().is_multiple_of(2)
-        && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit)
+        && hex[..2 * HEX_MIN_PAIRS].iter().all(u8::is_ascii_hexdigit))
+    .then_some(hex)
 }
 
 /// The base64 view being decoded, with the room still to reserve for it.
@@ -1249,8 +1249,6 @@ struct WrappedBlock {
     /// How many of the runs from the first one the block holds (1 for a run
     /// that is not wrapped). A short last line may not be a run.
     runs: usize,
-    /// Whether the block has more than its first line.
-    wrapped: bool,
     /// Where the block's last line ends.
     end: usize,
     /// Whether the lines are URL-safe; `None` when they mix both alphabets.
@@ -1262,37 +1260,37 @@ struct WrappedBlock {
     may_go_on: bool,
 }
 
-impl WrappedBlock {
-    fn is_wrapped(&self) -> bool {
-        self.wrapped
-    }
-}
-
 /// Where the next line of a wrapped block starts after a line ending at
 /// `end`, and whether the break was JSON-escaped: raw (`\n`, `\r\n`) or
 /// as written inside a JSON string (`\\n`, `\\r\\n`), where API answers
 /// carry wrapped data. After an escaped break the next run starts at its
 /// `n`, a base64-class byte.
 fn line_after(text: &[u8], end: usize) -> Option<(usize, bool)> {
-    match text.get(end..)? {
-        [b'\n', ..] => Some((end + 1, false)),
-        [b'\r', b'\n', ..] => Some((end + 2, false)),
-        [b'\\', b'n', ..] => Some((end + 2, true)),
-        [b'\\', b'r', b'\\', b'n', ..] => Some((end + 4, true)),
-        _ => None,
-    }
+    let rest = text.get(end..)?;
+    LINE_BREAKS
+        .iter()
+        .find(|(brk, _)| rest.starts_with(brk))
+        .map(|&(brk, escaped)| (end + brk.len(), escaped))
 }
+
+/// The line breaks between the lines of a [`WrappedBlock`], and whether
+/// each is JSON-escaped.
+const LINE_BREAKS: [(&[u8], bool); 4] = [
+    (b"\n", false),
+    (b"\r\n", false),
+    (b"\\n", true),
+    (b"\\r\\n", true),
+];
 
 /// Whether `rest`, the text after a full line, can be the start of another
 /// line of the block: nothing, a line break or part of one, or a line break
 /// and base64-class bytes to the end.
 fn may_go_on(rest: &[u8], width: usize) -> bool {
-    const BREAKS: [&[u8]; 4] = [b"\n", b"\r\n", b"\\n", b"\\r\\n"];
     rest.len() <= width + 4
-        && BREAKS.iter().any(|brk| {
+        && LINE_BREAKS.iter().any(|&(brk, _)| {
             brk.starts_with(rest)
                 || rest
-                    .strip_prefix(*brk)
+                    .strip_prefix(brk)
                     .is_some_and(|line| line.iter().all(|&b| B64_CLASS[usize::from(b)] != 0))
         })
 }
@@ -1310,7 +1308,7 @@ fn after_escaped_n(text: &[u8], start: usize) -> usize {
 
 /// The [`WrappedBlock`] starting at `runs[first]`, at most
 /// [`BASE64_MAX_RUN`] bytes of text, so it is carried whole like a run;
-/// its lines go to `lines` when it is wrapped.
+/// its lines go to `lines`: more than one when it is wrapped.
 fn wrapped_block(
     text: &[u8],
     runs: &[(usize, usize, bool)],
@@ -1321,7 +1319,6 @@ fn wrapped_block(
     let Some(&(start, first_end, url)) = runs.get(first) else {
         return WrappedBlock {
             runs: 0,
-            wrapped: false,
             end: 0,
             alphabet: None,
             may_go_on: false,
@@ -1329,7 +1326,6 @@ fn wrapped_block(
     };
     let mut block = WrappedBlock {
         runs: 1,
-        wrapped: false,
         end: first_end,
         alphabet: Some(url),
         may_go_on: false,
@@ -1376,7 +1372,6 @@ fn wrapped_block(
             None => memchr::memchr2(b'-', b'_', &text[line.clone()]).is_some(),
         };
         lines.push(line);
-        block.wrapped = true;
         block.end = next + len;
         last_len = len;
         if len < width {
@@ -1384,7 +1379,7 @@ fn wrapped_block(
         }
     }
     block.may_go_on = last_len == width && may_go_on(&text[block.end..], width);
-    if block.wrapped {
+    if lines.len() > 1 {
         // A URL-safe block (rare) must not hold a standard-only byte.
         let mixed = has_url
             && lines
@@ -1405,11 +1400,7 @@ fn decode_unit(
     view: &mut View,
 ) -> Unit {
     // Hex: whole run of hex digit pairs, `0x` allowed in front.
-    if is_hex_shaped(run) {
-        let hex = run
-            .strip_prefix(b"0x")
-            .or_else(|| run.strip_prefix(b"0X"))
-            .unwrap_or(run);
+    if let Some(hex) = hex_digits(run) {
         // Hashes and ids (commit ids and checksums fill changelogs) decode
         // to binary: judge the first 16 bytes, on the stack, before
         // decoding the rest.
@@ -1961,7 +1952,7 @@ mod tests {
 
     /// Base64 wrapped at any width that is a multiple of 4 (from 40), with
     /// raw or JSON-escaped line breaks, padded or not, in either alphabet,
-    /// decodes to exactly the wrapped data: one segment, no separators.
+    /// decodes to exactly the wrapped data, as the view's first segment.
     #[test]
     fn wrapped_base64_decodes_as_the_data_it_wraps() {
         use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
