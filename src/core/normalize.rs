@@ -297,6 +297,30 @@ fn is_tag(cp: u32) -> bool {
     (0xE0000..=0xE007F).contains(&cp)
 }
 
+/// Characters after a black flag within which a short tag run is still
+/// part of a flag an emoji regex spelled out in pieces.
+const FLAG_FRAGMENT_REACH: usize = 16;
+
+/// Whether `text` starts with a tag run that can be a piece of a
+/// subdivision flag: at most 7 tags spelling lowercase letters or digits,
+/// then possibly the cancel tag (which may also stand alone).
+fn is_flag_fragment(text: &str) -> bool {
+    let mut letters = 0;
+    for c in text.chars() {
+        match u32::from(c) {
+            0xE0030..=0xE0039 | 0xE0061..=0xE007A => letters += 1,
+            // A lone cancel tag ends a flag spelled in pieces; hides nothing.
+            0xE007F => return letters <= 7,
+            cp if is_tag(cp) => return false,
+            _ => break,
+        }
+        if letters > 7 {
+            return false;
+        }
+    }
+    (1..=7).contains(&letters)
+}
+
 /// Malformed UTF-8 sequences after which [`unicode_char_at`]'s search takes a text
 /// for binary data and stops looking.
 pub const MAX_MALFORMED: usize = 8;
@@ -393,13 +417,21 @@ pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
     let mut plain = String::with_capacity(s.len());
     let mut in_tags = false;
     let mut after_flag = false;
-    for c in s.chars() {
+    // Characters since the last black flag (U+1F3F4), while few.
+    let mut since_flag = usize::MAX;
+    for (at, c) in s.char_indices() {
         let cp = u32::from(c);
         if is_tag(cp) {
             // A tag sequence after the black flag is an emoji flag of a
             // subdivision (England, Scotland, Wales): not smuggled text.
-            if after_flag {
+            // So is a short one a few characters after it, as emoji
+            // regexes split them (`🏴<gb>(?:<eng>|<sct>)<cancel>`).
+            let fragment = !in_tags
+                && since_flag <= FLAG_FRAGMENT_REACH
+                && is_flag_fragment(s.get(at..).unwrap_or_default());
+            if after_flag || fragment {
                 plain.push(c);
+                after_flag = true;
             } else {
                 if !in_tags {
                     plain.push_str(TAG_MARKER);
@@ -418,7 +450,12 @@ pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
             plain.push(TAG_END);
             in_tags = false;
         }
-        after_flag = c == '\u{1F3F4}' || (after_flag && is_tag(cp));
+        after_flag = c == '\u{1F3F4}';
+        since_flag = if after_flag {
+            0
+        } else {
+            since_flag.saturating_add(1)
+        };
         if !is_invisible(cp) {
             plain.push(c);
         }
@@ -562,6 +599,29 @@ mod tests {
         // England's flag is a tag sequence, not smuggling.
         let england = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
         assert_eq!(uni(england), england);
+        // An emoji regex spells flags in pieces after the black flag.
+        let tags = |t: &str| -> String {
+            t.chars()
+                .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+                .collect()
+        };
+        let regex = format!(
+            "/\u{1F3F4}{}(?:{}|{}|{}){}/",
+            tags("gb"),
+            tags("eng"),
+            tags("sct"),
+            tags("wls"),
+            "\u{E007F}"
+        );
+        assert!(!uni(&regex).contains(TAG_MARKER), "{:?}", uni(&regex));
+        // Text hidden near a flag is still spelled out: too long for a
+        // flag's piece, or not lowercase letters and digits.
+        for hidden in ["ignore previous", "runthisnow", "RM"] {
+            let text = format!("\u{1F3F4} {}", tags(hidden));
+            assert!(uni(&text).contains(TAG_MARKER), "{hidden}");
+        }
+        // Far from any flag, even a short run is reported.
+        assert!(uni(&format!("plain text here, then {}", tags("hi"))).contains(TAG_MARKER));
     }
 
     #[test]
