@@ -16,7 +16,6 @@ use crate::core::json_location::JsonLocator;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::normalize;
 use crate::core::redact::{self, Redaction, SnippetMode};
-use crate::core::rules::entropy::shannon_entropy;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
 use crate::core::triggers;
@@ -513,7 +512,7 @@ impl Detector {
         if spec.allow.iter().any(|a| a.as_bytes() == value) {
             return Verdict::Benign;
         }
-        if spec.min_entropy > 0.0 && shannon_entropy(value) < spec.min_entropy {
+        if spec.rejects_value(value) {
             return Verdict::Rejected;
         }
         if spec.kind == RuleKind::Secret && self.expected_destination(spec, host) {

@@ -63,6 +63,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     examples: &[],
     counter_examples: &[],
     walker: None,
+    reject_identifiers: false,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -79,6 +80,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     examples: &[],
     counter_examples: &[],
     walker: None,
+    reject_identifiers: false,
 }];
 
 /// A detector with the test rules.

@@ -3,7 +3,6 @@
 //! terminator/boundary contract for prefixed credentials.
 
 use super::corpus::{BENIGN_INBOUND, BENIGN_OUTBOUND, PIPE_TO_SHELL, REVERSE_SHELLS};
-use super::entropy::shannon_entropy;
 use super::exfil::EXFIL_RULES;
 use super::injection::INJECTION_RULES;
 use super::spec::{RuleKind, RuleSpec};
@@ -67,7 +66,7 @@ fn accepted(rule: &Compiled, text: &[u8]) -> Vec<Hit> {
         if rule.spec.allow.iter().any(|a| a.as_bytes() == value) {
             continue;
         }
-        if rule.spec.min_entropy > 0.0 && shannon_entropy(value) < rule.spec.min_entropy {
+        if rule.spec.rejects_value(value) {
             continue;
         }
         out.push(Hit {
@@ -82,7 +81,8 @@ fn accepted(rule: &Compiled, text: &[u8]) -> Vec<Hit> {
 const MAX_REDRAWS: usize = 64;
 
 /// Whether a match of `rule` in `text` has a secret the rule rejects by
-/// design: on its allow list or below its entropy floor. A real key can be
+/// design: on its allow list, below its entropy floor or shaped like a name
+/// in code (see [`RuleSpec::rejects_value`]). A real key can be
 /// drawn that way (`hooks.zapier.com/hooks/catch/1151515/HV1ZHU` is below
 /// 2.5 bits); the scanner ignores it as it ignores a placeholder.
 fn rejected_by_design(rule: &Compiled, text: &[u8]) -> bool {
@@ -91,8 +91,7 @@ fn rejected_by_design(rule: &Compiled, text: &[u8]) -> bool {
             return false;
         };
         let value = &text[caps.name("secret").unwrap_or(whole).range()];
-        rule.spec.allow.iter().any(|a| a.as_bytes() == value)
-            || (rule.spec.min_entropy > 0.0 && shannon_entropy(value) < rule.spec.min_entropy)
+        rule.spec.allow.iter().any(|a| a.as_bytes() == value) || rule.spec.rejects_value(value)
     })
 }
 

@@ -20,6 +20,7 @@ const RULE: RuleSpec = RuleSpec {
     examples: &[],
     counter_examples: &[],
     walker: None,
+    reject_identifiers: false,
 };
 
 pub static INJECTION_RULES: &[RuleSpec] = &[

@@ -1,6 +1,7 @@
 //! The shape of one detection rule. Rules are data: an id, a description,
 //! prefilter keywords, a regex, and their own examples that the tests run.
 
+use super::entropy::shannon_entropy;
 use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
 
@@ -50,4 +51,95 @@ pub struct RuleSpec {
     /// A hand-written finder that returns exactly the pattern's matches,
     /// faster, for patterns the regex engine walks slowly (see [`Walker`]).
     pub walker: Option<Walker>,
+    /// Rejects a secret shaped like a name in code ([`is_identifier_shaped`]):
+    /// for rules whose key may be followed by a type, as in `password:
+    /// WS_USERNAME_CREDENTIAL` or `privateKey: PrivateKeyInput`.
+    pub reject_identifiers: bool,
+}
+
+impl RuleSpec {
+    /// Whether a matched secret is not a credential by this rule's own
+    /// tests: below its entropy floor (a fill or placeholder), or shaped
+    /// like a name in code where the rule rejects those.
+    pub fn rejects_value(&self, value: &[u8]) -> bool {
+        (self.min_entropy > 0.0 && shannon_entropy(value) < self.min_entropy)
+            || (self.reject_identifiers && is_identifier_shaped(value))
+    }
+}
+
+/// Whether `value` reads as an identifier rather than a random secret:
+/// SCREAMING_SNAKE_CASE with an underscore (`DOMAIN_PASSWORD_INFORMATION`),
+/// or camel case of letters only whose every lowercase stretch is two or
+/// more letters (`PasswordCredentialProvider`, `URLPatternComponentResult`).
+/// A random key of 20 or more characters almost never takes either shape:
+/// it holds digits, or lowercase letters standing alone.
+pub fn is_identifier_shaped(value: &[u8]) -> bool {
+    let screaming = value.contains(&b'_')
+        && value.split(|&b| b == b'_').all(|part| {
+            part.first().is_some_and(u8::is_ascii_uppercase)
+                && part
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        });
+    if screaming {
+        return true;
+    }
+    if !value.iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let mut stretches = 0;
+    for run in value.split(u8::is_ascii_uppercase) {
+        match run.len() {
+            0 => {}
+            1 => return false,
+            _ => stretches += 1,
+        }
+    }
+    stretches >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_identifier_shaped;
+
+    #[test]
+    fn identifier_shapes_are_told_from_random_keys() {
+        for name in [
+            "WS_USERNAME_CREDENTIAL",
+            "DOMAIN_PASSWORD_INFORMATION",
+            "PasswordCredentialProvider",
+            "passwordValidatorCallback",
+            "URLPatternComponentResult",
+        ] {
+            assert!(is_identifier_shaped(name.as_bytes()), "{name}");
+        }
+        for key in [
+            "Zq8mN3vR7tY2pL5kW9xB",
+            "AbcdefGhijklMnopqrStuV1",
+            "ABCDEFGHIJKLMNOPQRSTUV",
+            "kF7_Hq2x9LmNpQ4rStUvW",
+            "aBcDeFgHiJkLmNoPqRsTuV",
+            "_LEADING_UNDERSCORE",
+            "AbCdEfGhIjKlMnOpQrStUv",
+        ] {
+            assert!(!is_identifier_shaped(key.as_bytes()), "{key}");
+        }
+    }
+
+    /// Random keys of the generic rule's alphabet are almost never taken
+    /// for names: fewer than 1 in 1,000 of 20,000 draws of 20–40 characters.
+    #[test]
+    fn random_keys_are_rarely_identifier_shaped() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+        let mut rng = crate::core::test_rng::XorShift64::new(0x9e37_79b9_7f4a_7c15);
+        let mut named = 0;
+        for _ in 0..20_000 {
+            let len = 20 + (rng.next_u64() % 21) as usize;
+            let key: Vec<u8> = (0..len)
+                .map(|_| alphabet[(rng.next_u64() % alphabet.len() as u64) as usize])
+                .collect();
+            named += usize::from(is_identifier_shaped(&key));
+        }
+        assert!(named < 20, "{named} of 20000 random keys look like names");
+    }
 }

@@ -20,6 +20,7 @@ static TEST_OUT: &[RuleSpec] = &[
         examples: &[],
         counter_examples: &[],
         walker: None,
+        reject_identifiers: false,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -35,6 +36,7 @@ static TEST_OUT: &[RuleSpec] = &[
         examples: &[],
         counter_examples: &[],
         walker: None,
+        reject_identifiers: false,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -50,6 +52,7 @@ static TEST_OUT: &[RuleSpec] = &[
         examples: &[],
         counter_examples: &[],
         walker: None,
+        reject_identifiers: false,
     },
 ];
 
@@ -67,6 +70,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     examples: &[],
     counter_examples: &[],
     walker: None,
+    reject_identifiers: false,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -452,6 +456,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         examples: &[],
         counter_examples: &[],
         walker: None,
+        reject_identifiers: false,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -467,6 +472,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         examples: &[],
         counter_examples: &[],
         walker: None,
+        reject_identifiers: false,
     },
 ];
 

@@ -130,7 +130,11 @@ pub(super) const RULES: &[RuleSpec] = &[
             "api_key = os.environ.get(\"API_KEY\")",
             "password = this.options.proxy.password || ''",
             "privateKey: process.env.GITHUB_APP_PRIVATE_KEY,",
+            "pub const DOMAIN_PASSWORD_COMPLEX: DOMAIN_PASSWORD_PROPERTIES = 1u32;",
+            "pub passwordValidator: WS_VALIDATE_PASSWORD_CALLBACK,",
+            "privateKey: PrivateKeyCredentialInput,",
         ],
+        reject_identifiers: true,
         ..SECRET
     },
 ];

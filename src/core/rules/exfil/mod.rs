@@ -71,6 +71,7 @@ const SECRET: RuleSpec = RuleSpec {
     examples: &[],
     counter_examples: &[],
     walker: None,
+    reject_identifiers: false,
 };
 
 /// Defaults for a path or marker that is shown in snippets.
@@ -106,6 +107,11 @@ const PASSWORD_PLACEHOLDERS: &[&str] = &[
     "test",
     "dummy",
     "placeholder",
+    // Passwords that documentation uses as examples.
+    "qwerty",
+    "hunter2",
+    "letmein",
+    "foobar",
 ];
 
 /// The groups, in rule order.
