@@ -156,6 +156,8 @@ const CREDENTIALS: &[&str] = &[
     "SENTRY_AUTH_TOKEN=sntrys_eyJpYXQiO«b64:80»_«b64:43»",
     "LINEAR_API_KEY=lin_api_«alnum:40»",
     "glrt-«b64url:20»",
+    "OKTA_API_TOKEN=00«b64url:40»",
+    "GITLAB_API_TOKEN=«alnum:32»",
     "OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ«b64:250»",
     "sk-or-v1-«hex:64»",
     "CLOUDFLARE_API_TOKEN=«b64url:40»",

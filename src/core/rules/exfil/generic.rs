@@ -117,13 +117,13 @@ pub(super) const RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         id: "generic_secret_assignment",
-        description: "High-entropy value assigned to a secret-named key (api_key, client_secret, access_token, password…)",
+        description: "High-entropy value assigned to a secret-named key (api_key, api_token, client_secret, access_token, password…)",
         severity: Severity::Low,
-        keywords: &["apikey", "api_key", "secretkey", "secret_key", "clientsecret", "client_secret", "accesstoken", "access_token", "authtoken", "auth_token", "privatekey", "private_key", "passw"],
-        pattern: named!(line r#"(?i:(?:api_?key|apikey|secret_?key|client_?secret|access_?token|auth_?token|private_?key|password|passwd)[a-z0-9_]{0,10})["']?\s{0,3}(?:=|:|:=|=>)\s{0,3}["']?(?P<secret>[A-Za-z0-9_/+=~-]{20,128})(?:["'\s,;&}]|$)"#),
+        keywords: &["apikey", "api_key", "apitoken", "api_token", "secretkey", "secret_key", "clientsecret", "client_secret", "accesstoken", "access_token", "authtoken", "auth_token", "privatekey", "private_key", "passw"],
+        pattern: named!(line r#"(?i:(?:api_?key|apikey|api_?token|secret_?key|client_?secret|access_?token|auth_?token|private_?key|password|passwd)[a-z0-9_]{0,10})["']?\s{0,3}(?:=|:|:=|=>)\s{0,3}["']?(?P<secret>[A-Za-z0-9_/+=~-]{20,128})(?:["'\s,;&}]|$)"#),
         allow: &[],
         min_entropy: 3.5,
-        examples: &["MY_SERVICE_API_KEY=«alnum:32»\n", r#"{"client_secret": "«b64url:40»"}"#, "password=«alnum:32»&user=bob"],
+        examples: &["MY_SERVICE_API_KEY=«alnum:32»\n", "OKTA_API_TOKEN=00«b64url:40»\n", r#"{"client_secret": "«b64url:40»"}"#, "password=«alnum:32»&user=bob"],
         counter_examples: &[
             r#"{"max_tokens": 1024, "next_page_token": "«b64url:40»"}"#,
             "password=aaaaaaaaaaaaaaaaaaaaaaaaa",
