@@ -3,7 +3,12 @@
 //! by the rule's reach) are searched in the raw text, with the bytes
 //! covered and the time their regex searches take. A profiling aid.
 //!
-//! Run: `cargo run --release --target x86_64-unknown-linux-gnu --example rule_cost -- [--only CLASS] [--top 12]`.
+//! With `--misses`, it prints instead, per class and direction, how often
+//! each keyword's sampled prefilter windows stand where the keyword does
+//! not (a verification in vain, per MB): the cost a new keyword adds
+//! whichever rule owns it.
+//!
+//! Run: `cargo run --release --target x86_64-unknown-linux-gnu --example rule_cost -- [--only CLASS] [--top 12] [--misses]`.
 use std::time::Instant;
 
 use regex_automata::Input;
@@ -24,6 +29,7 @@ fn main() {
     let only = value("--only");
     let no_pre = args.iter().any(|a| a == "--no-prefilter");
     let top: usize = value("--top").and_then(|v| v.parse().ok()).unwrap_or(12);
+    let misses = args.iter().any(|a| a == "--misses");
     let corpus = corpus::build(&corpus::Sources::machine(), corpus::CLASS_CAP);
     let det = match Detector::builtin(traffic_guardian::system::detector_options()) {
         Ok(d) => d,
@@ -47,6 +53,10 @@ fn main() {
             unconfirmed.len(),
             unconfirmed.join(", ")
         );
+    }
+    if misses {
+        print_failed_verifications(&det, &corpus, only.as_deref(), top);
+        return;
     }
     for c in &corpus.classes {
         if only.as_deref().is_some_and(|o| o != c.class.name()) {
@@ -183,6 +193,55 @@ fn main() {
                     covered[i],
                     set.rules()[i].spec.id
                 );
+            }
+        }
+    }
+}
+
+/// `--misses`: failed prefilter verifications per MB, per class and
+/// direction, with the keywords that fail most.
+fn print_failed_verifications(
+    det: &Detector,
+    corpus: &corpus::Corpus,
+    only: Option<&str>,
+    top: usize,
+) {
+    for direction in [Direction::Outbound, Direction::Inbound] {
+        let set = det.rules(direction);
+        let mut kws: Vec<&str> = set
+            .rules()
+            .iter()
+            .flat_map(|r| r.spec.keywords.iter().copied())
+            .collect();
+        kws.sort_unstable();
+        kws.dedup();
+        let filter = match traffic_guardian::core::rules::prefilter::KeywordFilter::new(&kws) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("rule_cost: {e}");
+                std::process::exit(2);
+            }
+        };
+        for c in &corpus.classes {
+            if only.is_some_and(|o| o != c.class.name()) {
+                continue;
+            }
+            let mut failed = vec![0u64; kws.len()];
+            for piece in c.pieces(corpus::PIECE) {
+                filter.failed_verifications(piece, &mut failed);
+            }
+            let mb = c.bytes.len() as f64 / 1e6;
+            println!(
+                "== {} {}: {:.0} failed verifications per MB over {:.1} MB",
+                c.class.name(),
+                direction.as_str(),
+                failed.iter().sum::<u64>() as f64 / mb,
+                mb
+            );
+            let mut order: Vec<usize> = (0..kws.len()).filter(|&k| failed[k] > 0).collect();
+            order.sort_by_key(|&k| std::cmp::Reverse(failed[k]));
+            for &k in order.iter().take(top) {
+                println!("  {:>8.1} /MB  {:?}", failed[k] as f64 / mb, kws[k]);
             }
         }
     }

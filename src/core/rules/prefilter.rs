@@ -345,6 +345,38 @@ impl KeywordFilter {
         }
     }
 
+    /// For profiling (`rule_cost --misses`), not scanning: adds to
+    /// `failed[k]` how often keyword `k`'s sampled windows stand in `text`
+    /// where `k` does not, each a verification that
+    /// [`occurrences`](Self::occurrences) makes in vain. A keyword costs
+    /// the scan there whatever rule owns it, so this is how a new keyword
+    /// is judged before it lands.
+    pub fn failed_verifications(&self, text: &[u8], failed: &mut [u64]) {
+        for at in (0..text.len()).step_by(2) {
+            let w = window_at(text, at) | FOLD;
+            let Some(&(from, to)) = self.probes.get(&w) else {
+                continue;
+            };
+            for p in self
+                .probe_list
+                .get(from as usize..to as usize)
+                .unwrap_or_default()
+            {
+                let keyword = usize::from(p.keyword);
+                let occurs = at
+                    .checked_add_signed(isize::from(p.start))
+                    .zip(self.keywords.get(keyword))
+                    .and_then(|(start, kw)| Some((text.get(start..start + kw.len())?, kw)))
+                    .is_some_and(|(t, kw)| t.eq_ignore_ascii_case(kw));
+                if !occurs {
+                    if let Some(n) = failed.get_mut(keyword) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// The second table's test, inline in the scan loops, without a call.
     #[inline(always)]
     fn hit2(&self, folded: u32) -> bool {

@@ -371,3 +371,41 @@ fn long_texts_report_every_occurrence_across_batches() {
         assert_eq!(sampled(filter, &text), naive(kws, &text), "{direction:?}");
     }
 }
+
+#[test]
+fn failed_verifications_count_windows_without_their_keyword() {
+    let filter = KeywordFilter::new(&["exfiltrate", "curl"]).expect("compiles");
+    let mut failed = [0u64; 2];
+    // Only the keywords themselves: every sampled window holds its keyword.
+    filter.failed_verifications(b"curl x exfiltrate curl exfiltrate", &mut failed);
+    assert_eq!(failed, [0, 0]);
+    // Each sampled window of each keyword, alone at an even offset and
+    // padded so the keyword cannot occur: one failure per window placed.
+    for (&window, &(from, to)) in &filter.probes {
+        let probes = &filter.probe_list[from as usize..to as usize];
+        let bytes = window.to_le_bytes();
+        if !bytes.iter().all(|b| b.is_ascii_lowercase()) {
+            continue; // a free byte folded to a non-letter: not a text window
+        }
+        let mut text = b"%%%%".to_vec();
+        text.extend_from_slice(&bytes);
+        text.extend_from_slice(b"%%%%");
+        let mut failed = [0u64; 2];
+        filter.failed_verifications(&text, &mut failed);
+        for p in probes {
+            let k = usize::from(p.keyword);
+            let keyword = &filter.keywords[k];
+            if text
+                .windows(keyword.len())
+                .any(|w| w.eq_ignore_ascii_case(keyword))
+            {
+                continue; // the window is the keyword itself
+            }
+            assert!(
+                failed[k] >= 1,
+                "window {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+}
