@@ -794,6 +794,9 @@ impl Detector {
         let verdicts: Vec<Verdict> = hits
             .iter()
             .map(|hit| match set.rules().get(hit.rule) {
+                Some(rule) if rule.spec.rejects_mention(text, hit.full.clone()) => {
+                    Verdict::Rejected
+                }
                 Some(rule) => self.verdict(rule.spec, &text[hit.secret.clone()], &host),
                 None => Verdict::Rejected,
             })

@@ -64,6 +64,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     counter_examples: &[],
     walker: None,
     reject_identifiers: false,
+    reject_mentions: false,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -81,6 +82,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     counter_examples: &[],
     walker: None,
     reject_identifiers: false,
+    reject_mentions: false,
 }];
 
 /// A detector with the test rules.

@@ -21,6 +21,7 @@ static TEST_OUT: &[RuleSpec] = &[
         counter_examples: &[],
         walker: None,
         reject_identifiers: false,
+        reject_mentions: false,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -37,6 +38,7 @@ static TEST_OUT: &[RuleSpec] = &[
         counter_examples: &[],
         walker: None,
         reject_identifiers: false,
+        reject_mentions: false,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -53,6 +55,7 @@ static TEST_OUT: &[RuleSpec] = &[
         counter_examples: &[],
         walker: None,
         reject_identifiers: false,
+        reject_mentions: false,
     },
 ];
 
@@ -71,6 +74,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     counter_examples: &[],
     walker: None,
     reject_identifiers: false,
+    reject_mentions: false,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -457,6 +461,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         counter_examples: &[],
         walker: None,
         reject_identifiers: false,
+        reject_mentions: false,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -473,6 +478,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         counter_examples: &[],
         walker: None,
         reject_identifiers: false,
+        reject_mentions: false,
     },
 ];
 

@@ -135,6 +135,7 @@ pub(super) const RULES: &[RuleSpec] = &[
             "privateKey: PrivateKeyCredentialInput,",
         ],
         reject_identifiers: true,
+        reject_mentions: false,
         ..SECRET
     },
 ];

@@ -72,6 +72,7 @@ const SECRET: RuleSpec = RuleSpec {
     counter_examples: &[],
     walker: None,
     reject_identifiers: false,
+    reject_mentions: false,
 };
 
 /// Defaults for a path or marker that is shown in snippets.
