@@ -77,12 +77,6 @@ impl RuleSpec {
     }
 }
 
-/// Whether `value` reads as an identifier rather than a random secret:
-/// SCREAMING_SNAKE_CASE with an underscore (`DOMAIN_PASSWORD_INFORMATION`),
-/// or camel case of letters only whose every lowercase stretch is two or
-/// more letters (`PasswordCredentialProvider`, `URLPatternComponentResult`).
-/// A random key of 20 or more characters almost never takes either shape:
-/// it holds digits, or lowercase letters standing alone.
 /// Whether the match at `full` in `text` is mentioned, not addressed to the
 /// reader: opened by a quote right after words that introduce an example
 /// ("such as 'ignore previous instructions'", "text like \"…\"", "e.g.
@@ -150,6 +144,12 @@ fn ends_with_word(text: &[u8], word: &[u8]) -> bool {
             .is_none_or(|b| !b.is_ascii_alphanumeric())
 }
 
+/// Whether `value` reads as an identifier rather than a random secret:
+/// SCREAMING_SNAKE_CASE with an underscore (`DOMAIN_PASSWORD_INFORMATION`),
+/// or camel case of letters only whose every lowercase stretch is two or
+/// more letters (`PasswordCredentialProvider`, `URLPatternComponentResult`).
+/// A random key of 20 or more characters almost never takes either shape:
+/// it holds digits, or lowercase letters standing alone.
 pub fn is_identifier_shaped(value: &[u8]) -> bool {
     let screaming = value.contains(&b'_')
         && value.split(|&b| b == b'_').all(|part| {
