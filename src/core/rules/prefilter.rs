@@ -362,19 +362,25 @@ impl KeywordFilter {
                 .get(from as usize..to as usize)
                 .unwrap_or_default()
             {
-                let keyword = usize::from(p.keyword);
-                let occurs = at
-                    .checked_add_signed(isize::from(p.start))
-                    .zip(self.keywords.get(keyword))
-                    .and_then(|(start, kw)| Some((text.get(start..start + kw.len())?, kw)))
-                    .is_some_and(|(t, kw)| t.eq_ignore_ascii_case(kw));
-                if !occurs {
-                    if let Some(n) = failed.get_mut(keyword) {
+                if self.occurrence(text, at, p).is_none() {
+                    if let Some(n) = failed.get_mut(usize::from(p.keyword)) {
                         *n += 1;
                     }
                 }
             }
         }
+    }
+
+    /// Where probe `p`'s keyword starts, if it stands there in `text`
+    /// (compared case-insensitively) for the window at `at`: the exact test
+    /// behind both the scan's verification and `failed_verifications`.
+    #[inline(always)]
+    fn occurrence(&self, text: &[u8], at: usize, p: &Probe) -> Option<usize> {
+        let start = at.checked_add_signed(isize::from(p.start))?;
+        let kw = self.keywords.get(usize::from(p.keyword))?;
+        text.get(start..start + kw.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(kw))
+            .then_some(start)
     }
 
     /// The second table's test, inline in the scan loops, without a call.
@@ -411,18 +417,13 @@ impl KeywordFilter {
             if state.was_found(keyword) {
                 continue;
             }
-            let start = at.checked_add_signed(isize::from(p.start));
-            let occurs = start
-                .zip(self.keywords.get(keyword))
-                .and_then(|(start, kw)| Some((text.get(start..start + kw.len())?, kw)))
-                .is_some_and(|(t, kw)| t.eq_ignore_ascii_case(kw));
-            match start {
-                Some(start) if occurs => {
+            match self.occurrence(text, at, p) {
+                Some(start) => {
                     if state.report(keyword, start) {
                         return true;
                     }
                 }
-                _ => open = true,
+                None => open = true,
             }
         }
         // Looking for every occurrence, a window is never done with.
