@@ -135,7 +135,6 @@ pub(super) const RULES: &[RuleSpec] = &[
             "privateKey: PrivateKeyCredentialInput,",
         ],
         reject_identifiers: true,
-        reject_mentions: false,
         ..SECRET
     },
 ];
