@@ -22,6 +22,11 @@
 //! measures on another, as the proxy's scan pool threads run: a lazily
 //! filled cache shared through a pool (the regex crate's) is fastest on the
 //! first thread that used it, which the plain run measures on.
+//! `--without RULE` measures what one rule costs: the built-in detector and
+//! the same without `RULE`, in this process, one pass each in turn for
+//! `--rounds N` (default 20) rounds per class and direction, so a shared
+//! machine's drift hits both alike (two runs of one binary differ by up to
+//! 20 % there). Prints the best and median pass of each, in CPU MB/s.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -115,6 +120,10 @@ fn run() -> Result<(), String> {
         .iter()
         .filter(|c| only.as_deref().is_none_or(|o| o == c.class.name()))
         .collect();
+    if let Some(rule) = text_arg("--without") {
+        let rounds = arg(&args, "--rounds", 20.0)? as usize;
+        return compare_without(&classes, &det, &rule, &dirs, rounds);
+    }
     if args.iter().any(|a| a == "--other-thread") {
         for c in &classes {
             for &direction in &dirs {
@@ -128,6 +137,72 @@ fn run() -> Result<(), String> {
         });
     }
     report(&classes, &corpus, &det, &dirs, min_time, passes, list_rules)
+}
+
+/// `--without RULE`: the built-in detector against the same without `RULE`,
+/// pass by pass in turn, on each class and direction.
+fn compare_without(
+    classes: &[&corpus::ClassCorpus],
+    det: &Arc<Detector>,
+    rule: &str,
+    dirs: &[Direction],
+    rounds: usize,
+) -> Result<(), String> {
+    use traffic_guardian::core::rules::registry::builtin_for;
+    if !traffic_guardian::core::rules::registry::builtin_specs().any(|s| s.id == rule) {
+        return Err(format!("--without {rule}: no built-in rule has this id"));
+    }
+    let without = Arc::new(
+        Detector::with_rules(
+            builtin_for(Direction::Outbound).filter(|s| s.id != rule),
+            builtin_for(Direction::Inbound).filter(|s| s.id != rule),
+            traffic_guardian::system::detector_options(),
+        )
+        .map_err(|e| format!("built-in rules without {rule}: {e}"))?,
+    );
+    println!("| class | direction | with: best / median | without: best / median | cost (best, median) |");
+    println!("|---|---|---:|---:|---:|");
+    for c in classes {
+        for &direction in dirs {
+            // One pass each first, untimed: lazily built caches warm up.
+            measure(det, c, direction, Duration::ZERO, 1);
+            measure(&without, c, direction, Duration::ZERO, 1);
+            let (mut with_runs, mut without_runs) = (Vec::new(), Vec::new());
+            for round in 0..rounds {
+                // Alternate which goes first, so neither always follows the other.
+                let order: [(&Arc<Detector>, bool); 2] = if round % 2 == 0 {
+                    [(det, true), (&without, false)]
+                } else {
+                    [(&without, false), (det, true)]
+                };
+                for (d, is_with) in order {
+                    let mbs = measure(d, c, direction, Duration::ZERO, 1).cpu_mbs;
+                    if is_with {
+                        with_runs.push(mbs);
+                    } else {
+                        without_runs.push(mbs);
+                    }
+                }
+            }
+            let stats = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                (
+                    v.last().copied().unwrap_or(0.0),
+                    v.get(v.len() / 2).copied().unwrap_or(0.0),
+                )
+            };
+            let (wb, wm) = stats(&mut with_runs);
+            let (ob, om) = stats(&mut without_runs);
+            let cost = |a: f64, b: f64| if b > 0.0 { 100.0 * (1.0 - a / b) } else { 0.0 };
+            println!(
+                "| {} | {direction:?} | {wb:.0} / {wm:.0} | {ob:.0} / {om:.0} | {:.1} %, {:.1} % |",
+                c.class.name(),
+                cost(wb, ob),
+                cost(wm, om)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Measures and prints `classes`, on the calling thread.
