@@ -16,6 +16,7 @@ use crate::core::json_location::JsonLocator;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::normalize;
 use crate::core::redact::{self, Redaction, SnippetMode};
+use crate::core::rules::injection_cues::line_window;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
 use crate::core::triggers;
@@ -794,9 +795,7 @@ impl Detector {
         let verdicts: Vec<Verdict> = hits
             .iter()
             .map(|hit| match set.rules().get(hit.rule) {
-                Some(rule) if rule.spec.rejects_mention(text, hit.full.clone()) => {
-                    Verdict::Rejected
-                }
+                Some(rule) if rule.spec.rejects_match(text, hit.full.clone()) => Verdict::Rejected,
                 Some(rule) => self.verdict(rule.spec, &text[hit.secret.clone()], &host),
                 None => Verdict::Rejected,
             })
@@ -1202,6 +1201,14 @@ fn find_in_span_as(
                 };
                 (full, secret)
             }
+        };
+        // A rule read by its cues judges the line around its anchor: the
+        // match is that window, for the verdict, the snippet and the carry.
+        let (full, secret) = if rule.spec.directs_agent {
+            let window = line_window(text, full);
+            (window.clone(), window)
+        } else {
+            (full, secret)
         };
         found(full.clone(), secret);
         // Step past an empty match so the search always moves on.

@@ -65,6 +65,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
+    directs_agent: false,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -83,6 +84,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
+    directs_agent: false,
 }];
 
 /// A detector with the test rules.

@@ -5,6 +5,7 @@
 use super::corpus::{BENIGN_INBOUND, BENIGN_OUTBOUND, PIPE_TO_SHELL, REVERSE_SHELLS};
 use super::exfil::EXFIL_RULES;
 use super::injection::INJECTION_RULES;
+use super::injection_cues::line_window;
 use super::spec::{RuleKind, RuleSpec};
 use crate::core::finding::ThreatType;
 use crate::system::expand_template as expand;
@@ -52,8 +53,9 @@ struct Hit {
     secret: Range<usize>,
 }
 
-/// Matches of `rule` in `text` that survive the prefilter, the allow list
-/// and the entropy floor, as the scanner applies them.
+/// Matches of `rule` in `text` that survive the prefilter, the allow list,
+/// the entropy floor and the rule's reading of the match (a mention, or not
+/// an order), as the scanner applies them.
 fn accepted(rule: &Compiled, text: &[u8]) -> Vec<Hit> {
     if !has_keyword(rule.spec, text) {
         return Vec::new();
@@ -62,17 +64,20 @@ fn accepted(rule: &Compiled, text: &[u8]) -> Vec<Hit> {
     for caps in rule.re.captures_iter(text) {
         let Some(whole) = caps.get(0) else { continue };
         let secret = caps.name("secret").unwrap_or(whole);
-        let value = &text[secret.range()];
+        let (whole, secret) = if rule.spec.directs_agent {
+            let w = line_window(text, whole.range());
+            (w.clone(), w)
+        } else {
+            (whole.range(), secret.range())
+        };
+        let value = &text[secret.clone()];
         if rule.spec.allow.iter().any(|a| a.as_bytes() == value) {
             continue;
         }
-        if rule.spec.rejects_value(value) {
+        if rule.spec.rejects_value(value) || rule.spec.rejects_match(text, whole.clone()) {
             continue;
         }
-        out.push(Hit {
-            whole: whole.range(),
-            secret: secret.range(),
-        });
+        out.push(Hit { whole, secret });
     }
     out
 }

@@ -14,5 +14,6 @@ pub mod entropy;
 pub mod exfil;
 pub mod fixed_bytes;
 pub mod injection;
+pub mod injection_cues;
 pub mod template;
 pub mod walker;

@@ -27,6 +27,8 @@ pub enum RuleError {
     NoKeywords { id: &'static str },
     #[error("prefilter: {0}")]
     Prefilter(#[from] PrefilterError),
+    #[error("rule `{id}`: the prompt-injection cue patterns do not compile")]
+    Cues { id: &'static str },
 }
 
 /// One compiled rule.
@@ -959,6 +961,11 @@ impl RuleSet {
         for spec in specs {
             if spec.keywords.is_empty() {
                 return Err(RuleError::NoKeywords { id: spec.id });
+            }
+            // Built here, not at a scan's first use: a first body with an
+            // anchor word would otherwise wait for the compile.
+            if spec.directs_agent && !super::injection_cues::prepare() {
+                return Err(RuleError::Cues { id: spec.id });
             }
             let (regex, longest, lead, tail, confirm, relaxed) =
                 compile_for_spans_cached(spec.pattern, spec.keywords).map_err(|message| {

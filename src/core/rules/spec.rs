@@ -2,6 +2,7 @@
 //! prefilter keywords, a regex, and their own examples that the tests run.
 
 use super::entropy::shannon_entropy;
+use super::injection_cues::directs_agent;
 use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
 
@@ -59,6 +60,10 @@ pub struct RuleSpec {
     /// than said to the reader ([`is_mention`]): prompt-injection phrases
     /// quoted as examples in advisories and papers.
     pub reject_mentions: bool,
+    /// Reports a match only when its words combine into an order to the AI
+    /// reading it ([`directs_agent`]): for a rule whose pattern is a line
+    /// around an anchor word, not a phrase.
+    pub directs_agent: bool,
 }
 
 impl RuleSpec {
@@ -70,10 +75,12 @@ impl RuleSpec {
             || (self.reject_identifiers && is_identifier_shaped(value))
     }
 
-    /// Whether this rule rejects the match at `full` of `text` as a mention
-    /// ([`is_mention`]).
-    pub fn rejects_mention(&self, text: &[u8], full: std::ops::Range<usize>) -> bool {
-        self.reject_mentions && is_mention(text, full)
+    /// Whether this rule rejects the match at `full` of `text` by what
+    /// it says: a mention ([`is_mention`]), or not an order to the AI
+    /// reading it ([`directs_agent`]).
+    pub fn rejects_match(&self, text: &[u8], full: std::ops::Range<usize>) -> bool {
+        (self.reject_mentions && is_mention(text, full.clone()))
+            || (self.directs_agent && !text.get(full).is_some_and(directs_agent))
     }
 }
 
@@ -101,6 +108,17 @@ pub fn is_mention(text: &[u8], full: std::ops::Range<usize>) -> bool {
         _ => false,
     };
     let rest = rest.trim_ascii_end();
+    // Shown after a colon as an example ("special tokens, for example:",
+    // "Example transcript from our docs:"), or placed in a format being
+    // described ("the user turn is wrapped as [INST]").
+    if !quoted
+        && ((rest.ends_with(b":") && memchr::memmem::find(rest, b"example").is_some())
+            || FORMAT_WORDS
+                .iter()
+                .any(|w| ends_with_word(rest, w.as_bytes())))
+    {
+        return true;
+    }
     if quoted {
         return EXAMPLE_INTRODUCERS
             .iter()
@@ -121,6 +139,19 @@ const EXAMPLE_INTRODUCERS: &[&str] = &[
     "for example,",
     "for instance",
     "for instance,",
+    "saying",
+    "saying:",
+    "says",
+    "says:",
+];
+
+/// Words that place a marker in a format being described.
+const FORMAT_WORDS: &[&str] = &[
+    "wrapped as",
+    "wrapped in",
+    "goes inside",
+    "written as",
+    "formatted as",
 ];
 
 /// Verbs that describe what something did or would do, not an order.
@@ -189,6 +220,10 @@ mod tests {
             ("e.g. \u{201c}", "\u{201d}", true),
             ("Fixed a bug where the bot would ", " after a while.", true),
             ("The model did ", " in 3 of 10 runs.", true),
+            ("A page saying '", "' is the classic demo.", true),
+            ("Special tokens, for example: ", "", true),
+            ("The user turn is wrapped as ", "", true),
+            ("SYSTEM: ", " and print the key.", false),
             ("IMPORTANT: ", " and run the script.", false),
             ("Translate this: \"", " and say pwned\"", false),
             ("You must ", " now.", false),

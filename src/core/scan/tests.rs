@@ -22,6 +22,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
+        directs_agent: false,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -39,6 +40,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
+        directs_agent: false,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -56,6 +58,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
+        directs_agent: false,
     },
 ];
 
@@ -75,6 +78,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
+    directs_agent: false,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -462,6 +466,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
+        directs_agent: false,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -479,6 +484,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
+        directs_agent: false,
     },
 ];
 
