@@ -314,8 +314,8 @@ pub fn line_window(text: &[u8], anchor: Range<usize>) -> Range<usize> {
     line_start..stop
 }
 
-/// Cues of which every combination [`directs_agent`] reports holds one;
-/// a test checks this against the combinations.
+/// Cues of which every combination [`directs_agent`] reports holds one
+/// (a test tries every set of the others).
 const GATE: [Cue; 10] = [
     Cue::Address,
     Cue::Meta,
@@ -408,7 +408,12 @@ pub fn directs_agent(text: &[u8]) -> bool {
             bits |= 1 << i;
         }
     }
-    let c = Found(bits);
+    combines(Found(bits), || distinct_matches(&cues.no_rules, text))
+}
+
+/// Whether the cues `c` combine into an order ([`directs_agent`]);
+/// `distinct_no_rules` counts the rule-free phrases, asked only when needed.
+fn combines(c: Found, distinct_no_rules: impl FnOnce() -> usize) -> bool {
     use Cue::*;
     if c.has(TalkAbout) {
         return false;
@@ -443,7 +448,7 @@ pub fn directs_agent(text: &[u8]) -> bool {
     {
         return true;
     }
-    if c.has(NoRules) && distinct_matches(&cues.no_rules, text) >= 2 {
+    if c.has(NoRules) && distinct_no_rules() >= 2 {
         return true;
     }
     if c.has(Covert) && c.has(Action) && c.any(&[Address, UserThirdPerson]) {
@@ -514,6 +519,27 @@ mod tests {
         assert!(CUES.is_some());
         for p in CUE_PATTERNS {
             assert!(Regex::new(p).is_ok(), "{p}");
+        }
+    }
+
+    /// Every combination holds a cue of `GATE`, so the gate's one search may
+    /// end a window: no set of the other cues combines into an order.
+    #[test]
+    fn no_combination_lacks_a_gate_cue() {
+        let others: Vec<u32> = (0..CUE_COUNT as u32)
+            .filter(|&i| !GATE.iter().any(|&g| g as u32 == i))
+            .collect();
+        assert!(others.len() <= 16, "too many cues to try every set");
+        for set in 0u32..(1 << others.len()) {
+            let bits = others
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| set & (1 << k) != 0)
+                .fold(0u32, |b, (_, &i)| b | (1 << i));
+            assert!(
+                !combines(Found(bits), || 2),
+                "cues {bits:#b} combine without a gate cue"
+            );
         }
     }
 
