@@ -16,7 +16,6 @@ use crate::core::json_location::JsonLocator;
 use crate::core::known_secrets::{KnownHit, KnownSecrets};
 use crate::core::normalize;
 use crate::core::redact::{self, Redaction, SnippetMode};
-use crate::core::rules::injection_cues::line_window;
 use crate::core::rules::registry::builtin_for;
 use crate::core::rules::{Rule, RuleError, RuleKind, RuleSet, RuleSpec};
 use crate::core::triggers;
@@ -1204,12 +1203,7 @@ fn find_in_span_as(
         };
         // A rule read by its cues judges the line around its anchor: the
         // match is that window, for the verdict, the snippet and the carry.
-        let (full, secret) = if rule.spec.directs_agent {
-            let window = line_window(text, full);
-            (window.clone(), window)
-        } else {
-            (full, secret)
-        };
+        let (full, secret) = rule.spec.judged_match(text, full, secret);
         found(full.clone(), secret);
         // Step past an empty match so the search always moves on.
         let next = if full.is_empty() {

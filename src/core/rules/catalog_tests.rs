@@ -5,7 +5,6 @@
 use super::corpus::{BENIGN_INBOUND, BENIGN_OUTBOUND, PIPE_TO_SHELL, REVERSE_SHELLS};
 use super::exfil::EXFIL_RULES;
 use super::injection::INJECTION_RULES;
-use super::injection_cues::line_window;
 use super::spec::{RuleKind, RuleSpec};
 use crate::core::finding::ThreatType;
 use crate::system::expand_template as expand;
@@ -64,12 +63,7 @@ fn accepted(rule: &Compiled, text: &[u8]) -> Vec<Hit> {
     for caps in rule.re.captures_iter(text) {
         let Some(whole) = caps.get(0) else { continue };
         let secret = caps.name("secret").unwrap_or(whole);
-        let (whole, secret) = if rule.spec.directs_agent {
-            let w = line_window(text, whole.range());
-            (w.clone(), w)
-        } else {
-            (whole.range(), secret.range())
-        };
+        let (whole, secret) = rule.spec.judged_match(text, whole.range(), secret.range());
         let value = &text[secret.clone()];
         if rule.spec.allow.iter().any(|a| a.as_bytes() == value) {
             continue;

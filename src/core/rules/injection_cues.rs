@@ -264,7 +264,8 @@ const CUE_PATTERNS: [&str; CUE_COUNT] = [
 /// What must follow the commonest anchors for their line to be read: in
 /// code and docs `ignore`, `override` and `no longer` mostly stand alone
 /// ("ignore errors", "override the default", "no longer needed"), `claude`
-/// names a model in API JSON, and each window read costs a cue search. `(anchor, what follows)`, in the rule's pattern.
+/// names a model in API JSON, and each window read costs a cue search.
+/// `(anchor, what follows)`, in the rule's pattern.
 pub const ANCHOR_FOLLOWS: &[(&str, &str)] = &[
     (
         "ignore ",
@@ -333,8 +334,6 @@ struct Cues {
     /// One regex per cue: a set of them all built states without end (a
     /// lazy DFA of their union thrashed its cache, 20 µs per window).
     each: Vec<Regex>,
-    /// [`Cue::NoRules`] alone, to count its distinct phrases.
-    no_rules: Regex,
     /// Any of [`GATE`]: every combination holds one, and most windows of
     /// real text (an `ignore` in code) none, so one search ends them.
     gate: Regex,
@@ -349,7 +348,6 @@ static CUES: LazyLock<Option<Cues>> = LazyLock::new(|| {
             .map(|p| Regex::new(p))
             .collect::<Result<_, _>>()
             .ok()?,
-        no_rules: Regex::new(CUE_PATTERNS[Cue::NoRules as usize]).ok()?,
         gate: Regex::new(
             &GATE
                 .iter()
@@ -408,7 +406,11 @@ pub fn directs_agent(text: &[u8]) -> bool {
             bits |= 1 << i;
         }
     }
-    combines(Found(bits), || distinct_matches(&cues.no_rules, text))
+    combines(Found(bits), || {
+        cues.each
+            .get(Cue::NoRules as usize)
+            .map_or(0, |re| distinct_matches(re, text))
+    })
 }
 
 /// Whether the cues `c` combine into an order ([`directs_agent`]);

@@ -2,7 +2,7 @@
 //! prefilter keywords, a regex, and their own examples that the tests run.
 
 use super::entropy::shannon_entropy;
-use super::injection_cues::directs_agent;
+use super::injection_cues::{directs_agent, line_window};
 use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
 
@@ -73,6 +73,23 @@ impl RuleSpec {
     pub fn rejects_value(&self, value: &[u8]) -> bool {
         (self.min_entropy > 0.0 && shannon_entropy(value) < self.min_entropy)
             || (self.reject_identifiers && is_identifier_shaped(value))
+    }
+
+    /// The match at `full` (with its secret at `secret`) as this rule
+    /// judges, carries and shows it: for a rule read by its cues, both are
+    /// the line around the match ([`line_window`]); otherwise unchanged.
+    pub fn judged_match(
+        &self,
+        text: &[u8],
+        full: std::ops::Range<usize>,
+        secret: std::ops::Range<usize>,
+    ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        if self.directs_agent {
+            let window = line_window(text, full);
+            (window.clone(), window)
+        } else {
+            (full, secret)
+        }
     }
 
     /// Whether this rule rejects the match at `full` of `text` by what
