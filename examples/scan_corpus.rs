@@ -156,7 +156,7 @@ fn compare_without(
         Detector::with_rules(
             builtin_for(Direction::Outbound).filter(|s| s.id != rule),
             builtin_for(Direction::Inbound).filter(|s| s.id != rule),
-            traffic_guardian::system::detector_options(),
+            det.options().clone(),
         )
         .map_err(|e| format!("built-in rules without {rule}: {e}"))?,
     );
