@@ -65,7 +65,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
-    directs_agent: false,
+    line_judge: None,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -84,7 +84,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
-    directs_agent: false,
+    line_judge: None,
 }];
 
 /// A detector with the test rules.

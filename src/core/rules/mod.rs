@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod derived;
 pub mod entropy;
 pub mod exfil;
+pub mod exfil_line;
 pub mod fixed_bytes;
 pub mod injection;
 pub mod injection_cues;

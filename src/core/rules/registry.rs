@@ -964,7 +964,7 @@ impl RuleSet {
             }
             // Built here, not at a scan's first use: a first body with an
             // anchor word would otherwise wait for the compile.
-            if spec.directs_agent && !super::injection_cues::prepare() {
+            if spec.line_judge.is_some_and(|judge| !judge.prepare()) {
                 return Err(RuleError::Cues { id: spec.id });
             }
             let (regex, longest, lead, tail, confirm, relaxed) =

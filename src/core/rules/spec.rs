@@ -2,6 +2,7 @@
 //! prefilter keywords, a regex, and their own examples that the tests run.
 
 use super::entropy::shannon_entropy;
+use super::exfil_line::sends_local_secret;
 use super::injection_cues::{directs_agent, line_window};
 use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
@@ -60,10 +61,39 @@ pub struct RuleSpec {
     /// than said to the reader ([`is_mention`]): prompt-injection phrases
     /// quoted as examples in advisories and papers.
     pub reject_mentions: bool,
-    /// Reports a match only when its words combine into an order to the AI
-    /// reading it ([`directs_agent`]): for a rule whose pattern is a line
-    /// around an anchor word, not a phrase.
-    pub directs_agent: bool,
+    /// For a rule whose pattern is an anchor word, not a phrase: the line
+    /// around the match is what is judged, carried and shown, and it is
+    /// reported only when this judge accepts it.
+    pub line_judge: Option<LineJudge>,
+}
+
+/// How a rule matching an anchor word judges the line around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineJudge {
+    /// Its words combine into an order to the AI reading it ([`directs_agent`]).
+    DirectsAgent,
+    /// It is a command that reads a local secret and sends it over the
+    /// network ([`sends_local_secret`]).
+    SendsLocalSecret,
+}
+
+impl LineJudge {
+    /// Whether the line `text` is reported.
+    pub fn accepts(self, text: &[u8]) -> bool {
+        match self {
+            LineJudge::DirectsAgent => directs_agent(text),
+            LineJudge::SendsLocalSecret => sends_local_secret(text),
+        }
+    }
+
+    /// Builds what the judge reads with; `false` if that fails (a test
+    /// rules it out).
+    pub fn prepare(self) -> bool {
+        match self {
+            LineJudge::DirectsAgent => super::injection_cues::prepare(),
+            LineJudge::SendsLocalSecret => super::exfil_line::prepare(),
+        }
+    }
 }
 
 impl RuleSpec {
@@ -76,15 +106,15 @@ impl RuleSpec {
     }
 
     /// The match at `full` (with its secret at `secret`) as this rule
-    /// judges, carries and shows it: for a rule read by its cues, both are
-    /// the line around the match ([`line_window`]); otherwise unchanged.
+    /// judges, carries and shows it: for a rule with a [`LineJudge`], both
+    /// are the line around the match ([`line_window`]); otherwise unchanged.
     pub fn judged_match(
         &self,
         text: &[u8],
         full: std::ops::Range<usize>,
         secret: std::ops::Range<usize>,
     ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        if self.directs_agent {
+        if self.line_judge.is_some() {
             let window = line_window(text, full);
             (window.clone(), window)
         } else {
@@ -93,11 +123,13 @@ impl RuleSpec {
     }
 
     /// Whether this rule rejects the match at `full` of `text` by what
-    /// it says: a mention ([`is_mention`]), or not an order to the AI
-    /// reading it ([`directs_agent`]).
+    /// it says: a mention ([`is_mention`]), or a line its [`LineJudge`]
+    /// does not accept.
     pub fn rejects_match(&self, text: &[u8], full: std::ops::Range<usize>) -> bool {
         (self.reject_mentions && is_mention(text, full.clone()))
-            || (self.directs_agent && !text.get(full).is_some_and(directs_agent))
+            || self
+                .line_judge
+                .is_some_and(|judge| !text.get(full).is_some_and(|line| judge.accepts(line)))
     }
 }
 

@@ -22,7 +22,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
-        directs_agent: false,
+        line_judge: None,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -40,7 +40,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
-        directs_agent: false,
+        line_judge: None,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -58,7 +58,7 @@ static TEST_OUT: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
-        directs_agent: false,
+        line_judge: None,
     },
 ];
 
@@ -78,7 +78,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
-    directs_agent: false,
+    line_judge: None,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -466,7 +466,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
-        directs_agent: false,
+        line_judge: None,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -484,7 +484,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         walker: None,
         reject_identifiers: false,
         reject_mentions: false,
-        directs_agent: false,
+        line_judge: None,
     },
 ];
 

@@ -73,7 +73,7 @@ const SECRET: RuleSpec = RuleSpec {
     walker: None,
     reject_identifiers: false,
     reject_mentions: false,
-    directs_agent: false,
+    line_judge: None,
 };
 
 /// Defaults for a path or marker that is shown in snippets.
