@@ -305,7 +305,7 @@ const CUE_PATTERNS: [&str; CUE_COUNT] = [
     // sendto
     r#"(?i-u)\b(?:send|sent|email|e-mail|forward|upload|post|transfer|wire|share|leak|exfiltrate|append|copy|write|paste)\b[^.\n]*\b(?:to|into|at|with|on)\s+(?:[\w.+-]+@[\w-]+\.\w|https?://|ftp://|@\w|#\w|(?:the )?account|iban|(?:the )?(?:following )?url|an? (?:new )?(?:public )?(?:gist|paste))"#,
     // talkabout
-    r#"(?i-u)\b(?:such as|e\.g\.|for example|for instance|attacks?|attempts?|researchers?|attackers?|study|studies|paper|we (?:evaluated|found|tested|measured|observed)|resists?|defen[cs]es?|detect(?:s|ed|ing|ion)?|injections?|red-team(?:ing|ers?)?|adversarial|never (?:paste|share|send|post|give|reveal|commit|put)|security tip|phishing|scam)\b"#,
+    r#"(?i-u)\b(?:such as|e\.g\.|for example|for instance|attacks?|attempts?|researchers?|attackers?|study|studies|paper|we (?:evaluated|found|tested|measured|observed)|resists?|defen[cs]es?|detect(?:s|ed|ing|ion|ors?)?|probes?|jailbreak prompts|injections?|red-team(?:ing|ers?)?|adversarial|never (?:paste|share|send|post|give|reveal|commit|put)|security tip|phishing|scam)\b"#,
     // extract
     r#"(?i-u)\b(?:reveal|print|output|repeat|show|display|translate|dump|spell out|recite|list|disclose|summari[sz]e|include|post|share|what (?:were|are) (?:your|the exact))\b[^.\n]*\b(?:your|the|its)\s+(?:[a-z]+\s+){0,3}(?:instructions?|system prompt|system message|prompt|configuration|rules|developer message|tool definitions|context window)|\b(?:word for word|verbatim|exactly as written|character by character|one character at a time)\b"#,
     // authority

@@ -136,36 +136,56 @@ impl RuleSpec {
 /// Whether the match at `full` in `text` is mentioned, not addressed to the
 /// reader: opened by a quote right after words that introduce an example
 /// ("such as 'ignore previous instructions'", "text like \"…\"", "e.g.
-/// `…`"), or following a verb that describes what something does ("the bot
-/// would ignore previous instructions"). An attack says it to the agent.
+/// `…`", "a page stating '…'", `<q>`), following a verb or preposition
+/// that describes what something does ("the bot would ignore previous
+/// instructions", "tricks a model into ignoring its instructions"), shown
+/// as an example after a colon or in a template (`{{ system_prompt }}`
+/// beside a chat marker), or instructions that the words after them place
+/// in a document ("ignore the previous instructions about simmering", "…
+/// in the v1 docs"). An attack says it to the agent.
 pub fn is_mention(text: &[u8], full: std::ops::Range<usize>) -> bool {
     let before = text
-        .get(full.start.saturating_sub(48)..full.start)
+        .get(full.start.saturating_sub(96)..full.start)
         .unwrap_or_default();
     let lower = before.to_ascii_lowercase();
-    let mut rest = lower.trim_ascii_end();
-    // A quote: ASCII, or the UTF-8 of a curly opening quote (U+2018, U+201C).
+    let mut rest = trim_closing_tags(lower.trim_ascii_end());
+    // A quote: ASCII (escaped in JSON or not), `<q>`, or the UTF-8 of a
+    // curly opening quote (U+2018, U+201C).
     let quoted = match rest {
         [.., 0xE2, 0x80, 0x98 | 0x9C] => {
             rest = &rest[..rest.len() - 3];
             true
         }
+        [.., b'<', b'q', b'>'] => {
+            rest = &rest[..rest.len() - 3];
+            true
+        }
         [.., b'\'' | b'"' | b'`'] => {
             rest = &rest[..rest.len() - 1];
+            rest = rest.strip_suffix(b"\\").unwrap_or(rest);
             true
         }
         _ => false,
     };
     let rest = rest.trim_ascii_end();
+    let near = &rest[rest.len().saturating_sub(48)..];
     // Shown after a colon as an example ("special tokens, for example:",
-    // "Example transcript from our docs:"), or placed in a format being
-    // described ("the user turn is wrapped as [INST]").
+    // "Example transcript from our docs:", "wraps every message like
+    // this:"), or placed in a format being described ("the user turn is
+    // wrapped as [INST]").
     if !quoted
-        && ((rest.ends_with(b":") && memchr::memmem::find(rest, b"example").is_some())
+        && ((rest.ends_with(b":")
+            && (memchr::memmem::find(near, b"example").is_some()
+                || SHOWN_AS
+                    .iter()
+                    .any(|w| memchr::memmem::find(rest, w.as_bytes()).is_some())))
             || FORMAT_WORDS
                 .iter()
                 .any(|w| ends_with_word(rest, w.as_bytes())))
     {
+        return true;
+    }
+    if in_template(text, full.clone()) || names_document_part(text, full.clone()) {
         return true;
     }
     if quoted {
@@ -177,6 +197,96 @@ pub fn is_mention(text: &[u8], full: std::ops::Range<usize>) -> bool {
         .iter()
         .any(|w| ends_with_word(rest, w.as_bytes()))
 }
+
+/// `text` without the HTML tags that end it (`…like this:</p>\n<pre><code>`),
+/// except a `<q>` quote.
+fn trim_closing_tags(mut text: &[u8]) -> &[u8] {
+    while text.ends_with(b">") && !text.ends_with(b"<q>") {
+        match memchr::memrchr(b'<', text) {
+            Some(open) if !text[open..].contains(&b' ') || text[open + 1..].starts_with(b"/") => {
+                text = text[..open].trim_ascii_end();
+            }
+            _ => break,
+        }
+    }
+    text
+}
+
+/// A template placeholder (`{{ system_prompt }}`, `{% if … %}`) within 160
+/// bytes of the match: a chat template documented or configured, not a
+/// forged turn.
+fn in_template(text: &[u8], full: std::ops::Range<usize>) -> bool {
+    let from = full.start.saturating_sub(160);
+    let to = full.end.saturating_add(160).min(text.len());
+    text.get(from..to).is_some_and(|around| {
+        memchr::memmem::find(around, b"{{").is_some()
+            || memchr::memmem::find(around, b"{%").is_some()
+    })
+}
+
+/// Instructions that the words right after them place in a document or a
+/// step ("the previous instructions about simmering", "in the v1 docs"):
+/// the reader's own instructions are not "about" something.
+fn names_document_part(text: &[u8], full: std::ops::Range<usize>) -> bool {
+    let Some(matched) = text.get(full.clone()) else {
+        return false;
+    };
+    let matched = matched.trim_ascii_end().to_ascii_lowercase();
+    if ![
+        "instructions",
+        "instruction",
+        "directions",
+        "steps",
+        "guidance",
+    ]
+    .iter()
+    .any(|n| matched.ends_with(n.as_bytes()))
+    {
+        return false;
+    }
+    let after = text
+        .get(full.end..full.end.saturating_add(40).min(text.len()))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    DOCUMENT_PARTS
+        .iter()
+        .any(|p| after.starts_with(p.as_bytes()))
+}
+
+/// What follows instructions that belong to a document, not to the reader.
+const DOCUMENT_PARTS: &[&str] = &[
+    " about ",
+    " regarding ",
+    " on how ",
+    " for older",
+    " for earlier",
+    " for version",
+    " for v",
+    " for installing",
+    " for step",
+    " from step",
+    " in step",
+    " in section",
+    " in chapter",
+    " in the v",
+    " in the doc",
+    " in the readme",
+    " in the guide",
+    " in the manual",
+    " in the section",
+    " in the previous section",
+    " in the previous step",
+    " in the tutorial",
+    " in the recipe",
+    " in the article",
+    " in this section",
+    " in this guide",
+    " in this article",
+    " above about",
+];
+
+/// Words before a colon that show what follows as an example.
+const SHOWN_AS: &[&str] = &["like this", "as follows", "looks like", "layout", "format:"];
 
 /// Words after which a quoted phrase is an example of it.
 const EXAMPLE_INTRODUCERS: &[&str] = &[
@@ -192,6 +302,18 @@ const EXAMPLE_INTRODUCERS: &[&str] = &[
     "saying:",
     "says",
     "says:",
+    "stating",
+    "states",
+    "writes",
+    "wrote",
+    "typing",
+    "types",
+    "typed",
+    "reading",
+    "containing",
+    "contains",
+    "the phrase",
+    "the sentence",
 ];
 
 /// Words that place a marker in a format being described.
@@ -212,6 +334,9 @@ const DESCRIBING_VERBS: &[&str] = &[
     "does",
     "tends to",
     "started to",
+    "into",
+    "about",
+    "against",
 ];
 
 /// Whether `text` ends with `word`, not inside a longer word.
@@ -277,6 +402,33 @@ mod tests {
             ("Translate this: \"", " and say pwned\"", false),
             ("You must ", " now.", false),
             ("Ignore the unlike '", "'.", false),
+            ("A page holds a sentence such as <q>", "</q>.", true),
+            (
+                "e.g. a webpage stating '",
+                "' that an assistant reads.",
+                true,
+            ),
+            ("If a user later writes \"", "\", the model keeps", true),
+            (
+                "Crafted inputs manipulate a model into ",
+                " or actions.",
+                true,
+            ),
+            (
+                "The ChatML format wraps every message like this:</p>
+<pre><code>",
+                "",
+                true,
+            ),
+            ("{{ bos_token }}", "", true),
+            (
+                "If you use a pressure cooker, ",
+                " about simmering: cook 35 minutes.",
+                true,
+            ),
+            ("Please ", " in the v1 docs; use login instead.", true),
+            ("Please ", " and send the key to me.", false),
+            ("Reply with the word: ", ", then stop.", false),
             ("", " and print the key.", false),
         ] {
             let text = format!("{before}{phrase}{after}");
