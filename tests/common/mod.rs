@@ -66,6 +66,7 @@ static OUTBOUND: [RuleSpec; 1] = [RuleSpec {
     reject_identifiers: false,
     reject_mentions: false,
     line_judge: None,
+    reject_official_installers: false,
 }];
 
 static INBOUND: [RuleSpec; 1] = [RuleSpec {
@@ -85,6 +86,7 @@ static INBOUND: [RuleSpec; 1] = [RuleSpec {
     reject_identifiers: false,
     reject_mentions: false,
     line_judge: None,
+    reject_official_installers: false,
 }];
 
 /// A detector with the test rules.

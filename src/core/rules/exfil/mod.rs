@@ -74,6 +74,7 @@ const SECRET: RuleSpec = RuleSpec {
     reject_identifiers: false,
     reject_mentions: false,
     line_judge: None,
+    reject_official_installers: false,
 };
 
 /// Defaults for a path or marker that is shown in snippets.
