@@ -2,7 +2,8 @@
 //! evaluation corpus (`eval/cases.rs`) sent as a model would stream it —
 //! OpenAI `chat.completion.chunk` and Anthropic `content_block_delta`
 //! events of 3–12 characters, one network frame per event — must be found
-//! as it is in one piece. Tool calls a model streams (`input_json_delta`,
+//! as it is in one piece, and so must MCP servers' streamed text (a
+//! result's text blocks, progress and log notifications). Tool calls a model streams (`input_json_delta`,
 //! `tool_calls[].function.arguments`) become `model_tool_call` findings;
 //! the model's plain text follows `model_text`.
 
@@ -123,6 +124,46 @@ fn openai_tool_stream(command: &str, seed: u64) -> Vec<String> {
     ev
 }
 
+/// MCP over Streamable HTTP: the text as a tool result's text blocks of
+/// 3–12 characters, as progress notifications' messages, or as log
+/// notifications' data, one `event: message` each.
+fn mcp_streams(text: &str, seed: u64) -> [(&'static str, Vec<String>); 3] {
+    let pieces = deltas(text, seed);
+    let event = |data: String| format!("event: message\ndata: {data}\n\n");
+    let blocks: Vec<String> = pieces
+        .iter()
+        .map(|d| format!("{{\"type\":\"text\",\"text\":{}}}", json(d)))
+        .collect();
+    let result = vec![event(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{{\"content\":[{}],\"isError\":false}}}}",
+        blocks.join(",")
+    ))];
+    let progress = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            event(format!(
+                "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progressToken\":\"pt-1\",\"progress\":{i},\"message\":{}}}}}",
+                json(d)
+            ))
+        })
+        .collect();
+    let log = pieces
+        .iter()
+        .map(|d| {
+            event(format!(
+                "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"level\":\"info\",\"data\":{}}}}}",
+                json(d)
+            ))
+        })
+        .collect();
+    [
+        ("mcp result blocks", result),
+        ("mcp progress", progress),
+        ("mcp log", log),
+    ]
+}
+
 /// Feeds one event per frame, as a server flushing each event does.
 fn scan_stream(d: &Arc<Detector>, dest: &str, events: &[String]) -> Vec<Finding> {
     let ctx = ScanContext::new(Direction::Inbound, "https", "main", dest);
@@ -163,10 +204,14 @@ fn every_inbound_case_streamed_as_small_deltas_is_found() {
             continue;
         }
         total += 1;
-        for (shape, events) in [
+        let providers = [
             ("openai", openai_text_stream(&text, i as u64)),
             ("anthropic", anthropic_text_stream(&text, i as u64 + 7)),
-        ] {
+        ];
+        for (shape, events) in providers
+            .into_iter()
+            .chain(mcp_streams(&text, i as u64 + 13))
+        {
             let found = scan_stream(&d, "tools.example.net:443", &events);
             if found.is_empty() {
                 missed.push(format!("{shape} {family}: {text}"));

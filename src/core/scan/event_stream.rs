@@ -205,8 +205,8 @@ pub enum Piece {
 /// The pieces of one event payload. JSON events are read in the shapes of
 /// the Anthropic, OpenAI (chat completions and responses), Gemini and Ollama
 /// streaming APIs; other JSON yields its string values as one whole text
-/// (MCP results, tool output: their escapes decoded), and non-JSON data is
-/// text.
+/// (MCP results, tool output: their escapes decoded), MCP's streamed text
+/// besides ([`mcp`]), and non-JSON data is text.
 pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
     let trimmed = payload.trim_ascii();
     if trimmed.is_empty() || trimmed == b"[DONE]" {
@@ -226,12 +226,42 @@ pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
         || gemini(&value, out)
         || ollama(&value, out);
     if !known && out.len() == before {
+        mcp(&value, out);
         let mut text = String::new();
         string_values(&value, &mut text, 0);
         if !text.is_empty() {
             out.push(Piece::Whole(text));
         }
     }
+}
+
+/// MCP over Streamable HTTP (JSON-RPC): the text a server may stream a few
+/// characters at a time, as stream text, so a command split across a
+/// result's text blocks or across progress or log notifications is read
+/// whole: a tool result's `content[].text`, a `notifications/progress`
+/// message and a `notifications/message` string `data`.
+fn mcp(v: &Value, out: &mut Vec<Piece>) {
+    if v.get("jsonrpc").is_none() {
+        return;
+    }
+    if let Some(blocks) = v
+        .get("result")
+        .and_then(|r| r.get("content"))
+        .and_then(Value::as_array)
+    {
+        out.extend(
+            blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .map(|t| Piece::Text(t.to_owned())),
+        );
+    }
+    let streamed = match v.get("method").and_then(Value::as_str) {
+        Some("notifications/progress") => str_at(v, &["params", "message"]),
+        Some("notifications/message") => str_at(v, &["params", "data"]),
+        _ => None,
+    };
+    out.extend(streamed.map(|t| Piece::Text(t.to_owned())));
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -649,6 +679,7 @@ mod tests {
             r#"{"candidates":[{"content":{"parts":[{"text":"g"}]}}]}"#,
             r#"{"model":"llama","message":{"role":"assistant","content":"o"},"done":false}"#,
             r#"{"jsonrpc":"2.0","result":{"content":[{"type":"text","text":"a \"q\""}]}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"message":"To f","progressToken":"pt-1"}}"#,
             "plain text",
             "[DONE]",
         ]);
@@ -678,7 +709,10 @@ mod tests {
             },
             Piece::Text("g".into()),
             Piece::Text("o".into()),
+            Piece::Text("a \"q\"".into()),
             Piece::Whole("2.0\na \"q\"\ntext".into()),
+            Piece::Text("To f".into()),
+            Piece::Whole("2.0\nnotifications/progress\nTo f\npt-1".into()),
             Piece::Text("plain text".into()),
         ];
         assert_eq!(got, expect);
