@@ -249,12 +249,18 @@ fn mcp(v: &Value, out: &mut Vec<Piece>) {
         .and_then(|r| r.get("content"))
         .and_then(Value::as_array)
     {
-        out.extend(
-            blocks
-                .iter()
-                .filter_map(|b| b.get("text").and_then(Value::as_str))
-                .map(|t| Piece::Text(t.to_owned())),
-        );
+        // A result ends what notifications streamed before it: a line
+        // break on each side keeps `… | bash` from running into its text.
+        let texts: Vec<Piece> = blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .map(|t| Piece::Text(t.to_owned()))
+            .collect();
+        if !texts.is_empty() {
+            out.push(Piece::Text("\n".into()));
+            out.extend(texts);
+            out.push(Piece::Text("\n".into()));
+        }
     }
     let streamed = match v.get("method").and_then(Value::as_str) {
         Some("notifications/progress") => str_at(v, &["params", "message"]),
@@ -709,7 +715,9 @@ mod tests {
             },
             Piece::Text("g".into()),
             Piece::Text("o".into()),
+            Piece::Text("\n".into()),
             Piece::Text("a \"q\"".into()),
+            Piece::Text("\n".into()),
             Piece::Whole("2.0\na \"q\"\ntext".into()),
             Piece::Text("To f".into()),
             Piece::Whole("2.0\nnotifications/progress\nTo f\npt-1".into()),
