@@ -872,7 +872,7 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
     // ---------------------------------------------------------------- more destructive commands
     RuleSpec {
         id: "destructive_command",
-        description: "Destructive command on /, ~ or system trees (find / -delete, find / -exec rm, shred -u ~/…, git clean -fdx /, chmod -R 777 /)",
+        description: "Destructive command on /, ~ or system trees (find / -delete, find / -exec rm, shred -u ~/…, git clean -fdx /, chmod -R 777 /; on Windows vssadmin delete shadows /all, wbadmin delete catalog, del or rd /s /q of a drive root, Remove-Item -Recurse of a drive)",
         severity: Severity::Critical,
         keywords: &["-delete", "-exec", "shred", "git clean", "chmod", "shadows /all", "wbadmin", "del /", "rd /s", "rmdir /s", "remove-item"],
         pattern: r#"find\s{1,4}(?:/|~/?|\$HOME/?)(?:[\s"'<}]|$)[^\n;&|]{0,80}?(?:-delete|-exec\s{1,4}(?:/bin/)?(?:rm|shred)\s)|shred\s[^\n;&|]{0,40}?-[a-z]{0,4}u[a-z]{0,4}\s[^\n;&|]{0,60}?(?:~/|\$HOME|/(?:etc|root|home|var|usr|boot)(?:/|\s|$)|\.ssh)|git clean\s{1,4}-[a-z]{0,4}[fdx][a-z]{0,4}\s{1,4}(?:-[a-z]{1,4}\s{1,4}){0,2}(?:/|~/?|\$HOME/?)(?:[\s"'<;&|}]|$)|chmod\s{1,4}-R\s{1,4}(?:0?[0-7]{3}|[ugoa]{0,3}[-+=][rwxXst]{1,6})\s{1,4}/\*?(?:[\s"'<;&|}]|$)|(?i:vssadmin(?:\.exe)?\s{1,4}delete\s{1,4}shadows /all|wbadmin(?:\.exe)?\s{1,4}delete\s{1,4}(?:catalog|systemstatebackup|backup)|(?:^|[\s&|;("'>])del\s{1,4}(?:/[a-z]\s{1,4}){1,4}["']?[a-z]:\\(?:\*(?:\.\*)?)?["']?(?:\s|$|&)|(?:^|[\s&|;("'>])(?:rd|rmdir)\s{1,4}/s\s{1,4}/q\s{1,4}["']?[a-z]:\\?["']?(?:\s|$|&)|remove-item\s[^\n]{0,40}?-recurse[^\n]{0,40}?\s["']?[a-z]:\\\*?["']?(?:\s|$))"#,
