@@ -116,6 +116,23 @@ pub(super) const RULES: &[RuleSpec] = &[
         ..SECRET
     },
     RuleSpec {
+        id: "docker_config_auth",
+        description: "Registry credentials of a Docker/OCI config.json (\"auths\": {\"registry\": {\"auth\": base64 of user:password}})",
+        keywords: &["\"auths\""],
+        pattern: named!(r#""auths"\s{0,3}:\s{0,3}\{\s{0,3}"[^"\n]{1,200}"\s{0,3}:\s{0,3}\{[^{}]{0,200}?"auth"\s{0,3}:\s{0,3}"(?P<secret>[A-Za-z0-9+/]{12,512}={0,2})""#),
+        allow: &[],
+        min_entropy: 3.0,
+        examples: &[
+            r#"{"auths": {"https://index.docker.io/v1/": {"auth": "«b64:44»"}}}"#,
+            r#"{"auths":{"ghcr.io":{"email":"me@example.com","auth":"«b64:60»"}}}"#,
+        ],
+        counter_examples: &[
+            r#"{"auths": {"ghcr.io": {}}, "credsStore": "desktop"}"#,
+            r#"{"auths": {"https://index.docker.io/v1/": {"auth": ""}}}"#,
+        ],
+        ..SECRET
+    },
+    RuleSpec {
         id: "generic_secret_assignment",
         description: "High-entropy value assigned to a secret-named key (api_key, api_token, client_secret, access_token, password…)",
         severity: Severity::Low,
