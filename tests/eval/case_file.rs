@@ -1,0 +1,185 @@
+//! Case files: one JSON object per line, each a message as the proxy sees
+//! it, scored by `examples/eval_file.rs` (a file kept outside the
+//! repository) and `tests/detection_eval_d.rs` (held-out set D, here since
+//! it was used to tune the rules).
+//!
+//! Fields: `id`, `family`, `direction` (`in`: a response the agent
+//! receives, `out`: a request it sends), `kind` (`attack` or `benign`),
+//! `content_type`, `dest` (`host:port`) and `body`, whose secrets are
+//! template placeholders `«CLASS:LEN»` expanded at run time (fake values in
+//! the real formats, see `core::rules::template`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use traffic_guardian::core::finding::{Direction, Finding};
+use traffic_guardian::core::rules::template::expand_seeded;
+use traffic_guardian::core::scan::{Detector, MessageHead, ScanContext};
+
+#[derive(Deserialize)]
+pub struct Case {
+    #[serde(default)]
+    pub id: String,
+    pub family: String,
+    pub direction: String,
+    pub kind: String,
+    #[serde(default)]
+    pub content_type: String,
+    pub dest: String,
+    pub body: String,
+}
+
+/// Per family: attacks and how many were found, look-alikes and how many
+/// raised a finding.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Tally {
+    pub attacks: usize,
+    pub found: usize,
+    pub benign: usize,
+    pub raised: usize,
+}
+
+/// What scoring a case file gives.
+#[derive(Default)]
+pub struct Score {
+    pub families: BTreeMap<String, Tally>,
+    /// `missed`/`raised`, id, family, rule ids and the case's first 160 characters.
+    pub wrong: Vec<String>,
+    /// Case id and rule of every finding holding a generated value.
+    pub leaks: Vec<String>,
+}
+
+impl Score {
+    pub fn total(&self) -> Tally {
+        self.families.values().fold(Tally::default(), |a, t| Tally {
+            attacks: a.attacks + t.attacks,
+            found: a.found + t.found,
+            benign: a.benign + t.benign,
+            raised: a.raised + t.raised,
+        })
+    }
+}
+
+/// Scores every case of `text` (JSON lines), each body fed in `pieces`.
+pub fn score(det: &Arc<Detector>, text: &str, pieces: usize) -> Result<Score, String> {
+    let mut s = Score::default();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Case = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let direction = match case.direction.as_str() {
+            "in" => Direction::Inbound,
+            "out" => Direction::Outbound,
+            d => {
+                return Err(format!(
+                    "line {}: direction {d:?}: expected in or out",
+                    n + 1
+                ))
+            }
+        };
+        let attack = match case.kind.as_str() {
+            "attack" => true,
+            "benign" => false,
+            k => {
+                return Err(format!(
+                    "line {}: kind {k:?}: expected attack or benign",
+                    n + 1
+                ))
+            }
+        };
+        let ex = expand_seeded(&case.body, 0xd5ee_d000 + n as u64)
+            .map_err(|e| format!("line {}: body: {e}", n + 1))?;
+        let findings = scan(det, direction, &case, ex.text.as_bytes(), pieces);
+        let hit = if attack {
+            findings
+                .iter()
+                .any(|f| f.threat_type.direction() == direction)
+        } else {
+            !findings.is_empty()
+        };
+        let t = s.families.entry(case.family.clone()).or_default();
+        if attack {
+            t.attacks += 1;
+            t.found += usize::from(hit);
+        } else {
+            t.benign += 1;
+            t.raised += usize::from(hit);
+        }
+        if attack != hit {
+            let rules: Vec<&str> = findings.iter().map(|f| f.pattern.as_str()).collect();
+            let what = if attack { "missed" } else { "raised" };
+            let head: String = ex.text.chars().take(160).collect();
+            s.wrong.push(format!(
+                "{what} {} [{}] {rules:?}: {head:?}",
+                case.id, case.family
+            ));
+        }
+        for f in &findings {
+            let all = fields(f);
+            if ex
+                .random_parts
+                .iter()
+                .any(|p| p.len() >= 8 && all.contains(p.as_str()))
+            {
+                s.leaks.push(format!("{} {}", case.id, f.pattern));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The case as the proxy sees it: its head, then its body in `pieces`.
+fn scan(
+    det: &Arc<Detector>,
+    direction: Direction,
+    case: &Case,
+    body: &[u8],
+    pieces: usize,
+) -> Vec<Finding> {
+    let host = case.dest.split(':').next().unwrap_or(&case.dest);
+    let url = format!("https://{host}/");
+    let headers = vec![("content-type", case.content_type.as_bytes())];
+    let head = match direction {
+        Direction::Outbound => MessageHead {
+            method: Some("POST"),
+            url: Some(&url),
+            status: None,
+            headers,
+        },
+        Direction::Inbound => MessageHead {
+            method: None,
+            url: None,
+            status: Some(200),
+            headers,
+        },
+    };
+    let ctx = ScanContext::new(direction, "https", "main", &case.dest);
+    if pieces <= 1 {
+        return det.scan_message(&ctx, &head, body).0;
+    }
+    let mut out = det.scan_head(&ctx, &head);
+    let mut inspector = det
+        .body_inspector(ctx.clone(), "body", None)
+        .with_content_type(Some(case.content_type.as_str()));
+    for chunk in body.chunks(body.len().div_ceil(pieces).max(1)) {
+        out.extend(inspector.feed(chunk));
+    }
+    out.extend(inspector.finish());
+    out
+}
+
+/// Every text field of a finding, where a generated secret must never appear.
+fn fields(f: &Finding) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        f.snippet,
+        f.dest,
+        f.location,
+        f.source,
+        f.fingerprint,
+        f.decoded.as_deref().unwrap_or("")
+    )
+}
