@@ -67,17 +67,25 @@ pub const ANCHORS: &[&str] = &[
 const SOURCE: &str = concat!(
     r#"(?i-u)(?:"#,
     r#"\bid_(?:rsa|dsa|ecdsa|ed25519)(?:[^.\w]|$)|\.ssh(?:/?[\s"'*)]|/?$|/\*)|\.aws[/\\]credentials|\.aws/?[\s"')]|\.kube/config|\.docker/config\.json|\.git-credentials|\.npmrc|\.pypirc|\.netrc|logins\.json|key4\.db|cookies\.sqlite|\.gnupg|/etc/shadow|gh/hosts\.yml|\.bash_history|wallet\.dat|\.password-store"#,
-    r#"|\bprintenv\b|(?:^|[\s;&|(`$])env\s*(?:\||>)|\bdict\(\s*os\.environ\s*\)|os\.environ\s*[,)}]|\(\s*process\.env\s*\)|process\.env\s*[,}]|(?:gci|get-childitem|ls|dir)\s+env:|\$env:\w*(?:token|key|secret|pass)|%env\b"#,
-    r#"|\bgh auth token\b|\bkubectl get secrets?\b|\baws configure export-credentials|\bprint-access-token|\bget-access-token|\bget-session-token|\bfind-generic-password|_authtoken"#,
+    r#"|\bprintenv\b|(?:^|[\s;&|(`$])env\s*(?:\||>)|\bdict\(\s*os\.environ\s*\)|os\.environ\s*[,)}]|\(\s*process\.env\s*\)|process\.env\s*[,}]|(?:gci|get-childitem|ls|dir)\s+env:|\$env:\w*(?:token|key|secret|pass)|%env\b|_authtoken"#,
     r#")"#
 );
+
+/// A token a CLI prints (`gh auth token`, `gcloud auth print-access-token`):
+/// a secret too, but documentation passes it in a header to its own API
+/// (`-H "Authorization: Bearer $(gcloud auth print-access-token)"`), which
+/// [`AUTH_HEADER`] tells apart.
+const CLI_TOKEN: &str = r#"(?i-u)\bgh auth token\b|\bkubectl get secrets?\b|\baws configure export-credentials|\bprint-access-token|\bget-access-token|\bget-session-token|\bfind-generic-password"#;
+
+/// A command substitution in an authorization header.
+const AUTH_HEADER: &str = r#"(?i-u)(?:bearer|token|authorization:)\s*\$\("#;
 
 /// Sent over the network: an upload by curl, wget or PowerShell, a raw
 /// socket, a remote copy, a push to a URL, an HTTP call from a script, or a
 /// lookup whose name or payload is computed from the data.
 const SINK: &str = concat!(
     r#"(?i-u)(?:"#,
-    r#"\bcurl\b[^\n]*?(?:\s-d\b|\s-d[@"']|--data|\s-F\b|--form|\s-T\b|--upload-file|@-|-X\s*(?:post|put)|\?\w+=\$\(|\$\(|`)"#,
+    r#"\bcurl\b[^\n]*?(?:\s-d\b|\s-d[@"']|--data|\s-F\b|--form|\s-T\b|--upload-file|@-|-X\s*(?:post|put)|\?\w+=\$\()"#,
     r#"|\bwget\b[^\n]*?--(?:post-file|post-data|body-file|body-data)"#,
     r#"|\|\s*(?:nc|ncat|netcat|socat|telnet)\b|(?:^|[\s;&|(])(?:nc|ncat|netcat|telnet)\s[^\n|;&]*<|\bopenssl\s+s_client\b|/dev/(?:tcp|udp)/"#,
     r#"|\b(?:scp|sftp|rsync)\s[^\n]*?\s[\w.-]+@[\w.-]+:|\bgit\s+push\b[^\n]*?\bhttps?://"#,
@@ -89,6 +97,8 @@ const SINK: &str = concat!(
 
 struct Judge {
     source: Regex,
+    cli_token: Regex,
+    auth_header: Regex,
     sink: Regex,
 }
 
@@ -97,6 +107,8 @@ struct Judge {
 static JUDGE: LazyLock<Option<Judge>> = LazyLock::new(|| {
     Some(Judge {
         source: Regex::new(SOURCE).ok()?,
+        cli_token: Regex::new(CLI_TOKEN).ok()?,
+        auth_header: Regex::new(AUTH_HEADER).ok()?,
         sink: Regex::new(SINK).ok()?,
     })
 });
@@ -110,9 +122,11 @@ pub fn prepare() -> bool {
 /// sends it over the network. The sink is searched first: most lines
 /// naming a secret file (docs, configs) send nothing.
 pub fn sends_local_secret(line: &[u8]) -> bool {
-    JUDGE
-        .as_ref()
-        .is_some_and(|j| j.sink.is_match(line) && j.source.is_match(line))
+    JUDGE.as_ref().is_some_and(|j| {
+        j.sink.is_match(line)
+            && (j.source.is_match(line)
+                || (j.cli_token.is_match(line) && !j.auth_header.is_match(line)))
+    })
 }
 
 /// The rule's pattern: an anchor after a byte that cannot continue a word.
@@ -175,6 +189,8 @@ mod tests {
             "chmod 600 ~/.netrc && curl --netrc https://api.example.com/v1/items",
             "Add your token to ~/.npmrc, then run npm publish.",
             "env | grep PATH",
+            "curl -H \"Authorization: Bearer $(gcloud auth print-access-token)\" -X POST -d @request.json https://speech.googleapis.com/v1/speech:recognize",
+            "curl -H \"Authorization: token $(gh auth token)\" -d '{\"name\":\"x\"}' https://api.github.com/user/repos",
             "dig +short $HOST # the resolver is configured in ~/.ssh/config",
             "curl -d @payload.json https://api.example.com/v1  # the region is in ~/.aws/config",
         ] {
