@@ -87,20 +87,7 @@ fn head(class: corpus::Class, direction: Direction) -> MessageHead<'static> {
         ("content-type", class.content_type().as_bytes()),
         ("accept", &b"*/*"[..]),
     ];
-    match direction {
-        Direction::Outbound => MessageHead {
-            method: Some("POST"),
-            url: Some("https://api.example.com/v1/messages"),
-            status: None,
-            headers,
-        },
-        Direction::Inbound => MessageHead {
-            method: None,
-            url: None,
-            status: Some(200),
-            headers,
-        },
-    }
+    MessageHead::exchange(direction, "https://api.example.com/v1/messages", headers)
 }
 
 fn bench_corpus(c: &mut Criterion) {

@@ -300,20 +300,7 @@ fn measure_known(ks: &KnownSecrets, c: &corpus::ClassCorpus, min_time: Duration)
 fn head(class: corpus::Class, direction: Direction) -> MessageHead<'static> {
     let ct: &'static [u8] = class.content_type().as_bytes();
     let headers = vec![("content-type", ct), ("accept", &b"*/*"[..])];
-    match direction {
-        Direction::Outbound => MessageHead {
-            method: Some("POST"),
-            url: Some("https://api.example.com/v1/messages"),
-            status: None,
-            headers,
-        },
-        Direction::Inbound => MessageHead {
-            method: None,
-            url: None,
-            status: Some(200),
-            headers,
-        },
-    }
+    MessageHead::exchange(direction, "https://api.example.com/v1/messages", headers)
 }
 
 /// CPU time of the calling thread (user + system), in seconds, from

@@ -125,6 +125,28 @@ pub struct MessageHead<'a> {
     pub headers: Vec<(&'a str, &'a [u8])>,
 }
 
+impl<'a> MessageHead<'a> {
+    /// The head of an ordinary exchange going `direction`: a `POST` of
+    /// `url` going out, a `200` response coming in (`url` unused), with
+    /// `headers` either way. For offline scans, benchmarks and evaluations.
+    pub fn exchange(direction: Direction, url: &'a str, headers: Vec<(&'a str, &'a [u8])>) -> Self {
+        match direction {
+            Direction::Outbound => MessageHead {
+                method: Some("POST"),
+                url: Some(url),
+                status: None,
+                headers,
+            },
+            Direction::Inbound => MessageHead {
+                method: None,
+                url: None,
+                status: Some(200),
+                headers,
+            },
+        }
+    }
+}
+
 /// A decoder producing a derived view, or `None` when it changes nothing.
 type ViewTransform = fn(&[u8]) -> Option<Vec<u8>>;
 

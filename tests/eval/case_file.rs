@@ -142,20 +142,7 @@ fn scan(
     let host = case.dest.split(':').next().unwrap_or(&case.dest);
     let url = format!("https://{host}/");
     let headers = vec![("content-type", case.content_type.as_bytes())];
-    let head = match direction {
-        Direction::Outbound => MessageHead {
-            method: Some("POST"),
-            url: Some(&url),
-            status: None,
-            headers,
-        },
-        Direction::Inbound => MessageHead {
-            method: None,
-            url: None,
-            status: Some(200),
-            headers,
-        },
-    };
+    let head = MessageHead::exchange(direction, &url, headers);
     let ctx = ScanContext::new(direction, "https", "main", &case.dest);
     if pieces <= 1 {
         return det.scan_message(&ctx, &head, body).0;
