@@ -12,6 +12,8 @@
 mod cases;
 #[path = "../benches/common/corpus.rs"]
 mod corpus;
+#[path = "eval/finding_fields.rs"]
+mod finding_fields;
 
 use std::collections::BTreeMap;
 use traffic_guardian::core::finding::{Direction, Finding};
@@ -20,6 +22,7 @@ use traffic_guardian::core::scan::{Detector, ScanContext};
 
 use cases::{Family, FAMILIES};
 use corpus::{Class, Sources};
+use finding_fields::fields;
 
 /// Real benign text per class (docs, code, HTML, minified JS, API JSON).
 const BENIGN_CLASS_CAP: usize = 3 << 20;
@@ -35,19 +38,6 @@ const PIECE: usize = 1 << 20;
 
 fn detector() -> Detector {
     Detector::builtin(traffic_guardian::system::detector_options()).expect("built-in rules compile")
-}
-
-/// Every text field of a finding, where a secret must never appear.
-fn fields(f: &Finding) -> String {
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        f.snippet,
-        f.dest,
-        f.location,
-        f.source,
-        f.fingerprint,
-        f.decoded.as_deref().unwrap_or("")
-    )
 }
 
 struct FamilyResult {

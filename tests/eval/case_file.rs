@@ -17,6 +17,10 @@ use traffic_guardian::core::finding::{Direction, Finding};
 use traffic_guardian::core::rules::template::expand_seeded;
 use traffic_guardian::core::scan::{Detector, MessageHead, ScanContext};
 
+#[path = "finding_fields.rs"]
+mod finding_fields;
+use finding_fields::fields;
+
 #[derive(Deserialize)]
 pub struct Case {
     #[serde(default)]
@@ -156,17 +160,4 @@ fn scan(
     }
     out.extend(inspector.finish());
     out
-}
-
-/// Every text field of a finding, where a generated secret must never appear.
-fn fields(f: &Finding) -> String {
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        f.snippet,
-        f.dest,
-        f.location,
-        f.source,
-        f.fingerprint,
-        f.decoded.as_deref().unwrap_or("")
-    )
 }
