@@ -12,6 +12,11 @@ use traffic_guardian::system::expand_template as expand;
 
 type Seen = BTreeSet<(String, String)>;
 
+/// Whether `seen` holds a finding of `rule`.
+fn holds(seen: &Seen, rule: &str) -> bool {
+    seen.iter().any(|(r, _)| r == rule)
+}
+
 fn detector() -> Arc<Detector> {
     Arc::new(
         Detector::builtin(DetectorOptions {
@@ -329,10 +334,7 @@ fn a_pem_key_near_percent_escapes_is_one_finding() {
         }
     }
     let found = scan(&detector(), Direction::Outbound, &[form.as_bytes()]);
-    assert!(
-        found.iter().any(|(r, _)| r == "private_key_pem"),
-        "{found:?}"
-    );
+    assert!(holds(&found, "private_key_pem"), "{found:?}");
 }
 
 /// A percent-encoded body longer than the encoded carry-over (8 KiB) is one
@@ -352,12 +354,7 @@ fn a_carry_cut_inside_a_long_percent_encoded_region_reports_no_second_match() {
     }
     let d = detector();
     let whole = scan(&d, Direction::Inbound, &[body.as_bytes()]);
-    assert!(
-        whole
-            .iter()
-            .any(|(rule, _)| rule == "reverse_shell_dev_tcp"),
-        "{whole:?}"
-    );
+    assert!(holds(&whole, "reverse_shell_dev_tcp"), "{whole:?}");
     let carry = traffic_guardian::core::scan::ENCODED_CARRY_BYTES;
     for cut in line.start + carry - 8..line.end + carry + 8 {
         let (a, b) = body.as_bytes().split_at(cut);
@@ -384,10 +381,7 @@ fn a_wrapped_base64_key_is_found_the_same_wherever_the_body_is_split() {
         filler(300)
     );
     let whole = scan(&detector(), Direction::Outbound, &[body.as_bytes()]);
-    assert!(
-        whole.iter().any(|(r, _)| r == "private_key_pem"),
-        "{whole:?}"
-    );
+    assert!(holds(&whole, "private_key_pem"), "{whole:?}");
     assert_split_invariant("wrapped base64 key", Direction::Outbound, body.as_bytes());
     // `base64` output (76 a line) with CRLF, as a form field would carry it.
     let crlf = format!(
@@ -423,10 +417,7 @@ fn a_line_joined_to_unrelated_wrapped_data_is_still_found_on_its_own() {
         base64(b"rm --recursive --force $HOME")
     );
     let found = scan(&detector(), Direction::Inbound, &[body.as_bytes()]);
-    assert!(
-        found.iter().any(|(r, _)| r == "destructive_rm"),
-        "{found:?}"
-    );
+    assert!(holds(&found, "destructive_rm"), "{found:?}");
     assert_split_invariant("joined short line", Direction::Inbound, body.as_bytes());
 }
 
@@ -440,9 +431,7 @@ fn an_order_read_by_its_cues_is_found_wherever_the_body_is_split() {
     let body = format!("{}\n{line}\n{}", filler(300), filler(200));
     let whole = assert_split_invariant("directive", Direction::Inbound, body.as_bytes());
     assert!(
-        whole
-            .iter()
-            .any(|(pattern, _)| pattern == "prompt_injection_directive"),
+        holds(&whole, "prompt_injection_directive"),
         "the cue reader found nothing: {whole:?}"
     );
 }
@@ -453,9 +442,7 @@ fn a_command_read_by_its_source_and_sink_is_found_wherever_the_body_is_split() {
     let body = format!("{}\n{line}\n{}", filler(300), filler(200));
     let whole = assert_split_invariant("exfil line", Direction::Inbound, body.as_bytes());
     assert!(
-        whole
-            .iter()
-            .any(|(pattern, _)| pattern == "injected_exfil_line"),
+        holds(&whole, "injected_exfil_line"),
         "the line reader found nothing: {whole:?}"
     );
 }
