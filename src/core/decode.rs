@@ -1089,6 +1089,7 @@ fn encoded_segments_closed(
                 *from = start;
             }
         }
+        let mut text_block = false;
         if lines.len() > 1 {
             // The lines decoded as one text, as the wrapped data was written.
             joined.clear();
@@ -1097,18 +1098,21 @@ fn encoded_segments_closed(
             }
             if let Some(url_safe) = block.alphabet {
                 let unit = decode_unit(&joined, url_safe, gzip_cap, &mut seg, &mut room);
-                if let (Unit::Base64(at), false) = (unit, lines_decoded_again()) {
-                    let lines = lines.get(..block.runs).unwrap_or_default();
-                    lines_from_block(
-                        text,
-                        lines,
-                        &runs[i - block.runs..i],
-                        at,
-                        gzip_cap,
-                        &mut seg,
-                        &mut room,
-                    );
-                    continue;
+                if let Unit::Base64(at) = unit {
+                    if !lines_decoded_again() {
+                        let lines = lines.get(..block.runs).unwrap_or_default();
+                        lines_from_block(
+                            text,
+                            lines,
+                            &runs[i - block.runs..i],
+                            at,
+                            gzip_cap,
+                            &mut seg,
+                            &mut room,
+                        );
+                        continue;
+                    }
+                    text_block = true;
                 }
             }
         }
@@ -1116,8 +1120,13 @@ fn encoded_segments_closed(
         // may join unrelated lines (a same-width line before the data, a
         // short one after it), and a value glued to its neighbour's bytes
         // loses its boundary (found by the body_split fuzz target). Joining
-        // only ever adds what is found.
-        for &(s, e, url_safe) in &runs[i - block.runs..i] {
+        // only ever adds what is found. Of a block that decodes as text,
+        // only the lines where it may join unrelated ones (`read_alone`).
+        let block_runs = &runs[i - block.runs..i];
+        for (k, &(s, e, url_safe)) in block_runs.iter().enumerate() {
+            if text_block && !read_alone(k, block_runs.len()) {
+                continue;
+            }
             if let Some(run) = text.get(after_escaped_n(text, s)..e) {
                 decode_unit(run, url_safe, gzip_cap, &mut seg, &mut room);
             }
@@ -1127,8 +1136,9 @@ fn encoded_segments_closed(
     seg
 }
 
-/// Each line of a block whose joined decoding is base64 text, judged and
-/// added on its own exactly as [`decode_unit`] would, but read off the
+/// Each line of a block whose joined decoding is base64 text that is read
+/// alone ([`read_alone`]), judged and added on its own exactly as
+/// [`decode_unit`] would, but read off the
 /// block's decoded bytes (from `at` in the view) instead of decoded again:
 /// every line but the last is whole quanta, so a line's bytes are a slice of
 /// the block's. Decoding 60-character lines one by one cost as much as the
@@ -1143,11 +1153,14 @@ fn lines_from_block(
     view: &mut View,
 ) {
     let mut from = at;
-    for (line, &(_, _, url_safe)) in lines.iter().zip(runs) {
+    for (k, (line, &(_, _, url_safe))) in lines.iter().zip(runs).enumerate() {
         let chars = line.len();
         let len = chars / 4 * 3 + [0, 0, 1, 2][chars % 4];
         let bytes = from..from + len;
         from += len;
+        if !read_alone(k, lines.len()) {
+            continue;
+        }
         let Some(run) = text.get(line.clone()) else {
             continue;
         };
@@ -1167,6 +1180,16 @@ fn lines_from_block(
             view.bytes.extend_from_within(bytes);
         }
     }
+}
+
+/// Whether line `k` of a block of `n` lines that decodes as text is also
+/// read on its own: the two at each end, where a block can join unrelated
+/// lines (a same-width line before the data, a short one after it). The
+/// lines between are one wrapped text: read alone, they only repeat it cut
+/// at arbitrary bytes, and repeating every line doubled the base64 view
+/// (its prefilter pass was the largest part of the base64-heavy scan).
+fn read_alone(k: usize, n: usize) -> bool {
+    k < 2 || k + 2 >= n
 }
 
 /// Whether [`decode_unit`] keeps a base64 run of `chars` characters that
@@ -2052,6 +2075,23 @@ mod tests {
         ]
         .join(SEGMENT_SEPARATOR);
         assert_eq!(base64_segments(text.as_bytes()), Some(want));
+    }
+
+    /// A long block of wrapped text is read whole, and its two lines at each
+    /// end on their own (where it may have joined unrelated lines), not the
+    /// lines between: they would only repeat the text cut at arbitrary bytes.
+    #[test]
+    fn a_text_block_is_read_alone_only_at_its_ends() {
+        use base64::Engine as _;
+        let mut rng = crate::core::test_rng::XorShift64::new(0x5e9_e11d);
+        let data = prose(&mut rng, 45 * 9 + 20);
+        let text = format!("{}\n", wrap(&B64_STD.encode(&data), 60, "\n"));
+        let view = base64_segments(text.as_bytes()).unwrap_or_default();
+        let line = |k: usize| &data[45 * k..(45 * k + 45).min(data.len())];
+        let want = [&data[..], line(0), line(1), line(8), line(9)];
+        assert_eq!(segments(&view), want);
+        assert!(read_alone(0, 3) && read_alone(1, 3) && read_alone(2, 3));
+        assert!(read_alone(1, 5) && !read_alone(2, 5) && read_alone(3, 5));
     }
 
     /// Lines read off a block's decoded bytes give exactly the segments that
