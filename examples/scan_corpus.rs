@@ -8,7 +8,8 @@
 //! proxy does) in 1 MiB pieces, one thread, default options. Figures are
 //! MB/s (10^6 bytes/s): wall clock, and per second of this thread's own CPU
 //! time (which other processes on a shared machine do not inflate).
-//! `--rules` also lists the rule ids that fired per class (ids only).
+//! `--rules` also lists the rule ids that fired per class, with counts;
+//! `--snippets` prints every finding's rule and (redacted) snippet.
 //! `--known N` registers N random known-secret values (12 to 64 bytes, a
 //! quarter of them hex) with the detector, as `known_secrets_file` would,
 //! and also times the known-secret pass alone over each class (raw bytes,
@@ -63,6 +64,7 @@ fn run() -> Result<(), String> {
     let min_time = Duration::from_secs_f64(arg(&args, "--secs", 0.3)?);
     let passes = arg(&args, "--passes", 0.0)? as usize;
     let list_rules = args.iter().any(|a| a == "--rules");
+    let snippets = args.iter().any(|a| a == "--snippets");
     let text_arg = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -131,12 +133,18 @@ fn run() -> Result<(), String> {
             }
         }
         return std::thread::scope(|s| {
-            s.spawn(|| report(&classes, &corpus, &det, &dirs, min_time, passes, list_rules))
-                .join()
-                .map_err(|_| "the measuring thread panicked".to_string())?
+            s.spawn(|| {
+                report(
+                    &classes, &corpus, &det, &dirs, min_time, passes, list_rules, snippets,
+                )
+            })
+            .join()
+            .map_err(|_| "the measuring thread panicked".to_string())?
         });
     }
-    report(&classes, &corpus, &det, &dirs, min_time, passes, list_rules)
+    report(
+        &classes, &corpus, &det, &dirs, min_time, passes, list_rules, snippets,
+    )
 }
 
 /// `--without RULE`: the built-in detector against the same without `RULE`,
@@ -206,6 +214,7 @@ fn compare_without(
 }
 
 /// Measures and prints `classes`, on the calling thread.
+#[allow(clippy::too_many_arguments)]
 fn report(
     classes: &[&corpus::ClassCorpus],
     corpus: &corpus::Corpus,
@@ -214,8 +223,10 @@ fn report(
     min_time: Duration,
     passes: usize,
     list_rules: bool,
+    snippets: bool,
 ) -> Result<(), String> {
     let mut fired = Vec::new();
+    let mut shown = Vec::new();
     for c in classes {
         let mut cells = Vec::new();
         let mut found = Vec::new();
@@ -223,15 +234,39 @@ fn report(
             let m = measure(det, c, direction, min_time, passes);
             cells.push(format!("{:.0} / {:.0}", m.wall_mbs, m.cpu_mbs));
             found.push(m.findings.len().to_string());
-            let mut ids: Vec<String> = m.findings;
+            let mut ids: Vec<&str> = m.findings.iter().map(|f| f.pattern.as_str()).collect();
             ids.sort();
-            ids.dedup();
+            let mut counted: Vec<String> = Vec::new();
+            for id in &ids {
+                match counted.last_mut() {
+                    Some(last) if last.split(' ').next() == Some(id) => {
+                        let n: usize = last
+                            .rsplit('×')
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(1);
+                        *last = format!("{id} ×{}", n + 1);
+                    }
+                    _ => counted.push(id.to_string()),
+                }
+            }
             fired.push(format!(
                 "{} {}: {}",
                 c.class.name(),
                 direction.as_str(),
-                ids.join(", ")
+                counted.join(", ")
             ));
+            // Findings are redacted in the scanner: their snippets are
+            // safe to print.
+            shown.extend(m.findings.iter().map(|f| {
+                format!(
+                    "{} {} {}: {}",
+                    c.class.name(),
+                    direction.as_str(),
+                    f.pattern,
+                    f.snippet.replace('\n', "⏎")
+                )
+            }));
         }
         println!(
             "| {} | {} | {} | {} | {} |",
@@ -257,6 +292,10 @@ fn report(
     if list_rules {
         println!();
         fired.iter().for_each(|l| println!("{l}"));
+    }
+    if snippets {
+        println!();
+        shown.iter().for_each(|l| println!("{l}"));
     }
     Ok(())
 }
@@ -314,8 +353,8 @@ fn thread_cpu_s() -> f64 {
 struct Measured {
     wall_mbs: f64,
     cpu_mbs: f64,
-    /// Rule ids of the first pass's findings.
-    findings: Vec<String>,
+    /// The first pass's findings.
+    findings: Vec<traffic_guardian::core::finding::Finding>,
 }
 
 /// MB/s over whole passes of the class (at least one, at least `min_time`),
@@ -345,7 +384,7 @@ fn measure(
         for piece in c.pieces(corpus::PIECE) {
             let (f, _) = det.scan_message(&ctx, &head, std::hint::black_box(piece));
             if pass == 0 {
-                m.findings.extend(f.into_iter().map(|f| f.pattern));
+                m.findings.extend(f);
             }
             bytes += piece.len();
         }
