@@ -3,7 +3,7 @@
 
 use super::entropy::shannon_entropy;
 use super::exfil_line::sends_local_secret;
-use super::injection_cues::{directs_agent, line_window};
+use super::injection_cues::{directs_agent, line_window, paragraph_window};
 use super::walker::Walker;
 use crate::core::finding::{Severity, ThreatType};
 
@@ -111,18 +111,25 @@ impl RuleSpec {
 
     /// The match at `full` (with its secret at `secret`) as this rule
     /// judges, carries and shows it: for a rule with a [`LineJudge`], both
-    /// are the line around the match ([`line_window`]); otherwise unchanged.
+    /// are the paragraph around the match ([`paragraph_window`]) for an
+    /// order to the agent, and the line ([`line_window`]) for a command;
+    /// otherwise unchanged.
     pub fn judged_match(
         &self,
         text: &[u8],
         full: std::ops::Range<usize>,
         secret: std::ops::Range<usize>,
     ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        if self.line_judge.is_some() {
-            let window = line_window(text, full);
-            (window.clone(), window)
-        } else {
-            (full, secret)
+        match self.line_judge {
+            Some(LineJudge::DirectsAgent) => {
+                let window = paragraph_window(text, full);
+                (window.clone(), window)
+            }
+            Some(LineJudge::SendsLocalSecret) => {
+                let window = line_window(text, full);
+                (window.clone(), window)
+            }
+            None => (full, secret),
         }
     }
 
