@@ -1,7 +1,7 @@
 //! Case files: one JSON object per line, each a message as the proxy sees
 //! it, scored by `examples/eval_file.rs` (a file kept outside the
-//! repository) and `tests/detection_eval_d.rs` (held-out set D, here since
-//! it was used to tune the rules).
+//! repository) and `tests/detection_eval_d.rs` (held-out sets D and E,
+//! here since they were used to tune the rules).
 //!
 //! Fields: `id`, `family`, `direction` (`in`: a response the agent
 //! receives, `out`: a request it sends), `kind` (`attack` or `benign`),
@@ -160,4 +160,56 @@ fn scan(
     }
     out.extend(inspector.finish());
     out
+}
+
+/// Scores `cases` whole and in 7 pieces and panics, with every failure,
+/// unless each family finds at least its floor (every family has one), at
+/// most `most_raised` look-alikes raise a finding, and nothing leaks.
+#[allow(dead_code)] // used by the tests, not by `examples/eval_file.rs`
+pub fn assert_floors(cases: &str, floors: &[(&str, usize)], most_raised: usize) {
+    let det = Arc::new(
+        Detector::builtin(traffic_guardian::system::detector_options())
+            .expect("built-in rules compile"),
+    );
+    let mut failures = Vec::new();
+    for pieces in [1, 7] {
+        let score = score(&det, cases, pieces).expect("the case file parses");
+        println!("in {pieces} piece(s):");
+        for w in &score.wrong {
+            println!("  {w}");
+        }
+        for (family, floor) in floors {
+            let t = score.families.get(*family).copied().unwrap_or_default();
+            println!(
+                "  {family:<24} {:>3} / {:>3}  (floor {floor})",
+                t.found, t.attacks
+            );
+            if t.found < *floor {
+                failures.push(format!(
+                    "{pieces} piece(s): {family}: {} below {floor}",
+                    t.found
+                ));
+            }
+        }
+        let total = score.total();
+        println!(
+            "  look-alikes raising a finding: {} of {}",
+            total.raised, total.benign
+        );
+        if total.raised > most_raised {
+            failures.push(format!(
+                "{pieces} piece(s): {} look-alikes raised",
+                total.raised
+            ));
+        }
+        if !score.leaks.is_empty() {
+            failures.push(format!("{pieces} piece(s): leaks {:?}", score.leaks));
+        }
+        assert_eq!(
+            score.families.len(),
+            floors.len(),
+            "a family without a floor"
+        );
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
