@@ -348,6 +348,18 @@ pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
     if !has_trigger {
         return None;
     }
+    Some(json_decode(text))
+}
+
+/// Undoes every JSON string escape of `text`, line breaks included: the
+/// view of a region that starts at an escaped line break before a command
+/// or a chat turn ([`BackslashTriggers::json_line`]). `None` when nothing
+/// changes.
+pub fn json_unescape_lines(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memchr(b'\\', text).map(|_| json_decode(text))
+}
+
+fn json_decode(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     let mut pending_high: Option<u32> = None;
@@ -402,7 +414,7 @@ pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
         out.push(text[i]);
         i += 1;
     }
-    Some(out)
+    out
 }
 
 /// The character an entity at the start of `rest` (just after `&`) stands
@@ -1516,6 +1528,10 @@ pub fn hex_escape_runs(text: &[u8]) -> Vec<Range<usize>> {
 #[derive(Debug, Default)]
 pub struct BackslashTriggers {
     pub json: Vec<Range<usize>>,
+    /// Escaped line breaks (`\\n`, `\\r`, `\\t`) before a command word or
+    /// a chat turn ([`LINE_STARTS`]): in raw JSON the word follows an `n`,
+    /// so no rule sees the start of its line there.
+    pub json_line: Vec<Range<usize>>,
     pub hex: Vec<Range<usize>>,
     pub continuation: Vec<Range<usize>>,
 }
@@ -1552,9 +1568,115 @@ pub(crate) fn backslash_at(text: &[u8], i: usize, t: &mut BackslashTriggers) -> 
             t.continuation.push(i..i + 2)
         }
         Some(b'\\') => return i + 2, // an escaped backslash escapes nothing
+        Some(b'n' | b'r' | b't') if starts_line_worth_reading(text, i + 2) => {
+            t.json_line.push(i..i + 2)
+        }
         _ => {}
     }
     i
+}
+
+/// What starts a line worth reading unescaped after a JSON line break:
+/// the commands and chat turns the inbound rules read from a line's start,
+/// lowercase (compared ASCII case-insensitively). Others start mid-line,
+/// where the raw text reads the same.
+pub const LINE_STARTS: &[&str] = &[
+    "rm ",
+    "curl",
+    "wget",
+    "sudo ",
+    "bash",
+    "sh ",
+    "zsh ",
+    "python",
+    "perl ",
+    "php ",
+    "ruby ",
+    "node ",
+    "nc ",
+    "ncat",
+    "socat",
+    "powershell",
+    "pwsh",
+    "iex",
+    "iwr ",
+    "irm ",
+    "certutil",
+    "bitsadmin",
+    "mshta",
+    "regsvr32",
+    "rundll32",
+    "msiexec",
+    "cscript",
+    "wscript",
+    "cmd ",
+    "cmd.exe",
+    "start ",
+    "env ",
+    "env|",
+    "printenv",
+    "cat ",
+    "tar ",
+    "scp ",
+    "rsync",
+    "find ",
+    "dd ",
+    "mkfs",
+    "chmod",
+    "chown",
+    "shred",
+    "wipefs",
+    "git ",
+    "gh ",
+    "kubectl",
+    "aws ",
+    "gcloud",
+    "az ",
+    "terraform",
+    "psql",
+    "mysql",
+    "docker",
+    "printf",
+    "eval",
+    "exec",
+    "requests.",
+    "urllib",
+    "subprocess",
+    "os.system",
+    "import ",
+    "$(",
+    "xargs",
+    "base64",
+    "openssl",
+    "ssh",
+    "telnet",
+    "awk ",
+    "lua ",
+    "nslookup",
+    "dig ",
+    "invoke-",
+    "new-object",
+    "vssadmin",
+    "wbadmin",
+    "del ",
+    "rd ",
+    "human:",
+    "user:",
+    "assistant:",
+    "system:",
+];
+
+fn starts_line_worth_reading(text: &[u8], at: usize) -> bool {
+    let Some(&first) = text.get(at) else {
+        return false;
+    };
+    let first = first.to_ascii_lowercase();
+    LINE_STARTS.iter().any(|w| {
+        w.as_bytes().first() == Some(&first)
+            && text
+                .get(at..at + w.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Decodes the escaped hex runs of [`hex_escape_runs`] in `text` that turn

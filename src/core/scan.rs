@@ -1105,7 +1105,7 @@ fn region_carry_floor(text: &[u8]) -> usize {
 /// neighbours, its ends moved out of the tokens and token-line blocks they
 /// would cut. One pass per trigger byte: the backslashes serve the JSON,
 /// hex and shell views together.
-fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 7] {
+fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>); 8] {
     let widen = |changed: Vec<Range<usize>>| {
         let mut regions: Vec<Range<usize>> = Vec::new();
         for c in changed {
@@ -1134,11 +1134,50 @@ fn view_regions(text: &[u8]) -> [(&'static str, ViewTransform, Vec<Range<usize>>
         // `form_decode` looks for in each region.
         ("form", decode::form_decode, percent),
         ("json", decode::json_unescape, widen(t.json)),
+        (
+            "json",
+            decode::json_unescape_lines,
+            json_line_regions(text, &t.json_line),
+        ),
         ("html", decode::html_unescape, widen(t.html)),
         ("hex", decode::hex_unescape, widen(t.hex)),
         ("shell", normalize::shell_normalize, widen(t.shell)),
         ("unicode", normalize::unicode_normalize, widen(t.unicode)),
     ]
+}
+
+/// Most bytes of a JSON line region: a command or a chat turn after an
+/// escaped line break, read to the end of its string.
+const JSON_LINE_BYTES: usize = 1024;
+
+/// The regions of the JSON line view: from each escaped line break that
+/// starts a line worth reading (`decode::LINE_STARTS`) to the end of its
+/// JSON string (the next unescaped `"`), at most [`JSON_LINE_BYTES`], merged.
+/// Narrow, unlike the other views' regions: such breaks are common in JSON
+/// (every README a code block), and only the lines after them read
+/// differently.
+fn json_line_regions(text: &[u8], breaks: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    for b in breaks {
+        let limit = b.start.saturating_add(JSON_LINE_BYTES).min(text.len());
+        let mut end = limit;
+        let mut from = b.end.min(limit);
+        while let Some(q) = text.get(from..limit).and_then(|t| memchr::memchr(b'"', t)) {
+            let at = from + q;
+            // Escaped unless after an odd run of backslashes.
+            let slashes = text[..at].iter().rev().take_while(|&&c| c == b'\\').count();
+            if slashes % 2 == 0 {
+                end = at;
+                break;
+            }
+            from = at + 1;
+        }
+        match regions.last_mut() {
+            Some(last) if b.start <= last.end => last.end = last.end.max(end),
+            _ => regions.push(b.start..end),
+        }
+    }
+    regions
 }
 
 /// Calls `found(match, secret)` for each match of `rule` that starts in

@@ -25,6 +25,9 @@ pub struct Triggers {
     pub percent: Vec<Range<usize>>,
     /// JSON escapes worth decoding (see [`BackslashTriggers`]).
     pub json: Vec<Range<usize>>,
+    /// Escaped line breaks before a command or a chat turn (see
+    /// [`BackslashTriggers::json_line`]).
+    pub json_line: Vec<Range<usize>>,
     /// Runs of `\xNN` escapes.
     pub hex: Vec<Range<usize>>,
     /// HTML entities.
@@ -41,6 +44,7 @@ impl Triggers {
     pub fn is_empty(&self) -> bool {
         self.percent.is_empty()
             && self.json.is_empty()
+            && self.json_line.is_empty()
             && self.hex.is_empty()
             && self.html.is_empty()
             && self.shell.is_empty()
@@ -116,7 +120,15 @@ impl Masks {
         let hex = |k| within(k, b'0', b'9', false) | within(k, b'a', b'f', true);
         let percent = when(eq0(b'%'), || hex(1) & hex(2));
         let backslash = when(eq0(b'\\'), || {
-            eq1(b'u') | eq1(b'/') | eq1(b'"') | eq1(b'x') | eq1(b'\n') | eq1(b'\\')
+            eq1(b'u')
+                | eq1(b'/')
+                | eq1(b'"')
+                | eq1(b'x')
+                | eq1(b'\n')
+                | eq1(b'\\')
+                | eq1(b'n')
+                | eq1(b'r')
+                | eq1(b't')
         });
         let amp = when(eq0(b'&'), || eq1(b'#') | within(1, b'a', b'z', false));
         let dollar = when(eq0(b'$'), || {
@@ -161,7 +173,14 @@ fn masks_scalar(window: &[u8; WINDOW]) -> Masks {
         }
         match b {
             b'%' if n1.is_ascii_hexdigit() && n2.is_ascii_hexdigit() => m.percent |= bit,
-            b'\\' if matches!(n1, b'u' | b'/' | b'"' | b'x' | b'\n' | b'\\') => m.backslash |= bit,
+            b'\\'
+                if matches!(
+                    n1,
+                    b'u' | b'/' | b'"' | b'x' | b'\n' | b'\\' | b'n' | b'r' | b't'
+                ) =>
+            {
+                m.backslash |= bit
+            }
             b'&' if n1 == b'#' || n1.is_ascii_lowercase() => m.amp |= bit,
             0x80.. => m.high |= bit,
             _ => {}
@@ -410,6 +429,7 @@ fn search_with(text: &[u8], kinds: u8, masks_of: impl Fn(&[u8; WINDOW]) -> Masks
         at += 64;
     }
     t.json = escapes.json;
+    t.json_line = escapes.json_line;
     t.hex = escapes.hex;
     if !escapes.continuation.is_empty() {
         // Both lists are in order, and no two triggers start at one byte.
@@ -446,6 +466,7 @@ mod tests {
         Triggers {
             percent,
             json: escapes.json,
+            json_line: escapes.json_line,
             hex: escapes.hex,
             html,
             shell,
