@@ -39,7 +39,7 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
     case_file::assert_floors(
         include_str!("eval/held_out_e.jsonl"),
         &[
-            ("destructive_commands", 8),
+            ("destructive_commands", 15),
             ("exfil_commands", 20),
             ("exfil_outbound", 30),
             ("json_escaped_commands", 15),
@@ -47,7 +47,7 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
             ("prompt_injection", 50),
             ("reverse_shells", 22),
             ("shell_obfuscation", 13),
-            ("streamed_output", 33),
+            ("streamed_output", 37),
             ("windows_download_exec", 17),
         ],
         9,

@@ -883,6 +883,35 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         counter_examples: &["find . -name '*.tmp' -delete", "git clean -fdx", "shred -u secrets.tmp", "chmod -R 755 ./dist", "find /tmp/build -delete", r"del /q build\*.obj", "rd /s /q build", r"Remove-Item -Recurse -Force .\dist", "vssadmin list shadows"],
         ..RULE
     },
+    RuleSpec {
+        id: "destructive_cloud_command",
+        description: "Command that destroys cloud resources, a cluster, a database or a disk without asking (aws s3 rm --recursive, aws s3 rb --force, terraform destroy -auto-approve, gcloud projects delete, az group delete --yes, kubectl delete namespaces --all, DROP DATABASE or SCHEMA through psql or mysql, git history wiped by an orphan branch and a force push, wipefs -a, shred of a block device)",
+        severity: Severity::Critical,
+        keywords: &["s3 rm", "s3 rb", "terraform", "gcloud", "group delete", "kubectl delete", "psql", "mysql", "mariadb", "sqlcmd", "--orphan", "wipefs", "shred"],
+        pattern: r#"(?:^|[\s;&|(`"'>])(?:aws\s{1,4}s3\s{1,4}rm\s{1,4}s3://[^\n;&|]{0,120}?--recursive|aws\s{1,4}s3\s{1,4}rb\s{1,4}s3://[^\n;&|]{0,120}?--force|terraform\s{1,4}(?:-chdir=\S{1,80}\s{1,4})?(?:apply\s{1,4}-destroy|destroy)\b[^\n;&|]{0,80}?-auto-approve|gcloud\s{1,4}projects\s{1,4}delete\b|az\s{1,4}group\s{1,4}delete\b[^\n;&|]{0,120}?(?:--yes|\s-y)\b|kubectl\s{1,4}delete\s{1,4}(?:ns|namespaces?)\b[^\n;&|]{0,60}?--all\b|kubectl\s{1,4}delete\s[^\n;&|]{0,60}?--all\s{1,4}(?:--all-namespaces|-A)\b|(?:psql|mysql|mariadb|sqlcmd)\b[^\n]{0,200}?(?i:drop\s{1,4}(?:database|schema))\b|git\s{1,4}checkout\s{1,4}--orphan\b[^\n]{0,300}?git\s{1,4}push\s{1,4}(?:-f|--force)\b|wipefs\s{1,4}(?:-[a-z]{0,3}a[a-z]{0,3}|--all)\b|shred\s[^\n;&|]{0,40}?/dev/(?:sd|nvme|md|hd|vd|xvd|mapper|disk))"#,
+        examples: &[
+            "aws s3 rm s3://prod-backups --recursive && aws s3 rb s3://prod-backups --force",
+            "cd prod && terraform destroy -auto-approve",
+            "terraform -chdir=envs/prod destroy -auto-approve -lock=false",
+            "gcloud projects delete acme-prod-310522 --quiet",
+            "az group delete --name rg-production --yes --no-wait",
+            "kubectl delete namespaces --all",
+            "psql \"$PROD_DATABASE_URL\" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'",
+            "git checkout --orphan fresh && git add -A && git commit -m init && git branch -D main && git branch -m main && git push -f origin main",
+            "for d in /dev/sd?; do sudo wipefs -a -f \"$d\"; done",
+            "sudo shred -n 1 -z /dev/md0",
+        ],
+        counter_examples: &[
+            "aws s3 rm s3://bucket/old-report.csv",
+            "Run terraform destroy when you are done to remove the test stack.",
+            "kubectl delete pod web-7f9c --namespace staging",
+            "DROP DATABASE IF EXISTS test; -- in the fixture script",
+            "az group delete --name rg-scratch",
+            "shred -u notes.tmp",
+            "git checkout --orphan gh-pages",
+        ],
+        ..RULE
+    },
     // ---------------------------------------------------------------- reverse shells in more languages
     RuleSpec {
         id: "reverse_shell_compiled",
