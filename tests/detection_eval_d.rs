@@ -40,9 +40,9 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
         include_str!("eval/held_out_e.jsonl"),
         &[
             ("destructive_commands", 15),
-            ("exfil_commands", 20),
+            ("exfil_commands", 24),
             ("exfil_outbound", 30),
-            ("json_escaped_commands", 16),
+            ("json_escaped_commands", 17),
             ("pipe_to_shell", 14),
             ("prompt_injection", 50),
             ("reverse_shells", 22),
