@@ -47,9 +47,9 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
             ("prompt_injection", 50),
             ("reverse_shells", 22),
             ("shell_obfuscation", 13),
-            ("streamed_output", 37),
+            ("streamed_output", 38),
             ("windows_download_exec", 17),
         ],
-        9,
+        6,
     );
 }
