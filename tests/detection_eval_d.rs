@@ -46,7 +46,7 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
             ("pipe_to_shell", 14),
             ("prompt_injection", 51),
             ("reverse_shells", 22),
-            ("shell_obfuscation", 13),
+            ("shell_obfuscation", 14),
             ("streamed_output", 38),
             ("windows_download_exec", 17),
         ],

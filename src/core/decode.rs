@@ -1504,15 +1504,39 @@ pub fn hex_escape_run_at(text: &[u8], start: usize) -> Option<usize> {
     (pairs >= HEX_MIN_PAIRS).then_some(at)
 }
 
-/// Every run of [`hex_escape_run_at`] in `text`, in order.
+/// The end of a run of at least [`HEX_MIN_PAIRS`] octal `\\ooo` escapes
+/// (`printf '\\162\\155'`, bash's `$'\\143'`) starting at `start`, if
+/// there is one. Read by the hex view as it reads `\\xNN` runs.
+pub fn octal_escape_run_at(text: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    let mut bytes = 0usize;
+    let octal = |b: Option<&u8>| b.is_some_and(|b| (b'0'..=b'7').contains(b));
+    while text.get(at) == Some(&b'\\')
+        && text.get(at + 1).is_some_and(|b| (b'0'..=b'3').contains(b))
+        && octal(text.get(at + 2))
+        && octal(text.get(at + 3))
+    {
+        bytes += 1;
+        at += 4;
+    }
+    (bytes >= HEX_MIN_PAIRS).then_some(at)
+}
+
+/// A run of `\\xNN` or of `\\ooo` escapes at `start`.
+fn escape_run_at(text: &[u8], start: usize) -> Option<usize> {
+    hex_escape_run_at(text, start).or_else(|| octal_escape_run_at(text, start))
+}
+
+/// Every run of [`hex_escape_run_at`] or [`octal_escape_run_at`] in
+/// `text`, in order.
 pub fn hex_escape_runs(text: &[u8]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
     let mut resume = 0usize;
-    for start in memchr::memmem::find_iter(text, b"\\x") {
+    for start in memchr::memchr_iter(b'\\', text) {
         if start < resume {
             continue;
         }
-        if let Some(end) = hex_escape_run_at(text, start) {
+        if let Some(end) = escape_run_at(text, start) {
             resume = end;
             runs.push(start..end);
         }
@@ -1556,6 +1580,12 @@ pub(crate) fn backslash_at(text: &[u8], i: usize, t: &mut BackslashTriggers) -> 
         Some(b'"') if matches!(text.get(i + 2), Some(b'$') | Some(b'`')) => t.json.push(i..i + 3),
         Some(b'x') => {
             if let Some(end) = hex_escape_run_at(text, i) {
+                t.hex.push(i..end);
+                return end;
+            }
+        }
+        Some(b'0'..=b'3') => {
+            if let Some(end) = octal_escape_run_at(text, i) {
                 t.hex.push(i..end);
                 return end;
             }
@@ -1686,13 +1716,25 @@ pub fn hex_unescape(text: &[u8]) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
     for run in hex_escape_runs(text) {
-        // The two digits after every `x` of the run.
         let unit = &text[run.clone()];
-        let digits: Vec<u8> = memchr::memchr_iter(b'x', unit)
-            .flat_map(|x| unit.get(x + 1..x + 3).unwrap_or_default().iter().copied())
-            .collect();
-        let mut decoded = Vec::with_capacity(digits.len() / 2);
-        if !hex_decode_into(&digits, &mut decoded) || !mostly_text(&decoded) {
+        let mut decoded = Vec::with_capacity(unit.len() / 4);
+        if unit.get(1) == Some(&b'x') {
+            // The two digits after every `x` of the run.
+            let digits: Vec<u8> = memchr::memchr_iter(b'x', unit)
+                .flat_map(|x| unit.get(x + 1..x + 3).unwrap_or_default().iter().copied())
+                .collect();
+            if !hex_decode_into(&digits, &mut decoded) {
+                continue;
+            }
+        } else {
+            // Four bytes an escape: `\\` and three octal digits.
+            decoded.extend(unit.chunks_exact(4).map(|e| {
+                e.iter().skip(1).fold(0u8, |v, d| {
+                    v.wrapping_mul(8).wrapping_add(d.wrapping_sub(b'0'))
+                })
+            }));
+        }
+        if !mostly_text(&decoded) {
             continue;
         }
         let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
@@ -2197,6 +2239,22 @@ mod tests {
         ]
         .join(SEGMENT_SEPARATOR);
         assert_eq!(base64_segments(text.as_bytes()), Some(want));
+    }
+
+    /// Octal escapes (`printf '\\162\\155…' | sh`) are read like `\\xNN`
+    /// runs: at least [`HEX_MIN_PAIRS`] of them, decoded in place when text.
+    #[test]
+    fn octal_escape_runs_decode_in_the_hex_view() {
+        let cmd = b"rm -rf ~/* ~/.[!.]*";
+        let escaped: String = cmd.iter().map(|b| format!("\\{b:03o}")).collect();
+        let text = format!("printf '{escaped}' | sh");
+        assert_eq!(
+            hex_unescape(text.as_bytes()).as_deref(),
+            Some(&b"printf 'rm -rf ~/* ~/.[!.]*' | sh"[..])
+        );
+        // Too short, or not octal: left as it is.
+        assert_eq!(hex_unescape(b"printf '\\033[0m\\033[1m'"), None);
+        assert_eq!(octal_escape_run_at(b"\\400\\400", 0), None);
     }
 
     /// A long block of wrapped text is read whole, and its two lines at each

@@ -129,6 +129,7 @@ impl Masks {
                 | eq1(b'n')
                 | eq1(b'r')
                 | eq1(b't')
+                | within(1, b'0', b'3', false)
         });
         let amp = when(eq0(b'&'), || eq1(b'#') | within(1, b'a', b'z', false));
         let dollar = when(eq0(b'$'), || {
@@ -176,7 +177,7 @@ fn masks_scalar(window: &[u8; WINDOW]) -> Masks {
             b'\\'
                 if matches!(
                     n1,
-                    b'u' | b'/' | b'"' | b'x' | b'\n' | b'\\' | b'n' | b'r' | b't'
+                    b'u' | b'/' | b'"' | b'x' | b'\n' | b'\\' | b'n' | b'r' | b't' | b'0'..=b'3'
                 ) =>
             {
                 m.backslash |= bit
