@@ -44,7 +44,7 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
             ("exfil_outbound", 30),
             ("json_escaped_commands", 17),
             ("pipe_to_shell", 14),
-            ("prompt_injection", 51),
+            ("prompt_injection", 50),
             ("reverse_shells", 22),
             ("shell_obfuscation", 14),
             ("streamed_output", 38),
