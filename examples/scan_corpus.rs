@@ -234,22 +234,17 @@ fn report(
             let m = measure(det, c, direction, min_time, passes);
             cells.push(format!("{:.0} / {:.0}", m.wall_mbs, m.cpu_mbs));
             found.push(m.findings.len().to_string());
-            let mut ids: Vec<&str> = m.findings.iter().map(|f| f.pattern.as_str()).collect();
-            ids.sort();
-            let mut counted: Vec<String> = Vec::new();
-            for id in &ids {
-                match counted.last_mut() {
-                    Some(last) if last.split(' ').next() == Some(id) => {
-                        let n: usize = last
-                            .rsplit('×')
-                            .next()
-                            .and_then(|n| n.parse().ok())
-                            .unwrap_or(1);
-                        *last = format!("{id} ×{}", n + 1);
-                    }
-                    _ => counted.push(id.to_string()),
-                }
+            let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+            for f in &m.findings {
+                *per_rule.entry(f.pattern.as_str()).or_default() += 1;
             }
+            let counted: Vec<String> = per_rule
+                .iter()
+                .map(|(id, n)| match n {
+                    1 => id.to_string(),
+                    n => format!("{id} ×{n}"),
+                })
+                .collect();
             fired.push(format!(
                 "{} {}: {}",
                 c.class.name(),
