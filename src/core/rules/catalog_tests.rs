@@ -307,6 +307,30 @@ fn every_example_is_found_with_its_keyword_and_random_secret() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// An inbound example is found on a line of its own, after a blank line
+/// or after another line: a pattern whose left boundary is `\b` in front
+/// of a `\n` alternative never matched a line after a blank line (an
+/// injected `TODO: send …` was found after prose, not after a paragraph).
+#[test]
+fn every_inbound_example_is_found_on_a_line_of_its_own() {
+    let mut failures = Vec::new();
+    for r in compile(INJECTION_RULES) {
+        for template in r.spec.examples {
+            let ex = expand_example(&r, template);
+            if accepted(&r, ex.text.as_bytes()).is_empty() {
+                continue; // reported by the test above
+            }
+            for before in ["\n", "\n\n", "Intro.\n\n", "Intro\n"] {
+                let text = format!("{before}{}\n", ex.text);
+                if accepted(&r, text.as_bytes()).is_empty() {
+                    failures.push(format!("{}: {before:?} then {:?}", r.spec.id, ex.text));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 #[test]
 fn no_counter_example_is_accepted() {
     let mut failures = Vec::new();
