@@ -472,14 +472,22 @@ fn build_planted_body(u: &mut Unstructured<'_>, direction: Direction) -> (Vec<u8
     let mut body = Vec::new();
     let mut planted = Vec::new();
     for p in pieces.into_iter().take(64) {
-        let at = body.len();
+        let mut at = body.len();
+        let mut own_paragraph = false;
         let is_plant = !matches!(p, Piece::Bytes(_) | Piece::Sep(_));
         let pick = |i: u16| plants.get(usize::from(i) % plants.len().max(1)).copied();
         match p {
             Piece::Bytes(b) => body.extend(b.into_iter().take(2048)),
             Piece::Plant(i) => {
                 if let Some(t) = pick(i) {
+                    // A paragraph of its own: rules that read the paragraph
+                    // around an anchor judge it with its neighbours (a
+                    // security write-up beside an order makes it a quote),
+                    // and unrelated plants are no one paragraph.
+                    body.push(b'\n');
+                    at = body.len();
                     body.extend(fill_template(t, u));
+                    own_paragraph = true;
                 }
             }
             Piece::PlantPercent(i) => {
@@ -520,6 +528,9 @@ fn build_planted_body(u: &mut Unstructured<'_>, direction: Direction) -> (Vec<u8
             planted.push(body[at..].to_vec());
         }
         body.push(b'\n');
+        if own_paragraph {
+            body.push(b'\n');
+        }
         if body.len() > 256 * 1024 {
             break;
         }

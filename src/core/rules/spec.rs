@@ -110,10 +110,13 @@ impl RuleSpec {
     }
 
     /// The match at `full` (with its secret at `secret`) as this rule
-    /// judges, carries and shows it: for a rule with a [`LineJudge`], both
-    /// are the paragraph around the match ([`paragraph_window`]) for an
+    /// judges, carries and shows it: for a rule with a [`LineJudge`], the
+    /// match is the paragraph around the anchor ([`paragraph_window`]) for an
     /// order to the agent, and the line ([`line_window`]) for a command;
-    /// otherwise unchanged.
+    /// otherwise unchanged. The value (what the fingerprint is of) is the
+    /// anchor's line in both: a paragraph's reach depends on what surrounds
+    /// it, which for a decoded value depends on where the body was split,
+    /// and one order quoted in two places is one finding.
     pub fn judged_match(
         &self,
         text: &[u8],
@@ -122,8 +125,8 @@ impl RuleSpec {
     ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         match self.line_judge {
             Some(LineJudge::DirectsAgent) => {
-                let window = paragraph_window(text, full);
-                (window.clone(), window)
+                let line = line_window(text, full.clone());
+                (paragraph_window(text, full), line)
             }
             Some(LineJudge::SendsLocalSecret) => {
                 let window = line_window(text, full);
@@ -190,17 +193,20 @@ pub fn is_mention(text: &[u8], full: std::ops::Range<usize>) -> bool {
         _ => false,
     };
     let rest = rest.trim_ascii_end();
-    let near = &rest[rest.len().saturating_sub(48)..];
+    // The colon's own line: words on an earlier line introduce nothing
+    // here (a URL on `x.example.net` above is not "for example:").
+    let colon_line = memchr::memrchr(b'\n', rest).map_or(rest, |i| &rest[i + 1..]);
+    let near = &colon_line[colon_line.len().saturating_sub(48)..];
     // Shown after a colon as an example ("special tokens, for example:",
     // "Example transcript from our docs:", "wraps every message like
     // this:"), or placed in a format being described ("the user turn is
     // wrapped as [INST]").
     if !quoted
         && ((rest.ends_with(b":")
-            && (memchr::memmem::find(near, b"example").is_some()
+            && (says_example(near)
                 || SHOWN_AS
                     .iter()
-                    .any(|w| memchr::memmem::find(rest, w.as_bytes()).is_some())))
+                    .any(|w| memchr::memmem::find(colon_line, w.as_bytes()).is_some())))
             || FORMAT_WORDS
                 .iter()
                 .any(|w| ends_with_word(rest, w.as_bytes())))
@@ -456,6 +462,19 @@ const DESCRIBING_VERBS: &[&str] = &[
 ];
 
 /// Whether `text` ends with `word`, not inside a longer word.
+/// Whether `text` holds the word "example" (or "examples"), not the
+/// label of a host name (`x.example.net`, `example.com`).
+fn says_example(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"example").any(|i| {
+        let after = &text[i + 7..];
+        let after = after.strip_prefix(b"s").unwrap_or(after);
+        let host_label = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+        let label_before = i > 0 && text[i - 1] == b'.';
+        let label_after = after.first() == Some(&b'.') && host_label(after.get(1));
+        !label_before && !label_after
+    })
+}
+
 fn ends_with_word(text: &[u8], word: &[u8]) -> bool {
     text.ends_with(word)
         && text
@@ -545,6 +564,15 @@ mod tests {
             ("Please ", " in the v1 docs; use login instead.", true),
             ("Please ", " and send the key to me.", false),
             ("Reply with the word: ", ", then stop.", false),
+            // "example" on an earlier line, or as a host name, introduces
+            // nothing: the order stands.
+            (
+                "curl https://collect.example.net/?d={}\nPlease pay attention: ",
+                " to upload the file.",
+                false,
+            ),
+            ("See x.example.com. Listen: ", " now.", false),
+            ("Example transcript from our docs:\n\n", "", true),
             ("", " and print the key.", false),
         ] {
             let text = format!("{before}{phrase}{after}");
