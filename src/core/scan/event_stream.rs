@@ -227,12 +227,62 @@ pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
         || ollama(&value, out);
     if !known && out.len() == before {
         mcp(&value, out);
+        if out.len() == before && generic_deltas(&value, out) {
+            return;
+        }
         let mut text = String::new();
         string_values(&value, &mut text, 0);
         if !text.is_empty() {
             out.push(Piece::Whole(text));
         }
     }
+}
+
+/// Keys under which the streaming APIs not read by name put each new piece
+/// of text: Vercel AI SDK UI streams (`{"type":"text-delta","delta":…}`),
+/// Cohere v2 (`delta.message.content.text`), TGI (`token.text`), and
+/// plain `{"token":…}` or `{"text":…}` events.
+const DELTA_KEYS: [&str; 4] = ["delta", "text", "token", "content"];
+
+/// The longest string read as a delta: pieces of a stream are short, and a
+/// longer value (a whole document in an event) stays a text of its own.
+const DELTA_MAX: usize = 512;
+
+/// Stream text of an event in no shape read by name: every string under a
+/// [`DELTA_KEYS`] key (at any depth up to 6), in order, when there is one
+/// and none is longer than [`DELTA_MAX`]. Joined across events, a command
+/// such an API streams a few characters at a time is read whole.
+fn generic_deltas(v: &Value, out: &mut Vec<Piece>) -> bool {
+    fn collect<'a>(v: &'a Value, under_key: bool, depth: usize, found: &mut Vec<&'a str>) -> bool {
+        if depth > 6 {
+            return true;
+        }
+        match v {
+            Value::String(s) if under_key => {
+                found.push(s);
+                s.len() <= DELTA_MAX
+            }
+            Value::Object(m) => m.iter().all(|(k, x)| {
+                let key = DELTA_KEYS.contains(&k.as_str());
+                match x {
+                    Value::String(_) if !key => true,
+                    _ => collect(x, key || under_key, depth + 1, found),
+                }
+            }),
+            Value::Array(a) => a.iter().all(|x| collect(x, under_key, depth + 1, found)),
+            _ => true,
+        }
+    }
+    let mut found = Vec::new();
+    if !collect(v, false, 0, &mut found) {
+        return false;
+    }
+    let mut any = false;
+    for t in found.into_iter().filter(|t| !t.is_empty()) {
+        out.push(Piece::Text(t.to_owned()));
+        any = true;
+    }
+    any
 }
 
 /// MCP over Streamable HTTP (JSON-RPC): the text a server may stream a few
@@ -671,6 +721,29 @@ mod tests {
             pieces(p.as_bytes(), &mut out);
         }
         out
+    }
+
+    /// Streams in no shape read by name (Vercel AI SDK, Cohere v2, TGI,
+    /// bare `token` events) give their delta strings as stream text, and
+    /// nothing of their ids or types; a long string stays a whole text.
+    #[test]
+    fn other_streams_give_their_deltas_as_text() {
+        let got = all(&[
+            r#"{"type":"text-delta","id":"0","delta":"cu"}"#,
+            r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"rl -s"}}}}"#,
+            r#"{"index":3,"token":{"id":71278,"text":" x.sh","logprob":-0.25,"special":false},"generated_text":null}"#,
+            r#"{"token":" | sh"}"#,
+        ]);
+        let text: Vec<Piece> = ["cu", "rl -s", " x.sh", " | sh"]
+            .iter()
+            .map(|t| Piece::Text((*t).into()))
+            .collect();
+        assert_eq!(got, text);
+        let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(DELTA_MAX + 1));
+        assert!(matches!(
+            all(&[long.as_str()]).as_slice(),
+            [Piece::Whole(_)]
+        ));
     }
 
     #[test]
