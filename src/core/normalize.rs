@@ -321,6 +321,18 @@ fn is_flag_fragment(text: &str) -> bool {
     (1..=7).contains(&letters)
 }
 
+/// Whether the tag run starting `rest` stands between a regex's syntax
+/// (`(?:<eng>|`, `|<sct>)`): an emoji regex in minified code spells flags
+/// in alternatives far from their black flag, or with the flag escaped.
+/// Hidden prose does not put each piece between `|` and `)`.
+fn between_regex_syntax(before: &str, rest: &str) -> bool {
+    // Replacement characters stand for bytes that were not UTF-8 (a
+    // surrogate half of an escaped emoji): skipped.
+    let prev = before.chars().rev().find(|&c| c != char::REPLACEMENT_CHARACTER);
+    let next = rest.chars().find(|&c| !is_tag(u32::from(c)));
+    matches!(prev, Some('(' | '|' | ':' | '?' | ')')) && matches!(next, Some('|' | ')' | '(' | '?'))
+}
+
 /// Malformed UTF-8 sequences after which [`unicode_char_at`]'s search takes a text
 /// for binary data and stops looking.
 pub const MAX_MALFORMED: usize = 8;
@@ -416,6 +428,7 @@ pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
     // Tags and invisibles first: NFKC keeps both.
     let mut plain = String::with_capacity(s.len());
     let mut in_tags = false;
+    let mut in_fragment = false;
     // Characters since the last black flag (U+1F3F4), tags included.
     let mut since_flag = usize::MAX;
     for (at, c) in s.char_indices() {
@@ -431,9 +444,13 @@ pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
             // So is one a few characters after it, as emoji regexes split
             // them (`🏴<gb>(?:<eng>|<sct>)<cancel>`). A longer run right
             // after the flag is text hidden behind it.
-            let fragment = !in_tags
-                && since_flag <= FLAG_FRAGMENT_REACH
-                && is_flag_fragment(s.get(at..).unwrap_or_default());
+            let rest = s.get(at..).unwrap_or_default();
+            // A run judged a piece at its first tag stays one to its end.
+            let fragment = in_fragment
+                || (!in_tags
+                    && (since_flag <= FLAG_FRAGMENT_REACH || between_regex_syntax(&plain, rest))
+                    && is_flag_fragment(rest));
+            in_fragment = fragment;
             if fragment {
                 plain.push(c);
             } else {
@@ -450,6 +467,7 @@ pub fn unicode_normalize(text: &[u8]) -> Option<Vec<u8>> {
             }
             continue;
         }
+        in_fragment = false;
         if in_tags {
             plain.push(TAG_END);
             in_tags = false;
@@ -634,6 +652,18 @@ mod tests {
             .collect::<Vec<_>>()
             .join("x");
         assert!(uni(&format!("\u{1F3F4}{split}")).contains(TAG_MARKER));
+        // Minified code spells the pieces far from the flag (or escapes
+        // it): between a regex's `|` and `)` they are pieces still.
+        let far = format!(
+            "/\\ud83c\\udff4(?:\u{2620}\u{fe0f}?|{}(?:{}|{}|{}){})?|(?:\u{1f9d1}\u{200d})?/",
+            tags("gb"),
+            tags("eng"),
+            tags("sct"),
+            tags("wls"),
+            "\u{E007F}"
+        );
+        assert!(!uni(&far).contains(TAG_MARKER), "{:?}", uni(&far));
+        assert!(uni(&format!("say {} now", tags("hi"))).contains(TAG_MARKER));
         // Far from any flag, even a short run is reported.
         assert!(uni(&format!("plain text here, then {}", tags("hi"))).contains(TAG_MARKER));
     }
