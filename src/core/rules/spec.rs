@@ -116,7 +116,9 @@ impl RuleSpec {
     /// otherwise unchanged. The value (what the fingerprint is of) is the
     /// anchor's line in both: a paragraph's reach depends on what surrounds
     /// it, which for a decoded value depends on where the body was split,
-    /// and one order quoted in two places is one finding.
+    /// and one order quoted in two places is one finding. (So two orders
+    /// under one heading line, "Note for AI agents:", are one finding: the
+    /// line after it varied with where a decoded region was cut.)
     pub fn judged_match(
         &self,
         text: &[u8],
@@ -461,7 +463,6 @@ const DESCRIBING_VERBS: &[&str] = &[
     "against",
 ];
 
-/// Whether `text` ends with `word`, not inside a longer word.
 /// Whether `text` holds the word "example" (or "examples"), not the
 /// label of a host name (`x.example.net`, `example.com`).
 fn says_example(text: &[u8]) -> bool {
@@ -475,6 +476,7 @@ fn says_example(text: &[u8]) -> bool {
     })
 }
 
+/// Whether `text` ends with `word`, not inside a longer word.
 fn ends_with_word(text: &[u8], word: &[u8]) -> bool {
     text.ends_with(word)
         && text
