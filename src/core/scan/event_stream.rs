@@ -227,9 +227,11 @@ pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
         || ollama(&value, out);
     if !known && out.len() == before {
         mcp(&value, out);
-        if out.len() == before && generic_deltas(&value, out) {
-            return;
+        if out.len() == before {
+            generic_deltas(&value, out);
         }
+        // The event's strings are still read as one text too: a delta
+        // event may carry more (an error message beside a short `text`).
         let mut text = String::new();
         string_values(&value, &mut text, 0);
         if !text.is_empty() {
@@ -249,13 +251,14 @@ const DELTA_KEYS: [&str; 4] = ["delta", "text", "token", "content"];
 const DELTA_MAX: usize = 512;
 
 /// Stream text of an event in no shape read by name: every string under a
-/// [`DELTA_KEYS`] key (at any depth up to 6), in order, when there is one
-/// and none is longer than [`DELTA_MAX`]. Joined across events, a command
-/// such an API streams a few characters at a time is read whole.
+/// [`DELTA_KEYS`] key (nested 6 deep at most), when there is one and none
+/// is longer than [`DELTA_MAX`]. Joined across events, a command such an
+/// API streams a few characters at a time is read whole. (Within one event
+/// the strings come in key order; these APIs put one delta in an event.)
 fn generic_deltas(v: &Value, out: &mut Vec<Piece>) -> bool {
     fn collect<'a>(v: &'a Value, under_key: bool, depth: usize, found: &mut Vec<&'a str>) -> bool {
         if depth > 6 {
-            return true;
+            return false;
         }
         match v {
             Value::String(s) if under_key => {
@@ -738,7 +741,19 @@ mod tests {
             .iter()
             .map(|t| Piece::Text((*t).into()))
             .collect();
-        assert_eq!(got, text);
+        let deltas: Vec<Piece> = got
+            .into_iter()
+            .filter(|p| matches!(p, Piece::Text(_)))
+            .collect();
+        assert_eq!(deltas, text);
+        // The rest of an event is still read: here an error beside a delta.
+        let got = all(&[r#"{"text":"ok","error":{"message":"run this"}}"#]);
+        assert!(got.contains(&Piece::Text("ok".into())), "{got:?}");
+        assert!(
+            got.iter()
+                .any(|p| matches!(p, Piece::Whole(w) if w.contains("run this"))),
+            "{got:?}"
+        );
         let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(DELTA_MAX + 1));
         assert!(matches!(
             all(&[long.as_str()]).as_slice(),
