@@ -753,10 +753,12 @@ impl Detector {
                         // (a match longer than the carry-over, such as a
                         // PuTTY key's private lines, was lost otherwise,
                         // even in a body fed whole before its end).
-                        *from = full
-                            .start
-                            .max(text.len().saturating_sub(ENCODED_CARRY_BYTES))
-                            .min(*from);
+                        // At most as far back as a view region is kept, and
+                        // at a line's start: a carry cutting a line inside a
+                        // long percent-encoded region made the next scan
+                        // decode half a line, and read an order on it again
+                        // (body_split fuzz target).
+                        *from = full.start.max(region_carry_floor(text)).min(*from);
                     }
                     // Judged by the previous scan, or by the next, when outside.
                     let judged_here = full.end > window.judged && full.end <= window.hold;
@@ -1096,6 +1098,9 @@ fn region_carry_floor(text: &[u8]) -> usize {
         .and_then(|t| memchr::memrchr(b'\n', t))
     {
         Some(i) => from + i + 1,
+        // The text's own start is where the previous carry began: as good
+        // a place as a line start, and it keeps the line whole.
+        None if from == 0 => 0,
         None => floor,
     }
 }
