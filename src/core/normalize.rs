@@ -334,9 +334,12 @@ fn flag_fragment(text: &str) -> Option<(usize, String)> {
 }
 
 /// The pieces of the subdivision flags emoji regexes spell (England,
-/// Scotland, Wales): between regex syntax, only these are flag pieces, so
-/// no text can be hidden in them.
-const FLAG_PIECES: [&str; 8] = ["", "gb", "eng", "sct", "wls", "gbeng", "gbsct", "gbwls"];
+/// Scotland, Wales), and their tails after a first tag a minified file
+/// holds as an escape or a broken byte: between regex syntax, only these
+/// are flag pieces, so no text can be hidden in them.
+const FLAG_PIECES: [&str; 11] = [
+    "", "gb", "eng", "sct", "wls", "gbeng", "gbsct", "gbwls", "ng", "ct", "ls",
+];
 
 /// Whether the tag run starting `rest` stands between a regex's syntax
 /// (`(?:<eng>|`, `|<sct>)`): an emoji regex in minified code spells flags
