@@ -219,7 +219,7 @@ pub const ANCHORS: &[&str] = &[
     "ki-assistent",
     "asistente de ia",
     "agente de ia",
-    "assistant ia",
+    "assistant ia ",
     "n'en parle",
     "no informes",
     "erwähne",
