@@ -59,8 +59,8 @@ fn held_out_set_f_keeps_its_floors_whole_and_in_pieces() {
     case_file::assert_floors(
         include_str!("eval/held_out_f.jsonl"),
         &[
-            ("destructive_commands", 12),
-            ("exfil_commands", 19),
+            ("destructive_commands", 14),
+            ("exfil_commands", 22),
             ("exfil_outbound", 26),
             ("json_escaped_commands", 18),
             ("pipe_to_shell", 15),
@@ -68,7 +68,7 @@ fn held_out_set_f_keeps_its_floors_whole_and_in_pieces() {
             ("reverse_shells", 22),
             ("shell_obfuscation", 12),
             ("streamed_output", 34),
-            ("windows_download_exec", 14),
+            ("windows_download_exec", 16),
         ],
         9,
     );
