@@ -48,7 +48,7 @@ fn held_out_set_e_keeps_its_floors_whole_and_in_pieces() {
             ("reverse_shells", 22),
             ("shell_obfuscation", 14),
             ("streamed_output", 38),
-            ("windows_download_exec", 17),
+            ("windows_download_exec", 18),
         ],
         6,
     );
@@ -67,7 +67,7 @@ fn held_out_set_f_keeps_its_floors_whole_and_in_pieces() {
             ("prompt_injection", 44),
             ("reverse_shells", 22),
             ("shell_obfuscation", 12),
-            ("streamed_output", 34),
+            ("streamed_output", 35),
             ("windows_download_exec", 16),
         ],
         9,

@@ -24,6 +24,10 @@ pub enum StreamFormat {
     Sse,
     /// One JSON document per line (`application/x-ndjson`, Ollama).
     Ndjson,
+    /// One JSON value per line after a one-character type and a colon: the
+    /// Vercel AI SDK data stream (`0:"text"`, `9:{tool call}`, `e:{…}`),
+    /// sent as `text/plain`.
+    PrefixedJson,
 }
 
 impl StreamFormat {
@@ -55,11 +59,20 @@ impl StreamFormat {
             .unwrap_or(first.len());
         let head = &first[start..];
         let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-        ["data:", "event:", "id:", "retry:"]
+        if ["data:", "event:", "id:", "retry:"]
             .iter()
             .any(|f| head.starts_with(f.as_bytes()))
-            .then_some(StreamFormat::Sse)
+        {
+            return Some(StreamFormat::Sse);
+        }
+        type_prefixed(head).then_some(StreamFormat::PrefixedJson)
     }
+}
+
+/// Whether `line` starts as a data-stream line: a digit or lowercase letter,
+/// a colon, then a JSON object, array or string.
+fn type_prefixed(line: &[u8]) -> bool {
+    matches!(line, [t, b':', b'{' | b'[' | b'"', ..] if t.is_ascii_digit() || t.is_ascii_lowercase())
 }
 
 /// Splits a byte stream into event payloads, incrementally: an SSE event's
@@ -143,6 +156,16 @@ impl EventParser {
                     event(&line);
                 }
             }
+            StreamFormat::PrefixedJson => {
+                if !oversized && !line.iter().all(u8::is_ascii_whitespace) {
+                    // A line in another shape is read as it is.
+                    event(if type_prefixed(&line) {
+                        &line[2..]
+                    } else {
+                        &line
+                    });
+                }
+            }
             StreamFormat::Sse => {
                 if oversized {
                     // A data line too large to keep spoils its whole event.
@@ -219,6 +242,12 @@ pub fn pieces(payload: &[u8], out: &mut Vec<Piece>) {
             return;
         }
     };
+    // A JSON string event (`data: "tok"`, a data stream's `0:"tok"`) is a
+    // piece of the stream's text.
+    if let Value::String(t) = &value {
+        out.push(Piece::Text(t.clone()));
+        return;
+    }
     let before = out.len();
     let known = anthropic(&value, out)
         || openai_chat(&value, out)
@@ -716,6 +745,21 @@ mod tests {
         assert_eq!(StreamFormat::detect(None, b"\n\ndata: {}"), Some(Sse));
         assert_eq!(StreamFormat::detect(Some("text/html"), b"data: x"), None);
         assert_eq!(StreamFormat::detect(None, b"HTTP/1.1 200 OK"), None);
+        assert_eq!(
+            StreamFormat::detect(
+                Some("text/plain; charset=utf-8"),
+                b"f:{\"messageId\":\"m\"}\n0:\"a\""
+            ),
+            Some(PrefixedJson)
+        );
+        assert_eq!(StreamFormat::detect(Some("text/plain"), b"a: note"), None);
+        assert_eq!(
+            events(
+                PrefixedJson,
+                &[b"f:{\"m\":1}\n0:\"cu\"\n0", b":\"rl\"\ne:{}\n"]
+            ),
+            ["{\"m\":1}", "\"cu\"", "\"rl\"", "{}"]
+        );
     }
 
     fn all(payloads: &[&str]) -> Vec<Piece> {
