@@ -102,7 +102,7 @@ const SINK: &str = concat!(
     r#"|\b(?:invoke-restmethod|invoke-webrequest|irm|iwr)\b[^\n]*?-(?:body|infile|method\s+(?:post|put))"#,
     r#"|\burlopen\s?\(|\brequests\.(?:post|put)\s?\(|\bhttp\.client\b|\bhttpx\.(?:post|put)\s?\(|\bfetch\s?\([^\n]*?(?:method|body)|\bnet::http\.post|\bhttp::tiny\b|\blwp::|\baxios\.(?:post|put)\s?\(|\btransfer\.sh\b|\bwebhook"#,
     r#"|\bping\b[^\n]*?\s-p\b|\b(?:dig|nslookup|host|drill)\s[^\n]*?\$(?:\(|\{?\w+\}?\.)"#,
-    r#"|\b(?:mail|mailx|sendmail|mutt)\s[^\n|;&]*?<|\bsocat\b[^\n]*?\b(?:tcp|udp|ssl|openssl)[46]?(?:-connect)?:"#,
+    r#"|\b(?:mail|mailx|sendmail|mutt)\s[^\n|;&<]*?<\s*[~/$."']|\bsocat\b[^\n]*?\b(?:tcp|udp|ssl|openssl)[46]?(?:-connect)?:"#,
     r#")"#
 );
 
@@ -217,6 +217,7 @@ mod tests {
             "find ~/certs -name \"*.pem\" -mtime +365 -print",
             "git remote add origin https://github.com/me/app.git && git push -u origin main",
             "mail -s \"my new public key\" admin@example.com < ~/.ssh/id_rsa.pub",
+            "<p>Check your mail <br> and never share ~/.ssh </p>",
             "socat TCP-LISTEN:2222,fork TCP:10.0.0.5:22  # forwards to the host in ~/.ssh/config",
         ] {
             assert!(!sends_local_secret(t.as_bytes()), "reported: {t}");
