@@ -714,6 +714,9 @@ impl Detector {
         out: &mut Vec<Located>,
     ) {
         let mut hits: Vec<Hit> = Vec::new();
+        // Where a match judged by the next scan may lower the carry to:
+        // found once per text, at the first such match.
+        let mut carry_floor: Option<usize> = None;
         for (ri, span) in spans {
             let Some(rule) = set.rules().get(*ri) else {
                 continue;
@@ -758,7 +761,8 @@ impl Detector {
                         // long percent-encoded region made the next scan
                         // decode half a line, and read an order on it again
                         // (body_split fuzz target).
-                        *from = full.start.max(region_carry_floor(text)).min(*from);
+                        let floor = *carry_floor.get_or_insert_with(|| region_carry_floor(text));
+                        *from = full.start.max(floor).min(*from);
                     }
                     // Judged by the previous scan, or by the next, when outside.
                     let judged_here = full.end > window.judged && full.end <= window.hold;

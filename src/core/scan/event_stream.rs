@@ -284,7 +284,7 @@ const DELTA_MAX: usize = 512;
 /// is longer than [`DELTA_MAX`]. Joined across events, a command such an
 /// API streams a few characters at a time is read whole. (Within one event
 /// the strings come in key order; these APIs put one delta in an event.)
-fn generic_deltas(v: &Value, out: &mut Vec<Piece>) -> bool {
+fn generic_deltas(v: &Value, out: &mut Vec<Piece>) {
     fn collect<'a>(v: &'a Value, under_key: bool, depth: usize, found: &mut Vec<&'a str>) -> bool {
         if depth > 6 {
             return false;
@@ -306,15 +306,14 @@ fn generic_deltas(v: &Value, out: &mut Vec<Piece>) -> bool {
         }
     }
     let mut found = Vec::new();
-    if !collect(v, false, 0, &mut found) {
-        return false;
+    if collect(v, false, 0, &mut found) {
+        out.extend(
+            found
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| Piece::Text(t.to_owned())),
+        );
     }
-    let mut any = false;
-    for t in found.into_iter().filter(|t| !t.is_empty()) {
-        out.push(Piece::Text(t.to_owned()));
-        any = true;
-    }
-    any
 }
 
 /// MCP over Streamable HTTP (JSON-RPC): the text a server may stream a few
